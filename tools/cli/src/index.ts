@@ -1,0 +1,50 @@
+import yargs, { type Argv } from 'yargs';
+import { isUserError } from './errors.js';
+import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
+
+/** A subcommand: registers itself on yargs; its handler throws user-facing errors on bad input. */
+export interface Command {
+  register(cli: Argv): Argv;
+}
+
+// One line per subcommand; each lives in src/commands/<name>.ts.
+const commands: Command[] = [computeClassEmbeddingCommand];
+
+export async function main(argv: string[]): Promise<number> {
+  let cli = yargs(argv)
+    .scriptName('semembed')
+    .usage('$0 <command> [options]')
+    .strict()
+    .demandCommand(1, 'Name a command; `semembed --help` lists them.')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 110));
+  for (const command of commands) cli = command.register(cli);
+  let failure: unknown;
+  let usageFailure: string | undefined;
+  cli = cli.fail((msg, err) => {
+    if (err) failure = err;
+    else usageFailure = msg;
+  });
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    failure = err;
+  }
+  if (usageFailure !== undefined) {
+    console.error(`semembed: ${usageFailure}`);
+    return 2;
+  }
+  if (failure !== undefined) {
+    if (isUserError(failure)) {
+      console.error(`semembed: ${failure.message}`);
+      return 1;
+    }
+    throw failure;
+  }
+  return 0;
+}
+
+export { UsageError, isUserError } from './errors.js';

@@ -1,0 +1,5 @@
+export { FormatError } from './errors.js';
+export { writeFileAtomic } from './atomic.js';
+export { type NdArray, type TypedArray, shapeSize, toFloat64, dtypeOfTypedArray } from './ndarray.js';
+export { parseNpy, readNpy, encodeNpy, writeNpy } from './npy.js';
+export { parsePickle, readPickle } from './pickle.js';

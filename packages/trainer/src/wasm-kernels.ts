@@ -1,0 +1,259 @@
+/**
+ * Trainable convolutions on the TensorFlow.js wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel (training a conv layer fails), and its
+ * Conv2DBackpropInput, transposed BatchMatMul and MaxPoolGrad are slow generic loops. Every one of these
+ * gradients can be written as one of wasm's fast XNNPACK forward kernels plus cheap layout changes, so we
+ * register such compositions under the original kernel names: unmodified layers models then train, and the
+ * tape never sees the difference (nested kernel calls are not recorded).
+ */
+import type * as tfType from '@tensorflow/tfjs';
+
+type Tf = typeof tfType;
+type TensorInfo = tfType.TensorInfo;
+
+interface WasmBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}
+
+type KernelRunner = (name: string, inputs: Record<string, TensorInfo>, attrs?: Record<string, unknown>) => TensorInfo;
+
+function runnerFor(tf: Tf, backend: WasmBackendLike, originals: Map<string, tfType.KernelFunc>): KernelRunner {
+  return (name, inputs, attrs = {}) => {
+    const fn = originals.get(name) ?? tf.getKernel(name, 'wasm')?.kernelFunc;
+    if (!fn) throw new Error(`wasm backend has no kernel ${name}`);
+    return fn({ inputs: inputs as tfType.NamedTensorInfoMap, backend: backend as never, attrs: attrs as never }) as TensorInfo;
+  };
+}
+
+/** Slices negative amounts off, then zero-pads positive amounts, per axis. */
+function padOrCrop(run: KernelRunner, backend: WasmBackendLike, x: TensorInfo, amounts: Array<[number, number]>): TensorInfo {
+  let cur = x;
+  let owned = false;
+  if (amounts.some(([a, b]) => a < 0 || b < 0)) {
+    const begin = amounts.map(([a]) => Math.max(0, -a));
+    const size = x.shape.map((d, i) => d - Math.max(0, -amounts[i][0]) - Math.max(0, -amounts[i][1]));
+    cur = run('Slice', { x: cur }, { begin, size });
+    owned = true;
+  }
+  if (amounts.some(([a, b]) => a > 0 || b > 0)) {
+    const next = run('PadV2', { x: cur }, { paddings: amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)]), constantValue: 0 });
+    if (owned) backend.disposeData(cur.dataId);
+    cur = next;
+    owned = true;
+  }
+  if (!owned) {
+    // Callers dispose what we return: hand back a new reference (Reshape only counts one up).
+    cur = run('Reshape', { x: cur }, { shape: cur.shape });
+  }
+  return cur;
+}
+
+/** Spreads the spatial positions of an NHWC tensor `s` apart (zeros between), length (n-1)*s+1. */
+function dilateSpatial(run: KernelRunner, backend: WasmBackendLike, x: TensorInfo, sh: number, sw: number): TensorInfo {
+  if (sh === 1 && sw === 1) return run('Reshape', { x }, { shape: x.shape });
+  const [n, h, w, c] = x.shape;
+  const r = run('Reshape', { x }, { shape: [n, h, 1, w, 1, c] });
+  const p = run('PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  backend.disposeData(r.dataId);
+  const r2 = run('Reshape', { x: p }, { shape: [n, h * sh, w * sw, c] });
+  backend.disposeData(p.dataId);
+  const out = run('Slice', { x: r2 }, { begin: [0, 0, 0, 0], size: [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c] });
+  backend.disposeData(r2.dataId);
+  return out;
+}
+
+function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
+  const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`wasm conv gradients support NHWC only, got ${dataFormat}`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+export interface FastKernelOptions {
+  /** Replace MaxPoolGrad too (default true): the wasm one is slow and drops the gradient of all-equal windows. */
+  maxPoolGrad?: boolean;
+}
+
+const REPLACED = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad'] as const;
+let installedFor: object | undefined;
+
+/**
+ * Registers the fast gradient kernels on the wasm backend. Call after `tf.setBackend('wasm')` resolved.
+ * Idempotent per backend instance.
+ */
+export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {}): string[] {
+  const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | null;
+  if (!backend) throw new Error('registerFastWasmKernels: the wasm backend is not initialised');
+  if (installedFor === backend) return [...REPLACED];
+  const originals = new Map<string, tfType.KernelFunc>();
+  for (const name of ['BatchMatMul', 'Transpose', 'Conv2D', 'Reverse', 'PadV2', 'Slice', 'Reshape', 'Identity']) {
+    const k = tf.getKernel(name, 'wasm');
+    if (!k) throw new Error(`wasm backend has no kernel ${name}`);
+    originals.set(name, k.kernelFunc);
+  }
+  const run = runnerFor(tf, backend, originals);
+  const free = (...infos: TensorInfo[]) => {
+    for (const i of infos) backend.disposeData(i.dataId);
+  };
+
+  const conv2DBackpropFilter: tfType.KernelFunc = ({ inputs, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const dy = inputs.dy as TensorInfo;
+    const a = attrs as unknown as Record<string, unknown>;
+    const filterShape = a.filterShape as number[];
+    const info = convInfoOf(tf, x.shape, filterShape, a);
+    const [fh, fw] = filterShape;
+    const s = [info.strideHeight, info.strideWidth];
+    const oh = info.outHeight;
+    const ow = info.outWidth;
+    // dW[i,j,ci,co] = sum_{n,p,q} xpad[n, p*s+i, q*s+j, ci] dy[n,p,q,co]: a 'valid' conv of xpad (ci as batch,
+    // n as channels) with dy (n as in-channels) dilated by the stride as filter.
+    const needH = (oh - 1) * s[0] + fh;
+    const needW = (ow - 1) * s[1] + fw;
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const xp = padOrCrop(run, backend, x, [
+      [0, 0],
+      [top, needH - x.shape[1] - top],
+      [left, needW - x.shape[2] - left],
+      [0, 0],
+    ]);
+    const xt = run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] });
+    const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    free(xp);
+    const g = run('Conv2D', { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: s, dimRoundingMode: undefined });
+    free(xt, dyt);
+    const out = run('Transpose', { x: g }, { perm: [1, 2, 0, 3] });
+    free(g);
+    return out;
+  };
+
+  const conv2DBackpropInput: tfType.KernelFunc = ({ inputs, attrs }) => {
+    const dy = inputs.dy as TensorInfo;
+    const filter = inputs.filter as TensorInfo;
+    const a = attrs as unknown as Record<string, unknown>;
+    const inputShape = a.inputShape as number[];
+    const info = convInfoOf(tf, inputShape, filter.shape, a);
+    const [fh, fw] = filter.shape;
+    // dx = 'valid' conv of the stride-dilated, (f-1-pad)-padded dy with the kernel flipped spatially and its
+    // in/out channels swapped.
+    const dyd = dilateSpatial(run, backend, dy, info.strideHeight, info.strideWidth);
+    const [, H, W] = inputShape;
+    const top = fh - 1 - info.padInfo.top;
+    const left = fw - 1 - info.padInfo.left;
+    const dyp = padOrCrop(run, backend, dyd, [
+      [0, 0],
+      [top, H + fh - 1 - dyd.shape[1] - top],
+      [left, W + fw - 1 - dyd.shape[2] - left],
+      [0, 0],
+    ]);
+    free(dyd);
+    const fr = run('Reverse', { x: filter }, { dims: [0, 1] });
+    const ft = run('Transpose', { x: fr }, { perm: [0, 1, 3, 2] });
+    free(fr);
+    const out = run('Conv2D', { x: dyp, filter: ft }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
+    free(dyp, ft);
+    return out;
+  };
+
+  const batchMatMul: tfType.KernelFunc = ({ inputs, attrs }) => {
+    let a = inputs.a as TensorInfo;
+    let b = inputs.b as TensorInfo;
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const owned: TensorInfo[] = [];
+    const swapLast = (t: TensorInfo) => {
+      const perm = t.shape.map((_, i) => i);
+      const r = perm.length;
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+      const out = run('Transpose', { x: t }, { perm });
+      owned.push(out);
+      return out;
+    };
+    if (transposeA) a = swapLast(a);
+    if (transposeB) b = swapLast(b);
+    const out = run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+    free(...owned);
+    return out;
+  };
+
+  const maxPoolGrad: tfType.KernelFunc = ({ inputs, attrs }) => {
+    const dy = inputs.dy as TensorInfo;
+    const x = inputs.input as TensorInfo;
+    const a = attrs as unknown as Record<string, unknown>;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize as [number, number],
+      a.strides as [number, number],
+      1,
+      a.pad as 'same' | 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+    );
+    const out = backend.makeOutput(x.shape, 'float32');
+    // Views after makeOutput: allocating may grow (and detach) the wasm heap.
+    const dx = backend.typedArrayFromHeap(out);
+    const xv = backend.typedArrayFromHeap(x);
+    const dyv = backend.typedArrayFromHeap(dy);
+    dx.fill(0);
+    const [N, H, W, C] = x.shape;
+    const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+    const pt = info.padInfo.top;
+    const pl = info.padInfo.left;
+    // Same rule as the cpu backend: the first strictly greater value in row-major window order wins.
+    for (let n = 0; n < N; n++) {
+      const xb = n * H * W * C;
+      for (let p = 0; p < OH; p++) {
+        const r0 = p * sh - pt;
+        const rs = Math.max(0, r0);
+        const re = Math.min(H, r0 + kh);
+        for (let q = 0; q < OW; q++) {
+          const c0 = q * sw - pl;
+          const cs = Math.max(0, c0);
+          const ce = Math.min(W, c0 + kw);
+          const dyBase = ((n * OH + p) * OW + q) * C;
+          for (let c = 0; c < C; c++) {
+            let best = Number.NEGATIVE_INFINITY;
+            let pos = -1;
+            for (let r = rs; r < re; r++) {
+              let idx = xb + (r * W + cs) * C + c;
+              for (let cc = cs; cc < ce; cc++, idx += C) {
+                const v = xv[idx];
+                if (v > best) {
+                  best = v;
+                  pos = idx;
+                }
+              }
+            }
+            if (pos >= 0) dx[pos] += dyv[dyBase + c];
+          }
+        }
+      }
+    }
+    return out;
+  };
+
+  const mine: Record<string, tfType.KernelFunc> = {
+    Conv2DBackpropFilter: conv2DBackpropFilter,
+    Conv2DBackpropInput: conv2DBackpropInput,
+    BatchMatMul: batchMatMul,
+  };
+  if (options.maxPoolGrad !== false) mine.MaxPoolGrad = maxPoolGrad;
+  for (const [kernelName, kernelFunc] of Object.entries(mine)) {
+    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  installedFor = backend;
+  return Object.keys(mine);
+}

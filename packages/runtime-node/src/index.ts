@@ -1,0 +1,18 @@
+export { RuntimeNodeError, ModelLoadError, ImageError, TensorShapeError, isUserFacing } from './errors.js';
+export { readSidecar, validateSidecar, resolveModelFiles } from './sidecar.js';
+export type { Sidecar, SidecarOutput, SidecarClass, Layout, OutputKind } from './sidecar.js';
+export {
+  createSession,
+  parseEpList,
+  prepareCuda,
+  ortBinDir,
+  describeReport,
+  DEFAULT_EP_ORDER,
+} from './providers.js';
+export type { ExecutionProvider, SessionOptions, ProviderReport, ProviderAttempt } from './providers.js';
+export { preprocessImage, pixelsToTensor, ACCEPTED_FORMATS, DEFAULT_MAX_IMAGE_PIXELS } from './preprocess.js';
+export type { PreprocessOptions } from './preprocess.js';
+export { Model, loadModel, l2normalize, topK } from './model.js';
+export type { LoadModelOptions, OutputTensor, ClassScore, ImageResult } from './model.js';
+export { embedImages, listImages, IMAGE_EXTENSIONS } from './embed.js';
+export type { EmbedImagesOptions, EmbedImagesResult, ImageEntry } from './embed.js';

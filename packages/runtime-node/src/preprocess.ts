@@ -1,0 +1,90 @@
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { ImageError } from './errors.js';
+import type { Sidecar } from './sidecar.js';
+
+/** Accepted encodings; anything else (GIF, TIFF, SVG, ...) is refused rather than silently decoded. */
+export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp'] as const;
+/** Default cap on decoded image size (width x height) so a small file cannot expand to gigabytes. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
+
+export interface PreprocessOptions {
+  /** Largest accepted width x height of an input image (default 40 megapixels); larger gives a 413. */
+  maxImagePixels?: number;
+  /** Names the image in error messages (file name, multipart field, list index). */
+  source?: string;
+}
+
+/**
+ * Decodes one JPEG / PNG / WebP, scales it so it covers the model's input (shorter side fits), crops
+ * the centre, converts to RGB or gray and writes `(pixel - mean[c]) / std[c]` in the model's layout
+ * into `out` starting at `offset`.
+ */
+export async function preprocessImage(
+  bytes: Uint8Array,
+  sidecar: Sidecar,
+  out: Float32Array,
+  offset: number,
+  opts: PreprocessOptions = {},
+): Promise<void> {
+  const where = opts.source ? `${opts.source}: ` : '';
+  const maxPixels = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  if (bytes.byteLength === 0) throw new ImageError(`${where}empty image`);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new ImageError(`${where}not a decodable image (${shortSharpMessage(err)})`);
+  }
+  if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
+    throw new ImageError(`${where}unsupported image format ${meta.format ?? 'unknown'} (accepted: JPEG, PNG, WebP)`);
+  }
+  const w0 = meta.width ?? 0;
+  const h0 = meta.height ?? 0;
+  if (w0 * h0 > maxPixels) {
+    throw new ImageError(`${where}image is ${w0}x${h0} pixels, more than the limit of ${maxPixels}`, 413);
+  }
+  const [H, W] = sidecar.preprocessing.resize;
+  const C = sidecar.input.channels;
+  let pixels: Buffer;
+  let info: OutputInfo;
+  try {
+    ({ data: pixels, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
+      .rotate() // honour EXIF orientation as a viewer would
+      .resize(W, H, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
+      .removeAlpha()
+      .toColourspace(C === 1 ? 'b-w' : 'srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true }));
+  } catch (err) {
+    throw new ImageError(`${where}corrupt ${meta.format} image (${shortSharpMessage(err)})`);
+  }
+  if (info.width !== W || info.height !== H || info.channels !== C) {
+    throw new ImageError(`${where}decoded to ${info.width}x${info.height}x${info.channels}, expected ${W}x${H}x${C}`);
+  }
+  pixelsToTensor(pixels, sidecar, out, offset);
+}
+
+/** Interleaved 8-bit pixels (H x W x C, as decoded) -> normalised floats in the model's layout. */
+export function pixelsToTensor(pixels: Uint8Array, sidecar: Sidecar, out: Float32Array, offset: number): void {
+  const [H, W] = sidecar.preprocessing.resize;
+  const C = sidecar.input.channels;
+  const { mean, std } = sidecar.preprocessing;
+  const m = Array.from({ length: C }, (_, c) => mean[mean.length === 1 ? 0 : c]);
+  const s = Array.from({ length: C }, (_, c) => std[std.length === 1 ? 0 : c]);
+  const HW = H * W;
+  if (sidecar.input.layout === 'NHWC') {
+    for (let i = 0; i < HW; i++) {
+      for (let c = 0; c < C; c++) out[offset + i * C + c] = (pixels[i * C + c] - m[c]) / s[c];
+    }
+  } else {
+    for (let c = 0; c < C; c++) {
+      const base = offset + c * HW;
+      for (let i = 0; i < HW; i++) out[base + i] = (pixels[i * C + c] - m[c]) / s[c];
+    }
+  }
+}
+
+function shortSharpMessage(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0].replace(/^Input (buffer|file) /, '').trim();
+}

@@ -1,1 +1,16 @@
-export {};
+export { RetrievalError } from './errors.js';
+export { numpySum, numpyTrapz } from './numpy-sum.js';
+export {
+  HierarchicalPrecision,
+  averagePrecision,
+  metricNames,
+  rankingDepth,
+  PRECISION_KINDS,
+  type PrecisionKind,
+  type MetricOptions,
+  type MetricResults,
+} from './metrics.js';
+export { RowRanker, quickselect } from './ranking.js';
+export { loadFaiss, faissAvailable, METRIC_L2, METRIC_INNER_PRODUCT, type FaissIndex, type FaissModule } from './faiss.js';
+export { Searcher, normalizeRows, toFloat32, type Features, type EngineChoice, type SearcherOptions } from './search.js';
+export { evaluateRetrieval, evaluateRankings, type EvaluateOptions, type EvaluateResult, type Similarities } from './evaluate.js';

@@ -1,0 +1,247 @@
+// Hierarchical precision, AHP(@K) and AP exactly as the reference's evaluate_retrieval.hierarchical_precision
+// computes them (spec: test/fixtures/reference/README.md §2.10, quirks Q15-Q21, bit-exactness notes §4).
+import { numpySumSparse, numpyTrapz } from './numpy-sum.js';
+import { RetrievalError } from './errors.js';
+
+export type PrecisionKind = 'WUP' | 'LCS_HEIGHT';
+export const PRECISION_KINDS: readonly PrecisionKind[] = ['WUP', 'LCS_HEIGHT'];
+
+export interface MetricOptions {
+  /** Cut-offs for P@k (the reference: 1..250). */
+  ks: number[];
+  /** true: AHP over the whole ranking; K (int >= 1): AHP@K; false: none. */
+  computeAhp: boolean | number;
+  computeAp: boolean;
+  /**
+   * Ideal ranking after removing the query from its own ranking. 'reference' (default): the reference's
+   * `concat(best[:qi], best[qi+1:] - 1.0)` (quirk Q16: exact only when the query is ranked first);
+   * 'corrected': the cumulative ideal of all gallery items except the query.
+   */
+  ideal?: 'reference' | 'corrected';
+}
+
+/** Metric names in the reference's order: P@k (WUP), P@k (LCS_HEIGHT) per k, then AHP, then AP. */
+export function metricNames(options: MetricOptions): string[] {
+  const names: string[] = [];
+  for (const k of options.ks) for (const kind of PRECISION_KINDS) names.push(`P@${k} (${kind})`);
+  if (options.computeAhp !== false) {
+    const ahp = options.computeAhp === true ? 'AHP' : `AHP@${options.computeAhp}`;
+    for (const kind of PRECISION_KINDS) names.push(`${ahp} (${kind})`);
+  }
+  if (options.computeAp) names.push('AP');
+  return names;
+}
+
+/** How many ranked items (query included) each query needs: all of them for full AHP, else kmax + 1. */
+export function rankingDepth(options: MetricOptions, gallerySize: number): number {
+  if (options.computeAhp === true) return gallerySize;
+  let kmax = Math.max(0, ...options.ks);
+  if (typeof options.computeAhp === 'number') kmax = Math.max(kmax, options.computeAhp);
+  return Math.min(gallerySize, kmax + 1);
+}
+
+export interface MetricResults {
+  names: string[];
+  /** Mean over queries: Python `sum(values) / count`. */
+  mean: Record<string, number>;
+  perQuery: Record<string, Float64Array>;
+  numQueries: number;
+  /** Queries whose class has no other sample in the gallery (AP = -0.0, as sklearn returns with a warning). */
+  queriesWithoutPositives: number;
+}
+
+/**
+ * Accumulates per-query metrics. Labels are class indices into the similarity matrices.
+ * Per query: `ranked` is the ranking prefix (gallery indices, query included where it falls, ties in stable
+ * index order) of at least rankingDepth() items; `relevantRanks` are the 0-based positions, in the ranking
+ * with the query removed, of every gallery item of the query's class other than the query (ascending).
+ */
+export class HierarchicalPrecision {
+  readonly names: string[];
+  private readonly kmax: number;
+  private readonly depth: number;
+  private readonly n: number;
+  private readonly numClasses: number;
+  private readonly classCounts: Int32Array;
+  private readonly best = new Map<string, Float64Array>();
+  private readonly perQuery: Float64Array[];
+  private count = 0;
+  private noPositives = 0;
+  private readonly wup: Float64Array;
+  private readonly lcs: Float64Array;
+  private readonly y: Float64Array;
+  private readonly scratch: Float64Array;
+
+  constructor(
+    private readonly galleryLabels: Int32Array,
+    private readonly sims: Record<PrecisionKind, Float64Array>,
+    private readonly options: MetricOptions,
+    numQueries: number,
+  ) {
+    this.n = galleryLabels.length;
+    this.numClasses = Math.round(Math.sqrt(sims.WUP.length));
+    if (this.numClasses * this.numClasses !== sims.WUP.length || sims.LCS_HEIGHT.length !== sims.WUP.length)
+      throw new Error('similarity matrices must be square and of the same size');
+    for (const k of options.ks)
+      if (!Number.isInteger(k) || k < 1) throw new RetrievalError(`P@k: k must be a positive integer, got ${k}`);
+    if (typeof options.computeAhp === 'number' && (!Number.isInteger(options.computeAhp) || options.computeAhp < 1))
+      throw new RetrievalError(`AHP@K: K must be a positive integer, got ${options.computeAhp}`);
+    this.kmax = Math.max(0, ...options.ks);
+    this.depth = rankingDepth(options, this.n);
+    // P@k indexes ideal[k-1] over the n-1 items left after removing the query (an IndexError in the reference).
+    if (this.kmax > this.n - 1)
+      throw new RetrievalError(
+        `P@${this.kmax} needs at least ${this.kmax + 1} samples (the query is not counted), but there are ${this.n}; lower --plot_max / ks`,
+      );
+    this.names = metricNames(options);
+    this.perQuery = this.names.map(() => new Float64Array(numQueries));
+    this.classCounts = new Int32Array(this.numClasses);
+    for (let i = 0; i < this.n; i++) this.classCounts[galleryLabels[i]]++;
+    this.wup = new Float64Array(this.depth);
+    this.lcs = new Float64Array(this.depth);
+    this.y = new Float64Array(this.depth);
+    this.scratch = new Float64Array(this.depth);
+  }
+
+  get rankingDepth(): number {
+    return this.depth;
+  }
+
+  /**
+   * Cumulative ideal similarities for a query of class `lbl`: `np.cumsum(sorted(sims, reverse=True))` over every
+   * gallery item (the reference caches it per label from the first query's full list; it depends on the label only).
+   * `corrected` drops one instance of the query's self-similarity first.
+   */
+  private ideal(kind: PrecisionKind, lbl: number, corrected: boolean): Float64Array {
+    const key = `${kind}|${lbl}|${corrected ? 1 : 0}`;
+    let cum = this.best.get(key);
+    if (cum) return cum;
+    const row = this.sims[kind].subarray(lbl * this.numClasses, (lbl + 1) * this.numClasses);
+    const order = Array.from({ length: this.numClasses }, (_, c) => c).filter((c) => this.classCounts[c] > 0);
+    order.sort((a, b) => row[b] - row[a]);
+    const counts = Int32Array.from(this.classCounts);
+    let total = this.n;
+    if (corrected) {
+      counts[lbl]--;
+      total--;
+    }
+    cum = new Float64Array(total);
+    let acc = 0.0;
+    let p = 0;
+    for (const c of order) {
+      const v = row[c];
+      for (let j = 0; j < counts[c]; j++) {
+        acc = p === 0 ? v : acc + v;
+        cum[p++] = acc;
+      }
+    }
+    this.best.set(key, cum);
+    return cum;
+  }
+
+  /** Adds query number `q` (0-based, in query order) of class `lbl`; `qid` is its gallery index or -1. */
+  add(q: number, qid: number, lbl: number, ranked: Int32Array, relevantRanks: ArrayLike<number> | undefined): void {
+    const { options, n } = this;
+    const full = options.computeAhp === true;
+    const m = Math.min(ranked.length, this.depth);
+    if (m < this.depth) throw new Error(`query ${q}: ranking has ${ranked.length} items, ${this.depth} needed`);
+    const corrected = options.ideal === 'corrected';
+    let qi = -1;
+    if (qid >= 0) for (let i = 0; i < m; i++) if (ranked[i] === qid) { qi = i; break; }
+    let metric = 0;
+    // similarity lists of the ranking prefix, query removed
+    const simW = this.sims.WUP, simL = this.sims.LCS_HEIGHT, C = this.numClasses;
+    let len = 0;
+    for (let i = 0; i < m; i++) {
+      if (i === qi) continue;
+      const c = this.galleryLabels[ranked[i]];
+      this.wup[len] = simW[lbl * C + c];
+      this.lcs[len] = simL[lbl * C + c];
+      len++;
+    }
+    if (full && len !== (qid >= 0 ? n - 1 : n)) throw new Error(`query ${q}: full AHP needs the whole ranking`);
+    const ideals: Record<PrecisionKind, (k: number) => number> = { WUP: () => 0, LCS_HEIGHT: () => 0 };
+    for (const kind of PRECISION_KINDS) {
+      const best = this.ideal(kind, lbl, corrected && qid >= 0);
+      // reference: ideal = concat(best[:qi], best[qi+1:] - 1.0) when the query was found in the list
+      ideals[kind] = corrected || qi < 0 ? (k) => best[k] : (k) => (k < qi ? best[k] : best[k + 1] - 1.0);
+    }
+    const lists: Record<PrecisionKind, Float64Array> = { WUP: this.wup, LCS_HEIGHT: this.lcs };
+    // P@k: Python sum(wup[:k]) / ideal[k-1]
+    const ks = options.ks;
+    const sorted = [...ks].map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
+    const pk: Record<PrecisionKind, Float64Array> = { WUP: new Float64Array(ks.length), LCS_HEIGHT: new Float64Array(ks.length) };
+    for (const kind of PRECISION_KINDS) {
+      const list = lists[kind];
+      const ideal = ideals[kind];
+      let acc = 0.0;
+      let j = 0;
+      for (const [k, idx] of sorted) {
+        for (; j < k; j++) acc = j === 0 ? list[0] : acc + list[j];
+        pk[kind][idx] = acc / ideal(k - 1);
+      }
+    }
+    for (let i = 0; i < ks.length; i++) {
+      this.perQuery[metric++][q] = pk.WUP[i];
+      this.perQuery[metric++][q] = pk.LCS_HEIGHT[i];
+    }
+    if (options.computeAhp !== false) {
+      for (const kind of PRECISION_KINDS) {
+        const list = lists[kind];
+        const ideal = ideals[kind];
+        const K = full ? len : (options.computeAhp as number);
+        // np.trapz(np.cumsum(list[:K]) / ideal[:K], dx = 1/K)
+        let acc = 0.0;
+        for (let i = 0; i < K; i++) {
+          acc = i === 0 ? list[0] : acc + list[i];
+          this.y[i] = acc / ideal(i);
+        }
+        this.perQuery[metric++][q] = numpyTrapz(this.y, K, 1 / K, this.scratch);
+      }
+    }
+    if (options.computeAp) {
+      const ap = averagePrecision(relevantRanks ?? [], qid >= 0 ? n - 1 : n);
+      if (ap === 0 && Object.is(ap, -0)) this.noPositives++;
+      this.perQuery[metric++][q] = ap;
+    }
+    this.count++;
+  }
+
+  result(): MetricResults {
+    const mean: Record<string, number> = {};
+    const perQuery: Record<string, Float64Array> = {};
+    this.names.forEach((name, i) => {
+      const values = this.perQuery[i].subarray(0, this.count);
+      let s = 0.0;
+      for (let j = 0; j < values.length; j++) s = j === 0 ? values[0] : s + values[j];
+      mean[name] = s / values.length;
+      perQuery[name] = values;
+    });
+    return { names: this.names, mean, perQuery, numQueries: this.count, queriesWithoutPositives: this.noPositives };
+  }
+}
+
+/**
+ * sklearn 1.2.1 `average_precision_score(y_true, -position)` over N ranked items whose relevant ones sit at the
+ * ascending 0-based `ranks`: `-np.sum(np.diff(recall) * precision[:-1])` with both curves reversed; every
+ * non-relevant position contributes +0.0, so only the relevant terms are summed, in numpy's pairwise grouping.
+ * No relevant item: -0.0 (sklearn warns "No positive class found in y_true").
+ */
+export function averagePrecision(ranks: ArrayLike<number>, N: number): number {
+  const P = ranks.length;
+  if (P === 0) return -0.0;
+  const pos = new Float64Array(P);
+  const val = new Float64Array(P);
+  // array position j = N-1-i for ranked position i; fill in ascending j (descending i)
+  for (let t = 0; t < P; t++) {
+    const r = P - 1 - t; // relevant item number r (0-based), at ranked position i
+    const i = ranks[r];
+    const tps = r + 1;
+    const recall = tps / P;
+    const recallBefore = r / P; // tps at i-1 equals r (0 for the first relevant item)
+    const precision = tps / (i + 1);
+    pos[t] = N - 1 - i;
+    val[t] = (recallBefore - recall) * precision;
+  }
+  return -numpySumSparse(N, pos, val);
+}

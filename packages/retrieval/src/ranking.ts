@@ -1,0 +1,122 @@
+// Turning a row of distances into what the metrics need, with ties broken by gallery index (a stable sort;
+// the reference's numpy introsort orders ties arbitrarily, quirk Q15).
+//
+// Each item gets one float64 key that orders like (distance, index) and is unique: for float32 distances the
+// order-preserving 32-bit image of the float followed by the index bits (exact in a double for n <= 2^21);
+// float64 distances are argsorted first and the key is (rank, index). Unique keys make selection and native
+// typed-array sorting tie-free.
+import { RetrievalError } from './errors.js';
+
+export const MAX_GALLERY = 1 << 21;
+
+export class RowRanker {
+  readonly keys: Float64Array;
+  private readonly scratch: Float64Array;
+  private readonly shift: number;
+  private order?: Uint32Array;
+
+  constructor(readonly n: number) {
+    if (n > MAX_GALLERY) throw new RetrievalError(`gallery of ${n} items: at most ${MAX_GALLERY} are supported`);
+    const bits = Math.max(1, Math.ceil(Math.log2(n)));
+    this.shift = 2 ** bits;
+    this.keys = new Float64Array(n);
+    this.scratch = new Float64Array(n);
+  }
+
+  /** Loads one distance row (smaller = closer). */
+  load(row: Float32Array | Float64Array): void {
+    const { n, keys, shift } = this;
+    if (row instanceof Float32Array) {
+      const bits = new Uint32Array(row.buffer, row.byteOffset, n);
+      for (let i = 0; i < n; i++) {
+        let u = bits[i];
+        if (u === 0x80000000) u = 0; // -0 ties with +0, as in numpy
+        const s = u >>> 31 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+        keys[i] = s * shift + i;
+      }
+    } else {
+      const order = (this.order ??= new Uint32Array(n));
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => row[a] - row[b] || a - b);
+      for (let r = 0; r < n; r++) keys[order[r]] = r * shift + order[r];
+    }
+  }
+
+  /** The first m items of the ranking (gallery indices). */
+  top(m: number, out: Int32Array = new Int32Array(m)): Int32Array {
+    const { n, scratch } = this;
+    scratch.set(this.keys);
+    if (m < n) quickselect(scratch, m);
+    const head = scratch.subarray(0, m);
+    head.sort();
+    for (let i = 0; i < m; i++) out[i] = head[i] % this.shift;
+    return out;
+  }
+
+  /**
+   * 0-based positions, in the ranking without `qid`, of the gallery items `relevant` (which must not contain qid).
+   * Returned ascending.
+   */
+  ranksOf(relevant: ArrayLike<number>, qid: number, isRelevant: (i: number) => boolean): Float64Array {
+    const P = relevant.length;
+    const out = new Float64Array(P);
+    if (P === 0) return out;
+    const { keys, n } = this;
+    const rk = new Float64Array(P);
+    for (let j = 0; j < P; j++) rk[j] = keys[relevant[j]];
+    rk.sort();
+    const hist = new Float64Array(P);
+    const kmin = rk[0], kmax = rk[P - 1];
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      if (k > kmax || i === qid || isRelevant(i)) continue;
+      if (k < kmin) {
+        hist[0]++;
+        continue;
+      }
+      let lo = 0, hi = P; // first j with rk[j] > k
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rk[mid] > k) hi = mid;
+        else lo = mid + 1;
+      }
+      hist[lo]++;
+    }
+    let acc = 0;
+    for (let j = 0; j < P; j++) {
+      acc += hist[j];
+      out[j] = acc + j;
+    }
+    return out;
+  }
+}
+
+/** Rearranges a so that its m smallest values come first (in any order). Values must be distinct. */
+export function quickselect(a: Float64Array, m: number): void {
+  let lo = 0, hi = a.length - 1;
+  const k = m - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // median of three as pivot
+    let x = a[lo], y = a[mid], z = a[hi];
+    if (x > y) [x, y] = [y, x];
+    if (y > z) [y, z] = [z, y];
+    if (x > y) [x, y] = [y, x];
+    const pivot = y;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}

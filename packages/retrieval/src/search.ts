@@ -1,0 +1,112 @@
+// Exact nearest-neighbour distances for evaluation: FAISS flat indices (BLAS) when faiss-node loads, else a
+// batched float64 matrix product in JS (with a warning). Distances follow the reference's pairwise_retrieval:
+// squared Euclidean |a|^2 + |b|^2 - 2ab, or, with normalisation, -<a, b> of L2-normalised rows.
+import { loadFaiss, type FaissIndex } from './faiss.js';
+import { RetrievalError } from './errors.js';
+
+export type Features = Float32Array | Float64Array;
+export type EngineChoice = 'auto' | 'faiss' | 'exact';
+
+export interface SearcherOptions {
+  /** L2-normalise the rows and rank by -dot (the reference's --norm); default false: squared L2. */
+  normalize?: boolean;
+  /** 'auto' (default): FAISS, else exact with a warning; 'faiss': FAISS or an error; 'exact': JS float64. */
+  engine?: EngineChoice;
+  /** Called with a one-line warning when 'auto' falls back to the exact JS engine. */
+  warn?: (message: string) => void;
+}
+
+/** Row-wise L2 normalisation without epsilon (as the reference: a zero row becomes NaN and is rejected). */
+export function normalizeRows(x: Features, dim: number, where = 'features'): Features {
+  const out = x instanceof Float32Array ? new Float32Array(x.length) : new Float64Array(x.length);
+  const n = x.length / dim;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[i * dim + j] * x[i * dim + j];
+    const norm = Math.sqrt(s);
+    if (!(norm > 0)) throw new RetrievalError(`${where}: row ${i} has norm 0 and cannot be normalised`);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = x[i * dim + j] / norm;
+  }
+  return out;
+}
+
+export class Searcher {
+  readonly engine: 'faiss' | 'exact';
+  readonly n: number;
+  private readonly gallery: Features;
+  private readonly index?: FaissIndex;
+  private readonly sq?: Float64Array;
+
+  constructor(gallery: Features, readonly dim: number, readonly options: SearcherOptions = {}) {
+    this.n = gallery.length / dim;
+    if (!Number.isInteger(this.n)) throw new RetrievalError(`gallery length ${gallery.length} is not a multiple of dim ${dim}`);
+    this.gallery = options.normalize ? normalizeRows(gallery, dim, 'gallery') : gallery;
+    const choice = options.engine ?? 'auto';
+    let engine: 'faiss' | 'exact' = 'exact';
+    if (choice !== 'exact') {
+      const { module, error } = loadFaiss();
+      if (module) {
+        this.index = options.normalize ? new module.IndexFlatIP(dim) : new module.IndexFlatL2(dim);
+        this.index.addFloat32(toFloat32(this.gallery));
+        engine = 'faiss';
+      } else if (choice === 'faiss') {
+        throw new RetrievalError(`FAISS is not available: ${error}`);
+      } else {
+        (options.warn ?? ((m: string) => console.warn(m)))(
+          `semembed: warning: FAISS did not load (${error}); using the exact JS search (slower)`,
+        );
+      }
+    }
+    this.engine = engine;
+    if (engine === 'exact' && !options.normalize) {
+      this.sq = new Float64Array(this.n);
+      for (let i = 0; i < this.n; i++) this.sq[i] = sumSquares(this.gallery, i * dim, dim);
+    }
+  }
+
+  /** Queries are normalised like the gallery when normalize is set. */
+  prepareQueries(queries: Features): Features {
+    return this.options.normalize ? normalizeRows(queries, this.dim, 'queries') : queries;
+  }
+
+  /**
+   * Distances (smaller = closer) of each prepared query to every gallery item, row-major nq x n:
+   * float32 from FAISS, float64 from the exact engine.
+   */
+  distanceRows(queries: Features): Float32Array | Float64Array {
+    const { dim, n } = this;
+    const nq = queries.length / dim;
+    if (this.index) {
+      const out = this.index.distanceRows(toFloat32(queries));
+      if (this.options.normalize) for (let i = 0; i < out.length; i++) out[i] = -out[i];
+      return out;
+    }
+    const out = new Float64Array(nq * n);
+    const g = this.gallery;
+    const B = 64; // gallery block kept hot in cache across the queries of a batch
+    for (let b0 = 0; b0 < n; b0 += B) {
+      const b1 = Math.min(n, b0 + B);
+      for (let q = 0; q < nq; q++) {
+        const qo = q * dim;
+        const sqq = this.sq ? sumSquares(queries, qo, dim) : 0;
+        for (let j = b0; j < b1; j++) {
+          const go = j * dim;
+          let dot = 0;
+          for (let t = 0; t < dim; t++) dot += queries[qo + t] * g[go + t];
+          out[q * n + j] = this.sq ? sqq + this.sq[j] - 2 * dot : -dot;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function sumSquares(x: Features, off: number, dim: number): number {
+  let s = 0;
+  for (let t = 0; t < dim; t++) s += x[off + t] * x[off + t];
+  return s;
+}
+
+export function toFloat32(x: Features): Float32Array {
+  return x instanceof Float32Array ? x : Float32Array.from(x);
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { faissAvailable, loadFaiss, RowRanker, Searcher } from '../src/index.js';
+
+// FAISS is this package's engine: it must load wherever the install step built it (always, in this project's
+// CI and dev machines). Set SEMEMBED_ALLOW_NO_FAISS=1 only on a machine without libfaiss-dev.
+describe('FAISS', () => {
+  it('loads (no silent fallback to the exact JS engine)', () => {
+    if (process.env.SEMEMBED_ALLOW_NO_FAISS === '1') return;
+    expect(loadFaiss().error).toBeUndefined();
+    expect(faissAvailable()).toBe(true);
+    const s = new Searcher(new Float32Array([0, 0, 1, 1, 3, 3]), 2);
+    expect(s.engine).toBe('faiss');
+  });
+});
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fullRankings(s: Searcher, x: Float32Array | Float64Array): Int32Array[] {
+  const n = s.n;
+  const rows = s.distanceRows(s.prepareQueries(x));
+  const ranker = new RowRanker(n);
+  return Array.from({ length: n }, (_, q) => {
+    ranker.load(rows.subarray(q * n, (q + 1) * n));
+    return ranker.top(n);
+  });
+}
+
+describe('FAISS and the exact engine rank alike', () => {
+  it('integer features (exact distances, ties broken by index in both)', () => {
+    const r = rng(1);
+    const n = 400, dim = 6;
+    const x = Float32Array.from({ length: n * dim }, () => Math.floor(r() * 6));
+    const a = fullRankings(new Searcher(x, dim, { engine: 'faiss' }), x);
+    const b = fullRankings(new Searcher(Float64Array.from(x), dim, { engine: 'exact' }), Float64Array.from(x));
+    expect(a).toEqual(b);
+    // ties exist here and are ordered by index: the query itself comes first among its exact duplicates
+    const q = 0;
+    const dupes = Array.from({ length: n }, (_, i) => i).filter((i) => x.subarray(i * dim, i * dim + dim).every((v, t) => v === x[q * dim + t]));
+    expect(Array.from(a[q].subarray(0, dupes.length))).toEqual(dupes);
+  });
+
+  it.each([false, true])('gaussian features, normalize=%s: identical wherever distances are not float32 near-ties', (normalize) => {
+    const r = rng(7);
+    const n = 300, dim = 12;
+    const x = Float64Array.from({ length: n * dim }, () => r() * 2 - 1 + (r() - 0.5));
+    const exact = new Searcher(x, dim, { engine: 'exact', normalize });
+    const a = fullRankings(new Searcher(Float32Array.from(x), dim, { engine: 'faiss', normalize }), Float32Array.from(x));
+    const b = fullRankings(exact, x);
+    const d = exact.distanceRows(exact.prepareQueries(x));
+    let differing = 0, compared = 0;
+    for (let q = 0; q < n; q++)
+      for (let i = 0; i < n; i++) {
+        compared++;
+        if (a[q][i] !== b[q][i]) {
+          differing++;
+          // a swap is only allowed between items whose float64 distances agree to float32 precision
+          expect(Math.abs(d[q * n + a[q][i]] - d[q * n + b[q][i]])).toBeLessThan(1e-5);
+        }
+      }
+    expect(compared).toBe(n * n);
+    expect(differing / compared).toBeLessThan(0.01);
+  });
+});
+
+describe('RowRanker', () => {
+  it('top-m equals the first m of a stable full sort, and ranksOf counts positions without the query', () => {
+    const r = rng(3);
+    const n = 1000;
+    const row = Float32Array.from({ length: n }, () => Math.floor(r() * 50) / 7);
+    const ranker = new RowRanker(n);
+    ranker.load(row);
+    const stable = Array.from({ length: n }, (_, i) => i).sort((p, q) => row[p] - row[q] || p - q);
+    expect(Array.from(ranker.top(37))).toEqual(stable.slice(0, 37));
+    expect(Array.from(ranker.top(n))).toEqual(stable);
+    const qid = stable[5];
+    const relevant = [stable[0], stable[9], stable[400], stable[999]];
+    const set = new Set(relevant);
+    expect(Array.from(ranker.ranksOf(relevant, qid, (i) => set.has(i)))).toEqual([0, 8, 399, 998]);
+  });
+});

@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { ConverterError } from './errors.js';
+import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
+import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
+import { parseModelConfig } from './keras.js';
+import { encodeModel } from './onnx-proto.js';
+import { datasetPreprocessing } from './datasets.js';
+
+export const CONVERTER_VERSION = '0.1.0';
+export const DEFAULT_OPSET = 17;
+export const MIN_OPSET = 13;
+export const MAX_OPSET = 21;
+
+export interface SidecarClass {
+  index: number;
+  id: string | number;
+  name?: string;
+  path?: string[];
+}
+
+export interface Preprocessing {
+  resize: [number, number];
+  crop: 'center';
+  colorSpace: 'rgb' | 'gray';
+  mean: number[];
+  std: number[];
+}
+
+export type OutputKind = 'embedding' | 'probabilities' | 'logits' | 'features' | 'other';
+
+/** The JSON written beside model.onnx (format 'semembed-onnx-sidecar/1'). */
+export interface Sidecar {
+  format: 'semembed-onnx-sidecar/1';
+  model: string;
+  source: Record<string, unknown>;
+  input: { name: string; layout: 'NHWC' | 'NCHW'; shape: (number | null)[]; dtype: 'float32'; channels: number };
+  inputs?: { name: string; layout: string; shape: (number | null)[]; dtype: 'float32' }[];
+  preprocessing?: Preprocessing;
+  outputs: { name: string; kind: OutputKind; dim: number | null; normalized?: boolean }[];
+  classes?: SidecarClass[];
+  classEmbedding?: number[][];
+}
+
+export interface ConvertOptions {
+  /** Keras .h5: a full model, or save_weights output together with `config` or `architecture`. */
+  h5: string;
+  /** Where the .onnx goes; the sidecar lands beside it as <name>.json. */
+  out: string;
+  /** A model.to_json() file (or the parsed object) for weights-only files. */
+  config?: string | Record<string, unknown>;
+  /** A reference architecture name (@semembed/architectures) for weights-only files. */
+  architecture?: string;
+  /** Dataset name: sets preprocessing (mean/std, input size) as in the reference README §4.2. */
+  dataset?: string;
+  opset?: number;
+  /** 'nhwc' or 'nchw'; default: the layout Keras uses (NHWC for channels_last models). */
+  inputLayout?: 'nhwc' | 'nchw';
+  /** Store weights as float16 (cast to float32 in the graph). */
+  fp16?: boolean;
+  /** Lambda layer name -> what it computes (l2norm, identity, square, relu, sigmoid, tanh, softmax, scale:<k>). */
+  lambdas?: Record<string, string>;
+  classes?: SidecarClass[];
+  classEmbedding?: number[][];
+  preprocessing?: Partial<Preprocessing>;
+  /** Extra free-form facts for the sidecar's `source`. */
+  sourceInfo?: Record<string, unknown>;
+}
+
+export interface ConvertResult {
+  onnxPath: string;
+  sidecarPath: string;
+  sidecar: Sidecar;
+  /** BatchNormalization layers folded into the preceding convolution / dense layer. */
+  foldedBatchNorms: string[];
+  nodes: number;
+  initializers: number;
+}
+
+/** Writes via a temporary file in the same folder + rename, so readers never see a partial file. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') {
+      throw new ConverterError(`cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : code}`);
+    }
+    throw err;
+  }
+}
+
+export function sidecarPathFor(onnxPath: string): string {
+  const ext = extname(onnxPath);
+  return (ext ? onnxPath.slice(0, -ext.length) : onnxPath) + '.json';
+}
+
+async function architectureConfig(name: string, h5: KerasH5, dataset: string | undefined): Promise<Record<string, unknown>> {
+  let arch: typeof import('@semembed/architectures');
+  try {
+    arch = await import('@semembed/architectures');
+  } catch {
+    throw new ConverterError(`--architecture needs the @semembed/architectures package, which is not installed`);
+  }
+  const known = arch.listArchitectures().map((a) => a.name);
+  if (!known.includes(name)) throw new ConverterError(`--architecture ${name}: unknown architecture; known: ${known.join(', ')}`);
+  const info = arch.listArchitectures().find((a) => a.name === name)!;
+  // The head sizes are in the weights: embedding units from `embedding`'s kernel, classes from `prob`'s.
+  const kernelCols = (layer: string): number | undefined => {
+    const w = h5.weights.get(layer)?.find((x) => /(^|\/)kernel:0$/.test(x.name));
+    return w ? w.shape[w.shape.length - 1] : undefined;
+  };
+  const numClasses = kernelCols('prob');
+  const embeddingDim = kernelCols('embedding') ?? info.fixedEmbeddingDim ?? numClasses;
+  if (embeddingDim === undefined) {
+    throw new ConverterError(`${h5.file}: cannot tell the embedding size: the file has neither an 'embedding' nor a 'prob' layer for architecture ${name}`);
+  }
+  const pre = dataset ? datasetPreprocessing(dataset) : undefined;
+  const inputShape = pre ? [pre.resize[0], pre.resize[1], 3] : info.defaultInputShape;
+  try {
+    return arch.buildArchitecture(name, {
+      embeddingDim,
+      numClasses,
+      inputShape: inputShape as (number | null)[],
+      loss: h5.layerNames.includes('l2norm') ? 'inv_corr' : 'unnorm_corr',
+      clsWeight: numClasses !== undefined ? 1 : 0,
+    }) as unknown as Record<string, unknown>;
+  } catch (e) {
+    throw new ConverterError(`--architecture ${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function outputKind(o: BuiltOutput): { kind: OutputKind; normalized?: boolean } {
+  if (o.activation === 'l2norm' || o.name === 'l2norm') return { kind: 'embedding', normalized: true };
+  if (o.activation === 'softmax') return { kind: 'probabilities' };
+  if (o.name === 'embedding') return { kind: 'embedding', normalized: false };
+  if (o.className.startsWith('Global')) return { kind: 'features' };
+  if (o.className === 'Dense' && o.activation === 'linear') return { kind: 'logits' };
+  return { kind: 'other' };
+}
+
+/**
+ * Converts a Keras HDF5 model to ONNX plus its JSON sidecar. Throws ConverterError (userFacing) on bad
+ * input; never leaves a partial .onnx behind.
+ */
+export async function convertKeras(options: ConvertOptions): Promise<ConvertResult> {
+  const opset = options.opset ?? DEFAULT_OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new ConverterError(`--opset ${options.opset}: choose an opset from ${MIN_OPSET} to ${MAX_OPSET}`);
+  }
+  if (options.inputLayout !== undefined && options.inputLayout !== 'nhwc' && options.inputLayout !== 'nchw') {
+    throw new ConverterError(`--input_layout ${String(options.inputLayout)}: use nhwc or nchw`);
+  }
+  const h5 = await readKerasH5(options.h5);
+  if (h5.kerasVersion?.startsWith('1.')) {
+    throw new ConverterError(`${options.h5}: written by Keras ${h5.kerasVersion}; Keras 1 files are not supported (load and re-save the model with Keras 2)`);
+  }
+  let cfg: unknown;
+  let cfgSource = options.h5;
+  if (options.config !== undefined) {
+    if (typeof options.config === 'string') {
+      cfgSource = options.config;
+      let text: string;
+      try {
+        text = readFileSync(options.config, 'utf8');
+      } catch {
+        throw new ConverterError(`--config ${options.config}: cannot read the file`);
+      }
+      try {
+        cfg = JSON.parse(text);
+      } catch {
+        throw new ConverterError(`--config ${options.config}: not valid JSON (expected the output of model.to_json())`);
+      }
+    } else cfg = options.config;
+  } else if (options.architecture !== undefined) {
+    cfg = await architectureConfig(options.architecture, h5, options.dataset);
+    cfgSource = `architecture ${options.architecture}`;
+  } else if (h5.modelConfig !== undefined) {
+    cfg = h5.modelConfig;
+  } else {
+    throw new ConverterError(
+      `${options.h5}: a weights-only file (save_weights, no model_config); give the architecture with --architecture NAME or --config model.json`,
+    );
+  }
+  const model = parseModelConfig(cfg, cfgSource);
+  const anyWeights = [...h5.weights.values()].some((w) => w.length > 0);
+  if (!anyWeights) {
+    throw new ConverterError(`${options.h5}: the file holds no weights (a model saved before it was built?); nothing to convert`);
+  }
+
+  const conv = new KerasToOnnx({
+    opset,
+    fp16: options.fp16 === true,
+    inputLayout: options.inputLayout ?? 'keras',
+    lambdas: options.lambdas ?? {},
+    source: options.h5,
+  });
+  const lookup = (layer: string): KerasWeight[] | undefined => h5.weights.get(layer);
+  const g = conv.build(model, lookup);
+
+  const bytes = encodeModel({
+    irVersion: 8,
+    opset,
+    producerName: '@semembed/converter',
+    producerVersion: CONVERTER_VERSION,
+    graphName: model.name,
+    docString: `Converted from ${basename(options.h5)} (Keras ${h5.kerasVersion ?? 'unknown'})`,
+    nodes: g.nodes,
+    initializers: g.initializers,
+    inputs: g.inputs,
+    outputs: g.outputs,
+  });
+
+  const first = g.inputInfo[0];
+  const shape = first.shape;
+  const layout = first.layout === 'NCHW' ? 'NCHW' : 'NHWC';
+  const chDim: Dim = first.layout === 'NCHW' ? shape[1] : shape[shape.length - 1];
+  const channels = typeof chDim === 'number' ? chDim : 0;
+  let preprocessing: Preprocessing | undefined;
+  if (shape.length === 4) {
+    const [h, w] = first.layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+    const fromDataset = options.dataset ? datasetPreprocessing(options.dataset) : undefined;
+    const base: Preprocessing = fromDataset ?? {
+      resize: [h ?? 224, w ?? 224],
+      crop: 'center',
+      colorSpace: channels === 1 ? 'gray' : 'rgb',
+      mean: new Array(Math.max(channels, 1)).fill(0),
+      std: new Array(Math.max(channels, 1)).fill(1),
+    };
+    preprocessing = { ...base, ...options.preprocessing };
+    if (typeof h === 'number' && typeof w === 'number') preprocessing.resize = [h, w];
+  }
+  const onnxName = basename(options.out);
+  const sidecar: Sidecar = {
+    format: 'semembed-onnx-sidecar/1',
+    model: onnxName,
+    source: {
+      file: basename(options.h5),
+      keras_version: h5.kerasVersion ?? null,
+      backend: h5.backend ?? null,
+      model_class: model.className,
+      ...(options.architecture ? { architecture: options.architecture } : {}),
+      ...(options.dataset ? { dataset: options.dataset } : {}),
+      ...(typeof options.config === 'string' ? { config: basename(options.config) } : {}),
+      converter: `@semembed/converter ${CONVERTER_VERSION}`,
+      opset,
+      fp16_weights: options.fp16 === true,
+      folded_batch_norms: g.foldedBatchNorms.length,
+      ...options.sourceInfo,
+    },
+    input: { name: first.name, layout, shape, dtype: 'float32', channels },
+    ...(g.inputInfo.length > 1
+      ? { inputs: g.inputInfo.map((i) => ({ name: i.name, layout: i.layout, shape: i.shape, dtype: 'float32' as const })) }
+      : {}),
+    ...(preprocessing ? { preprocessing } : {}),
+    outputs: g.outputInfo.map((o) => {
+      const k = outputKind(o);
+      return { name: o.name, kind: k.kind, dim: o.shape[o.shape.length - 1] ?? null, ...(k.normalized !== undefined ? { normalized: k.normalized } : {}) };
+    }),
+    ...(options.classes ? { classes: options.classes } : {}),
+    ...(options.classEmbedding ? { classEmbedding: options.classEmbedding } : {}),
+  };
+  const sidecarPath = sidecarPathFor(options.out);
+  writeFileAtomic(options.out, bytes);
+  try {
+    writeFileAtomic(sidecarPath, JSON.stringify(sidecar, null, 2) + '\n');
+  } catch (e) {
+    rmSync(options.out, { force: true });
+    throw e;
+  }
+  return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
+}

@@ -1,0 +1,20 @@
+export { ConverterError } from './errors.js';
+export { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
+export { parseModelConfig, type KModel, type KLayer, type TensorRef } from './keras.js';
+export {
+  convertKeras,
+  writeFileAtomic,
+  sidecarPathFor,
+  CONVERTER_VERSION,
+  DEFAULT_OPSET,
+  MIN_OPSET,
+  MAX_OPSET,
+  type ConvertOptions,
+  type ConvertResult,
+  type Sidecar,
+  type SidecarClass,
+  type Preprocessing,
+  type OutputKind,
+} from './convert.js';
+export { datasetPreprocessing, knownDatasets } from './datasets.js';
+export { encodeModel } from './onnx-proto.js';

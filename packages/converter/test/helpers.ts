@@ -1,0 +1,171 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import h5wasm from 'h5wasm/node';
+import * as ort from 'onnxruntime-node';
+import type { KerasWeight } from '../src/h5.js';
+
+export const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras-h5');
+export const fx = (p: string): string => join(FIX, p);
+
+export function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'semembed-conv-'));
+}
+
+let tfReady: Promise<boolean> | undefined;
+export async function tfjs(): Promise<typeof tf> {
+  tfReady ??= tf.setBackend('cpu');
+  await tfReady;
+  return tf;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, r: () => number, lo = -1, hi = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+const PY = '/usr/bin/python3';
+let checkerAvailable: boolean | undefined;
+/** Whether Debian's python3-onnx is there (CI installs it); tests say loudly when it is not. */
+export function hasOnnxChecker(): boolean {
+  if (checkerAvailable === undefined) {
+    const r = spawnSync(PY, ['-c', 'import onnx'], { stdio: 'pipe' });
+    checkerAvailable = r.status === 0;
+    if (!checkerAvailable) {
+      console.warn('\n!!! /usr/bin/python3 with the onnx module is missing: onnx.checker tests are SKIPPED (apt-get install python3-onnx) !!!\n');
+    }
+  }
+  return checkerAvailable;
+}
+
+/** Runs onnx.checker.check_model(full_check=True); throws with the checker's message on failure. */
+export function checkOnnx(path: string): void {
+  execFileSync(PY, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { stdio: 'pipe' });
+}
+
+export async function runOnnx(path: string, feeds: Record<string, { data: Float32Array; shape: number[] }>): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+  const s = await ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
+  const t: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) t[k] = new ort.Tensor('float32', v.data, v.shape);
+  const res = await s.run(t);
+  const out: Record<string, { data: Float32Array; dims: number[] }> = {};
+  for (const n of s.outputNames) out[n] = { data: res[n].data as Float32Array, dims: [...res[n].dims] };
+  await s.release();
+  return out;
+}
+
+/** Initializers that name Python functions break tfjs; they do not matter once weights are set. */
+function stripInitializers(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripInitializers);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      // tf.js cannot feed float32 into integer inputs (the Embedding fixture's input is uint16).
+      if (k === 'dtype' && typeof x === 'string' && x !== 'float32') {
+        o[k] = 'float32';
+        continue;
+      }
+      if (/_initializer$/.test(k) && x && typeof x === 'object' && (x as { class_name?: string }).class_name === 'function') continue;
+      o[k] = stripInitializers(x);
+    }
+    return o;
+  }
+  return v;
+}
+
+/** TF.js model from a Keras config, weights set by layer name and weight short name (kernel, bias, gamma, ...). */
+export async function tfjsModel(config: unknown, weights: Map<string, KerasWeight[]>): Promise<tf.LayersModel> {
+  const t = await tfjs();
+  const m = await t.models.modelFromJSON({ modelTopology: stripInitializers(config) as never });
+  for (const layer of m.layers) {
+    if (layer.weights.length === 0) continue;
+    const stored = weights.get(layer.name);
+    if (!stored) throw new Error(`no stored weights for ${layer.name}`);
+    for (const v of layer.weights) {
+      const short = v.originalName.slice(v.originalName.lastIndexOf('/') + 1);
+      const w = stored.find((s) => s.name.replace(/:\d+$/, '').split('/').pop() === short);
+      if (!w) throw new Error(`no stored weight ${short} for ${layer.name}`);
+      v.write(t.tensor(w.data, w.shape));
+    }
+  }
+  return m;
+}
+
+export async function tfjsPredict(m: tf.LayersModel, inputs: { data: Float32Array; shape: number[] }[]): Promise<{ data: Float32Array; shape: number[] }[]> {
+  const t = await tfjs();
+  const xs = inputs.map((i) => t.tensor(i.data, i.shape));
+  const ys = m.predict(xs.length === 1 ? xs[0] : xs);
+  const arr = Array.isArray(ys) ? ys : [ys];
+  const out = await Promise.all(arr.map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape as number[] })));
+  xs.forEach((x) => x.dispose());
+  arr.forEach((y) => y.dispose());
+  return out;
+}
+
+/** Max |a - b| and the reference's scale (max |b|). */
+export function compare(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; scale: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let maxAbs = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  if (Number.isNaN(maxAbs)) maxAbs = Infinity;
+  return { maxAbs, scale };
+}
+
+/** NHWC -> NCHW for a batch of images. */
+export function toNchw(a: Float32Array, [n, h, w, c]: number[]): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = a[((b * h + y) * w + x) * c + k];
+  return out;
+}
+
+/**
+ * Writes a Keras-2 HDF5 full-model file (model_config, model_weights/layer_names/weight_names) or, with
+ * weightsOnly, a save_weights file. Test-only: the trainer owns the project's writer.
+ */
+export async function writeKerasH5(
+  path: string,
+  config: unknown,
+  layers: { name: string; weights: { name: string; shape: number[]; data: Float32Array }[] }[],
+  weightsOnly = false,
+): Promise<void> {
+  await h5wasm.ready;
+  const f = new h5wasm.File(path, 'w');
+  try {
+    f.create_attribute('keras_version', '2.2.4');
+    f.create_attribute('backend', 'tensorflow');
+    let root: InstanceType<typeof h5wasm.Group> = f;
+    if (!weightsOnly) {
+      f.create_attribute('model_config', JSON.stringify(config));
+      root = f.create_group('model_weights');
+    }
+    root.create_attribute('layer_names', layers.map((l) => l.name));
+    for (const l of layers) {
+      const g = root.create_group(l.name);
+      if (l.weights.length > 0) g.create_attribute('weight_names', l.weights.map((w) => w.name));
+      else g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
+      for (const w of l.weights) g.create_dataset({ name: w.name, data: w.data, shape: w.shape, dtype: '<f' });
+    }
+  } finally {
+    f.close();
+  }
+}

@@ -254,6 +254,43 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
+  registerBatchNormGradient(tf);
   installedFor = backend;
-  return Object.keys(mine);
+  return [...Object.keys(mine), 'FusedBatchNorm gradient'];
+}
+
+let bnGradInstalled = false;
+
+/**
+ * tfjs-core's FusedBatchNorm gradient tiles 1/sqrt(var) to the full NHWC shape before multiplying; wasm's Tile
+ * is a slow generic loop (a third of a training step of a small CNN). The same math with broadcasting and
+ * shared per-channel reductions; other backends keep tfjs's gradient (the tests compare against it on cpu).
+ */
+function registerBatchNormGradient(tf: Tf): void {
+  if (bnGradInstalled) return;
+  const original = tf.getGradient('FusedBatchNorm');
+  if (!original) return;
+  tf.registerGradient({
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved;
+      if (tf.getBackend() !== 'wasm' || mean.rank !== 1) return original.gradFunc(dy, saved, attrs);
+      const eps = (attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
+      const g = dy as tfType.Tensor;
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const s = scale ?? tf.scalar(1);
+      const r = tf.rsqrt(tf.add(variance, eps)); // [C]
+      const sumDy = tf.sum(g, axes); // [C]
+      const sumDyXm = tf.sum(tf.mul(g, tf.sub(x, mean)), axes); // [C]
+      return {
+        x: () => tf.mul(g, tf.mul(r, s)),
+        mean: () => tf.neg(tf.mul(tf.mul(sumDy, r), s)),
+        variance: () => tf.mul(tf.mul(sumDyXm, s), tf.mul(tf.pow(r, 3), -0.5)),
+        scale: () => tf.mul(sumDyXm, r),
+        offset: () => sumDy,
+      };
+    },
+  });
+  bnGradInstalled = true;
 }

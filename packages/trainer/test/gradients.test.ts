@@ -123,3 +123,45 @@ describe('wasm gradients match the cpu backend', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 });
+
+describe('a whole layers model (conv, BN in training mode, max-pool, dense, l2norm loss)', () => {
+  async function modelGrads(backend: string): Promise<Map<string, Float32Array>> {
+    await tf.setBackend(backend);
+    const seedInit = (seed: number) => tf.initializers.glorotUniform({ seed });
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seedInit(1) }),
+        tf.layers.batchNormalization(),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: seedInit(2) }),
+        tf.layers.batchNormalization(),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 5, kernelInitializer: seedInit(3) }),
+      ],
+    });
+    const out = new Map<string, Float32Array>();
+    tf.tidy(() => {
+      const x = tf.tensor4d(randArr(4 * 10 * 10 * 2, 5), [4, 10, 10, 2]);
+      const t = tf.tensor2d(randArr(4 * 5, 6), [4, 5]);
+      const vars = m.trainableWeights.map((w) => (w as unknown as { read(): any }).read());
+      const { grads } = tf.variableGrads(() => {
+        const y = m.apply(x, { training: true }) as any;
+        const n = tf.div(y, tf.sqrt(tf.sum(tf.square(y), -1, true)));
+        return tf.mean(tf.sub(1, tf.sum(tf.mul(n, t), -1))) as any;
+      }, vars);
+      // variable names get a per-model suffix; key by position
+      vars.forEach((v: any, i: number) => out.set(`${i}:${m.trainableWeights[i].originalName.replace(/\d+/g, '')}`, grads[v.name].dataSync() as Float32Array));
+    });
+    m.dispose();
+    return out;
+  }
+  it('every trainable variable', async () => {
+    const ref = await modelGrads('cpu');
+    const got = await modelGrads('wasm');
+    expect([...got.keys()]).toEqual([...ref.keys()]);
+    for (const [k, r] of ref) {
+      expect(relErr(got.get(k)!, r), k).toBeLessThanOrEqual(1e-4);
+    }
+    expect(ref.size).toBe(10);
+  });
+});

@@ -1,0 +1,302 @@
+/**
+ * The training loop: Keras 2.2's SGD (momentum 0.9, nesterov, global-norm clipnorm, `decay`), the reference's
+ * losses and loss weights, L2 kernel regularisers from the layers, per-epoch validation, lr schedules.
+ * A hand-written loop rather than tfjs's fit(): tfjs's momentum optimiser differs from Keras's when the lr
+ * changes between steps, and it has no global-norm clipping.
+ */
+import type * as tfType from '@tensorflow/tfjs';
+import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, type LossName } from './losses.js';
+import { decayedLr, type LrSchedule } from './schedules.js';
+
+type Tf = typeof tfType;
+
+/** One split of a dataset as the loop needs it (adapter over @semembed/datasets). */
+export interface DataSplit {
+  size: number;
+  inputShape: [number, number, number];
+  labels: Int32Array;
+  batches(o: { batchSize: number; shuffle: boolean; seed: number; epoch: number; augment: boolean }): Iterable<{
+    x: Float32Array;
+    labels: Int32Array;
+    size: number;
+  }>;
+}
+
+export interface ProgressEvent {
+  phase: 'train' | 'val';
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  samples: number;
+  loss: number;
+  embAcc: number;
+  clsAcc?: number;
+  lr: number;
+  imgPerSec: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  lr: number;
+  loss: number;
+  embAcc: number;
+  clsAcc?: number;
+  valLoss?: number;
+  valEmbAcc?: number;
+  valClsAcc?: number;
+  seconds: number;
+  imgPerSec: number;
+}
+
+/** Keras 2.2 SGD: v = mu*v - lr*g; p += v (nesterov: p += mu*v - lr*g); lr / (1 + decay*iterations). */
+export class KerasSGD {
+  readonly momenta = new Map<string, tfType.Variable>();
+  iterations = 0;
+  constructor(
+    private readonly tf: Tf,
+    public lr: number,
+    public readonly opts: { momentum: number; nesterov: boolean; clipnorm: number; decay: number },
+  ) {}
+
+  effectiveLr(): number {
+    return decayedLr(this.lr, this.opts.decay, this.iterations);
+  }
+
+  apply(vars: tfType.Variable[], grads: tfType.NamedTensorMap): void {
+    const tf = this.tf;
+    const lr = this.effectiveLr();
+    const { momentum, nesterov, clipnorm } = this.opts;
+    tf.tidy(() => {
+      let scale: tfType.Scalar | null = null;
+      if (clipnorm > 0) {
+        const sq = vars.map((v) => tf.sum(tf.square(grads[v.name])));
+        const norm = tf.sqrt(tf.addN(sq));
+        // Keras clip_norm: g * clipnorm / max(norm, clipnorm)
+        scale = tf.div(clipnorm, tf.maximum(norm, clipnorm)) as tfType.Scalar;
+      }
+      for (const v of vars) {
+        let g = grads[v.name];
+        if (scale) g = tf.mul(g, scale);
+        let m = this.momenta.get(v.name);
+        if (!m) {
+          m = tf.keep(tf.variable(tf.zerosLike(v), false, `${v.name}/momentum`));
+          this.momenta.set(v.name, m);
+        }
+        const newM = tf.sub(tf.mul(m, momentum), tf.mul(g, lr));
+        m.assign(newM);
+        const newP = nesterov ? tf.add(v, tf.sub(tf.mul(newM, momentum), tf.mul(g, lr))) : tf.add(v, newM);
+        v.assign(newP);
+      }
+    });
+    this.iterations += 1;
+  }
+
+  dispose(): void {
+    for (const m of this.momenta.values()) m.dispose();
+    this.momenta.clear();
+  }
+}
+
+export interface FitOptions {
+  tf: Tf;
+  model: tfType.LayersModel;
+  loss: LossName;
+  /** Class embedding rows x dim, row-major (targets = rows[label]). */
+  embedding: Float32Array;
+  embRows: number;
+  embDim: number;
+  clsWeight: number;
+  numClasses: number;
+  train: DataSplit;
+  test?: DataSplit;
+  epochs: number;
+  initialEpoch?: number;
+  batchSize: number;
+  valBatchSize: number;
+  schedule: LrSchedule;
+  optimizer: KerasSGD;
+  seed: number;
+  augment: boolean;
+  /** Only variables of these layers are trained (finetune_init); all when undefined. */
+  trainableLayers?: Set<string>;
+  onProgress?: (e: ProgressEvent) => void;
+  onEpochEnd?: (log: EpochLog) => Promise<void> | void;
+  /** Checked between batches; when true the loop stops after the current batch and returns. */
+  shouldStop?: () => boolean;
+}
+
+export interface EvalResult {
+  loss: number;
+  embAcc: number;
+  clsAcc?: number;
+  /** Embedding outputs (n x dim) when asked for. */
+  features?: Float32Array;
+  /** argmax of the prob head (when present). */
+  clsPred?: Int32Array;
+}
+
+function outputsOf(out: tfType.Tensor | tfType.Tensor[]): [tfType.Tensor, tfType.Tensor | undefined] {
+  return Array.isArray(out) ? [out[0], out[1]] : [out, undefined];
+}
+
+function targetsFor(tf: Tf, o: Pick<FitOptions, 'embedding' | 'embRows' | 'embDim' | 'numClasses'>, labels: Int32Array) {
+  const emb = tf.tensor2d(o.embedding, [o.embRows, o.embDim]);
+  const idx = tf.tensor1d(labels, 'int32');
+  const yEmb = tf.gather(emb, idx);
+  const yCls = tf.oneHot(idx, o.numClasses).toFloat();
+  return { yEmb, yCls };
+}
+
+/** Loss of one batch: mean embedding loss + clsWeight * mean cross-entropy + regularisers (Keras's total loss). */
+function batchLoss(
+  tf: Tf,
+  o: Pick<FitOptions, 'loss' | 'clsWeight' | 'model'>,
+  emb: tfType.Tensor,
+  prob: tfType.Tensor | undefined,
+  yEmb: tfType.Tensor,
+  yCls: tfType.Tensor,
+): tfType.Scalar {
+  let total: tfType.Tensor = tf.mean(embeddingLoss(tf, o.loss, yEmb, emb));
+  if (prob && o.clsWeight > 0) total = tf.add(total, tf.mul(o.clsWeight, tf.mean(categoricalCrossentropy(tf, yCls, prob))));
+  for (const r of o.model.calculateLosses()) total = tf.add(total, r);
+  return total as tfType.Scalar;
+}
+
+/** Evaluates a split without augmentation (training = false). */
+export async function evaluate(
+  o: Pick<FitOptions, 'tf' | 'model' | 'loss' | 'embedding' | 'embRows' | 'embDim' | 'clsWeight' | 'numClasses'>,
+  split: DataSplit,
+  batchSize: number,
+  opts: { features?: boolean; onBatch?: (batch: number, batches: number) => void } = {},
+): Promise<EvalResult> {
+  const { tf, model } = o;
+  const [H, W, C] = split.inputShape;
+  const batches = Math.ceil(split.size / batchSize);
+  let lossSum = 0;
+  let embOk = 0;
+  let clsOk = 0;
+  let seen = 0;
+  let hasCls = false;
+  const features = opts.features ? new Float32Array(split.size * o.embDim) : undefined;
+  const clsPred = new Int32Array(split.size);
+  let b = 0;
+  for (const batch of split.batches({ batchSize, shuffle: false, seed: 0, epoch: 0, augment: false })) {
+    const [loss, emb, prob] = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+      const [e, p] = outputsOf(model.apply(x, { training: false }) as tfType.Tensor | tfType.Tensor[]);
+      const { yEmb, yCls } = targetsFor(tf, o, batch.labels);
+      return [batchLoss(tf, o, e, p, yEmb, yCls), e, p] as const;
+    });
+    const lv = (await loss.data())[0];
+    const ev = (await emb.data()) as Float32Array;
+    lossSum += lv * batch.size;
+    embOk += embeddingCorrect(o.loss, ev, batch.labels, o.embedding, o.embRows, o.embDim);
+    if (features) features.set(ev, seen * o.embDim);
+    if (prob) {
+      hasCls = true;
+      const pv = (await prob.data()) as Float32Array;
+      clsOk += classCorrect(pv, batch.labels, o.numClasses);
+      for (let i = 0; i < batch.size; i++) {
+        let best = 0;
+        for (let c = 1; c < o.numClasses; c++) if (pv[i * o.numClasses + c] > pv[i * o.numClasses + best]) best = c;
+        clsPred[seen + i] = best;
+      }
+    }
+    tf.dispose([loss, emb, prob].filter((t): t is tfType.Tensor => t !== undefined));
+    seen += batch.size;
+    opts.onBatch?.(++b, batches);
+  }
+  return {
+    loss: lossSum / Math.max(1, seen),
+    embAcc: embOk / Math.max(1, seen),
+    clsAcc: hasCls ? clsOk / Math.max(1, seen) : undefined,
+    features,
+    clsPred: hasCls ? clsPred : undefined,
+  };
+}
+
+/** Trains `epochs - initialEpoch` epochs. Returns the logs, and whether it was stopped early. */
+export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: boolean }> {
+  const { tf, model, optimizer } = o;
+  const [H, W, C] = o.train.inputShape;
+  const logs: EpochLog[] = [];
+  const stepsPerEpoch = Math.ceil(o.train.size / o.batchSize);
+  const trainVars = model.trainableWeights
+    .filter((w) => !o.trainableLayers || o.trainableLayers.has(w.originalName.split('/')[0]))
+    .map((w) => (w as unknown as { read(): tfType.Variable }).read());
+  const hasCls = model.outputs.length > 1;
+  for (let epoch = o.initialEpoch ?? 0; epoch < o.epochs; epoch++) {
+    optimizer.lr = o.schedule.epochLr(epoch, optimizer.lr);
+    const t0 = performance.now();
+    let lossSum = 0;
+    let embOk = 0;
+    let clsOk = 0;
+    let seen = 0;
+    let b = 0;
+    for (const batch of o.train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment })) {
+      if (o.schedule.batchLr) optimizer.lr = o.schedule.batchLr(optimizer.iterations);
+      let embT: tfType.Tensor | undefined;
+      let probT: tfType.Tensor | undefined;
+      const lrUsed = optimizer.effectiveLr();
+      const { value, grads } = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+        const { yEmb, yCls } = targetsFor(tf, o, batch.labels);
+        return tf.variableGrads(() => {
+          const [e, p] = outputsOf(model.apply(x, { training: true }) as tfType.Tensor | tfType.Tensor[]);
+          embT = tf.keep(e.clone());
+          if (p) probT = tf.keep(p.clone());
+          return batchLoss(tf, o, e, p, yEmb, yCls);
+        }, trainVars);
+      });
+      optimizer.apply(trainVars, grads);
+      tf.dispose(grads);
+      const lv = (await value.data())[0];
+      value.dispose();
+      const ev = (await embT!.data()) as Float32Array;
+      embOk += embeddingCorrect(o.loss, ev, batch.labels, o.embedding, o.embRows, o.embDim);
+      if (probT) clsOk += classCorrect((await probT.data()) as Float32Array, batch.labels, o.numClasses);
+      tf.dispose([embT!, probT].filter((t): t is tfType.Tensor => t !== undefined));
+      lossSum += lv * batch.size;
+      seen += batch.size;
+      b++;
+      const secs = (performance.now() - t0) / 1000;
+      o.onProgress?.({
+        phase: 'train',
+        epoch,
+        epochs: o.epochs,
+        batch: b,
+        batches: stepsPerEpoch,
+        samples: seen,
+        loss: lossSum / seen,
+        embAcc: embOk / seen,
+        clsAcc: hasCls ? clsOk / seen : undefined,
+        lr: lrUsed,
+        imgPerSec: seen / Math.max(secs, 1e-9),
+      });
+      if (!Number.isFinite(lv)) throw new Error(`training diverged: loss is ${lv} at epoch ${epoch + 1}, batch ${b}`);
+      if (o.shouldStop?.()) return { logs, stopped: true };
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const log: EpochLog = {
+      epoch,
+      lr: optimizer.lr,
+      loss: lossSum / Math.max(1, seen),
+      embAcc: embOk / Math.max(1, seen),
+      clsAcc: hasCls ? clsOk / Math.max(1, seen) : undefined,
+      seconds,
+      imgPerSec: seen / Math.max(seconds, 1e-9),
+    };
+    if (o.test) {
+      const r = await evaluate(o, o.test, o.valBatchSize);
+      log.valLoss = r.loss;
+      log.valEmbAcc = r.embAcc;
+      log.valClsAcc = r.clsAcc;
+      if (o.schedule.afterEpoch) optimizer.lr = o.schedule.afterEpoch(r.loss, optimizer.lr);
+    }
+    logs.push(log);
+    await o.onEpochEnd?.(log);
+    if (o.shouldStop?.()) return { logs, stopped: true };
+  }
+  return { logs, stopped: false };
+}

@@ -72,3 +72,41 @@ for p in range(0, pickle.HIGHEST_PROTOCOL+1):
     }
   });
 });
+
+describe('encodePickle', () => {
+  it('round-trips through our reader', async () => {
+    const { encodePickle } = await import('../src/index.js');
+    const value = new Map<unknown, unknown>([
+      ['embedding', { dtype: 'float64', shape: [2, 2], data: new Float64Array([1, 0.5, -0.25, 1e-300]) }],
+      ['ind2label', [3, 'x', -7, 2 ** 40, 2n ** 70n]],
+      ['label2ind', new Map([[3, 0], ['x', 1]])],
+      ['f', 2.5],
+      ['n', null],
+    ]);
+    const back = parsePickle(encodePickle(value)) as Map<string, unknown>;
+    expect(Array.from((back.get('embedding') as NdArray).data as Float64Array)).toEqual([1, 0.5, -0.25, 1e-300]);
+    expect(back.get('ind2label')).toEqual([3, 'x', -7, 2 ** 40, 2n ** 70n]);
+    expect((back.get('label2ind') as Map<unknown, number>).get('x')).toBe(1);
+    expect(back.get('f')).toBe(2.5);
+    expect(back.get('n')).toBeNull();
+  });
+
+  it.skipIf(!numpy)('writes pickles that Python and numpy load', async () => {
+    const { encodePickle, writeFileAtomic } = await import('../src/index.js');
+    const p = join(dir, 'ours.pickle');
+    writeFileAtomic(
+      p,
+      encodePickle({
+        embedding: { dtype: 'float64', shape: [2, 3], data: new Float64Array([1, 2, 3, 4, 5, 6.5]) },
+        ind2label: [10, 20],
+        label2ind: new Map([[10, 0], [20, 1]]),
+        neg: -123456789012,
+      }),
+    );
+    const out = py(
+      "import pickle,sys; d=pickle.load(open(sys.argv[1],'rb')); e=d['embedding']; print(e.dtype, e.shape, e.tolist(), d['ind2label'], d['label2ind'], d['neg'])",
+      [p],
+    ).trim();
+    expect(out).toBe('float64 (2, 3) [[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]] [10, 20] {10: 0, 20: 1} -123456789012');
+  });
+});

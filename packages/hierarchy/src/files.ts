@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FormatError, parsePickle, toFloat64, type NdArray } from '@semembed/formats';
+import { FormatError, encodePickle, parsePickle, toFloat64, writeFileAtomic, type NdArray } from '@semembed/formats';
 import { HierarchyError } from './errors.js';
 import type { ClassId } from './ids.js';
 
@@ -22,11 +22,23 @@ export interface ClassEmbedding {
 }
 
 /**
- * Writes our JSON class-embedding file: {format, method, ind2label, label2ind, embedding: number[][], ...meta}.
+ * Writes a class-embedding file: a pickle like the reference's when the name ends in .pickle/.pkl, else our JSON
+ * file: {format, method, ind2label, label2ind, embedding: number[][], ...meta}.
  * Rows are streamed to a temporary file that replaces the target only when complete (8142 classes is ~0.7 GB
  * of text, more than a JS string may hold).
  */
 export function writeClassEmbedding(path: string, emb: ClassEmbedding): void {
+  if (isPicklePath(path)) {
+    writeFileAtomic(
+      path,
+      encodePickle({
+        ind2label: emb.ind2label,
+        label2ind: emb.label2ind,
+        embedding: { dtype: 'float64', shape: [emb.rows, emb.dim], data: emb.embedding },
+      }),
+    );
+    return;
+  }
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
@@ -70,6 +82,11 @@ export function writeClassEmbedding(path: string, emb: ClassEmbedding): void {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** `.pickle` / `.pkl` outputs are written as the reference writes them (a dict with a numpy array), for Python users. */
+export function isPicklePath(path: string): boolean {
+  return /\.(pickle|pkl)$/i.test(path);
 }
 
 function fromRows(rows: unknown, source: string): { data: Float64Array; rows: number; dim: number } {

@@ -32,7 +32,7 @@ export function unitsphereEmbedding(sim: Float64Array, n: number, classes?: Clas
     throw new HierarchyError(
       `unitsphere: the class similarity matrix is not positive definite (the factorisation fails at class ${cls}); ` +
         'this happens for taxonomies with several parents per node (DAGs) or duplicate classes. ' +
-        'Use a tree taxonomy, or --method approx_sim / mds.',
+        'Use a tree taxonomy (e.g. a min-tree of the DAG) or --method mds.',
     );
   }
   return { embedding: a, rows: n, dim: n, solver: 'cholesky', solveSeconds: (performance.now() - t0) / 1000 };

@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import {
+  EMBEDDING_METHODS,
+  type EmbeddingMethod,
+  computeClassEmbedding,
+  pyFloat,
+  readClassList,
+  readHierarchy,
+  writeClassEmbedding,
+} from '@semembed/hierarchy';
+import type { Command } from '../index.js';
+import { UsageError } from '../errors.js';
+
+interface Args {
+  hierarchy: string;
+  is_a: boolean;
+  str_ids: boolean;
+  class_list?: string;
+  out: string;
+  method: EmbeddingMethod;
+  num_dim?: number;
+  norm: boolean;
+}
+
+/** compute_class_embedding.py: class embeddings from a taxonomy, with the reference's flags and printout. */
+export const computeClassEmbeddingCommand: Command = {
+  register: (cli: Argv) =>
+    cli.command(
+      'compute-class-embedding',
+      'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)',
+      (y) =>
+        y
+          .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
+          .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
+          .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings, not integers' })
+          .option('class_list', {
+            alias: 'class-list',
+            type: 'string',
+            describe: 'File whose lines start with the target class ids (default: the leaves of the taxonomy)',
+          })
+          .option('out', { type: 'string', demandOption: true, describe: 'Output file: .json (ours) or .pickle (as the reference writes it)' })
+          .option('method', {
+            type: 'string',
+            choices: EMBEDDING_METHODS,
+            default: 'spheres',
+            describe:
+              'unitsphere: n-d unit vectors whose dot products are the similarities; approx_sim: best num_dim-d approximation of them; ' +
+              'mds / spheres: Euclidean distances equal the dissimilarities',
+          })
+          .option('num_dim', { alias: 'num-dim', type: 'number', describe: 'Dimensions for mds / approx_sim (mds default: n-1)' })
+          .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (rows below 1e-8 stay as they are)' })
+          .example(
+            '$0 compute-class-embedding --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --method unitsphere --out cifar100.unitsphere.pickle',
+            'the reference README command',
+          ),
+      (argv) => run(argv as unknown as Args),
+    ),
+};
+
+function run(args: Args): void {
+  if (args.num_dim !== undefined && (!Number.isInteger(args.num_dim) || args.num_dim < 0)) {
+    throw new UsageError(`--num_dim must be a non-negative integer, got ${args.num_dim}`);
+  }
+  const hierarchy = readHierarchy(args.hierarchy, { isA: args.is_a, strIds: args.str_ids });
+  const classes = args.class_list ? readClassList(args.class_list, { strIds: args.str_ids, hierarchy }) : hierarchy.leaves();
+  const res = computeClassEmbedding(hierarchy, classes, { method: args.method, numDim: args.num_dim || undefined, norm: args.norm });
+  console.log(
+    `Computed ${res.dim}-dimensional semantic embeddings for ${res.rows} classes using the "${res.method}" method in ${pyFloat(res.solveSeconds)} seconds.`,
+  );
+  const what = res.deviation.kind === 'similarities' ? 'similarities' : 'distances';
+  const sample = res.deviation.sampledRows ? ` (on ${res.deviation.sampledRows} of ${res.rows} rows)` : '';
+  console.log(`Maximum deviation from target ${what}: ${pyFloat(res.deviation.max)}${sample}`);
+  console.log(`Average deviation from target ${what}: ${pyFloat(res.deviation.mean)}${sample}`);
+  if (args.norm && res.smallRows > 0) {
+    console.error(`warning: ${res.smallRows} embedding rows have a norm below 1e-8 and were left unnormalised (not NaN)`);
+  }
+  writeClassEmbedding(args.out, {
+    method: res.method,
+    ind2label: classes,
+    label2ind: new Map(classes.map((c, i) => [c, i])),
+    embedding: res.embedding,
+    rows: res.rows,
+    dim: res.dim,
+    hierarchy: resolve(args.hierarchy),
+    meta: {
+      num_dim: args.num_dim ?? null,
+      norm: args.norm,
+      is_a: args.is_a,
+      str_ids: args.str_ids,
+      solver: res.solver,
+      max_dev: res.deviation.max,
+      mean_dev: res.deviation.mean,
+      dev_kind: res.deviation.kind,
+    },
+  });
+}

@@ -1,6 +1,7 @@
 export { ArchitectureError } from './errors.js';
 export {
   KerasGraph,
+  kerasLayerOrder,
   toKerasJson,
   toSnakeCase,
   type KerasLayerConfig,

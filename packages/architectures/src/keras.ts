@@ -282,6 +282,11 @@ export class KerasGraph {
       if (!this.records.has(t.layer)) throw new ArchitectureError(`layer ${layerName}: unknown input layer ${t.layer}`);
     }
     const shape = inferShape(className, config, ins.map((t) => t.shape), layerName);
+    if (shape.some((d) => d !== null && d < 1)) {
+      throw new ArchitectureError(
+        `layer ${layerName} (${className}): input shape [${ins[0]!.shape.slice(1).join(',')}] is too small, the output would be [${shape.slice(1).join(',')}]`,
+      );
+    }
     this.register({
       name: layerName,
       className,
@@ -303,48 +308,16 @@ export class KerasGraph {
     return { layer: rec.name, shape: rec.shape };
   }
 
-  /**
-   * Keras 2.2.4 Network._map_graph_network's order: depth-first from the outputs records discovery
-   * order; node depth = longest path to an output; layers sorted by decreasing depth, ties by discovery.
-   */
+  /** Keras's layer order for a model with these outputs (see kerasLayerOrder). */
   orderedLayers(outputs: SymTensor[]): string[] {
-    const discovery = new Map<string, number>();
-    const finished = new Set<string>();
-    const inProgress = new Set<string>();
-    const decreasingDepth: string[] = [];
-    const visit = (name: string): void => {
-      if (inProgress.has(name)) throw new ArchitectureError(`cycle in the graph at layer ${name}`);
-      if (finished.has(name)) return;
-      if (!discovery.has(name)) discovery.set(name, discovery.size);
-      inProgress.add(name);
-      for (const dep of this.records.get(name)!.inbound) visit(dep);
-      finished.add(name);
-      inProgress.delete(name);
-      decreasingDepth.push(name);
-    };
-    for (const o of outputs) visit(o.layer);
-
-    const nodeDepth = new Map<string, number>();
-    const layerDepth = new Map<string, number>();
-    for (const name of [...decreasingDepth].reverse()) {
-      if (!nodeDepth.has(name)) nodeDepth.set(name, 0);
-      const depth = Math.max(nodeDepth.get(name)!, layerDepth.get(name) ?? 0);
-      layerDepth.set(name, depth);
-      nodeDepth.set(name, depth);
-      for (const dep of this.records.get(name)!.inbound) {
-        nodeDepth.set(dep, Math.max(depth + 1, nodeDepth.get(dep) ?? 0));
-      }
-    }
-    const byDepth = new Map<number, string[]>();
-    for (const [name, d] of layerDepth) {
-      if (!byDepth.has(d)) byDepth.set(d, []);
-      byDepth.get(d)!.push(name);
-    }
-    const order: string[] = [];
-    for (const d of [...byDepth.keys()].sort((a, b) => b - a)) {
-      order.push(...byDepth.get(d)!.sort((a, b) => discovery.get(a)! - discovery.get(b)!));
-    }
-    return order;
+    return kerasLayerOrder(
+      (layer) => {
+        const rec = this.records.get(layer);
+        if (!rec) throw new ArchitectureError(`no layer named ${layer}`);
+        return [rec.inbound.map((d): [string, number] => [d, 0])];
+      },
+      outputs.map((o): [string, number] => [o.layer, 0]),
+    );
   }
 
   /** Model(inputs, outputs, name).get_config(), wrapped as save_model writes it: {class_name, config}. */
@@ -373,6 +346,64 @@ export class KerasGraph {
       },
     };
   }
+}
+
+/**
+ * Keras 2.2.4 Network._map_graph_network's layer order: a depth-first walk from the outputs records the order
+ * layers are discovered; a node's depth is its longest path to an output; a layer's depth is the largest of its
+ * nodes'; layers are listed by decreasing depth, ties in discovery order.
+ * `nodesOf(layer)[i]` lists node i's inbound [layer, node index] pairs; `outputs` are [layer, node index].
+ */
+export function kerasLayerOrder(nodesOf: (layer: string) => [string, number][][], outputs: [string, number][]): string[] {
+  const key = (l: string, n: number) => `${n}\u0000${l}`;
+  const inboundOf = (l: string, n: number): [string, number][] => {
+    const nodes = nodesOf(l);
+    // Keras writes an input layer's single node as no inbound_nodes at all.
+    if (nodes.length === 0 && n === 0) return [];
+    const node = nodes[n];
+    if (!node) throw new ArchitectureError(`layer ${l} has no node ${n}`);
+    return node;
+  };
+  const discovery = new Map<string, number>();
+  const finished = new Set<string>();
+  const inProgress = new Set<string>();
+  const decreasingDepth: [string, number][] = [];
+  const visit = (l: string, n: number): void => {
+    const k = key(l, n);
+    if (inProgress.has(k)) throw new ArchitectureError(`cycle in the graph at layer ${l}`);
+    if (finished.has(k)) return;
+    if (!discovery.has(l)) discovery.set(l, discovery.size);
+    inProgress.add(k);
+    for (const [dl, dn] of inboundOf(l, n)) visit(dl, dn);
+    finished.add(k);
+    inProgress.delete(k);
+    decreasingDepth.push([l, n]);
+  };
+  for (const [l, n] of outputs) visit(l, n);
+
+  const nodeDepth = new Map<string, number>();
+  const layerDepth = new Map<string, number>();
+  for (const [l, n] of [...decreasingDepth].reverse()) {
+    const k = key(l, n);
+    if (!nodeDepth.has(k)) nodeDepth.set(k, 0);
+    const depth = Math.max(nodeDepth.get(k)!, layerDepth.get(l) ?? 0);
+    layerDepth.set(l, depth);
+    nodeDepth.set(k, depth);
+    for (const [dl, dn] of inboundOf(l, n)) {
+      const dk = key(dl, dn);
+      nodeDepth.set(dk, Math.max(depth + 1, nodeDepth.get(dk) ?? 0));
+    }
+  }
+  const byDepth = new Map<number, string[]>();
+  for (const [l, d] of layerDepth) {
+    if (!byDepth.has(d)) byDepth.set(d, []);
+    byDepth.get(d)!.push(l);
+  }
+  const order: string[] = [];
+  for (const d of [...byDepth.keys()].sort((a, b) => b - a)) {
+    order.push(...byDepth.get(d)!.sort((a, b) => discovery.get(a)! - discovery.get(b)!));
+  }
+  return order;
 }
 
 /** The form `model.to_json()` writes (save_model's attribute has no version keys). */

@@ -127,7 +127,8 @@ export async function createSession(
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [epConfig(ep, opts)],
       graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
-      logSeverityLevel: 3,
+      // ORT would print run errors to stderr itself; they reach the caller as exceptions and are logged there.
+      logSeverityLevel: 4,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     if (opts.interOpThreads) options.interOpNumThreads = opts.interOpThreads;

@@ -8,3 +8,4 @@ export { listImageFolder, decodeImages, type FolderListing } from './folder.js';
 export { featurewiseStats, perImageStats } from './stats.js';
 export { BatchComposer, applyKerasTransform, type KerasTransform, type CropTransform } from './compose.js';
 export { batches, numBatches, epochOrder, normalizedImages, type Batch, type BatchOptions } from './batches.js';
+export { sidecarPreprocessing, shareDataset } from './extras.js';

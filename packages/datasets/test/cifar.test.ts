@@ -52,6 +52,7 @@ describe('CIFAR-10 readers', () => {
       }
       expect(test.mean).toEqual(train.mean);
       expect(test.std).toEqual(train.std);
+      expect(test.mean).not.toEqual(featurewiseStats(test.images, 3).mean);
       // CIFAR-10 trains with zoom as well (the reference's train_generator_kwargs for cifar-10).
       expect(train.augmentation).toEqual({ kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: [0.75, 1.25] });
     });

@@ -11,7 +11,7 @@ export function tmp(prefix = 'semembed-datasets-'): string {
 
 /** Byte j (of 3072, CHW planes) of CIFAR fixture image i, as make_fixtures.py writes it. */
 export function cifarByte(i: number, j: number): number {
-  return (i * 37 + j * 11 + Math.floor(j / 1024) * 50) % 256;
+  return (i * i * 7 + i * 37 + j * 11 + Math.floor(j / 1024) * 50 + Math.floor(j / 32) * (j % 7)) % 256;
 }
 
 /** Expected HWC image of CIFAR fixture image i. */

@@ -198,25 +198,42 @@ export function embeddingDeviation(
     rows = Array.from({ length: maxFullRows }, (_, k) => Math.floor(k * step));
     sampled = rows.length;
   }
+  // unitsphere's factor is lower triangular: row i has no entries past column i.
+  const lower = method === 'unitsphere';
   let max = 0;
   let sum = 0;
-  for (const i of rows) {
+  let count = 0;
+  const visit = (i: number, j: number, weight: number) => {
     const ri = i * d;
-    for (let j = 0; j < n; j++) {
-      const rj = j * d;
-      let v = 0;
-      if (sim) {
-        for (let k = 0; k < d; k++) v += e[ri + k] * e[rj + k];
-      } else {
-        for (let k = 0; k < d; k++) v += (e[ri + k] - e[rj + k]) ** 2;
-        v = Math.sqrt(v);
+    const rj = j * d;
+    let v = 0;
+    if (sim) {
+      const kEnd = lower ? Math.min(i, j) + 1 : d;
+      for (let k = 0; k < kEnd; k++) v += e[ri + k] * e[rj + k];
+    } else {
+      for (let k = 0; k < d; k++) v += (e[ri + k] - e[rj + k]) ** 2;
+      v = Math.sqrt(v);
+    }
+    const dev = Math.abs(v - (sim ? 1 - dist[i * n + j] : dist[i * n + j]));
+    if (dev > max) max = dev;
+    sum += weight * dev;
+    count += weight;
+  };
+  if (sampled) {
+    for (const i of rows) for (let j = 0; j < n; j++) visit(i, j, 1);
+  } else {
+    // The matrix is symmetric: visit j <= i once (off-diagonal pairs count twice), in tiles so that both
+    // rows stay in cache.
+    const T = 64;
+    for (let i0 = 0; i0 < n; i0 += T) {
+      for (let j0 = 0; j0 <= i0; j0 += T) {
+        for (let i = i0; i < Math.min(n, i0 + T); i++) {
+          for (let j = j0; j < Math.min(i + 1, j0 + T); j++) visit(i, j, i === j ? 1 : 2);
+        }
       }
-      const dev = Math.abs(v - (sim ? 1 - dist[i * n + j] : dist[i * n + j]));
-      if (dev > max) max = dev;
-      sum += dev;
     }
   }
-  return { kind: sim ? 'similarities' : 'distances', max, mean: sum / (rows.length * n), sampledRows: sampled };
+  return { kind: sim ? 'similarities' : 'distances', max, mean: sum / count, sampledRows: sampled };
 }
 
 /**

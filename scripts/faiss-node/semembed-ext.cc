@@ -90,13 +90,14 @@
     return results;
   }
 
-  // distanceRows(xq: Float32Array) -> Float32Array (nq * ntotal, row-major): every distance of each
+  // distanceRows(xq: Float32Array[, out: Float32Array]) -> Float32Array (nq * ntotal, row-major; `out` or a new
+  // array): every distance of each
   // query to the stored vectors of a flat index (squared L2 for L2 indices, the inner product for IP
   // indices), computed by BLAS; used where whole rankings are needed (AP, AHP over all items).
   Napi::Value distanceRows(const Napi::CallbackInfo &info)
   {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !semembedCheckF32(env, info[0], index_->d, "distanceRows(xq)"))
+    if (info.Length() < 1 || info.Length() > 2 || !semembedCheckF32(env, info[0], index_->d, "distanceRows(xq)"))
       return env.Undefined();
     auto *flat = dynamic_cast<faiss::IndexFlat *>(index_.get());
     if (flat == nullptr)
@@ -106,7 +107,20 @@
     }
     auto xq = info[0].As<Napi::Float32Array>();
     const int64_t d = index_->d, nq = xq.ElementLength() / d, nb = index_->ntotal;
-    auto out = Napi::Float32Array::New(env, nq * nb);
+    Napi::Float32Array out;
+    if (info.Length() == 2)
+    {
+      // a reused output buffer spares V8 zero-filling fresh memory for every batch
+      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+          info[1].As<Napi::Float32Array>().ElementLength() < static_cast<size_t>(nq * nb))
+      {
+        Napi::TypeError::New(env, "distanceRows(xq, out): out must be a Float32Array of at least nq * ntotal elements.").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      out = info[1].As<Napi::Float32Array>();
+    }
+    else
+      out = Napi::Float32Array::New(env, nq * nb);
     if (nq == 0 || nb == 0)
       return out;
     if (index_->metric_type == faiss::METRIC_L2)

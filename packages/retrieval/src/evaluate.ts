@@ -55,15 +55,14 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
   const batch = options.batchSize ?? Math.max(1, Math.min(n, Math.floor(16e6 / n)));
   for (let q0 = 0; q0 < n; q0 += batch) {
     const q1 = Math.min(n, q0 + batch);
-    const rows = searcher.distanceRows(queries.subarray(q0 * dim, q1 * dim));
+    const rows = searcher.distanceRows(queries.subarray(q0 * dim, q1 * dim), true);
     for (let q = q0; q < q1; q++) {
       ranker.load(rows.subarray((q - q0) * n, (q - q0 + 1) * n));
       ranker.top(depth, top);
       const lbl = labels[q];
       let ranks: Float64Array | undefined;
       if (options.computeAp) {
-        const rel = members[lbl].filter((i) => i !== q);
-        ranks = ranker.ranksOf(rel, q, (i) => labels[i] === lbl);
+        ranks = ranker.ranksOf(members[lbl], q, labels, lbl);
       }
       metrics.add(q, q, lbl, top, ranks);
     }

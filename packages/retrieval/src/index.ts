@@ -14,3 +14,7 @@ export { RowRanker, quickselect } from './ranking.js';
 export { loadFaiss, faissAvailable, METRIC_L2, METRIC_INNER_PRODUCT, type FaissIndex, type FaissModule } from './faiss.js';
 export { Searcher, normalizeRows, toFloat32, type Features, type EngineChoice, type SearcherOptions } from './search.js';
 export { evaluateRetrieval, evaluateRankings, type EvaluateOptions, type EvaluateResult, type Similarities } from './evaluate.js';
+export { readFeatures, readLabels, type FeatureSet } from './io.js';
+export { tableMetrics, formatTable, formatCsv, referenceKs } from './report.js';
+export { precisionCurveSpec, mahpBarSpec, renderSvg, writePlot, type PlotFiles } from './plots.js';
+export { rankClasses, classificationAccuracy, CLASSIFICATION_METRICS, type ClassificationResult } from './classification.js';

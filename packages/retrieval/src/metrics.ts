@@ -63,7 +63,10 @@ export class HierarchicalPrecision {
   private readonly n: number;
   private readonly numClasses: number;
   private readonly classCounts: Int32Array;
-  private readonly best = new Map<string, Float64Array>();
+  private readonly best: Float64Array[] = [];
+  /** ks ascending, and each one's position in options.ks (the metric order) */
+  private readonly ksAsc: number[];
+  private readonly ksSlot: number[];
   private readonly perQuery: Float64Array[];
   private count = 0;
   private noPositives = 0;
@@ -94,6 +97,9 @@ export class HierarchicalPrecision {
         `P@${this.kmax} needs at least ${this.kmax + 1} samples (the query is not counted), but there are ${this.n}; lower --plot_max / ks`,
       );
     this.names = metricNames(options);
+    const order = options.ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
+    this.ksAsc = order.map((o) => o[0]);
+    this.ksSlot = order.map((o) => o[1]);
     this.perQuery = this.names.map(() => new Float64Array(numQueries));
     this.classCounts = new Int32Array(this.numClasses);
     for (let i = 0; i < this.n; i++) this.classCounts[galleryLabels[i]]++;
@@ -113,8 +119,8 @@ export class HierarchicalPrecision {
    * `corrected` drops one instance of the query's self-similarity first.
    */
   private ideal(kind: PrecisionKind, lbl: number, corrected: boolean): Float64Array {
-    const key = `${kind}|${lbl}|${corrected ? 1 : 0}`;
-    let cum = this.best.get(key);
+    const key = (lbl * 2 + (kind === 'WUP' ? 0 : 1)) * 2 + (corrected ? 1 : 0);
+    let cum = this.best[key];
     if (cum) return cum;
     const row = this.sims[kind].subarray(lbl * this.numClasses, (lbl + 1) * this.numClasses);
     const order = Array.from({ length: this.numClasses }, (_, c) => c).filter((c) => this.classCounts[c] > 0);
@@ -135,7 +141,7 @@ export class HierarchicalPrecision {
         cum[p++] = acc;
       }
     }
-    this.best.set(key, cum);
+    this.best[key] = cum;
     return cum;
   }
 
@@ -148,60 +154,55 @@ export class HierarchicalPrecision {
     const corrected = options.ideal === 'corrected';
     let qi = -1;
     if (qid >= 0) for (let i = 0; i < m; i++) if (ranked[i] === qid) { qi = i; break; }
-    let metric = 0;
     // similarity lists of the ranking prefix, query removed
-    const simW = this.sims.WUP, simL = this.sims.LCS_HEIGHT, C = this.numClasses;
+    const simW = this.sims.WUP, simL = this.sims.LCS_HEIGHT, C = this.numClasses, gl = this.galleryLabels;
+    const wup = this.wup, lcs = this.lcs;
     let len = 0;
     for (let i = 0; i < m; i++) {
       if (i === qi) continue;
-      const c = this.galleryLabels[ranked[i]];
-      this.wup[len] = simW[lbl * C + c];
-      this.lcs[len] = simL[lbl * C + c];
+      const c = gl[ranked[i]];
+      wup[len] = simW[lbl * C + c];
+      lcs[len] = simL[lbl * C + c];
       len++;
     }
     if (full && len !== (qid >= 0 ? n - 1 : n)) throw new Error(`query ${q}: full AHP needs the whole ranking`);
-    const ideals: Record<PrecisionKind, (k: number) => number> = { WUP: () => 0, LCS_HEIGHT: () => 0 };
-    for (const kind of PRECISION_KINDS) {
-      const best = this.ideal(kind, lbl, corrected && qid >= 0);
-      // reference: ideal = concat(best[:qi], best[qi+1:] - 1.0) when the query was found in the list
-      ideals[kind] = corrected || qi < 0 ? (k) => best[k] : (k) => (k < qi ? best[k] : best[k + 1] - 1.0);
-    }
-    const lists: Record<PrecisionKind, Float64Array> = { WUP: this.wup, LCS_HEIGHT: this.lcs };
-    // P@k: Python sum(wup[:k]) / ideal[k-1]
-    const ks = options.ks;
-    const sorted = [...ks].map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
-    const pk: Record<PrecisionKind, Float64Array> = { WUP: new Float64Array(ks.length), LCS_HEIGHT: new Float64Array(ks.length) };
-    for (const kind of PRECISION_KINDS) {
-      const list = lists[kind];
-      const ideal = ideals[kind];
+    // reference: ideal = concat(best[:qi], best[qi+1:] - 1.0) when the query was found in the list (quirk Q16);
+    // corrected: the cumulative ideal without one self-similarity, no shift
+    const shiftAt = corrected || qi < 0 ? Infinity : qi;
+    let metric = 0;
+    const nk = this.ksAsc.length;
+    for (let kind = 0; kind < 2; kind++) {
+      const list = kind === 0 ? wup : lcs;
+      const best = this.ideal(PRECISION_KINDS[kind], lbl, corrected && qid >= 0);
+      // P@k: Python sum(list[:k]) / ideal[k-1]
       let acc = 0.0;
       let j = 0;
-      for (const [k, idx] of sorted) {
+      for (let t = 0; t < nk; t++) {
+        const k = this.ksAsc[t];
         for (; j < k; j++) acc = j === 0 ? list[0] : acc + list[j];
-        pk[kind][idx] = acc / ideal(k - 1);
+        const ideal = k - 1 < shiftAt ? best[k - 1] : best[k] - 1.0;
+        this.perQuery[2 * this.ksSlot[t] + kind][q] = acc / ideal;
       }
     }
-    for (let i = 0; i < ks.length; i++) {
-      this.perQuery[metric++][q] = pk.WUP[i];
-      this.perQuery[metric++][q] = pk.LCS_HEIGHT[i];
-    }
+    metric = 2 * nk;
     if (options.computeAhp !== false) {
-      for (const kind of PRECISION_KINDS) {
-        const list = lists[kind];
-        const ideal = ideals[kind];
-        const K = full ? len : (options.computeAhp as number);
+      const K = full ? len : (options.computeAhp as number);
+      for (let kind = 0; kind < 2; kind++) {
+        const list = kind === 0 ? wup : lcs;
+        const best = this.ideal(PRECISION_KINDS[kind], lbl, corrected && qid >= 0);
         // np.trapz(np.cumsum(list[:K]) / ideal[:K], dx = 1/K)
+        const y = this.y;
         let acc = 0.0;
         for (let i = 0; i < K; i++) {
           acc = i === 0 ? list[0] : acc + list[i];
-          this.y[i] = acc / ideal(i);
+          y[i] = acc / (i < shiftAt ? best[i] : best[i + 1] - 1.0);
         }
-        this.perQuery[metric++][q] = numpyTrapz(this.y, K, 1 / K, this.scratch);
+        this.perQuery[metric++][q] = numpyTrapz(y, K, 1 / K, this.scratch);
       }
     }
     if (options.computeAp) {
       const ap = averagePrecision(relevantRanks ?? [], qid >= 0 ? n - 1 : n);
-      if (ap === 0 && Object.is(ap, -0)) this.noPositives++;
+      if (Object.is(ap, -0)) this.noPositives++;
       this.perQuery[metric++][q] = ap;
     }
     this.count++;

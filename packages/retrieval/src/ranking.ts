@@ -44,40 +44,54 @@ export class RowRanker {
 
   /** The first m items of the ranking (gallery indices). */
   top(m: number, out: Int32Array = new Int32Array(m)): Int32Array {
-    const { n, scratch } = this;
-    scratch.set(this.keys);
-    if (m < n) quickselect(scratch, m);
-    const head = scratch.subarray(0, m);
+    const { n, scratch, keys, shift } = this;
+    let head: Float64Array;
+    if (m >= n) {
+      scratch.set(keys);
+      head = scratch.subarray(0, n);
+    } else {
+      // bounded max-heap of the m smallest keys: one comparison per item, few heap updates for m << n
+      head = scratch.subarray(0, m);
+      head.set(keys.subarray(0, m));
+      for (let i = (m >> 1) - 1; i >= 0; i--) siftDown(head, i, m);
+      for (let i = m; i < n; i++) {
+        const k = keys[i];
+        if (k < head[0]) {
+          head[0] = k;
+          siftDown(head, 0, m);
+        }
+      }
+    }
     head.sort();
-    for (let i = 0; i < m; i++) out[i] = head[i] % this.shift;
+    for (let i = 0; i < head.length; i++) out[i] = head[i] % shift;
     return out;
   }
 
   /**
-   * 0-based positions, in the ranking without `qid`, of the gallery items `relevant` (which must not contain qid).
-   * Returned ascending.
+   * 0-based positions, in the ranking without `qid`, of the gallery items `members` (those of class `lbl`
+   * in `labels`) other than qid. Returned ascending.
    */
-  ranksOf(relevant: ArrayLike<number>, qid: number, isRelevant: (i: number) => boolean): Float64Array {
-    const P = relevant.length;
+  ranksOf(members: Int32Array, qid: number, labels: Int32Array, lbl: number): Float64Array {
+    const { keys, n } = this;
+    let P = 0;
+    const rk = new Float64Array(members.length);
+    for (let j = 0; j < members.length; j++) if (members[j] !== qid) rk[P++] = keys[members[j]];
     const out = new Float64Array(P);
     if (P === 0) return out;
-    const { keys, n } = this;
-    const rk = new Float64Array(P);
-    for (let j = 0; j < P; j++) rk[j] = keys[relevant[j]];
-    rk.sort();
+    const sorted = rk.subarray(0, P).sort();
     const hist = new Float64Array(P);
-    const kmin = rk[0], kmax = rk[P - 1];
+    const kmin = sorted[0], kmax = sorted[P - 1];
     for (let i = 0; i < n; i++) {
       const k = keys[i];
-      if (k > kmax || i === qid || isRelevant(i)) continue;
+      if (k > kmax || labels[i] === lbl || i === qid) continue;
       if (k < kmin) {
         hist[0]++;
         continue;
       }
-      let lo = 0, hi = P; // first j with rk[j] > k
+      let lo = 0, hi = P; // first j with sorted[j] > k
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (rk[mid] > k) hi = mid;
+        if (sorted[mid] > k) hi = mid;
         else lo = mid + 1;
       }
       hist[lo]++;
@@ -91,6 +105,19 @@ export class RowRanker {
   }
 }
 
+function siftDown(h: Float64Array, i: number, m: number): void {
+  const v = h[i];
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= m) break;
+    if (c + 1 < m && h[c + 1] > h[c]) c++;
+    if (h[c] <= v) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = v;
+}
+
 /** Rearranges a so that its m smallest values come first (in any order). Values must be distinct. */
 export function quickselect(a: Float64Array, m: number): void {
   let lo = 0, hi = a.length - 1;
@@ -98,11 +125,8 @@ export function quickselect(a: Float64Array, m: number): void {
   while (hi > lo) {
     const mid = (lo + hi) >> 1;
     // median of three as pivot
-    let x = a[lo], y = a[mid], z = a[hi];
-    if (x > y) [x, y] = [y, x];
-    if (y > z) [y, z] = [z, y];
-    if (x > y) [x, y] = [y, x];
-    const pivot = y;
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = lo, j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;

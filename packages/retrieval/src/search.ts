@@ -36,6 +36,7 @@ export class Searcher {
   private readonly gallery: Features;
   private readonly index?: FaissIndex;
   private readonly sq?: Float64Array;
+  private buffer?: Float32Array | Float64Array;
 
   constructor(gallery: Features, readonly dim: number, readonly options: SearcherOptions = {}) {
     this.n = gallery.length / dim;
@@ -71,17 +72,21 @@ export class Searcher {
 
   /**
    * Distances (smaller = closer) of each prepared query to every gallery item, row-major nq x n:
-   * float32 from FAISS, float64 from the exact engine.
+   * float32 from FAISS, float64 from the exact engine. With `reuse`, the result lives in a buffer that the next
+   * call overwrites.
    */
-  distanceRows(queries: Features): Float32Array | Float64Array {
+  distanceRows(queries: Features, reuse = false): Float32Array | Float64Array {
     const { dim, n } = this;
     const nq = queries.length / dim;
+    const size = nq * n;
+    if (reuse && !(this.buffer && this.buffer.length >= size))
+      this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
     if (this.index) {
-      const out = this.index.distanceRows(toFloat32(queries));
+      const out = reuse ? this.index.distanceRows(toFloat32(queries), this.buffer as Float32Array).subarray(0, size) : this.index.distanceRows(toFloat32(queries));
       if (this.options.normalize) for (let i = 0; i < out.length; i++) out[i] = -out[i];
       return out;
     }
-    const out = new Float64Array(nq * n);
+    const out = reuse ? (this.buffer as Float64Array).subarray(0, size) : new Float64Array(size);
     const g = this.gallery;
     const B = 64; // gallery block kept hot in cache across the queries of a batch
     for (let b0 = 0; b0 < n; b0 += B) {

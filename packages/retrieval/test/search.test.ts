@@ -83,7 +83,9 @@ describe('RowRanker', () => {
     expect(Array.from(ranker.top(n))).toEqual(stable);
     const qid = stable[5];
     const relevant = [stable[0], stable[9], stable[400], stable[999]];
-    const set = new Set(relevant);
-    expect(Array.from(ranker.ranksOf(relevant, qid, (i) => set.has(i)))).toEqual([0, 8, 399, 998]);
+    const labels = new Int32Array(n);
+    for (const i of [...relevant, qid]) labels[i] = 1;
+    const members = Int32Array.from([...relevant, qid].sort((p, q) => p - q));
+    expect(Array.from(ranker.ranksOf(members, qid, labels, 1))).toEqual([0, 8, 399, 998]);
   });
 });

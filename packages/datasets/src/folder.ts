@@ -54,15 +54,15 @@ export function listImageFolder(root: string, split: 'train' | 'test', classes?:
     const labels: number[] = [];
     cls.forEach((c, i) => {
       const d = join(splitDir, c);
-      if (!isDir(d)) {
-        if (classes && !all.includes(c)) throw new DatasetError(`class '${c}' from the class list has no folder in ${trainDir}`);
-        return;
-      }
+      if (!isDir(d)) return; // like the reference: listed classes without images keep their index
       for (const f of imagesIn(d)) {
         files.push(f);
         labels.push(i);
       }
     });
+    if (classes && !classes.some((c) => all.includes(c))) {
+      throw new DatasetError(`none of the ${classes.length} classes in the class list ('${classes.slice(0, 3).join("', '")}'${classes.length > 3 ? ', ...' : ''}) has a folder in ${trainDir}; wrong class embedding file?`);
+    }
     if (files.length === 0) throw new DatasetError(`no JPEG/PNG/WebP images in the class folders of ${splitDir}`);
     return { layout: 'split-folders', classes: cls, files, labels: Int32Array.from(labels) };
   }

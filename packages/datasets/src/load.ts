@@ -99,8 +99,12 @@ interface Loaded extends RawSplit {
   numClasses: number;
 }
 
-function restrictNumeric(raw: RawSplit, classes: number[], reenumerate: boolean): RawSplit {
-  const index = new Map(classes.map((c, i) => [c, i]));
+/** Keeps samples whose label is in `classes` (null entries match nothing); re-enumerated labels are positions in `classes`. */
+function restrictNumeric(raw: RawSplit, classes: (number | null)[], reenumerate: boolean): RawSplit {
+  const index = new Map<number, number>();
+  classes.forEach((c, i) => {
+    if (c !== null && !index.has(c)) index.set(c, i);
+  });
   const [H, W, C] = raw.shape;
   const per = H * W * C;
   let n = 0;
@@ -119,12 +123,20 @@ function restrictNumeric(raw: RawSplit, classes: number[], reenumerate: boolean)
   return { images, labels, shape: raw.shape };
 }
 
-function numericClasses(classes: (number | string)[], max: number, dataset: string): number[] {
-  return classes.map((c) => {
+/**
+ * Maps a class list onto a dataset's integer labels. Like the reference (which selects `lbl in classes`),
+ * ids that are no label of the dataset (e.g. extra classes of a --class_list) keep their index but get
+ * no samples; only a list that matches no label at all is an error (most likely the wrong embedding).
+ */
+function numericClasses(classes: (number | string)[], max: number, dataset: string): (number | null)[] {
+  const out = classes.map((c) => {
     const v = typeof c === 'number' ? c : /^\s*\d+\s*$/.test(c) ? Number(c) : NaN;
-    if (!Number.isInteger(v) || v < 0 || v >= max) throw new DatasetError(`class '${c}' in the class list is not a ${dataset} label (0..${max - 1})`);
-    return v;
+    return Number.isInteger(v) && v >= 0 && v < max ? v : null;
   });
+  if (classes.length > 0 && out.every((v) => v === null)) {
+    throw new DatasetError(`none of the ${classes.length} classes in the class list (${classes.slice(0, 3).map((c) => `'${c}'`).join(', ')}${classes.length > 3 ? ', ...' : ''}) is a ${dataset} label (0..${max - 1}); wrong class embedding file?`);
+  }
+  return out;
 }
 
 function limitSplit<T extends RawSplit>(raw: T, limit: number | undefined): T {
@@ -142,7 +154,12 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
     }
     if (opts.classes) {
       const cls = numericClasses(opts.classes, 10, 'Fashion-MNIST');
-      return { ...limitSplit(restrictNumeric(raw, cls, true), opts.limit), classIds: cls, classNames: cls.map((c) => FASHION_MNIST_CLASSES[c]), numClasses: cls.length };
+      return {
+        ...limitSplit(restrictNumeric(raw, cls, true), opts.limit),
+        classIds: cls.map((c, i) => c ?? opts.classes![i]),
+        classNames: cls.map((c, i) => (c === null ? String(opts.classes![i]) : FASHION_MNIST_CLASSES[c])),
+        numClasses: cls.length,
+      };
     }
     return { ...limitSplit(raw, opts.limit), classNames: [...FASHION_MNIST_CLASSES], numClasses: 10 };
   }
@@ -152,12 +169,18 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
     const raw = readCifarSplit(opts.dataRoot, v, split);
     const names = readCifarClassNames(opts.dataRoot, v);
     if (names && names.length !== v) throw new DatasetError(`${opts.dataRoot}: CIFAR-${v} meta lists ${names.length} class names, expected ${v}`);
-    const cls = p.fixedClasses ?? (opts.classes ? numericClasses(opts.classes, v, p.canonical) : undefined);
-    if (!cls) return { ...limitSplit(raw, opts.limit), classNames: names, numClasses: v };
-    const r = limitSplit(restrictNumeric(raw, cls, p.reenumerate), opts.limit);
-    if (p.reenumerate) return { ...r, classIds: cls, classNames: names && cls.map((c) => names[c]), numClasses: cls.length };
-    // Not re-enumerated (CIFAR-100-a / -b): labels keep their CIFAR-100 values; the reference sizes the classifier max(label) + 1.
-    return { ...r, classNames: names, numClasses: Math.max(...cls) + 1 };
+    if (p.fixedClasses) {
+      // CIFAR-100-a / -b (the reference ignores the class list here): without -consec labels keep their
+      // CIFAR-100 values and the classifier gets max(label) + 1 outputs, as the reference sizes it.
+      const r = limitSplit(restrictNumeric(raw, p.fixedClasses, p.reenumerate), opts.limit);
+      const fixed = p.fixedClasses;
+      if (p.reenumerate) return { ...r, classIds: fixed, classNames: names && fixed.map((c) => names[c]), numClasses: fixed.length };
+      return { ...r, classNames: names, numClasses: Math.max(...fixed) + 1 };
+    }
+    if (!opts.classes) return { ...limitSplit(raw, opts.limit), classNames: names, numClasses: v };
+    const cls = numericClasses(opts.classes, v, p.canonical);
+    const r = limitSplit(restrictNumeric(raw, cls, true), opts.limit);
+    return { ...r, classIds: cls.map((c, i) => c ?? opts.classes![i]), classNames: names && cls.map((c, i) => (c === null ? String(opts.classes![i]) : names[c])), numClasses: cls.length };
   }
   const root = opts.dataRoot;
   if (!root) throw new DatasetError('the folder dataset needs --data_root (a folder with one sub-folder per class)');

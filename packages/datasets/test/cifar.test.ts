@@ -74,7 +74,12 @@ describe('CIFAR-10 readers', () => {
     expect(train.numClasses).toBe(3);
     expect(train.classIds).toEqual([7, 1, 4]);
     expect(train.classNames).toEqual(['horse', 'automobile', 'deer']);
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [3, 12] }), /class '12'/, /CIFAR-10 label \(0\.\.9\)/);
+    // Ids that are no CIFAR-10 label keep their index without samples (the reference selects `lbl in classes`).
+    const extra = await loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [12, 'n0144', 4] });
+    expect(extra.numClasses).toBe(3);
+    expect(Array.from(extra.labels)).toEqual(keep.filter((i) => lbl10(i) === 4).map(() => 2));
+    expect(extra.classNames).toEqual(['12', 'n0144', 'deer']);
+    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [10, 'n01440764'] }), /none of the 2 classes/, /CIFAR-10 label \(0\.\.9\)/, /wrong class embedding/);
   });
 });
 

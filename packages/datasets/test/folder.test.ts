@@ -182,6 +182,9 @@ describe('image folders', () => {
     const r3 = tmp();
     await makeSplitFolders(r3);
     await expectUserError(() => loadDataset('folder', { dataRoot: r3, imageSize: 8, cropSize: 10 }), /cropSize 10 is larger than imageSize 8/);
-    await expectUserError(() => loadDataset('folder', { dataRoot: r3, imageSize: 8, classes: ['cat', 'cow'] }), /class 'cow'/);
+    const some = await loadDataset('folder', { dataRoot: r3, imageSize: 8, cropSize: 8, classes: ['cow', 'cat'] });
+    expect(Array.from(some.labels)).toEqual([1, 1, 1]);
+    expect(some.numClasses).toBe(2);
+    await expectUserError(() => loadDataset('folder', { dataRoot: r3, imageSize: 8, classes: ['cow', 'pig'] }), /none of the 2 classes/, /has a folder/);
   });
 });

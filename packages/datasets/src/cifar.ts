@@ -159,9 +159,13 @@ function readBinaryPart(file: string, v: CifarVariant): Part {
 }
 
 /** Reads one CIFAR split (all its batch files) into HWC uint8 images. */
-export function readCifarSplit(root: string, v: CifarVariant, split: 'train' | 'test'): CifarSplit {
+export function readCifarSplit(root: string, v: CifarVariant, split: 'train' | 'test', onFile?: (done: number, total: number) => void): CifarSplit {
   const { layout, files } = locateCifar(root, v, split);
-  const parts = files.map((f) => (layout === 'python' ? readPicklePart(f, v) : readBinaryPart(f, v)));
+  const parts = files.map((f, i) => {
+    const part = layout === 'python' ? readPicklePart(f, v) : readBinaryPart(f, v);
+    onFile?.(i + 1, files.length);
+    return part;
+  });
   const n = parts.reduce((s, p) => s + p.count, 0);
   const images = new Uint8Array(n * IMAGE_BYTES);
   const labels = new Int32Array(n);

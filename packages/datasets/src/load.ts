@@ -147,7 +147,7 @@ function limitSplit<T extends RawSplit>(raw: T, limit: number | undefined): T {
 
 async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Loaded> {
   if (p.kind === 'fashion-mnist') {
-    const root = opts.dataRoot ?? FASHION_MNIST_ROOT;
+    const root = opts.dataRoot || FASHION_MNIST_ROOT;
     const raw = readIdxSplit(root, split, 'Fashion-MNIST', 'Install it with `apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data_root.');
     for (let i = 0; i < raw.labels.length; i++) {
       if (raw.labels[i] > 9) throw new DatasetError(`${root}: Fashion-MNIST ${split} label ${i} is ${raw.labels[i]}, outside 0..9`);
@@ -166,7 +166,7 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
   if (p.kind === 'cifar') {
     if (!opts.dataRoot) throw new DatasetError(`${p.canonical} needs --data_root (the folder with the CIFAR batch files); it cannot be downloaded automatically here`);
     const v = p.cifar!;
-    const raw = readCifarSplit(opts.dataRoot, v, split);
+    const raw = readCifarSplit(opts.dataRoot, v, split, opts.onProgress && ((d, t) => opts.onProgress!(d, t, `reading ${split} batches`)));
     const names = readCifarClassNames(opts.dataRoot, v);
     if (names && names.length !== v) throw new DatasetError(`${opts.dataRoot}: CIFAR-${v} meta lists ${names.length} class names, expected ${v}`);
     if (p.fixedClasses) {

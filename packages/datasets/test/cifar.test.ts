@@ -29,7 +29,9 @@ function expectImages(images: Uint8Array, ids: number[]): void {
 describe('CIFAR-10 readers', () => {
   for (const dir of ['cifar10-py3', 'cifar10-py2', 'cifar10-bin']) {
     it(`reads the ${dir} layout: HWC pixels, labels, class names, featurewise stats`, async () => {
-      const { train, test } = await loadDatasetSplits('CIFAR-10', { dataRoot: join(FIXTURES, dir) });
+      const progress: string[] = [];
+      const { train, test } = await loadDatasetSplits('CIFAR-10', { dataRoot: join(FIXTURES, dir), onProgress: (d, t, w) => progress.push(`${w} ${d}/${t}`) });
+      expect(progress).toEqual([1, 2, 3, 4, 5].map((i) => `reading train batches ${i}/5`).concat(['reading test batches 1/1']));
       const trainIds = Array.from({ length: C10_TRAIN }, (_, i) => i);
       const testIds = Array.from({ length: C10_TEST }, (_, i) => 1000 + i);
       expectImages(train.images, trainIds);

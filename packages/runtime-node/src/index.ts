@@ -5,6 +5,7 @@ export {
   createSession,
   parseEpList,
   prepareCuda,
+  cudaPathSetup,
   ortBinDir,
   describeReport,
   DEFAULT_EP_ORDER,

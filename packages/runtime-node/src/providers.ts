@@ -94,8 +94,9 @@ export function prepareCuda(cudaProviderDir?: string): string | undefined {
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  // ORT messages carry the C++ source location first; the useful part is after the last ' : ' or the status text.
-  const line = msg.split('\n').find((l) => l.trim()) ?? msg;
+  let line = msg.split('\n').find((l) => l.trim()) ?? msg;
+  // Drop the C++ source location and assertion text ORT puts first ("/onnxruntime_src/...cc:136 ... was false. ").
+  line = line.replace(/^\/onnxruntime_src\/\S+ .*? was false\.\s*/, '').replace(/^\/onnxruntime_src\/\S+\s+/, '');
   return line.length > 400 ? `${line.slice(0, 400)}...` : line;
 }
 
@@ -159,3 +160,22 @@ export function describeReport(r: ProviderReport): string {
 }
 
 export { ort };
+
+/**
+ * `--cuda_path` folders: the one holding the ORT CUDA provider libraries becomes `cudaProviderDir`;
+ * all of them must also be on LD_LIBRARY_PATH for CUDA 12 / cuDNN 9, which the dynamic loader reads
+ * only at process start. Returns the provider folder and, when the current process lacks some of the
+ * folders on LD_LIBRARY_PATH, the environment to relaunch it with.
+ */
+export function cudaPathSetup(paths: string[]): { cudaProviderDir?: string; relaunchEnv?: NodeJS.ProcessEnv } {
+  const dirs = paths.flatMap((p) => p.split(':')).filter(Boolean);
+  if (dirs.length === 0) return {};
+  const cudaProviderDir = dirs.find((d) => existsSync(join(d, 'libonnxruntime_providers_cuda.so'))) ?? dirs[0];
+  const current = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  const missing = dirs.filter((d) => !current.includes(d));
+  if (missing.length === 0 || process.env.SEMEMBED_CUDA_RELAUNCHED === '1') return { cudaProviderDir };
+  return {
+    cudaProviderDir,
+    relaunchEnv: { ...process.env, LD_LIBRARY_PATH: [...missing, ...current].join(':'), SEMEMBED_CUDA_RELAUNCHED: '1' },
+  };
+}

@@ -1,6 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { isUserError } from './errors.js';
 import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
+import { embedCommand } from './commands/embed.js';
+import { serveCommand } from './commands/serve.js';
 
 /** A subcommand: registers itself on yargs; its handler throws user-facing errors on bad input. */
 export interface Command {
@@ -8,7 +10,7 @@ export interface Command {
 }
 
 // One line per subcommand; each lives in src/commands/<name>.ts.
-const commands: Command[] = [computeClassEmbeddingCommand];
+const commands: Command[] = [computeClassEmbeddingCommand, embedCommand, serveCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)

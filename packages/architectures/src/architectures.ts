@@ -245,12 +245,15 @@ function plainNet(filters: PlainSpec, reg: number): Builder {
 
 // ---------------------------------------------------------------------------------------------------------
 // ResNet-50: keras.applications.ResNet50(include_top=False, weights=None) as keras_applications >= 1.0.7
-// writes it (with `pool1_pad`), then the reference's GlobalAvgPool2D `avg_pool` + Dense `embedding`.
+// writes it (with `pool1_pad`, he_normal), then the reference's GlobalAvgPool2D `avg_pool` + Dense `embedding`.
+// `legacy`: the layout of older keras_applications (Keras 2.2.0 era): no `pool1_pad` before the max pooling,
+// default initialisers. Same weights and names; the feature maps after pooling are 1 pixel smaller.
 
-function resnet50(): Builder {
+function resnet50(legacy = false): Builder {
   return (g, input, dim) => {
+    const kernelInitializer = legacy ? init.glorotUniform() : init.heNormal();
     const conv = (x: SymTensor, f: number, k: number, name: string, stride = 1, padding: 'same' | 'valid' = 'valid') =>
-      g.apply('Conv2D', conv2dConfig(f, { kernelSize: k, strides: stride, padding, kernelInitializer: init.heNormal() }), x, name);
+      g.apply('Conv2D', conv2dConfig(f, { kernelSize: k, strides: stride, padding, kernelInitializer }), x, name);
     const bn = (x: SymTensor, name: string) => g.apply('BatchNormalization', batchNormConfig({ axis: 3 }), x, name);
     const relu = (x: SymTensor) => g.apply('Activation', { activation: 'relu' }, x);
 
@@ -267,7 +270,7 @@ function resnet50(): Builder {
 
     let x = g.apply('ZeroPadding2D', { padding: [[3, 3], [3, 3]], data_format: 'channels_last' }, input, 'conv1_pad');
     x = relu(bn(conv(x, 64, 7, 'conv1', 2), 'bn_conv1'));
-    x = g.apply('ZeroPadding2D', { padding: [[1, 1], [1, 1]], data_format: 'channels_last' }, x, 'pool1_pad');
+    if (!legacy) x = g.apply('ZeroPadding2D', { padding: [[1, 1], [1, 1]], data_format: 'channels_last' }, x, 'pool1_pad');
     x = g.apply('MaxPooling2D', pool2dConfig(3, 2), x);
     const stages: [number, [number, number, number], number][] = [
       [2, [64, 64, 256], 3],
@@ -346,6 +349,13 @@ const REGISTRY: Entry[] = [
     defaultInputShape: [null, null, 3],
     embeddingLayer: 'embedding',
     build: resnet50(),
+  },
+  {
+    name: 'resnet-50-legacy',
+    description: 'resnet-50 as older keras_applications (Keras 2.2.0 era) built it: no pool1_pad before the max pooling; same weight names',
+    defaultInputShape: [null, null, 3],
+    embeddingLayer: 'embedding',
+    build: resnet50(true),
   },
   {
     name: 'fashion-cnn',

@@ -220,6 +220,20 @@ describe('layer names as the reference', () => {
     expect(names).not.toContain('res4g_branch2a');
   });
 
+  it('resnet-50-legacy: same weights and names, no pool1_pad (older keras_applications)', async () => {
+    const cur = buildArchitecture('resnet-50', { embeddingDim: 8, loss: 'mse', inputShape: [64, 64, 3] });
+    const old = buildArchitecture('resnet-50-legacy', { embeddingDim: 8, loss: 'mse', inputShape: [64, 64, 3] });
+    expect(layerNames(old)).toEqual(layerNames(cur).filter((n) => n !== 'pool1_pad'));
+    const a = await modelFromKerasConfig(tf, cur);
+    const b = await modelFromKerasConfig(tf, old);
+    expect(b.countParams()).toBe(a.countParams());
+    // conv1: (64 + 6 - 7) / 2 + 1 = 32; max pool 3/2: with padding (34 - 3) / 2 + 1 = 16, without (32 - 3) / 2 + 1 = 15
+    expect(a.getLayer('max_pooling2d_1').outputShape).toEqual([null, 16, 16, 64]);
+    expect(b.getLayer('max_pooling2d_1').outputShape).toEqual([null, 15, 15, 64]);
+    a.dispose();
+    b.dispose();
+  });
+
   it('wrn-28-10 and pyramidnet: auto-named like a fresh Keras session', () => {
     const w = layerNames(buildArchitecture('wrn-28-10', { embeddingDim: 10 }));
     // 1 + 3 * (3 + 3 * 2) convolutions = 28, 1 + 3 * (1 + 3 * 2 + 1) BNs = 25

@@ -28,6 +28,7 @@ export {
   type KerasLayerWeights,
   type KnownLambda,
   type LoadByNameResult,
+  type AnyKerasModelConfig,
   type TF,
   type WeightArray,
 } from './tfjs.js';

@@ -118,24 +118,31 @@ export interface FromConfigOptions {
   lambdas?: Record<string, KnownLambda>;
 }
 
-function layersOf(config: KerasModelConfig): KerasLayerConfig[] {
-  const layers = (config as { config?: { layers?: unknown } }).config?.layers;
-  if (!Array.isArray(layers)) throw new ArchitectureError('not a Keras functional model config: config.layers is missing');
+/** Keras model configs come as {class_name, config: {layers}} or, for old Sequential models, {config: [layers]}. */
+export type AnyKerasModelConfig = KerasModelConfig | { class_name: string; config: unknown };
+
+function layersOf(config: AnyKerasModelConfig): KerasLayerConfig[] {
+  const c = (config as { config?: unknown }).config;
+  const layers = Array.isArray(c) ? c : (c as { layers?: unknown } | undefined)?.layers;
+  if (!Array.isArray(layers)) throw new ArchitectureError(`not a Keras model config: no layer list in ${String(config.class_name)} config`);
   return layers as KerasLayerConfig[];
 }
 
 /**
- * Builds a tf.LayersModel from a Keras 2.x functional-model config (`{class_name: 'Model', config}`),
+ * Builds a tf.LayersModel from a Keras 2.x model config (`Model` / `Functional`, or `Sequential` in its list or
+ * dict form),
  * with fresh initial weights. Lambda layers must be known (`l2norm`, `identity`) or mapped in `options.lambdas`.
  */
-export async function modelFromKerasConfig(tf: TF, config: KerasModelConfig, options: FromConfigOptions = {}): Promise<LayersModel> {
+export async function modelFromKerasConfig(tf: TF, config: AnyKerasModelConfig, options: FromConfigOptions = {}): Promise<LayersModel> {
   registerCustomLayers(tf);
   const cfg = structuredClone(config);
   for (const layer of layersOf(cfg)) {
     if (layer.class_name !== 'Lambda') continue;
-    const mapped = options.lambdas?.[layer.name];
+    // Old Sequential configs keep the name only inside config.
+    const name = layer.name ?? (layer.config?.name as string);
+    const mapped = options.lambdas?.[name];
     if (mapped !== undefined) {
-      if (!isKnown(mapped)) throw new ArchitectureError(`--lambda ${layer.name}=${String(mapped)}: unknown function; known: ${Object.keys(KNOWN_LAMBDAS).join(', ')}`);
+      if (!isKnown(mapped)) throw new ArchitectureError(`--lambda ${name}=${String(mapped)}: unknown function; known: ${Object.keys(KNOWN_LAMBDAS).join(', ')}`);
       layer.config = { ...layer.config, function: [mapped, null, null], function_type: 'lambda' };
     }
   }
@@ -144,7 +151,8 @@ export async function modelFromKerasConfig(tf: TF, config: KerasModelConfig, opt
   } catch (e) {
     if (e instanceof ArchitectureError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
-    throw new ArchitectureError(`TensorFlow.js cannot build model '${String(cfg.config?.name)}': ${msg.split('\n')[0]}`);
+    const modelName = Array.isArray(cfg.config) ? cfg.class_name : String((cfg.config as { name?: unknown })?.name);
+    throw new ArchitectureError(`TensorFlow.js cannot build model '${modelName}': ${msg.split('\n')[0]}`);
   }
 }
 

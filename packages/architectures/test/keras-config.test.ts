@@ -66,13 +66,13 @@ describe('layer configs have the keys and defaults Keras 2.x writes', () => {
     }
   }
   const theirs = new Map<string, { layer: KerasLayerConfig; version: string }>();
-  for (const name of ['dl4j__12net', 'dl4j__cnn_batch_norm', 'dl4j__dcgan_discriminator']) {
+  for (const name of ['dl4j__12net', 'dl4j__cnn_batch_norm', 'dl4j__dcgan_discriminator', 'dl4j__lambda__model_lambda']) {
     const f = fixture(name);
     for (const l of layersOf(f)) if (!theirs.has(l.class_name)) theirs.set(l.class_name, { layer: l, version: f.keras_version });
   }
   const keys = (c: Record<string, unknown>) => Object.keys(c).filter((k) => k !== 'batch_input_shape' && k !== 'dtype').sort();
 
-  for (const cls of ['InputLayer', 'Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Activation', 'Dense', 'ZeroPadding2D']) {
+  for (const cls of ['InputLayer', 'Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Activation', 'Dense', 'ZeroPadding2D', 'Lambda']) {
     it(cls, () => {
       const t = theirs.get(cls);
       const o = ours.get(cls);
@@ -142,5 +142,37 @@ describe('weight names are the ones Keras writes into .h5 files', () => {
     expect(ws.find((l) => l.layer === 'mp2')!.weights).toEqual([]);
     expect(ws.map((l) => l.layer)).toEqual(model.layers.map((l) => l.name));
     model.dispose();
+  });
+});
+
+describe('modelFromKerasConfig on configs Keras wrote', () => {
+  it('Sequential (list form, Keras 2.1.3) and functional (Keras 2.2.0, two outputs, dynamic H/W)', async () => {
+    const seq = await modelFromKerasConfig(tf, fixture('dl4j__cnn_batch_norm').model_config);
+    expect(seq.inputs[0]!.shape).toEqual([null, 10, 10, 3]);
+    expect(seq.outputs[0]!.shape).toEqual([null, 1]);
+    // 3*3*3*1+1 + 4 + 3*3*1*1+1 + 36+1, as the fixture dump counts: 79
+    expect(seq.countParams()).toBe(79);
+    seq.dispose();
+    const dcgan = await modelFromKerasConfig(tf, fixture('dl4j__dcgan_discriminator').model_config);
+    expect(dcgan.outputs[0]!.shape).toEqual([null, 1]);
+    dcgan.dispose();
+    const pnet = await modelFromKerasConfig(tf, fixture('dl4j__12net').model_config);
+    expect(pnet.outputNames).toEqual(['conv4-1', 'conv4-2']);
+    expect(pnet.inputs[0]!.shape).toEqual([null, null, null, 3]);
+    const ys = pnet.predict(tf.zeros([1, 12, 12, 3])) as tf.Tensor[];
+    expect(ys.map((y) => y.shape)).toEqual([
+      [1, 1, 1, 2],
+      [1, 1, 1, 4],
+    ]);
+    pnet.dispose();
+  });
+
+  it('Lambdas holding Python bytecode fail with the layer name unless mapped', async () => {
+    const cfg = fixture('dl4j__lambda__model_lambda').model_config;
+    await expect(modelFromKerasConfig(tf, cfg)).rejects.toThrow(/Lambda layer 'lambda_\d+' holds Python code/);
+    const lambdas = Object.fromEntries(layersOf(fixture('dl4j__lambda__model_lambda')).filter((l) => l.class_name === 'Lambda').map((l) => [l.name, 'identity' as const]));
+    const m = await modelFromKerasConfig(tf, cfg, { lambdas });
+    expect(m.outputs[0]!.shape).toEqual([null, 10]);
+    m.dispose();
   });
 });

@@ -18,3 +18,6 @@ export {
 } from './convert.js';
 export { datasetPreprocessing, knownDatasets } from './datasets.js';
 export { encodeModel } from './onnx-proto.js';
+export { readCatalog, findCatalogModel, defaultCatalogPath, type Catalog, type CatalogModel } from './catalog.js';
+export { downloadFile, defaultCacheDir, sha256File, type DownloadOptions } from './download.js';
+export { importModel, type ImportOptions, type ImportResult } from './import.js';

@@ -163,7 +163,13 @@ export async function writeKerasH5(
       const g = root.create_group(l.name);
       if (l.weights.length > 0) g.create_attribute('weight_names', l.weights.map((w) => w.name));
       else g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
-      for (const w of l.weights) g.create_dataset({ name: w.name, data: w.data, shape: w.shape, dtype: '<f' });
+      for (const w of l.weights) {
+        // h5wasm does not create intermediate groups: 'conv1/kernel:0' needs group 'conv1' first.
+        const parts = w.name.split('/');
+        let parent = g;
+        for (const p of parts.slice(0, -1)) parent = (parent.get(p) as typeof g | null) ?? parent.create_group(p);
+        parent.create_dataset({ name: parts[parts.length - 1], data: w.data, shape: w.shape, dtype: '<f' });
+      }
     }
   } finally {
     f.close();

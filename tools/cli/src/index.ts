@@ -1,8 +1,14 @@
 import yargs, { type Argv } from 'yargs';
 import { isUserError } from './errors.js';
 import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
+import { convertCommand } from './commands/convert.js';
+import { importCommand } from './commands/import.js';
+import { learnImageEmbeddingsCommand } from './commands/learn-image-embeddings.js';
 import { embedCommand } from './commands/embed.js';
 import { serveCommand } from './commands/serve.js';
+import { evaluateRetrievalCommand } from './commands/evaluate-retrieval.js';
+import { evaluateClassificationCommand } from './commands/evaluate-classification.js';
+import { indexCommand } from './commands/index.js';
 
 /** A subcommand: registers itself on yargs; its handler throws user-facing errors on bad input. */
 export interface Command {
@@ -10,7 +16,7 @@ export interface Command {
 }
 
 // One line per subcommand; each lives in src/commands/<name>.ts.
-const commands: Command[] = [computeClassEmbeddingCommand, embedCommand, serveCommand];
+const commands: Command[] = [computeClassEmbeddingCommand, learnImageEmbeddingsCommand, convertCommand, importCommand, embedCommand, serveCommand, evaluateRetrievalCommand, evaluateClassificationCommand, indexCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)

@@ -1,0 +1,78 @@
+import { basename, dirname, extname, join } from 'node:path';
+import { findCatalogModel, readCatalog } from './catalog.js';
+import { convertKeras, type ConvertResult } from './convert.js';
+import { defaultCacheDir, downloadFile } from './download.js';
+import { ConverterError } from './errors.js';
+import { readKerasH5 } from './h5.js';
+
+export interface ImportOptions {
+  /** Catalog name (models/catalog.json), e.g. 'cifar100-resnet-110-wfc'. */
+  name?: string;
+  /** A local .h5 instead of downloading (offline import). */
+  from?: string;
+  architecture?: string;
+  dataset?: string;
+  out?: string;
+  cacheDir?: string;
+  catalogPath?: string;
+  progress?: boolean;
+  opset?: number;
+  inputLayout?: 'nhwc' | 'nchw';
+  fp16?: boolean;
+  lambdas?: Record<string, string>;
+  fetchImpl?: typeof fetch;
+}
+
+export interface ImportResult extends ConvertResult {
+  h5Path: string;
+}
+
+/**
+ * `semembed import`: a released model by catalog name (download with resume into the cache, then
+ * convert) or a local file with --from (offline; --architecture for weights-only files).
+ */
+export async function importModel(o: ImportOptions): Promise<ImportResult> {
+  const cacheDir = o.cacheDir ?? defaultCacheDir();
+  if (o.name) {
+    const m = findCatalogModel(o.name, readCatalog(o.catalogPath));
+    const h5Path =
+      o.from ??
+      (await downloadFile({
+        url: m.url,
+        dir: cacheDir,
+        sha256: m.sha256,
+        bytes: m.bytes,
+        progress: o.progress,
+        manualHint: `run: semembed import --from <file> --architecture ${m.architecture} --dataset ${m.dataset}`,
+        fetchImpl: o.fetchImpl,
+      }));
+    const h5 = await readKerasH5(h5Path);
+    const res = await convertKeras({
+      h5: h5Path,
+      out: o.out ?? join(cacheDir, `${m.name}.onnx`),
+      // The released files are full models; a weights-only copy needs the architecture.
+      architecture: o.architecture ?? (h5.modelConfig === undefined ? m.architecture : undefined),
+      dataset: o.dataset ?? m.dataset,
+      preprocessing: { mean: m.preprocessing.mean, std: m.preprocessing.std, resize: m.inputSize, colorSpace: 'rgb', crop: 'center' },
+      opset: o.opset,
+      inputLayout: o.inputLayout,
+      fp16: o.fp16,
+      lambdas: o.lambdas,
+      sourceInfo: { catalog: m.name, url: m.url, published: m.published },
+    });
+    return { ...res, h5Path };
+  }
+  if (!o.from) throw new ConverterError('name a catalog model (semembed import NAME) or a local file (--from file.h5)');
+  const out = o.out ?? join(dirname(o.from), `${basename(o.from, extname(o.from))}.onnx`);
+  const res = await convertKeras({
+    h5: o.from,
+    out,
+    architecture: o.architecture,
+    dataset: o.dataset,
+    opset: o.opset,
+    inputLayout: o.inputLayout,
+    fp16: o.fp16,
+    lambdas: o.lambdas,
+  });
+  return { ...res, h5Path: o.from };
+}

@@ -1,0 +1,87 @@
+import type { Argv } from 'yargs';
+import { convertKeras, DEFAULT_OPSET, type ConvertResult } from '@semembed/converter';
+import type { Command } from '../index.js';
+import { UsageError } from '../errors.js';
+
+interface Args {
+  input: string;
+  output: string;
+  config?: string;
+  architecture?: string;
+  dataset?: string;
+  opset: number;
+  input_layout?: string;
+  fp16: boolean;
+  lambda?: string[];
+}
+
+/** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
+export function parseLambdas(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw new UsageError(`--lambda ${item}: expected NAME=KIND, e.g. --lambda l2norm=l2norm`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+export function layoutArg(v: string | undefined): 'nhwc' | 'nchw' | undefined {
+  if (v === undefined) return undefined;
+  const l = v.toLowerCase();
+  if (l !== 'nhwc' && l !== 'nchw') throw new UsageError(`--input_layout ${v}: use nhwc or nchw`);
+  return l;
+}
+
+export function describeResult(r: ConvertResult): string {
+  const inp = r.sidecar.input;
+  const outs = r.sidecar.outputs.map((o) => `${o.name} (${o.kind}, ${o.dim ?? '?'})`).join(', ');
+  const shape = inp.shape.map((d) => d ?? 'N').join('x');
+  const folded = r.foldedBatchNorms.length ? `, ${r.foldedBatchNorms.length} BatchNormalization folded` : '';
+  const layout = inp.shape.length === 4 ? ` ${inp.layout}` : '';
+  return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
+}
+
+export function commonConvertOptions(y: Argv): Argv {
+  return y
+    .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' })
+    .option('input_layout', { alias: 'input-layout', type: 'string', choices: ['nhwc', 'nchw'], describe: 'Input layout of the ONNX model (default: as Keras, NHWC)' })
+    .option('fp16', { type: 'boolean', default: false, describe: 'Store weights as float16 (half the file; computed in float32)' })
+    .option('lambda', { type: 'string', array: true, describe: 'What a Lambda layer computes: NAME=l2norm|identity|square|relu|sigmoid|tanh|softmax|scale:<k> (repeatable)' });
+}
+
+/** Keras .h5 -> ONNX + sidecar JSON. */
+export const convertCommand: Command = {
+  register: (cli: Argv) =>
+    cli.command(
+      'convert <input> <output>',
+      'Convert a Keras .h5 model to ONNX (+ a JSON sidecar with input, preprocessing and outputs)',
+      (y) =>
+        commonConvertOptions(
+          y
+            .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture)' })
+            .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
+            .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
+            .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
+            .option('dataset', { type: 'string', describe: 'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)' }),
+        )
+          .example('$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100', 'a released model')
+          .example('$0 convert weights.h5 model.onnx --config model.json', 'save_weights output + model.to_json()'),
+      async (argv) => {
+        const a = argv as unknown as Args;
+        if (a.config && a.architecture) throw new UsageError('give either --config or --architecture, not both');
+        const r = await convertKeras({
+          h5: a.input,
+          out: a.output,
+          config: a.config,
+          architecture: a.architecture,
+          dataset: a.dataset,
+          opset: a.opset,
+          inputLayout: layoutArg(a.input_layout),
+          fp16: a.fp16,
+          lambdas: parseLambdas(a.lambda),
+        });
+        console.log(describeResult(r));
+      },
+    ),
+};

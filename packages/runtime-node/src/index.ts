@@ -11,7 +11,7 @@ export {
   DEFAULT_EP_ORDER,
 } from './providers.js';
 export type { ExecutionProvider, SessionOptions, ProviderReport, ProviderAttempt } from './providers.js';
-export { preprocessImage, pixelsToTensor, ACCEPTED_FORMATS, DEFAULT_MAX_IMAGE_PIXELS } from './preprocess.js';
+export { preprocessImage, pixelsToTensor, sniffFormat, ACCEPTED_FORMATS, DEFAULT_MAX_IMAGE_PIXELS } from './preprocess.js';
 export type { PreprocessOptions } from './preprocess.js';
 export { Model, loadModel, l2normalize, topK } from './model.js';
 export type { LoadModelOptions, OutputTensor, ClassScore, ImageResult } from './model.js';

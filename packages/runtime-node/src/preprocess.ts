@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from './errors.js';
 import type { Sidecar } from './sidecar.js';
 
@@ -29,19 +29,11 @@ export async function preprocessImage(
   const where = opts.source ? `${opts.source}: ` : '';
   const maxPixels = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (bytes.byteLength === 0) throw new ImageError(`${where}empty image`);
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw new ImageError(`${where}not a decodable image (${shortSharpMessage(err)})`);
-  }
-  if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
-    throw new ImageError(`${where}unsupported image format ${meta.format ?? 'unknown'} (accepted: JPEG, PNG, WebP)`);
-  }
-  const w0 = meta.width ?? 0;
-  const h0 = meta.height ?? 0;
-  if (w0 * h0 > maxPixels) {
-    throw new ImageError(`${where}image is ${w0}x${h0} pixels, more than the limit of ${maxPixels}`, 413);
+  // The format is read from the magic bytes so that one sharp pass suffices (a metadata() call first
+  // costs a second trip through the thread pool per image).
+  const format = sniffFormat(bytes);
+  if (!format) {
+    throw new ImageError(`${where}not a JPEG, PNG or WebP image (starts with ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'nothing'})`);
   }
   const [H, W] = sidecar.preprocessing.resize;
   const C = sidecar.input.channels;
@@ -56,7 +48,12 @@ export async function preprocessImage(
       .raw()
       .toBuffer({ resolveWithObject: true }));
   } catch (err) {
-    throw new ImageError(`${where}corrupt ${meta.format} image (${shortSharpMessage(err)})`);
+    const msg = shortSharpMessage(err);
+    if (/pixel limit/i.test(msg)) {
+      const size = await sharp(bytes, { limitInputPixels: false }).metadata().then((m) => `${m.width}x${m.height}`, () => 'too many');
+      throw new ImageError(`${where}image is ${size} pixels, more than the limit of ${maxPixels}`, 413);
+    }
+    throw new ImageError(`${where}corrupt ${format} image (${msg})`);
   }
   if (info.width !== W || info.height !== H || info.channels !== C) {
     throw new ImageError(`${where}decoded to ${info.width}x${info.height}x${info.channels}, expected ${W}x${H}x${C}`);
@@ -87,4 +84,12 @@ export function pixelsToTensor(pixels: Uint8Array, sidecar: Sidecar, out: Float3
 function shortSharpMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0].replace(/^Input (buffer|file) /, '').trim();
+}
+
+/** JPEG, PNG or WebP by their signatures; anything else (GIF, TIFF, SVG, HEIF, ...) is refused. */
+export function sniffFormat(b: Uint8Array): 'jpeg' | 'png' | 'webp' | undefined {
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (b.length >= 12 && String.fromCharCode(...b.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...b.subarray(8, 12)) === 'WEBP') return 'webp';
+  return undefined;
 }

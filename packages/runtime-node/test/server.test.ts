@@ -214,7 +214,7 @@ describe('limits and failures', () => {
     fd.append('b', new Blob([Buffer.from('not an image at all')]), 'bad.jpg');
     const m = await post('/v1/embed', fd);
     expect(m.status).toBe(400);
-    expect((await m.json() as any).error).toMatch(/file bad\.jpg: not a decodable image/);
+    expect((await m.json() as any).error).toMatch(/file bad\.jpg: not a JPEG, PNG or WebP image/);
     const j = await postJson('/v1/embed', { images: ['%%%'] });
     expect(j.status).toBe(400);
     expect((await j.json() as any).error).toMatch(/images\[0\] is not valid base64/);

@@ -136,6 +136,8 @@ export interface EvalResult {
   clsPred?: Int32Array;
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function outputsOf(out: tfType.Tensor | tfType.Tensor[]): [tfType.Tensor, tfType.Tensor | undefined] {
   return Array.isArray(out) ? [out[0], out[1]] : [out, undefined];
 }
@@ -206,6 +208,7 @@ export async function evaluate(
     tf.dispose([loss, emb, prob].filter((t): t is tfType.Tensor => t !== undefined));
     seen += batch.size;
     opts.onBatch?.(++b, batches);
+    await yieldToEventLoop();
   }
   return {
     loss: lossSum / Math.max(1, seen),
@@ -275,6 +278,8 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
         imgPerSec: seen / Math.max(secs, 1e-9),
       });
       if (!Number.isFinite(lv)) throw new Error(`training diverged: loss is ${lv} at epoch ${epoch + 1}, batch ${b}`);
+      // The wasm backend resolves data() without a macrotask: yield so signal handlers (Ctrl-C) and timers run.
+      await yieldToEventLoop();
       if (o.shouldStop?.()) return { logs, stopped: true };
     }
     const seconds = (performance.now() - t0) / 1000;

@@ -154,6 +154,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (file) check(fs.existsSync(path.dirname(path.resolve(file))), `${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`);
   }
   if (o.finetune) check(fs.existsSync(o.finetune), `--finetune ${o.finetune}: no such file`);
+  const architecture = o.architecture ?? (o.dataset.toLowerCase().replace(/[^a-z]/g, '').includes('fashion') ? 'fashion-cnn' : 'simple');
+  check(
+    listArchitectures().some((a) => a.name === architecture),
+    `--architecture: unknown architecture '${architecture}' (choose ${listArchitectures().map((a) => a.name).join('|')})`,
+  );
 
   // Data and targets
   const emb = loadEmbedding(o.embedding);
@@ -182,11 +187,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const choice: BackendChoice = await selectBackend(o.backend ?? 'auto');
   const tf: Tf = choice.tf;
   log(describeBackend(choice));
-  const architecture = o.architecture ?? (trainDs.name.toLowerCase().includes('fashion') ? 'fashion-cnn' : 'simple');
-  check(
-    listArchitectures().some((a) => a.name === architecture),
-    `--architecture: unknown architecture '${architecture}' (choose ${listArchitectures().map((a) => a.name).join('|')})`,
-  );
 
   let cfg: KerasModelConfig;
   let state: SnapshotState | undefined;

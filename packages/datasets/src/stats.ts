@@ -52,26 +52,28 @@ export function featurewiseStats(images: Uint8Array, channels: number): ChannelS
  * that mean, divided by (number of images - 1)). Computed here on the stored (resized) images.
  */
 export function perImageStats(images: Uint8Array, count: number, pixels: number, channels: number): ChannelStats {
-  const mean = new Float64Array(channels);
   const stride = pixels * channels;
+  const acc = new Float64Array(channels);
+  const sumImage = (off: number) => {
+    acc.fill(0);
+    for (let p = 0; p < stride; p += channels) for (let c = 0; c < channels; c++) acc[c] += images[off + p + c];
+  };
+  const mean = new Float64Array(channels);
   for (let i = 0; i < count; i++) {
-    const acc = new Float64Array(channels);
-    const off = i * stride;
-    for (let p = 0; p < stride; p++) acc[p % channels] += images[off + p];
+    sumImage(i * stride);
     for (let c = 0; c < channels; c++) mean[c] += acc[c] / pixels;
   }
   for (let c = 0; c < channels; c++) mean[c] /= Math.max(count, 1);
   // The reference stores the mean as float32 before the variance pass.
   const m32 = Float32Array.from(mean);
+  // Squared deviations of a uint8 value depend only on (value, channel): tabulate them.
+  const sq = new Float64Array(channels * 256);
+  for (let c = 0; c < channels; c++) for (let v = 0; v < 256; v++) sq[c * 256 + v] = (v - m32[c]) ** 2;
   const v = new Float64Array(channels);
   for (let i = 0; i < count; i++) {
-    const acc = new Float64Array(channels);
     const off = i * stride;
-    for (let p = 0; p < stride; p++) {
-      const c = p % channels;
-      const d = images[off + p] - m32[c];
-      acc[c] += d * d;
-    }
+    acc.fill(0);
+    for (let p = 0; p < stride; p += channels) for (let c = 0; c < channels; c++) acc[c] += sq[c * 256 + images[off + p + c]];
     for (let c = 0; c < channels; c++) v[c] += acc[c] / pixels;
   }
   return { mean: Array.from(mean), std: Array.from(v, (x) => Math.sqrt(x / Math.max(count - 1, 1))) };

@@ -18,3 +18,4 @@ export { readFeatures, readLabels, type FeatureSet } from './io.js';
 export { tableMetrics, formatTable, formatCsv, referenceKs } from './report.js';
 export { precisionCurveSpec, mahpBarSpec, renderSvg, writePlot, type PlotFiles } from './plots.js';
 export { rankClasses, classificationAccuracy, CLASSIFICATION_METRICS, type ClassificationResult } from './classification.js';
+export { buildIndex, saveIndex, loadIndex, recallAtK, type IndexMeta } from './ann.js';

@@ -1,0 +1,87 @@
+import { basename, extname } from 'node:path';
+import type { Argv } from 'yargs';
+import { readClassEmbedding, readHierarchy, type ClassId } from '@semembed/hierarchy';
+import { writeFileAtomic } from '@semembed/formats';
+import { CLASSIFICATION_METRICS, classificationAccuracy, formatTable, rankClasses, readFeatures } from '@semembed/retrieval';
+import type { Command } from '../index.js';
+import { UsageError } from '../errors.js';
+import { asArray, checkInHierarchy, loadTruth, nth, str2bool } from './retrieval-common.js';
+
+interface Args {
+  dataset?: string;
+  data_root?: string;
+  hierarchy: string;
+  is_a: boolean;
+  str_ids: boolean;
+  classes_from?: string;
+  feat: unknown;
+  label?: unknown;
+  prob_features?: unknown;
+  centroids?: unknown;
+  labels?: string;
+  json?: string;
+}
+
+/**
+ * evaluate_classification_accuracy.py on extracted outputs: class probabilities (--prob_features yes) or
+ * embeddings classified by the nearest class embedding (--centroids). The reference's linear-SVM path needs
+ * Keras feature extraction of the training set and is not offered.
+ */
+export const evaluateClassificationCommand: Command = {
+  register: (cli: Argv) =>
+    cli.command(
+      'evaluate-classification',
+      'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)',
+      (y) =>
+        y
+          .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
+          .option('data_root', { alias: 'data-root', type: 'string', describe: 'Root directory of the dataset' })
+          .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
+          .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
+          .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings, not integers' })
+          .option('classes_from', { alias: 'classes-from', type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
+          .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Model outputs per test sample (.npy or pickled dump): probabilities or embeddings; repeatable' })
+          .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat' })
+          .option('prob_features', { alias: 'prob-features', type: 'string', array: true, describe: 'yes/no per --feat: the features are class probabilities (rank columns by score)' })
+          .option('centroids', { type: 'string', array: true, describe: 'Class embedding file per --feat: classify by the nearest class embedding (squared Euclidean)' })
+          .option('labels', { type: 'string', describe: 'Class labels in row order: .npy of integers or text, one per line' })
+          .option('json', { type: 'string', describe: 'Write the metrics as {label: {metric: value}}' }),
+      (argv) => run(argv as unknown as Args),
+    ),
+};
+
+async function run(a: Args): Promise<void> {
+  const feats = asArray(a.feat)!;
+  const names = asArray(a.label);
+  const probs = asArray(a.prob_features)?.map((v) => str2bool(v, '--prob_features'));
+  const centroids = asArray(a.centroids);
+  const hierarchy = readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids });
+  const { truth, source, ind2label } = await loadTruth(a);
+  checkInHierarchy(truth, hierarchy, source, a.hierarchy);
+  const perf = new Map<string, Record<string, number>>();
+  for (let i = 0; i < feats.length; i++) {
+    const path = feats[i];
+    const name = nth(names, i, basename(path, extname(path)));
+    const fs = readFeatures(path);
+    if (fs.n !== truth.length) throw new UsageError(`${path} has ${fs.n} rows but ${source} has ${truth.length} labels`);
+    const cfile = nth(centroids, i, '');
+    let ranked;
+    let columnIds: ClassId[];
+    if (nth(probs, i, false)) {
+      ranked = rankClasses(fs.data, fs.dim, { kind: 'prob' }, 5);
+      columnIds = ind2label ?? Array.from({ length: fs.dim }, (_, c) => c);
+      if (columnIds.length !== fs.dim) throw new UsageError(`${path}: ${fs.dim} probability columns but --classes_from lists ${columnIds.length} classes`);
+    } else if (cfile) {
+      const emb = readClassEmbedding(cfile);
+      ranked = rankClasses(fs.data, fs.dim, { kind: 'centroids', centroids: emb.embedding, rows: emb.rows }, 5);
+      columnIds = emb.ind2label;
+    } else {
+      throw new UsageError(`${path}: give --prob_features yes (class probabilities) or --centroids E (nearest class embedding); the reference's SVM path is not supported`);
+    }
+    for (const id of columnIds) if (!hierarchy.has(id)) throw new UsageError(`class ${String(id)} of the output columns is not in the hierarchy ${a.hierarchy}`);
+    const res = classificationAccuracy(ranked.ranked, ranked.k, columnIds, truth, (p, t) => hierarchy.lcsHeight(p, t));
+    perf.set(name, res.metrics);
+  }
+  process.stdout.write(formatTable(perf, CLASSIFICATION_METRICS));
+  if (a.json) writeFileAtomic(a.json, JSON.stringify(Object.fromEntries(perf), null, 1) + '\n');
+}

@@ -1,0 +1,76 @@
+// Shared by evaluate-retrieval and evaluate-classification: labels (file or dataset), hierarchy checks, progress.
+import cliProgress from 'cli-progress';
+import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@semembed/hierarchy';
+import { readLabels } from '@semembed/retrieval';
+import { UsageError } from '../errors.js';
+
+export function str2bool(v: string, flag: string): boolean {
+  const s = v.toLowerCase();
+  if (['yes', 'true', 't', 'y', '1'].includes(s)) return true;
+  if (['no', 'false', 'f', 'n', '0'].includes(s)) return false;
+  throw new UsageError(`${flag}: boolean value expected (yes/no), got '${v}'`);
+}
+
+/** Per-set option i of a repeated flag, or the default (the reference's `args.x[i] if i < len(args.x)`). */
+export function nth<T>(values: T[] | undefined, i: number, fallback: T): T {
+  return values !== undefined && i < values.length ? values[i] : fallback;
+}
+
+export function asArray(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/**
+ * Class ids of the test samples, in sample order: from --labels (class ids; with --classes_from, integers are
+ * indices into its ind2label, as the reference's dataset labels are) or from the dataset's test split.
+ */
+export async function loadTruth(a: { labels?: string; dataset?: string; data_root?: string; classes_from?: string; str_ids: boolean }): Promise<{ truth: ClassId[]; source: string; ind2label?: ClassId[] }> {
+  const ind2label = a.classes_from ? readClassEmbedding(a.classes_from).ind2label : undefined;
+  const mapIndex = (l: ClassId, where: string): ClassId => {
+    if (!ind2label) return l;
+    if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l >= ind2label.length)
+      throw new UsageError(`${where}: label ${String(l)} is not a class index 0..${ind2label.length - 1} of --classes_from ${a.classes_from}`);
+    return ind2label[l];
+  };
+  if (a.labels) {
+    const raw = readLabels(a.labels, (t) => {
+      const id = parseId(t, ind2label ? false : a.str_ids);
+      if (id === undefined) throw new Error(`'${t}' is not an integer class id (use --str_ids for string ids)`);
+      return id;
+    });
+    return { truth: raw.map((l, i) => mapIndex(l, `${a.labels} (row ${i})`)), source: a.labels, ind2label };
+  }
+  if (!a.dataset || !a.data_root) throw new UsageError('give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels');
+  const { loadDataset } = await import('@semembed/datasets');
+  const ds = await loadDataset(a.dataset, { dataRoot: a.data_root, split: 'test', classes: ind2label });
+  const truth = Array.from(ds.labels, (l) => (ind2label ? ind2label[l] : (ds.classIds?.[l] ?? l)));
+  return { truth, source: `${a.dataset} test split in ${a.data_root}`, ind2label };
+}
+
+export function checkInHierarchy(truth: ClassId[], hierarchy: Hierarchy, source: string, hierarchyPath: string): void {
+  for (let i = 0; i < truth.length; i++)
+    if (!hierarchy.has(truth[i]))
+      throw new UsageError(`${source}: label ${String(truth[i])} (row ${i}) is not in the hierarchy ${hierarchyPath}`);
+}
+
+export function progressBar(enabled: boolean, what: string): { update(done: number, total: number): void; stop(): void } {
+  if (!enabled || process.stderr.isTTY !== true) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: `${what} [{bar}] {percentage}% | {value}/{total} queries | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(done);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -101,6 +102,29 @@ describe('Fashion-MNIST loader', () => {
       const counts = new Array(10).fill(0);
       for (const l of test.labels) counts[l]++;
       expect(counts).toEqual(new Array(10).fill(1000));
+    },
+  );
+
+  const numpyAvailable = (() => {
+    try {
+      execFileSync('/usr/bin/python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!numpyAvailable || !existsSync(join(FASHION_MNIST_ROOT, 'train-images-idx3-ubyte.gz')))(
+    "mean/std equal Keras's featurewise fit (numpy float32 mean/std over axes 0,1,2) on the real training set",
+    async () => {
+      const py = `
+import gzip, numpy as np
+x = np.frombuffer(gzip.open('${FASHION_MNIST_ROOT}/train-images-idx3-ubyte.gz').read(), dtype=np.uint8, offset=16)
+x = x.reshape(-1, 28, 28, 1).astype(np.float32)
+print(repr(float(np.mean(x, axis=(0, 1, 2))[0])), repr(float(np.std(x, axis=(0, 1, 2))[0])))`;
+      const [m, sd] = execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' }).trim().split(' ').map(Number);
+      const ds = await loadDataset('FashionMNIST', { split: 'train' });
+      expect(Math.abs(ds.mean[0] - m)).toBeLessThan(1e-3);
+      expect(Math.abs(ds.std[0] - sd)).toBeLessThan(1e-3);
     },
   );
 });

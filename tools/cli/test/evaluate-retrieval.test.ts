@@ -93,6 +93,22 @@ describe('semembed evaluate-retrieval', () => {
     for (const m of ['P@1 (WUP)', 'P@10 (LCS_HEIGHT)', 'P@100 (WUP)', 'AHP (WUP)', 'AHP (LCS_HEIGHT)', 'AP']) expect(Math.abs(ours[m] - ref[m]), m).toBeLessThanOrEqual(1e-12);
   }, 120_000);
 
+  it('reads the reference\'s pickled feature dumps ({feat: {id: vector}}, ids in any order): c_ties matches its stable-order results', () => {
+    const json = join(dir, 'pickle.json');
+    const fx = join(ROOT, 'tools', 'cli', 'test', 'fixtures');
+    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', join(fx, 'c_ties.feat.pickle'), '--labels', join(fx, 'c_ties.labels.txt'), '--clip_ahp', '250', '--json', json, '--plot_max', '250']);
+    expect(r.code, r.stderr).toBe(0);
+    const ties = JSON.parse(readFileSync(join(REF, 'c_ties.results.json'), 'utf8'));
+    const ref = ties.runs.find((x: any) => !x.normalize && x.ranking === 'stable_argsort' && x.compute_ahp === 250).metrics_mean;
+    const ours = JSON.parse(readFileSync(json, 'utf8'))['c_ties.feat'];
+    let checked = 0;
+    for (const [m, v] of Object.entries(ref)) {
+      expect(Math.abs(ours[m] - (v as number)), m).toBeLessThanOrEqual(1e-12);
+      checked++;
+    }
+    expect(checked).toBe(503);
+  }, 120_000);
+
   describe('bad input: one clear line, exit 1, nothing written', () => {
     const out = join(dir, 'bad.json');
     const run = (args: string[]) => semembed(['evaluate-retrieval', '--hierarchy', HIER, '--json', out, '--no_progress', ...args]);

@@ -47,9 +47,9 @@ const MARK = Symbol('mark');
 type Value = unknown;
 
 function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
+  // Native conversion: CIFAR batches carry 30 MB array payloads as Python 2 byte strings.
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {

@@ -87,7 +87,7 @@ export interface FastKernelOptions {
   maxPoolGrad?: boolean;
 }
 
-const REPLACED = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad'] as const;
+const REPLACED = ['Identity', 'Sum', 'Mean', 'Multiply', 'Add', 'Sub', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'FusedBatchNorm gradient'] as const;
 let installedFor: object | undefined;
 
 /**
@@ -212,6 +212,38 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
     // Same rule as the cpu backend: the first strictly greater value in row-major window order wins.
+    if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 && OH * 2 <= H && OW * 2 <= W) {
+      // The common 2x2/2 pooling without padding: four reads per output, no window bookkeeping.
+      const row = W * C;
+      for (let n = 0; n < N; n++) {
+        for (let p = 0; p < OH; p++) {
+          for (let q = 0; q < OW; q++) {
+            const i00 = n * H * row + 2 * p * row + 2 * q * C;
+            const o = ((n * OH + p) * OW + q) * C;
+            for (let c = 0; c < C; c++) {
+              const a = i00 + c;
+              let pos = -1;
+              let best = Number.NEGATIVE_INFINITY;
+              if (xv[a] > best) {
+                best = xv[a];
+                pos = a;
+              }
+              if (xv[a + C] > best) {
+                best = xv[a + C];
+                pos = a + C;
+              }
+              if (xv[a + row] > best) {
+                best = xv[a + row];
+                pos = a + row;
+              }
+              if (xv[a + row + C] > best) pos = a + row + C;
+              if (pos >= 0) dx[pos] += dyv[o + c];
+            }
+          }
+        }
+      }
+      return out;
+    }
     for (let n = 0; n < N; n++) {
       const xb = n * H * W * C;
       for (let p = 0; p < OH; p++) {
@@ -244,7 +276,89 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
+  // Per-channel reductions (BatchNorm moments and their gradients) reduce NHWC over all leading axes; wasm
+  // transposes the whole tensor first to make those axes innermost. Accumulating rows into C sums needs no copy.
+  const leadingReduction = (name: 'Sum' | 'Mean'): tfType.KernelFunc => {
+    const orig = tf.getKernel(name, 'wasm')!.kernelFunc;
+    return (args) => {
+      const x = args.inputs.x as TensorInfo;
+      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+      const rank = x.shape.length;
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+      const isLeading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+      if (x.dtype !== 'float32' || !isLeading) return orig(args);
+      const inner = x.shape.slice(axes.length).reduce((p, q) => p * q, 1);
+      const outer = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+      const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+      const out = backend.makeOutput(outShape, 'float32');
+      const xv = backend.typedArrayFromHeap(x);
+      const ov = backend.typedArrayFromHeap(out);
+      const acc = new Float64Array(inner);
+      for (let r = 0, off = 0; r < outer; r++, off += inner) {
+        for (let c = 0; c < inner; c++) acc[c] += xv[off + c];
+      }
+      const scale = name === 'Mean' ? 1 / outer : 1;
+      for (let c = 0; c < inner; c++) ov[c] = acc[c] * scale;
+      return out;
+    };
+  };
+
+  // x (..., C) op y (C) or (1, ..., 1, C), either order: wasm's generic broadcasting loop recomputes indices
+  // per element; per-channel scale/shift is the common case in BatchNorm.
+  const channelBroadcast = (name: 'Multiply' | 'Add' | 'Sub'): tfType.KernelFunc => {
+    const orig = tf.getKernel(name, 'wasm')!.kernelFunc;
+    return (args) => {
+      const a = args.inputs.a as TensorInfo;
+      const b = args.inputs.b as TensorInfo;
+      const size = (t: TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
+      const isVec = (t: TensorInfo, full: TensorInfo) => {
+        const C = full.shape[full.shape.length - 1];
+        return t.shape.length >= 1 && t.shape.length <= full.shape.length && t.shape[t.shape.length - 1] === C && size(t) === C && size(full) > C;
+      };
+      let full: TensorInfo;
+      let vec: TensorInfo;
+      let vecFirst: boolean;
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
+      if (isVec(b, a)) {
+        [full, vec, vecFirst] = [a, b, false];
+      } else if (isVec(a, b)) {
+        [full, vec, vecFirst] = [b, a, true];
+      } else return orig(args);
+      const out = backend.makeOutput(full.shape, 'float32');
+      const fv = backend.typedArrayFromHeap(full);
+      const vv = backend.typedArrayFromHeap(vec);
+      const ov = backend.typedArrayFromHeap(out);
+      const C = vv.length;
+      const n = fv.length;
+      if (name === 'Multiply') {
+        for (let i = 0; i < n; i += C) for (let c = 0; c < C; c++) ov[i + c] = fv[i + c] * vv[c];
+      } else if (name === 'Add') {
+        for (let i = 0; i < n; i += C) for (let c = 0; c < C; c++) ov[i + c] = fv[i + c] + vv[c];
+      } else if (vecFirst) {
+        for (let i = 0; i < n; i += C) for (let c = 0; c < C; c++) ov[i + c] = vv[c] - fv[i + c];
+      } else {
+        for (let i = 0; i < n; i += C) for (let c = 0; c < C; c++) ov[i + c] = fv[i + c] - vv[c];
+      }
+      return out;
+    };
+  };
+
+  // tensor.clone() (e.g. cast to the same dtype in the ReLU gradient) copies on wasm; tensors are immutable,
+  // so share the buffer by reference count as the cpu backend does.
+  const origIdentity = originals.get('Identity')!;
+  const identity: tfType.KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.dtype === 'string') return origIdentity(args);
+    return run('Reshape', { x }, { shape: x.shape });
+  };
+
   const mine: Record<string, tfType.KernelFunc> = {
+    Identity: identity,
+    Sum: leadingReduction('Sum'),
+    Mean: leadingReduction('Mean'),
+    Multiply: channelBroadcast('Multiply'),
+    Add: channelBroadcast('Add'),
+    Sub: channelBroadcast('Sub'),
     Conv2DBackpropFilter: conv2DBackpropFilter,
     Conv2DBackpropInput: conv2DBackpropInput,
     BatchMatMul: batchMatMul,

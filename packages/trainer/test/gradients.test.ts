@@ -115,10 +115,31 @@ describe('wasm gradients match the cpu backend', () => {
     });
   }
 
+  it('per-channel reductions and broadcasts (forward) match cpu', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(randArr(3 * 4 * 5 * 6, 1), [3, 4, 5, 6]);
+        const v = tf.tensor1d(randArr(6, 2));
+        const v4 = tf.reshape(v, [1, 1, 1, 6]);
+        return [
+          tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [0]), tf.mean(x, [1, 0]), tf.sum(x, -1), tf.mean(x),
+          tf.mul(x, v), tf.mul(v4, x), tf.add(x, v), tf.sub(x, v4), tf.sub(v, x), tf.add(tf.reshape(x, [60, 6]), v),
+        ].map((t) => [t.shape, Array.from(t.dataSync())]);
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    for (let i = 0; i < ref.length; i++) {
+      expect(got[i][0]).toEqual(ref[i][0]);
+      expect(relErr(Float32Array.from(got[i][1] as number[]), Float32Array.from(ref[i][1] as number[]))).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
   it('registers the replacement kernels on wasm', async () => {
     const choice = await selectBackend('wasm');
     expect(choice.fastKernels).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad']),
+      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Multiply']),
     );
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });

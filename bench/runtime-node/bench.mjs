@@ -1,0 +1,162 @@
+// Runtime benchmark: images/s of a raw ONNX Runtime session (CPU EP) at batch 1/8/32/128 vs TF.js
+// (wasm and cpu backends) running the same weights; then `semembed serve` throughput with dynamic
+// batching at concurrency 64 (autocannon in a separate process, loopback only, time-bounded) against
+// the raw session. Usage (after `npm run build`):
+//   node bench/runtime-node/bench.mjs [--models fashion-cnn,resnet-110-wfc] [--runs 3] [--secs 1.5] [--server_secs 10]
+// Prints a markdown report on stdout (bench/results/runtime-node.md was written from it).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '@semembed/trainer';
+import { createServer, loadModel } from '@semembed/runtime-node';
+import { OUT, SPECS, buildTfModel, prepare } from './prepare.mjs';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const MODELS = arg('models', 'fashion-cnn,resnet-110-wfc').split(',');
+const RUNS = Number(arg('runs', 3));
+const SECS = Number(arg('secs', 1.5));
+const SERVER_SECS = Number(arg('server_secs', 10));
+const BATCHES = [1, 8, 32, 128];
+// TF.js cpu is ~100x slower; bounded separately so the bench ends in minutes.
+const CPU_SECS = Number(arg('cpu_secs', 3));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** Repeats `fn` (one batch of `batch` images) for ~secs, `runs` times; images/s per run. */
+async function measure(fn, batch, { runs = RUNS, secs = SECS, minIters = 2 } = {}) {
+  await fn(); // warm-up
+  const rates = [];
+  for (let r = 0; r < runs; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (n < minIters || performance.now() - t0 < secs * 1000) {
+      await fn();
+      n++;
+    }
+    rates.push((n * batch) / ((performance.now() - t0) / 1000));
+  }
+  return { median: median(rates), rates };
+}
+
+function autocannonChild(opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'load-client.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited ${code}`))));
+    child.stdin.end(JSON.stringify(opts));
+  });
+}
+
+const lines = [];
+const say = (s = '') => {
+  lines.push(s);
+  console.error(s);
+};
+
+say(`Machine: ${cpus().length} x ${cpus()[0].model}, Node ${process.version}; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' / ')} ` +
+  '(shared with other agents: numbers are noisy, medians of runs).');
+say(`Command: node bench/runtime-node/bench.mjs --models ${MODELS.join(',')} --runs ${RUNS} --secs ${SECS} --server_secs ${SERVER_SECS}`);
+say();
+
+for (const name of MODELS) {
+  const onnx = join(OUT, `${name}.onnx`);
+  if (!existsSync(onnx)) await prepare(name);
+  const spec = SPECS[name];
+  const sample = spec.inputShape.reduce((a, b) => a * b, 1);
+  say(`## ${name} (random weights, converted by @semembed/converter; input ${spec.inputShape.join('x')})`);
+  say();
+  // Same weights in TF.js: taken from the h5 the ONNX model was converted from.
+  const { readKerasH5 } = await import('@semembed/trainer');
+  const { loadWeightsByKerasName } = await import('@semembed/architectures');
+  const h5 = await readKerasH5(join(OUT, `${name}.h5`));
+  const byName = new Map(h5.layers.flatMap((l) => l.weights.map((w) => [w.name, w])));
+
+  const ortModel = await loadModel(onnx, { ep: 'cpu' });
+  const results = { ort: {}, wasm: {}, cpu: {} };
+  const inputs = Object.fromEntries(BATCHES.map((b) => [b, Float32Array.from({ length: b * sample }, (_, i) => Math.sin(i * 0.37))]));
+  for (const b of BATCHES) results.ort[b] = await measure(() => ortModel.run(inputs[b], b), b);
+
+  let check = '';
+  for (const backend of ['wasm', 'cpu']) {
+    await selectBackend(backend);
+    const { model } = await buildTfModel(tf, name);
+    loadWeightsByKerasName(tf, model, (n) => byName.get(n), { source: `${name}.h5` });
+    // The outputs must agree with ORT, or the comparison would be meaningless.
+    const x1 = tf.tensor(inputs[8], [8, ...spec.inputShape]);
+    const [e] = model.predict(x1);
+    const ref = await ortModel.run(inputs[8], 8);
+    const d = e.dataSync().reduce((m, v, i) => Math.max(m, Math.abs(v - ref[ortModel.embeddingOutput.name].data[i])), 0);
+    check += ` ${backend} max |TF.js - ORT| = ${d.toExponential(1)};`;
+    tf.dispose([x1, e]);
+    for (const b of BATCHES) {
+      const x = tf.tensor(inputs[b], [b, ...spec.inputShape]);
+      const opts = backend === 'cpu' ? { runs: 1, secs: CPU_SECS, minIters: 1 } : {};
+      results[backend][b] = await measure(async () => {
+        const out = model.predict(x);
+        await Promise.all(out.map((t) => t.data()));
+        tf.dispose(out);
+      }, b, opts);
+      x.dispose();
+    }
+    model.dispose();
+  }
+  say(`Images/s, median of ${RUNS} runs of ~${SECS} s each (TF.js cpu: one run of ~${CPU_SECS} s). Check:${check}`);
+  say();
+  say('| batch | ORT CPU EP | TF.js wasm | TF.js cpu | ORT / wasm |');
+  say('|---:|---:|---:|---:|---:|');
+  for (const b of BATCHES) {
+    say(`| ${b} | ${fmt(results.ort[b].median)} | ${fmt(results.wasm[b].median)} | ${fmt(results.cpu[b].median)} | ${(results.ort[b].median / results.wasm[b].median).toFixed(1)}x |`);
+  }
+  say();
+
+  // Server vs raw session at concurrency 64.
+  const rows = [];
+  let ceiling;
+  for (const maxBatch of [32, 64]) {
+    const xb = inputs[maxBatch] ?? Float32Array.from({ length: maxBatch * sample }, (_, i) => Math.sin(i * 0.37));
+    const raw = await measure(() => ortModel.run(xb, maxBatch), maxBatch);
+    const server = await createServer({ models: [ortModel], port: 0, maxBatchSize: maxBatch, maxQueueDelayMs: 2, logger: 'error' });
+    const url = await server.listen();
+    const tensorBody = JSON.stringify({ inputs: [{ name: ortModel.inputName, shape: [1, ...ortModel.sampleShape], datatype: 'FP32', data: Array.from(inputs[1]) }] });
+    const img = readFileSync(join(import.meta.dirname, '..', '..', 'packages', 'runtime-node', 'test', 'fixtures', spec.inputShape[2] === 1 ? 'gray28.png' : 'rgb32.png'));
+    for (const [route, body, type] of [
+      [`/v2/models/${ortModel.name}/infer`, tensorBody, 'application/json'],
+      ['/v1/embed', img.toString('base64'), 'image/png'],
+    ]) {
+      const r = await autocannonChild({ url: url + route, body, bodyBase64: type === 'image/png', type, connections: 64, duration: SERVER_SECS });
+      const metrics = await (await fetch(url + '/metrics')).text();
+      rows.push({ maxBatch, route, raw: raw.median, ...r, metrics });
+    }
+    if (maxBatch === 32) {
+      // The HTTP ceiling of this machine right now: a route that does no work at all.
+      const r = await autocannonChild({ url: url + '/v2/health/live', method: 'GET', connections: 64, duration: Math.min(5, SERVER_SECS) });
+      ceiling = r;
+    }
+    await server.close();
+  }
+  await ortModel.release();
+  say(`Server (\`createServer\`, max_queue_delay_ms 2) at concurrency 64, one image per request, autocannon in a separate process for ${SERVER_SECS} s, vs the raw session at the server's max batch size:`);
+  say();
+  say('| max_batch_size | route | server img/s | raw session img/s | server / raw | p50 ms | p99 ms | non-2xx | errors | mean batch |');
+  say('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const sum = Number(/semembed_batch_size_sum\{model="[^"]+"\} ([\d.]+)/.exec(r.metrics)?.[1] ?? NaN);
+    const count = Number(/semembed_batch_size_count\{model="[^"]+"\} ([\d.]+)/.exec(r.metrics)?.[1] ?? NaN);
+    say(`| ${r.maxBatch} | \`${r.route}\` | ${fmt(r.rps)} | ${fmt(r.raw)} | ${((100 * r.rps) / r.raw).toFixed(0)}% | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(sum / count).toFixed(1)} |`);
+  }
+  say();
+  say(`HTTP ceiling at the same time (GET /v2/health/live, no work, c=64): ${fmt(ceiling.rps)} req/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms.`);
+  say();
+}
+say(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
+console.log(lines.join('\n'));

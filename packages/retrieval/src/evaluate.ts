@@ -57,12 +57,27 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
     const q1 = Math.min(n, q0 + batch);
     const rows = searcher.distanceRows(queries.subarray(q0 * dim, q1 * dim), true);
     for (let q = q0; q < q1; q++) {
-      ranker.load(rows.subarray((q - q0) * n, (q - q0 + 1) * n));
-      ranker.top(depth, top);
+      const row = rows.subarray((q - q0) * n, (q - q0 + 1) * n);
       const lbl = labels[q];
       let ranks: Float64Array | undefined;
-      if (options.computeAp) {
-        ranks = ranker.ranksOf(members[lbl], q, labels, lbl);
+      if (row instanceof Float32Array && depth < n) {
+        ranks = ranker.scanFloat32(row, depth, top, options.computeAp ? members[lbl] : undefined, q, labels, lbl);
+      } else {
+        ranker.load(row);
+        ranker.top(depth, top);
+        if (options.computeAp) {
+          if (depth === n) {
+            // whole ranking at hand: positions of the class members, query removed
+            ranks = new Float64Array(members[lbl].length - 1);
+            let p = 0, pos = 0;
+            for (let i = 0; i < n; i++) {
+              const r = top[i];
+              if (r === q) continue;
+              if (labels[r] === lbl) ranks[p++] = pos;
+              pos++;
+            }
+          } else ranks = ranker.ranksOf(members[lbl], q, labels, lbl);
+        }
       }
       metrics.add(q, q, lbl, top, ranks);
     }

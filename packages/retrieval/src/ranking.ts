@@ -14,6 +14,11 @@ export class RowRanker {
   private readonly scratch: Float64Array;
   private readonly shift: number;
   private order?: Uint32Array;
+  private u32?: Uint32Array;
+  private idxA?: Uint32Array;
+  private idxB?: Uint32Array;
+  private hist?: Uint32Array;
+  private loaded?: 'float32' | 'float64';
 
   constructor(readonly n: number) {
     if (n > MAX_GALLERY) throw new RetrievalError(`gallery of ${n} items: at most ${MAX_GALLERY} are supported`);
@@ -28,28 +33,136 @@ export class RowRanker {
     const { n, keys, shift } = this;
     if (row instanceof Float32Array) {
       const bits = new Uint32Array(row.buffer, row.byteOffset, n);
+      const u32 = (this.u32 ??= new Uint32Array(n));
       for (let i = 0; i < n; i++) {
         let u = bits[i];
         if (u === 0x80000000) u = 0; // -0 ties with +0, as in numpy
         const s = u >>> 31 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+        u32[i] = s;
         keys[i] = s * shift + i;
       }
+      this.loaded = 'float32';
     } else {
       const order = (this.order ??= new Uint32Array(n));
       for (let i = 0; i < n; i++) order[i] = i;
       order.sort((a, b) => row[a] - row[b] || a - b);
       for (let r = 0; r < n; r++) keys[order[r]] = r * shift + order[r];
+      this.loaded = 'float64';
     }
+  }
+
+  /**
+   * The whole ranking: for float32 rows an LSD radix sort (3 x 11 bits) of the order-preserving distance bits,
+   * stable, hence ties by index; for float64 rows the argsort done by load().
+   */
+  private full(out: Int32Array): Int32Array {
+    const n = this.n;
+    if (this.loaded === 'float64') {
+      out.set(this.order!.subarray(0, n));
+      return out;
+    }
+    const u = this.u32!;
+    const a = (this.idxA ??= new Uint32Array(n));
+    const b = (this.idxB ??= new Uint32Array(n));
+    const hist = (this.hist ??= new Uint32Array(3 * 2048));
+    hist.fill(0);
+    for (let i = 0; i < n; i++) {
+      const v = u[i];
+      hist[v & 2047]++;
+      hist[2048 + ((v >>> 11) & 2047)]++;
+      hist[4096 + (v >>> 22)]++;
+    }
+    for (let d = 0; d < 3; d++) {
+      let acc = 0;
+      for (let j = d * 2048; j < (d + 1) * 2048; j++) {
+        const c = hist[j];
+        hist[j] = acc;
+        acc += c;
+      }
+    }
+    for (let i = 0; i < n; i++) a[hist[u[i] & 2047]++] = i;
+    for (let i = 0; i < n; i++) {
+      const j = a[i];
+      b[hist[2048 + ((u[j] >>> 11) & 2047)]++] = j;
+    }
+    for (let i = 0; i < n; i++) {
+      const j = b[i];
+      out[hist[4096 + (u[j] >>> 22)]++] = j;
+    }
+    return out;
+  }
+
+  /**
+   * One pass over a float32 row for m < n: the first m items of the ranking into `out`, and, when `members` is
+   * given, the ranks ranksOf() would return for them. Same results as load() + top() + ranksOf(), without
+   * materialising the keys.
+   */
+  scanFloat32(row: Float32Array, m: number, out: Int32Array, members?: Int32Array, qid = -1, labels?: Int32Array, lbl = -1): Float64Array | undefined {
+    const { n, shift, scratch } = this;
+    const bits = new Uint32Array(row.buffer, row.byteOffset, n);
+    const keyOf = (i: number): number => {
+      let u = bits[i];
+      if (u === 0x80000000) u = 0;
+      return (u >>> 31 ? ~u >>> 0 : (u | 0x80000000) >>> 0) * shift + i;
+    };
+    let P = 0;
+    let sorted: Float64Array | undefined;
+    let hist: Float64Array | undefined;
+    let kmin = Infinity, kmax = -Infinity;
+    if (members) {
+      const rk = new Float64Array(members.length);
+      for (let j = 0; j < members.length; j++) if (members[j] !== qid) rk[P++] = keyOf(members[j]);
+      sorted = rk.subarray(0, P).sort();
+      hist = new Float64Array(P);
+      if (P > 0) {
+        kmin = sorted[0];
+        kmax = sorted[P - 1];
+      }
+    }
+    const head = scratch.subarray(0, m);
+    for (let i = 0; i < m; i++) head[i] = keyOf(i);
+    for (let i = (m >> 1) - 1; i >= 0; i--) siftDown(head, i, m);
+    let top = head[0];
+    for (let i = 0; i < n; i++) {
+      let u = bits[i];
+      if (u === 0x80000000) u = 0;
+      const k = (u >>> 31 ? ~u >>> 0 : (u | 0x80000000) >>> 0) * shift + i;
+      if (i >= m && k < top) {
+        head[0] = k;
+        siftDown(head, 0, m);
+        top = head[0];
+      }
+      if (k <= kmax && labels![i] !== lbl && i !== qid) {
+        if (k < kmin) hist![0]++;
+        else {
+          let lo = 0, hi = P;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (sorted![mid] > k) hi = mid;
+            else lo = mid + 1;
+          }
+          hist![lo]++;
+        }
+      }
+    }
+    head.sort();
+    for (let i = 0; i < m; i++) out[i] = head[i] % shift;
+    if (!members) return undefined;
+    const ranks = new Float64Array(P);
+    let acc = 0;
+    for (let j = 0; j < P; j++) {
+      acc += hist![j];
+      ranks[j] = acc + j;
+    }
+    return ranks;
   }
 
   /** The first m items of the ranking (gallery indices). */
   top(m: number, out: Int32Array = new Int32Array(m)): Int32Array {
     const { n, scratch, keys, shift } = this;
     let head: Float64Array;
-    if (m >= n) {
-      scratch.set(keys);
-      head = scratch.subarray(0, n);
-    } else {
+    if (m >= n) return this.full(out);
+    {
       // bounded max-heap of the m smallest keys: one comparison per item, few heap updates for m << n
       head = scratch.subarray(0, m);
       head.set(keys.subarray(0, m));

@@ -89,3 +89,28 @@ describe('RowRanker', () => {
     expect(Array.from(ranker.ranksOf(members, qid, labels, 1))).toEqual([0, 8, 399, 998]);
   });
 });
+
+describe('RowRanker.scanFloat32 (one-pass path used for float32 rows)', () => {
+  it('equals load + top + ranksOf, with ties', () => {
+    const r = rng(11);
+    const n = 2000;
+    const ranker = new RowRanker(n);
+    for (let trial = 0; trial < 20; trial++) {
+      const row = Float32Array.from({ length: n }, () => Math.floor(r() * 300) / 3 - 20);
+      row[17] = -0; // ties with +0 as numpy does
+      const labels = Int32Array.from({ length: n }, () => Math.floor(r() * 30));
+      const qid = Math.floor(r() * n);
+      const lbl = labels[qid];
+      const members = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => labels[i] === lbl));
+      const m = 1 + Math.floor(r() * 300);
+      ranker.load(row);
+      const topA = ranker.top(m);
+      const ranksA = ranker.ranksOf(members, qid, labels, lbl);
+      const topB = new Int32Array(m);
+      const ranksB = ranker.scanFloat32(row, m, topB, members, qid, labels, lbl)!;
+      expect(topB).toEqual(topA);
+      expect(ranksB).toEqual(ranksA);
+      expect(ranksB.length).toBe(members.length - 1);
+    }
+  });
+});

@@ -44,11 +44,11 @@ export function sidePath(features: string, kind: 'ids' | 'labels'): string {
 export class ExactGallery implements Gallery {
   readonly engine = 'exact';
   constructor(
-    private readonly features: Float32Array,
+    readonly features: Float32Array,
     readonly size: number,
     readonly dim: number,
-    private readonly ids?: string[],
-    private readonly labels?: string[],
+    readonly ids?: string[],
+    readonly labels?: string[],
   ) {}
 
   static load(files: GalleryFiles): ExactGallery {
@@ -81,4 +81,79 @@ export class ExactGallery implements Gallery {
       similarity,
     }));
   }
+}
+
+type Retrieval = typeof import('@semembed/retrieval');
+type FaissIndex = import('@semembed/retrieval').FaissIndex;
+
+/** @semembed/retrieval with a working FAISS, or why not. */
+async function retrieval(): Promise<{ mod?: Retrieval; why?: string }> {
+  try {
+    const mod = await import('@semembed/retrieval');
+    const { error } = mod.loadFaiss();
+    return error ? { why: error } : { mod };
+  } catch (err) {
+    return { why: (err as Error).message.split('\n')[0] };
+  }
+}
+
+/**
+ * A gallery searched by FAISS through @semembed/retrieval: a flat inner-product index over the features
+ * (exact), or an index file built by `semembed index build` (e.g. HNSW32: approximate).
+ */
+export class FaissGallery implements Gallery {
+  readonly engine = 'faiss';
+  constructor(
+    private readonly index: FaissIndex,
+    private readonly metric: 'ip' | 'l2',
+    readonly size: number,
+    readonly dim: number,
+    private readonly ids?: (string | number)[],
+    private readonly labels?: (string | number)[],
+  ) {}
+
+  search(query: Float32Array, k: number): GalleryMatch[] {
+    if (query.length !== this.dim) throw new RuntimeNodeError(`query has ${query.length} dimensions, the gallery ${this.dim}`);
+    const { distances, labels } = this.index.searchFloat32(query, Math.min(k, this.size));
+    const out: GalleryMatch[] = [];
+    for (let i = 0; i < labels.length; i++) {
+      const index = labels[i];
+      if (index < 0) continue; // FAISS pads with -1 when an approximate index finds fewer than k
+      // For unit vectors |a-b|^2 = 2 - 2<a,b>: both metrics give the dot product.
+      const similarity = this.metric === 'ip' ? distances[i] : 1 - distances[i] / 2;
+      out.push({
+        rank: out.length + 1,
+        index,
+        ...(this.ids && { id: String(this.ids[index]) }),
+        ...(this.labels && { label: String(this.labels[index]) }),
+        similarity,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * Opens a gallery: a features .npy (searched with a flat FAISS inner-product index when @semembed/retrieval
+ * and FAISS load, exactly in JS otherwise) or a FAISS index file with its `.json` sidecar (needs FAISS).
+ */
+export async function loadGallery(spec: string | GalleryFiles, log?: (msg: string) => void): Promise<Gallery> {
+  const files = typeof spec === 'string' ? { features: spec } : spec;
+  if (!existsSync(files.features)) throw new RuntimeNodeError(`--gallery ${files.features}: no such file`);
+  const r = await retrieval();
+  if (!files.features.endsWith('.npy')) {
+    if (!r.mod) throw new RuntimeNodeError(`--gallery ${files.features}: a FAISS index needs @semembed/retrieval with FAISS (${r.why})`);
+    const { index, meta } = r.mod.loadIndex(files.features);
+    if (!meta.normalize) log?.(`gallery ${files.features}: index built without --norm; similarities assume unit-length features`);
+    const idsPath = files.ids ?? `${files.features}.ids.txt`;
+    const ids = existsSync(idsPath) ? readLines(idsPath, meta.n, 'ids') : undefined;
+    return new FaissGallery(index, meta.metric, meta.n, meta.dim, ids, meta.labels);
+  }
+  const exact = ExactGallery.load(files);
+  if (!r.mod) {
+    log?.(`gallery ${files.features}: FAISS unavailable (${r.why}); searching exactly in JS`);
+    return exact;
+  }
+  const { index } = r.mod.buildIndex(exact.features, exact.dim, { factory: 'Flat', normalize: true });
+  return new FaissGallery(index, 'ip', exact.size, exact.dim, exact.ids, exact.labels);
 }

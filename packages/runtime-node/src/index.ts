@@ -19,7 +19,7 @@ export { embedImages, listImages, IMAGE_EXTENSIONS } from './embed.js';
 export type { EmbedImagesOptions, EmbedImagesResult, ImageEntry } from './embed.js';
 export { DynamicBatcher, TimeoutError } from './batcher.js';
 export type { BatcherOptions } from './batcher.js';
-export { ExactGallery, sidePath } from './gallery.js';
+export { ExactGallery, FaissGallery, loadGallery, sidePath } from './gallery.js';
 export type { Gallery, GalleryFiles, GalleryMatch } from './gallery.js';
 export { createServer, parseInferRequest } from './server.js';
 export type { ServerOptions, ModelSpec, SemembedServer } from './server.js';

@@ -8,7 +8,7 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DynamicBatcher, TimeoutError } from './batcher.js';
 import { ImageError, RuntimeNodeError, TensorShapeError } from './errors.js';
-import { ExactGallery, type Gallery, type GalleryFiles } from './gallery.js';
+import { loadGallery, type Gallery, type GalleryFiles } from './gallery.js';
 import { loadModel, type LoadModelOptions, type Model, type OutputTensor } from './model.js';
 import type { SessionOptions } from './providers.js';
 
@@ -112,7 +112,8 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
         onQueueDepth: (d) => queueDepth.set({ model: model.name }, d),
       });
       const g = (isModel ? undefined : (spec as ModelSpec).gallery) ?? opts.galleries?.[model.name];
-      const gallery = g === undefined ? undefined : typeof g === 'object' && 'search' in g ? g : ExactGallery.load(typeof g === 'string' ? { features: g } : g);
+      const gallery = g === undefined ? undefined : typeof g === 'object' && 'search' in g ? g : await loadGallery(g, (msg) => logger.warn(msg));
+      if (gallery) logger.info({ model: model.name, size: gallery.size, engine: gallery.engine }, `gallery for ${model.name}: ${gallery.size} items, ${gallery.engine} search`);
       if (gallery && model.embeddingOutput?.dim !== undefined && gallery.dim !== model.embeddingOutput.dim) {
         throw new RuntimeNodeError(`gallery for ${model.name} has ${gallery.dim}-dimensional features, the model's embedding ${model.embeddingOutput.dim}`);
       }

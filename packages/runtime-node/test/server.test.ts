@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { pino } from 'pino';
 import { writeNpy } from '@semembed/formats';
-import { createServer, loadModel, type Model, type SemembedServer } from '../src/index.js';
+import { buildIndex, saveIndex } from '@semembed/retrieval';
+import { ExactGallery, createServer, loadGallery, loadModel, type Model, type SemembedServer } from '../src/index.js';
 import { fixture, maxAbsDiff, readJson } from './helpers.js';
 
 const fashionRef = readJson('fashion-tiny.reference.json');
@@ -44,12 +45,16 @@ beforeAll(async () => {
   writeNpy(join(tmp, 'gallery.npy'), { dtype: 'float32', shape: [feats.length, 12], data });
   writeFileSync(join(tmp, 'gallery.ids.txt'), galleryImages.map((_, i) => `img${i}.png`).join('\n') + '\n');
   writeFileSync(join(tmp, 'gallery.labels.txt'), galleryImages.map((_, i) => (i % 2 ? 'Sandal' : 'Coat')).join('\n') + '\n');
+  // The same gallery as a FAISS index file (as `semembed index build` writes it), labels in its sidecar.
+  const { index, meta } = buildIndex(data, 12, { factory: 'Flat', normalize: true });
+  saveIndex(index, { ...meta, labels: galleryImages.map((_, i) => (i % 2 ? 'Sandal' : 'Coat')) }, join(tmp, 'gallery.index'));
   writeFileSync(join(tmp, 'index.html'), '<!doctype html><title>semembed demo</title>');
   server = await createServer({
     models: [
       { path: fixture('fashion-tiny.onnx'), gallery: join(tmp, 'gallery.npy') },
       { path: fixture('rgb-nchw.json'), name: 'rgb' },
       { path: fixture('gather-fault.onnx') },
+      { path: fixture('fashion-tiny.onnx'), name: 'indexed', gallery: join(tmp, 'gallery.index') },
     ],
     port: 0,
     ep: 'cpu',
@@ -88,9 +93,28 @@ describe('server basics', () => {
 
   it('lists the models with their provider', async () => {
     const r = await (await fetch(url + '/v1/models')).json() as any;
-    expect(r.models.map((m: { name: string }) => m.name)).toEqual(['fashion-tiny', 'rgb', 'gather-fault']);
+    expect(r.models.map((m: { name: string }) => m.name)).toEqual(['fashion-tiny', 'rgb', 'gather-fault', 'indexed']);
     expect(r.models[0].executionProvider).toBe('cpu');
-    expect(r.models[0].gallery).toEqual({ size: 6, engine: 'exact' });
+    // FAISS through @semembed/retrieval when it loads (it does here); the JS exact search otherwise.
+    expect(r.models[0].gallery).toEqual({ size: 6, engine: 'faiss' });
+    expect(r.models[3].gallery).toEqual({ size: 6, engine: 'faiss' });
+  });
+});
+
+describe('galleries', () => {
+  it('FAISS (flat inner product) and the exact JS search agree on a features file', async () => {
+    const files = { features: join(tmp, 'gallery.npy') };
+    const faiss = await loadGallery(files);
+    const exact = ExactGallery.load(files);
+    expect(faiss.engine).toBe('faiss');
+    for (let q = 0; q < galleryImages.length; q++) {
+      const query = exact.features.slice(q * 12, (q + 1) * 12);
+      const a = faiss.search(query, 4);
+      const b = exact.search(query, 4);
+      expect(a.map((m) => m.index)).toEqual(b.map((m) => m.index));
+      expect(a.map((m) => m.label)).toEqual(b.map((m) => m.label));
+      a.forEach((m, i) => expect(m.similarity).toBeCloseTo(b[i].similarity, 5));
+    }
   });
 });
 
@@ -154,6 +178,11 @@ describe('/v1 routes', () => {
     const sims = embs.map((e) => e.reduce((s, v, j) => s + v * q[j], 0));
     const order = sims.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).map((x) => x[1]);
     expect(matches.map((m: { index: number }) => m.index)).toEqual(order);
+    // The index-file gallery gives the same ranking and labels (from the index sidecar).
+    const viaIndex = await (await post('/v1/search?model=indexed&top_k=6', query, 'image/png')).json() as any;
+    expect(viaIndex.results[0].matches.map((m: { index: number }) => m.index)).toEqual(order);
+    expect(viaIndex.results[0].matches[0].label).toBe('Sandal');
+    viaIndex.results[0].matches.forEach((m: { similarity: number }, i: number) => expect(m.similarity).toBeCloseTo(matches[i].similarity, 5));
     const noGallery = await post('/v1/search?model=rgb', rgbPng, 'image/png');
     expect(noGallery.status).toBe(404);
     expect((await noGallery.json() as any).error).toMatch(/no gallery/);
@@ -245,7 +274,7 @@ describe('limits and failures', () => {
   it('404 for unknown models and routes', async () => {
     const r = await post('/v1/embed?model=nope', png, 'image/png');
     expect(r.status).toBe(404);
-    expect((await r.json() as any).error).toMatch(/unknown model "nope" \(served: fashion-tiny, rgb, gather-fault\)/);
+    expect((await r.json() as any).error).toMatch(/unknown model "nope" \(served: fashion-tiny, rgb, gather-fault, indexed\)/);
     expect((await fetch(url + '/v9/what')).status).toBe(404);
   });
 

@@ -1,0 +1,304 @@
+import { isUserFacing, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebExecutionProvider, type WebGallery, type WebModel } from '../src/index.js';
+
+/** What the page exposes for tests and benchmarks (window.semembed). */
+interface PageApi {
+  model?: WebModel;
+  gallery?: WebGallery;
+  last?: { source: string; embedding: number[]; probabilities?: number[]; classes: ClassScore[]; nearest: ClassScore[]; matches: GalleryMatch[]; ep: string; ms: { preprocess: number; inference: number; search: number } };
+  error?: string;
+  query(input: ImageInput, source?: string): Promise<void>;
+  /** Times model.run on random inputs: median ms per batch over `iters` runs after `warmup`. */
+  bench(batch: number, iters: number, warmup?: number): Promise<{ batch: number; iters: number; medianMs: number; imgPerS: number; runsMs: number[] }>;
+  /** Times gallery search: median ms over `iters` queries. */
+  benchSearch(iters: number, k?: number): Promise<{ medianMs: number; rows: number; dim: number }>;
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const api: PageApi = { query, bench, benchSearch };
+(window as unknown as { semembed: PageApi }).semembed = api;
+
+function setState(s: 'loading' | 'ready' | 'busy' | 'done' | 'error'): void {
+  document.body.dataset.state = s;
+}
+
+function showError(err: unknown): void {
+  // Our own errors are meant for the user as they are; anything else gets its first line and a hint.
+  const msg = isUserFacing(err) ? err.message : `unexpected error: ${firstLine(err)} (see the browser console)`;
+  if (!isUserFacing(err)) console.error(err);
+  api.error = msg;
+  const box = $('error');
+  box.textContent = msg;
+  box.hidden = false;
+  setState('error');
+}
+
+function clearError(): void {
+  api.error = undefined;
+  $('error').hidden = true;
+}
+
+interface Config {
+  model: string;
+  gallery?: string;
+  ep?: string;
+  threads?: number;
+  k?: number;
+}
+
+async function readConfig(): Promise<Config> {
+  // Query parameters win; config.json beside the page gives the site's defaults (written by make-site).
+  let cfg: Config = { model: 'models/default/model.json', gallery: 'models/default/gallery.bin' };
+  try {
+    const res = await fetch('config.json', { cache: 'no-cache' });
+    if (res.ok) cfg = { ...cfg, ...((await res.json()) as Partial<Config>) };
+  } catch {
+    // No config.json: the defaults above.
+  }
+  for (const key of ['model', 'gallery', 'ep'] as const) {
+    const v = params.get(key);
+    if (v !== null) cfg[key] = v;
+  }
+  if (params.has('threads')) cfg.threads = Number(params.get('threads'));
+  if (params.has('k')) cfg.k = Number(params.get('k'));
+  return cfg;
+}
+
+let cfg: Config;
+
+async function init(): Promise<void> {
+  cfg = await readConfig();
+  $<HTMLInputElement>('model-url').value = cfg.model;
+  $<HTMLInputElement>('gallery-url').value = cfg.gallery ?? '';
+  const epSel = $<HTMLSelectElement>('ep');
+  if (cfg.ep && ![...epSel.options].some((o) => o.value === cfg.ep)) epSel.add(new Option(cfg.ep, cfg.ep));
+  epSel.value = cfg.ep ?? 'webgpu,wasm';
+  await load();
+}
+
+async function load(): Promise<void> {
+  clearError();
+  setState('loading');
+  $('status').textContent = 'loading model…';
+  await api.model?.release();
+  api.model = undefined;
+  api.gallery = undefined;
+  const eps = (cfg.ep ?? 'webgpu,wasm').split(',').map((s) => s.trim()).filter(Boolean) as WebExecutionProvider[];
+  const t0 = performance.now();
+  try {
+    const [model, gallery] = await Promise.all([
+      loadModel(cfg.model, { executionProviders: eps, ...(cfg.threads && { numThreads: cfg.threads }) }),
+      cfg.gallery ? loadGallery(new URL(cfg.gallery, location.href)) : Promise.resolve(undefined),
+    ]);
+    api.model = model;
+    api.gallery = gallery;
+    const r = model.providers;
+    const skipped = r.attempts.filter((a) => !a.ok).map((a) => `${a.ep} skipped: ${a.reason}`);
+    $('status').textContent =
+      `${model.name}: ${r.chosen} (${r.attempts.at(-1)!.reason}) · loaded in ${(performance.now() - t0).toFixed(0)} ms` +
+      (gallery ? ` · gallery ${gallery.size} × ${gallery.dim}` : ' · no gallery') +
+      (skipped.length ? ` · ${skipped.join('; ')}` : '');
+    $('status').dataset.ep = r.chosen;
+    if (gallery && model.embeddingOutput?.dim !== undefined && gallery.dim !== model.embeddingOutput.dim) {
+      throw Object.assign(new Error(`gallery ${cfg.gallery} has ${gallery.dim}-d embeddings, model ${model.name} gives ${model.embeddingOutput.dim}-d`), { userFacing: true });
+    }
+    renderPicks();
+    setState('ready');
+  } catch (err) {
+    $('status').textContent = 'not loaded';
+    showError(err);
+  }
+}
+
+function thumbCanvas(i: number): HTMLCanvasElement | HTMLImageElement | undefined {
+  const g = api.gallery!;
+  const t = g.thumbnailRGBA(i);
+  if (t) {
+    const c = document.createElement('canvas');
+    c.width = t.width;
+    c.height = t.height;
+    c.getContext('2d')!.putImageData(new ImageData(t.data, t.width, t.height), 0, 0);
+    return c;
+  }
+  const src = g.header.images?.[i];
+  if (src) {
+    const img = document.createElement('img');
+    img.src = new URL(src, new URL(cfg.gallery!, location.href)).href;
+    img.loading = 'lazy';
+    return img;
+  }
+  return undefined;
+}
+
+function renderPicks(): void {
+  const box = $('picks');
+  box.replaceChildren();
+  const g = api.gallery;
+  if (!g) return;
+  // A fixed spread of rows (not random): the same picks every load, so screenshots compare.
+  const n = Math.min(12, g.size);
+  for (let j = 0; j < n; j++) {
+    const i = Math.floor((j * g.size) / n);
+    const el = thumbCanvas(i);
+    if (!el) return;
+    el.title = `gallery #${i}${g.header.labels ? ` (${g.header.labels[i]})` : ''}`;
+    el.dataset.index = String(i);
+    el.addEventListener('click', () => {
+      const input = el instanceof HTMLCanvasElement ? el : (el as HTMLImageElement);
+      void query(input, `gallery #${i}`);
+    });
+    box.append(el);
+  }
+}
+
+function classRows(table: HTMLTableElement, rows: ClassScore[], kind: 'probability' | 'similarity'): void {
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  for (const c of rows) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = c.name ?? String(c.id);
+    const bar = tr.insertCell();
+    bar.className = 'bar';
+    const div = document.createElement('div');
+    div.style.width = `${Math.max(0, Math.min(1, c.score)) * 100}%`;
+    bar.append(div);
+    tr.insertCell().textContent = kind === 'probability' ? `${(c.score * 100).toFixed(1)}%` : c.score.toFixed(3);
+    const path = tr.insertCell();
+    path.className = 'path';
+    path.textContent = c.path?.join(' › ') ?? '';
+  }
+}
+
+async function query(input: ImageInput, source = 'image'): Promise<void> {
+  const model = api.model;
+  if (!model) return showError(Object.assign(new Error('no model loaded yet'), { userFacing: true }));
+  clearError();
+  setState('busy');
+  try {
+    const [H, W] = model.sidecar.preprocessing.resize;
+    const result: ImageResult = await model.embed(input, { source });
+    const { preprocessMs, inferenceMs } = model.lastTiming;
+    drawQuery(input, H, W);
+    $('query-name').textContent = source;
+    const classes = result.probabilities ? model.topClasses(result.probabilities, 5) : [];
+    const nearest = model.nearestClasses(result.embedding, 5);
+    classRows($('class-table'), classes, 'probability');
+    classRows($('nearest-table'), nearest, 'similarity');
+    const t0 = performance.now();
+    const matches = api.gallery ? api.gallery.search(result.embedding, cfg.k ?? 10) : [];
+    const searchMs = performance.now() - t0;
+    renderMatches(matches);
+    const r = model.providers;
+    $('timing').textContent = `${r.chosen}${r.chosen === 'wasm' ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''} · preprocess ${preprocessMs.toFixed(1)} ms · inference ${inferenceMs.toFixed(1)} ms · search ${searchMs.toFixed(1)} ms`;
+    api.last = {
+      source,
+      embedding: Array.from(result.embedding),
+      ...(result.probabilities && { probabilities: Array.from(result.probabilities) }),
+      classes,
+      nearest,
+      matches,
+      ep: r.chosen,
+      ms: { preprocess: preprocessMs, inference: inferenceMs, search: searchMs },
+    };
+    setState('done');
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function drawQuery(input: ImageInput, H: number, W: number): void {
+  const c = $<HTMLCanvasElement>('query-canvas');
+  const ctx = c.getContext('2d')!;
+  ctx.clearRect(0, 0, c.width, c.height);
+  c.hidden = false;
+  const draw = (src: CanvasImageSource, w: number, h: number) => {
+    const s = Math.min(c.width / w, c.height / h);
+    ctx.imageSmoothingEnabled = s < 1;
+    ctx.drawImage(src, (c.width - w * s) / 2, (c.height - h * s) / 2, w * s, h * s);
+  };
+  if (input instanceof Blob) {
+    createImageBitmap(input).then((b) => draw(b, b.width, b.height), () => undefined);
+  } else if (input instanceof ImageData) {
+    createImageBitmap(input).then((b) => draw(b, b.width, b.height), () => undefined);
+  } else if (input instanceof HTMLImageElement) draw(input, input.naturalWidth || W, input.naturalHeight || H);
+  else draw(input as CanvasImageSource, (input as { width: number }).width, (input as { height: number }).height);
+}
+
+function renderMatches(matches: GalleryMatch[]): void {
+  const list = $('matches');
+  list.replaceChildren();
+  for (const m of matches) {
+    const li = document.createElement('li');
+    const el = thumbCanvas(m.index);
+    if (el) li.append(el);
+    const cap = document.createElement('div');
+    cap.textContent = `${m.label ?? m.id ?? `#${m.index}`} · ${m.similarity.toFixed(3)}`;
+    li.append(cap);
+    li.dataset.index = String(m.index);
+    list.append(li);
+  }
+}
+
+async function bench(batch: number, iters: number, warmup = 3) {
+  const model = api.model!;
+  const x = new Float32Array(batch * model.sampleSize);
+  for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 2;
+  for (let i = 0; i < warmup; i++) await model.run(x, batch);
+  const runsMs: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await model.run(x, batch);
+    runsMs.push(performance.now() - t0);
+  }
+  const sorted = [...runsMs].sort((a, b) => a - b);
+  const medianMs = sorted[Math.floor(sorted.length / 2)];
+  return { batch, iters, medianMs, imgPerS: (batch * 1000) / medianMs, runsMs };
+}
+
+async function benchSearch(iters: number, k = 10) {
+  const g = api.gallery!;
+  const q = new Float32Array(g.dim);
+  const runs: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    for (let j = 0; j < q.length; j++) q[j] = Math.sin((i + 1) * (j + 1));
+    const t0 = performance.now();
+    g.search(q, k);
+    runs.push(performance.now() - t0);
+  }
+  runs.sort((a, b) => a - b);
+  return { medianMs: runs[Math.floor(runs.length / 2)], rows: g.size, dim: g.dim };
+}
+
+// ---- input: file chooser, drop, paste, form ----
+$<HTMLInputElement>('file').addEventListener('change', (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (f) void query(f, f.name);
+});
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer?.files?.[0];
+  if (f) void query(f, f.name);
+  else showError(Object.assign(new Error('the dropped item is not a file (drop an image file)'), { userFacing: true }));
+});
+document.addEventListener('paste', (e) => {
+  const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
+  const f = item?.getAsFile();
+  if (f) void query(f, f.name || 'pasted image');
+});
+$<HTMLFormElement>('model-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  cfg.model = $<HTMLInputElement>('model-url').value.trim();
+  cfg.gallery = $<HTMLInputElement>('gallery-url').value.trim() || undefined;
+  cfg.ep = $<HTMLSelectElement>('ep').value;
+  void load();
+});
+window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+
+void init().catch(showError);

@@ -1,0 +1,353 @@
+import * as ort from 'onnxruntime-web';
+import { ImageError, ModelLoadError, firstLine } from './errors.js';
+import { preprocessImage, type ImageInput, type PreprocessOptions } from './preprocess.js';
+import { validateSidecar, type Sidecar, type SidecarClass, type SidecarOutput } from './sidecar.js';
+import { l2normalize, softmaxInPlace, topK } from './topk.js';
+
+export { ort };
+
+export type WebExecutionProvider = 'webgpu' | 'wasm';
+export const DEFAULT_EP_ORDER: WebExecutionProvider[] = ['webgpu', 'wasm'];
+
+export interface ProviderAttempt {
+  ep: WebExecutionProvider;
+  ok: boolean;
+  /** Why it was taken or skipped, in words a user understands. */
+  reason: string;
+}
+
+export interface ProviderReport {
+  chosen: WebExecutionProvider;
+  attempts: ProviderAttempt[];
+  /** wasm threads in use (1 unless the page is cross-origin isolated). */
+  threads: number;
+  crossOriginIsolated: boolean;
+  /** The WebGPU adapter, when one was found ("google swiftshader" = CPU emulation). */
+  adapter?: string;
+}
+
+export interface LoadModelOptions {
+  /** Providers to try in order (default webgpu, then wasm). */
+  executionProviders?: WebExecutionProvider[];
+  /** wasm threads; default all cores when cross-origin isolated (else 1: SharedArrayBuffer is off). */
+  numThreads?: number;
+  /** Where ort-wasm-simd-threaded.jsep.{mjs,wasm} are served (default: next to the bundle, as Vite emits them). */
+  wasmPaths?: string;
+  /** Run one sample of zeros at load, so a provider that cannot run the model fails here, not on the first image. */
+  warmup?: boolean;
+  name?: string;
+  maxImagePixels?: number;
+  fetch?: typeof fetch;
+}
+
+export interface OutputTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ClassScore {
+  index: number;
+  id: number | string;
+  name?: string;
+  path?: string[];
+  /** Probability (topClasses) or dot product with the class embedding (nearestClasses). */
+  score: number;
+}
+
+export interface ImageResult {
+  /** L2-normalised embedding. */
+  embedding: Float32Array;
+  probabilities?: Float32Array;
+}
+
+export interface Timing {
+  preprocessMs: number;
+  inferenceMs: number;
+}
+
+let wasmConfigured: { threads: number } | undefined;
+
+/** ORT reads its wasm settings once, at the first session: later calls cannot change the thread count. */
+function configureWasm(opts: LoadModelOptions): number {
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1;
+  const threads = isolated ? Math.max(1, Math.floor(opts.numThreads ?? cores)) : 1;
+  if (!wasmConfigured) {
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.simd = true;
+    if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+    ort.env.logLevel = 'error';
+    wasmConfigured = { threads };
+  }
+  return wasmConfigured.threads;
+}
+
+async function webgpuAdapter(): Promise<{ ok: true; name: string } | { ok: false; reason: string }> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } })?.gpu;
+  if (!gpu) {
+    const secure = typeof isSecureContext === 'undefined' || isSecureContext;
+    return { ok: false, reason: secure ? 'navigator.gpu is missing (this browser has WebGPU off; Chromium on Linux needs --enable-unsafe-webgpu)' : 'navigator.gpu is missing: the page is not a secure context (serve it over https or from localhost)' };
+  }
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() found no adapter (no usable GPU or driver)' };
+    const i = adapter.info ?? {};
+    return { ok: true, name: [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unknown adapter' };
+  } catch (err) {
+    return { ok: false, reason: `requestAdapter failed (${firstLine(err)})` };
+  }
+}
+
+async function fetchBytes(url: string, what: string, f: typeof fetch): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await f(url);
+  } catch (err) {
+    throw new ModelLoadError(`${what} ${url}: cannot fetch (${firstLine(err)})`);
+  }
+  if (!res.ok) throw new ModelLoadError(`${what} ${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** One model: an ONNX Runtime Web session plus what its sidecar says about inputs, outputs and classes. */
+export class WebModel {
+  readonly inputName: string;
+  readonly sampleShape: number[];
+  readonly sampleSize: number;
+  readonly embeddingOutput?: SidecarOutput;
+  readonly probOutput?: SidecarOutput;
+  readonly classEmbedding?: { data: Float32Array; rows: number; dim: number };
+  /** Time spent in the last embedImages call. */
+  lastTiming: Timing = { preprocessMs: 0, inferenceMs: 0 };
+  private readonly classByIndex = new Map<number, SidecarClass>();
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly sidecar: Sidecar,
+    readonly session: ort.InferenceSession,
+    readonly providers: ProviderReport,
+    readonly source: string,
+    readonly options: LoadModelOptions = {},
+  ) {
+    this.inputName = sidecar.input.name;
+    if (!session.inputNames.includes(this.inputName)) {
+      throw new ModelLoadError(`${source}: input.name "${this.inputName}" is not an input of the model (it has ${session.inputNames.join(', ')})`);
+    }
+    for (const o of sidecar.outputs) {
+      if (!session.outputNames.includes(o.name)) throw new ModelLoadError(`${source}: output "${o.name}" is not an output of the model (it has ${session.outputNames.join(', ')})`);
+    }
+    this.sampleShape = sidecar.input.shape.slice(1) as number[];
+    this.sampleSize = this.sampleShape.reduce((a, b) => a * b, 1);
+    this.embeddingOutput = sidecar.outputs.find((o) => o.kind === 'embedding') ?? sidecar.outputs.find((o) => o.kind === 'features');
+    this.probOutput = sidecar.outputs.find((o) => o.kind === 'probabilities') ?? sidecar.outputs.find((o) => o.kind === 'logits');
+    for (const c of sidecar.classes ?? []) this.classByIndex.set(c.index, c);
+    if (sidecar.classEmbedding) {
+      const rows = sidecar.classEmbedding.length;
+      const dim = sidecar.classEmbedding[0].length;
+      this.classEmbedding = { data: Float32Array.from(sidecar.classEmbedding.flat()), rows, dim };
+    }
+  }
+
+  get executionProvider(): WebExecutionProvider {
+    return this.providers.chosen;
+  }
+
+  /** Runs n preprocessed samples (n x sampleSize floats in the model's layout). */
+  async run(input: Float32Array, n: number, outputNames?: string[]): Promise<Record<string, OutputTensor>> {
+    if (this.closed) throw new ModelLoadError(`model ${this.name} was released`);
+    if (!Number.isInteger(n) || n < 1) throw new ModelLoadError(`batch size must be a positive integer, got ${n}`);
+    if (input.length !== n * this.sampleSize) throw new ModelLoadError(`input has ${input.length} values, expected ${n} x ${this.sampleShape.join('x')}`);
+    const names = outputNames ?? this.sidecar.outputs.map((o) => o.name);
+    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [n, ...this.sampleShape]) };
+    const result = await this.session.run(feeds, names);
+    const out: Record<string, OutputTensor> = {};
+    for (const name of names) {
+      const t = result[name];
+      if (t.type !== 'float32') throw new ModelLoadError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`);
+      out[name] = { data: t.data as Float32Array, shape: [...t.dims] };
+    }
+    return out;
+  }
+
+  /** Images -> one batch tensor. */
+  async preprocess(images: ImageInput[], opts: PreprocessOptions & { sources?: string[] } = {}): Promise<Float32Array> {
+    const batch = new Float32Array(images.length * this.sampleSize);
+    for (const [i, img] of images.entries()) {
+      await preprocessImage(img, this.sidecar, batch, i * this.sampleSize, {
+        maxImagePixels: opts.maxImagePixels ?? this.options.maxImagePixels,
+        source: opts.sources?.[i] ?? opts.source,
+      });
+    }
+    return batch;
+  }
+
+  /** Raw outputs of a batch -> per-sample results (normalised embedding, probabilities). */
+  interpret(outputs: Record<string, OutputTensor>, n: number): ImageResult[] {
+    const emb = this.embeddingOutput ? outputs[this.embeddingOutput.name] : undefined;
+    const prob = this.probOutput ? outputs[this.probOutput.name] : undefined;
+    if (!emb) throw new ModelLoadError(`model ${this.name} has no embedding output in its sidecar`);
+    const dim = emb.data.length / n;
+    const results: ImageResult[] = [];
+    for (let i = 0; i < n; i++) {
+      const embedding = emb.data.slice(i * dim, (i + 1) * dim);
+      // The l2norm layer already normalised; anything else is normalised here, as on the server.
+      if (!this.embeddingOutput?.normalized) l2normalize(embedding);
+      const r: ImageResult = { embedding };
+      if (prob) {
+        const k = prob.data.length / n;
+        const p = prob.data.slice(i * k, (i + 1) * k);
+        if (this.probOutput?.kind === 'logits') softmaxInPlace(p);
+        r.probabilities = p;
+      }
+      results.push(r);
+    }
+    return results;
+  }
+
+  /** Images -> results, in batches of batchSize (default 32); lastTiming says where the time went. */
+  async embedImages(images: ImageInput[], opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {}): Promise<ImageResult[]> {
+    const bs = opts.batchSize ?? 32;
+    const results: ImageResult[] = [];
+    const timing: Timing = { preprocessMs: 0, inferenceMs: 0 };
+    for (let start = 0; start < images.length; start += bs) {
+      const chunk = images.slice(start, start + bs);
+      const t0 = performance.now();
+      const x = await this.preprocess(chunk, { ...opts, sources: opts.sources?.slice(start, start + bs) });
+      const t1 = performance.now();
+      const out = await this.run(x, chunk.length);
+      timing.preprocessMs += t1 - t0;
+      timing.inferenceMs += performance.now() - t1;
+      results.push(...this.interpret(out, chunk.length));
+    }
+    this.lastTiming = timing;
+    return results;
+  }
+
+  async embed(image: ImageInput, opts: PreprocessOptions = {}): Promise<ImageResult> {
+    return (await this.embedImages([image], opts))[0];
+  }
+
+  classInfo(index: number): Omit<ClassScore, 'score'> {
+    const c = this.classByIndex.get(index);
+    return c ? { index, id: c.id, ...(c.name !== undefined && { name: c.name }), ...(c.path && { path: c.path }) } : { index, id: index };
+  }
+
+  topClasses(probabilities: Float32Array, k = 5): ClassScore[] {
+    return topK(probabilities, k).map(([index, score]) => ({ ...this.classInfo(index), score }));
+  }
+
+  /** Classes whose class embedding has the largest dot product with the embedding. */
+  nearestClasses(embedding: Float32Array, k = 5): ClassScore[] {
+    const ce = this.classEmbedding;
+    if (!ce) return [];
+    if (embedding.length !== ce.dim) throw new ImageError(`embedding has ${embedding.length} values, class embeddings ${ce.dim}`);
+    const sims = new Float32Array(ce.rows);
+    for (let r = 0; r < ce.rows; r++) {
+      let s = 0;
+      for (let j = 0; j < ce.dim; j++) s += ce.data[r * ce.dim + j] * embedding[j];
+      sims[r] = s;
+    }
+    return topK(sims, k).map(([index, score]) => ({ ...this.classInfo(index), score }));
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+}
+
+export interface ModelBytes {
+  sidecar: unknown;
+  model: Uint8Array | ArrayBuffer;
+  /** Names the model in messages. */
+  source?: string;
+}
+
+/**
+ * Loads a model by the URL of its sidecar (model.json; the .onnx is fetched from the sidecar's "model"
+ * field, relative to it) or from bytes, and picks the first provider that creates a session and runs
+ * a warm-up sample. The report says which one runs and why the others did not.
+ */
+export async function loadModel(from: string | URL | ModelBytes, opts: LoadModelOptions = {}): Promise<WebModel> {
+  const f = opts.fetch ?? fetch.bind(globalThis);
+  let sidecar: Sidecar;
+  let bytes: Uint8Array;
+  let source: string;
+  if (typeof from === 'string' || from instanceof URL) {
+    const base = typeof location !== 'undefined' ? location.href : undefined;
+    const url = new URL(String(from), base);
+    source = url.href;
+    if (url.pathname.endsWith('.onnx')) throw new ModelLoadError(`${source}: give the sidecar (model.json) URL; the .onnx alone says nothing about preprocessing`);
+    const raw = await fetchBytes(url.href, 'sidecar', f);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(raw));
+    } catch (err) {
+      throw new ModelLoadError(`${source}: sidecar is not JSON (${firstLine(err)})`);
+    }
+    sidecar = validateSidecar(json, source);
+    bytes = await fetchBytes(new URL(sidecar.model, url).href, 'model', f);
+  } else {
+    source = from.source ?? 'model';
+    sidecar = validateSidecar(from.sidecar, source);
+    bytes = from.model instanceof Uint8Array ? from.model : new Uint8Array(from.model);
+  }
+  const threads = configureWasm(opts);
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
+  const order = opts.executionProviders ?? DEFAULT_EP_ORDER;
+  if (order.length === 0) throw new ModelLoadError('no execution provider to try (executionProviders is empty)');
+  const attempts: ProviderAttempt[] = [];
+  let adapter: string | undefined;
+  const name = opts.name ?? sidecarName(source);
+  for (const ep of order) {
+    if (ep !== 'webgpu' && ep !== 'wasm') throw new ModelLoadError(`unknown execution provider "${ep as string}" (webgpu or wasm)`);
+    if (ep === 'webgpu') {
+      const a = await webgpuAdapter();
+      if (!a.ok) {
+        attempts.push({ ep, ok: false, reason: a.reason });
+        continue;
+      }
+      adapter = a.name;
+    }
+    let session: ort.InferenceSession | undefined;
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+      const report: ProviderReport = {
+        chosen: ep,
+        attempts: [
+          ...attempts,
+          {
+            ep,
+            ok: true,
+            reason:
+              ep === 'webgpu'
+                ? `WebGPU adapter: ${adapter}`
+                : threads > 1
+                  ? `wasm SIMD, ${threads} threads (page is cross-origin isolated)`
+                  : `wasm SIMD, 1 thread${isolated ? '' : ' (page is not cross-origin isolated: threads need COOP/COEP headers)'}`,
+          },
+        ],
+        threads,
+        crossOriginIsolated: isolated,
+        ...(adapter && { adapter }),
+      };
+      const model = new WebModel(name, sidecar, session, report, source, opts);
+      if (opts.warmup !== false) await model.run(new Float32Array(model.sampleSize), 1);
+      return model;
+    } catch (err) {
+      await session?.release().catch(() => undefined);
+      if (err instanceof ModelLoadError && /is not an (input|output)/.test(err.message)) throw err;
+      attempts.push({ ep, ok: false, reason: `session failed: ${firstLine(err)}` });
+    }
+  }
+  throw new ModelLoadError(`${source}: no execution provider could run the model (${attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ')})`);
+}
+
+function sidecarName(source: string): string {
+  const parts = source.split('?')[0].split('/').filter(Boolean);
+  const file = parts.at(-1) ?? 'model';
+  if (file === 'model.json' && parts.length > 1) return parts.at(-2)!;
+  return file.replace(/\.json$/, '');
+}

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 import { parseModelConfig } from './keras.js';
-import { encodeModel } from './onnx-proto.js';
+import { encodeModelChunks } from './onnx-proto.js';
 import { datasetPreprocessing } from './datasets.js';
 
 export const CONVERTER_VERSION = '0.1.0';
@@ -52,6 +52,8 @@ export interface ConvertOptions {
   config?: string | Record<string, unknown>;
   /** A reference architecture name (@semembed/architectures) for weights-only files. */
   architecture?: string;
+  /** Input height and width for `architecture` builds (default: the dataset's size, else the architecture's). */
+  inputSize?: [number | null, number | null];
   /** Dataset name: sets preprocessing (mean/std, input size) as in the reference README §4.2. */
   dataset?: string;
   opset?: number;
@@ -79,10 +81,19 @@ export interface ConvertResult {
 }
 
 /** Writes via a temporary file in the same folder + rename, so readers never see a partial file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    writeFileSync(tmp, data);
+    if (Array.isArray(data)) {
+      const fd = openSync(tmp, 'w');
+      try {
+        for (const chunk of data) {
+          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    } else writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -99,7 +110,12 @@ export function sidecarPathFor(onnxPath: string): string {
   return (ext ? onnxPath.slice(0, -ext.length) : onnxPath) + '.json';
 }
 
-async function architectureConfig(name: string, h5: KerasH5, dataset: string | undefined): Promise<Record<string, unknown>> {
+async function architectureConfig(
+  name: string,
+  h5: KerasH5,
+  dataset: string | undefined,
+  inputSize: [number | null, number | null] | undefined,
+): Promise<Record<string, unknown>> {
   let arch: typeof import('@semembed/architectures');
   try {
     arch = await import('@semembed/architectures');
@@ -120,7 +136,7 @@ async function architectureConfig(name: string, h5: KerasH5, dataset: string | u
     throw new ConverterError(`${h5.file}: cannot tell the embedding size: the file has neither an 'embedding' nor a 'prob' layer for architecture ${name}`);
   }
   const pre = dataset ? datasetPreprocessing(dataset) : undefined;
-  const inputShape = pre ? [pre.resize[0], pre.resize[1], 3] : info.defaultInputShape;
+  const inputShape = inputSize ? [...inputSize, 3] : pre ? [pre.resize[0], pre.resize[1], 3] : info.defaultInputShape;
   try {
     return arch.buildArchitecture(name, {
       embeddingDim,
@@ -177,7 +193,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
       }
     } else cfg = options.config;
   } else if (options.architecture !== undefined) {
-    cfg = await architectureConfig(options.architecture, h5, options.dataset);
+    cfg = await architectureConfig(options.architecture, h5, options.dataset, options.inputSize);
     cfgSource = `architecture ${options.architecture}`;
   } else if (h5.modelConfig !== undefined) {
     cfg = h5.modelConfig;
@@ -202,7 +218,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   const lookup = (layer: string): KerasWeight[] | undefined => h5.weights.get(layer);
   const g = conv.build(model, lookup);
 
-  const bytes = encodeModel({
+  const bytes = encodeModelChunks({
     irVersion: 8,
     opset,
     producerName: '@semembed/converter',

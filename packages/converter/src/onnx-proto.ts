@@ -184,6 +184,15 @@ function valueInfoMsg(v: ValueInfo): Writer {
 
 /** Serialises a model to ONNX protobuf bytes. */
 export function encodeModel(m: ModelProto): Uint8Array {
+  return modelWriter(m).finish();
+}
+
+/** The serialised model as a list of chunks (large tensors are not copied), to stream into a file. */
+export function encodeModelChunks(m: ModelProto): Uint8Array[] {
+  return modelWriter(m).finishParts();
+}
+
+function modelWriter(m: ModelProto): Writer {
   const g = new Writer();
   for (const n of m.nodes) {
     const nw = new Writer();
@@ -215,5 +224,5 @@ export function encodeModel(m: ModelProto): Uint8Array {
     e.stringField(2, v);
     w.messageField(14, e);
   }
-  return w.finish();
+  return w;
 }

@@ -10,6 +10,8 @@ interface ArchCase {
   /** Concrete input (batch, H, W, C). */
   shape: number[];
   dataset?: string;
+  /** Also import a save_weights copy by architecture name (skipped for the slowest networks). */
+  weightsOnly?: boolean;
 }
 
 // The reference architectures with their heads: embedding (l2norm) + classification (prob).
@@ -18,6 +20,9 @@ const ARCHS: ArchCase[] = [
   { name: 'resnet-32', options: { embeddingDim: 64, numClasses: 10, clsWeight: 0.1 }, shape: [2, 32, 32, 3] },
   { name: 'resnet-110-wfc', options: { embeddingDim: 100, numClasses: 100, clsWeight: 0.1 }, shape: [2, 32, 32, 3], dataset: 'CIFAR-100' },
   { name: 'resnet-50', options: { embeddingDim: 40, numClasses: 20, clsWeight: 0.1, inputShape: [null, null, 3] }, shape: [1, 40, 40, 3] },
+  // The big CIFAR networks on 8x8 inputs: every layer and weight is there, tf.js on the CPU stays quick.
+  { name: 'wrn-28-10', options: { embeddingDim: 100, numClasses: 100, clsWeight: 0.1, inputShape: [8, 8, 3] }, shape: [1, 8, 8, 3], weightsOnly: false },
+  { name: 'pyramidnet-272-200', options: { embeddingDim: 100, numClasses: 100, clsWeight: 0.1, inputShape: [8, 8, 3] }, shape: [1, 8, 8, 3], weightsOnly: false },
   { name: 'fashion-cnn', options: { embeddingDim: 10, numClasses: 10, clsWeight: 0.1 }, shape: [3, 28, 28, 1] },
 ];
 
@@ -62,7 +67,7 @@ describe('reference architectures round-trip: config + random weights -> .h5 -> 
       expect(res.sidecar.outputs[1]).toMatchObject({ kind: 'probabilities', dim: c.options.numClasses });
       // ResNets put BatchNormalization right after a linear convolution: folded away. Plain-11 / fashion-cnn
       // put it after the activation, where it stays a Mul + Add.
-      if (c.name.startsWith('resnet')) expect(res.foldedBatchNorms.length).toBeGreaterThan(0);
+      if (/^(resnet|wrn|pyramidnet)/.test(c.name)) expect(res.foldedBatchNorms.length).toBeGreaterThan(0);
       else expect(res.foldedBatchNorms).toEqual([]);
       const got = await runOnnx(res.onnxPath, { [res.sidecar.input.name]: { data: x, shape: c.shape } });
       ['l2norm', 'prob'].forEach((n, i) => {
@@ -72,9 +77,11 @@ describe('reference architectures round-trip: config + random weights -> .h5 -> 
       });
 
       // The same weights saved with save_weights, imported by architecture name, NCHW input.
+      if (c.weightsOnly === false) return;
       const wonly = join(dir, 'weights.h5');
       await writeKerasH5(wonly, undefined, layers, true);
-      const res2 = await convertKeras({ h5: wonly, out: join(dir, 'w.onnx'), architecture: c.name, dataset: c.dataset, inputLayout: 'nchw' });
+      const res2 = await convertKeras({ h5: wonly, out: join(dir, 'w.onnx'), architecture: c.name, dataset: c.dataset, inputLayout: 'nchw',
+        inputSize: [c.shape[1], c.shape[2]] });
       if (checker) checkOnnx(res2.onnxPath);
       expect(res2.sidecar.source.architecture).toBe(c.name);
       const [n, h, w, ch] = c.shape;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readKerasH5 } from '@semembed/trainer';
 import { readNpy } from '@semembed/formats';
+import { loadDatasetSplits, normalizedImages } from '@semembed/datasets';
+import ort from 'onnxruntime-node';
 import { ROOT, semembed } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lie-'));
@@ -28,7 +30,7 @@ describe('semembed learn-image-embeddings', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Data: FashionMNIST, 300 training \/ 300 test images of 28x28x1, 10 classes/m);
-    expect(r.stdout).toMatch(/^backend: wasm, fast gradient kernels: Conv2DBackpropFilter/m);
+    expect(r.stdout).toMatch(/^backend: wasm, fast gradient kernels: .*Conv2DBackpropFilter/m);
     expect(r.stdout).toMatch(/^Epoch 1 - \d+s \(\d+ img\/s\) - lr: 0\.0500 - loss: [0-9.]+ - emb_acc: [0-9.]+ - cls_acc: [0-9.]+ - val_loss: [0-9.]+/m);
     expect(r.stdout).toMatch(/^\[[0-9.]+, [0-9.]+, [0-9.]+\]$/m);
     expect(r.stdout).toMatch(/^Average Accuracy: 0\.\d{4}$/m);
@@ -37,6 +39,19 @@ describe('semembed learn-image-embeddings', () => {
     expect(h5.layers.map((l) => l.name)).toContain('prob');
     expect(readNpy(join(dir, 'f.npy')).shape).toEqual([300, 10]);
     expect(readNpy(join(dir, 'f.labels.npy')).dtype).toBe('int64');
+
+    // The .h5 converts to ONNX, and ONNX Runtime gives the embeddings TF.js dumped.
+    const c = semembed(['convert', join(dir, 'm.h5'), join(dir, 'm.onnx')]);
+    expect(c.code).toBe(0);
+    const { test } = await loadDatasetSplits('FashionMNIST', { limit: 300 });
+    const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', normalizedImages(test), [300, 28, 28, 1]) });
+    const onnxEmb = out.l2norm.data as Float32Array;
+    const tfjsEmb = readNpy(join(dir, 'f.npy')).data as Float32Array;
+    expect(onnxEmb.length).toBe(tfjsEmb.length);
+    let maxDiff = 0;
+    for (let i = 0; i < onnxEmb.length; i++) maxDiff = Math.max(maxDiff, Math.abs(onnxEmb[i] - tfjsEmb[i]));
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
   }, 180_000);
 
   it('--no_progress prints only the final performance', () => {

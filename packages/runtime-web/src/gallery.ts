@@ -153,7 +153,7 @@ export class WebGallery {
   }
 
   /** Row `i`'s embedded thumbnail as RGBA (for ImageData), or undefined when the file has none. */
-  thumbnailRGBA(i: number): { data: Uint8ClampedArray; width: number; height: number } | undefined {
+  thumbnailRGBA(i: number): { data: Uint8ClampedArray<ArrayBuffer>; width: number; height: number } | undefined {
     const t = this.header.thumbnails;
     if (!t || !this.thumbnails) return undefined;
     const n = t.width * t.height;

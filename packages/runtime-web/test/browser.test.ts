@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { writeNpy } from '@semembed/formats';
+import { createServer, loadModel as loadNodeModel, type Model as NodeModel, type SemembedServer } from '@semembed/runtime-node';
+import { ARTIFACTS, FASHION_T10K, builtPage, fixture, launchChromium, maxAbsDiff, png, tmp } from './helpers.js';
+// @ts-expect-error plain .mjs script without types
+import { makeSite, readIdxImages } from '../scripts/site.mjs';
+
+// The real thing end to end: the built page served by semembed's own server (runtime-node, --web_root),
+// Debian Chromium through playwright-core, results compared with onnxruntime-node on the same images and
+// with the server's /v1/search, and with the numpy reference of the fixture model.
+
+const N = 96; // gallery rows
+const TOL = 1e-4;
+
+interface Last {
+  source: string;
+  embedding: number[];
+  probabilities?: number[];
+  classes: { index: number; name?: string; path?: string[]; score: number }[];
+  nearest: { index: number; score: number }[];
+  matches: { rank: number; index: number; label?: string; id?: string; similarity: number }[];
+  ep: string;
+  ms: { preprocess: number; inference: number; search: number };
+}
+
+let site: string;
+let server: SemembedServer;
+let base: string;
+let ctx: BrowserContext;
+let nodeModel: NodeModel;
+const images: Buffer[] = [];
+const imageFiles: string[] = [];
+let galleryEmb: Float32Array[] = [];
+
+function galleryPixels(): { data: Uint8Array; w: number; h: number; real: boolean } {
+  if (existsSync(FASHION_T10K)) {
+    const t = readIdxImages(FASHION_T10K);
+    return { data: t.data.slice(0, N * 784), w: 28, h: 28, real: true };
+  }
+  // Without the Debian dataset: deterministic synthetic patterns (stripes, blobs) of the same size.
+  const data = new Uint8Array(N * 784);
+  for (let i = 0; i < N; i++) for (let p = 0; p < 784; p++) data[i * 784 + p] = Math.round(127.5 + 127.5 * Math.sin((p % 28) * (0.1 + (i % 7) * 0.07) + Math.floor(p / 28) * (i % 5) * 0.09));
+  return { data, w: 28, h: 28, real: false };
+}
+
+beforeAll(async () => {
+  const web = builtPage();
+  const dir = tmp();
+  const px = galleryPixels();
+  if (!px.real) console.warn('\n!!! dataset-fashion-mnist not installed: the browser tests use synthetic gallery images !!!\n');
+  mkdirSync(join(dir, 'imgs'));
+  for (let i = 0; i < N; i++) {
+    const b = png(px.data.subarray(i * 784, (i + 1) * 784), 28, 28, 1);
+    images.push(b);
+    const f = join(dir, 'imgs', `img${i}.png`);
+    writeFileSync(f, b);
+    imageFiles.push(f);
+  }
+  // The gallery's features come from onnxruntime-node (the server's runtime), as `semembed embed` makes them.
+  nodeModel = await loadNodeModel(fixture('fashion-tiny.json'), { ep: 'cpu', warmup: false });
+  const res = await nodeModel.embedImages(images);
+  galleryEmb = res.map((r) => r.embedding);
+  const dim = galleryEmb[0].length;
+  const feat = new Float32Array(N * dim);
+  galleryEmb.forEach((e, i) => feat.set(e, i * dim));
+  const features = join(dir, 'gallery.npy');
+  writeNpy(features, { dtype: 'float32', shape: [N, dim], data: feat });
+  writeFileSync(join(dir, 'gallery.labels.txt'), Array.from({ length: N }, (_, i) => `label${i % 10}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'gallery.ids.txt'), Array.from({ length: N }, (_, i) => `img${i}`).join('\n') + '\n');
+  const idx = Buffer.alloc(16 + N * 784);
+  idx.set([0, 0, 8, 3]);
+  idx.writeUInt32BE(N, 4);
+  idx.writeUInt32BE(28, 8);
+  idx.writeUInt32BE(28, 12);
+  idx.set(px.data.subarray(0, N * 784), 16);
+  writeFileSync(join(dir, 'thumbs.idx'), idx);
+  site = join(dir, 'site');
+  makeSite({ model: fixture('fashion-tiny.json'), gallery: features, out: site, thumbsIdx: join(dir, 'thumbs.idx'), web });
+  // A second model for the RGB / NCHW path, by URL.
+  mkdirSync(join(site, 'models', 'rgb'), { recursive: true });
+  writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.onnx'), readFileSync(fixture('rgb-nchw.onnx')));
+  writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.json'), readFileSync(fixture('rgb-nchw.json')));
+  server = await createServer({
+    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery: features }],
+    webRoot: site,
+    port: 0,
+    ep: 'cpu',
+    logger: 'silent',
+  });
+  base = await server.listen();
+  ctx = await launchChromium();
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  await server?.close();
+  await nodeModel?.release();
+});
+
+async function open(query: string): Promise<Page> {
+  const page = await ctx.newPage();
+  const logs: string[] = [];
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(`${base}/${query}`);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state === 'error') throw new Error(`page did not load: ${await page.textContent('#error')} ${logs.join(' ')}`);
+  return page;
+}
+
+async function queryFile(page: Page, file: string | { name: string; mimeType: string; buffer: Buffer }): Promise<string> {
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  return (await page.evaluate(() => document.body.dataset.state))!;
+}
+
+const last = (page: Page): Promise<Last> => page.evaluate(() => (window as unknown as { semembed: { last: Last } }).semembed.last);
+
+async function serverSearch(img: Buffer, k: number) {
+  const r = await fetch(`${base}/v1/search?top_k=${k}`, { method: 'POST', body: new Uint8Array(img), headers: { 'content-type': 'image/png' } });
+  expect(r.status).toBe(200);
+  const body = (await r.json()) as { results: { matches: { index: number; id?: string; label?: string; similarity: number }[] }[] };
+  return body.results[0].matches;
+}
+
+async function checkAgainstNode(page: Page, i: number): Promise<Last> {
+  expect(await queryFile(page, imageFiles[i])).toBe('done');
+  const got = await last(page);
+  const [ref] = await nodeModel.embedImages([images[i]]);
+  expect(got.embedding).toHaveLength(ref.embedding.length);
+  expect(maxAbsDiff(got.embedding, ref.embedding)).toBeLessThanOrEqual(TOL);
+  expect(maxAbsDiff(got.probabilities!, ref.probabilities!)).toBeLessThanOrEqual(TOL);
+  // Top classes as the node runtime ranks them, with the sidecar's names and taxonomy paths.
+  expect(got.classes.map((c) => c.index)).toEqual(nodeModel.topClasses(ref.probabilities!, 5).map((c) => c.index));
+  expect(got.classes[0].path?.length).toBeGreaterThan(1);
+  expect(got.nearest.map((c) => c.index)).toEqual(nodeModel.nearestClasses(ref.embedding, 5).map((c) => c.index));
+  // Gallery search equals the server's /v1/search for the same image file.
+  const srv = await serverSearch(images[i], 10);
+  expect(got.matches.map((m) => m.index)).toEqual(srv.map((m) => m.index));
+  expect(got.matches.map((m) => m.id)).toEqual(srv.map((m) => m.id));
+  expect(maxAbsDiff(got.matches.map((m) => m.similarity), srv.map((m) => m.similarity))).toBeLessThanOrEqual(TOL);
+  // The query is a gallery image itself: it must come first, similarity ~1.
+  expect(got.matches[0].index).toBe(i);
+  expect(got.matches[0].similarity).toBeGreaterThan(1 - 1e-4);
+  // The page shows what it computed.
+  expect(await page.locator('#matches li').count()).toBe(10);
+  expect(await page.locator('#class-table tr').count()).toBe(5);
+  expect(await page.textContent('#timing')).toMatch(new RegExp(`^${got.ep}.*inference [0-9.]+ ms`));
+  return got;
+}
+
+describe('semantic search page in Chromium (served by semembed serve)', () => {
+  // Loading ORT's 28 MB wasm takes ~20 s on this loaded 2-core machine: one page per provider, reused.
+  let wasmPage: Page;
+
+  it('wasm: embeddings, classes and search equal onnxruntime-node and /v1/search', async () => {
+    const page = (wasmPage = await open('?ep=wasm'));
+    expect(await page.getAttribute('#status', 'data-ep')).toBe('wasm');
+    expect(await page.textContent('#status')).toMatch(/wasm SIMD, 1 thread/);
+    for (const i of [0, 7, 41]) await checkAgainstNode(page, i);
+    // The fixture image against the numpy reference (independent of ONNX Runtime).
+    expect(await queryFile(page, fixture('gray28.png'))).toBe('done');
+    const ref = JSON.parse(readFileSync(fixture('fashion-tiny.reference.json'), 'utf8'))['gray28.png'];
+    const got = await last(page);
+    expect(maxAbsDiff(got.embedding, ref.l2norm)).toBeLessThanOrEqual(TOL);
+    expect(maxAbsDiff(got.probabilities!, ref.prob)).toBeLessThanOrEqual(TOL);
+    await checkAgainstNode(page, 3);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-wasm.png'), fullPage: true });
+  });
+
+  it('picking a gallery image queries with it (it ranks first)', async () => {
+    const page = wasmPage;
+    await page.evaluate(() => (document.body.dataset.state = 'ready'));
+    const pick = page.locator('#picks canvas').nth(2);
+    const index = Number(await pick.getAttribute('data-index'));
+    await pick.click();
+    await page.waitForFunction(() => document.body.dataset.state === 'done');
+    const got = await last(page);
+    expect(got.source).toBe(`gallery #${index}`);
+    expect(got.matches[0].index).toBe(index);
+    expect(maxAbsDiff(got.embedding, galleryEmb[index])).toBeLessThanOrEqual(TOL);
+  });
+
+  it('a bad image shows a readable error in the page, and the next good image works', async () => {
+    const page = wasmPage;
+    const state = await queryFile(page, { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not a PNG at all') });
+    expect(state).toBe('error');
+    expect(await page.isVisible('#error')).toBe(true);
+    const msg = (await page.textContent('#error'))!;
+    expect(msg).toMatch(/^broken\.png: not an image this browser can decode \(image\/png, starts with 74686973/);
+    expect(msg).not.toMatch(/\n|    at /);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-bad-image.png') });
+    expect(await queryFile(page, imageFiles[1])).toBe('done');
+    expect(await page.isVisible('#error')).toBe(false);
+  });
+
+  it('any converted model by URL (form): RGB NCHW model, no gallery, equals onnxruntime-node and numpy', async () => {
+    const page = wasmPage;
+    await page.fill('#model-url', 'models/rgb/rgb-nchw.json');
+    await page.fill('#gallery-url', '');
+    await page.evaluate(() => (document.body.dataset.state = 'loading'));
+    await page.click('#model-form button');
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+    expect(await page.textContent('#status')).toMatch(/^rgb-nchw: wasm .* no gallery/);
+    expect(await queryFile(page, fixture('rgb32.png'))).toBe('done');
+    const got = await last(page);
+    const m = await loadNodeModel(fixture('rgb-nchw.json'), { ep: 'cpu', warmup: false });
+    try {
+      const [ref] = await m.embedImages([readFileSync(fixture('rgb32.png'))]);
+      expect(maxAbsDiff(got.embedding, ref.embedding)).toBeLessThanOrEqual(TOL);
+      expect(got.nearest.map((c) => c.index)).toEqual(m.nearestClasses(ref.embedding, 4).map((c) => c.index));
+      const numpy = JSON.parse(readFileSync(fixture('rgb-nchw.reference.json'), 'utf8'))['rgb32.png'];
+      expect(maxAbsDiff(got.embedding, numpy.l2norm)).toBeLessThanOrEqual(TOL);
+    } finally {
+      await m.release();
+    }
+    expect(got.matches).toEqual([]);
+    await page.close();
+  });
+
+  it('WebGPU (SwiftShader here): runs on webgpu and equals onnxruntime-node', async () => {
+    const page = await open('?ep=webgpu');
+    expect(await page.getAttribute('#status', 'data-ep')).toBe('webgpu');
+    expect(await page.textContent('#status')).toMatch(/WebGPU adapter: /);
+    for (const i of [0, 41]) await checkAgainstNode(page, i);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-webgpu.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('a missing model URL says which URL and the HTTP status', async () => {
+    const page = await ctx.newPage();
+    await page.goto(`${base}/?model=models/nope/model.json&gallery=`);
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await page.textContent('#error')).toMatch(/^sidecar http:\/\/127\.0\.0\.1:\d+\/models\/nope\/model\.json: HTTP 404/);
+    await page.close();
+  });
+});

@@ -136,7 +136,8 @@ async function architectureConfig(
     throw new ConverterError(`${h5.file}: cannot tell the embedding size: the file has neither an 'embedding' nor a 'prob' layer for architecture ${name}`);
   }
   const pre = dataset ? datasetPreprocessing(dataset) : undefined;
-  const inputShape = inputSize ? [...inputSize, 3] : pre ? [pre.resize[0], pre.resize[1], 3] : info.defaultInputShape;
+  const channels = info.defaultInputShape[2] ?? 3;
+  const inputShape = inputSize ? [...inputSize, channels] : pre ? [pre.resize[0], pre.resize[1], channels] : info.defaultInputShape;
   try {
     return arch.buildArchitecture(name, {
       embeddingDim,

@@ -87,7 +87,7 @@ export interface FastKernelOptions {
   maxPoolGrad?: boolean;
 }
 
-const REPLACED = ['Identity', 'Sum', 'Mean', 'Multiply', 'Add', 'Sub', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'FusedBatchNorm gradient'] as const;
+const REPLACED = ['Tile', 'Identity', 'Sum', 'Mean', 'Multiply', 'Add', 'Sub', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'FusedBatchNorm/Sum/Mean gradients'] as const;
 let installedFor: object | undefined;
 
 /**
@@ -352,7 +352,34 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return run('Reshape', { x }, { shape: x.shape });
   };
 
+  // Tile that repeats the whole input (all reps on leading size-1 axes), as broadcastTo does for per-channel
+  // values: a block copy instead of wasm's per-element index arithmetic.
+  const origTile = tf.getKernel('Tile', 'wasm')!.kernelFunc;
+  const tile: tfType.KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const reps = (args.attrs as unknown as { reps: number[] }).reps;
+    const lead = reps.length - [...reps].reverse().findIndex((r) => r !== 1);
+    // axes [0, lead) may repeat and must have size 1 in x; axes >= lead are copied whole
+    const ok = x.dtype === 'float32' && lead <= reps.length && x.shape.slice(0, lead).every((d) => d === 1);
+    if (!ok) return origTile(args);
+    const outShape = x.shape.map((d, i) => d * reps[i]);
+    const out = backend.makeOutput(outShape, 'float32');
+    const ov = backend.typedArrayFromHeap(out);
+    const xv = backend.typedArrayFromHeap(x);
+    const block = xv.length;
+    if (block === 0) return out;
+    ov.set(xv, 0);
+    let filled = block;
+    while (filled < ov.length) {
+      const n = Math.min(filled, ov.length - filled);
+      ov.copyWithin(filled, 0, n);
+      filled += n;
+    }
+    return out;
+  };
+
   const mine: Record<string, tfType.KernelFunc> = {
+    Tile: tile,
     Identity: identity,
     Sum: leadingReduction('Sum'),
     Mean: leadingReduction('Mean'),
@@ -370,7 +397,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   }
   registerBatchNormGradient(tf);
   installedFor = backend;
-  return [...Object.keys(mine), 'FusedBatchNorm gradient'];
+  return [...Object.keys(mine), 'FusedBatchNorm/Sum/Mean gradients'];
 }
 
 let bnGradInstalled = false;
@@ -380,8 +407,38 @@ let bnGradInstalled = false;
  * is a slow generic loop (a third of a training step of a small CNN). The same math with broadcasting and
  * shared per-channel reductions; other backends keep tfjs's gradient (the tests compare against it on cpu).
  */
+/**
+ * tfjs-core's Sum and Mean gradients multiply dy by `ones(x.shape)` built as a JS array and uploaded each time
+ * (a fifth of a training step with BatchNorm moments); broadcasting dy (a Tile, see above) gives the same values.
+ */
+function registerReductionGradients(tf: Tf): void {
+  for (const name of ['Sum', 'Mean'] as const) {
+    const original = tf.getGradient(name);
+    if (!original) continue;
+    tf.registerGradient({
+      kernelName: name,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved;
+        if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
+        const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+        const keep = x.shape.slice();
+        for (const a of axes) keep[a] = 1;
+        const count = axes.reduce((p, a) => p * x.shape[a], 1);
+        return {
+          x: () => {
+            const b = tf.broadcastTo(tf.reshape(dy as tfType.Tensor, keep), x.shape);
+            return name === 'Mean' ? tf.div(b, count) : b;
+          },
+        };
+      },
+    });
+  }
+}
+
 function registerBatchNormGradient(tf: Tf): void {
   if (bnGradInstalled) return;
+  registerReductionGradients(tf);
   const original = tf.getGradient('FusedBatchNorm');
   if (!original) return;
   tf.registerGradient({

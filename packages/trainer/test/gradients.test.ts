@@ -85,6 +85,9 @@ const cases: Case[] = [
   { name: 'avgPool 2x2 s2', shapes: [[2, 8, 8, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'valid') },
   { name: 'avgPool 3x3 s1 same', shapes: [[2, 5, 5, 2]], f: (tf, x) => tf.avgPool(x, 3, 1, 'same') },
   { name: 'global average pool (mean)', shapes: [[2, 5, 5, 4]], f: (tf, x) => tf.mean(x, [1, 2]) },
+  { name: 'per-channel mean and sum (leading axes)', shapes: [[3, 4, 5, 6]], f: (tf, x) => tf.add(tf.mean(x, [0, 1, 2]), tf.mul(tf.sum(x, [0, 1, 2], true), 0.5)) },
+  { name: 'sum over all axes and over the last axis', shapes: [[3, 4, 5]], f: (tf, x) => tf.add(tf.sum(tf.square(x)), tf.sum(tf.mean(x, -1))) },
+  { name: 'broadcastTo (Tile)', shapes: [[1, 1, 6]], f: (tf, x) => tf.add(tf.sum(tf.square(tf.broadcastTo(x, [4, 5, 6])), -1), tf.sum(tf.square(tf.broadcastTo(tf.reshape(x, [6, 1]), [6, 3])))) },
   {
     name: 'batch norm (training statistics)',
     shapes: [[6, 3, 3, 4], [4], [4]],
@@ -125,6 +128,7 @@ describe('wasm gradients match the cpu backend', () => {
         return [
           tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [0]), tf.mean(x, [1, 0]), tf.sum(x, -1), tf.mean(x),
           tf.mul(x, v), tf.mul(v4, x), tf.add(x, v), tf.sub(x, v4), tf.sub(v, x), tf.add(tf.reshape(x, [60, 6]), v),
+          tf.broadcastTo(v4, [3, 4, 5, 6]), tf.tile(tf.reshape(v, [1, 6]), [7, 1]), tf.tile(tf.reshape(v, [6, 1]), [2, 3]),
         ].map((t) => [t.shape, Array.from(t.dataSync())]);
       });
     };

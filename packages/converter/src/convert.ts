@@ -204,10 +204,6 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     );
   }
   const model = parseModelConfig(cfg, cfgSource);
-  const anyWeights = [...h5.weights.values()].some((w) => w.length > 0);
-  if (!anyWeights) {
-    throw new ConverterError(`${options.h5}: the file holds no weights (a model saved before it was built?); nothing to convert`);
-  }
 
   const conv = new KerasToOnnx({
     opset,

@@ -1,0 +1,214 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type * as tfTypes from '@tensorflow/tfjs';
+import { weightsFromKerasNames } from '@semembed/architectures';
+import { convertKeras } from '../src/index.js';
+import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
+
+type TF = typeof tfTypes;
+type SymbolicTensor = tfTypes.SymbolicTensor;
+
+/**
+ * Models built with the TF.js layers API, serialised by TF.js into the Keras JSON format (class_name /
+ * snake_case config, as Keras writes it), saved as Keras .h5, converted, and run against TF.js. Together
+ * they exercise the layer table beyond what the real fixtures hold.
+ */
+interface Zoo {
+  name: string;
+  shape: number[];
+  build: (tf: TF, input: SymbolicTensor) => SymbolicTensor | SymbolicTensor[];
+  ints?: number;
+  image?: boolean;
+}
+
+const L = (tf: TF) => tf.layers;
+const apply = (layer: tfTypes.layers.Layer, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;
+
+const ZOO: Zoo[] = [
+  {
+    name: 'convolutions: strided same, depthwise, separable, dilation, BN, activations',
+    shape: [2, 13, 11, 3],
+    image: true,
+    build: (tf, x) => {
+      const l = L(tf);
+      let y = apply(l.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' }), x);
+      y = apply(l.batchNormalization({ axis: -1 }), y);
+      y = apply(l.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', activation: 'hardSigmoid' }), y);
+      y = apply(l.separableConv2d({ filters: 5, kernelSize: 2, padding: 'valid', activation: 'elu' }), y);
+      y = apply(l.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false }), y);
+      y = apply(l.batchNormalization({ axis: 3, center: false }), y);
+      y = apply(l.activation({ activation: 'softplus' }), y);
+      y = apply(l.conv2d({ filters: 3, kernelSize: [1, 2], activation: 'softsign' }), y);
+      y = apply(l.activation({ activation: 'swish' }), y);
+      return apply(l.globalMaxPooling2d({}), y);
+    },
+  },
+  {
+    name: 'padding, cropping, upsampling, pooling, merges, concatenation',
+    shape: [2, 8, 9, 2],
+    image: true,
+    build: (tf, x) => {
+      const l = L(tf);
+      const a = apply(l.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }), x);
+      const b = apply(l.conv2d({ filters: 3, kernelSize: 1, activation: 'sigmoid' }), x);
+      let y = apply(l.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), apply(l.add(), [a, b]));
+      y = apply(l.cropping2D({ cropping: [[2, 0], [1, 1]] }), y);
+      y = apply(l.upSampling2d({ size: [2, 1] }), y);
+      const p = apply(l.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }), y);
+      const q = apply(l.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }), y);
+      // (TF.js has no Subtract layer; the converter maps it with Add's code path.)
+      const m = [l.multiply(), l.average(), l.maximum(), l.minimum()].map((layer) => apply(layer, [p, q]));
+      y = apply(l.concatenate({ axis: -1 }), m);
+      y = apply(l.leakyReLU({ alpha: 0.1 }), y);
+      y = apply(l.prelu({ sharedAxes: [1, 2] }), y);
+      y = apply(l.reLU({ maxValue: 0.8 }), y);
+      y = apply(l.elu({}), y);
+      y = apply(l.thresholdedReLU({ theta: 0.05 }), y);
+      return apply(l.globalAveragePooling2d({}), y);
+    },
+  },
+  {
+    name: 'Flatten / Reshape / Permute / Dense on 3-D / Softmax layer / Concatenate on axis 1, two outputs',
+    shape: [3, 4, 5, 2],
+    image: true,
+    build: (tf, x) => {
+      const l = L(tf);
+      let y = apply(l.conv2d({ filters: 4, kernelSize: 2, activation: 'relu' }), x);
+      const f = apply(l.flatten(), y);
+      y = apply(l.permute({ dims: [2, 1, 3] }), y);
+      y = apply(l.reshape({ targetShape: [12, 4] }), y);
+      y = apply(l.dense({ units: 3, activation: 'selu' }), y);
+      const c = apply(l.concatenate({ axis: 1 }), [y, apply(l.reshape({ targetShape: [4, 3] }), apply(l.dense({ units: 12 }), f))]);
+      // TF.js's Softmax layer only takes the last axis.
+      const s = apply(l.softmax({ axis: -1 }), c);
+      return [apply(l.flatten(), s), apply(l.dense({ units: 5, activation: 'softmax' }), f)];
+    },
+  },
+  {
+    // BatchNormalization(axis=1) is checked by hand below: TF.js applies its parameters along the last axis.
+    name: 'channels_first convolutions and pooling, Flatten(channels_first)',
+    shape: [2, 3, 10, 8],
+    image: true,
+    build: (tf, x) => {
+      const l = L(tf);
+      let y = apply(l.conv2d({ filters: 4, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst' }), x);
+      y = apply(l.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst' }), y);
+      y = apply(l.zeroPadding2d({ padding: [[0, 1], [1, 0]], dataFormat: 'channelsFirst' }), y);
+      const g = apply(l.globalAveragePooling2d({ dataFormat: 'channelsFirst' }), y);
+      return [apply(l.flatten({ dataFormat: 'channelsFirst' } as never), y), g];
+    },
+  },
+  {
+    name: 'Embedding + Conv1D (same, dilated) + pooling 1-D + Dense',
+    shape: [3, 9],
+    ints: 7,
+    build: (tf, x) => {
+      const l = L(tf);
+      let y = apply(l.embedding({ inputDim: 7, outputDim: 4 }), x);
+      y = apply(l.conv1d({ filters: 5, kernelSize: 3, padding: 'same', dilationRate: 2, activation: 'relu' }), y);
+      y = apply(l.averagePooling1d({ poolSize: 2 }), y);
+      y = apply(l.maxPooling1d({ poolSize: 2, strides: 1 }), y);
+      const g = apply(l.globalMaxPooling1d({}), y);
+      return [apply(l.dense({ units: 2 }), g), apply(l.globalAveragePooling1d({}), y)];
+    },
+  },
+];
+
+const checker = hasOnnxChecker();
+
+describe('layer table against TF.js (models serialised by TF.js in Keras format)', () => {
+  for (const z of ZOO) {
+    it(z.name, async () => {
+      const tf = await tfjs();
+      const input = tf.input({ shape: z.shape.slice(1), name: 'x' });
+      const out = z.build(tf, input);
+      const model = tf.model({ inputs: input, outputs: out });
+      const r = rng(z.name.length);
+      const layers = weightsFromKerasNames(model).map((l) => ({
+        name: l.layer,
+        weights: l.weights.map((w) => {
+          const n = w.shape.reduce((a, b) => a * b, 1);
+          const data = /moving_variance/.test(w.name) ? randomArray(n, r, 0.5, 2) : randomArray(n, r, -0.8, 0.8);
+          w.variable.write(tf.tensor(data, w.shape));
+          return { name: w.name, shape: w.shape, data };
+        }),
+      }));
+      const config = model.toJSON(undefined, false) as unknown as { class_name: string };
+      const n = z.shape.reduce((a, b) => a * b, 1);
+      const x = z.ints ? Float32Array.from({ length: n }, () => Math.floor(r() * z.ints!)) : randomArray(n, r, -2, 2);
+      const ys = model.predict(tf.tensor(x, z.shape));
+      const ref = await Promise.all((Array.isArray(ys) ? ys : [ys]).map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })));
+
+      const dir = tmp();
+      await writeKerasH5(join(dir, 'm.h5'), config, layers);
+      for (const inputLayout of z.image ? (['nhwc', 'nchw'] as const) : ([undefined] as const)) {
+        const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
+        if (checker) checkOnnx(res.onnxPath);
+        let feed = x;
+        let shape = z.shape;
+        const keras = res.sidecar.source.model_class && z.shape.length === 4 && z.name.startsWith('channels_first') ? 'NCHW' : 'NHWC';
+        if (inputLayout === 'nchw' && keras === 'NHWC') {
+          feed = toNchw(x, z.shape);
+          shape = [z.shape[0], z.shape[3], z.shape[1], z.shape[2]];
+        } else if (inputLayout === 'nhwc' && keras === 'NCHW') {
+          const [b, c, h, w] = z.shape;
+          feed = new Float32Array(x.length);
+          for (let i = 0; i < b; i++) for (let k = 0; k < c; k++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) feed[((i * h + yy) * w + xx) * c + k] = x[((i * c + k) * h + yy) * w + xx];
+          shape = [b, h, w, c];
+        }
+        const got = await runOnnx(res.onnxPath, { [res.sidecar.input.name]: { data: feed, shape } });
+        expect(res.sidecar.outputs).toHaveLength(ref.length);
+        res.sidecar.outputs.forEach((o, i) => {
+          expect(got[o.name].dims).toEqual(ref[i].shape);
+          const { maxAbs, scale } = compare(got[o.name].data, ref[i].data);
+          expect(scale).toBeGreaterThan(0);
+          expect(maxAbs, `${o.name} (${inputLayout})`).toBeLessThanOrEqual(1e-4 * scale);
+        });
+      }
+    });
+  }
+});
+
+describe('BatchNormalization on axis 1 (channels_first), standalone and folded into the convolution', () => {
+  it('matches γ(x − μ)/√(σ² + ε) + β per channel computed here', async () => {
+    const tf = await tfjs();
+    const r = rng(5);
+    const input = tf.input({ shape: [3, 6, 5], name: 'x' });
+    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', name: 'conv' });
+    const c = conv.apply(input) as SymbolicTensor;
+    const bnA = tf.layers.batchNormalization({ axis: 1, name: 'bn_in', epsilon: 1e-3 });
+    const bnB = tf.layers.batchNormalization({ axis: 1, name: 'bn_conv', epsilon: 1e-3 });
+    const model = tf.model({ inputs: input, outputs: [bnA.apply(input) as SymbolicTensor, bnB.apply(c) as SymbolicTensor] });
+    const convOnly = tf.model({ inputs: input, outputs: c });
+    const params: Record<string, Float32Array> = {};
+    const layers = weightsFromKerasNames(model).map((l) => ({
+      name: l.layer,
+      weights: l.weights.map((w) => {
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        const data = /moving_variance/.test(w.name) ? randomArray(n, r, 0.5, 2) : randomArray(n, r, -0.8, 0.8);
+        w.variable.write(tf.tensor(data, w.shape));
+        params[w.name] = data;
+        return { name: w.name, shape: w.shape, data };
+      }),
+    }));
+    const dir = tmp();
+    await writeKerasH5(join(dir, 'bn.h5'), model.toJSON(undefined, false), layers);
+    const res = await convertKeras({ h5: join(dir, 'bn.h5'), out: join(dir, 'bn.onnx') });
+    if (checker) checkOnnx(res.onnxPath);
+    expect(res.foldedBatchNorms).toEqual(['bn_conv']);
+    const x = randomArray(2 * 3 * 6 * 5, r, -2, 2);
+    const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [2, 3, 6, 5] } });
+    const convOut = (await (convOnly.predict(tf.tensor(x, [2, 3, 6, 5])) as tfTypes.Tensor).data()) as Float32Array;
+    const bnRef = (v: Float32Array, layer: string, ch: number, hw: number) => {
+      const p = (k: string) => params[`${layer}/${k}:0`];
+      return v.map((val, i) => {
+        const k = Math.floor(i / hw) % ch;
+        return (p('gamma')[k] * (val - p('moving_mean')[k])) / Math.sqrt(p('moving_variance')[k] + 1e-3) + p('beta')[k];
+      });
+    };
+    const a = compare(got.bn_in.data, bnRef(x, 'bn_in', 3, 30));
+    expect(a.maxAbs).toBeLessThanOrEqual(1e-5 * a.scale);
+    const b = compare(got.bn_conv.data, bnRef(convOut, 'bn_conv', 4, 30));
+    expect(b.maxAbs).toBeLessThanOrEqual(1e-5 * b.scale);
+  });
+});

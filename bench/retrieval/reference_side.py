@@ -7,12 +7,12 @@ import faiss
 
 n = int(sys.argv[2]); d = 100
 x = np.fromfile(sys.argv[1], dtype=np.float32).reshape(n, d)
-t = time.time()
+t = time.time(); c = time.process_time()
 sq = (x ** 2).sum(1)
 dist = sq[:, None] + sq[None, :] - 2 * (x @ x.T)
 ranking = np.argsort(dist, axis=-1)
-t_np = time.time() - t
+t_np = time.time() - t; c_np = time.process_time() - c
 del dist, ranking
 idx = faiss.IndexFlatL2(d); idx.add(x)
-t = time.time(); idx.search(x, 251); t_faiss = time.time() - t
-print('{"numpy_pdist_argsort_seconds": %.3f, "python_faiss_top251_seconds": %.3f}' % (t_np, t_faiss))
+t = time.time(); c = time.process_time(); idx.search(x, 251); t_faiss = time.time() - t; c_faiss = time.process_time() - c
+print('{"numpy_pdist_argsort_seconds": %.3f, "numpy_cpu_seconds": %.3f, "python_faiss_top251_seconds": %.3f, "python_faiss_cpu_seconds": %.3f}' % (t_np, c_np, t_faiss, c_faiss))

@@ -64,6 +64,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const exactSearch = (performance.now() - t2) / 1000;
     Object.assign(out, { buildSeconds: build, searchSeconds1000q: search, exactSearchSeconds1000q: exactSearch, recall10: recallAtK(index, exact, q, 10), recall250: recallAtK(index, exact, q, 250) });
   }
+  // CPU seconds of this process (all threads, BLAS/OpenMP included): less sensitive to other load than wall time
+  const cpu = process.cpuUsage();
+  out.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   out.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   console.log(JSON.stringify(out));
 }

@@ -135,13 +135,14 @@ export class RowRanker {
       if (k <= kmax && labels![i] !== lbl && i !== qid) {
         if (k < kmin) hist![0]++;
         else {
-          let lo = 0, hi = P;
-          while (lo < hi) {
-            const mid = (lo + hi) >> 1;
-            if (sorted![mid] > k) hi = mid;
-            else lo = mid + 1;
+          // branch-free lower search (positions are unpredictable): last j with sorted[j] < k, then + 1
+          let base = 0, len = P;
+          while (len > 1) {
+            const half = len >> 1;
+            base = sorted![base + half] < k ? base + half : base;
+            len -= half;
           }
-          hist![lo]++;
+          hist![base + 1]++;
         }
       }
     }

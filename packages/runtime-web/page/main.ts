@@ -51,14 +51,14 @@ async function readConfig(): Promise<Config> {
   let cfg: Config = { model: 'models/default/model.json', gallery: 'models/default/gallery.bin' };
   try {
     const res = await fetch('config.json', { cache: 'no-cache' });
-    if (res.ok) cfg = { ...cfg, ...((await res.json()) as Partial<Config>) };
+    // A config.json without a gallery means: no gallery (not the default one).
+    if (res.ok) cfg = { model: cfg.model, ...((await res.json()) as Partial<Config>) };
   } catch {
     // No config.json: the defaults above.
   }
-  for (const key of ['model', 'gallery', 'ep'] as const) {
-    const v = params.get(key);
-    if (v !== null) cfg[key] = v;
-  }
+  if (params.get('model')) cfg.model = params.get('model')!;
+  if (params.has('gallery')) cfg.gallery = params.get('gallery') || undefined; // ?gallery= : none
+  if (params.get('ep')) cfg.ep = params.get('ep')!;
   if (params.has('threads')) cfg.threads = Number(params.get('threads'));
   if (params.has('k')) cfg.k = Number(params.get('k'));
   return cfg;
@@ -87,7 +87,7 @@ async function load(): Promise<void> {
   const t0 = performance.now();
   try {
     const [model, gallery] = await Promise.all([
-      loadModel(cfg.model, { executionProviders: eps, ...(cfg.threads && { numThreads: cfg.threads }) }),
+      loadModel(cfg.model, { executionProviders: eps, wasmPaths: new URL('ort/', document.baseURI).href, ...(cfg.threads && { numThreads: cfg.threads }) }),
       cfg.gallery ? loadGallery(new URL(cfg.gallery, location.href)) : Promise.resolve(undefined),
     ]);
     api.model = model;

@@ -1,15 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
 
-// Static site in dist/web: relative base so it works under any path (semembed serve --web_root, a file
-// server, a sub-folder). ORT's wasm files are referenced by new URL(..., import.meta.url) inside its
-// bundle, so Vite emits them as assets next to the JS: no CDN, works offline.
+/**
+ * ORT's wasm glue and binary, copied from node_modules into <out>/ort/ (no CDN: the page works offline).
+ * They stay separate files on purpose: with threads, ORT starts its workers from the glue's own URL;
+ * bundled into the page's chunk, each worker would run the page script too (and die on `document`).
+ */
+function ortWasm(): Plugin {
+  const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm'));
+  return {
+    name: 'semembed-ort-wasm',
+    apply: 'build',
+    generateBundle() {
+      for (const f of ORT_FILES) this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(dist, f)) });
+    },
+  };
+}
+
+// Static site in dist/web, relative base so it works under any path (semembed serve --web_root, any
+// static server, a sub-folder).
 export default defineConfig({
   root: here,
   base: './',
   logLevel: 'warn',
+  // ORT's build that loads its wasm glue from env.wasm.wasmPaths instead of embedding it.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
+  plugins: [ortWasm()],
   build: {
     outDir: `${here}../dist/web`,
     emptyOutDir: true,
@@ -17,10 +39,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 2000,
     assetsInlineLimit: 0,
   },
-  server: {
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-  },
-  preview: {
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-  },
+  server: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
+  preview: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
 });

@@ -23,3 +23,5 @@ export { ExactGallery, FaissGallery, loadGallery, sidePath } from './gallery.js'
 export type { Gallery, GalleryFiles, GalleryMatch } from './gallery.js';
 export { createServer, parseInferRequest } from './server.js';
 export type { ServerOptions, ModelSpec, SemembedServer } from './server.js';
+export { LocalSession, WorkerSession } from './session.js';
+export type { SessionLike, RawOutput } from './session.js';

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { ModelLoadError, TensorShapeError } from './errors.js';
 import { preprocessImage, type PreprocessOptions } from './preprocess.js';
-import { createSession, ort, type ProviderReport, type SessionOptions } from './providers.js';
+import type { ProviderReport, SessionOptions } from './providers.js';
+import { createLocalSession, WorkerSession, type SessionLike } from './session.js';
 import { readSidecar, resolveModelFiles, type Sidecar, type SidecarClass, type SidecarOutput } from './sidecar.js';
 
 export interface LoadModelOptions extends SessionOptions {
@@ -11,6 +12,11 @@ export interface LoadModelOptions extends SessionOptions {
   warmup?: boolean;
   /** Largest accepted input image in pixels (width x height). */
   maxImagePixels?: number;
+  /**
+   * Run the session in a worker thread (default false; the server uses true). onnxruntime-node computes on
+   * the calling thread, so without a worker a running batch blocks the event loop.
+   */
+  worker?: boolean;
 }
 
 export interface OutputTensor {
@@ -49,7 +55,7 @@ export class Model {
   constructor(
     readonly name: string,
     readonly sidecar: Sidecar,
-    readonly session: ort.InferenceSession,
+    readonly session: SessionLike,
     readonly providers: ProviderReport,
     readonly files: { onnx: string; sidecar: string },
     readonly options: LoadModelOptions = {},
@@ -93,8 +99,7 @@ export class Model {
     for (const name of names) {
       if (!this.session.outputNames.includes(name)) throw new TensorShapeError(`model ${this.name} has no output "${name}" (it has ${this.session.outputNames.join(', ')})`);
     }
-    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [n, ...this.sampleShape]) };
-    const result = await this.session.run(feeds, names);
+    const result = await this.session.run(this.inputName, input, [n, ...this.sampleShape], names);
     const out: Record<string, OutputTensor> = {};
     for (const name of names) {
       const t = result[name];
@@ -214,7 +219,7 @@ export function topK(values: ArrayLike<number>, k: number): [number, number][] {
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<Model> {
   const files = resolveModelFiles(path);
   const sidecar = readSidecar(files.sidecar);
-  const { session, report } = await createSession(files.onnx, opts);
+  const { session, report } = opts.worker ? await WorkerSession.create(files.onnx, strip(opts)) : await createLocalSession(files.onnx, opts);
   const name = opts.name ?? defaultModelName(files);
   let model: Model;
   try {
@@ -232,6 +237,12 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     }
   }
   return model;
+}
+
+/** Only the session options (plain data) go to a worker. */
+function strip(o: LoadModelOptions): SessionOptions {
+  const { ep, threads, interOpThreads, graphOptimizationLevel, cudaProviderDir, deviceId } = o;
+  return { ep, threads, interOpThreads, graphOptimizationLevel, cudaProviderDir, deviceId };
 }
 
 function defaultModelName(files: { onnx: string; sidecar: string }): string {

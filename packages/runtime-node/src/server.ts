@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { DynamicBatcher, TimeoutError } from './batcher.js';
 import { ImageError, RuntimeNodeError, TensorShapeError } from './errors.js';
 import { loadGallery, type Gallery, type GalleryFiles } from './gallery.js';
-import { loadModel, type LoadModelOptions, type Model, type OutputTensor } from './model.js';
+import { loadModel, type Model, type OutputTensor } from './model.js';
 import type { SessionOptions } from './providers.js';
 
 export interface ModelSpec {
@@ -48,6 +48,13 @@ export interface ServerOptions extends SessionOptions {
   webRoot?: string;
   /** A pino logger, or the level for the default one on stderr (default 'info'). */
   logger?: Logger | LevelWithSilent;
+  /** Run each model's session in a worker thread so inference never blocks the event loop (default true). */
+  worker?: boolean;
+}
+
+function sessionOptions(o: ServerOptions): SessionOptions {
+  const { ep, threads, interOpThreads, graphOptimizationLevel, cudaProviderDir, deviceId } = o;
+  return { ep, threads, interOpThreads, graphOptimizationLevel, cudaProviderDir, deviceId };
 }
 
 export interface SemembedServer {
@@ -97,7 +104,7 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
   try {
     for (const spec of opts.models) {
       const isModel = typeof (spec as Model).run === 'function';
-      const model = isModel ? (spec as Model) : await loadModel((spec as ModelSpec).path, { ...(opts as LoadModelOptions), name: (spec as ModelSpec).name, maxImagePixels: opts.maxImagePixels });
+      const model = isModel ? (spec as Model) : await loadModel((spec as ModelSpec).path, { ...sessionOptions(opts), name: (spec as ModelSpec).name, maxImagePixels: opts.maxImagePixels, worker: opts.worker ?? true });
       if (!isModel) owned.push(model);
       if (loaded.has(model.name)) throw new RuntimeNodeError(`serve: two models are named "${model.name}"; name them (--model name=path)`);
       logger.info({ model: model.name, file: model.files.onnx, ep: model.providers.chosen, attempts: model.providers.attempts }, `model ${model.name} on ${model.providers.chosen}`);

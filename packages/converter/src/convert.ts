@@ -277,6 +277,16 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     ...(options.classes ? { classes: options.classes } : {}),
     ...(options.classEmbedding ? { classEmbedding: options.classEmbedding } : {}),
   };
+  // Labels that do not fit the model's outputs would mislabel every prediction.
+  for (const o of sidecar.outputs) {
+    if (options.classes && o.kind === 'probabilities' && o.dim !== null && o.dim !== options.classes.length) {
+      throw new ConverterError(`output '${o.name}' gives ${o.dim} class probabilities, but ${options.classes.length} classes were given`);
+    }
+    const embDim = options.classEmbedding?.[0]?.length;
+    if (embDim !== undefined && o.kind === 'embedding' && o.dim !== null && o.dim !== embDim) {
+      throw new ConverterError(`output '${o.name}' is a ${o.dim}-d embedding, but the class embedding has ${embDim} dimensions`);
+    }
+  }
   const sidecarPath = sidecarPathFor(options.out);
   writeFileAtomic(options.out, bytes);
   try {

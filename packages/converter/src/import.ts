@@ -1,6 +1,6 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { findCatalogModel, readCatalog } from './catalog.js';
-import { convertKeras, type ConvertResult } from './convert.js';
+import { convertKeras, type ConvertResult, type SidecarClass } from './convert.js';
 import { defaultCacheDir, downloadFile } from './download.js';
 import { ConverterError } from './errors.js';
 import { readKerasH5 } from './h5.js';
@@ -21,6 +21,9 @@ export interface ImportOptions {
   fp16?: boolean;
   lambdas?: Record<string, string>;
   fetchImpl?: typeof fetch;
+  /** Class labels (and their embedding rows) for the sidecar. */
+  classes?: SidecarClass[];
+  classEmbedding?: number[][];
 }
 
 export interface ImportResult extends ConvertResult {
@@ -58,6 +61,8 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       inputLayout: o.inputLayout,
       fp16: o.fp16,
       lambdas: o.lambdas,
+      classes: o.classes,
+      classEmbedding: o.classEmbedding,
       sourceInfo: { catalog: m.name, url: m.url, published: m.published },
     });
     return { ...res, h5Path };
@@ -73,6 +78,8 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     inputLayout: o.inputLayout,
     fp16: o.fp16,
     lambdas: o.lambdas,
+    classes: o.classes,
+    classEmbedding: o.classEmbedding,
   });
   return { ...res, h5Path: o.from };
 }

@@ -304,6 +304,16 @@ describe('bad input gives one clear message and no output file', () => {
     const dir = tmp();
     await fails({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'm.onnx'), opset: 11 }, /--opset 11: choose an opset from 13/);
     await fails({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'no', 'dir', 'm.onnx') }, /cannot write .*m\.onnx: its folder does not exist/);
+    const m = fx('dl4j__mnist_mlp_tf_keras_2');
+    await fails(
+      {
+        h5: join(m, 'mnist_mlp_tf_keras_2_weights.h5'),
+        config: join(m, 'mnist_mlp_tf_keras_2_config.json'),
+        out: join(dir, 'm.onnx'),
+        classes: [0, 1, 2].map((i) => ({ index: i, id: i })),
+      },
+      /output 'dense_3' gives 10 class probabilities, but 3 classes were given/,
+    );
   });
 
   it('a failing conversion leaves an existing output untouched', async () => {

@@ -131,13 +131,26 @@ describe('semembed import', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-import-'));
     const h5 = join(dir, 'cifar_weights.h5');
     await writeWeightsOnly(h5);
-    const r = semembed(['import', '--from', h5, '--architecture', 'resnet-110-wfc', '--dataset', 'CIFAR-100'], { timeout: 300_000 });
+    const emb = join(dir, 'cifar100.unitsphere.json');
+    const ce = semembed(['compute-class-embedding', '--hierarchy', 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt', '--method', 'unitsphere', '--out', emb]);
+    expect(ce.code).toBe(0);
+    const r = semembed(
+      ['import', '--from', h5, '--architecture', 'resnet-110-wfc', '--dataset', 'CIFAR-100', '--embedding', emb,
+        '--class_names', 'hierarchies/Cifar-Hierarchy/class_names.txt', '--hierarchy', 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt'],
+      { timeout: 300_000 },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/outputs l2norm \(embedding, 100\), prob \(probabilities, 100\)/);
     const side = JSON.parse(readFileSync(join(dir, 'cifar_weights.json'), 'utf8'));
     expect(side.source).toMatchObject({ architecture: 'resnet-110-wfc', dataset: 'CIFAR-100' });
     expect(side.preprocessing.mean).toEqual([129.30386353, 124.06987, 112.43356323]);
+    expect(side.classes).toHaveLength(100);
+    const apple = side.classes.find((c: { name?: string }) => c.name === 'apple');
+    expect(apple.path[apple.path.length - 1]).toBe('apple');
+    expect(apple.path.length).toBeGreaterThan(2);
+    expect(side.classEmbedding).toHaveLength(100);
+    expect(side.classEmbedding[0]).toHaveLength(100);
   }, 300_000);
 });
 

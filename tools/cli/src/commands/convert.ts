@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { convertKeras, DEFAULT_OPSET, type ConvertResult } from '@semembed/converter';
+import { convertKeras, DEFAULT_OPSET, type ConvertResult, type SidecarClass } from '@semembed/converter';
+import { readClassEmbedding, readClassNames, readHierarchy, type ClassId } from '@semembed/hierarchy';
 import type { Command } from '../index.js';
 import { UsageError } from '../errors.js';
 
@@ -13,6 +14,11 @@ interface Args {
   input_layout?: string;
   fp16: boolean;
   lambda?: string[];
+  embedding?: string;
+  class_names?: string;
+  hierarchy?: string;
+  is_a: boolean;
+  str_ids: boolean;
 }
 
 /** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
@@ -42,8 +48,39 @@ export function describeResult(r: ConvertResult): string {
   return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
 }
 
+/** Sidecar labels from a class-embedding file (row order = output order), names and taxonomy paths. */
+export function sidecarClasses(a: {
+  embedding?: string;
+  class_names?: string;
+  hierarchy?: string;
+  is_a?: boolean;
+  str_ids?: boolean;
+}): { classes?: SidecarClass[]; classEmbedding?: number[][] } {
+  if (!a.embedding) {
+    if (a.class_names || a.hierarchy) throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
+    return {};
+  }
+  const emb = readClassEmbedding(a.embedding);
+  const names = a.class_names ? readClassNames(a.class_names, { strIds: a.str_ids }) : undefined;
+  const h = a.hierarchy ? readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids }) : undefined;
+  const label = (id: ClassId) => names?.get(id) ?? String(id);
+  const classes = emb.ind2label.map((id, index) => {
+    const c: SidecarClass = { index, id };
+    if (names?.has(id)) c.name = names.get(id);
+    if (h?.has(id)) c.path = h.pathToRoot(id).slice().reverse().map(label);
+    return c;
+  });
+  const classEmbedding = Array.from({ length: emb.rows }, (_, i) => Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)));
+  return { classes, classEmbedding };
+}
+
 export function commonConvertOptions(y: Argv): Argv {
   return y
+    .option('embedding', { type: 'string', describe: 'Class-embedding file (JSON or the reference .pickle): class labels and embedding rows for the sidecar' })
+    .option('class_names', { alias: 'class-names', type: 'string', describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)' })
+    .option('hierarchy', { type: 'string', describe: 'Taxonomy: adds each class path root -> leaf to the sidecar' })
+    .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Taxonomy lines are "child parent"' })
+    .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings' })
     .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' })
     .option('input_layout', { alias: 'input-layout', type: 'string', choices: ['nhwc', 'nchw'], describe: 'Input layout of the ONNX model (default: as Keras, NHWC)' })
     .option('fp16', { type: 'boolean', default: false, describe: 'Store weights as float16 (half the file; computed in float32)' })
@@ -80,6 +117,7 @@ export const convertCommand: Command = {
           inputLayout: layoutArg(a.input_layout),
           fp16: a.fp16,
           lambdas: parseLambdas(a.lambda),
+          ...sidecarClasses(a),
         });
         console.log(describeResult(r));
       },

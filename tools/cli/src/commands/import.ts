@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { importModel, readCatalog } from '@semembed/converter';
 import type { Command } from '../index.js';
 import { UsageError } from '../errors.js';
-import { commonConvertOptions, describeResult, layoutArg, parseLambdas } from './convert.js';
+import { commonConvertOptions, describeResult, layoutArg, parseLambdas, sidecarClasses } from './convert.js';
 
 interface Args {
   name?: string;
@@ -18,6 +18,11 @@ interface Args {
   input_layout?: string;
   fp16: boolean;
   lambda?: string[];
+  embedding?: string;
+  class_names?: string;
+  hierarchy?: string;
+  is_a: boolean;
+  str_ids: boolean;
 }
 
 /** Released models by catalog name (download + convert), or a local .h5 with --from (offline). */
@@ -66,6 +71,7 @@ export const importCommand: Command = {
           inputLayout: layoutArg(a.input_layout),
           fp16: a.fp16,
           lambdas: parseLambdas(a.lambda),
+          ...sidecarClasses(a),
         });
         console.log(describeResult(r));
       },

@@ -99,6 +99,20 @@ describe('inference', () => {
     expect(maxAbsDiff(out.prob.data, prob.flat())).toBeLessThan(2e-5);
   });
 
+  it('runs the same in a worker thread (as the server does), and a released worker refuses work', async () => {
+    const { input, shape, l2norm, prob } = fashionRef.random;
+    const w = await loadModel(fixture('fashion-tiny.onnx'), { ep: 'cpu', worker: true });
+    expect(w.providers.chosen).toBe('cpu');
+    const out = await w.run(Float32Array.from(input), shape[0]);
+    expect(maxAbsDiff(out.l2norm.data, l2norm.flat())).toBeLessThan(2e-5);
+    expect(maxAbsDiff(out.prob.data, prob.flat())).toBeLessThan(2e-5);
+    const [r] = await w.embedImages([readFileSync(fixture('gray28.png'))]);
+    expect(maxAbsDiff(r.embedding, fashionRef['gray28.png'].l2norm)).toBeLessThan(2e-5);
+    await w.release();
+    await expect(w.run(Float32Array.from(input), shape[0])).rejects.toThrow(/released/);
+    await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda', worker: true })).rejects.toThrow(/no execution provider could run/);
+  });
+
   it('gives the same result per sample in a batch as alone', async () => {
     const { input } = fashionRef.random;
     const all = await fashion.run(Float32Array.from(input), 3);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { loadModel } from '@semembed/runtime-node';
 import { encodeGallery } from '@semembed/runtime-web';
-import { makeSite } from '../../packages/runtime-web/scripts/site.mjs';
+import { makeSite } from '@semembed/runtime-web/site';
 import { makeModel } from './make-model.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

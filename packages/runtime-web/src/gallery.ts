@@ -204,7 +204,8 @@ export function parseGallery(buf: ArrayBuffer | Uint8Array, source = 'gallery'):
     if (list !== undefined && (!Array.isArray(list) || list.length !== h.rows)) fail(`${name} must list ${h.rows} entries`);
   }
   // Copy into an aligned buffer of our own (the input may sit at any byte offset of a larger buffer).
-  const raw = bytes.slice(f.offset, f.offset + f.length);
+  // Uint8Array.prototype.slice, not the argument's own: Node's Buffer#slice shares memory instead of copying.
+  const raw = Uint8Array.prototype.slice.call(bytes, f.offset, f.offset + f.length);
   const features = h.dtype === 'float16' ? halfToFloat32(new Uint16Array(raw.buffer)) : new Float32Array(raw.buffer);
   let thumbs: Uint8Array | undefined;
   if (h.thumbnails) {

@@ -5,8 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { writeNpy } from '@semembed/formats';
 import { createServer, loadModel as loadNodeModel, type Model as NodeModel, type SemembedServer } from '@semembed/runtime-node';
 import { ARTIFACTS, FASHION_T10K, builtPage, fixture, launchChromium, maxAbsDiff, png, tmp } from './helpers.js';
-// @ts-expect-error plain .mjs script without types
-import { makeSite, readIdxImages } from '../scripts/site.mjs';
+import { makeSite, readIdxImages } from '../src/site.js';
 
 // The real thing end to end: the built page served by semembed's own server (runtime-node, --web_root),
 // Debian Chromium through playwright-core, results compared with onnxruntime-node on the same images and

@@ -68,6 +68,9 @@ describe('gallery file', () => {
     const big = new Uint8Array(bytes.length + 3);
     big.set(bytes, 3);
     const g = parseGallery(big.subarray(3), 'g.bin');
+    // A Node Buffer (what readFileSync gives) whose slice() does not copy.
+    const fromBuffer = parseGallery(Buffer.concat([Buffer.alloc(5), Buffer.from(bytes)]).subarray(5), 'buf.bin');
+    expect(Array.from(fromBuffer.features)).toEqual(Array.from(feat));
     expect(g.size).toBe(rows);
     expect(Array.from(g.features)).toEqual(Array.from(feat));
     const q = Float32Array.from({ length: dim }, () => r() - 0.5);

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeNpy } from '@semembed/formats';
+import { parseGallery } from '@semembed/runtime-web';
+import { ROOT, semembed } from './run.js';
+
+const FIX = join(ROOT, 'packages', 'runtime-web', 'test', 'fixtures');
+const WEB = join(ROOT, 'packages', 'runtime-web', 'dist', 'web');
+const BIN = join(ROOT, 'tools', 'cli', 'bin', 'semembed.js');
+
+function gallery(dir: string, rows: number, dim: number) {
+  const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i));
+  const features = join(dir, 'feat.npy');
+  writeNpy(features, { dtype: 'float32', shape: [rows, dim], data });
+  writeFileSync(join(dir, 'feat.labels.txt'), Array.from({ length: rows }, (_, i) => String(i % 10)).join('\n') + '\n');
+  const idx = Buffer.alloc(16 + rows * 4);
+  idx.set([0, 0, 8, 3]);
+  idx.writeUInt32BE(rows, 4);
+  idx.writeUInt32BE(2, 8);
+  idx.writeUInt32BE(2, 12);
+  for (let i = 0; i < rows * 4; i++) idx[16 + i] = i % 251;
+  writeFileSync(join(dir, 'thumbs.idx'), idx);
+  return { features, data };
+}
+
+describe.skipIf(!existsSync(join(WEB, 'index.html')))('semembed web-site', () => {
+  it('writes page + ORT wasm + model + gallery + config, and semembed serve --web_root serves them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-web-'));
+    const { features, data } = gallery(dir, 20, 12);
+    const out = join(dir, 'site');
+    const r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--gallery', features, '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/gallery 20 x 12/);
+    for (const f of ['index.html', 'ort/ort-wasm-simd-threaded.jsep.wasm', 'ort/ort-wasm-simd-threaded.jsep.mjs', 'models/default/fashion-tiny.onnx']) expect(existsSync(join(out, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ model: 'models/default/model.json', gallery: 'models/default/gallery.bin' });
+    expect(JSON.parse(readFileSync(join(out, 'models/default/model.json'), 'utf8')).model).toBe('fashion-tiny.onnx');
+    const g = parseGallery(readFileSync(join(out, 'models/default/gallery.bin')));
+    expect([g.size, g.dim]).toEqual([20, 12]);
+    expect(Array.from(g.features)).toEqual(Array.from(data));
+    expect(g.header.labels?.[13]).toBe('3');
+    expect(g.thumbnailRGBA(1)!.data[0]).toBe(4);
+
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log_level', 'warn', '--ep', 'cpu', '--model', join(out, 'models/default/model.json'), '--web_root', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stderr = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+      });
+      const page = await fetch(url + '/');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/semantic image search/);
+      // application/wasm matters: browsers compile streaming only with it.
+      const wasm = await fetch(url + '/ort/ort-wasm-simd-threaded.jsep.wasm', { method: 'HEAD' });
+      expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('bad input: one line naming the flag and the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-web-'));
+    const { features } = gallery(dir, 20, 12);
+    let r = semembed(['web-site', '--model', join(dir, 'nope.json'), '--out', join(dir, 's')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`semembed: --model ${join(dir, 'nope.json')}: no such file or folder`);
+    writeFileSync(join(dir, 'feat.labels.txt'), 'a\nb\n');
+    r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--gallery', features, '--out', join(dir, 's')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`semembed: ${join(dir, 'feat.labels.txt')}: 2 labels, but the features have 20 rows`);
+    r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', join(dir, 's')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('semembed: --thumbs_idx / --images_list need --gallery');
+    expect(existsSync(join(dir, 's'))).toBe(false); // nothing half-written
+  });
+});

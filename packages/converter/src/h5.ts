@@ -92,8 +92,10 @@ function quietly<T>(path: string, what: string, fn: () => T): T {
 
 function strList(value: unknown): string[] {
   if (value === null || value === undefined) return [];
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString() : String(v)));
+  if (typeof value === 'string') return [value.replace(/\0+$/, '')];
+  // Fixed-length strings are NUL-padded in the file.
+  const clean = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : String(v)).replace(/\0+$/, '');
+  if (Array.isArray(value)) return value.map(clean);
   // h5py stores an empty list as an empty float64 array.
   if (ArrayBuffer.isView(value)) return [];
   return [String(value)];

@@ -99,6 +99,10 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
   const inferErrors = new Counter({ name: 'semembed_inference_errors_total', help: 'Failed inference batches', labelNames: ['model'], registers: [registry] });
   const queueDepth = new Gauge({ name: 'semembed_queue_depth', help: 'Samples waiting for a batch', labelNames: ['model'], registers: [registry] });
 
+  // Checked before any model loads: a failure after loading would have to tear the sessions down again.
+  const webRoot = opts.webRoot ? resolve(opts.webRoot) : undefined;
+  if (webRoot && (!existsSync(webRoot) || !statSync(webRoot).isDirectory())) throw new RuntimeNodeError(`--web_root ${opts.webRoot}: not a folder`);
+
   const loaded = new Map<string, Loaded>();
   const owned: Model[] = []; // models this server loaded, and so releases
   try {
@@ -330,11 +334,7 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
     return registry.metrics();
   });
 
-  if (opts.webRoot) {
-    const root = resolve(opts.webRoot);
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw new RuntimeNodeError(`--web_root ${opts.webRoot}: not a folder`);
-    await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
-  }
+  if (webRoot) await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: ['index.html'], wildcard: true });
 
   app.addHook('onClose', async () => {
     await Promise.all([...loaded.values()].map((l) => l.batcher.drain()));
@@ -346,7 +346,16 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
     models: new Map([...loaded].map(([k, v]) => [k, v.model])),
     metrics: registry,
     async listen() {
-      return app.listen({ host, port });
+      try {
+        return await app.listen({ host, port });
+      } catch (err) {
+        // Release the sessions (worker threads would keep the process alive) and say what went wrong.
+        closing = true;
+        await app.close();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new RuntimeNodeError(`cannot listen on ${host}:${port} (${code})`, 500);
+        throw err;
+      }
     },
     async close() {
       closing = true;

@@ -40,7 +40,7 @@ describe('semembed embed', () => {
     const prob = readNpy(join(dir, 'prob.npy'));
     expect(prob.shape).toEqual([3, 10]);
     expect(Array.from(prob.data as Float32Array).slice(0, 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-  });
+  }, 120_000);
 
   it('embeds listed files without labels', () => {
     const out = join(dir, 'files.npy');
@@ -48,9 +48,9 @@ describe('semembed embed', () => {
     expect(r.code).toBe(0);
     expect(readNpy(out).shape).toEqual([2, 12]);
     expect(existsSync(join(dir, 'files.labels.txt'))).toBe(false);
-  });
+  }, 120_000);
 
-  it('one-line errors, and no output file when an image is corrupt', () => {
+  it('leaves no output file when an image is corrupt, and says which one', () => {
     const bad = join(dir, 'bad');
     mkdirSync(bad, { recursive: true });
     copyFileSync(join(FIX, 'gray28.png'), join(bad, 'ok.png'));
@@ -61,12 +61,21 @@ describe('semembed embed', () => {
     expect(r.stderr).toMatch(/semembed: .*zz\.png: corrupt png image/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(out)).toBe(false);
-    expect(semembed(['embed', '--model', join(dir, 'none.onnx'), '--input', bad, '--out', out]).stderr).toMatch(/^semembed: model not found: .*none\.onnx\n$/);
+  }, 120_000);
+
+  it('one-line errors for a missing model, input or bad flags', () => {
+    const out = join(dir, 'none.npy');
+    expect(semembed(['embed', '--model', join(dir, 'none.onnx'), '--input', FIX, '--out', out]).stderr).toMatch(/^semembed: model not found: .*none\.onnx\n$/);
     expect(semembed(['embed', '--model', MODEL, '--input', join(dir, 'nothing'), '--out', out]).stderr).toMatch(/^semembed: --input .*nothing: no such file or folder\n$/);
-    expect(semembed(['embed', '--model', MODEL, '--input', bad, '--out', join(dir, 'x.csv')]).stderr).toMatch(/--out .*x\.csv: must end in \.npy/);
-    expect(semembed(['embed', '--model', MODEL, '--input', bad, '--out', out, '--ep', 'tpu']).stderr).toMatch(/unknown execution provider "tpu"/);
-    const nocuda = semembed(['embed', '--model', MODEL, '--input', bad, '--out', out, '--ep', 'cuda']);
+    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', join(dir, 'x.csv')]).stderr).toMatch(/--out .*x\.csv: must end in \.npy/);
+  }, 120_000);
+
+  it('says why no execution provider could run', () => {
+    const out = join(dir, 'none.npy');
+    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'tpu']).stderr).toMatch(/unknown execution provider "tpu"/);
+    const nocuda = semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'cuda']);
     expect(nocuda.code).toBe(1);
     expect(nocuda.stderr).toMatch(/semembed: no execution provider could run .*cuda: .*libonnxruntime_providers/);
-  });
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 });

@@ -43,7 +43,7 @@ describe('semembed serve', () => {
     expect(await s.exited).toBe(0);
     expect(s.stderr()).toMatch(/SIGTERM, finishing in-flight requests/);
     expect(s.stderr()).toMatch(/fashion: execution provider: cpu/);
-  });
+  }, 120_000);
 
   it('refuses bad flags with one line', () => {
     const m = join(FIX, 'fashion-tiny.onnx');
@@ -55,5 +55,5 @@ describe('semembed serve', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/semembed: --gallery .*none\.npy: no such file/);
     expect(semembed(['serve', '--model', m, '--web_root', join(FIX, 'nope'), '--ep', 'cpu', '--port', '0']).stderr).toMatch(/--web_root .*nope: not a folder/);
-  });
+  }, 120_000);
 });

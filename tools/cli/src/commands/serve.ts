@@ -38,7 +38,7 @@ export const serveCommand: Command = {
       (y) =>
         y
           .option('model', { type: 'string', array: true, demandOption: true, describe: 'Model to serve, [name=]path (model.onnx, model.json or folder); repeat for several' })
-          .option('gallery', { type: 'string', array: true, describe: '[model=]features.npy for /v1/search (ids/labels from <features>.ids.txt / .labels.txt)' })
+          .option('gallery', { type: 'string', array: true, describe: '[model=]features.npy (ids/labels from <features>.ids.txt / .labels.txt) or [model=]G.index (semembed index build --norm) for /v1/search' })
           .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind (0.0.0.0 exposes the server to the network)' })
           .option('port', { type: 'number', default: 8080 })
           .option('ep', { type: 'string', default: 'auto', describe: 'Execution providers to try in order: auto (= cuda,webgpu,cpu) or a list' })

@@ -33,6 +33,8 @@ let nodeModel: NodeModel;
 const images: Buffer[] = [];
 const imageFiles: string[] = [];
 let galleryEmb: Float32Array[] = [];
+let galleryRaw: Uint8Array;
+const readIdx28 = (i: number): Uint8Array => galleryRaw.subarray(i * 784, (i + 1) * 784);
 
 function galleryPixels(): { data: Uint8Array; w: number; h: number; real: boolean } {
   if (existsSync(FASHION_T10K)) {
@@ -49,6 +51,7 @@ beforeAll(async () => {
   const web = builtPage();
   const dir = tmp();
   const px = galleryPixels();
+  galleryRaw = px.data;
   if (!px.real) console.warn('\n!!! dataset-fashion-mnist not installed: the browser tests use synthetic gallery images !!!\n');
   mkdirSync(join(dir, 'imgs'));
   for (let i = 0; i < N; i++) {
@@ -183,6 +186,31 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     expect(got.source).toBe(`gallery #${index}`);
     expect(got.matches[0].index).toBe(index);
     expect(maxAbsDiff(got.embedding, galleryEmb[index])).toBeLessThanOrEqual(TOL);
+  });
+
+  it('images of another size: scaled + centre-cropped close to the server (canvas filter, not lanczos3)', async () => {
+    const page = wasmPage;
+    // img 5 upscaled 2x (nearest) and padded to 64x56: cover-scale and centre crop must land on the original.
+    const src = Buffer.from(readIdx28(5));
+    const big = new Uint8Array(56 * 64);
+    for (let y = 0; y < 56; y++) for (let x = 0; x < 64; x++) big[y * 64 + x] = x < 4 || x >= 60 ? 0 : src[Math.floor(y / 2) * 28 + Math.floor((x - 4) / 2)];
+    const file = png(big, 64, 56, 1);
+    const browserX: number[] = await page.evaluate(async (bytes) => {
+      const api = (window as unknown as { semembed: { model: { preprocess(i: Blob[]): Promise<Float32Array> } } }).semembed;
+      return Array.from(await api.model.preprocess([new Blob([new Uint8Array(bytes)], { type: 'image/png' })]));
+    }, Array.from(file));
+    const nodeX = await nodeModel.preprocess([file]);
+    const std = nodeModel.sidecar.preprocessing.std[0];
+    const diffs = browserX.map((v, i) => Math.abs(v - nodeX[i]) * std); // in gray levels
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    console.log(`resize path: browser vs sharp, mean |diff| ${mean.toFixed(2)} gray levels, max ${Math.max(...diffs).toFixed(1)}`);
+    expect(browserX).toHaveLength(784);
+    expect(mean).toBeLessThan(6); // measured 2.8 (lanczos3 rings at edges: max 32)
+    // Against the original 28x28 pixels (what both should approximate).
+    const orig = Array.from(src, (p) => (p - nodeModel.sidecar.preprocessing.mean[0]) / std);
+    const meanOrig = browserX.reduce((a, v, i) => a + Math.abs(v - orig[i]) * std, 0) / 784;
+    console.log(`resize path: browser vs original 28x28, mean |diff| ${meanOrig.toFixed(2)} gray levels`);
+    expect(meanOrig).toBeLessThan(1); // measured 0.00: the canvas undoes an exact 2x upscale
   });
 
   it('a bad image shows a readable error in the page, and the next good image works', async () => {

@@ -21,7 +21,7 @@ export { DynamicBatcher, TimeoutError } from './batcher.js';
 export type { BatcherOptions } from './batcher.js';
 export { ExactGallery, FaissGallery, loadGallery, sidePath } from './gallery.js';
 export type { Gallery, GalleryFiles, GalleryMatch } from './gallery.js';
-export { createServer, parseInferRequest } from './server.js';
+export { createServer, parseInferRequest, parseBinaryInferRequest } from './server.js';
 export type { ServerOptions, ModelSpec, SemembedServer } from './server.js';
 export { LocalSession, WorkerSession } from './session.js';
 export type { SessionLike, RawOutput } from './session.js';

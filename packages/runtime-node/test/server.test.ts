@@ -215,6 +215,24 @@ describe('Open Inference Protocol v2', () => {
     expect(maxAbsDiff(b.outputs[1].data, l2norm.flat())).toBeLessThan(2e-5);
   });
 
+  it('accepts the binary tensor extension (JSON header + raw FP32) with the same result', async () => {
+    const { input, shape, l2norm } = fashionRef.random;
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: input.length * 4 } }], outputs: [{ name: 'l2norm' }] }));
+    const body = Buffer.concat([header, Buffer.from(Float32Array.from(input).buffer)]);
+    const send = (b: Buffer, len: number | undefined) =>
+      fetch(url + '/v2/models/fashion-tiny/infer', { method: 'POST', body: b, headers: { 'content-type': 'application/octet-stream', ...(len !== undefined && { 'inference-header-content-length': String(len) }) } });
+    const r = await send(body, header.length);
+    expect(r.status).toBe(200);
+    const b = await r.json() as any;
+    expect(b.outputs[0].name).toBe('l2norm');
+    expect(maxAbsDiff(b.outputs[0].data, l2norm.flat())).toBeLessThan(2e-5);
+    const noHeader = await send(body, undefined);
+    expect(noHeader.status).toBe(400);
+    expect((await noHeader.json() as any).error).toMatch(/needs an Inference-Header-Content-Length header/);
+    const short = await send(body.subarray(0, body.length - 4), header.length);
+    expect((await short.json() as any).error).toMatch(/binary_data_size 9408 does not match the 9404 bytes after the header/);
+  });
+
   it('400 with the reason for wrong shapes, names, types and data', async () => {
     const cases: [unknown, RegExp][] = [
       [{ inputs: [{ name: 'input', shape: [1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }] }, /shape \[1, 28, 28\] does not fit the model's input \[-1, 28, 28, 1\]/],

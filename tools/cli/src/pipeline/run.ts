@@ -1,0 +1,310 @@
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
+
+type Features = { data: Float32Array; dim: number };
+const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(2)}%`);
+const num = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(4));
+
+/** Runs the main job; returns the report folder. Heavy packages load here, not when the CLI starts. */
+export async function runPipeline(o: PipelineOptions, log: (s: string) => void = (s) => console.error(s)): Promise<string> {
+  const [hier, formats, datasets, trainer, converter, runtime, retrieval] = await Promise.all([
+    import('@semembed/hierarchy'),
+    import('@semembed/formats'),
+    import('@semembed/datasets'),
+    import('@semembed/trainer'),
+    import('@semembed/converter'),
+    import('@semembed/runtime-node'),
+    import('@semembed/retrieval'),
+  ]);
+  const p = paths(o.out);
+  ensureDir(p.root);
+  const hierarchy = hier.readHierarchy(o.hierarchy, { isA: o.isA, strIds: o.strIds });
+  const classes = hierarchy.leaves();
+  const names = o.classNames ? hier.readClassNames(o.classNames, { strIds: o.strIds }) : new Map<string | number, string>();
+  const nameOf = (id: string | number) => names.get(id) ?? String(id);
+  const sidecarClasses = classes.map((id, index) => ({
+    index,
+    id,
+    name: nameOf(id),
+    path: hierarchy.pathToRoot(id).reverse().map(nameOf),
+  }));
+
+  // Test split once, for features and labels (train() loads its own copy in its own step).
+  let testSet: Awaited<ReturnType<typeof datasets.loadDataset>> | undefined;
+  const test = async () => (testSet ??= await datasets.loadDataset(o.dataset, { split: 'test', dataRoot: o.dataRoot, classes, limit: o.limit }));
+
+  const bar = (title: string, total: number) => {
+    if (!o.progress || !process.stderr.isTTY) return { update: (_: number) => {}, stop: () => {} };
+    const b = new cliProgress.SingleBar(
+      { stream: process.stderr, format: `${title} [{bar}] {value}/{total} | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true },
+      cliProgress.Presets.shades_classic,
+    );
+    b.start(total, 0);
+    return { update: (v: number) => b.update(v), stop: () => b.stop() };
+  };
+
+  const trainStep = (which: 'semantic' | 'baseline'): Step => {
+    const q = p[which];
+    return {
+      name: which === 'semantic' ? `train the semantic embedding model (${o.epochs} epochs)` : `train the classification-only baseline (${o.baselineEpochs} epochs)`,
+      outputs: [q.h5, q.train],
+      run: async () => {
+        ensureDir(q.dir);
+        const epochs = which === 'semantic' ? o.epochs : o.baselineEpochs;
+        let b: ReturnType<typeof bar> | undefined;
+        let epochSeen = -1;
+        const res = await trainer.train({
+          dataset: o.dataset,
+          dataRoot: o.dataRoot,
+          embedding: which === 'semantic' ? p.embedding : 'onehot',
+          architecture: o.architecture,
+          loss: which === 'semantic' ? 'inv_corr' : 'softmax_corr',
+          clsWeight: which === 'semantic' ? o.clsWeight : 0,
+          epochs,
+          // One cosine cycle over the whole (short) run: SGDR's first cycle, as long as the training.
+          lrSchedule: 'SGDR',
+          sgdrBaseLen: epochs,
+          batchSize: o.batchSize,
+          modelDump: q.h5,
+          featureDump: q.tfjsFeatures,
+          seed: o.seed,
+          backend: o.backend as never,
+          limit: o.limit,
+          onLog: (line) => log(`    ${line}`),
+          onProgress: (e) => {
+            if (e.phase !== 'train') return;
+            if (e.epoch !== epochSeen) {
+              b?.stop();
+              b = bar(`    epoch ${e.epoch + 1}/${e.epochs}`, e.batches);
+              epochSeen = e.epoch;
+            }
+            b?.update(e.batch);
+          },
+          onEpochEnd: (l) => {
+            b?.stop();
+            b = undefined;
+            log(
+              `    epoch ${l.epoch + 1}: ${l.seconds.toFixed(0)} s, ${l.imgPerSec.toFixed(0)} img/s, lr ${l.lr.toPrecision(3)}, loss ${num(l.loss)}` +
+                `${l.valEmbAcc !== undefined ? `, test emb acc ${pct(l.valEmbAcc)}` : ''}${l.valClsAcc !== undefined ? `, test cls acc ${pct(l.valClsAcc)}` : ''}`,
+            );
+          },
+        });
+        writeJson(q.train, { backend: res.backend, architecture: res.architecture, epochs: res.epochs, logs: res.logs, test: res.test });
+      },
+    };
+  };
+
+  const convertStep = (which: 'semantic' | 'baseline'): Step => {
+    const q = p[which];
+    return {
+      name: `convert the ${which} model to ONNX`,
+      outputs: [q.onnx, q.sidecar],
+      run: async () => {
+        const ds = await test();
+        const emb = which === 'semantic' ? hier.readClassEmbedding(p.embedding) : undefined;
+        const classEmbedding = emb
+          ? Array.from({ length: emb.rows }, (_, i) => Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)))
+          : undefined;
+        const pre = datasets.sidecarPreprocessing(ds);
+        const res = await converter.convertKeras({
+          h5: q.h5,
+          out: q.onnx,
+          classes: sidecarClasses,
+          classEmbedding,
+          preprocessing: { ...pre, colorSpace: pre.colorSpace === 'bgr' ? 'rgb' : pre.colorSpace },
+          sourceInfo: { pipeline: 'semembed pipeline', dataset: o.dataset, hierarchy: relative(process.cwd(), o.hierarchy) },
+        });
+        log(`    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ${res.foldedBatchNorms.length} BatchNorms folded; outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`);
+      },
+    };
+  };
+
+  const featureStep = (which: 'semantic' | 'baseline'): Step => {
+    const q = p[which];
+    return {
+      name: `test-set features of the ${which} model with ONNX Runtime`,
+      outputs: [q.features, q.probs, p.labels],
+      run: async () => {
+        const ds = await test();
+        const model = await runtime.loadModel(q.onnx, { ep: 'cpu' });
+        const x = datasets.normalizedImages(ds);
+        const n = ds.labels.length;
+        const size = model.sampleSize;
+        const embOut = model.embeddingOutput ?? model.probOutput;
+        if (!embOut) throw new Error(`${q.sidecar}: no embedding or probability output`);
+        const probOut = model.probOutput;
+        const B = 256;
+        const b = bar(`    ${which} features (${model.executionProvider})`, n);
+        let feats: Float32Array | undefined;
+        let probs: Float32Array | undefined;
+        let embDim = 0;
+        let probDim = 0;
+        for (let s = 0; s < n; s += B) {
+          const m = Math.min(B, n - s);
+          const out = await model.run(x.subarray(s * size, (s + m) * size), m);
+          const e = out[embOut.name];
+          if (!feats) {
+            embDim = e.data.length / m;
+            feats = new Float32Array(n * embDim);
+            if (probOut) {
+              probDim = out[probOut.name].data.length / m;
+              probs = new Float32Array(n * probDim);
+            }
+          }
+          feats.set(e.data, s * embDim);
+          if (probs && probOut) probs.set(out[probOut.name].data, s * probDim);
+          b.update(s + m);
+        }
+        b.stop();
+        await model.release();
+        if (!feats) throw new Error(`${o.dataset}: the test split is empty`);
+        formats.writeNpy(q.features, { data: feats, shape: [n, embDim] });
+        formats.writeNpy(q.probs, probs ? { data: probs, shape: [n, probDim] } : { data: feats, shape: [n, embDim] });
+        formats.writeNpy(p.labels, { data: BigInt64Array.from(ds.labels, (v) => BigInt(v)), shape: [n] });
+        // The same network in TF.js (trainer) and ONNX Runtime (converter) must agree.
+        const tfjs = formats.readNpy(q.tfjsFeatures).data as Float32Array;
+        let maxDiff = 0;
+        for (let i = 0; i < Math.min(tfjs.length, feats.length); i++) maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - feats[i]));
+        log(`    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`);
+        writeJson(join(q.dir, 'consistency.json'), { output: embOut.name, maxAbsDiffOrtVsTfjs: maxDiff, n });
+        // Gallery side files for `semembed serve --gallery` (/v1/search) and the web page.
+        writeFileSync(runtime.sidePath(q.features, 'ids'), Array.from({ length: n }, (_, i) => `test-${i}`).join('\n') + '\n');
+        writeFileSync(runtime.sidePath(q.features, 'labels'), Array.from(ds.labels, (l) => nameOf(classes[l])).join('\n') + '\n');
+      },
+    };
+  };
+
+  const steps: Step[] = [
+    {
+      name: `class embeddings (${o.method}) from ${relative(process.cwd(), o.hierarchy)}`,
+      outputs: [p.embedding],
+      run: async () => {
+        const res = hier.computeClassEmbedding(hierarchy, classes, { method: o.method });
+        log(`    ${res.rows} classes, ${res.dim} dimensions, max deviation from the target similarities ${res.deviation.max.toExponential(2)}`);
+        hier.writeClassEmbedding(p.embedding, {
+          method: o.method,
+          ind2label: classes,
+          label2ind: new Map(classes.map((c, i) => [c, i])),
+          embedding: res.embedding,
+          rows: res.rows,
+          dim: res.dim,
+          hierarchy: o.hierarchy,
+        });
+      },
+    },
+    trainStep('semantic'),
+    ...(o.baseline ? [trainStep('baseline')] : []),
+    convertStep('semantic'),
+    ...(o.baseline ? [convertStep('baseline')] : []),
+    featureStep('semantic'),
+    ...(o.baseline ? [featureStep('baseline')] : []),
+    {
+      name: 'retrieval and classification evaluation (FAISS)',
+      outputs: [join(p.report, 'metrics.json'), join(p.report, 'README.md')],
+      run: async () => {
+        ensureDir(p.report);
+        const labels = Int32Array.from(formats.readNpy(p.labels).data as BigInt64Array, (v) => Number(v));
+        const sims = { WUP: hierarchy.similarityMatrix(classes, 'WUP'), LCS_HEIGHT: hierarchy.similarityMatrix(classes, 'LCS_HEIGHT') };
+        const ks = retrieval.referenceKs(o.plotMax);
+        const sets: [string, 'semantic' | 'baseline'][] = [[`semantic embedding (${o.method})`, 'semantic']];
+        if (o.baseline) sets.push(['classification baseline (softmax)', 'baseline']);
+        const perf = new Map<string, Record<string, number>>();
+        const cls = new Map<string, Record<string, number>>();
+        const engines = new Set<string>();
+        for (const [label, which] of sets) {
+          const f = formats.readNpy(p[which].features);
+          const feats: Features = { data: f.data as Float32Array, dim: f.shape[1] };
+          const res = retrieval.evaluateRetrieval(feats.data, feats.dim, labels, sims, {
+            ks,
+            computeAhp: o.clipAhp,
+            computeAp: true,
+            normalize: true,
+            engine: 'auto',
+            warn: (m) => log(`    warning: ${m}`),
+          });
+          engines.add(res.engine);
+          perf.set(label, res.mean);
+          const lcs = (a: number | string, b: number | string) => hierarchy.lcsHeight(a, b);
+          const truth = Array.from(labels, (l) => classes[l]);
+          const probs = formats.readNpy(p[which].probs);
+          const byProb = retrieval.rankClasses(probs.data as Float32Array, probs.shape[1], { kind: 'prob' }, 5);
+          const m: Record<string, number> = {};
+          for (const [k, v] of Object.entries(retrieval.classificationAccuracy(byProb.ranked, byProb.k, classes, truth, lcs).metrics)) m[`${k} (softmax)`] = v;
+          if (which === 'semantic') {
+            const emb = hier.readClassEmbedding(p.embedding);
+            const byEmb = retrieval.rankClasses(feats.data, feats.dim, { kind: 'centroids', centroids: emb.embedding, rows: emb.rows }, 5);
+            for (const [k, v] of Object.entries(retrieval.classificationAccuracy(byEmb.ranked, byEmb.k, classes, truth, lcs).metrics)) m[`${k} (nearest class embedding)`] = v;
+          }
+          cls.set(label, m);
+        }
+        const ahp = `AHP@${o.clipAhp}`;
+        const plots: string[] = [];
+        for (const kind of ['LCS_HEIGHT', 'WUP']) {
+          const f = await retrieval.writePlot(retrieval.precisionCurveSpec(perf, o.plotMax, kind), join(p.report, `hp-curve-${kind.toLowerCase()}`));
+          plots.push(f.svg, f.png);
+        }
+        const bars = await retrieval.writePlot(retrieval.mahpBarSpec(perf, `${ahp} (LCS_HEIGHT)`), join(p.report, 'mahp-bars'));
+        plots.push(bars.svg, bars.png);
+        const trainInfo = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(p[which].train)]));
+        const consistency = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(join(p[which].dir, 'consistency.json'))]));
+        writeJson(join(p.report, 'metrics.json'), {
+          dataset: o.dataset,
+          hierarchy: o.hierarchy,
+          method: o.method,
+          searchEngine: [...engines],
+          retrieval: Object.fromEntries(perf),
+          classification: Object.fromEntries(cls),
+          training: trainInfo,
+          consistency,
+        });
+        writeFileSync(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]));
+        log(retrieval.formatTable(perf, retrieval.tableMetrics(o.clipAhp)));
+        for (const [label, m] of cls) log(`    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`);
+      },
+    },
+  ];
+
+  const t0 = performance.now();
+  const done = await runSteps(steps, o.force, log);
+  log(`\nDone in ${((performance.now() - t0) / 60000).toFixed(1)} min (${done.filter((d) => d.skipped).length} steps skipped).`);
+  return p.report;
+}
+
+function reportMarkdown(
+  o: PipelineOptions,
+  perf: Map<string, Record<string, number>>,
+  cls: Map<string, Record<string, number>>,
+  training: Record<string, Record<string, unknown>>,
+  consistency: Record<string, Record<string, unknown>>,
+  engines: string[],
+): string {
+  const ahp = `AHP@${o.clipAhp}`;
+  let md = `# Report: hierarchy-based semantic embeddings on ${o.dataset}\n\n`;
+  md += `Taxonomy \`${o.hierarchy}\`, class embeddings \`${o.method}\`; retrieval: every test image queries all others `;
+  md += `(cosine similarity, search engine: ${engines.join(', ')}); metrics as the reference's evaluate_retrieval.py.\n\n`;
+  md += `## Retrieval\n\n| features | m${ahp} (LCS_HEIGHT) | m${ahp} (WUP) | mAP | P@1 (LCS) | P@10 (LCS) | P@50 (LCS) | P@100 (LCS) |\n|---|---|---|---|---|---|---|---|\n`;
+  for (const [label, m] of perf) {
+    md += `| ${label} | ${num(m[`${ahp} (LCS_HEIGHT)`])} | ${num(m[`${ahp} (WUP)`])} | ${num(m.AP)} | ${num(m['P@1 (LCS_HEIGHT)'])} | ${num(m['P@10 (LCS_HEIGHT)'])} | ${num(m['P@50 (LCS_HEIGHT)'])} | ${num(m['P@100 (LCS_HEIGHT)'])} |\n`;
+  }
+  md += `\n![hierarchical precision curve](hp-curve-lcs_height.png)\n\n![mAHP](mahp-bars.png)\n\n`;
+  md += `## Classification\n\n| model | balanced accuracy | accuracy | top-5 | hierarchical accuracy |\n|---|---|---|---|---|\n`;
+  for (const [label, m] of cls) {
+    for (const how of ['softmax', 'nearest class embedding']) {
+      if (m[`Balanced Accuracy (${how})`] === undefined) continue;
+      md += `| ${label}, ${how} | ${pct(m[`Balanced Accuracy (${how})`])} | ${pct(m[`Accuracy (${how})`])} | ${pct(m[`Top-5 Accuracy (${how})`])} | ${pct(m[`Hierarchical Accuracy (${how})`])} |\n`;
+    }
+  }
+  md += `\n## Training\n\n| model | backend | architecture | epochs | seconds | img/s (last epoch) |\n|---|---|---|---|---|---|\n`;
+  for (const [label, t] of Object.entries(training)) {
+    const logs = (t.logs as { seconds: number; imgPerSec: number }[]) ?? [];
+    md += `| ${label} | ${t.backend} | ${t.architecture} | ${t.epochs} | ${logs.reduce((s, l) => s + l.seconds, 0).toFixed(0)} | ${logs.at(-1)?.imgPerSec.toFixed(0) ?? '–'} |\n`;
+  }
+  md += `\nONNX Runtime vs TensorFlow.js on the same test images (max abs difference of the features): `;
+  md += Object.entries(consistency)
+    .map(([label, c]) => `${label}: ${Number(c.maxAbsDiffOrtVsTfjs).toExponential(2)}`)
+    .join('; ');
+  md += `.\n`;
+  return md;
+}

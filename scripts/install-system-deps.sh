@@ -5,7 +5,7 @@
 #   dataset-fashion-mnist               - the embedded default dataset
 #   chromium libvulkan1                 - real browser (and SwiftShader WebGPU) for runtime-web tests
 set -euo pipefail
-pkgs=(libfaiss-dev libopenblas-dev cmake python3-onnx python3-h5py python3-numpy dataset-fashion-mnist chromium libvulkan1)
+pkgs=(g++ libfaiss-dev libopenblas-dev cmake python3-onnx python3-h5py python3-numpy dataset-fashion-mnist chromium libvulkan1)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

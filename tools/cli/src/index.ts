@@ -10,6 +10,7 @@ import { evaluateRetrievalCommand } from './commands/evaluate-retrieval.js';
 import { evaluateClassificationCommand } from './commands/evaluate-classification.js';
 import { indexCommand } from './commands/index.js';
 import { pipelineCommand } from './commands/pipeline.js';
+import { benchCommand } from './commands/bench.js';
 import { webSiteCommand } from './commands/web-site.js';
 
 /** A subcommand: registers itself on yargs; its handler throws user-facing errors on bad input. */
@@ -18,7 +19,7 @@ export interface Command {
 }
 
 // One line per subcommand; each lives in src/commands/<name>.ts.
-const commands: Command[] = [computeClassEmbeddingCommand, learnImageEmbeddingsCommand, convertCommand, importCommand, embedCommand, serveCommand, evaluateRetrievalCommand, evaluateClassificationCommand, indexCommand, webSiteCommand, pipelineCommand];
+const commands: Command[] = [computeClassEmbeddingCommand, learnImageEmbeddingsCommand, convertCommand, importCommand, embedCommand, serveCommand, evaluateRetrievalCommand, evaluateClassificationCommand, indexCommand, webSiteCommand, pipelineCommand, benchCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let cli = yargs(argv)

@@ -100,8 +100,8 @@ async function run(a: Args): Promise<void> {
   console.log(`
 Report:        ${rel(report)}/README.md  (metrics.json, hp-curve-*.svg/png, mahp-bars.svg/png)
 ONNX model:    ${rel(p.semantic.onnx)} (+ ${rel(p.semantic.sidecar)})
-Serve it:      semembed serve --model ${rel(p.semantic.onnx)} --gallery ${rel(p.semantic.features)}
-               -> http://127.0.0.1:8080/  (POST /v1/classify, /v1/embed, /v1/search; GET /metrics)
+Serve it:      semembed serve --model ${rel(p.semantic.onnx)} --gallery ${rel(p.semantic.features)} --web_root ${rel(p.site)}
+               -> http://127.0.0.1:8080/ is the search page; POST /v1/classify, /v1/embed, /v1/search; GET /metrics
 
 Scale it up:   --epochs N (longer training; the reference trains 372 epochs with SGDR), --architecture NAME
                (semembed learn-image-embeddings --help lists them), --dataset CIFAR-100 --data_root DIR

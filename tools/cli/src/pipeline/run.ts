@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
@@ -265,6 +265,20 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
       },
     },
   ];
+
+  steps.push({
+    name: 'browser page (model + gallery of the test set)',
+    outputs: [join(p.site, 'index.html'), join(p.site, 'config.json')],
+    run: async () => {
+      const { makeSite } = await import('@semembed/runtime-web/site');
+      // Fashion-MNIST thumbnails come straight from the IDX test images (gallery row i = test image i).
+      const root = o.dataRoot ?? '/usr/share/datasets/fashion-mnist';
+      const idx = ['t10k-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte'].map((f) => join(root, f)).find((f) => existsSync(f));
+      const thumbs = o.dataset.toLowerCase().replace(/[^a-z]/g, '') === 'fashionmnist' && !o.limit ? idx : undefined;
+      const r = makeSite({ model: p.semantic.sidecar, gallery: p.semantic.features, out: p.site, thumbsIdx: thumbs, dtype: 'float16' });
+      log(`    ${relative(process.cwd(), r.out)}${r.gallery ? `: gallery ${r.gallery.rows} × ${r.gallery.dim}` : ''}${thumbs ? ' with thumbnails' : ''}`);
+    },
+  });
 
   const t0 = performance.now();
   const done = await runSteps(steps, o.force, log);

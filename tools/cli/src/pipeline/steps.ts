@@ -110,6 +110,6 @@ export const paths = (out: string) => {
     },
     labels: join(o, 'test-labels.npy'),
     report: join(o, 'report'),
-    gallery: join(o, 'gallery'),
+    site: join(o, 'site'),
   };
 };

@@ -299,6 +299,32 @@ export class Hierarchy {
     return out;
   }
 
+  /** Rows `rows` of distanceMatrix(classes), as a rows.length × n row-major block (no n×n matrix needed). */
+  distanceRows(classes: ClassId[], rows: number[]): Float64Array {
+    const ids = classes.map((c) => this.idx(c));
+    const n = ids.length;
+    const out = new Float64Array(rows.length * n);
+    const stamp = new Int32Array(this.nodes.length).fill(-1);
+    const H = this.maxHeight;
+    rows.forEach((i, r) => {
+      for (const h of this.ancestorsByDepth(ids[i])) stamp[h] = r;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        const aj = this.ancestorsByDepth(ids[j]);
+        let l = -1;
+        for (let k = 0; k < aj.length; k++) {
+          if (stamp[aj[k]] === r) {
+            l = aj[k];
+            break;
+          }
+        }
+        if (l < 0) this.noCommonAncestor(ids[i], ids[j]);
+        out[r * n + j] = this.heights[l] / H;
+      }
+    });
+    return out;
+  }
+
   /** Calls fn(i, j, lcs) for i <= j. Marks row i's ancestors once, then scans each j's ancestors deepest first. */
   private forEachLcs(ids: number[], fn: (i: number, j: number, lcs: number) => void): void {
     const n = ids.length;

@@ -186,7 +186,7 @@ export interface Deviation {
 export function embeddingDeviation(
   method: EmbeddingMethod,
   emb: EmbeddingResult,
-  dist: Float64Array,
+  dist: Float64Array | ((rows: number[]) => Float64Array),
   maxFullRows = 3000,
 ): Deviation {
   const { embedding: e, rows: n, dim: d } = emb;
@@ -198,6 +198,11 @@ export function embeddingDeviation(
     rows = Array.from({ length: maxFullRows }, (_, k) => Math.floor(k * step));
     sampled = rows.length;
   }
+  // With a row provider only the sampled rows of D are ever computed; rowOf maps a class to its row in `target`.
+  const target = typeof dist === 'function' ? dist(rows) : dist;
+  const rowOf = new Int32Array(n).fill(-1);
+  if (typeof dist === 'function') rows.forEach((i, r) => (rowOf[i] = r));
+  else for (let i = 0; i < n; i++) rowOf[i] = i;
   // unitsphere's factor is lower triangular: row i has no entries past column i.
   const lower = method === 'unitsphere';
   let max = 0;
@@ -214,7 +219,8 @@ export function embeddingDeviation(
       for (let k = 0; k < d; k++) v += (e[ri + k] - e[rj + k]) ** 2;
       v = Math.sqrt(v);
     }
-    const dev = Math.abs(v - (sim ? 1 - dist[i * n + j] : dist[i * n + j]));
+    const t = target[rowOf[i] * n + j];
+    const dev = Math.abs(v - (sim ? 1 - t : t));
     if (dev > max) max = dev;
     sum += weight * dev;
     count += weight;
@@ -275,10 +281,14 @@ export function computeClassEmbedding(h: Hierarchy, classes: ClassId[], options:
   const n = classes.length;
   if (n === 0) throw new HierarchyError(`${h.source}: no target classes`);
   const t0 = performance.now();
-  const dist = h.distanceMatrix(classes);
+  const op = options.method === 'approx_sim' ? h.similarityOperator(classes) : undefined;
+  const d = options.numDim;
+  // The Krylov path of approx_sim never needs the dense n×n matrices: the deviation then samples rows of D.
+  const krylov = op !== undefined && d !== undefined && d > 0 && d < n && n > 400;
+  const dist = krylov ? undefined : h.distanceMatrix(classes);
   const similarity = () => {
     const s = new Float64Array(n * n);
-    for (let i = 0; i < n * n; i++) s[i] = 1 - dist[i];
+    for (let i = 0; i < n * n; i++) s[i] = 1 - (dist as Float64Array)[i];
     return s;
   };
   const matrixSeconds = (performance.now() - t0) / 1000;
@@ -287,24 +297,19 @@ export function computeClassEmbedding(h: Hierarchy, classes: ClassId[], options:
     case 'unitsphere':
       result = unitsphereEmbedding(similarity(), n, classes, true);
       break;
-    case 'approx_sim': {
-      const op = h.similarityOperator(classes);
-      const d = options.numDim;
-      // The Krylov path never needs the dense S: skip materialising it.
-      const dense = op && d !== undefined && d > 0 && d < n && n > 400 ? new Float64Array(0) : similarity();
-      result = approxSimEmbedding(dense, n, d, op);
+    case 'approx_sim':
+      result = approxSimEmbedding(krylov ? new Float64Array(0) : similarity(), n, d, op);
       break;
-    }
     case 'mds':
-      result = mdsEmbedding(dist, n, options.numDim);
+      result = mdsEmbedding(dist as Float64Array, n, d);
       break;
     case 'spheres':
-      result = spheresEmbedding(dist, n);
+      result = spheresEmbedding(dist as Float64Array, n);
       break;
     default:
       throw new HierarchyError(`unknown method '${options.method as string}' (choose ${EMBEDDING_METHODS.join(', ')})`);
   }
-  const deviation = embeddingDeviation(options.method, result, dist);
+  const deviation = embeddingDeviation(options.method, result, dist ?? ((rows) => h.distanceRows(classes, rows)));
   const smallRows = options.norm ? normalizeRows(result) : 0;
   return { ...result, method: options.method, classes, deviation, smallRows, matrixSeconds };
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { loadModel } from '@semembed/runtime-node';
+import { deflateSync, crc32 } from 'node:zlib';
+import { ExactGallery, loadModel } from '@semembed/runtime-node';
 import { encodeGallery } from '@semembed/runtime-web';
 import { makeSite } from '@semembed/runtime-web/site';
 import { makeModel } from './make-model.mjs';
@@ -57,6 +58,26 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}/`;
 
+/** 28x28 gray PNG (stored filter rows), like the page's end-to-end images. */
+function png28(i) {
+  const raw = Buffer.alloc(28 * 29);
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) raw[y * 29 + 1 + x] = x >= i % 20 && x < (i % 20) + 8 && y >= 4 && y < 24 ? 255 : (i * 37) % 256;
+  const chunk = (tag, data) => {
+    const body = Buffer.concat([Buffer.from(tag, 'latin1'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(28, 0);
+  ihdr.writeUInt32BE(28, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+const nodeGallery = new ExactGallery(feat, rows, dim);
+
 // ---- onnxruntime-node baseline ----
 async function nodeBench(threads) {
   const m = await loadModel(join(modelDir, 'model.json'), { ep: 'cpu', ...(threads && { threads }) });
@@ -72,6 +93,22 @@ async function nodeBench(threads) {
     }
     out[bs] = median(runs);
   }
+  // The server's path for one PNG: sharp decode + normalise, run, interpret, exact search (runtime-node).
+  const e2e = [];
+  const search = [];
+  for (let i = 0; i < 18; i++) {
+    const t0 = performance.now();
+    const [r] = await m.embedImages([png28(i)]);
+    const t1 = performance.now();
+    nodeGallery.search(r.embedding, 10);
+    const t2 = performance.now();
+    if (i >= 3) {
+      e2e.push(t2 - t0);
+      search.push(t2 - t1);
+    }
+  }
+  out.e2e = median(e2e);
+  out.search = median(search);
   await m.release();
   return out;
 }
@@ -97,6 +134,8 @@ for (let round = 0; round < ROUNDS; round++) {
   const nb = await nodeBench();
   push('onnxruntime-node 1.30, CPU EP (default threads)', 1, nb[1]);
   push('onnxruntime-node 1.30, CPU EP (default threads)', 32, nb[32]);
+  push('onnxruntime-node 1.30, CPU EP (default threads)', 'e2e', nb.e2e);
+  push('onnxruntime-node 1.30, CPU EP (default threads)', 'search', nb.search);
   for (const c of CONFIGS) {
     const page = await ctx.newPage();
     const t0 = Date.now();
@@ -136,7 +175,7 @@ for (let round = 0; round < ROUNDS; round++) {
     console.error(`round ${round + 1} ${c.name}: b1 ${b1.medianMs.toFixed(2)} ms, b32 ${b32.medianMs.toFixed(1)} ms, search ${s.medianMs.toFixed(2)} ms, e2e ${e2e.toFixed(2)} ms, load ${loadMs} ms | ${status}`);
     await page.close();
   }
-  console.error(`round ${round + 1} node: b1 ${nb[1].toFixed(2)} ms, b32 ${nb[32].toFixed(1)} ms`);
+  console.error(`round ${round + 1} node: b1 ${nb[1].toFixed(2)} ms, b32 ${nb[32].toFixed(1)} ms, search ${nb.search.toFixed(2)} ms, e2e ${nb.e2e.toFixed(2)} ms`);
 }
 for (const [name, v] of perRound) {
   const m1 = median(v[1]);

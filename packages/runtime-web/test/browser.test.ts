@@ -95,7 +95,7 @@ beforeAll(async () => {
   base = await server.listen();
   ctx = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await ctx?.close();
@@ -108,7 +108,7 @@ async function open(query: string): Promise<Page> {
   const logs: string[] = [];
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(`${base}/${query}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
   const state = await page.evaluate(() => document.body.dataset.state);
   if (state === 'error') throw new Error(`page did not load: ${await page.textContent('#error')} ${logs.join(' ')}`);
   return page;
@@ -117,7 +117,7 @@ async function open(query: string): Promise<Page> {
 async function queryFile(page: Page, file: string | { name: string; mimeType: string; buffer: Buffer }): Promise<string> {
   await page.evaluate(() => (document.body.dataset.state = 'ready'));
   await page.setInputFiles('#file', file);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
   return (await page.evaluate(() => document.body.dataset.state))!;
 }
 
@@ -232,7 +232,7 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.fill('#gallery-url', '');
     await page.evaluate(() => (document.body.dataset.state = 'loading'));
     await page.click('#model-form button');
-    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
     expect(await page.textContent('#status')).toMatch(/^rgb-nchw: wasm .* no gallery/);
     expect(await queryFile(page, fixture('rgb32.png'))).toBe('done');
     const got = await last(page);

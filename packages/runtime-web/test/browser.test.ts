@@ -6,6 +6,7 @@ import { writeNpy } from '@semembed/formats';
 import { createServer, loadModel as loadNodeModel, type Model as NodeModel, type SemembedServer } from '@semembed/runtime-node';
 import { ARTIFACTS, FASHION_T10K, builtPage, fixture, launchChromium, maxAbsDiff, png, tmp } from './helpers.js';
 import { makeSite, readIdxImages } from '../src/site.js';
+import { encodeGallery } from '../src/gallery.js';
 
 // The real thing end to end: the built page served by semembed's own server (runtime-node, --web_root),
 // Debian Chromium through playwright-core, results compared with onnxruntime-node on the same images and
@@ -81,6 +82,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'thumbs.idx'), idx);
   site = join(dir, 'site');
   makeSite({ model: fixture('fashion-tiny.json'), gallery: features, out: site, thumbsIdx: join(dir, 'thumbs.idx'), web });
+  // A second gallery whose thumbnails are image URLs (the page then queries with an <img> element).
+  mkdirSync(join(site, 'imgs'));
+  for (let i = 0; i < N; i++) writeFileSync(join(site, 'imgs', `img${i}.png`), images[i]);
+  writeFileSync(join(site, 'models', 'default', 'gallery-urls.bin'), encodeGallery(feat, { rows: N, dim, images: Array.from({ length: N }, (_, i) => `../../imgs/img${i}.png`) }));
   // A second model for the RGB / NCHW path, by URL.
   mkdirSync(join(site, 'models', 'rgb'), { recursive: true });
   writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.onnx'), readFileSync(fixture('rgb-nchw.onnx')));
@@ -211,6 +216,29 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     const meanOrig = browserX.reduce((a, v, i) => a + Math.abs(v - orig[i]) * std, 0) / 784;
     console.log(`resize path: browser vs original 28x28, mean |diff| ${meanOrig.toFixed(2)} gray levels`);
     expect(meanOrig).toBeLessThan(1); // measured 0.00: the canvas undoes an exact 2x upscale
+  });
+
+  it('a gallery with image URLs: thumbnails are <img>, picking one queries with the <img> element', async () => {
+    const page = wasmPage;
+    await page.fill('#gallery-url', 'models/default/gallery-urls.bin');
+    await page.evaluate(() => (document.body.dataset.state = 'loading'));
+    await page.click('#model-form button');
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+    expect(await page.textContent('#status')).toMatch(/gallery 96 × 12/);
+    const pick = page.locator('#picks img').nth(3);
+    const index = Number(await pick.getAttribute('data-index'));
+    await pick.click();
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+    expect(await page.isVisible('#error')).toBe(false);
+    const got = await last(page);
+    expect(got.source).toBe(`gallery #${index}`);
+    expect(maxAbsDiff(got.embedding, galleryEmb[index])).toBeLessThanOrEqual(TOL);
+    expect(got.matches[0].index).toBe(index);
+    expect(await page.locator('#matches li img').count()).toBe(10);
+    await page.fill('#gallery-url', 'models/default/gallery.bin');
+    await page.evaluate(() => (document.body.dataset.state = 'loading'));
+    await page.click('#model-form button');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 150_000 });
   });
 
   it('a bad image shows a readable error in the page, and the next good image works', async () => {

@@ -66,7 +66,31 @@ async function readConfig(): Promise<Config> {
 
 let cfg: Config;
 
+/**
+ * ?coi=1: make the page cross-origin isolated through coi-sw.js when the server does not send COOP/COEP
+ * (wasm threads need it). Returns false when the page is about to reload under the service worker.
+ */
+async function crossOriginIsolate(): Promise<boolean> {
+  if (params.get('coi') !== '1' || crossOriginIsolated || !('serviceWorker' in navigator) || !isSecureContext) return true;
+  const once = 'semembed-coi-reloaded';
+  try {
+    await navigator.serviceWorker.register('coi-sw.js');
+    await navigator.serviceWorker.ready;
+  } catch (err) {
+    console.warn(`coi-sw.js could not be registered (${firstLine(err)}): wasm runs on one thread`);
+    return true;
+  }
+  // The document itself came without the headers: only a reload through the worker isolates it (once).
+  if (!sessionStorage.getItem(once)) {
+    sessionStorage.setItem(once, '1');
+    location.reload();
+    return false;
+  }
+  return true;
+}
+
 async function init(): Promise<void> {
+  if (!(await crossOriginIsolate())) return;
   cfg = await readConfig();
   $<HTMLInputElement>('model-url').value = cfg.model;
   $<HTMLInputElement>('gallery-url').value = cfg.gallery ?? '';

@@ -287,6 +287,21 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.close();
   });
 
+  it('?coi=1 under semembed serve (no COOP/COEP headers): the service worker isolates the page, wasm gets 2 threads', async () => {
+    // Own browser profile: the service worker stays registered for the origin and would isolate later pages.
+    const ctx2 = await launchChromium();
+    try {
+      const page = await ctx2.newPage();
+      await page.goto(`${base}/?ep=wasm&threads=2&coi=1`);
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(await page.textContent('#status')).toMatch(/wasm SIMD, 2 threads \(page is cross-origin isolated\)/);
+      await checkAgainstNode(page, 9);
+    } finally {
+      await ctx2.close();
+    }
+  });
+
   it('a missing model URL says which URL and the HTTP status', async () => {
     const page = await ctx.newPage();
     await page.goto(`${base}/?model=models/nope/model.json&gallery=`);

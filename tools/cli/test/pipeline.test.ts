@@ -18,7 +18,7 @@ describe.skipIf(!haveData)('semembed pipeline (the main job) on a small slice of
     const m = JSON.parse(readFileSync(join(out, 'report', 'metrics.json'), 'utf8'));
     expect(m.searchEngine).toEqual(['faiss']);
     const labels = Object.keys(m.retrieval);
-    expect(labels).toEqual(['semantic embedding (unitsphere)', 'classification baseline (softmax)']);
+    expect(labels).toEqual(['semantic (unitsphere)', 'baseline (softmax)']);
     for (const l of labels) {
       for (const name of ['AHP@250 (LCS_HEIGHT)', 'AHP@250 (WUP)', 'AP', 'P@1 (WUP)']) {
         expect(m.retrieval[l][name], `${l} ${name}`).toBeGreaterThan(0);
@@ -27,7 +27,7 @@ describe.skipIf(!haveData)('semembed pipeline (the main job) on a small slice of
       // the same network in TF.js and ONNX Runtime gives the same features
       expect(m.consistency[l].maxAbsDiffOrtVsTfjs).toBeLessThan(1e-4);
     }
-    const cls = m.classification['semantic embedding (unitsphere)'];
+    const cls = m.classification['semantic (unitsphere)'];
     expect(cls['Balanced Accuracy (nearest class embedding)']).toBeGreaterThan(0.1);
     const feats = readNpy(join(out, 'semantic', 'test-features.npy'));
     expect(feats.shape).toEqual([400, 10]);
@@ -37,7 +37,7 @@ describe.skipIf(!haveData)('semembed pipeline (the main job) on a small slice of
     for (const f of ['hp-curve-lcs_height.svg', 'hp-curve-lcs_height.png', 'mahp-bars.svg', 'mahp-bars.png', 'README.md']) {
       expect(existsSync(join(out, 'report', f)), f).toBe(true);
     }
-    expect(readFileSync(join(out, 'report', 'README.md'), 'utf8')).toMatch(/\| semantic embedding \(unitsphere\) \| 0\.\d{4} \|/);
+    expect(readFileSync(join(out, 'report', 'README.md'), 'utf8')).toMatch(/\| semantic \(unitsphere\) \| 0\.\d{4} \|/);
     expect(existsSync(join(out, 'site', 'index.html'))).toBe(true);
     expect(r.stdout).toMatch(/semembed serve --model .*model\.onnx --gallery .*test-features\.npy --web_root/);
 

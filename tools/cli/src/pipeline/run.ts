@@ -208,8 +208,8 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         const labels = Int32Array.from(formats.readNpy(p.labels).data as BigInt64Array, (v) => Number(v));
         const sims = { WUP: hierarchy.similarityMatrix(classes, 'WUP'), LCS_HEIGHT: hierarchy.similarityMatrix(classes, 'LCS_HEIGHT') };
         const ks = retrieval.referenceKs(o.plotMax);
-        const sets: [string, 'semantic' | 'baseline'][] = [[`semantic embedding (${o.method})`, 'semantic']];
-        if (o.baseline) sets.push(['classification baseline (softmax)', 'baseline']);
+        const sets: [string, 'semantic' | 'baseline'][] = [[`semantic (${o.method})`, 'semantic']];
+        if (o.baseline) sets.push(['baseline (softmax)', 'baseline']);
         const perf = new Map<string, Record<string, number>>();
         const cls = new Map<string, Record<string, number>>();
         const engines = new Set<string>();
@@ -251,7 +251,7 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         const consistency = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(join(p[which].dir, 'consistency.json'))]));
         writeJson(join(p.report, 'metrics.json'), {
           dataset: o.dataset,
-          hierarchy: o.hierarchy,
+          hierarchy: relative(process.cwd(), o.hierarchy),
           method: o.method,
           searchEngine: [...engines],
           retrieval: Object.fromEntries(perf),
@@ -296,7 +296,7 @@ function reportMarkdown(
 ): string {
   const ahp = `AHP@${o.clipAhp}`;
   let md = `# Report: hierarchy-based semantic embeddings on ${o.dataset}\n\n`;
-  md += `Taxonomy \`${o.hierarchy}\`, class embeddings \`${o.method}\`; retrieval: every test image queries all others `;
+  md += `Taxonomy \`${relative(process.cwd(), o.hierarchy)}\`, class embeddings \`${o.method}\`; retrieval: every test image queries all others `;
   md += `(cosine similarity, search engine: ${engines.join(', ')}); metrics as the reference's evaluate_retrieval.py.\n\n`;
   md += `## Retrieval\n\n| features | m${ahp} (LCS_HEIGHT) | m${ahp} (WUP) | mAP | P@1 (LCS) | P@10 (LCS) | P@50 (LCS) | P@100 (LCS) |\n|---|---|---|---|---|---|---|---|\n`;
   for (const [label, m] of perf) {

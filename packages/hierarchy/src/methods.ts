@@ -194,8 +194,10 @@ export function embeddingDeviation(
   let rows: number[] = Array.from({ length: n }, (_, i) => i);
   let sampled: number | undefined;
   if (n > maxFullRows) {
-    const step = n / maxFullRows;
-    rows = Array.from({ length: maxFullRows }, (_, k) => Math.floor(k * step));
+    // 1000 evenly spaced rows: 8 M of the 66 M entries at 8142 classes, a tenth of the solve's cost.
+    const sample = Math.min(1000, maxFullRows);
+    const step = n / sample;
+    rows = Array.from({ length: sample }, (_, k) => Math.floor(k * step));
     sampled = rows.length;
   }
   // With a row provider only the sampled rows of D are ever computed; rowOf maps a class to its row in `target`.

@@ -1,0 +1,100 @@
+// Training throughput (images/s) of the trainer on TensorFlow.js backends vs PyTorch CPU on the same machine,
+// interleaved run by run so that both see the same load. Random data (no input pipeline), batch 100,
+// loss inv_corr (l2norm), SGD momentum 0.9, clipnorm 10, L2 kernel regularisers, BN in training mode.
+// The cpu backend is measured once, one step without warm-up (it is two orders of magnitude slower).
+// Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import { selectBackend, fit, KerasSGD, makeSchedule } from '@semembed/trainer';
+import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const reps = Number(arg('reps', 5));
+const steps = Number(arg('steps', 10));
+const backends = arg('backends', 'wasm,cpu').split(',');
+const archs = arg('archs', 'simple,fashion-cnn').split(',');
+const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] };
+
+function synthetic(shape, n) {
+  const size = shape[0] * shape[1] * shape[2];
+  const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
+  return {
+    size: n,
+    inputShape: shape,
+    labels,
+    batches: function* (o) {
+      for (let b = 0; b * o.batchSize < n; b++) {
+        const s = Math.min(o.batchSize, n - b * o.batchSize);
+        yield { x: x.subarray(b * o.batchSize * size, (b * o.batchSize + s) * size), labels: labels.subarray(b * o.batchSize, b * o.batchSize + s), size: s };
+      }
+    },
+  };
+}
+
+async function tfjsRun(backend, arch, batch, nSteps, warmup = true) {
+  const { tf } = await selectBackend(backend);
+  const cfg = buildArchitecture(arch, { inputShape: SHAPES[arch], embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
+  const model = await modelFromKerasConfig(tf, cfg);
+  const emb = new Float32Array(100);
+  for (let i = 0; i < 10; i++) emb[i * 11] = 1;
+  const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
+  const common = { tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: batch, valBatchSize: batch, optimizer: opt, seed: 0, augment: false, epochs: 1 };
+  if (warmup) await fit({ ...common, train: synthetic(SHAPES[arch], batch * 2), schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2) });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fit({ ...common, train: synthetic(SHAPES[arch], batch * nSteps), schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, nSteps) });
+  const wall = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  opt.dispose();
+  model.dispose();
+  return { img_per_s: (batch * nSteps) / wall, cpu_img_per_s: (batch * nSteps) / ((cu.user + cu.system) / 1e6) };
+}
+
+function torchRun(arch, threads, batch, nSteps) {
+  const r = spawnSync('/usr/bin/python3', [path.join(here, 'torch_throughput.py'), arch, String(threads), String(batch), String(nSteps)], { encoding: 'utf8' });
+  if (r.status !== 0) return { error: (r.stderr || '').trim().split('\n').pop() };
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+
+const results = {};
+const add = (k, v) => (results[k] ??= []).push(v);
+for (let r = 0; r < reps; r++) {
+  for (const arch of archs) {
+    for (const be of backends) {
+      // cpu is ~100x slower: one small measurement (no warm-up) in the first run only
+      if (be === 'cpu' && r > 0) continue;
+      const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
+      add(`${arch} | tfjs ${be} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
+    }
+    for (const th of [1, 2]) {
+      const t = torchRun(arch, th, 100, steps);
+      add(`${arch} | PyTorch CPU ${t.torch ?? ''} (${th} thread${th > 1 ? 's' : ''}) | batch 100`, t);
+    }
+    console.error(`rep ${r + 1}/${reps} ${arch} done`);
+  }
+}
+const load = os.loadavg().map((v) => v.toFixed(1)).join(' ');
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, load average at end ${load}; ${reps} runs each, ${steps} steps after 2 warm-up steps`);
+console.log('| network | runtime | batch | img/s wall (median) | img/s per CPU-second (median) | runs (wall) |');
+console.log('|---|---|---|---|---|---|');
+for (const [k, v] of Object.entries(results)) {
+  const ok = v.filter((x) => !x.error);
+  if (!ok.length) {
+    console.log(`| ${k.split(' | ').join(' | ')} | error: ${v[0].error} | | |`);
+    continue;
+  }
+  const [net, rt, b] = k.split(' | ');
+  console.log(`| ${net} | ${rt} | ${b.replace('batch ', '')} | ${median(ok.map((x) => x.img_per_s)).toFixed(1)} | ${median(ok.map((x) => x.cpu_img_per_s)).toFixed(1)} | ${ok.map((x) => x.img_per_s.toFixed(0)).join(', ')} |`);
+}

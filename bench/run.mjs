@@ -46,7 +46,10 @@ md += 'The development machine is shared and was heavily loaded while most of th
 md += 'absolute times are pessimistic; the ratios against a baseline measured in the same run are the headline.\n\n';
 for (const f of files) {
   const text = readFileSync(join(root, 'bench', 'results', f), 'utf8').trim();
-  md += `${text.replace(/^# /m, '## ').replace(/^(#+) /gm, (m, h) => (h.length === 1 ? '## ' : m))}\n\n`;
+  // Each file's top heading level becomes ## and deeper ones keep their relative depth.
+  const levels = [...text.matchAll(/^(#+) /gm)].map((m) => m[1].length);
+  const shift = levels.length ? 2 - Math.min(...levels) : 0;
+  md += `${text.replace(/^(#+) /gm, (_, h) => `${'#'.repeat(Math.max(2, h.length + shift))} `)}\n\n`;
 }
 writeFileSync(join(root, 'bench', 'BENCHMARKS.md'), md);
 console.error(`wrote bench/BENCHMARKS.md (${files.length} sections)`);

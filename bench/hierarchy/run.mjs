@@ -2,7 +2,7 @@
 // timings measured on this machine (from the issue) and a same-run LAPACK baseline (Debian numpy) on the same S.
 // Usage: node bench/hierarchy/run.mjs [--runs 3] [--big]   (--big adds unitsphere on 8142 classes)
 import { spawnSync } from 'node:child_process';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -73,7 +73,7 @@ for (const c of cases) {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-let md = `## Class embeddings (\`semembed compute-class-embedding\`)\n\n`;
+let md = `## Class embeddings (\`semembed compute-class-embedding\`), ${runs} run(s)${big ? ' incl. 8142-class unitsphere' : ''}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}\n\n`;
 md += `Machine: ${machine}. Command: \`node bench/hierarchy/run.mjs --runs ${runs}${big ? ' --big' : ''}\` (${new Date().toISOString().slice(0, 10)}).\n`;
 md += `Wall = the whole CLI run in-process (parse, n×n similarities, solve, deviation printout, write), median of the runs.\n\n`;
 md += `| case | runs | wall (median) | solve | peak RSS | target | reference (issue, this machine) | numpy/LAPACK same run |\n|---|---|---|---|---|---|---|---|\n`;

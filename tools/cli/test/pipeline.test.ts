@@ -39,7 +39,7 @@ describe.skipIf(!haveData)('semembed pipeline (the main job) on a small slice of
     }
     expect(readFileSync(join(out, 'report', 'README.md'), 'utf8')).toMatch(/\| semantic \(unitsphere\) \| 0\.\d{4} \|/);
     expect(existsSync(join(out, 'site', 'index.html'))).toBe(true);
-    expect(r.stdout).toMatch(/semembed serve --model .*model\.onnx --gallery .*test-features\.npy --web_root/);
+    expect(r.stdout).toMatch(/npx semembed serve --model .*model\.onnx --gallery .*test-features\.npy --web_root/);
 
     // a second run skips every step
     const again = semembed(['pipeline', '--out', out, '--limit', '400', '--epochs', '1', '--no-progress']);

@@ -45,7 +45,7 @@ export const pipelineCommand: Command = {
           .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false })
           .option('method', { type: 'string', choices: ['unitsphere', 'approx_sim', 'mds', 'spheres'], default: 'unitsphere', describe: 'Class embedding method' })
           .option('architecture', { type: 'string', describe: 'Network (default: fashion-cnn for Fashion-MNIST, simple otherwise)' })
-          .option('epochs', { type: 'number', default: 4, describe: 'Epochs for the semantic model (one SGDR cosine cycle)' })
+          .option('epochs', { type: 'number', default: 5, describe: 'Epochs for each model (one SGDR cosine cycle over the run)' })
           .option('baseline_epochs', { alias: 'baseline-epochs', type: 'number', describe: 'Epochs for the baseline (default: --epochs)' })
           .option('batch_size', { alias: 'batch-size', type: 'number', default: 100 })
           .option('cls_weight', { alias: 'cls-weight', type: 'number', default: 0.1, describe: 'Weight of the classification head of the semantic model' })
@@ -57,7 +57,7 @@ export const pipelineCommand: Command = {
           .option('progress', { type: 'boolean', default: true, describe: 'Progress bars (--no-progress for logs only)' })
           .option('clip_ahp', { alias: 'clip-ahp', type: 'number', default: 250 })
           .option('plot_max', { alias: 'plot-max', type: 'number', default: 250 })
-          .example('$0 pipeline', 'the default: Fashion-MNIST, about 15 minutes on 2 cores')
+          .example('$0 pipeline', 'the default: Fashion-MNIST, 2 models × 5 epochs, about 15-20 minutes on 2 cores')
           .example('$0 pipeline --epochs 20 --out runs/fm-20', 'longer training'),
       (argv) => run(argv as unknown as Args),
     ),
@@ -100,7 +100,7 @@ async function run(a: Args): Promise<void> {
   console.log(`
 Report:        ${rel(report)}/README.md  (metrics.json, hp-curve-*.svg/png, mahp-bars.svg/png)
 ONNX model:    ${rel(p.semantic.onnx)} (+ ${rel(p.semantic.sidecar)})
-Serve it:      semembed serve --model ${rel(p.semantic.onnx)} --gallery ${rel(p.semantic.features)} --web_root ${rel(p.site)}
+Serve it:      npx semembed serve --model ${rel(p.semantic.onnx)} --gallery ${rel(p.semantic.features)} --web_root ${rel(p.site)}
                -> http://127.0.0.1:8080/ is the search page; POST /v1/classify, /v1/embed, /v1/search; GET /metrics
 
 Scale it up:   --epochs N (longer training; the reference trains 372 epochs with SGDR), --architecture NAME

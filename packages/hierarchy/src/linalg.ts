@@ -85,18 +85,24 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
 }
 
 /** X -= Q (Qᵀ X): removes from the n×m block X its components in the span of the orthonormal n×c block Q. */
-function projectOut(x: Float64Array, m: number, q: Float64Array, stride: number, c: number, n: number): void {
-  if (c === 0) return;
-  const coef = new Float64Array(c * m);
+/** Qᵀ·X for the first c columns of Q (n rows, row stride qStride) and the first m columns of X (row stride xStride). */
+function transposeTimes(q: Float64Array, qStride: number, c: number, x: Float64Array, xStride: number, m: number, n: number): Float64Array {
+  const out = new Float64Array(c * m);
   for (let i = 0; i < n; i++) {
-    const qi = i * stride;
-    const xi = i * m;
+    const qi = i * qStride;
+    const xi = i * xStride;
     for (let a = 0; a < c; a++) {
       const qa = q[qi + a];
       const ca = a * m;
-      for (let j = 0; j < m; j++) coef[ca + j] += qa * x[xi + j];
+      for (let j = 0; j < m; j++) out[ca + j] += qa * x[xi + j];
     }
   }
+  return out;
+}
+
+function projectOut(x: Float64Array, m: number, q: Float64Array, stride: number, c: number, n: number): void {
+  if (c === 0) return;
+  const coef = transposeTimes(q, stride, c, x, m, m, n);
   for (let i = 0; i < n; i++) {
     const qi = i * stride;
     const xi = i * m;
@@ -188,15 +194,7 @@ export function topEigen(
       bw = r;
     }
     // Rayleigh-Ritz: T = Qᵀ S Q
-    const t = new Float64Array(cols * cols);
-    for (let i = 0; i < n; i++) {
-      const qi = i * maxCols;
-      for (let a = 0; a < cols; a++) {
-        const qa = q[qi + a];
-        const ta = a * cols;
-        for (let c = 0; c < cols; c++) t[ta + c] += qa * sq[qi + c];
-      }
-    }
+    const t = transposeTimes(q, maxCols, cols, sq, maxCols, cols, n);
     for (let a = 0; a < cols; a++) {
       for (let c = a + 1; c < cols; c++) t[a * cols + c] = t[c * cols + a] = (t[a * cols + c] + t[c * cols + a]) / 2;
     }

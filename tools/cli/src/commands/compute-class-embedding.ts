@@ -10,6 +10,7 @@ import {
   writeClassEmbedding,
 } from '@semembed/hierarchy';
 import type { Command } from '../index.js';
+import { withTaxonomyOptions } from '../options.js';
 import { UsageError } from '../errors.js';
 
 interface Args {
@@ -30,10 +31,7 @@ export const computeClassEmbeddingCommand: Command = {
       'compute-class-embedding',
       'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)',
       (y) =>
-        y
-          .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
-          .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
-          .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings, not integers' })
+        withTaxonomyOptions(y)
           .option('class_list', {
             alias: 'class-list',
             type: 'string',

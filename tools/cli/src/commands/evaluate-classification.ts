@@ -4,6 +4,7 @@ import { readClassEmbedding, readHierarchy, type ClassId } from '@semembed/hiera
 import { writeFileAtomic } from '@semembed/formats';
 import { CLASSIFICATION_METRICS, classificationAccuracy, formatTable, rankClasses, readFeatures } from '@semembed/retrieval';
 import type { Command } from '../index.js';
+import { withTaxonomyOptions } from '../options.js';
 import { UsageError } from '../errors.js';
 import { asArray, checkInHierarchy, loadTruth, nth, str2bool } from './retrieval-common.js';
 
@@ -33,12 +34,9 @@ export const evaluateClassificationCommand: Command = {
       'evaluate-classification',
       'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)',
       (y) =>
-        y
+        withTaxonomyOptions(y)
           .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
           .option('data_root', { alias: 'data-root', type: 'string', describe: 'Root directory of the dataset' })
-          .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
-          .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
-          .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings, not integers' })
           .option('classes_from', { alias: 'classes-from', type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
           .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Model outputs per test sample (.npy or pickled dump): probabilities or embeddings; repeatable' })
           .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat' })

@@ -16,6 +16,7 @@ import {
   type EngineChoice,
 } from '@semembed/retrieval';
 import type { Command } from '../index.js';
+import { withTaxonomyOptions } from '../options.js';
 import { UsageError } from '../errors.js';
 import { asArray, checkInHierarchy, loadTruth, nth, progressBar, str2bool } from './retrieval-common.js';
 
@@ -48,12 +49,9 @@ export const evaluateRetrievalCommand: Command = {
       'evaluate-retrieval',
       'Hierarchical precision, mAHP(@K) and mAP of nearest-neighbour retrieval (reference: evaluate_retrieval.py)',
       (y) =>
-        y
+        withTaxonomyOptions(y)
           .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
           .option('data_root', { alias: 'data-root', type: 'string', describe: 'Root directory of the dataset' })
-          .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
-          .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
-          .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings, not integers' })
           .option('classes_from', { alias: 'classes-from', type: 'string', describe: 'Class embedding file whose ind2label lists the classes; labels are then indices into it' })
           .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Features: .npy (rows = samples) or a pickled dump {"feat": {id: vector}}; repeatable' })
           .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat (default: its file name)' })

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { selectBackend, fit, KerasSGD, makeSchedule } from '@semembed/trainer';
+import { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers } from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,6 +19,7 @@ const reps = Number(arg('reps', 5));
 const steps = Number(arg('steps', 10));
 const backends = arg('backends', 'wasm,cpu').split(',');
 const archs = arg('archs', 'simple,fashion-cnn').split(',');
+const torch = arg('torch', 'yes') !== 'no';
 const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] };
 
 function synthetic(shape, n) {
@@ -38,14 +39,17 @@ function synthetic(shape, n) {
   };
 }
 
-async function tfjsRun(backend, arch, batch, nSteps, warmup = true) {
+async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1) {
   const { tf } = await selectBackend(backend);
   const cfg = buildArchitecture(arch, { inputShape: SHAPES[arch], embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
   const model = await modelFromKerasConfig(tf, cfg);
   const emb = new Float32Array(100);
   for (let i = 0; i < 10; i++) emb[i * 11] = 1;
   const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
-  const common = { tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: batch, valBatchSize: batch, optimizer: opt, seed: 0, augment: false, epochs: 1 };
+  const workers = threads > 1
+    ? await GradientWorkers.start(threads, model, { backend, modelConfig: cfg, loss: 'inv_corr', clsWeight: 0, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, inputShape: SHAPES[arch] })
+    : undefined;
+  const common = { workers, tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: batch, valBatchSize: batch, optimizer: opt, seed: 0, augment: false, epochs: 1 };
   if (warmup) await fit({ ...common, train: synthetic(SHAPES[arch], batch * 2), schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2) });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -54,6 +58,7 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true) {
   const cu = process.cpuUsage(c0);
   opt.dispose();
   model.dispose();
+  await workers?.dispose();
   return { img_per_s: (batch * nSteps) / wall, cpu_img_per_s: (batch * nSteps) / ((cu.user + cu.system) / 1e6) };
 }
 
@@ -77,8 +82,9 @@ for (let r = 0; r < reps; r++) {
       if (be === 'cpu' && r > 0) continue;
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
       add(`${arch} | tfjs ${be} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
+      if (be === 'wasm') add(`${arch} | tfjs ${be} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
     }
-    for (const th of [1, 2]) {
+    for (const th of torch ? [1, 2] : []) {
       const t = torchRun(arch, th, 100, steps);
       add(`${arch} | PyTorch CPU ${t.torch ?? ''} (${th} thread${th > 1 ? 's' : ''}) | batch 100`, t);
     }

@@ -7,6 +7,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, type LossName } from './losses.js';
 import { decayedLr, type LrSchedule } from './schedules.js';
+import { parallelGradients, type GradientWorkers } from './parallel.js';
 
 type Tf = typeof tfType;
 
@@ -122,6 +123,8 @@ export interface FitOptions {
   trainableLayers?: Set<string>;
   onProgress?: (e: ProgressEvent) => void;
   onEpochEnd?: (log: EpochLog) => Promise<void> | void;
+  /** Helper threads that compute part of every batch's gradients (see parallel.ts). */
+  workers?: GradientWorkers;
   /** Checked between batches; when true the loop stops after the current batch and returns. */
   shouldStop?: () => boolean;
 }
@@ -219,15 +222,51 @@ export async function evaluate(
   };
 }
 
+/**
+ * Loss, gradients of `vars` and outputs for n rows in training mode: one thread's share of a step (the whole
+ * batch without helpers). Also runs in the helper threads.
+ */
+export function shareGradients(
+  tf: Tf,
+  o: Pick<FitOptions, 'model' | 'loss' | 'clsWeight' | 'embedding' | 'embRows' | 'embDim' | 'numClasses'> & { train: Pick<DataSplit, 'inputShape'> },
+  vars: tfType.Variable[],
+  x: Float32Array,
+  labels: Int32Array,
+  n: number,
+): { value: number; grads: tfType.NamedTensorMap; emb: Float32Array; prob?: Float32Array } {
+  const [H, W, C] = o.train.inputShape;
+  let embT: tfType.Tensor | undefined;
+  let probT: tfType.Tensor | undefined;
+  const { value, grads } = tf.tidy(() => {
+    const xt = tf.tensor4d(x, [n, H, W, C]);
+    const { yEmb, yCls } = targetsFor(tf, o, labels);
+    return tf.variableGrads(() => {
+      const [e, p] = outputsOf(o.model.apply(xt, { training: true }) as tfType.Tensor | tfType.Tensor[]);
+      embT = tf.keep(e.clone());
+      if (p) probT = tf.keep(p.clone());
+      return batchLoss(tf, o, e, p, yEmb, yCls);
+    }, vars);
+  });
+  const out = {
+    value: value.dataSync()[0],
+    grads,
+    emb: embT!.dataSync() as Float32Array,
+    prob: probT ? (probT.dataSync() as Float32Array) : undefined,
+  };
+  tf.dispose([value, embT!, probT].filter((t): t is tfType.Tensor => t !== undefined));
+  return out;
+}
+
 /** Trains `epochs - initialEpoch` epochs. Returns the logs, and whether it was stopped early. */
 export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: boolean }> {
   const { tf, model, optimizer } = o;
   const [H, W, C] = o.train.inputShape;
   const logs: EpochLog[] = [];
   const stepsPerEpoch = Math.ceil(o.train.size / o.batchSize);
-  const trainVars = model.trainableWeights
-    .filter((w) => !o.trainableLayers || o.trainableLayers.has(w.originalName.split('/')[0]))
-    .map((w) => (w as unknown as { read(): tfType.Variable }).read());
+  const trained = (w: tfType.LayerVariable) => w.trainable && (!o.trainableLayers || o.trainableLayers.has(w.originalName.split('/')[0]));
+  const trainVars = model.trainableWeights.filter(trained).map((w) => w.read() as tfType.Variable);
+  // The same variables as indices into model.weights: the helpers' models name their variables differently.
+  const trainIdx = model.weights.flatMap((w, i) => (trained(w) ? [i] : []));
   const hasCls = model.outputs.length > 1;
   for (let epoch = o.initialEpoch ?? 0; epoch < o.epochs; epoch++) {
     optimizer.lr = o.schedule.epochLr(epoch, optimizer.lr);
@@ -239,27 +278,16 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
     let b = 0;
     for (const batch of o.train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment })) {
       if (o.schedule.batchLr) optimizer.lr = o.schedule.batchLr(optimizer.iterations);
-      let embT: tfType.Tensor | undefined;
-      let probT: tfType.Tensor | undefined;
       const lrUsed = optimizer.effectiveLr();
-      const { value, grads } = tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
-        const { yEmb, yCls } = targetsFor(tf, o, batch.labels);
-        return tf.variableGrads(() => {
-          const [e, p] = outputsOf(model.apply(x, { training: true }) as tfType.Tensor | tfType.Tensor[]);
-          embT = tf.keep(e.clone());
-          if (p) probT = tf.keep(p.clone());
-          return batchLoss(tf, o, e, p, yEmb, yCls);
-        }, trainVars);
-      });
-      optimizer.apply(trainVars, grads);
-      tf.dispose(grads);
-      const lv = (await value.data())[0];
-      value.dispose();
-      const ev = (await embT!.data()) as Float32Array;
-      embOk += embeddingCorrect(o.loss, ev, batch.labels, o.embedding, o.embRows, o.embDim);
-      if (probT) clsOk += classCorrect((await probT.data()) as Float32Array, batch.labels, o.numClasses);
-      tf.dispose([embT!, probT].filter((t): t is tfType.Tensor => t !== undefined));
+      const local = (x: Float32Array, labels: Int32Array, n: number) => shareGradients(tf, o, trainVars, x, labels, n);
+      const step = o.workers
+        ? await parallelGradients(tf, o.workers, model, trainIdx, batch, H * W * C, local)
+        : local(batch.x, batch.labels, batch.size);
+      optimizer.apply(trainVars, step.grads);
+      tf.dispose(step.grads);
+      const lv = step.value;
+      embOk += embeddingCorrect(o.loss, step.emb, batch.labels, o.embedding, o.embRows, o.embDim);
+      if (step.prob) clsOk += classCorrect(step.prob, batch.labels, o.numClasses);
       lossSum += lv * batch.size;
       seen += batch.size;
       b++;

@@ -20,3 +20,4 @@ export { addHeads, l2NormalizeLayerClass, type HeadOptions } from './model.js';
 export { writeKerasH5, readKerasH5, type H5Layer, type H5Weight, type KerasH5Content } from './h5.js';
 export { splitFromDataset } from './data.js';
 export { train, featureLabelsPath, modelWeights, type TrainOptions, type TrainResult } from './train.js';
+export { GradientWorkers, batchParts, resolveWorkers, type HelperSetup } from './parallel.js';

@@ -16,6 +16,7 @@ import { TrainerError } from './errors.js';
 import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fit.js';
 import { readKerasH5, writeKerasH5, type H5Layer, type H5Weight } from './h5.js';
 import { LOSSES, balancedAccuracy, nearestClass, type LossName } from './losses.js';
+import { GradientWorkers, resolveWorkers } from './parallel.js';
 import { decayFor, makeSchedule, LR_SCHEDULES, type ScheduleOptions } from './schedules.js';
 
 type Tf = typeof tfType;
@@ -48,6 +49,12 @@ export interface TrainOptions extends ScheduleOptions {
   finetuneInit?: number;
   seed?: number;
   backend?: BackendName;
+  /**
+   * Threads computing each batch's gradients on the wasm/cpu backends (data-parallel; default 'auto' = the
+   * usable cores, at most 4). 1 trains on the calling thread only. Results depend on the count (BatchNorm
+   * statistics are per share), not on timing.
+   */
+  workers?: number | 'auto';
   /** Keep only the first N images of each split (quick runs, tests). */
   limit?: number;
   /** Validate on the test split after every epoch (Keras's validation_data; default true). */
@@ -133,6 +140,15 @@ async function writeSnapshot(file: string, cfg: KerasModelConfig, model: tfType.
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    return await trainWith(o, cleanup);
+  } finally {
+    for (const c of cleanup) await c();
+  }
+}
+
+async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): Promise<TrainResult> {
   const log = o.onLog ?? ((l: string) => console.log(l));
   const loss = o.loss ?? 'inv_corr';
   check(LOSSES.includes(loss), `--loss: unknown loss '${loss}' (choose ${LOSSES.join('|')})`);
@@ -149,6 +165,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   check(Number.isInteger(valBatchSize) && valBatchSize > 0, `--val_batch_size must be a positive integer, got ${valBatchSize}`);
   if (o.epochs !== undefined) check(Number.isInteger(o.epochs) && o.epochs > 0, `--epochs must be a positive integer, got ${o.epochs}`);
   const seed = o.seed ?? 0;
+  const workerCount = resolveWorkers(o.workers);
+  check(Number.isInteger(workerCount) && workerCount >= 1 && workerCount <= 64, `--workers must be auto or an integer from 1 to 64, got ${o.workers}`);
   check(Number.isInteger(seed) && seed >= 0, `--seed must be a non-negative integer, got ${seed}`);
   for (const [flag, file] of [['--model_dump', o.modelDump], ['--weight_dump', o.weightDump], ['--feature_dump', o.featureDump], ['--snapshot', o.snapshot]] as const) {
     if (file) check(fs.existsSync(path.dirname(path.resolve(file))), `${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`);
@@ -217,6 +235,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     loadWeightsByKerasName(tf, model, lookupFrom(snapshotContent.layers), { source: o.snapshot });
   }
 
+  let workers: GradientWorkers | undefined;
+  if (workerCount > 1 && (choice.name === 'wasm' || choice.name === 'cpu')) {
+    workers = await GradientWorkers.start(workerCount, model, {
+      backend: choice.name,
+      modelConfig: cfg,
+      loss,
+      clsWeight,
+      embedding,
+      embRows: rows,
+      embDim: dim,
+      numClasses,
+      inputShape: trainDs.inputShape,
+    });
+    cleanup.push(() => workers!.dispose());
+    log(`Data-parallel training: ${workerCount} threads, each computes the gradients of 1/${workerCount} of every batch (--workers)`);
+  } else if (workerCount > 1) {
+    log(`--workers ${workerCount}: not used, the ${choice.name} backend runs its own threads`);
+  }
+
   const stepsPerEpoch = Math.ceil(trainDs.labels.length / batchSize);
   const schedule = makeSchedule(scheduleName, o, stepsPerEpoch);
   const epochs = o.epochs ?? schedule.defaultEpochs;
@@ -246,7 +283,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   const trainSplit = splitFromDataset(trainDs);
   const testSplit = splitFromDataset(testDs);
-  const base = { tf, model, loss, embedding, embRows: rows, embDim: dim, clsWeight, numClasses };
+  const base = { tf, model, loss, embedding, embRows: rows, embDim: dim, clsWeight, numClasses, workers };
   const stop = () => o.signal?.aborted === true;
   const snapshotPath = o.snapshot;
   const files: string[] = [];

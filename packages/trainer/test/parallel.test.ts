@@ -1,0 +1,150 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { buildArchitecture, modelFromKerasConfig, type KerasModelConfig } from '@semembed/architectures';
+import type * as tfType from '@tensorflow/tfjs';
+import { batchParts, GradientWorkers, resolveWorkers, selectBackend, type HelperSetup, type Tf } from '../src/index.js';
+import { shareGradients } from '../src/fit.js';
+import { parallelGradients } from '../src/parallel.js';
+
+const SHAPE: [number, number, number] = [28, 28, 1];
+
+/** fashion-cnn with its BatchNormalization layers cut out (inputs rewired): gradients then do not depend on how a batch is split. */
+function withoutBatchNorm(cfg: KerasModelConfig): KerasModelConfig {
+  const c = structuredClone(cfg) as unknown as { config: { layers: Array<{ class_name: string; name: string; inbound_nodes: unknown[][][] }> } };
+  const replaced = new Map<string, string>();
+  const layers = [];
+  for (const l of c.config.layers) {
+    for (const node of l.inbound_nodes) for (const inb of node) inb[0] = replaced.get(inb[0] as string) ?? inb[0];
+    if (l.class_name === 'BatchNormalization') replaced.set(l.name, l.inbound_nodes[0][0][0] as string);
+    else layers.push(l);
+  }
+  c.config.layers = layers;
+  return c as unknown as KerasModelConfig;
+}
+
+function data(n: number, seed: number) {
+  const size = SHAPE[0] * SHAPE[1] * SHAPE[2];
+  const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin((i + seed * 7919) * 12.9898) * 0.7);
+  const labels = Int32Array.from({ length: n }, (_, i) => (i * 3 + seed) % 10);
+  return { x, labels, size: n };
+}
+
+const emb = new Float32Array(100);
+for (let i = 0; i < 10; i++) emb[i * 11] = 1;
+
+function setupFor(cfg: KerasModelConfig, clsWeight = 0): HelperSetup {
+  return { backend: 'wasm', modelConfig: cfg, loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, inputShape: SHAPE };
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return m / scale;
+}
+
+describe('batchParts', () => {
+  it('splits rows into contiguous, nearly equal shares that cover the batch', () => {
+    expect(batchParts(100, 2)).toEqual([[0, 50], [50, 100]]);
+    expect(batchParts(7, 3)).toEqual([[0, 3], [3, 5], [5, 7]]);
+    expect(batchParts(1, 2)).toEqual([[0, 1], [1, 1]]);
+  });
+  it('auto uses the usable cores, at most 4', () => {
+    const r = resolveWorkers('auto');
+    expect(r).toBeGreaterThanOrEqual(1);
+    expect(r).toBeLessThanOrEqual(4);
+    expect(resolveWorkers(3)).toBe(3);
+  });
+});
+
+describe('data-parallel gradients (helper threads with their own wasm backend)', () => {
+  let tf: Tf;
+  beforeAll(async () => {
+    tf = (await selectBackend('wasm')).tf;
+  });
+
+  const localFor = (model: tfType.LayersModel, vars: tfType.Variable[], clsWeight = 0) => (x: Float32Array, labels: Int32Array, n: number) =>
+    shareGradients(tf, { model, loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: SHAPE } }, vars, x, labels, n);
+
+  for (const [threads, n] of [[2, 40], [3, 7]] as const) {
+    it(`${threads} threads, batch ${n}: the same loss, outputs and gradients as one thread on the whole batch`, async () => {
+      const cfg = withoutBatchNorm(buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' }));
+      const model = await modelFromKerasConfig(tf, cfg);
+      const workers = await GradientWorkers.start(threads, model, setupFor(cfg));
+      try {
+        const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
+        const trainIdx = model.weights.flatMap((w, i) => (w.trainable ? [i] : []));
+        const batch = data(n, 1);
+        const whole = localFor(model, vars)(batch.x, batch.labels, n);
+        const par = await parallelGradients(tf, workers, model, trainIdx, batch, 28 * 28, localFor(model, vars));
+        expect(Math.abs(par.value - whole.value)).toBeLessThan(1e-6);
+        expect(maxRelDiff(par.emb, whole.emb)).toBeLessThan(1e-5);
+        for (const v of vars) {
+          const d = maxRelDiff(par.grads[v.name].dataSync() as Float32Array, whole.grads[v.name].dataSync() as Float32Array);
+          expect(d, v.name).toBeLessThan(1e-4);
+        }
+        tf.dispose([...Object.values(par.grads), ...Object.values(whole.grads)]);
+      } finally {
+        await workers.dispose();
+        model.dispose();
+      }
+    });
+  }
+
+  it('with BatchNorm: gradients and moving statistics are the share-size-weighted means of each share alone', async () => {
+    const cfg = buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+    const model = await modelFromKerasConfig(tf, cfg);
+    const workers = await GradientWorkers.start(2, model, setupFor(cfg, 0.1));
+    try {
+      const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
+      const all = model.weights.map((w) => w.read() as tfType.Variable);
+      const trainIdx = model.weights.flatMap((w, i) => (w.trainable ? [i] : []));
+      const n = 30; // shares of 15 and 15
+      const batch = data(n, 2);
+      const before = all.map((v) => v.dataSync().slice() as Float32Array);
+      const restore = () => all.forEach((v, i) => v.assign(tf.tensor(before[i], v.shape)));
+      // Each share alone, one after the other on this thread.
+      const local = localFor(model, vars, 0.1);
+      const a = local(batch.x.subarray(0, 15 * 784), batch.labels.subarray(0, 15), 15);
+      const statsA = all.map((v) => v.dataSync().slice() as Float32Array);
+      restore();
+      const b = local(batch.x.subarray(15 * 784), batch.labels.subarray(15), 15);
+      const statsB = all.map((v) => v.dataSync().slice() as Float32Array);
+      restore();
+      const par = await parallelGradients(tf, workers, model, trainIdx, batch, 784, local);
+      expect(par.prob).toBeDefined();
+      expect(Math.abs(par.value - (a.value + b.value) / 2)).toBeLessThan(1e-6);
+      for (const v of vars) {
+        const ga = a.grads[v.name].dataSync() as Float32Array;
+        const gb = b.grads[v.name].dataSync() as Float32Array;
+        const want = ga.map((x, i) => (x + gb[i]) / 2);
+        expect(maxRelDiff(par.grads[v.name].dataSync() as Float32Array, want), v.name).toBeLessThan(1e-4);
+      }
+      let movingStats = 0;
+      model.weights.forEach((w, i) => {
+        if (w.trainable) return;
+        movingStats++;
+        const want = statsA[i].map((x, j) => (x + statsB[i][j]) / 2);
+        expect(statsA[i]).not.toEqual(before[i]);
+        expect(maxRelDiff(all[i].dataSync() as Float32Array, want), w.name).toBeLessThan(1e-5);
+      });
+      expect(movingStats).toBe(8); // 4 BatchNormalization layers (bn1, bn3, bn5, the prob head's) x mean, variance
+      tf.dispose([...Object.values(par.grads), ...Object.values(a.grads), ...Object.values(b.grads)]);
+    } finally {
+      await workers.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a helper that cannot build the model fails start() with a clear message', async () => {
+    const cfg = buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
+    const model = await modelFromKerasConfig(tf, cfg);
+    const broken = structuredClone(cfg) as unknown as { config: { layers: Array<{ class_name: string }> } };
+    broken.config.layers[1].class_name = 'NoSuchLayer';
+    await expect(GradientWorkers.start(2, model, setupFor(broken as unknown as KerasModelConfig))).rejects.toThrow(/training worker 1 could not start: .*NoSuchLayer/);
+    model.dispose();
+  });
+});
+

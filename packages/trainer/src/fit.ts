@@ -7,6 +7,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, type LossName } from './losses.js';
 import { decayedLr, type LrSchedule } from './schedules.js';
+import { besselCorrection } from './batchnorm.js';
 import { parallelGradients, type GradientWorkers } from './parallel.js';
 
 type Tf = typeof tfType;
@@ -237,6 +238,7 @@ export function shareGradients(
   const [H, W, C] = o.train.inputShape;
   let embT: tfType.Tensor | undefined;
   let probT: tfType.Tensor | undefined;
+  const unbiasMovingVariance = besselCorrection(tf, o.model, n);
   const { value, grads } = tf.tidy(() => {
     const xt = tf.tensor4d(x, [n, H, W, C]);
     const { yEmb, yCls } = targetsFor(tf, o, labels);
@@ -247,6 +249,7 @@ export function shareGradients(
       return batchLoss(tf, o, e, p, yEmb, yCls);
     }, vars);
   });
+  unbiasMovingVariance();
   const out = {
     value: value.dataSync()[0],
     grads,

@@ -22,7 +22,7 @@ describe('semembed learn-image-embeddings', () => {
     const r = semembed(
       [
         'learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', emb, '--cls_weight', '0.1',
-        '--lr_schedule', 'SGD', '--sgd_schedule', '1:0.05,1', '--limit', '300', '--batch_size', '50', '--backend', 'wasm',
+        '--lr_schedule', 'SGD', '--sgd_schedule', '1:0.05,1', '--limit', '300', '--batch_size', '50', '--backend', 'wasm', '--workers', '2',
         '--model_dump', join(dir, 'm.h5'), '--weight_dump', join(dir, 'w.h5'), '--feature_dump', join(dir, 'f.npy'),
       ],
       { timeout: 170_000 },
@@ -31,6 +31,7 @@ describe('semembed learn-image-embeddings', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Data: FashionMNIST, 300 training \/ 300 test images of 28x28x1, 10 classes/m);
     expect(r.stdout).toMatch(/^backend: wasm, fast gradient kernels: .*Conv2DBackpropFilter/m);
+    expect(r.stdout).toMatch(/^Data-parallel training: 2 threads, each computes the gradients of 1\/2 of every batch/m);
     expect(r.stdout).toMatch(/^Epoch 1 - \d+s \(\d+ img\/s\) - lr: 0\.0500 - loss: [0-9.]+ - emb_acc: [0-9.]+ - cls_acc: [0-9.]+ - val_loss: [0-9.]+/m);
     expect(r.stdout).toMatch(/^\[[0-9.]+, [0-9.]+, [0-9.]+\]$/m);
     expect(r.stdout).toMatch(/^Average Accuracy: 0\.\d{4}$/m);
@@ -75,6 +76,9 @@ describe('semembed learn-image-embeddings', () => {
     const r3 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--epochs', '0']);
     expect(r3.code).toBe(1);
     expect(r3.stderr).toMatch(/^semembed: --epochs must be a positive integer/);
+    const r4 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--workers', 'two']);
+    expect(r4.code).toBe(1);
+    expect(r4.stderr).toMatch(/^semembed: --workers must be auto or an integer from 1 to 64, got 'two'/);
   }, 60_000);
 
   it('Ctrl-C writes a snapshot and exits cleanly; the same command resumes', async () => {

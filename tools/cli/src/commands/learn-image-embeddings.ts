@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { BACKEND_NAMES, LOSSES, LR_SCHEDULES, train, type BackendName, type EpochLog, type LossName, type ProgressEvent } from '@semembed/trainer';
 import type { Command } from '../index.js';
 import { UsageError } from '../errors.js';
+import { parseWorkers } from '../options.js';
 
 interface Args {
   dataset: string;
@@ -39,6 +40,7 @@ interface Args {
   clr_max_lr?: number;
   seed: number;
   backend: BackendName;
+  workers: string;
   limit?: number;
   augment: boolean;
   validate: boolean;
@@ -60,7 +62,7 @@ export const learnImageEmbeddingsCommand: Command = {
           .option('embedding', { type: 'string', demandOption: true, describe: 'Class embedding file (.json or the reference .pickle), or "onehot"' })
           .option('limit', { type: 'number', describe: 'Use only the first N images of each split (quick runs)' })
           .group(
-            ['architecture', 'loss', 'cls_weight', 'cls_base', 'lr_schedule', 'clipgrad', 'max_decay', 'nesterov', 'epochs', 'batch_size', 'val_batch_size', 'snapshot', 'finetune', 'finetune_init', 'seed', 'backend', 'augment', 'validate'],
+            ['architecture', 'loss', 'cls_weight', 'cls_base', 'lr_schedule', 'clipgrad', 'max_decay', 'nesterov', 'epochs', 'batch_size', 'val_batch_size', 'snapshot', 'finetune', 'finetune_init', 'seed', 'backend', 'workers', 'augment', 'validate'],
             'Training parameters:',
           )
           .option('architecture', { type: 'string', describe: 'Network architecture (default: fashion-cnn for FashionMNIST, else simple)' })
@@ -77,8 +79,13 @@ export const learnImageEmbeddingsCommand: Command = {
           .option('snapshot', { type: 'string', describe: 'Snapshot file written after every epoch (and on Ctrl-C); resumed from when it exists' })
           .option('finetune', { type: 'string', describe: 'Keras .h5 with pre-trained weights (loaded by layer name, mismatches skipped)' })
           .option('finetune_init', { alias: 'finetune-init', type: 'number', default: 8, describe: 'Epochs training only the new layers first' })
-          .option('seed', { type: 'number', default: 0, describe: 'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend)' })
+          .option('seed', { type: 'number', default: 0, describe: 'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)' })
           .option('backend', { type: 'string', choices: BACKEND_NAMES, default: 'auto', describe: 'TensorFlow.js backend' })
+          .option('workers', {
+            type: 'string',
+            default: 'auto',
+            describe: 'Threads sharing every batch on the wasm/cpu backends (data-parallel; auto = usable cores, at most 4; 1 = this thread only)',
+          })
           .option('augment', { type: 'boolean', default: true, describe: 'The reference\'s training augmentation (--no-augment to disable)' })
           .option('validate', { type: 'boolean', default: true, describe: 'Evaluate on the test split after every epoch (--no-validate to skip)' })
           .group(['model_dump', 'weight_dump', 'feature_dump', 'no_progress'], 'Output parameters:')
@@ -192,6 +199,7 @@ async function run(a: Args): Promise<void> {
       clrMaxLr: a.clr_max_lr,
       seed: a.seed,
       backend: a.backend,
+      workers: parseWorkers(a.workers),
       limit: a.limit,
       augment: a.augment,
       validate: a.validate,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import type { Command } from '../index.js';
 import { checkOptions, paths, type PipelineOptions } from '../pipeline/steps.js';
+import { parseWorkers } from '../options.js';
 
 interface Args {
   out: string;
@@ -19,6 +20,7 @@ interface Args {
   cls_weight: number;
   method: PipelineOptions['method'];
   backend?: string;
+  workers: string;
   limit?: number;
   seed: number;
   baseline: boolean;
@@ -50,6 +52,7 @@ export const pipelineCommand: Command = {
           .option('batch_size', { alias: 'batch-size', type: 'number', default: 100 })
           .option('cls_weight', { alias: 'cls-weight', type: 'number', default: 0.1, describe: 'Weight of the classification head of the semantic model' })
           .option('backend', { type: 'string', default: 'auto', describe: 'TensorFlow.js backend: auto|tensorflow-gpu|tensorflow|wasm|cpu' })
+          .option('workers', { type: 'string', default: 'auto', describe: 'Threads sharing every training batch on wasm/cpu (auto = usable cores, at most 4)' })
           .option('limit', { type: 'number', describe: 'Use only the first N images of each split (quick trials)' })
           .option('seed', { type: 'number', default: 0 })
           .option('baseline', { type: 'boolean', default: true, describe: 'Train and evaluate the classification-only baseline too (--no-baseline skips it)' })
@@ -84,6 +87,7 @@ async function run(a: Args): Promise<void> {
     clsWeight: a.cls_weight,
     method: a.method,
     backend: a.backend,
+    workers: parseWorkers(a.workers),
     limit: a.limit,
     seed: a.seed,
     baseline: a.baseline,

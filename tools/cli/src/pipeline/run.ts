@@ -71,6 +71,7 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           featureDump: q.tfjsFeatures,
           seed: o.seed,
           backend: o.backend as never,
+          workers: o.workers,
           limit: o.limit,
           onLog: (line) => log(`    ${line}`),
           onProgress: (e) => {

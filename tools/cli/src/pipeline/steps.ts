@@ -23,6 +23,7 @@ export interface PipelineOptions {
   clsWeight: number;
   method: 'unitsphere' | 'approx_sim' | 'mds' | 'spheres';
   backend?: string;
+  workers?: number | 'auto';
   limit?: number;
   seed: number;
   baseline: boolean;

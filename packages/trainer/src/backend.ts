@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadNativeConv } from './native-conv.js';
 import { registerFastWasmKernels } from './wasm-kernels.js';
 import { TrainerError } from './errors.js';
 
@@ -123,5 +124,6 @@ export async function selectBackend(requested: BackendName = 'auto'): Promise<Ba
 export function describeBackend(c: BackendChoice): string {
   const why = c.skipped.length ? ` (not faster: ${c.skipped.join('; ')})` : '';
   const extra = c.fastKernels.length ? `, fast gradient kernels: ${c.fastKernels.join(', ')}` : '';
-  return `backend: ${c.name}${extra}${why}`;
+  const conv = c.name === 'wasm' ? `; convolutions: ${loadNativeConv().why}` : '';
+  return `backend: ${c.name}${extra}${conv}${why}`;
 }

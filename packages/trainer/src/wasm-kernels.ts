@@ -8,6 +8,7 @@
  * tape never sees the difference (nested kernel calls are not recorded).
  */
 import type * as tfType from '@tensorflow/tfjs';
+import { loadNativeConv } from './native-conv.js';
 
 type Tf = typeof tfType;
 type TensorInfo = tfType.TensorInfo;
@@ -85,10 +86,12 @@ function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Reco
 export interface FastKernelOptions {
   /** Replace MaxPoolGrad too (default true): the wasm one is slow and drops the gradient of all-equal windows. */
   maxPoolGrad?: boolean;
+  /** Convolutions through the native OpenBLAS addon when it is built (default true). */
+  nativeConv?: boolean;
 }
 
-const REPLACED = ['Tile', 'Identity', 'Sum', 'Mean', 'Multiply', 'Add', 'Sub', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'FusedBatchNorm/Sum/Mean gradients'] as const;
 let installedFor: object | undefined;
+let installedList: string[] = [];
 
 /**
  * Registers the fast gradient kernels on the wasm backend. Call after `tf.setBackend('wasm')` resolved.
@@ -97,7 +100,7 @@ let installedFor: object | undefined;
 export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {}): string[] {
   const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | null;
   if (!backend) throw new Error('registerFastWasmKernels: the wasm backend is not initialised');
-  if (installedFor === backend) return [...REPLACED];
+  if (installedFor === backend) return [...installedList];
   const originals = new Map<string, tfType.KernelFunc>();
   for (const name of ['BatchMatMul', 'Transpose', 'Conv2D', 'Reverse', 'PadV2', 'Slice', 'Reshape', 'Identity']) {
     const k = tf.getKernel(name, 'wasm');
@@ -109,7 +112,8 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     for (const i of infos) backend.disposeData(i.dataId);
   };
 
-  const conv2DBackpropFilter: tfType.KernelFunc = ({ inputs, attrs }) => {
+  let nativeConv2D: tfType.KernelFunc | undefined;
+  let conv2DBackpropFilter: tfType.KernelFunc = ({ inputs, attrs }) => {
     const x = inputs.x as TensorInfo;
     const dy = inputs.dy as TensorInfo;
     const a = attrs as unknown as Record<string, unknown>;
@@ -141,7 +145,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
-  const conv2DBackpropInput: tfType.KernelFunc = ({ inputs, attrs }) => {
+  let conv2DBackpropInput: tfType.KernelFunc = ({ inputs, attrs }) => {
     const dy = inputs.dy as TensorInfo;
     const filter = inputs.filter as TensorInfo;
     const a = attrs as unknown as Record<string, unknown>;
@@ -378,6 +382,59 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
+  const native = options.nativeConv === false ? undefined : loadNativeConv().native;
+  if (native) {
+    // Same kernel names, computed by im2col + sgemm on views of the wasm heap; anything the addon does not do
+    // (dilation, channels-first) goes to the wasm compositions above.
+    const geometry = (info: ReturnType<typeof convInfoOf>) =>
+      new Float32Array([
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
+        info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
+      ]);
+    const plain = (a: Record<string, unknown>, ...ts: TensorInfo[]) => {
+      const d = a.dilations as number | [number, number] | undefined;
+      const undilated = d === undefined || d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1);
+      const df = (a.dataFormat as string | undefined) ?? 'NHWC';
+      return undilated && (df === 'NHWC' || df === 'channelsLast') && ts.every((t) => t.dtype === 'float32');
+    };
+    const xnnConv2D = originals.get('Conv2D')!;
+    const conv2D: tfType.KernelFunc = (args) => {
+      const x = args.inputs.x as TensorInfo;
+      const filter = args.inputs.filter as TensorInfo;
+      const a = args.attrs as unknown as Record<string, unknown>;
+      if (!plain(a, x, filter)) return xnnConv2D(args);
+      const info = convInfoOf(tf, x.shape, filter.shape, a);
+      const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+      native.conv(0, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(filter), backend.typedArrayFromHeap(out), geometry(info));
+      return out;
+    };
+    const wasmFilter = conv2DBackpropFilter;
+    const nativeFilter: tfType.KernelFunc = (args) => {
+      const x = args.inputs.x as TensorInfo;
+      const dy = args.inputs.dy as TensorInfo;
+      const a = args.attrs as unknown as Record<string, unknown>;
+      if (!plain(a, x, dy)) return wasmFilter(args);
+      const info = convInfoOf(tf, x.shape, a.filterShape as number[], a);
+      const out = backend.makeOutput(a.filterShape as number[], 'float32');
+      native.conv(1, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(out), geometry(info));
+      return out;
+    };
+    const wasmInput = conv2DBackpropInput;
+    const nativeInput: tfType.KernelFunc = (args) => {
+      const dy = args.inputs.dy as TensorInfo;
+      const filter = args.inputs.filter as TensorInfo;
+      const a = args.attrs as unknown as Record<string, unknown>;
+      if (!plain(a, dy, filter)) return wasmInput(args);
+      const info = convInfoOf(tf, a.inputShape as number[], filter.shape, a);
+      const out = backend.makeOutput(a.inputShape as number[], 'float32');
+      native.conv(2, backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(filter), backend.typedArrayFromHeap(out), geometry(info));
+      return out;
+    };
+    conv2DBackpropFilter = nativeFilter;
+    conv2DBackpropInput = nativeInput;
+    nativeConv2D = conv2D;
+  }
+
   const mine: Record<string, tfType.KernelFunc> = {
     Tile: tile,
     Identity: identity,
@@ -390,6 +447,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     Conv2DBackpropInput: conv2DBackpropInput,
     BatchMatMul: batchMatMul,
   };
+  if (nativeConv2D) mine.Conv2D = nativeConv2D;
   if (options.maxPoolGrad !== false) mine.MaxPoolGrad = maxPoolGrad;
   for (const [kernelName, kernelFunc] of Object.entries(mine)) {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
@@ -397,7 +455,8 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   }
   registerBatchNormGradient(tf);
   installedFor = backend;
-  return [...Object.keys(mine), 'FusedBatchNorm/Sum/Mean gradients'];
+  installedList = [...Object.keys(mine), 'FusedBatchNorm/Sum/Mean gradients'];
+  return [...installedList];
 }
 
 let bnGradInstalled = false;

@@ -1,0 +1,182 @@
+// 2-D convolutions (NHWC, float32) and their gradients as im2col + OpenBLAS sgemm, for the TensorFlow.js wasm
+// backend's kernels: wasm SIMD is 128 bits wide, the machine's BLAS is not. Called on views into the wasm heap;
+// every function is synchronous and keeps no pointer after it returns.
+#include <cblas.h>
+#include <node_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+struct Geometry {
+  int64_t n, h, w, ci, co, kh, kw, sh, sw, pt, pl, oh, ow;
+  int64_t k() const { return kh * kw * ci; }
+};
+
+// Rows of the im2col matrix of images [n0, n0 + cnt): one row per output pixel, kh*kw*ci columns.
+void im2col(const float* x, const Geometry& g, int64_t n0, int64_t cnt, float* col) {
+  const int64_t K = g.k();
+  for (int64_t n = 0; n < cnt; n++) {
+    const float* xn = x + (n0 + n) * g.h * g.w * g.ci;
+    for (int64_t p = 0; p < g.oh; p++) {
+      for (int64_t q = 0; q < g.ow; q++) {
+        float* row = col + ((n * g.oh + p) * g.ow + q) * K;
+        for (int64_t i = 0; i < g.kh; i++) {
+          const int64_t r = p * g.sh - g.pt + i;
+          for (int64_t j = 0; j < g.kw; j++) {
+            const int64_t c = q * g.sw - g.pl + j;
+            float* dst = row + (i * g.kw + j) * g.ci;
+            if (r < 0 || r >= g.h || c < 0 || c >= g.w) {
+              std::memset(dst, 0, sizeof(float) * g.ci);
+            } else {
+              std::memcpy(dst, xn + (r * g.w + c) * g.ci, sizeof(float) * g.ci);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Adds the columns back onto the images they came from (the adjoint of im2col).
+void col2im(const float* col, const Geometry& g, int64_t n0, int64_t cnt, float* dx) {
+  const int64_t K = g.k();
+  for (int64_t n = 0; n < cnt; n++) {
+    float* dn = dx + (n0 + n) * g.h * g.w * g.ci;
+    for (int64_t p = 0; p < g.oh; p++) {
+      for (int64_t q = 0; q < g.ow; q++) {
+        const float* row = col + ((n * g.oh + p) * g.ow + q) * K;
+        for (int64_t i = 0; i < g.kh; i++) {
+          const int64_t r = p * g.sh - g.pt + i;
+          if (r < 0 || r >= g.h) continue;
+          for (int64_t j = 0; j < g.kw; j++) {
+            const int64_t c = q * g.sw - g.pl + j;
+            if (c < 0 || c >= g.w) continue;
+            const float* src = row + (i * g.kw + j) * g.ci;
+            float* dst = dn + (r * g.w + c) * g.ci;
+            for (int64_t t = 0; t < g.ci; t++) dst[t] += src[t];
+          }
+        }
+      }
+    }
+  }
+}
+
+// A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the matrix.
+bool isPointwise(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+// Images per chunk: keeps the im2col buffer near 16 MB.
+int64_t chunkOf(const Geometry& g) {
+  const int64_t perImage = std::max<int64_t>(1, g.oh * g.ow * g.k());
+  return std::max<int64_t>(1, std::min<int64_t>(g.n, (int64_t{4} << 20) / perImage));
+}
+
+enum class Op { Forward, Filter, Input };
+
+// y = conv(x, w) | dw = dconv/dw (x, dy) | dx = dconv/dx (dy, w)
+void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
+  const int64_t K = g.k();
+  const int64_t pixels = g.oh * g.ow;
+  if (op == Op::Input) std::memset(out, 0, sizeof(float) * g.n * g.h * g.w * g.ci);
+  if (op == Op::Filter) std::memset(out, 0, sizeof(float) * K * g.co);
+  const bool direct = isPointwise(g);
+  const int64_t chunk = chunkOf(g);
+  std::vector<float> col(direct ? 0 : chunk * pixels * K);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t cnt = std::min(chunk, g.n - n0);
+    const int64_t rows = cnt * pixels;
+    switch (op) {
+      case Op::Forward: {  // a = x, b = w [K x co], out = y [rows x co]
+        const float* m = direct ? a + n0 * pixels * K : col.data();
+        if (!direct) im2col(a, g, n0, cnt, col.data());
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.co, K, 1.f, m, K, b, g.co, 0.f,
+                    out + n0 * pixels * g.co, g.co);
+        break;
+      }
+      case Op::Filter: {  // a = x, b = dy [rows x co], out = dw [K x co] (accumulated over chunks)
+        const float* m = direct ? a + n0 * pixels * K : col.data();
+        if (!direct) im2col(a, g, n0, cnt, col.data());
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, rows, 1.f, m, K, b + n0 * pixels * g.co, g.co,
+                    1.f, out, g.co);
+        break;
+      }
+      case Op::Input: {  // a = dy [rows x co], b = w [K x co], out = dx
+        float* m = direct ? out + n0 * pixels * K : col.data();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, g.co, 1.f, a + n0 * pixels * g.co, g.co, b, g.co,
+                    0.f, m, K);
+        if (!direct) col2im(col.data(), g, n0, cnt, out);
+        break;
+      }
+    }
+  }
+}
+
+napi_value fail(napi_env env, const char* msg) {
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  void* ptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+// conv(op, a, b, out, geometry[13]): op 0 forward, 1 filter gradient, 2 input gradient.
+napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 5) return fail(env, "conv: expected (op, a, b, out, geometry)");
+  int32_t op;
+  if (napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op > 2) return fail(env, "conv: bad op");
+  float *a, *b, *out, *geo;
+  size_t la, lb, lo, lg;
+  if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[2], &b, &lb) || !floatArray(env, argv[3], &out, &lo) ||
+      !floatArray(env, argv[4], &geo, &lg) || lg != 13) {
+    return fail(env, "conv: a, b, out must be Float32Arrays and geometry a Float32Array of 13");
+  }
+  Geometry g{};
+  int64_t* f[] = {&g.n, &g.h, &g.w, &g.ci, &g.co, &g.kh, &g.kw, &g.sh, &g.sw, &g.pt, &g.pl, &g.oh, &g.ow};
+  for (int i = 0; i < 13; i++) *f[i] = static_cast<int64_t>(geo[i]);
+  const size_t xs = g.n * g.h * g.w * g.ci, ws = g.k() * g.co, ys = g.n * g.oh * g.ow * g.co;
+  const size_t want[3][3] = {{xs, ws, ys}, {xs, ys, ws}, {ys, ws, xs}};
+  if (la != want[op][0] || lb != want[op][1] || lo != want[op][2]) return fail(env, "conv: array sizes do not match the geometry");
+  run(static_cast<Op>(op), g, a, b, out);
+  return nullptr;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t n = 1;
+  if (argc == 1) napi_get_value_int32(env, argv[0], &n);
+  openblas_set_num_threads(std::max(1, n));
+  return nullptr;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, Conv, nullptr, &fn);
+  napi_set_named_property(env, exports, "conv", fn);
+  napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, nullptr, &fn);
+  napi_set_named_property(env, exports, "setThreads", fn);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() { return Init(env, exports); }

@@ -1,0 +1,45 @@
+/**
+ * The optional native convolution addon (native/conv.cc: im2col + OpenBLAS sgemm), built at install time by
+ * scripts/build-native-conv.sh when g++, cmake and libopenblas-dev are present. wasm SIMD is 128 bits wide;
+ * the machine's BLAS uses AVX2/AVX-512, 3-4x faster per core on the convolutions that dominate training.
+ * Without the addon the wasm backend's XNNPACK kernels are used (same results to float rounding).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeConv {
+  /** op 0: y = conv(x, w); 1: dw from (x, dy); 2: dx from (dy, w). geometry: n h w ci co kh kw sh sw pt pl oh ow. */
+  conv(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float32Array): void;
+  setThreads(n: number): void;
+}
+
+/** Where the build script puts the addon. */
+export function nativeConvPath(): string {
+  // src/ (tests) and dist/ are both one level below the package root.
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'Release', 'semembed_conv.node');
+}
+
+let cached: { native?: NativeConv; why: string } | undefined;
+
+/** Loads the addon once per thread. `why` says what is used and, when not native, why. */
+export function loadNativeConv(): { native?: NativeConv; why: string } {
+  if (cached) return cached;
+  const file = nativeConvPath();
+  if (process.env.SEMEMBED_NATIVE_CONV === '0') {
+    cached = { why: 'XNNPACK (wasm); the native OpenBLAS convolutions are off (SEMEMBED_NATIVE_CONV=0)' };
+  } else if (!fs.existsSync(file)) {
+    cached = { why: `XNNPACK (wasm); the native OpenBLAS convolutions are not built (${file} missing: run bash scripts/build-native-conv.sh; needs g++ cmake libopenblas-dev)` };
+  } else {
+    try {
+      const native = createRequire(import.meta.url)(file) as NativeConv;
+      // Parallelism comes from the data-parallel workers: one BLAS thread each.
+      native.setThreads(1);
+      cached = { native, why: 'native OpenBLAS (im2col + sgemm)' };
+    } catch (err) {
+      cached = { why: `XNNPACK (wasm); the native convolutions failed to load: ${(err as Error).message.split('\n')[0]}` };
+    }
+  }
+  return cached;
+}

@@ -1,0 +1,108 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { selectBackend, type Tf } from '../src/backend.js';
+import { loadNativeConv, nativeConvPath } from '../src/native-conv.js';
+
+// The native convolutions (im2col + OpenBLAS) replace the wasm backend's Conv2D and its two gradients.
+// They must be built on every machine that runs these tests (scripts/build-native-conv.sh from npm ci's
+// postinstall); set SEMEMBED_ALLOW_NO_NATIVE_CONV=1 only on a machine without g++/cmake/libopenblas-dev.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { native, why } = loadNativeConv();
+const allowMissing = process.env.SEMEMBED_ALLOW_NO_NATIVE_CONV === '1' || process.env.SEMEMBED_NATIVE_CONV === '0';
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+function relErr(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  let s = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return m / s;
+}
+
+describe('native OpenBLAS convolutions', () => {
+  let tf: Tf;
+  beforeAll(async () => {
+    tf = (await selectBackend('wasm')).tf;
+  });
+
+  it('are built and loaded', () => {
+    if (!allowMissing) expect(native, why).toBeDefined();
+    expect(why).toMatch(native ? /^native OpenBLAS/ : /^XNNPACK/);
+  });
+
+  const geometries: Array<[number[], number[], number, 'same' | 'valid']> = [
+    [[2, 7, 9, 3], [3, 3, 3, 4], 1, 'same'],
+    [[2, 7, 9, 3], [3, 3, 3, 4], 1, 'valid'],
+    [[2, 8, 8, 3], [3, 3, 3, 5], 2, 'same'],
+    [[2, 9, 7, 2], [3, 3, 2, 4], 2, 'valid'],
+    [[3, 6, 6, 4], [1, 1, 4, 6], 1, 'same'],
+    [[2, 6, 6, 4], [1, 1, 4, 3], 2, 'valid'],
+    [[2, 9, 9, 2], [4, 4, 2, 3], 2, 'same'],
+    [[1, 10, 10, 1], [7, 7, 1, 8], 2, 'same'],
+    [[40, 32, 32, 16], [3, 3, 16, 4], 1, 'same'], // two im2col chunks (28 + 12 images)
+  ];
+  for (const [xs, ks, stride, pad] of geometries) {
+    it(`forward conv x${xs} k${ks} s${stride} ${pad} on wasm equals the cpu backend`, async () => {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => tf.conv2d(tf.tensor4d(rand(xs.reduce((a, b) => a * b), 3), xs as never), tf.tensor4d(rand(ks.reduce((a, b) => a * b), 5), ks as never), stride, pad).dataSync() as Float32Array);
+      };
+      const ref = await run('cpu');
+      const got = await run('wasm');
+      expect(got.length).toBe(ref.length);
+      expect(relErr(got, ref)).toBeLessThanOrEqual(1e-5);
+    });
+  }
+
+  it('gradients over several im2col chunks (filter gradient accumulated) equal the cpu backend', async () => {
+    const xs = [40, 32, 32, 16];
+    const ks = [3, 3, 16, 4];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(rand(xs.reduce((a, b) => a * b), 7), xs as never);
+        const k = tf.tensor4d(rand(ks.reduce((a, b) => a * b), 8), ks as never);
+        const w = tf.tensor4d(rand(40 * 32 * 32 * 4, 9), [40, 32, 32, 4]);
+        return tf.grads((a: never, b: never) => tf.sum(tf.mul(tf.conv2d(a, b, 1, 'same'), w)))([x, k]).map((g) => g.dataSync() as Float32Array);
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    expect(relErr(got[0], ref[0])).toBeLessThanOrEqual(1e-4);
+    expect(relErr(got[1], ref[1])).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('reject arrays that do not match the geometry with a message (no crash)', () => {
+    if (!native) return;
+    const geo = new Float32Array([1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 2, 2]);
+    expect(() => native.conv(0, new Float32Array(3), new Float32Array(1), new Float32Array(4), geo)).toThrow(/array sizes do not match the geometry/);
+    expect(() => native.conv(0, new Float32Array(4), new Float32Array(1), new Float32Array(4), new Float32Array(3))).toThrow(/geometry a Float32Array of 13/);
+    expect(createRequire(import.meta.url).resolve(nativeConvPath())).toBe(nativeConvPath());
+  });
+
+  it('without them (SEMEMBED_NATIVE_CONV=0) the wasm compositions still match the cpu gradients', () => {
+    if (process.env.SEMEMBED_NATIVE_CONV === '0') return; // we are that run
+    const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+    const r = spawnSync(process.execPath, [vitest, 'run', 'test/gradients.test.ts', 'test/native-conv.test.ts', '--reporter', 'dot'], {
+      cwd: path.join(here, '..'),
+      env: { ...process.env, SEMEMBED_NATIVE_CONV: '0' },
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, out.slice(-2000)).toBe(0);
+    expect(out).toMatch(/Tests\s+.*\d+ passed/);
+    expect(out).not.toMatch(/failed/);
+  }, 180_000);
+});

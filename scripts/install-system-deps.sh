@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the toolchain and its tests use. Idempotent: skips apt when all are present.
-#   libfaiss-dev libopenblas-dev cmake  - build faiss-node against Debian's FAISS
+#   libfaiss-dev libopenblas-dev cmake  - build faiss-node against Debian's FAISS, and the trainer's native (OpenBLAS) convolutions
 #   python3-onnx python3-h5py           - onnx.checker and h5py as independent references in tests
 #   dataset-fashion-mnist               - the embedded default dataset
 #   chromium libvulkan1                 - real browser (and SwiftShader WebGPU) for runtime-web tests

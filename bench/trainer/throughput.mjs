@@ -2,12 +2,14 @@
 // interleaved run by run so that both see the same load. Random data (no input pipeline), batch 100,
 // loss inv_corr (l2norm), SGD momentum 0.9, clipnorm 10, L2 kernel regularisers, BN in training mode.
 // The cpu backend is measured once, one step without warm-up (it is two orders of magnitude slower).
+// wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without), once
+// on the calling thread and once with 2 data-parallel workers.
 // Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers } from '@semembed/trainer';
+import { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers, loadNativeConv } from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,8 +83,9 @@ for (let r = 0; r < reps; r++) {
       // cpu is ~100x slower: one small measurement (no warm-up) in the first run only
       if (be === 'cpu' && r > 0) continue;
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
-      add(`${arch} | tfjs ${be} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
-      if (be === 'wasm') add(`${arch} | tfjs ${be} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
+      const name = be === 'wasm' && loadNativeConv().native ? 'wasm + native conv' : be;
+      add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
+      if (be === 'wasm') add(`${arch} | tfjs ${name} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
     }
     for (const th of torch ? [1, 2] : []) {
       const t = torchRun(arch, th, 100, steps);

@@ -21,3 +21,4 @@ export { writeKerasH5, readKerasH5, type H5Layer, type H5Weight, type KerasH5Con
 export { splitFromDataset } from './data.js';
 export { train, featureLabelsPath, modelWeights, type TrainOptions, type TrainResult } from './train.js';
 export { GradientWorkers, batchParts, resolveWorkers, type HelperSetup } from './parallel.js';
+export { loadNativeConv, nativeConvPath, type NativeConv } from './native-conv.js';

@@ -397,39 +397,29 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
       const df = (a.dataFormat as string | undefined) ?? 'NHWC';
       return undilated && (df === 'NHWC' || df === 'channelsLast') && ts.every((t) => t.dtype === 'float32');
     };
-    const xnnConv2D = originals.get('Conv2D')!;
-    const conv2D: tfType.KernelFunc = (args) => {
-      const x = args.inputs.x as TensorInfo;
-      const filter = args.inputs.filter as TensorInfo;
-      const a = args.attrs as unknown as Record<string, unknown>;
-      if (!plain(a, x, filter)) return xnnConv2D(args);
-      const info = convInfoOf(tf, x.shape, filter.shape, a);
-      const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-      native.conv(0, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(filter), backend.typedArrayFromHeap(out), geometry(info));
+    // op 0: y from (x, filter); 1: dw from (x, dy); 2: dx from (dy, filter). The conv geometry comes from the x
+    // and filter shapes (given or taken from the attrs); the output has the shape of what is computed.
+    const nativeKernel = (
+      op: 0 | 1 | 2,
+      names: [string, string],
+      shapes: (a: TensorInfo, b: TensorInfo, attrs: Record<string, unknown>) => { x: number[]; filter: number[] },
+      fallback: tfType.KernelFunc,
+    ): tfType.KernelFunc => (args) => {
+      const a = args.inputs[names[0]] as TensorInfo;
+      const b = args.inputs[names[1]] as TensorInfo;
+      const attrs = args.attrs as unknown as Record<string, unknown>;
+      if (!plain(attrs, a, b)) return fallback(args);
+      const s = shapes(a, b, attrs);
+      const info = convInfoOf(tf, s.x, s.filter, attrs);
+      const outShape = op === 0 ? [info.batchSize, info.outHeight, info.outWidth, info.outChannels] : op === 1 ? s.filter : s.x;
+      const out = backend.makeOutput(outShape, 'float32');
+      // Views after makeOutput: allocating may grow (and detach) the wasm heap.
+      native.conv(op, backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out), geometry(info));
       return out;
     };
-    const wasmFilter = conv2DBackpropFilter;
-    const nativeFilter: tfType.KernelFunc = (args) => {
-      const x = args.inputs.x as TensorInfo;
-      const dy = args.inputs.dy as TensorInfo;
-      const a = args.attrs as unknown as Record<string, unknown>;
-      if (!plain(a, x, dy)) return wasmFilter(args);
-      const info = convInfoOf(tf, x.shape, a.filterShape as number[], a);
-      const out = backend.makeOutput(a.filterShape as number[], 'float32');
-      native.conv(1, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(out), geometry(info));
-      return out;
-    };
-    const wasmInput = conv2DBackpropInput;
-    const nativeInput: tfType.KernelFunc = (args) => {
-      const dy = args.inputs.dy as TensorInfo;
-      const filter = args.inputs.filter as TensorInfo;
-      const a = args.attrs as unknown as Record<string, unknown>;
-      if (!plain(a, dy, filter)) return wasmInput(args);
-      const info = convInfoOf(tf, a.inputShape as number[], filter.shape, a);
-      const out = backend.makeOutput(a.inputShape as number[], 'float32');
-      native.conv(2, backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(filter), backend.typedArrayFromHeap(out), geometry(info));
-      return out;
-    };
+    const conv2D = nativeKernel(0, ['x', 'filter'], (x, f) => ({ x: x.shape, filter: f.shape }), originals.get('Conv2D')!);
+    const nativeFilter = nativeKernel(1, ['x', 'dy'], (x, _dy, at) => ({ x: x.shape, filter: at.filterShape as number[] }), conv2DBackpropFilter);
+    const nativeInput = nativeKernel(2, ['dy', 'filter'], (_dy, f, at) => ({ x: at.inputShape as number[], filter: f.shape }), conv2DBackpropInput);
     conv2DBackpropFilter = nativeFilter;
     conv2DBackpropInput = nativeInput;
     nativeConv2D = conv2D;

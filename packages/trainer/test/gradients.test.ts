@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { selectBackend, type Tf } from '../src/backend.js';
+import { relErr } from './helpers.js';
 
 // Every gradient the fast wasm kernels produce is compared with the cpu backend's reference kernels.
 
@@ -39,15 +40,6 @@ async function gradsOn(backend: string, c: Case): Promise<Float32Array[]> {
   });
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 const conv = (shape: number[], f: number[], strides: number, pad: 'same' | 'valid'): Case => ({
   name: `conv2d x${shape} k${f} s${strides} ${pad}`,

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type Tf } from '../src/backend.js';
 import { loadNativeConv, nativeConvPath } from '../src/native-conv.js';
+import { relErr } from './helpers.js';
+import type { Tensor4D } from '@tensorflow/tfjs';
 
 // The native convolutions (im2col + OpenBLAS) replace the wasm backend's Conv2D and its two gradients.
 // They must be built on every machine that runs these tests (scripts/build-native-conv.sh from npm ci's
@@ -19,15 +21,6 @@ function rand(n: number, seed: number): Float32Array {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32 - 0.5;
   });
-}
-function relErr(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  let s = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / s;
 }
 
 describe('native OpenBLAS convolutions', () => {
@@ -74,7 +67,7 @@ describe('native OpenBLAS convolutions', () => {
         const x = tf.tensor4d(rand(xs.reduce((a, b) => a * b), 7), xs as never);
         const k = tf.tensor4d(rand(ks.reduce((a, b) => a * b), 8), ks as never);
         const w = tf.tensor4d(rand(40 * 32 * 32 * 4, 9), [40, 32, 32, 4]);
-        return tf.grads((a: never, b: never) => tf.sum(tf.mul(tf.conv2d(a, b, 1, 'same'), w)))([x, k]).map((g) => g.dataSync() as Float32Array);
+        return tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as Tensor4D, b as Tensor4D, 1, 'same'), w)))([x, k]).map((g) => g.dataSync() as Float32Array);
       });
     };
     const ref = await run('cpu');

@@ -4,6 +4,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import { batchParts, GradientWorkers, resolveWorkers, selectBackend, type HelperSetup, type Tf } from '../src/index.js';
 import { shareGradients } from '../src/fit.js';
 import { parallelGradients } from '../src/parallel.js';
+import { relErr } from './helpers.js';
 
 const SHAPE: [number, number, number] = [28, 28, 1];
 
@@ -35,15 +36,6 @@ function setupFor(cfg: KerasModelConfig, clsWeight = 0): HelperSetup {
   return { backend: 'wasm', modelConfig: cfg, loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, inputShape: SHAPE };
 }
 
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return m / scale;
-}
 
 describe('batchParts', () => {
   it('splits rows into contiguous, nearly equal shares that cover the batch', () => {
@@ -80,9 +72,9 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
         const whole = localFor(model, vars)(batch.x, batch.labels, n);
         const par = await parallelGradients(tf, workers, model, trainIdx, batch, 28 * 28, localFor(model, vars));
         expect(Math.abs(par.value - whole.value)).toBeLessThan(1e-6);
-        expect(maxRelDiff(par.emb, whole.emb)).toBeLessThan(1e-5);
+        expect(relErr(par.emb, whole.emb)).toBeLessThan(1e-5);
         for (const v of vars) {
-          const d = maxRelDiff(par.grads[v.name].dataSync() as Float32Array, whole.grads[v.name].dataSync() as Float32Array);
+          const d = relErr(par.grads[v.name].dataSync() as Float32Array, whole.grads[v.name].dataSync() as Float32Array);
           expect(d, v.name).toBeLessThan(1e-4);
         }
         tf.dispose([...Object.values(par.grads), ...Object.values(whole.grads)]);
@@ -120,7 +112,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
         const ga = a.grads[v.name].dataSync() as Float32Array;
         const gb = b.grads[v.name].dataSync() as Float32Array;
         const want = ga.map((x, i) => (x + gb[i]) / 2);
-        expect(maxRelDiff(par.grads[v.name].dataSync() as Float32Array, want), v.name).toBeLessThan(1e-4);
+        expect(relErr(par.grads[v.name].dataSync() as Float32Array, want), v.name).toBeLessThan(1e-4);
       }
       let movingStats = 0;
       model.weights.forEach((w, i) => {
@@ -128,7 +120,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
         movingStats++;
         const want = statsA[i].map((x, j) => (x + statsB[i][j]) / 2);
         expect(statsA[i]).not.toEqual(before[i]);
-        expect(maxRelDiff(all[i].dataSync() as Float32Array, want), w.name).toBeLessThan(1e-5);
+        expect(relErr(all[i].dataSync() as Float32Array, want), w.name).toBeLessThan(1e-5);
       });
       expect(movingStats).toBe(8); // 4 BatchNormalization layers (bn1, bn3, bn5, the prob head's) x mean, variance
       tf.dispose([...Object.values(par.grads), ...Object.values(a.grads), ...Object.values(b.grads)]);

@@ -193,6 +193,52 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
+  // wasm's AvgPoolGrad is a generic loop ~17x slower than the forward pass; the unpadded 2x2/2 pooling of the
+  // plain networks spreads dy/4 over each window. Other poolings keep the original kernel.
+  const origAvgPoolGrad = tf.getKernel('AvgPoolGrad', 'wasm')?.kernelFunc;
+  const avgPoolGrad: tfType.KernelFunc = (args) => {
+    const dy = args.inputs.dy as TensorInfo;
+    const x = args.inputs.input as TensorInfo;
+    const a = args.attrs as unknown as Record<string, unknown>;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize as [number, number],
+      a.strides as [number, number],
+      1,
+      a.pad as 'same' | 'valid',
+    );
+    const simple2x2 =
+      info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+      info.padInfo.top === 0 && info.padInfo.left === 0 && info.padInfo.bottom === 0 && info.padInfo.right === 0;
+    if (!simple2x2 || dy.dtype !== 'float32') {
+      if (!origAvgPoolGrad) throw new Error('wasm backend has no kernel AvgPoolGrad');
+      return origAvgPoolGrad(args);
+    }
+    const out = backend.makeOutput(x.shape, 'float32');
+    const dx = backend.typedArrayFromHeap(out);
+    const dyv = backend.typedArrayFromHeap(dy);
+    dx.fill(0);
+    const [N, H, W, C] = x.shape;
+    const { outHeight: OH, outWidth: OW } = info;
+    const row = W * C;
+    for (let n = 0; n < N; n++) {
+      for (let p = 0; p < OH; p++) {
+        for (let q = 0; q < OW; q++) {
+          const i00 = n * H * row + 2 * p * row + 2 * q * C;
+          const o = ((n * OH + p) * OW + q) * C;
+          for (let c = 0; c < C; c++) {
+            const g = dyv[o + c] * 0.25;
+            dx[i00 + c] = g;
+            dx[i00 + C + c] = g;
+            dx[i00 + row + c] = g;
+            dx[i00 + row + C + c] = g;
+          }
+        }
+      }
+    }
+    return out;
+  };
+
   const maxPoolGrad: tfType.KernelFunc = ({ inputs, attrs }) => {
     const dy = inputs.dy as TensorInfo;
     const x = inputs.input as TensorInfo;
@@ -439,6 +485,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   };
   if (nativeConv2D) mine.Conv2D = nativeConv2D;
   if (options.maxPoolGrad !== false) mine.MaxPoolGrad = maxPoolGrad;
+  if (origAvgPoolGrad !== undefined) mine.AvgPoolGrad = avgPoolGrad;
   for (const [kernelName, kernelFunc] of Object.entries(mine)) {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });

@@ -75,6 +75,8 @@ const cases: Case[] = [
   { name: 'maxPool 2x2 s2 with ties', shapes: [[2, 8, 8, 3]], quant: 2, f: (tf, x) => tf.maxPool(x, 2, 2, 'valid') },
   { name: 'maxPool 3x3 s2 same, odd size', shapes: [[2, 7, 9, 2]], quant: 3, f: (tf, x) => tf.maxPool(x, 3, 2, 'same') },
   { name: 'avgPool 2x2 s2', shapes: [[2, 8, 8, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'valid') },
+  { name: 'avgPool 2x2 s2, odd size (last row/column unused)', shapes: [[2, 7, 9, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'valid') },
+  { name: 'avgPool 2x2 s2 same, odd size (padded: original kernel)', shapes: [[2, 7, 9, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'same') },
   { name: 'avgPool 3x3 s1 same', shapes: [[2, 5, 5, 2]], f: (tf, x) => tf.avgPool(x, 3, 1, 'same') },
   { name: 'global average pool (mean)', shapes: [[2, 5, 5, 4]], f: (tf, x) => tf.mean(x, [1, 2]) },
   { name: 'per-channel mean and sum (leading axes)', shapes: [[3, 4, 5, 6]], f: (tf, x) => tf.add(tf.mean(x, [0, 1, 2]), tf.mul(tf.sum(x, [0, 1, 2], true), 0.5)) },
@@ -135,7 +137,7 @@ describe('wasm gradients match the cpu backend', () => {
   it('registers the replacement kernels on wasm', async () => {
     const choice = await selectBackend('wasm');
     expect(choice.fastKernels).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Multiply']),
+      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'AvgPoolGrad', 'Sum', 'Mean', 'Multiply']),
     );
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });

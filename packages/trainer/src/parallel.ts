@@ -133,8 +133,6 @@ export class GradientWorkers {
       const worker = new Worker(workerScript(), {
         workerData: { setup, layout: { offsets, sizes, weights: layout.weights, grads, stats }, weightCount: model.weights.length },
       });
-      // Never the reason the process stays alive (an API user who forgets dispose(), an error path).
-      worker.unref();
       const h: Helper = { worker };
       helpers.push(h);
       ready.push(
@@ -142,6 +140,9 @@ export class GradientWorkers {
           const onMsg = (m: { type: string; error?: string }) => {
             if (m.type === 'ready') {
               worker.off('message', onMsg);
+              // Idle helpers never keep the process alive (an API user who forgets dispose(), an error path);
+              // request() holds a reference while a step is out.
+              worker.unref();
               resolve();
             } else if (m.type === 'error') {
               reject(new Error(`training worker ${i} could not start: ${m.error}`));
@@ -192,10 +193,11 @@ export class GradientWorkers {
   request(k: number, msg: StepRequest): Promise<StepReply> {
     const h = this.helpers[k];
     if (h.failed) return Promise.reject(h.failed);
+    h.worker.ref();
     return new Promise<StepReply>((resolve, reject) => {
       h.pending = { resolve, reject };
       h.worker.postMessage(msg);
-    });
+    }).finally(() => h.worker.unref());
   }
 
   /** Helper k's gradient of trainIdx[j], a view into the shared buffer. */

@@ -1,4 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildArchitecture, modelFromKerasConfig, type KerasModelConfig } from '@semembed/architectures';
 import type * as tfType from '@tensorflow/tfjs';
 import { batchParts, GradientWorkers, resolveWorkers, selectBackend, type HelperSetup, type Tf } from '../src/index.js';
@@ -6,6 +9,7 @@ import { shareGradients } from '../src/fit.js';
 import { parallelGradients } from '../src/parallel.js';
 import { relErr } from './helpers.js';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const SHAPE: [number, number, number] = [28, 28, 1];
 
 /** fashion-cnn with its BatchNormalization layers cut out (inputs rewired): gradients then do not depend on how a batch is split. */
@@ -129,6 +133,13 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
       model.dispose();
     }
   });
+
+  it('a process whose only pending work is a helper step waits for it, then exits (idle helpers hold no reference)', () => {
+    const r = spawnSync(process.execPath, [path.join(here, 'fixtures', 'await-helper.mjs')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('reply number');
+    expect(r.status).toBe(0);
+  }, 70_000);
 
   it('a helper that cannot build the model fails start() with a clear message', async () => {
     const cfg = buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });

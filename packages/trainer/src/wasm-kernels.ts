@@ -66,6 +66,19 @@ function dilateSpatial(run: KernelRunner, backend: WasmBackendLike, x: TensorInf
   return out;
 }
 
+/**
+ * Calls fn for every window of a 2x2, stride-2, unpadded pooling of an NHWC tensor: i00 = offset of the window's
+ * top-left value (channel 0), o = offset of its output (channel 0), row = W * C.
+ */
+function forEach2x2Window(N: number, H: number, W: number, C: number, OH: number, OW: number, fn: (i00: number, o: number, row: number) => void): void {
+  const row = W * C;
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < OH; p++) {
+      for (let q = 0; q < OW; q++) fn(n * H * row + 2 * p * row + 2 * q * C, ((n * OH + p) * OW + q) * C, row);
+    }
+  }
+}
+
 function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
   const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
   if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
@@ -220,22 +233,15 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     dx.fill(0);
     const [N, H, W, C] = x.shape;
     const { outHeight: OH, outWidth: OW } = info;
-    const row = W * C;
-    for (let n = 0; n < N; n++) {
-      for (let p = 0; p < OH; p++) {
-        for (let q = 0; q < OW; q++) {
-          const i00 = n * H * row + 2 * p * row + 2 * q * C;
-          const o = ((n * OH + p) * OW + q) * C;
-          for (let c = 0; c < C; c++) {
-            const g = dyv[o + c] * 0.25;
-            dx[i00 + c] = g;
-            dx[i00 + C + c] = g;
-            dx[i00 + row + c] = g;
-            dx[i00 + row + C + c] = g;
-          }
-        }
+    forEach2x2Window(N, H, W, C, OH, OW, (i00, o, row) => {
+      for (let c = 0; c < C; c++) {
+        const g = dyv[o + c] * 0.25;
+        dx[i00 + c] = g;
+        dx[i00 + C + c] = g;
+        dx[i00 + row + c] = g;
+        dx[i00 + row + C + c] = g;
       }
-    }
+    });
     return out;
   };
 
@@ -264,34 +270,27 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     // Same rule as the cpu backend: the first strictly greater value in row-major window order wins.
     if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 && OH * 2 <= H && OW * 2 <= W) {
       // The common 2x2/2 pooling without padding: four reads per output, no window bookkeeping.
-      const row = W * C;
-      for (let n = 0; n < N; n++) {
-        for (let p = 0; p < OH; p++) {
-          for (let q = 0; q < OW; q++) {
-            const i00 = n * H * row + 2 * p * row + 2 * q * C;
-            const o = ((n * OH + p) * OW + q) * C;
-            for (let c = 0; c < C; c++) {
-              const a = i00 + c;
-              let pos = -1;
-              let best = Number.NEGATIVE_INFINITY;
-              if (xv[a] > best) {
-                best = xv[a];
-                pos = a;
-              }
-              if (xv[a + C] > best) {
-                best = xv[a + C];
-                pos = a + C;
-              }
-              if (xv[a + row] > best) {
-                best = xv[a + row];
-                pos = a + row;
-              }
-              if (xv[a + row + C] > best) pos = a + row + C;
-              if (pos >= 0) dx[pos] += dyv[o + c];
-            }
+      forEach2x2Window(N, H, W, C, OH, OW, (i00, o, row) => {
+        for (let c = 0; c < C; c++) {
+          const a = i00 + c;
+          let pos = -1;
+          let best = Number.NEGATIVE_INFINITY;
+          if (xv[a] > best) {
+            best = xv[a];
+            pos = a;
           }
+          if (xv[a + C] > best) {
+            best = xv[a + C];
+            pos = a + C;
+          }
+          if (xv[a + row] > best) {
+            best = xv[a + row];
+            pos = a + row;
+          }
+          if (xv[a + row + C] > best) pos = a + row + C;
+          if (pos >= 0) dx[pos] += dyv[o + c];
         }
-      }
+      });
       return out;
     }
     for (let n = 0; n < N; n++) {

@@ -7,6 +7,7 @@ import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 import { parseModelConfig } from './keras.js';
 import { encodeModelChunks } from './onnx-proto.js';
 import { datasetPreprocessing } from './datasets.js';
+import { writeModelPair } from './pair.js';
 
 export const CONVERTER_VERSION = '0.1.0';
 export const DEFAULT_OPSET = 17;
@@ -288,12 +289,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     }
   }
   const sidecarPath = sidecarPathFor(options.out);
-  writeFileAtomic(options.out, bytes);
-  try {
-    writeFileAtomic(sidecarPath, JSON.stringify(sidecar, null, 2) + '\n');
-  } catch (e) {
-    rmSync(options.out, { force: true });
-    throw e;
-  }
+  // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
+  writeModelPair(options.out, sidecarPath, bytes, sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
 }

@@ -17,6 +17,7 @@ export {
   type OutputKind,
 } from './convert.js';
 export { datasetPreprocessing, knownDatasets } from './datasets.js';
+export { writeModelPair, removeStaleTemporaries, sha256Hex } from './pair.js';
 export { encodeModel } from './onnx-proto.js';
 export { readCatalog, findCatalogModel, defaultCatalogPath, type Catalog, type CatalogModel } from './catalog.js';
 export { downloadFile, defaultCacheDir, sha256File, type DownloadOptions } from './download.js';

@@ -3,6 +3,7 @@ import { ModelLoadError, TensorShapeError } from './errors.js';
 import { preprocessImage, type PreprocessOptions } from './preprocess.js';
 import type { ProviderReport, SessionOptions } from './providers.js';
 import { createLocalSession, WorkerSession, type SessionLike } from './session.js';
+import { checkModelPair } from './integrity.js';
 import { readSidecar, resolveModelFiles, type Sidecar, type SidecarClass, type SidecarOutput } from './sidecar.js';
 
 export interface LoadModelOptions extends SessionOptions {
@@ -219,6 +220,7 @@ export function topK(values: ArrayLike<number>, k: number): [number, number][] {
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<Model> {
   const files = resolveModelFiles(path);
   const sidecar = readSidecar(files.sidecar);
+  checkModelPair(files.onnx, files.sidecar, sidecar.source);
   const { session, report } = opts.worker ? await WorkerSession.create(files.onnx, strip(opts)) : await createLocalSession(files.onnx, opts);
   const name = opts.name ?? defaultModelName(files);
   let model: Model;

@@ -1,21 +1,30 @@
-import { isUserFacing, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebExecutionProvider, type WebGallery, type WebModel } from '../src/index.js';
+import { isUserFacing, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebGallery, type WebModel } from '../src/index.js';
+import { ensureOffline, registerServiceWorker, type OfflineReport } from './offline.js';
+import { SearchClient } from './search-client.js';
+import { pickVariant, type VariantChoice } from './variants.js';
 
 /** What the page exposes for tests and benchmarks (window.semembed). */
 interface PageApi {
   model?: WebModel;
   gallery?: WebGallery;
-  last?: { source: string; embedding: number[]; probabilities?: number[]; classes: ClassScore[]; nearest: ClassScore[]; matches: GalleryMatch[]; ep: string; ms: { preprocess: number; inference: number; search: number } };
+  last?: { source: string; embedding: number[]; probabilities?: number[]; classes: ClassScore[]; nearest: ClassScore[]; matches: GalleryMatch[]; ep: string; ms: { preprocess: number; inference: number; search: number }; excluded?: number };
   error?: string;
-  query(input: ImageInput, source?: string): Promise<void>;
+  /** The model variant running (fp32 / fp16 / int8 / ...), why, and its latency for one image. */
+  variant?: VariantChoice & { latencyMs: number };
+  /** What the offline cache did on this visit. */
+  offline?: OfflineReport;
+  /** `exclude`: the query is gallery row `exclude`; it is left out of the matches. */
+  query(input: ImageInput, source?: string, exclude?: number): Promise<void>;
   /** Times model.run on random inputs: median ms per batch over `iters` runs after `warmup`. */
   bench(batch: number, iters: number, warmup?: number): Promise<{ batch: number; iters: number; medianMs: number; imgPerS: number; runsMs: number[] }>;
-  /** Times gallery search: median ms over `iters` queries. */
+  /** Times gallery search in the search worker: median ms over `iters` queries. */
   benchSearch(iters: number, k?: number): Promise<{ medianMs: number; rows: number; dim: number }>;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const api: PageApi = { query, bench, benchSearch };
+const searcher = new SearchClient();
 (window as unknown as { semembed: PageApi }).semembed = api;
 
 function setState(s: 'loading' | 'ready' | 'busy' | 'done' | 'error'): void {
@@ -44,6 +53,11 @@ interface Config {
   ep?: string;
   threads?: number;
   k?: number;
+  /** Precision name -> sidecar URL (fp32, fp16, int8, dynamic); the page picks one for the device. */
+  variants?: Record<string, string>;
+  variant?: string;
+  /** The model URL was typed into the form: run it as it is, whatever the variants. */
+  custom?: boolean;
 }
 
 async function readConfig(): Promise<Config> {
@@ -59,6 +73,8 @@ async function readConfig(): Promise<Config> {
   if (params.get('model')) cfg.model = params.get('model')!;
   if (params.has('gallery')) cfg.gallery = params.get('gallery') || undefined; // ?gallery= : none
   if (params.get('ep')) cfg.ep = params.get('ep')!;
+  if (params.get('variant')) cfg.variant = params.get('variant')!;
+  cfg.custom = params.has('model');
   if (params.has('threads')) cfg.threads = Number(params.get('threads'));
   if (params.has('k')) cfg.k = Number(params.get('k'));
   return cfg;
@@ -67,21 +83,20 @@ async function readConfig(): Promise<Config> {
 let cfg: Config;
 
 /**
- * ?coi=1: make the page cross-origin isolated through coi-sw.js when the server does not send COOP/COEP
- * (wasm threads need it). Returns false when the page is about to reload under the service worker.
+ * Registers sw.js (offline cache; with ?coi=1 it also makes the page cross-origin isolated when the server does
+ * not send COOP/COEP, which wasm threads need). Returns false when the page is about to reload under the worker.
  */
-async function crossOriginIsolate(): Promise<boolean> {
-  if (params.get('coi') !== '1' || crossOriginIsolated || !('serviceWorker' in navigator) || !isSecureContext) return true;
-  const once = 'semembed-coi-reloaded';
+async function startServiceWorker(): Promise<boolean> {
+  const coi = params.get('coi') === '1';
   try {
-    await navigator.serviceWorker.register('coi-sw.js');
-    await navigator.serviceWorker.ready;
+    await registerServiceWorker(coi);
   } catch (err) {
-    console.warn(`coi-sw.js could not be registered (${firstLine(err)}): wasm runs on one thread`);
+    console.warn(`sw.js could not be registered (${firstLine(err)}): no offline copy${coi ? ', wasm runs on one thread' : ''}`);
     return true;
   }
   // The document itself came without the headers: only a reload through the worker isolates it (once).
-  if (!sessionStorage.getItem(once)) {
+  const once = 'semembed-coi-reloaded';
+  if (coi && !crossOriginIsolated && !sessionStorage.getItem(once)) {
     sessionStorage.setItem(once, '1');
     location.reload();
     return false;
@@ -90,14 +105,66 @@ async function crossOriginIsolate(): Promise<boolean> {
 }
 
 async function init(): Promise<void> {
-  if (!(await crossOriginIsolate())) return;
+  if (!(await startServiceWorker())) return;
   cfg = await readConfig();
   $<HTMLInputElement>('model-url').value = cfg.model;
   $<HTMLInputElement>('gallery-url').value = cfg.gallery ?? '';
   const epSel = $<HTMLSelectElement>('ep');
   if (cfg.ep && ![...epSel.options].some((o) => o.value === cfg.ep)) epSel.add(new Option(cfg.ep, cfg.ep));
-  epSel.value = cfg.ep ?? 'webgpu,wasm';
+  epSel.value = cfg.ep ?? '';
+  const varSel = $<HTMLSelectElement>('variant');
+  for (const name of Object.keys(cfg.variants ?? {})) varSel.add(new Option(name, name));
+  varSel.value = cfg.variant && cfg.variants?.[cfg.variant] ? cfg.variant : 'auto';
   await load();
+}
+
+/** Downloads what this visit needs for offline use, with the progress bar; true when the page reloads. */
+async function offlineCopy(choice: VariantChoice): Promise<boolean> {
+  const bar = $<HTMLProgressElement>('download');
+  const text = $('offline-text');
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const groups = [...(cfg.gallery ? ['gallery'] : []), `variant:${choice.name}`];
+  let report: OfflineReport;
+  try {
+    report = await ensureOffline({
+      groups,
+      onProgress(done, total) {
+        if (total === 0) return;
+        bar.hidden = false;
+        bar.max = total;
+        bar.value = done;
+        text.textContent = `downloading for offline use: ${mb(done)} / ${mb(total)} MB`;
+      },
+    });
+  } catch (err) {
+    report = { status: 'unsupported', bytes: 0, progressEvents: 0, reason: firstLine(err) };
+  }
+  api.offline = report;
+  bar.hidden = true;
+  $('offline').dataset.status = report.status;
+  const v = report.version ? ` (version ${report.version.slice(0, 12)})` : '';
+  text.textContent = {
+    downloaded: `available offline${v}`,
+    cached: `available offline${v}`,
+    updated: `new version${v} downloaded: reloading`,
+    offline: report.version ? `offline: running the cached copy${v}` : `offline, nothing cached (${report.reason})`,
+    'no-manifest': `no offline copy (${report.reason})`,
+    unsupported: `no offline copy (${report.reason})`,
+  }[report.status];
+  if (report.status !== 'updated') return false;
+  location.reload();
+  return true;
+}
+
+async function latency(model: WebModel): Promise<number> {
+  const x = new Float32Array(model.sampleSize);
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await model.run(x, 1);
+    runs.push(performance.now() - t0);
+  }
+  return runs.sort((a, b) => a - b)[1];
 }
 
 async function load(): Promise<void> {
@@ -107,22 +174,32 @@ async function load(): Promise<void> {
   await api.model?.release();
   api.model = undefined;
   api.gallery = undefined;
-  const eps = (cfg.ep ?? 'webgpu,wasm').split(',').map((s) => s.trim()).filter(Boolean) as WebExecutionProvider[];
+  api.variant = undefined;
   const t0 = performance.now();
   try {
+    const choice: VariantChoice = cfg.custom
+      ? { name: 'custom', url: cfg.model, eps: cfg.ep ? (cfg.ep.split(',') as VariantChoice['eps']) : ['webgpu', 'wasm'], why: 'model URL given' }
+      : await pickVariant(cfg.variants ?? {}, { override: cfg.variant, ep: cfg.ep, fallbackUrl: cfg.model });
+    $<HTMLInputElement>('model-url').value = choice.url;
+    if (await offlineCopy(choice)) return;
     const [model, gallery] = await Promise.all([
-      loadModel(cfg.model, { executionProviders: eps, wasmPaths: new URL('ort/', document.baseURI).href, ...(cfg.threads && { numThreads: cfg.threads }) }),
+      loadModel(choice.url, { executionProviders: choice.eps, wasmPaths: new URL('ort/', document.baseURI).href, ...(cfg.threads && { numThreads: cfg.threads }) }),
       cfg.gallery ? loadGallery(new URL(cfg.gallery, location.href)) : Promise.resolve(undefined),
     ]);
+    if (gallery) await searcher.load(gallery);
     api.model = model;
     api.gallery = gallery;
+    const loadMs = performance.now() - t0;
+    api.variant = { ...choice, latencyMs: await latency(model) };
     const r = model.providers;
     const skipped = r.attempts.filter((a) => !a.ok).map((a) => `${a.ep} skipped: ${a.reason}`);
     $('status').textContent =
-      `${model.name}: ${r.chosen} (${r.attempts.at(-1)!.reason}) · loaded in ${(performance.now() - t0).toFixed(0)} ms` +
+      `${model.name}: ${r.chosen} (${r.attempts.at(-1)!.reason}) · loaded in ${loadMs.toFixed(0)} ms` +
+      ` · variant ${choice.name} (${choice.why}) · ${api.variant.latencyMs.toFixed(1)} ms per image` +
       (gallery ? ` · gallery ${gallery.size} × ${gallery.dim}` : ' · no gallery') +
       (skipped.length ? ` · ${skipped.join('; ')}` : '');
     $('status').dataset.ep = r.chosen;
+    $('status').dataset.variant = choice.name;
     if (gallery && model.embeddingOutput?.dim !== undefined && gallery.dim !== model.embeddingOutput.dim) {
       throw Object.assign(new Error(`gallery ${cfg.gallery} has ${gallery.dim}-d embeddings, model ${model.name} gives ${model.embeddingOutput.dim}-d`), { userFacing: true });
     }
@@ -169,7 +246,7 @@ function renderPicks(): void {
     el.dataset.index = String(i);
     el.addEventListener('click', () => {
       const input = el instanceof HTMLCanvasElement ? el : (el as HTMLImageElement);
-      void query(input, `gallery #${i}`);
+      void query(input, `gallery #${i}`, i);
     });
     box.append(el);
   }
@@ -193,7 +270,7 @@ function classRows(table: HTMLTableElement, rows: ClassScore[], kind: 'probabili
   }
 }
 
-async function query(input: ImageInput, source = 'image'): Promise<void> {
+async function query(input: ImageInput, source = 'image', exclude?: number): Promise<void> {
   const model = api.model;
   if (!model) return showError(Object.assign(new Error('no model loaded yet'), { userFacing: true }));
   clearError();
@@ -208,10 +285,9 @@ async function query(input: ImageInput, source = 'image'): Promise<void> {
     const nearest = model.nearestClasses(result.embedding, 5);
     classRows($('class-table'), classes, 'probability');
     classRows($('nearest-table'), nearest, 'similarity');
-    const t0 = performance.now();
-    const matches = api.gallery ? api.gallery.search(result.embedding, cfg.k ?? 10) : [];
-    const searchMs = performance.now() - t0;
+    const { matches, ms: searchMs } = api.gallery ? await searcher.search(result.embedding, cfg.k ?? 10, exclude) : { matches: [], ms: 0 };
     renderMatches(matches);
+    $('query-name').textContent = exclude === undefined ? source : `${source} (the query itself is left out of the matches)`;
     const r = model.providers;
     $('timing').textContent = `${r.chosen}${r.chosen === 'wasm' ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''} · preprocess ${preprocessMs.toFixed(1)} ms · inference ${inferenceMs.toFixed(1)} ms · search ${searchMs.toFixed(1)} ms`;
     api.last = {
@@ -223,6 +299,7 @@ async function query(input: ImageInput, source = 'image'): Promise<void> {
       matches,
       ep: r.chosen,
       ms: { preprocess: preprocessMs, inference: inferenceMs, search: searchMs },
+      ...(exclude !== undefined && { excluded: exclude }),
     };
     setState('done');
   } catch (err) {
@@ -281,16 +358,7 @@ async function bench(batch: number, iters: number, warmup = 3) {
 
 async function benchSearch(iters: number, k = 10) {
   const g = api.gallery!;
-  const q = new Float32Array(g.dim);
-  const runs: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    for (let j = 0; j < q.length; j++) q[j] = Math.sin((i + 1) * (j + 1));
-    const t0 = performance.now();
-    g.search(q, k);
-    runs.push(performance.now() - t0);
-  }
-  runs.sort((a, b) => a - b);
-  return { medianMs: runs[Math.floor(runs.length / 2)], rows: g.size, dim: g.dim };
+  return { medianMs: await searcher.bench(iters, k), rows: g.size, dim: g.dim };
 }
 
 // ---- input: file chooser, drop, paste, form ----
@@ -320,7 +388,11 @@ $<HTMLFormElement>('model-form').addEventListener('submit', (e) => {
   e.preventDefault();
   cfg.model = $<HTMLInputElement>('model-url').value.trim();
   cfg.gallery = $<HTMLInputElement>('gallery-url').value.trim() || undefined;
-  cfg.ep = $<HTMLSelectElement>('ep').value;
+  cfg.ep = $<HTMLSelectElement>('ep').value || undefined;
+  const variant = $<HTMLSelectElement>('variant').value;
+  // A new variant picked: run it; otherwise a model URL other than the running one is a custom model.
+  cfg.custom = variant === cfg.variant || (variant === 'auto' && !cfg.variant) ? cfg.model !== api.variant?.url : false;
+  cfg.variant = variant;
   void load();
 });
 window.addEventListener('unhandledrejection', (e) => showError(e.reason));

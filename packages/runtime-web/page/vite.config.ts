@@ -32,6 +32,8 @@ export default defineConfig({
   // ORT's build that loads its wasm glue from env.wasm.wasmPaths instead of embedding it.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
   plugins: [ortWasm()],
+  // The gallery search worker is an ES module (it imports the gallery code).
+  worker: { format: 'es' },
   build: {
     outDir: `${here}../dist/web`,
     emptyOutDir: true,

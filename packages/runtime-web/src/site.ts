@@ -1,6 +1,7 @@
 // Node side (not part of the browser entry): assembles a static site for the search page from the built
 // page, a model and a gallery made from a features .npy as `semembed embed` writes it.
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -86,16 +87,25 @@ export interface SiteOptions {
   imagesList?: string;
   /** The built page (default: this package's dist/web). */
   web?: string;
+  /**
+   * More precisions of the same model (name -> model.json, e.g. { int8: 'm.int8.json' } from semembed quantize):
+   * copied to models/<name>/; the page picks one per device (WebGPU: fp16, wasm: int8) unless the user does.
+   */
+  variants?: Record<string, string>;
 }
 
-/** Page + model (models/default/) + gallery + config.json in one folder, ready for `semembed serve --web_root`. */
-export function makeSite(o: SiteOptions): { out: string; gallery?: { rows: number; dim: number; bytes: number } } {
-  const web = o.web ?? WEB_DIST;
-  if (!existsSync(join(web, 'index.html'))) throw new SiteError(`${web}: no built page (run npm run build in packages/runtime-web)`);
-  if (!existsSync(o.model)) throw new SiteError(`--model ${o.model}: no such file or folder`);
-  const sidecarPath = o.model.endsWith('.json') ? o.model : existsSync(join(o.model, 'model.json')) ? join(o.model, 'model.json') : o.model.replace(/\.onnx$/, '.json');
-  if (!existsSync(sidecarPath)) throw new SiteError(`--model ${o.model}: no sidecar (model.json) beside it`);
-  let sidecar: { model?: string; source?: { file?: string } };
+interface ModelFiles {
+  sidecarPath: string;
+  sidecar: { model?: string; source?: { file?: string }; precision?: string };
+  onnx: string;
+}
+
+/** A model.json (or the .onnx / folder beside it) and its .onnx, checked; `flag` names it in errors. */
+function modelFiles(model: string, flag: string): ModelFiles {
+  if (!existsSync(model)) throw new SiteError(`${flag} ${model}: no such file or folder`);
+  const sidecarPath = model.endsWith('.json') ? model : existsSync(join(model, 'model.json')) ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
+  if (!existsSync(sidecarPath)) throw new SiteError(`${flag} ${model}: no sidecar (model.json) beside it`);
+  let sidecar: ModelFiles['sidecar'];
   try {
     sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
   } catch (err) {
@@ -103,6 +113,53 @@ export function makeSite(o: SiteOptions): { out: string; gallery?: { rows: numbe
   }
   const onnx = join(dirname(sidecarPath), sidecar.model ?? '');
   if (!sidecar.model || !existsSync(onnx)) throw new SiteError(`${sidecarPath}: its model file "${sidecar.model}" is not there`);
+  return { sidecarPath, sidecar, onnx };
+}
+
+function copyModel(m: ModelFiles, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(m.onnx, join(dir, basename(m.onnx)));
+  writeAtomic(join(dir, 'model.json'), JSON.stringify({ ...m.sidecar, model: basename(m.onnx) }, null, 1));
+}
+
+function listFiles(root: string, dir = ''): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(root, join(dir, e.name)) : e.isFile() ? [join(dir, e.name).split('\\').join('/')] : [],
+  );
+}
+
+/**
+ * site-manifest.json: every file of the site with its size and group ('core', 'gallery', 'variant:<name>'), and a
+ * version (hash of all contents) that changes whenever any file does; the page's offline copy follows it.
+ */
+export function writeSiteManifest(out: string, groups: Record<string, string>): { version: string; files: number; bytes: number } {
+  const hash = createHash('sha256');
+  const files = listFiles(out)
+    .filter((p) => p !== 'site-manifest.json' && !basename(p).startsWith('.'))
+    .sort()
+    .map((path) => {
+      const data = readFileSync(join(out, path));
+      hash.update(path).update('\0').update(createHash('sha256').update(data).digest());
+      const dir = Object.keys(groups).find((d) => path === d || path.startsWith(`${d}/`));
+      return { path, bytes: data.length, group: dir ? groups[dir] : 'core' };
+    });
+  const version = hash.digest('hex').slice(0, 16);
+  writeAtomic(join(out, 'site-manifest.json'), JSON.stringify({ format: 'semembed-site/1', version, files }, null, 1));
+  return { version, files: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0) };
+}
+
+/** Page + model (models/default/) + gallery + config.json in one folder, ready for `semembed serve --web_root`. */
+export function makeSite(o: SiteOptions): { out: string; version: string; gallery?: { rows: number; dim: number; bytes: number } } {
+  const web = o.web ?? WEB_DIST;
+  if (!existsSync(join(web, 'index.html'))) throw new SiteError(`${web}: no built page (run npm run build in packages/runtime-web)`);
+  const main = modelFiles(o.model, '--model');
+  const sidecar = main.sidecar;
+  const mainName = sidecar.precision ?? 'fp32';
+  const variants = Object.entries(o.variants ?? {}).map(([name, path]) => {
+    if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name) || name === 'default') throw new SiteError(`--variant ${name}=${path}: the name must be a word like int8 or fp16`);
+    if (name === mainName) throw new SiteError(`--variant ${name}=${path}: --model already is the ${name} variant`);
+    return { name, files: modelFiles(path, `--variant ${name}=`) };
+  });
   const mdir = join(o.out, 'models', 'default');
   // Everything that can fail on bad input happens before the first write: no half-made site.
   let g: { rows: number; dim: number; bytes: Uint8Array } | undefined;
@@ -113,13 +170,23 @@ export function makeSite(o: SiteOptions): { out: string; gallery?: { rows: numbe
   }
   mkdirSync(mdir, { recursive: true });
   cpSync(web, o.out, { recursive: true });
-  copyFileSync(onnx, join(mdir, basename(onnx)));
-  writeAtomic(join(mdir, 'model.json'), JSON.stringify({ ...sidecar, model: basename(onnx) }, null, 1));
-  const config: { model: string; gallery?: string } = { model: 'models/default/model.json' };
+  copyModel(main, mdir);
+  const config: { model: string; gallery?: string; variants?: Record<string, string> } = { model: 'models/default/model.json' };
+  const groups: Record<string, string> = { [`models/default/${basename(main.onnx)}`]: `variant:${mainName}`, 'models/default/model.json': `variant:${mainName}` };
   if (g) {
     writeAtomic(join(mdir, 'gallery.bin'), g.bytes);
     config.gallery = 'models/default/gallery.bin';
+    groups['models/default/gallery.bin'] = 'gallery';
+  }
+  if (variants.length) {
+    config.variants = { [mainName]: config.model };
+    for (const v of variants) {
+      copyModel(v.files, join(o.out, 'models', v.name));
+      config.variants[v.name] = `models/${v.name}/model.json`;
+      groups[`models/${v.name}`] = `variant:${v.name}`;
+    }
   }
   writeAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 1));
-  return { out: o.out, ...(g && { gallery: { rows: g.rows, dim: g.dim, bytes: g.bytes.length } }) };
+  const manifest = writeSiteManifest(o.out, groups);
+  return { out: o.out, version: manifest.version, ...(g && { gallery: { rows: g.rows, dim: g.dim, bytes: g.bytes.length } }) };
 }

@@ -24,6 +24,7 @@ interface Last {
   matches: { rank: number; index: number; label?: string; id?: string; similarity: number }[];
   ep: string;
   ms: { preprocess: number; inference: number; search: number };
+  excluded?: number;
 }
 
 let site: string;
@@ -180,7 +181,7 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'page-wasm.png'), fullPage: true });
   });
 
-  it('picking a gallery image queries with it (it ranks first)', async () => {
+  it('picking a gallery image queries with it; it is not returned as its own match', async () => {
     const page = wasmPage;
     await page.evaluate(() => (document.body.dataset.state = 'ready'));
     const pick = page.locator('#picks canvas').nth(2);
@@ -189,8 +190,14 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.waitForFunction(() => document.body.dataset.state === 'done');
     const got = await last(page);
     expect(got.source).toBe(`gallery #${index}`);
-    expect(got.matches[0].index).toBe(index);
+    expect(got.excluded).toBe(index);
     expect(maxAbsDiff(got.embedding, galleryEmb[index])).toBeLessThanOrEqual(TOL);
+    // The server's ranking for the same image, minus the query itself (it would rank first with similarity 1).
+    const srv = await serverSearch(images[index], 11);
+    expect(srv[0].index).toBe(index);
+    expect(got.matches.map((m) => m.index)).toEqual(srv.slice(1).map((m) => m.index));
+    expect(got.matches.map((m) => m.rank)).toEqual(Array.from({ length: 10 }, (_, r) => r + 1));
+    expect(await page.textContent('#query-name')).toMatch(/left out of the matches/);
   });
 
   it('images of another size: scaled + centre-cropped close to the server (canvas filter, not lanczos3)', async () => {
@@ -233,7 +240,7 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     const got = await last(page);
     expect(got.source).toBe(`gallery #${index}`);
     expect(maxAbsDiff(got.embedding, galleryEmb[index])).toBeLessThanOrEqual(TOL);
-    expect(got.matches[0].index).toBe(index);
+    expect(got.matches.map((m) => m.index)).not.toContain(index);
     expect(await page.locator('#matches li img').count()).toBe(10);
     await page.fill('#gallery-url', 'models/default/gallery.bin');
     await page.evaluate(() => (document.body.dataset.state = 'loading'));

@@ -1,0 +1,144 @@
+import { DataType } from '../onnx-proto.js';
+import type { Dim, Value } from '../graph.js';
+import type { LayerCtx, LayerFamily } from './context.js';
+import { f32bytes, fmtShape, ident, invert, pair, product } from './util.js';
+
+function spatialAxes(cx: LayerCtx, sd: number): number[] {
+  const first = cx.config.data_format === 'channels_first';
+  return first ? Array.from({ length: sd }, (_, i) => i + 2) : Array.from({ length: sd }, (_, i) => i + 1);
+}
+
+/** Keras padding/cropping specs: int, (a, b) per axis, or ((t, b), (l, r)). */
+function amounts(v: unknown, sd: number): [number, number][] {
+  if (typeof v === 'number') return new Array(sd).fill([v, v]);
+  if (Array.isArray(v)) {
+    if (sd === 1 && v.length === 2 && typeof v[0] === 'number') return [[Number(v[0]), Number(v[1])]];
+    return v.map((p) => (Array.isArray(p) ? [Number(p[0]), Number(p[1])] : [Number(p), Number(p)]));
+  }
+  return new Array(sd).fill([1, 1]);
+}
+
+function padAxes(cx: LayerCtx, x: Value, axes: number[], am: [number, number][], base: string): Value {
+  const r = x.shape.length;
+  const begin = new Array(r).fill(0);
+  const end = new Array(r).fill(0);
+  const shape = [...x.shape];
+  axes.forEach((a, i) => {
+    const j = x.perm.indexOf(a);
+    begin[j] = am[i][0];
+    end[j] = am[i][1];
+    if (shape[a] !== null) shape[a] = (shape[a] as number) + am[i][0] + am[i][1];
+  });
+  const name = cx.b.node('Pad', [x.name, cx.b.int64Const('pads', [...begin, ...end])], base, { mode: 'constant' })[0];
+  return { name, shape, perm: x.perm, elemType: x.elemType };
+}
+
+function zeroPad(cx: LayerCtx): Value {
+  const x = cx.one();
+  const sd = cx.layer.className.endsWith('1D') ? 1 : 2;
+  const axes = sd === 1 ? [1] : spatialAxes(cx, sd);
+  return padAxes(cx, x, axes, amounts(cx.config.padding ?? 1, sd), cx.base);
+}
+
+function crop(cx: LayerCtx): Value {
+  const x = cx.one();
+  const sd = cx.layer.className.endsWith('1D') ? 1 : 2;
+  const axes = sd === 1 ? [1] : spatialAxes(cx, sd);
+  const am = amounts(cx.config.cropping ?? 0, sd);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const phys: number[] = [];
+  const shape = [...x.shape];
+  axes.forEach((a, i) => {
+    phys.push(x.perm.indexOf(a));
+    starts.push(am[i][0]);
+    ends.push(am[i][1] > 0 ? -am[i][1] : 2 ** 62);
+    if (shape[a] !== null) shape[a] = (shape[a] as number) - am[i][0] - am[i][1];
+  });
+  const b = cx.b;
+  const name = b.node('Slice', [x.name, b.int64Const('starts', starts), b.int64Const('ends', ends), b.int64Const('axes', phys)], cx.base)[0];
+  return { name, shape, perm: x.perm, elemType: x.elemType };
+}
+
+function upsample(cx: LayerCtx): Value {
+  const x = cx.one();
+  const c = cx.config;
+  if ((c.interpolation ?? 'nearest') !== 'nearest') cx.err(`interpolation '${c.interpolation}' is not supported (only 'nearest')`);
+  const size = pair(c.size ?? 2, 2);
+  const axes = spatialAxes(cx, 2);
+  const scales = new Float32Array(x.shape.length).fill(1);
+  const shape = [...x.shape];
+  axes.forEach((a, i) => {
+    scales[x.perm.indexOf(a)] = size[i];
+    if (shape[a] !== null) shape[a] = (shape[a] as number) * size[i];
+  });
+  const b = cx.b;
+  const sc = b.uniq(`${cx.base}/scales`);
+  b.initializers.push({ name: sc, dataType: DataType.FLOAT, dims: [scales.length], raw: f32bytes(scales) });
+  const name = b.node('Resize', [x.name, '', sc], cx.base, {
+    mode: 'nearest',
+    coordinate_transformation_mode: 'asymmetric',
+    nearest_mode: 'floor',
+  })[0];
+  return { name, shape, perm: x.perm, elemType: x.elemType };
+}
+
+function flatten(cx: LayerCtx): Value {
+  const x = cx.one();
+  const r = x.shape.length;
+  // Keras's Flatten(data_format='channels_first') moves channels last before flattening.
+  const channelsFirst = cx.config.data_format === 'channels_first';
+  const perm = channelsFirst && r >= 3 ? [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1] : ident(r);
+  const xin = cx.b.toPerm(x, perm);
+  const rest = x.shape.slice(1);
+  const n = rest.some((d) => d === null) ? null : product(rest as number[]);
+  const name = cx.b.node('Flatten', [xin.name], cx.base, { axis: { int: 1 } })[0];
+  return { name, shape: [x.shape[0], n], perm: [0, 1], elemType: x.elemType };
+}
+
+function reshape(cx: LayerCtx): Value {
+  const x = cx.one();
+  const target = (cx.config.target_shape as number[]).map(Number);
+  const xin = cx.b.toPerm(x, ident(x.shape.length));
+  const rest = x.shape.slice(1);
+  const total = rest.some((d) => d === null) ? null : product(rest as number[]);
+  const known = product(target.filter((t) => t !== -1));
+  const shape: Dim[] = [x.shape[0], ...target.map((t) => (t === -1 ? (total === null ? null : total / known) : t))];
+  if (total !== null && !target.includes(-1) && known !== total) {
+    cx.err(`cannot reshape ${fmtShape(x.shape)} to ${fmtShape([null, ...target])}`);
+  }
+  const dims = [0, ...target.map((t) => (t === -1 ? (total === null ? -1 : total / known) : t))];
+  const name = cx.b.node('Reshape', [xin.name, cx.b.int64Const('shape', dims)], cx.base)[0];
+  return { name, shape, perm: ident(shape.length), elemType: x.elemType };
+}
+
+function permute(cx: LayerCtx): Value {
+  const v = cx.one();
+  const dims = cx.config.dims as number[];
+  const q = [0, ...dims.map(Number)];
+  if (q.length !== v.shape.length) cx.err(`dims ${JSON.stringify(dims)} do not fit input rank ${v.shape.length}`);
+  const qinv = invert(q);
+  // Only the bookkeeping changes: the data stays where it is.
+  return { name: v.name, shape: q.map((a) => v.shape[a]), perm: v.perm.map((a) => qinv[a]), elemType: v.elemType };
+}
+
+/** The reference's ChannelPadding (cifar_resnet.py): zeros added on the channel axis. */
+function channelPadding(cx: LayerCtx): Value {
+  const x = cx.one();
+  const c = cx.config;
+  const p = Array.isArray(c.padding) ? c.padding.map(Number) : [Number(c.padding ?? 1), Number(c.padding ?? 1)];
+  const axis = c.data_format === 'channels_first' ? 1 : x.shape.length - 1;
+  return padAxes(cx, x, [axis], [[p[0], p[1]]], cx.base);
+}
+
+export const reshapeLayers: LayerFamily = {
+  ZeroPadding1D: (cx) => [zeroPad(cx)],
+  ZeroPadding2D: (cx) => [zeroPad(cx)],
+  Cropping1D: (cx) => [crop(cx)],
+  Cropping2D: (cx) => [crop(cx)],
+  UpSampling2D: (cx) => [upsample(cx)],
+  Flatten: (cx) => [flatten(cx)],
+  Reshape: (cx) => [reshape(cx)],
+  Permute: (cx) => [permute(cx)],
+  ChannelPadding: (cx) => [channelPadding(cx)],
+};

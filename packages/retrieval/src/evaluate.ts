@@ -4,8 +4,16 @@ import { HierarchicalPrecision, rankingDepth, type MetricOptions, type MetricRes
 import { RowRanker } from './ranking.js';
 import { Searcher, type Features, type SearcherOptions } from './search.js';
 import { RetrievalError } from './errors.js';
+import { GradedRetrieval, type GradedOptions } from './graded.js';
 
 export interface EvaluateOptions extends MetricOptions, SearcherOptions {
+  /** nDCG@k and LCS height@k beside the reference's metrics. */
+  graded?: GradedOptions;
+  /**
+   * Query vectors in gallery order when they differ from the gallery rows (query q is still gallery item q and is
+   * removed from its own ranking), e.g. expectedSimilarityQueries() with innerProduct.
+   */
+  queries?: Features;
   /** Queries per distance batch; default: about 64 MB of distances. */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
@@ -13,6 +21,8 @@ export interface EvaluateOptions extends MetricOptions, SearcherOptions {
 
 export interface EvaluateResult extends MetricResults {
   engine: 'faiss' | 'exact';
+  /** Precision of the distances: float32 (FAISS) or float64 (exact engine). */
+  precision: 'float32' | 'float64';
   seconds: number;
 }
 
@@ -45,10 +55,13 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
   for (let i = 0; i < features.length; i++)
     if (!Number.isFinite(features[i]))
       throw new RetrievalError(`features: row ${Math.floor(i / dim)}, column ${i % dim} is ${features[i]} (not finite)`);
+  if (options.queries && options.queries.length !== features.length)
+    throw new RetrievalError(`${options.queries.length / dim} query rows for ${n} gallery rows`);
   const searcher = new Searcher(features, dim, options);
-  const queries = searcher.prepareQueries(features);
+  const queries = searcher.prepareQueries(options.queries ?? features);
   const metrics = new HierarchicalPrecision(labels, sims, options, n);
-  const depth = rankingDepth(options, n);
+  const graded = options.graded ? new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, n) : undefined;
+  const depth = Math.max(rankingDepth(options, n), Math.min(n, graded?.depth ?? 0));
   const ranker = new RowRanker(n);
   const members = membersByClass(labels, C);
   const top = new Int32Array(depth);
@@ -80,20 +93,41 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
         }
       }
       metrics.add(q, q, lbl, top, ranks);
+      graded?.add(q, q, lbl, top);
     }
     options.onProgress?.(q1, n);
   }
-  return { ...metrics.result(), engine: searcher.engine, seconds: (performance.now() - start) / 1000 };
+  const res = withGraded(metrics.result(), graded);
+  return { ...res, engine: searcher.engine, precision: searcher.precision, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Appends the graded metrics (means as Python's sum / count, like the others). */
+function withGraded(res: MetricResults, graded: GradedRetrieval | undefined): MetricResults {
+  if (!graded) return res;
+  graded.names.forEach((name, i) => {
+    const values = graded.perQuery[i].subarray(0, res.numQueries);
+    let s = 0.0;
+    for (let j = 0; j < values.length; j++) s = j === 0 ? values[0] : s + values[j];
+    res.mean[name] = s / values.length;
+    res.perQuery[name] = values;
+  });
+  return { ...res, names: [...res.names, ...graded.names] };
 }
 
 /**
  * Scores given full rankings (ranking[q] lists every gallery index, the query included, as
  * pairwise_retrieval yields them), e.g. the reference's saved rankings.
  */
-export function evaluateRankings(rankings: ArrayLike<number>[], labels: Int32Array, sims: Similarities, options: MetricOptions): MetricResults {
+export function evaluateRankings(
+  rankings: ArrayLike<number>[],
+  labels: Int32Array,
+  sims: Similarities,
+  options: MetricOptions & { graded?: GradedOptions },
+): MetricResults {
   const n = labels.length;
   checkInputs(n, labels, sims);
   const metrics = new HierarchicalPrecision(labels, sims, options, rankings.length);
+  const graded = options.graded ? new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, rankings.length) : undefined;
   const depth = rankingDepth(options, n);
   rankings.forEach((ranking, q) => {
     if (ranking.length !== n) throw new RetrievalError(`ranking of query ${q} has ${ranking.length} items, expected ${n}`);
@@ -107,6 +141,7 @@ export function evaluateRankings(rankings: ArrayLike<number>[], labels: Int32Arr
       pos++;
     }
     metrics.add(q, q, lbl, Int32Array.from({ length: depth }, (_, i) => ranking[i]), ranks);
+    graded?.add(q, q, lbl, ranking);
   });
-  return metrics.result();
+  return withGraded(metrics.result(), graded);
 }

@@ -19,3 +19,26 @@ export { tableMetrics, formatTable, formatCsv, referenceKs } from './report.js';
 export { precisionCurveSpec, mahpBarSpec, renderSvg, writePlot, type PlotFiles } from './plots.js';
 export { rankClasses, classificationAccuracy, CLASSIFICATION_METRICS, type ClassificationResult } from './classification.js';
 export { buildIndex, saveIndex, loadIndex, recallAtK, type IndexMeta } from './ann.js';
+export { GradedRetrieval, gradedMetricNames, type GradedOptions } from './graded.js';
+export {
+  lcsLevels,
+  mistakeMetrics,
+  mistakeMetricNames,
+  crmRank,
+  expectedSimilarityQueries,
+  type MistakeResult,
+} from './mistakes.js';
+export {
+  seededRandom,
+  quantileSorted,
+  bootstrapInterval,
+  pairedTest,
+  perItem,
+  metricIntervals,
+  formatInterval,
+  type BootstrapOptions,
+  type Interval,
+  type PairedTest,
+  type PerItem,
+} from './bootstrap.js';
+export { mistakeSeveritySpec, type MistakePoint } from './mistake-plot.js';

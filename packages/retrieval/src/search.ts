@@ -10,7 +10,15 @@ export type EngineChoice = 'auto' | 'faiss' | 'exact';
 export interface SearcherOptions {
   /** L2-normalise the rows and rank by -dot (the reference's --norm); default false: squared L2. */
   normalize?: boolean;
-  /** 'auto' (default): FAISS, else exact with a warning; 'faiss': FAISS or an error; 'exact': JS float64. */
+  /**
+   * Rank by -<a, b> of the rows as given (no normalisation), e.g. expected similarities; implies no squared L2.
+   */
+  innerProduct?: boolean;
+  /**
+   * 'auto' (default): keeps the features' precision, as the reference's numpy does: float64 features go to the
+   * exact float64 engine, float32 ones to FAISS (exact with a warning if it does not load); 'faiss': FAISS or an
+   * error (float64 input is cast to float32); 'exact': JS float64.
+   */
   engine?: EngineChoice;
   /** Called with a one-line warning when 'auto' falls back to the exact JS engine. */
   warn?: (message: string) => void;
@@ -32,6 +40,8 @@ export function normalizeRows(x: Features, dim: number, where = 'features'): Fea
 
 export class Searcher {
   readonly engine: 'faiss' | 'exact';
+  /** Precision the distances are computed in: float32 (FAISS) or float64 (exact engine). */
+  readonly precision: 'float32' | 'float64';
   readonly n: number;
   private readonly gallery: Features;
   private readonly index?: FaissIndex;
@@ -44,10 +54,11 @@ export class Searcher {
     this.gallery = options.normalize ? normalizeRows(gallery, dim, 'gallery') : gallery;
     const choice = options.engine ?? 'auto';
     let engine: 'faiss' | 'exact' = 'exact';
-    if (choice !== 'exact') {
+    const ip = options.normalize || options.innerProduct;
+    if (choice === 'faiss' || (choice === 'auto' && gallery instanceof Float32Array)) {
       const { module, error } = loadFaiss();
       if (module) {
-        this.index = options.normalize ? new module.IndexFlatIP(dim) : new module.IndexFlatL2(dim);
+        this.index = ip ? new module.IndexFlatIP(dim) : new module.IndexFlatL2(dim);
         this.index.addFloat32(toFloat32(this.gallery));
         engine = 'faiss';
       } else if (choice === 'faiss') {
@@ -59,7 +70,8 @@ export class Searcher {
       }
     }
     this.engine = engine;
-    if (engine === 'exact' && !options.normalize) {
+    this.precision = engine === 'faiss' ? 'float32' : 'float64';
+    if (engine === 'exact' && !ip) {
       this.sq = new Float64Array(this.n);
       for (let i = 0; i < this.n; i++) this.sq[i] = sumSquares(this.gallery, i * dim, dim);
     }
@@ -83,7 +95,7 @@ export class Searcher {
       this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
     if (this.index) {
       const out = reuse ? this.index.distanceRows(toFloat32(queries), this.buffer as Float32Array).subarray(0, size) : this.index.distanceRows(toFloat32(queries));
-      if (this.options.normalize) for (let i = 0; i < out.length; i++) out[i] = -out[i];
+      if (this.options.normalize || this.options.innerProduct) for (let i = 0; i < out.length; i++) out[i] = -out[i];
       return out;
     }
     const out = reuse ? (this.buffer as Float64Array).subarray(0, size) : new Float64Array(size);

@@ -81,3 +81,21 @@ describe('c_ties: features -> stable ranking reproduces the reference stable_arg
     compare(res, run);
   });
 });
+
+describe('a_noise_s0p1 with the default engine: float64 features are ranked in float64 (issue 13)', () => {
+  const c = loadCase('a_noise_s0p1');
+  const labels = labelsOf(c);
+  const features = Float64Array.from(c.inputs.features.flat());
+  it.each(c.results.runs.map((r, i) => [`normalize=${r.normalize} ahp=${r.compute_ahp}`, i] as const))('%s', (_l, i) => {
+    const run = c.results.runs[i];
+    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
+    expect([res.engine, res.precision]).toEqual(['exact', 'float64']);
+    compare(res, run);
+  });
+
+  it('float32 features go to FAISS by default', () => {
+    const run = c.results.runs[0];
+    const res = evaluateRetrieval(Float32Array.from(features), c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
+    expect([res.engine, res.precision]).toEqual(['faiss', 'float32']);
+  });
+});

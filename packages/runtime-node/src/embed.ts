@@ -82,6 +82,7 @@ export interface EmbedImagesResult {
  */
 export async function embedImages(model: Model, inputs: string[] | ImageEntry[], opts: EmbedImagesOptions = {}): Promise<EmbedImagesResult> {
   const entries = typeof inputs[0] === 'string' || inputs.length === 0 ? listImages(inputs as string[]) : (inputs as ImageEntry[]);
+  model.requireEmbedding('give image features');
   const bs = opts.batchSize ?? 32;
   let features: Float32Array | undefined;
   let probabilities: Float32Array | undefined;

@@ -35,7 +35,7 @@ export interface ClassScore {
 }
 
 export interface ImageResult {
-  /** L2-normalised embedding. */
+  /** L2-normalised embedding (empty for a model without an embedding output). */
   embedding: Float32Array;
   /** Class probabilities when the model has a probabilities (or logits) output. */
   probabilities?: Float32Array;
@@ -128,13 +128,14 @@ export class Model {
   interpret(outputs: Record<string, OutputTensor>, n: number): ImageResult[] {
     const emb = this.embeddingOutput ? outputs[this.embeddingOutput.name] : undefined;
     const prob = this.probOutput ? outputs[this.probOutput.name] : undefined;
-    if (!emb) throw new ModelLoadError(`model ${this.name} has no embedding output in its sidecar`);
-    const dim = emb.data.length / n;
+    // A plain classifier (no embedding output) still classifies; callers that need embeddings check first.
+    if (!emb && !prob) throw new ModelLoadError(`model ${this.name} has neither an embedding nor a probabilities output in its sidecar`);
+    const dim = emb ? emb.data.length / n : 0;
     const results: ImageResult[] = [];
     for (let i = 0; i < n; i++) {
-      const embedding = emb.data.slice(i * dim, (i + 1) * dim);
+      const embedding = emb ? emb.data.slice(i * dim, (i + 1) * dim) : new Float32Array(0);
       // Models declared normalised (the l2norm layer) are taken as they are; others are normalised here.
-      if (!this.embeddingOutput?.normalized) l2normalize(embedding);
+      if (emb && !this.embeddingOutput?.normalized) l2normalize(embedding);
       const r: ImageResult = { embedding };
       if (prob) {
         const k = prob.data.length / n;
@@ -145,6 +146,13 @@ export class Model {
       results.push(r);
     }
     return results;
+  }
+
+  /** Throws a client error (400) naming the outputs when the model has no embedding (a plain classifier). */
+  requireEmbedding(what: string): void {
+    if (this.embeddingOutput) return;
+    const outs = this.sidecar.outputs.map((o) => `${o.name} (${o.kind})`).join(', ');
+    throw new TensorShapeError(`model ${this.name} has no embedding output (its outputs: ${outs}), so it cannot ${what}`);
   }
 
   /** Images -> results, in batches of `batchSize` (default 32). */

@@ -62,6 +62,12 @@ export type WeightLookup = (layer: string) => KerasWeight[] | undefined;
 /** Layers that may take a following BatchNormalization into their weights. */
 const FOLDABLE_CONV = new Set(['Conv2D', 'Conv1D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
 
+function sameData(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
 /** IEEE half from float, round to nearest even. */
 function toHalf(a: Float32Array): Uint16Array {
   const out = new Uint16Array(a.length);
@@ -110,6 +116,7 @@ export class GraphBuilder {
   readonly initializers: TensorProto[] = [];
   private used = new Set<string>();
   private constCache = new Map<string, string>();
+  private floatCache = new Map<string, { dims: number[]; data: Float32Array; name: string }[]>();
   readonly folded: string[] = [];
 
   constructor(readonly opts: BuildOptions) {}
@@ -141,14 +148,22 @@ export class GraphBuilder {
 
   /** Float weights; with fp16 the large ones are stored as half and cast back, halving the file. */
   floatConst(base: string, dims: number[], data: Float32Array): string {
+    // A model called several times (siamese towers) asks again for the same weights under the same name: share them.
+    const seen = this.floatCache.get(base) ?? [];
+    const hit = seen.find((e) => e.dims.join(',') === dims.join(',') && sameData(e.data, data));
+    if (hit) return hit.name;
+    let name: string;
     if (this.opts.fp16 && data.length >= 64) {
       const h = this.uniq(`${base}_fp16`);
       const half = toHalf(data);
       this.initializers.push({ name: h, dataType: DataType.FLOAT16, dims, raw: new Uint8Array(half.buffer) });
-      return this.node('Cast', [h], base, { to: { int: DataType.FLOAT } })[0];
+      name = this.node('Cast', [h], base, { to: { int: DataType.FLOAT } })[0];
+    } else {
+      name = this.uniq(base);
+      this.initializers.push({ name, dataType: DataType.FLOAT, dims, raw: f32bytes(data) });
     }
-    const name = this.uniq(base);
-    this.initializers.push({ name, dataType: DataType.FLOAT, dims, raw: f32bytes(data) });
+    seen.push({ dims, data, name });
+    this.floatCache.set(base, seen);
     return name;
   }
 
@@ -325,7 +340,12 @@ export class KerasToOnnx {
       if (visiting.has(k)) this.err(`layer '${layerName}' is part of a cycle in the model config`);
       visiting.add(k);
       const refs = layer.inbound[nodeIdx];
-      if (!refs || refs.length === 0) this.err(`layer '${layerName}' (${layer.className}) has no inbound tensors`);
+      if (!refs || refs.length === 0) {
+        const calls = layer.inbound.filter((n) => n.length > 0).length;
+        this.err(
+          `layer '${prefix}${layerName}' (${layer.className}) has no inbound tensors for call ${nodeIdx} (the config saves ${calls} call${calls === 1 ? '' : 's'} of it)`,
+        );
+      }
       const xs = refs.map((t) => {
         const vs = evalNode(t.layer, t.node);
         const v = vs[t.tensor];

@@ -103,15 +103,37 @@ function parseModel(entry: Record<string, any>, source: string): KModel {
   if (className === 'Model' || className === 'Functional') {
     if (!isObj(cfg) || !Array.isArray(cfg.layers)) throw new ConverterError(`${source}: ${className} config has no layer list`);
     const layers = cfg.layers.map((l: any) => parseLayer(l, source));
+    const outputs = parseIo(cfg.output_layers);
+    alignNestedCalls(layers, outputs);
     return {
       name: String(cfg.name ?? entry.name ?? 'model'),
       className,
       layers,
       inputs: parseIo(cfg.input_layers),
-      outputs: parseIo(cfg.output_layers),
+      outputs,
     };
   }
   throw new ConverterError(`${source}: top-level class ${className} is not a Keras model (expected Sequential, Model or Functional)`);
+}
+
+/**
+ * Keras numbers the calls of a nested model from 1 in most versions: node 0 is the model's own construction
+ * (its Input linked to its outputs), which the config leaves out. Keras 2.0-2.13 and tf.keras do this for
+ * every model built on an Input, Keras 3 for Functional ones, and Sequential models built without an input
+ * shape count from 0. The config does not say which, so the references decide: when some call refers to node
+ * `inbound.length` (one past the saved calls), the saved calls are nodes 1..n and an empty node 0 goes in front.
+ */
+function alignNestedCalls(layers: KLayer[], outputs: TensorRef[]): void {
+  const maxRef = new Map<string, number>();
+  const note = (t: TensorRef): void => {
+    maxRef.set(t.layer, Math.max(maxRef.get(t.layer) ?? -1, t.node));
+  };
+  for (const l of layers) for (const node of l.inbound) node.forEach(note);
+  outputs.forEach(note);
+  for (const l of layers) {
+    if (!l.model || l.inbound.length === 0) continue;
+    if ((maxRef.get(l.name) ?? -1) === l.inbound.length) l.inbound.unshift([]);
+  }
 }
 
 function parseLayer(l: any, source: string): KLayer {

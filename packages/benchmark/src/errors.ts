@@ -1,0 +1,24 @@
+/** Bad input (model path, flag, data): the CLI prints the message as one line and exits 2. */
+export class BenchmarkError extends Error {
+  readonly userFacing = true;
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchmarkError';
+  }
+}
+
+/** Thrown by a runner's load() when its runtime turns out to be missing here (a row with the reason, not a failure). */
+export class UnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** First line of an error, for table rows. */
+export function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const line = msg.split('\n')[0].trim();
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}

@@ -1,0 +1,72 @@
+// MODEL: an .onnx (+ sidecar), its sidecar or folder, a Keras .h5 (converted here, and run in TF.js as it is),
+// or a catalog name whose converted file is in the cache. Checked before any runner starts.
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { convertKeras, defaultCacheDir, findCatalogModel, readCatalog } from '@semembed/converter';
+import { readSidecar, resolveModelFiles } from '@semembed/runtime-node';
+import { BenchmarkError, firstLine } from './errors.js';
+import type { ModelFiles } from './types.js';
+
+export interface ModelSourceOptions {
+  /** Folder for the converted model of an .h5. */
+  work: string;
+  /** Passed to the converter for .h5 input. */
+  dataset?: string;
+  architecture?: string;
+  cacheDir?: string;
+  catalogPath?: string;
+}
+
+function fromOnnx(source: string, path: string, h5?: string): ModelFiles {
+  let files: { onnx: string; sidecar: string };
+  try {
+    files = resolveModelFiles(path);
+    const sidecar = readSidecar(files.sidecar);
+    const sampleShape = sidecar.input.shape.slice(1).map((d, i) => {
+      if (typeof d !== 'number') throw new BenchmarkError(`${files.sidecar}: input.shape[${i + 1}] is not fixed (${JSON.stringify(sidecar.input.shape)})`);
+      return d;
+    });
+    return {
+      source,
+      onnx: files.onnx,
+      sidecarPath: files.sidecar,
+      sidecar,
+      h5,
+      sampleShape,
+      sampleSize: sampleShape.reduce((a, b) => a * b, 1),
+      outputNames: sidecar.outputs.map((o) => o.name),
+    };
+  } catch (err) {
+    if (err instanceof BenchmarkError) throw err;
+    throw new BenchmarkError(`MODEL ${source}: ${firstLine(err)}`);
+  }
+}
+
+export async function resolveModel(model: string, o: ModelSourceOptions): Promise<ModelFiles> {
+  const ext = extname(model).toLowerCase();
+  if (existsSync(model)) {
+    if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
+      const out = join(o.work, `${basename(model, extname(model))}.onnx`);
+      try {
+        await convertKeras({ h5: model, out, dataset: o.dataset, architecture: o.architecture });
+      } catch (err) {
+        throw new BenchmarkError(`MODEL ${model}: conversion failed: ${firstLine(err)}`);
+      }
+      return fromOnnx(model, out, model);
+    }
+    if (ext === '.onnx' || ext === '.json' || statSync(model).isDirectory()) return fromOnnx(model, model);
+    throw new BenchmarkError(`MODEL ${model}: not an .onnx, sidecar .json, model folder or Keras .h5`);
+  }
+  if (ext || model.includes('/')) throw new BenchmarkError(`MODEL ${model}: no such file`);
+  let entry;
+  try {
+    entry = findCatalogModel(model, readCatalog(o.catalogPath));
+  } catch (err) {
+    throw new BenchmarkError(`MODEL ${model}: no such file, and not a catalog name (${firstLine(err)})`);
+  }
+  const cache = o.cacheDir ?? defaultCacheDir();
+  const onnx = join(cache, `${entry.name}.onnx`);
+  if (!existsSync(onnx)) throw new BenchmarkError(`MODEL ${model}: catalog model not imported yet (${onnx} missing): run semembed import ${model}`);
+  const h5 = join(cache, decodeURIComponent(basename(new URL(entry.url).pathname)));
+  return fromOnnx(model, onnx, existsSync(h5) ? h5 : undefined);
+}

@@ -1,10 +1,31 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import autocannon from 'autocannon';
 import { createServer, type SemembedServer } from '../src/index.js';
 import { fixture, maxAbsDiff, readJson } from './helpers.js';
 
 // Load and fault tests against a real server on loopback only; every loop is bounded in count.
+
+/** A client that sends a request's headers one byte at a time, `bytes` bytes in all, then hangs up. */
+function slowHeaders(base: string, bytes: number): Promise<void> {
+  const u = new URL(base);
+  const text = 'POST /v1/embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nX-Slow: ' + 'z'.repeat(bytes);
+  return new Promise((resolve) => {
+    const s = connect(Number(u.port), u.hostname);
+    let i = 0;
+    s.on('error', () => {});
+    s.on('close', () => resolve());
+    const timer = setInterval(() => {
+      if (i >= bytes || s.destroyed) {
+        clearInterval(timer);
+        s.destroy();
+        return;
+      }
+      s.write(text[i++]);
+    }, 100);
+  });
+}
 const ref = readJson('fashion-tiny.reference.json')['gray28.png'];
 const png = readFileSync(fixture('gray28.png'));
 let server: SemembedServer;
@@ -57,14 +78,25 @@ describe('load', () => {
 
   it('fault mix: malformed and oversized requests among valid ones; every valid one succeeds', async () => {
     const n = 800;
-    const kinds = ['png', 'png', 'png', 'json', 'corrupt', 'oversized', 'badjson', 'badshape', 'unknown-model', 'empty'] as const;
+    const kinds = ['png', 'png', 'png', 'json', 'corrupt', 'oversized', 'badjson', 'badshape', 'unknown-model', 'empty', 'bigmultipart', 'badmultipart'] as const;
     type Kind = (typeof kinds)[number];
-    const expected: Record<Kind, number> = { png: 200, json: 200, corrupt: 400, oversized: 413, badjson: 400, badshape: 400, 'unknown-model': 404, empty: 400 };
+    const expected: Record<Kind, number> = {
+      png: 200, json: 200, corrupt: 400, oversized: 413, badjson: 400, badshape: 400, 'unknown-model': 404, empty: 400, bigmultipart: 413, badmultipart: 400,
+    };
     const b64 = png.toString('base64');
     const oversized = Buffer.alloc(300 * 1024, 7);
+    // Multipart over --body_limit_mb although each file is small: three 100 KB parts against the 256 KB limit.
+    const bigForm = () => {
+      const fd = new FormData();
+      for (let i = 0; i < 3; i++) fd.append(`f${i}`, new Blob([Buffer.alloc(100 * 1024, i)]), `f${i}.png`);
+      return fd;
+    };
     const send = (kind: Kind): Promise<Response> => {
-      const post = (path: string, body: Uint8Array | string, type: string) => fetch(url + path, { method: 'POST', body, headers: { 'content-type': type } });
+      const post = (path: string, body: Uint8Array | string | FormData, type?: string) =>
+        fetch(url + path, { method: 'POST', body, headers: type ? { 'content-type': type } : {} });
       switch (kind) {
+        case 'bigmultipart': return post('/v1/embed', bigForm());
+        case 'badmultipart': return post('/v1/embed', '--b\r\ncontent-disposition: form-data; name="a"; filename="a"\r\n\r\nxx', 'multipart/form-data; boundary=b');
         case 'png': return post('/v1/embed', png, 'image/png');
         case 'json': return post('/v1/embed', JSON.stringify({ images: [b64, b64] }), 'application/json');
         case 'corrupt': return post('/v1/embed', png.subarray(0, 100), 'image/png');
@@ -89,8 +121,19 @@ describe('load', () => {
         else if (r.status !== 200 && !body.error) wrong.push(`${kind}: no error message`);
       }
     };
+    // Slow clients meanwhile: 8 connections that trickle a request's headers (one byte per 100 ms, bounded).
+    const slow = Array.from({ length: 8 }, () => slowHeaders(url, 40));
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = Date.now();
     await Promise.all(Array.from({ length: 32 }, worker));
-    console.log('fault mix:', JSON.stringify(tally));
+    const seconds = (Date.now() - t0) / 1000;
+    await Promise.all(slow);
+    const rssAfter = process.memoryUsage().rss;
+    console.log(
+      `fault mix: ${n} requests in ${seconds.toFixed(1)} s with 8 slow-header clients; rss ${(rssBefore / 2 ** 20).toFixed(0)} -> ` +
+        `${(rssAfter / 2 ** 20).toFixed(0)} MB (server and client in one process); ${JSON.stringify(tally)}`,
+    );
+    expect(rssAfter - rssBefore).toBeLessThan(128 * 2 ** 20);
     expect(wrong).toEqual([]);
     expect(Object.values(tally).reduce((a, b) => a + b, 0)).toBe(n);
     expect(Object.keys(tally).some((k) => /\s5\d\d$/.test(k))).toBe(false);

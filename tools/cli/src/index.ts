@@ -1,5 +1,9 @@
-import yargs, { type Argv } from 'yargs';
+import { createRequire } from 'node:module';
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command } from './command.js';
 import { isUserError } from './errors.js';
+import { FlagError, declaredFlags, suggestFlag, withSpellingAliases } from './options.js';
 import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
 import { convertCommand } from './commands/convert.js';
 import { importCommand } from './commands/import.js';
@@ -13,15 +17,50 @@ import { pipelineCommand } from './commands/pipeline.js';
 import { benchCommand } from './commands/bench.js';
 import { webSiteCommand } from './commands/web-site.js';
 
-/** A subcommand: registers itself on yargs; its handler throws user-facing errors on bad input. */
-export interface Command {
-  register(cli: Argv): Argv;
+// One line per subcommand; each lives in src/commands/<name>.ts (see command.ts for what a command declares).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
+const commands: Command<any>[] = [
+  computeClassEmbeddingCommand,
+  learnImageEmbeddingsCommand,
+  convertCommand,
+  importCommand,
+  embedCommand,
+  serveCommand,
+  evaluateRetrievalCommand,
+  evaluateClassificationCommand,
+  indexCommand,
+  webSiteCommand,
+  pipelineCommand,
+  benchCommand,
+];
+
+const commandNames = commands.map((c) => (Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]);
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** A command line yargs rejected (unknown or missing flag, bad value): exit 2, nothing was run. */
+class CommandLineError extends Error {}
+
+/** "Unknown arguments: metod, metodLr" -> one line naming the first one typed and the closest declared flag. */
+function describeUsageFailure(msg: string, where: string, known: string[], argv: string[]): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return msg.includes('--help') ? msg : `${msg} (${where} --help)`;
+  const names = m[1].split(', ');
+  // yargs also lists the camelCase copy it made of a dashed typo; report what the user typed.
+  const typed = names.find((t) => argv.some((a) => a === `--${t}` || a.startsWith(`--${t}=`) || a === `-${t}`));
+  if (typed === undefined) {
+    if (where !== 'semembed') return `unexpected argument '${names[0]}' (${where} --help)`;
+    const hint = suggestFlag(names[0], commandNames);
+    return `unknown command '${names[0]}'${hint ? `; did you mean ${hint}?` : ''} (semembed --help lists the commands)`;
+  }
+  const hint = suggestFlag(typed, known);
+  return `unknown flag ${typed.length === 1 ? '-' : '--'}${typed}${hint ? `; did you mean --${hint}?` : ''} (${where} --help lists the flags)`;
 }
 
-// One line per subcommand; each lives in src/commands/<name>.ts.
-const commands: Command[] = [computeClassEmbeddingCommand, learnImageEmbeddingsCommand, convertCommand, importCommand, embedCommand, serveCommand, evaluateRetrievalCommand, evaluateClassificationCommand, indexCommand, webSiteCommand, pipelineCommand, benchCommand];
-
 export async function main(argv: string[]): Promise<number> {
+  // Filled in by the builder of the command that matched: which command, and the flags it declares.
+  let where = 'semembed';
+  let known: string[] = ['help', 'version'];
   let cli = yargs(argv)
     .scriptName('semembed')
     .usage('$0 <command> [options]')
@@ -30,32 +69,44 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110));
-  for (const command of commands) cli = command.register(cli);
-  let failure: unknown;
-  let usageFailure: string | undefined;
+    .version(version)
+    .wrap(Math.min(120, process.stdout.columns || 120));
+  for (const c of commands) {
+    cli = cli.command(
+      c.command,
+      c.describe,
+      (y: Argv) => {
+        const built = withSpellingAliases(c.builder(y));
+        where = `semembed ${commandNames[commands.indexOf(c)]}`;
+        known = declaredFlags(built);
+        return built;
+      },
+      c.handler,
+    );
+  }
+  // Throwing here stops yargs before any handler runs: a command line with a typo never does half its work.
+  // A check or coerce that threw reaches here as yargs' YError (its message kept); errors from a handler reach
+  // .fail() too and are passed on as they are.
   cli = cli.fail((msg, err) => {
-    if (err) failure = err;
-    else usageFailure = msg;
+    if (err && !(err instanceof FlagError) && err.name !== 'YError') throw err;
+    const line = err ? err.message : describeUsageFailure(msg.replace(/\s*\n\s*/g, ' '), where, known, argv);
+    throw new CommandLineError(line);
   });
   try {
     await cli.parseAsync();
   } catch (err) {
-    failure = err;
-  }
-  if (usageFailure !== undefined) {
-    console.error(`semembed: ${usageFailure}`);
-    return 2;
-  }
-  if (failure !== undefined) {
-    if (isUserError(failure)) {
-      console.error(`semembed: ${failure.message}`);
+    if (err instanceof CommandLineError) {
+      console.error(`semembed: ${err.message}`);
+      return 2;
+    }
+    if (isUserError(err)) {
+      console.error(`semembed: ${err.message}`);
       return 1;
     }
-    throw failure;
+    throw err;
   }
   return 0;
 }
 
 export { UsageError, isUserError } from './errors.js';
+export type { Command } from './command.js';

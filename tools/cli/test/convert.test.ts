@@ -42,7 +42,7 @@ describe('semembed convert', () => {
     expect(ok.code).toBe(0);
     expect(existsSync(out)).toBe(true);
     const badFlag = semembed(['convert', join(FIX, 'dl4j__lambda__sequential_lambda.h5'), out, '--lambda', 'lambda_1']);
-    expect(badFlag.code).toBe(1);
+    expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toBe('semembed: --lambda lambda_1: expected NAME=KIND, e.g. --lambda l2norm=l2norm\n');
   });
 

@@ -109,11 +109,11 @@ describe('semembed evaluate-retrieval', () => {
     expect(checked).toBe(503);
   }, 120_000);
 
-  describe('bad input: one clear line, exit 1, nothing written', () => {
+  describe('bad input: one clear line, exit 1 (2 for a bad command line), nothing written', () => {
     const out = join(dir, 'bad.json');
     const run = (args: string[]) => semembed(['evaluate-retrieval', '--hierarchy', HIER, '--json', out, '--no_progress', ...args]);
-    function expectError(r: ReturnType<typeof semembed>, pattern: RegExp) {
-      expect(r.code, r.stderr).toBe(1);
+    function expectError(r: ReturnType<typeof semembed>, pattern: RegExp, code = 1) {
+      expect(r.code, r.stderr).toBe(code);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).toMatch(/^semembed: /);
       expect(r.stderr).toMatch(pattern);
@@ -146,10 +146,10 @@ describe('semembed evaluate-retrieval', () => {
       expectError(run(['--feat', feat32, '--labels', emptyLabels]), /empty\.txt: no labels/);
     });
     it('no labels and no dataset', () => {
-      expectError(run(['--feat', feat32]), /--labels/);
+      expectError(run(['--feat', feat32]), /--labels/, 2);
     });
     it('bad --norm value', () => {
-      expectError(run(['--feat', feat32, '--labels', labelsTxt, '--norm', 'maybe']), /--norm: boolean value expected/);
+      expectError(run(['--feat', feat32, '--labels', labelsTxt, '--norm', 'maybe']), /--norm: boolean value expected/, 2);
     });
   });
 });

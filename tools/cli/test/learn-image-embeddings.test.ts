@@ -65,7 +65,7 @@ describe('semembed learn-image-embeddings', () => {
     ]);
   }, 120_000);
 
-  it('bad input: one line, exit 1', () => {
+  it('bad input: one line, exit 1 (2 for a bad flag value)', () => {
     const r = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', join(dir, 'missing.json')]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -74,10 +74,10 @@ describe('semembed learn-image-embeddings', () => {
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/^semembed: .*nodata/);
     const r3 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--epochs', '0']);
-    expect(r3.code).toBe(1);
-    expect(r3.stderr).toMatch(/^semembed: --epochs must be a positive integer/);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toBe("semembed: --epochs must be an integer >= 1, got '0'\n");
     const r4 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--workers', 'two']);
-    expect(r4.code).toBe(1);
+    expect(r4.code).toBe(2);
     expect(r4.stderr).toMatch(/^semembed: --workers must be auto or an integer from 1 to 64, got 'two'/);
   }, 60_000);
 

@@ -77,7 +77,7 @@ describe.skipIf(!existsSync(join(WEB, 'index.html')))('semembed web-site', () =>
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: ${join(dir, 'feat.labels.txt')}: 2 labels, but the features have 20 rows`);
     r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', join(dir, 's')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a bad command line: rejected by the flag checks, before any work
     expect(r.stderr.trim()).toBe('semembed: --thumbs_idx / --images_list need --gallery');
     expect(existsSync(join(dir, 's'))).toBe(false); // nothing half-written
   });

@@ -1,65 +1,40 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import {
-  EMBEDDING_METHODS,
-  type EmbeddingMethod,
-  computeClassEmbedding,
-  pyFloat,
-  readClassList,
-  readHierarchy,
-  writeClassEmbedding,
-} from '@semembed/hierarchy';
-import type { Command } from '../index.js';
-import { withTaxonomyOptions } from '../options.js';
-import { UsageError } from '../errors.js';
+import { defineCommand, type ArgsOf } from '../command.js';
+import { EMBEDDING_METHODS } from '../choices.js';
+import { intOption, withTaxonomyOptions } from '../options.js';
 
-interface Args {
-  hierarchy: string;
-  is_a: boolean;
-  str_ids: boolean;
-  class_list?: string;
-  out: string;
-  method: EmbeddingMethod;
-  num_dim?: number;
-  norm: boolean;
-}
+const builder = (y: Argv) =>
+  withTaxonomyOptions(y)
+    .option('class_list', {
+      type: 'string',
+      describe: 'File whose lines start with the target class ids (default: the leaves of the taxonomy)',
+    })
+    .option('out', { type: 'string', demandOption: true, describe: 'Output file: .json (ours) or .pickle (as the reference writes it)' })
+    .option('method', {
+      choices: EMBEDDING_METHODS,
+      default: 'unitsphere' as const,
+      describe:
+        'unitsphere: n-d unit vectors whose dot products are the similarities; approx_sim: best num_dim-d approximation of them; ' +
+        'mds / spheres: Euclidean distances equal the dissimilarities',
+    })
+    .option('num_dim', intOption('num_dim', { min: 0, describe: 'Dimensions for mds / approx_sim (mds default: n-1)' }))
+    .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (rows below 1e-8 stay as they are)' })
+    .example(
+      '$0 compute-class-embedding --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --out cifar100.unitsphere.pickle',
+      'the reference README command (unitsphere is the default method, as in the reference)',
+    );
 
 /** compute_class_embedding.py: class embeddings from a taxonomy, with the reference's flags and printout. */
-export const computeClassEmbeddingCommand: Command = {
-  register: (cli: Argv) =>
-    cli.command(
-      'compute-class-embedding',
-      'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)',
-      (y) =>
-        withTaxonomyOptions(y)
-          .option('class_list', {
-            alias: 'class-list',
-            type: 'string',
-            describe: 'File whose lines start with the target class ids (default: the leaves of the taxonomy)',
-          })
-          .option('out', { type: 'string', demandOption: true, describe: 'Output file: .json (ours) or .pickle (as the reference writes it)' })
-          .option('method', {
-            type: 'string',
-            choices: EMBEDDING_METHODS,
-            default: 'spheres',
-            describe:
-              'unitsphere: n-d unit vectors whose dot products are the similarities; approx_sim: best num_dim-d approximation of them; ' +
-              'mds / spheres: Euclidean distances equal the dissimilarities',
-          })
-          .option('num_dim', { alias: 'num-dim', type: 'number', describe: 'Dimensions for mds / approx_sim (mds default: n-1)' })
-          .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (rows below 1e-8 stay as they are)' })
-          .example(
-            '$0 compute-class-embedding --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --method unitsphere --out cifar100.unitsphere.pickle',
-            'the reference README command',
-          ),
-      (argv) => run(argv as unknown as Args),
-    ),
-};
+export const computeClassEmbeddingCommand = defineCommand({
+  command: 'compute-class-embedding',
+  describe: 'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)',
+  builder,
+  handler: run,
+});
 
-function run(args: Args): void {
-  if (args.num_dim !== undefined && (!Number.isInteger(args.num_dim) || args.num_dim < 0)) {
-    throw new UsageError(`--num_dim must be a non-negative integer, got ${args.num_dim}`);
-  }
+async function run(args: ArgsOf<typeof builder>): Promise<void> {
+  const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } = await import('@semembed/hierarchy');
   const hierarchy = readHierarchy(args.hierarchy, { isA: args.is_a, strIds: args.str_ids });
   const classes = args.class_list ? readClassList(args.class_list, { strIds: args.str_ids, hierarchy }) : hierarchy.leaves();
   const res = computeClassEmbedding(hierarchy, classes, { method: args.method, numDim: args.num_dim || undefined, norm: args.norm });

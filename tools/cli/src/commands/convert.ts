@@ -1,42 +1,20 @@
 import type { Argv } from 'yargs';
-import { convertKeras, DEFAULT_OPSET, type ConvertResult, type SidecarClass } from '@semembed/converter';
-import { readClassEmbedding, readClassNames, readHierarchy, type ClassId } from '@semembed/hierarchy';
-import type { Command } from '../index.js';
+import type { ConvertResult, SidecarClass } from '@semembed/converter';
+import type { ClassId } from '@semembed/hierarchy';
+import { defineCommand, type ArgsOf } from '../command.js';
+import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
-
-interface Args {
-  input: string;
-  output: string;
-  config?: string;
-  architecture?: string;
-  dataset?: string;
-  opset: number;
-  input_layout?: string;
-  fp16: boolean;
-  lambda?: string[];
-  embedding?: string;
-  class_names?: string;
-  hierarchy?: string;
-  is_a: boolean;
-  str_ids: boolean;
-}
+import { FlagError, intOption } from '../options.js';
 
 /** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
 export function parseLambdas(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw new UsageError(`--lambda ${item}: expected NAME=KIND, e.g. --lambda l2norm=l2norm`);
+    if (eq <= 0 || eq === item.length - 1) throw new FlagError(`--lambda ${item}: expected NAME=KIND, e.g. --lambda l2norm=l2norm`);
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
-}
-
-export function layoutArg(v: string | undefined): 'nhwc' | 'nchw' | undefined {
-  if (v === undefined) return undefined;
-  const l = v.toLowerCase();
-  if (l !== 'nhwc' && l !== 'nchw') throw new UsageError(`--input_layout ${v}: use nhwc or nchw`);
-  return l;
 }
 
 export function describeResult(r: ConvertResult): string {
@@ -49,17 +27,18 @@ export function describeResult(r: ConvertResult): string {
 }
 
 /** Sidecar labels from a class-embedding file (row order = output order), names and taxonomy paths. */
-export function sidecarClasses(a: {
+export async function sidecarClasses(a: {
   embedding?: string;
   class_names?: string;
   hierarchy?: string;
   is_a?: boolean;
   str_ids?: boolean;
-}): { classes?: SidecarClass[]; classEmbedding?: number[][] } {
+}): Promise<{ classes?: SidecarClass[]; classEmbedding?: number[][] }> {
   if (!a.embedding) {
     if (a.class_names || a.hierarchy) throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
     return {};
   }
+  const { readClassEmbedding, readClassNames, readHierarchy } = await import('@semembed/hierarchy');
   const emb = readClassEmbedding(a.embedding);
   const names = a.class_names ? readClassNames(a.class_names, { strIds: a.str_ids }) : undefined;
   const h = a.hierarchy ? readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids }) : undefined;
@@ -74,52 +53,58 @@ export function sidecarClasses(a: {
   return { classes, classEmbedding };
 }
 
-export function commonConvertOptions(y: Argv): Argv {
+export function commonConvertOptions<T>(y: Argv<T>) {
   return y
     .option('embedding', { type: 'string', describe: 'Class-embedding file (JSON or the reference .pickle): class labels and embedding rows for the sidecar' })
-    .option('class_names', { alias: 'class-names', type: 'string', describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)' })
+    .option('class_names', { type: 'string', describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)' })
     .option('hierarchy', { type: 'string', describe: 'Taxonomy: adds each class path root -> leaf to the sidecar' })
-    .option('is_a', { alias: 'is-a', type: 'boolean', default: false, describe: 'Taxonomy lines are "child parent"' })
-    .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Class ids are strings' })
-    .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' })
-    .option('input_layout', { alias: 'input-layout', type: 'string', choices: ['nhwc', 'nchw'], describe: 'Input layout of the ONNX model (default: as Keras, NHWC)' })
+    .option('is_a', { type: 'boolean', default: false, describe: 'Taxonomy lines are "child parent"' })
+    .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings' })
+    .option('opset', intOption('opset', { min: 13, default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' }))
+    .option('input_layout', { choices: ['nhwc', 'nchw'] as const, describe: 'Input layout of the ONNX model (default: as Keras, NHWC)' })
     .option('fp16', { type: 'boolean', default: false, describe: 'Store weights as float16 (half the file; computed in float32)' })
-    .option('lambda', { type: 'string', array: true, describe: 'What a Lambda layer computes: NAME=l2norm|identity|square|relu|sigmoid|tanh|softmax|scale:<k> (repeatable)' });
+    .option('lambda', {
+      type: 'string',
+      array: true,
+      describe: 'What a Lambda layer computes: NAME=l2norm|identity|square|relu|sigmoid|tanh|softmax|scale:<k> (repeatable)',
+      coerce: (v: string[] | undefined) => parseLambdas(v),
+    });
 }
 
-/** Keras .h5 -> ONNX + sidecar JSON. */
-export const convertCommand: Command = {
-  register: (cli: Argv) =>
-    cli.command(
-      'convert <input> <output>',
-      'Convert a Keras .h5 model to ONNX (+ a JSON sidecar with input, preprocessing and outputs)',
-      (y) =>
-        commonConvertOptions(
-          y
-            .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture)' })
-            .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
-            .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
-            .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
-            .option('dataset', { type: 'string', describe: 'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)' }),
-        )
-          .example('$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100', 'a released model')
-          .example('$0 convert weights.h5 model.onnx --config model.json', 'save_weights output + model.to_json()'),
-      async (argv) => {
-        const a = argv as unknown as Args;
-        if (a.config && a.architecture) throw new UsageError('give either --config or --architecture, not both');
-        const r = await convertKeras({
-          h5: a.input,
-          out: a.output,
-          config: a.config,
-          architecture: a.architecture,
-          dataset: a.dataset,
-          opset: a.opset,
-          inputLayout: layoutArg(a.input_layout),
-          fp16: a.fp16,
-          lambdas: parseLambdas(a.lambda),
-          ...sidecarClasses(a),
-        });
-        console.log(describeResult(r));
-      },
-    ),
-};
+const builder = (y: Argv) =>
+  commonConvertOptions(
+    y
+      .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture)' })
+      .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
+      .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
+      .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
+      .option('dataset', { type: 'string', describe: 'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)' })
+      .conflicts('config', 'architecture'),
+  )
+    .example('$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100', 'a released model')
+    .example('$0 convert weights.h5 model.onnx --config model.json', 'save_weights output + model.to_json()');
+
+/** Keras .h5 -> ONNX + sidecar. */
+export const convertCommand = defineCommand({
+  command: 'convert <input> <output>',
+  describe: 'Convert a Keras .h5 model to ONNX (+ a JSON sidecar with input, preprocessing and outputs)',
+  builder,
+  handler: run,
+});
+
+async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  const { convertKeras } = await import('@semembed/converter');
+  const r = await convertKeras({
+    h5: a.input,
+    out: a.output,
+    config: a.config,
+    architecture: a.architecture,
+    dataset: a.dataset,
+    opset: a.opset,
+    inputLayout: a.input_layout,
+    fp16: a.fp16,
+    lambdas: a.lambda,
+    ...(await sidecarClasses(a)),
+  });
+  console.log(describeResult(r));
+}

@@ -1,58 +1,47 @@
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
-import { readClassEmbedding, readHierarchy, type ClassId } from '@semembed/hierarchy';
-import { writeFileAtomic } from '@semembed/formats';
-import { CLASSIFICATION_METRICS, classificationAccuracy, formatTable, rankClasses, readFeatures } from '@semembed/retrieval';
-import type { Command } from '../index.js';
-import { withTaxonomyOptions } from '../options.js';
+import type { ClassId } from '@semembed/hierarchy';
+import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { asArray, checkInHierarchy, loadTruth, nth, str2bool } from './retrieval-common.js';
+import { labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
 
-interface Args {
-  dataset?: string;
-  data_root?: string;
-  hierarchy: string;
-  is_a: boolean;
-  str_ids: boolean;
-  classes_from?: string;
-  feat: unknown;
-  label?: unknown;
-  prob_features?: unknown;
-  centroids?: unknown;
-  labels?: string;
-  json?: string;
-}
+const builder = (y: Argv) =>
+  withTaxonomyOptions(y)
+    .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
+    .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
+    .option('classes_from', { type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
+    .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Model outputs per test sample (.npy or pickled dump): probabilities or embeddings; repeatable' })
+    .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat' })
+    .option('prob_features', yesNoListOption('prob_features', 'yes/no per --feat: the features are class probabilities (rank columns by score)'))
+    .option('centroids', { type: 'string', array: true, describe: 'Class embedding file per --feat: classify by the nearest class embedding (squared Euclidean)' })
+    .option('labels', { type: 'string', describe: 'Class labels in row order: .npy of integers or text, one per line' })
+    .option('json', { type: 'string', describe: 'Write the metrics as {label: {metric: value}}' })
+    .check(labelsSourceCheck);
 
 /**
  * evaluate_classification_accuracy.py on extracted outputs: class probabilities (--prob_features yes) or
  * embeddings classified by the nearest class embedding (--centroids). The reference's linear-SVM path needs
  * Keras feature extraction of the training set and is not offered.
  */
-export const evaluateClassificationCommand: Command = {
-  register: (cli: Argv) =>
-    cli.command(
-      'evaluate-classification',
-      'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)',
-      (y) =>
-        withTaxonomyOptions(y)
-          .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
-          .option('data_root', { alias: 'data-root', type: 'string', describe: 'Root directory of the dataset' })
-          .option('classes_from', { alias: 'classes-from', type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
-          .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Model outputs per test sample (.npy or pickled dump): probabilities or embeddings; repeatable' })
-          .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat' })
-          .option('prob_features', { alias: 'prob-features', type: 'string', array: true, describe: 'yes/no per --feat: the features are class probabilities (rank columns by score)' })
-          .option('centroids', { type: 'string', array: true, describe: 'Class embedding file per --feat: classify by the nearest class embedding (squared Euclidean)' })
-          .option('labels', { type: 'string', describe: 'Class labels in row order: .npy of integers or text, one per line' })
-          .option('json', { type: 'string', describe: 'Write the metrics as {label: {metric: value}}' }),
-      (argv) => run(argv as unknown as Args),
-    ),
-};
+export const evaluateClassificationCommand = defineCommand({
+  command: 'evaluate-classification',
+  describe: 'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)',
+  builder,
+  handler: run,
+});
 
-async function run(a: Args): Promise<void> {
-  const feats = asArray(a.feat)!;
-  const names = asArray(a.label);
-  const probs = asArray(a.prob_features)?.map((v) => str2bool(v, '--prob_features'));
-  const centroids = asArray(a.centroids);
+async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  const [{ readClassEmbedding, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth }] = await Promise.all([
+    import('@semembed/hierarchy'),
+    import('@semembed/formats'),
+    import('@semembed/retrieval'),
+    import('./retrieval-common.js'),
+  ]);
+  const { CLASSIFICATION_METRICS, classificationAccuracy, formatTable, rankClasses, readFeatures } = retrieval;
+  const feats = a.feat;
+  const names = a.label;
+  const probs = a.prob_features;
+  const centroids = a.centroids;
   const hierarchy = readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids });
   const { truth, source, ind2label } = await loadTruth(a);
   checkInHierarchy(truth, hierarchy, source, a.hierarchy);

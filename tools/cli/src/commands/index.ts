@@ -1,48 +1,35 @@
 import type { Argv } from 'yargs';
-import { readHierarchy } from '@semembed/hierarchy';
-import { buildIndex, loadIndex, readFeatures, recallAtK, saveIndex, toFloat32, normalizeRows } from '@semembed/retrieval';
-import type { Command } from '../index.js';
+import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { loadTruth, checkInHierarchy } from './retrieval-common.js';
+import { intOption } from '../options.js';
 
-interface BuildArgs {
-  features: string;
-  labels?: string;
-  out: string;
-  factory: string;
-  norm: boolean;
-  str_ids: boolean;
-  hierarchy?: string;
-  is_a: boolean;
-  recall_queries: number;
-  k: number;
-  nprobe?: number;
-  ef_search?: number;
-}
+const builder = (y: Argv) =>
+  y
+    .positional('action', { choices: ['build'] as const, demandOption: true, describe: 'build: create an index file (+ .json sidecar)' })
+    .option('features', { type: 'string', demandOption: true, describe: 'Gallery features: .npy (rows = samples) or a pickled dump' })
+    .option('labels', { type: 'string', describe: 'Class label per row (.npy ints or text), stored in the sidecar' })
+    .option('str_ids', { type: 'boolean', default: false, describe: 'Labels are strings' })
+    .option('hierarchy', { type: 'string', describe: 'Check that every label is in this taxonomy' })
+    .option('is_a', { type: 'boolean', default: false })
+    .option('out', { type: 'string', demandOption: true, describe: 'Index file to write (FAISS format) and <out>.json' })
+    .option('factory', { type: 'string', default: 'Flat', describe: 'FAISS index factory string: Flat, HNSW32, IVF1024,Flat, IVF256,PQ16, ...' })
+    .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise and use inner product (else squared L2)' })
+    .option('nprobe', intOption('nprobe', { min: 1, describe: 'IVF: lists probed per query' }))
+    .option('ef_search', intOption('ef_search', { min: 1, describe: 'HNSW: efSearch' }))
+    .option('recall_queries', intOption('recall_queries', { min: 0, default: 1000, describe: 'Gallery rows used as queries to measure recall against the exact index (0: skip)' }))
+    .option('k', intOption('k', { min: 1, default: 10, describe: 'recall@k' }));
 
 /** `semembed index build`: a FAISS index of a feature gallery (exact Flat or a factory string), with its recall. */
-export const indexCommand: Command = {
-  register: (cli: Argv) =>
-    cli.command('index <action>', 'FAISS indices of feature galleries (build: from .npy features, report recall vs exact)', (y) =>
-      y
-        .positional('action', { choices: ['build'] as const, describe: 'build: create an index file (+ .json sidecar)' })
-        .option('features', { type: 'string', demandOption: true, describe: 'Gallery features: .npy (rows = samples) or a pickled dump' })
-        .option('labels', { type: 'string', describe: 'Class label per row (.npy ints or text), stored in the sidecar' })
-        .option('str_ids', { alias: 'str-ids', type: 'boolean', default: false, describe: 'Labels are strings' })
-        .option('hierarchy', { type: 'string', describe: 'Check that every label is in this taxonomy' })
-        .option('is_a', { alias: 'is-a', type: 'boolean', default: false })
-        .option('out', { type: 'string', demandOption: true, describe: 'Index file to write (FAISS format) and <out>.json' })
-        .option('factory', { type: 'string', default: 'Flat', describe: 'FAISS index factory string: Flat, HNSW32, IVF1024,Flat, IVF256,PQ16, ...' })
-        .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise and use inner product (else squared L2)' })
-        .option('nprobe', { type: 'number', describe: 'IVF: lists probed per query' })
-        .option('ef_search', { alias: 'ef-search', type: 'number', describe: 'HNSW: efSearch' })
-        .option('recall_queries', { alias: 'recall-queries', type: 'number', default: 1000, describe: 'Gallery rows used as queries to measure recall against the exact index (0: skip)' })
-        .option('k', { type: 'number', default: 10, describe: 'recall@k' }),
-      (argv) => build(argv as unknown as BuildArgs),
-    ),
-};
+export const indexCommand = defineCommand({
+  command: 'index <action>',
+  describe: 'FAISS indices of feature galleries (build: from .npy features, report recall vs exact)',
+  builder,
+  handler: build,
+});
 
-async function build(a: BuildArgs): Promise<void> {
+async function build(a: ArgsOf<typeof builder>): Promise<void> {
+  const [{ readHierarchy }, { buildIndex, loadIndex, readFeatures, recallAtK, saveIndex, toFloat32, normalizeRows }, { loadTruth, checkInHierarchy }] =
+    await Promise.all([import('@semembed/hierarchy'), import('@semembed/retrieval'), import('./retrieval-common.js')]);
   const fs = readFeatures(a.features);
   let labels: (number | string)[] | undefined;
   if (a.labels) {

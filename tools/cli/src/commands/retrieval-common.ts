@@ -1,24 +1,14 @@
 // Shared by evaluate-retrieval and evaluate-classification: labels (file or dataset), hierarchy checks, progress.
+// Loaded by handlers only (after their own dynamic imports): importing the packages here is no start-up cost.
 import cliProgress from 'cli-progress';
 import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@semembed/hierarchy';
 import { readLabels } from '@semembed/retrieval';
 import { UsageError } from '../errors.js';
 
-export function str2bool(v: string, flag: string): boolean {
-  const s = v.toLowerCase();
-  if (['yes', 'true', 't', 'y', '1'].includes(s)) return true;
-  if (['no', 'false', 'f', 'n', '0'].includes(s)) return false;
-  throw new UsageError(`${flag}: boolean value expected (yes/no), got '${v}'`);
-}
 
 /** Per-set option i of a repeated flag, or the default (the reference's `args.x[i] if i < len(args.x)`). */
 export function nth<T>(values: T[] | undefined, i: number, fallback: T): T {
   return values !== undefined && i < values.length ? values[i] : fallback;
-}
-
-export function asArray(v: unknown): string[] | undefined {
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v : [v]).map(String);
 }
 
 /**

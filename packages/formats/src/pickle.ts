@@ -121,6 +121,20 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
     if (m === undefined) fail('MARK missing');
     return stack.splice(m as number);
   };
+  // Protocol-0 numbers are text lines: anything but digits is a corrupt file, not a JS SyntaxError.
+  const textInt = (s: string, what: string): number | bigint => {
+    if (!/^[+-]?\d+$/.test(s)) fail(`corrupt ${what} ${JSON.stringify(s.slice(0, 40))} (not an integer)`);
+    const v = BigInt(s);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const checkShape = (shp: Value, what: string): number[] => {
+    if (!Array.isArray(shp)) fail(`${what}: shape is not a tuple`);
+    const shape = (shp as Value[]).map((d) => (typeof d === 'bigint' ? Number(d) : d));
+    for (const d of shape) {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail(`${what}: shape (${shape.join(', ')}) has a dimension that is not a non-negative integer`);
+    }
+    return shape as number[];
+  };
   const littleLong = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
     let v = 0n;
@@ -134,7 +148,7 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
   };
   const appendItems = (list: Value, items: Value[]) => {
     if (!Array.isArray(list)) fail('APPEND on a non-list');
-    (list as Value[]).push(...items);
+    for (const x of items) (list as Value[]).push(x); // push(...items) overflows the stack on huge batches
   };
 
   const call = (fn: Value, args: Value): Value => {
@@ -163,7 +177,7 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         // protocol 5: _frombuffer(buffer, dtype, shape, order)
         const [raw, dt, shp, order] = a;
         if (!(raw instanceof Uint8Array) || !(dt instanceof Dtype) || !Array.isArray(shp)) fail('malformed numpy _frombuffer call');
-        const shape = (shp as Value[]).map((d) => Number(d));
+        const shape = checkShape(shp, 'numpy array');
         const typed = typedFromBytes(raw as Uint8Array, (dt as Dtype).descr, shapeSize(shape), source);
         const arr: NdArray = { dtype: typed.dtype, shape, data: typed.data };
         const done = new PendingArray();
@@ -196,7 +210,8 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
       // ndarray state: (version, shape, dtype, is_fortran, rawdata)
       const s = state as Value[];
       const off = s.length === 5 ? 1 : 0;
-      const shape = (s[off] as Value[]).map((d) => Number(d));
+      if (!Array.isArray(s)) fail('ndarray state is not a tuple');
+      const shape = checkShape(s[off], 'numpy array');
       const dt = s[off + 1];
       const fortran = Boolean(s[off + 2]);
       const raw = s[off + 3];
@@ -227,7 +242,7 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         break;
       case 0x2e: // STOP
         if (stack.length !== 1) fail('malformed pickle (stack not empty at STOP)');
-        return resolve(stack[0]);
+        return resolve(stack[0], new Map(), 0, source);
       case 0x28: // MARK
         marks.push(stack.length);
         break;
@@ -336,17 +351,12 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         const s = line().trim();
         if (s === '00') stack.push(false);
         else if (s === '01') stack.push(true);
-        else {
-          const v = BigInt(s);
-          stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-        }
+        else stack.push(textInt(s, 'INT'));
         break;
       }
       case 0x4c: {
         // LONG (protocol 0)
-        const s = line().trim().replace(/L$/, '');
-        const v = BigInt(s);
-        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        stack.push(textInt(line().trim().replace(/L$/, ''), 'LONG'));
         break;
       }
       case 0x47: {
@@ -356,9 +366,13 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         pos += 8;
         break;
       }
-      case 0x46: // FLOAT
-        stack.push(Number.parseFloat(line()));
+      case 0x46: {
+        // FLOAT (protocol 0): repr() of a float, also inf / nan
+        const s = line().trim();
+        if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan)$/.test(s)) fail(`corrupt FLOAT ${JSON.stringify(s.slice(0, 40))}`);
+        stack.push(s.endsWith('inf') ? (s.startsWith('-') ? -Infinity : Infinity) : s === 'nan' ? NaN : Number(s));
         break;
+      }
       case 0x58: // BINUNICODE
         stack.push(utf8(bytes(u32())));
         break;
@@ -489,8 +503,12 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
   }
 }
 
+/** Deeper nesting than this is refused: no data file needs it, and recursion would overflow the JS stack. */
+export const MAX_PICKLE_DEPTH = 1000;
+
 /** Replaces construction placeholders by their final values, recursively, keeping shared references. */
-function resolve(v: Value, seen = new Map<Value, Value>()): Value {
+function resolve(v: Value, seen = new Map<Value, Value>(), depth = 0, source = 'pickle'): Value {
+  if (depth > MAX_PICKLE_DEPTH) throw new FormatError(`${source}: containers nested deeper than ${MAX_PICKLE_DEPTH} levels`);
   if (v instanceof PendingArray) {
     if (!v.array) throw new FormatError('pickle: numpy array without data');
     return v.array;
@@ -501,19 +519,19 @@ function resolve(v: Value, seen = new Map<Value, Value>()): Value {
   if (Array.isArray(v)) {
     const out: Value[] = [];
     seen.set(v, out);
-    for (const x of v) out.push(resolve(x, seen));
+    for (const x of v) out.push(resolve(x, seen, depth + 1, source));
     return out;
   }
   if (v instanceof Map) {
     const out = new Map<Value, Value>();
     seen.set(v, out);
-    for (const [k, x] of v) out.set(resolve(k, seen), resolve(x, seen));
+    for (const [k, x] of v) out.set(resolve(k, seen, depth + 1, source), resolve(x, seen, depth + 1, source));
     return out;
   }
   if (v instanceof Set) {
     const out = new Set<Value>();
     seen.set(v, out);
-    for (const x of v) out.add(resolve(x, seen));
+    for (const x of v) out.add(resolve(x, seen, depth + 1, source));
     return out;
   }
   return v;

@@ -1,0 +1,46 @@
+// Quantisation parameters and the arithmetic of QuantizeLinear (round half to even, saturate), written once.
+
+export interface ActParams {
+  scale: number;
+  /** int8 zero point. */
+  zeroPoint: number;
+}
+
+/** Round half to even, as ONNX QuantizeLinear rounds. */
+export function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Asymmetric int8 parameters for a range (0 is always representable exactly, as ONNX requires for padding). */
+export function activationParams(min: number, max: number): ActParams {
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max);
+  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 };
+  const scale = (hi - lo) / 255;
+  const zeroPoint = Math.max(-128, Math.min(127, roundEven(-128 - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/**
+ * Symmetric int8 weights (zero point 0, range ±127), one scale per slice along `axis` (per channel) or one for
+ * the whole tensor.
+ */
+export function quantizeWeights(w: Float32Array, dims: number[], axis: number | undefined): { q: Int8Array; scales: Float32Array } {
+  const channels = axis === undefined ? 1 : dims[axis];
+  const inner = axis === undefined ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const chan = (i: number) => (axis === undefined ? 0 : Math.floor(i / inner) % channels);
+  const maxAbs = new Float32Array(channels);
+  for (let i = 0; i < w.length; i++) maxAbs[chan(i)] = Math.max(maxAbs[chan(i)], Math.abs(w[i]));
+  const scales = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, roundEven(w[i] / scales[chan(i)])));
+  return { q, scales };
+}
+
+/** Bias as int32 with scale inputScale * weightScale[c] (what ORT's QLinearConv / QGemm expect). */
+export function quantizeBias(b: Float32Array, inputScale: number, weightScales: Float32Array): { q: Int32Array; scales: Float32Array } {
+  const scales = Float32Array.from(b, (_, c) => inputScale * weightScales[weightScales.length === 1 ? 0 : c]);
+  const q = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / scales[c]))));
+  return { q, scales };
+}

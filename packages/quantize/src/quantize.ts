@@ -1,0 +1,86 @@
+// One entry for the three modes: bytes in, bytes out; and the file form that writes OUT.onnx + its sidecar.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '@semembed/formats';
+import { readModel, setMetadata, writeModel } from '@semembed/onnx';
+import { calibrate, type CalibrateOptions, type CalibrationBatch, type CalibrationMethod } from './calibrate.js';
+import { quantizeDynamic } from './dynamic-int8.js';
+import { QuantizeError } from './errors.js';
+import { convertFp16 } from './fp16.js';
+import { quantizeStatic } from './static-int8.js';
+
+export type QuantizeMode = 'int8' | 'fp16' | 'dynamic';
+export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'fp16', 'dynamic'];
+/** The precision name a mode's output carries in its sidecar (and the page's variant list). */
+export const PRECISION: Record<QuantizeMode | 'fp32', string> = { fp32: 'fp32', fp16: 'fp16', int8: 'int8', dynamic: 'dynamic' };
+
+export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
+  mode: QuantizeMode;
+  /** int8: preprocessed calibration samples (required). */
+  calibration?: CalibrationBatch[];
+  method?: CalibrationMethod;
+  perChannel?: boolean;
+  /** fp16: more op types kept in float32. */
+  block?: string[];
+}
+
+export interface QuantizeResult {
+  bytes: Uint8Array;
+  /** What was done, for the sidecar and the log. */
+  info: Record<string, unknown>;
+}
+
+export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, source = 'model'): Promise<QuantizeResult> {
+  if (!QUANTIZE_MODES.includes(o.mode)) throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
+  const model = readModel(input, source);
+  let info: Record<string, unknown>;
+  if (o.mode === 'int8') {
+    if (!o.calibration) throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
+    const method = o.method ?? 'minmax';
+    const ranges = await calibrate(model, o.calibration, { ...o, method });
+    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel });
+    const samples = o.calibration.reduce((a, b) => a + b.n, 0);
+    info = { mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations, foldedRelus: r.foldedRelus, skipped: r.skipped };
+  } else if (o.mode === 'dynamic') {
+    const r = quantizeDynamic(model, { perChannel: o.perChannel });
+    if (r.weights.length === 0) throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
+    info = { mode: 'dynamic', perChannel: o.perChannel ?? false, int8Weights: r.weights.length, skipped: r.skipped };
+  } else {
+    const r = convertFp16(model, { block: o.block });
+    info = { mode: 'fp16', halfNodes: r.halfNodes, keptFloat32: r.keptFloat };
+  }
+  const out = { ...setMetadata(model, { 'semembed.precision': PRECISION[o.mode] }), producerName: 'semembed quantize' };
+  return { bytes: writeModel(out), info };
+}
+
+/** IN.onnx's sidecar: IN.json, else model.json beside it. */
+export function sidecarOf(onnxPath: string): string | undefined {
+  return [onnxPath.replace(/\.onnx$/, '.json'), join(dirname(onnxPath), 'model.json')].find((p) => p !== onnxPath && existsSync(p));
+}
+
+/**
+ * Quantises IN.onnx into OUT.onnx and writes OUT.json (IN's sidecar, `model` pointing at OUT, `precision` and
+ * `quantization` added). Everything is checked before the first write; both files are written atomically.
+ */
+export async function quantizeFile(inPath: string, outPath: string, o: QuantizeOptions & { force?: boolean }): Promise<{ out: string; sidecar?: string; bytes: number; info: Record<string, unknown> }> {
+  if (!existsSync(inPath)) throw new QuantizeError(`${inPath}: no such file`);
+  if (!outPath.endsWith('.onnx')) throw new QuantizeError(`${outPath}: the output must be a .onnx file`);
+  const outSidecar = outPath.replace(/\.onnx$/, '.json');
+  if (!o.force) for (const p of [outPath, outSidecar]) if (existsSync(p)) throw new QuantizeError(`${p} exists (use --force to replace it)`);
+  const sc = sidecarOf(inPath);
+  let sidecar: Record<string, unknown> | undefined;
+  if (sc) {
+    try {
+      sidecar = JSON.parse(readFileSync(sc, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new QuantizeError(`${sc}: not JSON (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  const r = await quantizeModel(readFileSync(inPath), o, inPath);
+  writeFileAtomic(outPath, r.bytes);
+  if (sidecar) {
+    const next = { ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization: { ...r.info, from: basename(inPath) } };
+    writeFileAtomic(outSidecar, JSON.stringify(next, null, 1));
+  }
+  return { out: outPath, ...(sidecar && { sidecar: outSidecar }), bytes: r.bytes.length, info: r.info };
+}

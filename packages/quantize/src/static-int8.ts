@@ -1,0 +1,134 @@
+// Static int8 in the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations (per tensor, from
+// calibration ranges), int8 weights per output channel behind a DequantizeLinear, int32 biases. onnxruntime
+// (node and web) fuses DQ -> Conv/Gemm/MatMul -> Q into its int8 kernels (QLinearConv, QGemm, QLinearMatMul).
+import { DataType, getAttribute, makeNode, makeTensor, type onnx } from '@semembed/onnx';
+import type { Range } from './calibrate.js';
+import { QuantizeError } from './errors.js';
+import { GraphIndex, modelInput, pruneUnused, requireOpset, rewire } from './graph.js';
+import { activationParams, quantizeBias, quantizeWeights } from './qparams.js';
+
+/** Ops with int8 kernels taking a weight (input 1) and an optional bias (input 2). */
+const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
+/** Ops that run on int8 between quantised neighbours (ORT drops or fuses their Q/DQ). */
+const FLOW = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Relu', 'Flatten', 'Reshape', 'Transpose', 'Concat']);
+
+export interface StaticOptions {
+  /** One weight scale per output channel (default true). */
+  perChannel?: boolean;
+}
+
+export interface QuantizeReport {
+  /** Nodes whose weights are int8. */
+  weights: string[];
+  /** Activations with a QuantizeLinear / DequantizeLinear pair. */
+  activations: number;
+  /** Relu nodes folded into the Q of their producer. */
+  foldedRelus: number;
+  skipped: string[];
+}
+
+const nodeName = (n: onnx.NodeProto, i: number): string => n.name || `${n.opType}#${i}`;
+
+/** Gemm's weight axis of the output channels, or undefined when the Gemm is not a plain y = xW (+ b). */
+function gemmWeightAxis(n: onnx.NodeProto): number | undefined {
+  const num = (k: string, d: number) => Number(getAttribute(n, k) ?? d);
+  if (num('alpha', 1) !== 1 || num('beta', 1) !== 1 || num('transA', 0) !== 0) return undefined;
+  return num('transB', 0) === 1 ? 0 : 1;
+}
+
+/** Removes a Relu whose only input comes from a weighted op / Add consumed by it alone: Q's clamp at 0 does its work. */
+function foldRelus(g: onnx.GraphProto, ix: GraphIndex): number {
+  let folded = 0;
+  for (const relu of [...g.node]) {
+    if (relu.opType !== 'Relu') continue;
+    const src = relu.input[0];
+    const prod = ix.producer.get(src);
+    if (!prod || !(WEIGHTED.has(prod.opType ?? '') || prod.opType === 'Add') || ix.outputs.has(src)) continue;
+    if ((ix.consumers.get(src) ?? []).length !== 1 || ix.outputs.has(relu.output[0])) continue;
+    prod.output = prod.output.map((o) => (o === src ? relu.output[0] : o));
+    g.node.splice(g.node.indexOf(relu), 1);
+    folded++;
+  }
+  return folded;
+}
+
+/** Weighted/flow node inputs and outputs that are activations: the tensors that get a Q/DQ pair. */
+function quantisedTensors(g: onnx.GraphProto, ix: GraphIndex): Set<string> {
+  const t = new Set<string>();
+  const quantOp = (n: onnx.NodeProto | undefined) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
+  for (const n of g.node) {
+    if (!quantOp(n)) continue;
+    const acts = WEIGHTED.has(n.opType ?? '') ? n.input.slice(0, n.opType === 'MatMul' ? 2 : 1) : n.input;
+    for (const i of acts) if (i && !ix.isConstant(i)) t.add(i);
+    // An output is quantised when something int8 reads it: an output read only by float ops (l2 normalisation)
+    // stays float, so the embedding itself carries no activation rounding.
+    for (const o of n.output) if ((ix.consumers.get(o) ?? []).some(quantOp)) t.add(o);
+  }
+  // Shape-only inputs (Reshape's shape) are int64 constants or computed: never quantise them.
+  for (const n of g.node) if (n.opType === 'Reshape' && n.input[1]) t.delete(n.input[1]);
+  return t;
+}
+
+/** The model rewritten in place to static QDQ int8. `ranges` come from calibrate() on the float model. */
+export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range>, o: StaticOptions = {}): QuantizeReport {
+  const perChannel = o.perChannel ?? true;
+  requireOpset(model, 13);
+  modelInput(model);
+  const g = model.graph!;
+  const foldedRelus = foldRelus(g, new GraphIndex(g));
+  const ix = new GraphIndex(g);
+  const tensors = quantisedTensors(g, ix);
+  const report: QuantizeReport = { weights: [], activations: 0, foldedRelus, skipped: [] };
+  const scaleOf = new Map<string, number>();
+  const newInits: onnx.TensorProto[] = [];
+  const qdq = (t: string): onnx.NodeProto[] => {
+    const r = ranges.get(t);
+    if (!r) throw new QuantizeError(`calibration gave no range for tensor '${t}' (was it computed by the calibration model?)`);
+    const p = activationParams(r.min, r.max);
+    const s = ix.fresh(`${t}_scale`), z = ix.fresh(`${t}_zero_point`), q = ix.fresh(`${t}_quantized`), dq = ix.fresh(`${t}_dequantized`);
+    scaleOf.set(dq, p.scale);
+    newInits.push(makeTensor(s, DataType.FLOAT, [], [p.scale]), makeTensor(z, DataType.INT8, [], [p.zeroPoint]));
+    rewire(ix.consumers.get(t) ?? [], t, dq);
+    report.activations++;
+    return [makeNode('QuantizeLinear', [t, s, z], [q], { name: ix.fresh(`${t}_QuantizeLinear`) }), makeNode('DequantizeLinear', [q, s, z], [dq], { name: ix.fresh(`${t}_DequantizeLinear`) })];
+  };
+  const nodes: onnx.NodeProto[] = [];
+  for (const inp of g.input) if (tensors.has(inp.name ?? '')) nodes.push(...qdq(inp.name ?? ''));
+  for (const n of g.node) {
+    nodes.push(n);
+    for (const out of n.output) if (tensors.has(out)) nodes.push(...qdq(out));
+  }
+  // Weights and biases, now that every activation input has its scale.
+  g.node.forEach((n, i) => {
+    if (!WEIGHTED.has(n.opType ?? '')) return;
+    const w = ix.floatInitializer(n.input[1]);
+    if (!w) return void report.skipped.push(`${nodeName(n, i)}: weight is not a float32 constant`);
+    const dims = w.t.dims.map(Number);
+    let axis: number | undefined = n.opType === 'Conv' ? 0 : n.opType === 'Gemm' ? gemmWeightAxis(n) : dims.length === 2 ? 1 : undefined;
+    if (n.opType === 'Gemm' && axis === undefined) return void report.skipped.push(`${nodeName(n, i)}: Gemm with alpha/beta/transA`);
+    if (n.opType === 'MatMul' && dims.length !== 2) return void report.skipped.push(`${nodeName(n, i)}: MatMul weight of rank ${dims.length}`);
+    if (!perChannel) axis = undefined;
+    const { q, scales } = quantizeWeights(w.data, dims, axis);
+    const base = n.input[1];
+    const [qn, sn, zn, dqn] = [ix.fresh(`${base}_quantized`), ix.fresh(`${base}_scale`), ix.fresh(`${base}_zero_point`), ix.fresh(`${base}_dequantized`)];
+    const perAxis = axis !== undefined;
+    newInits.push(makeTensor(qn, DataType.INT8, dims, q), makeTensor(sn, DataType.FLOAT, perAxis ? [scales.length] : [], scales), makeTensor(zn, DataType.INT8, perAxis ? [scales.length] : [], new Int8Array(scales.length)));
+    const attrs = perAxis ? { attributes: { axis: { int: axis! } } } : {};
+    nodes.splice(nodes.indexOf(n), 0, makeNode('DequantizeLinear', [qn, sn, zn], [dqn], { name: ix.fresh(`${base}_DequantizeLinear`), ...attrs }));
+    n.input[1] = dqn;
+    report.weights.push(nodeName(n, i));
+    const b = n.input[2] ? ix.floatInitializer(n.input[2]) : undefined;
+    const xScale = scaleOf.get(n.input[0]);
+    if (!b || xScale === undefined || b.data.length !== scales.length * (perAxis ? 1 : b.data.length)) return;
+    const qb = quantizeBias(b.data, xScale, scales.length === 1 ? Float32Array.from(b.data, () => scales[0]) : scales);
+    const [bq, bs, bz, bdq] = [ix.fresh(`${n.input[2]}_quantized`), ix.fresh(`${n.input[2]}_scale`), ix.fresh(`${n.input[2]}_zero_point`), ix.fresh(`${n.input[2]}_dequantized`)];
+    newInits.push(makeTensor(bq, DataType.INT32, [b.data.length], qb.q), makeTensor(bs, DataType.FLOAT, [b.data.length], qb.scales), makeTensor(bz, DataType.INT32, [b.data.length], new Int32Array(b.data.length)));
+    nodes.splice(nodes.indexOf(n), 0, makeNode('DequantizeLinear', [bq, bs, bz], [bdq], { name: ix.fresh(`${n.input[2]}_DequantizeLinear`), attributes: { axis: { int: 0 } } }));
+    n.input[2] = bdq;
+  });
+  g.node = nodes;
+  g.initializer.push(...newInits);
+  pruneUnused(g);
+  g.valueInfo = [];
+  return report;
+}

@@ -182,7 +182,8 @@ export interface ModelParts {
 
 /** A ModelProto importing the default ONNX domain at `opset` (onnx.helper.make_model). */
 export function makeModel(p: ModelParts): onnx.ModelProto {
-  const m: onnx.ModelProto = { irVersion: p.irVersion ?? irVersionForOpset(p.opset), opsetImport: [{ domain: '', version: p.opset }],
+  const m: onnx.ModelProto = {
+    irVersion: p.irVersion ?? irVersionForOpset(p.opset), opsetImport: [{ domain: '', version: p.opset }],
     metadataProps: [], trainingInfo: [], functions: [], configuration: [], graph: p.graph };
   if (p.producerName !== undefined) m.producerName = p.producerName;
   if (p.producerVersion !== undefined) m.producerVersion = p.producerVersion;

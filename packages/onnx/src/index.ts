@@ -33,3 +33,8 @@ export {
 } from './build.js';
 export { irVersionForOpset } from './versions.js';
 export { getMetadata, setMetadata } from './metadata.js';
+export { topologicalNodes } from './graph.js';
+export { addOutputs } from './outputs.js';
+export { inferShapes, type InputShapes } from './shapes.js';
+export { modelCost, type ModelCost, type NodeCost } from './cost.js';
+export { supportedOps, type ValueType } from './ops/index.js';

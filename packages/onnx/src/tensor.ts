@@ -117,7 +117,9 @@ export function makeTensor(name: string, dataType: number, dims: readonly number
     }
   } else {
     if (!Ctor) throw new OnnxError(`tensor '${name}': give ${dataTypeName(dataType)} values as { raw: bytes }`);
-    if (data.length !== n) throw new OnnxError(`tensor '${name}': ${data.length} values for shape [${dims.join(', ')}]`);
+    if (data.length !== n) {
+      throw new OnnxError(`tensor '${name}': ${data.length} values for shape [${dims.join(', ')}]`);
+    }
     let typed: TensorArray;
     if (ArrayBuffer.isView(data) && data.constructor === Ctor) typed = data as TensorArray;
     else {

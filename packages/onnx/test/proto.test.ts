@@ -43,7 +43,8 @@ describe('readModel', () => {
     const ours = readModel(pythonModel);
     const theirs = JSON.parse(python(
       'import onnx,sys,json; from google.protobuf.json_format import MessageToDict as d; '
-        + 'print(json.dumps(d(onnx.load(sys.argv[1]), use_integers_for_enums=True)))', [join(FIXTURES, 'python-model.onnx')]));
+        + 'print(json.dumps(d(onnx.load(sys.argv[1]), use_integers_for_enums=True)))',
+      [join(FIXTURES, 'python-model.onnx')]));
     // MessageToDict writes int64 as strings and float32 in their shortest form; compare as float32 numbers.
     const norm = (o: unknown): unknown => JSON.parse(JSON.stringify(o, (_k, x) =>
       typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : typeof x === 'number' ? Math.fround(x) : x));
@@ -62,7 +63,7 @@ describe('readModel', () => {
     expect(w.length).toBe(54);
     expect(w[0]).toBe(-1);
     expect(w[53]).toBe(1);
-    expect(Array.from(tensorData(byName.get('b')!))).toEqual([0.5, -0.25]);
+    expect(Array.from(tensorData(byName.get('b')!) as Float32Array)).toEqual([0.5, -0.25]);
     expect(tensorData(byName.get('ends')!)).toEqual(BigInt64Array.of(9223372036854775807n));
     const conv = m.graph!.node[0];
     expect(getAttribute(conv, 'pads')).toEqual([1, 1, 1, 1]);
@@ -108,7 +109,7 @@ describe('writeModel', () => {
         + 'print(m.graph.node[2].attribute[0].f, m.graph.input[0].type.tensor_type.shape.dim[0].dim_param)',
       [tmpFile('m.onnx', bytes)]).trim().split('\n');
     expect(dump[0]).toBe('8 17 k v');
-    expect(dump[1].split(' ').map(Number)).toEqual(Array.from(tensorData(w)));
+    expect(dump[1].split(' ').map(Number)).toEqual(Array.from(tensorData(w) as Float32Array));
     expect(dump[2]).toBe('0.5 N');
     expect(writeModel(readModel(bytes))).toEqual(bytes);
   });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpy } from '@semembed/formats';
 import { RuntimeNodeError } from './errors.js';
-import { topK } from './model.js';
+import { topK } from '@semembed/model';
 
 export interface GalleryMatch {
   rank: number;

@@ -1,4 +1,5 @@
-export { RuntimeNodeError, ModelLoadError, ImageError, TensorShapeError, isUserFacing } from './errors.js';
+export { RuntimeNodeError, ModelLoadError, ImageError, TensorShapeError } from './errors.js';
+export { isUserError } from '@semembed/formats/errors';
 export { readSidecar, validateSidecar, resolveModelFiles } from './sidecar.js';
 export type { Sidecar, SidecarOutput, SidecarClass, Layout, OutputKind } from './sidecar.js';
 export {
@@ -13,7 +14,8 @@ export {
 export type { ExecutionProvider, SessionOptions, ProviderReport, ProviderAttempt } from './providers.js';
 export { preprocessImage, pixelsToTensor, sniffFormat, ACCEPTED_FORMATS, DEFAULT_MAX_IMAGE_PIXELS } from './preprocess.js';
 export type { PreprocessOptions } from './preprocess.js';
-export { Model, loadModel, l2normalize, topK } from './model.js';
+export { Model, loadModel } from './model.js';
+export { l2normalize, topK } from '@semembed/model';
 export type { LoadModelOptions, OutputTensor, ClassScore, ImageResult } from './model.js';
 export { embedImages, listImages, IMAGE_EXTENSIONS } from './embed.js';
 export type { EmbedImagesOptions, EmbedImagesResult, ImageEntry } from './embed.js';

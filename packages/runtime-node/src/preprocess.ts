@@ -1,5 +1,6 @@
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageError } from './errors.js';
+import { normalizePixels } from '@semembed/model';
 import type { Sidecar } from './sidecar.js';
 
 /** Accepted encodings; anything else (GIF, TIFF, SVG, ...) is refused rather than silently decoded. */
@@ -61,24 +62,9 @@ export async function preprocessImage(
   pixelsToTensor(pixels, sidecar, out, offset);
 }
 
-/** Interleaved 8-bit pixels (H x W x C, as decoded) -> normalised floats in the model's layout. */
+/** Interleaved 8-bit pixels (H x W x C, as decoded) -> normalised floats in the model's layout (@semembed/model). */
 export function pixelsToTensor(pixels: Uint8Array, sidecar: Sidecar, out: Float32Array, offset: number): void {
-  const [H, W] = sidecar.preprocessing.resize;
-  const C = sidecar.input.channels;
-  const { mean, std } = sidecar.preprocessing;
-  const m = Array.from({ length: C }, (_, c) => mean[mean.length === 1 ? 0 : c]);
-  const s = Array.from({ length: C }, (_, c) => std[std.length === 1 ? 0 : c]);
-  const HW = H * W;
-  if (sidecar.input.layout === 'NHWC') {
-    for (let i = 0; i < HW; i++) {
-      for (let c = 0; c < C; c++) out[offset + i * C + c] = (pixels[i * C + c] - m[c]) / s[c];
-    }
-  } else {
-    for (let c = 0; c < C; c++) {
-      const base = offset + c * HW;
-      for (let i = 0; i < HW; i++) out[base + i] = (pixels[i * C + c] - m[c]) / s[c];
-    }
-  }
+  normalizePixels(pixels, sidecar, out, offset);
 }
 
 function shortSharpMessage(err: unknown): string {

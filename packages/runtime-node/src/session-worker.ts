@@ -1,6 +1,6 @@
 // Worker thread that owns one ONNX Runtime session (see WorkerSession).
 import { parentPort, workerData } from 'node:worker_threads';
-import { isUserFacing } from './errors.js';
+import { isUserError } from '@semembed/formats/errors';
 import { createLocalSession, type RawOutput } from './session.js';
 
 const port = parentPort!;
@@ -19,7 +19,7 @@ try {
       const transfer = Object.values(outputs).map((o: RawOutput) => o.data.buffer as ArrayBuffer);
       port.postMessage({ id: m.id, outputs }, transfer);
     } catch (err) {
-      port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err), userFacing: isUserFacing(err) });
+      port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err), userFacing: isUserError(err) });
     }
   });
   port.postMessage({ type: 'ready', report, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });

@@ -230,11 +230,11 @@ describe('sidecar', () => {
   const good = readJson('fashion-tiny.json');
   it('accepts the fixture and names the bad field otherwise', () => {
     expect(validateSidecar(good).input.layout).toBe('NHWC');
-    expect(() => validateSidecar({ ...good, format: 'x' }, 'm.json')).toThrow(/^m\.json: format is "x"/);
-    expect(() => validateSidecar({ ...good, input: { ...good.input, layout: 'HWC' } })).toThrow(/input\.layout must be NHWC or NCHW/);
-    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } })).toThrow(/preprocessing\.resize \[32,32\] differs from the input size \[28, 28\]/);
-    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, mean: [1, 2] } })).toThrow(/preprocessing\.mean must be 1 or 1 numbers/);
-    expect(() => validateSidecar({ ...good, classEmbedding: [[1, 2]] })).toThrow(/classEmbedding rows have 2 values/);
+    expect(() => validateSidecar({ ...good, format: 'x' }, 'm.json')).toThrow(/^m\.json: format: must be "semembed-onnx-sidecar\/1" \(got "x"\)$/);
+    expect(() => validateSidecar({ ...good, input: { ...good.input, layout: 'HWC' } })).toThrow(/input\.layout: must be one of "NHWC", "NCHW"/);
+    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } })).toThrow(/preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]/);
+    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, mean: [1, 2] } })).toThrow(/preprocessing\.mean: must have 1 entry/);
+    expect(() => validateSidecar({ ...good, classEmbedding: [[1, 2]] })).toThrow(/classEmbedding: rows have 2 values/);
   });
 
   it('reports a missing model or sidecar clearly', async () => {

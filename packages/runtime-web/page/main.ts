@@ -1,4 +1,4 @@
-import { isUserFacing, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebGallery, type WebModel } from '../src/index.js';
+import { isUserError, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebGallery, type WebModel } from '../src/index.js';
 import { ensureOffline, registerServiceWorker, type OfflineReport } from './offline.js';
 import { SearchClient } from './search-client.js';
 import { pickVariant, type VariantChoice } from './variants.js';
@@ -33,8 +33,8 @@ function setState(s: 'loading' | 'ready' | 'busy' | 'done' | 'error'): void {
 
 function showError(err: unknown): void {
   // Our own errors are meant for the user as they are; anything else gets its first line and a hint.
-  const msg = isUserFacing(err) ? err.message : `unexpected error: ${firstLine(err)} (see the browser console)`;
-  if (!isUserFacing(err)) console.error(err);
+  const msg = isUserError(err) ? err.message : `unexpected error: ${firstLine(err)} (see the browser console)`;
+  if (!isUserError(err)) console.error(err);
   api.error = msg;
   const box = $('error');
   box.textContent = msg;

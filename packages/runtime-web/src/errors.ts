@@ -1,18 +1,28 @@
+import { UserError } from '@semembed/formats/errors';
+
+export { isUserError } from '@semembed/formats/errors';
+
 /** Errors a user can act on (bad model URL, bad sidecar, undecodable image); the page shows their message as is. */
-export class RuntimeWebError extends Error {
-  readonly userFacing = true;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
+export class RuntimeWebError extends UserError {
+  constructor(message: string, code = 'RUNTIME_WEB') {
+    super(message, { code });
   }
 }
 
-export class ModelLoadError extends RuntimeWebError {}
-export class ImageError extends RuntimeWebError {}
-export class GalleryError extends RuntimeWebError {}
-
-export function isUserFacing(err: unknown): err is Error & { userFacing: true } {
-  return err instanceof Error && (err as { userFacing?: unknown }).userFacing === true;
+export class ModelLoadError extends RuntimeWebError {
+  constructor(message: string) {
+    super(message, 'MODEL_LOAD');
+  }
+}
+export class ImageError extends RuntimeWebError {
+  constructor(message: string) {
+    super(message, 'IMAGE_INVALID');
+  }
+}
+export class GalleryError extends RuntimeWebError {
+  constructor(message: string) {
+    super(message, 'GALLERY_INVALID');
+  }
 }
 
 /** First line of an error message: ORT and browsers like to append stack-ish detail. */

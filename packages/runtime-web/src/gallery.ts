@@ -1,6 +1,5 @@
 import { GalleryError } from './errors.js';
-import { float32ToHalf, halfToFloat32 } from './float16.js';
-import { topK } from './topk.js';
+import { float32ToHalf, halfToFloat32, topK } from '@semembed/model';
 
 /**
  * Gallery file 'semembed-gallery/1' (little-endian):

@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-web';
+import { OutputHead, parseSidecarJson, type ImageResult, type OutputTensor } from '@semembed/model';
 import { ImageError, ModelLoadError, firstLine } from './errors.js';
 import { preprocessImage, type ImageInput, type PreprocessOptions } from './preprocess.js';
-import { validateSidecar, type Sidecar, type SidecarClass, type SidecarOutput } from './sidecar.js';
-import { l2normalize, softmaxInPlace, topK } from './topk.js';
+import { validateSidecar, type Sidecar } from './sidecar.js';
 
 export { ort };
 
@@ -40,25 +40,7 @@ export interface LoadModelOptions {
   fetch?: typeof fetch;
 }
 
-export interface OutputTensor {
-  data: Float32Array;
-  shape: number[];
-}
-
-export interface ClassScore {
-  index: number;
-  id: number | string;
-  name?: string;
-  path?: string[];
-  /** Probability (topClasses) or dot product with the class embedding (nearestClasses). */
-  score: number;
-}
-
-export interface ImageResult {
-  /** L2-normalised embedding. */
-  embedding: Float32Array;
-  probabilities?: Float32Array;
-}
+export type { OutputTensor, ClassScore, ImageResult } from '@semembed/model';
 
 export interface Timing {
   preprocessMs: number;
@@ -109,27 +91,27 @@ async function fetchBytes(url: string, what: string, f: typeof fetch): Promise<U
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** One model: an ONNX Runtime Web session plus what its sidecar says about inputs, outputs and classes. */
-export class WebModel {
+/**
+ * One model: an ONNX Runtime Web session plus what its sidecar says about inputs, outputs and classes (the output
+ * head: interpret, topClasses, nearestClasses, shared with runtime-node through @semembed/model).
+ */
+export class WebModel extends OutputHead {
   readonly inputName: string;
   readonly sampleShape: number[];
   readonly sampleSize: number;
-  readonly embeddingOutput?: SidecarOutput;
-  readonly probOutput?: SidecarOutput;
-  readonly classEmbedding?: { data: Float32Array; rows: number; dim: number };
   /** Time spent in the last embedImages call. */
   lastTiming: Timing = { preprocessMs: 0, inferenceMs: 0 };
-  private readonly classByIndex = new Map<number, SidecarClass>();
   private closed = false;
 
   constructor(
-    readonly name: string,
-    readonly sidecar: Sidecar,
+    name: string,
+    override readonly sidecar: Sidecar,
     readonly session: ort.InferenceSession,
     readonly providers: ProviderReport,
     readonly source: string,
     readonly options: LoadModelOptions = {},
   ) {
+    super(name, sidecar);
     this.inputName = sidecar.input.name;
     if (!session.inputNames.includes(this.inputName)) {
       throw new ModelLoadError(`${source}: input.name "${this.inputName}" is not an input of the model (it has ${session.inputNames.join(', ')})`);
@@ -139,14 +121,6 @@ export class WebModel {
     }
     this.sampleShape = sidecar.input.shape.slice(1) as number[];
     this.sampleSize = this.sampleShape.reduce((a, b) => a * b, 1);
-    this.embeddingOutput = sidecar.outputs.find((o) => o.kind === 'embedding') ?? sidecar.outputs.find((o) => o.kind === 'features');
-    this.probOutput = sidecar.outputs.find((o) => o.kind === 'probabilities') ?? sidecar.outputs.find((o) => o.kind === 'logits');
-    for (const c of sidecar.classes ?? []) this.classByIndex.set(c.index, c);
-    if (sidecar.classEmbedding) {
-      const rows = sidecar.classEmbedding.length;
-      const dim = sidecar.classEmbedding[0].length;
-      this.classEmbedding = { data: Float32Array.from(sidecar.classEmbedding.flat()), rows, dim };
-    }
   }
 
   get executionProvider(): WebExecutionProvider {
@@ -182,29 +156,6 @@ export class WebModel {
     return batch;
   }
 
-  /** Raw outputs of a batch -> per-sample results (normalised embedding, probabilities). */
-  interpret(outputs: Record<string, OutputTensor>, n: number): ImageResult[] {
-    const emb = this.embeddingOutput ? outputs[this.embeddingOutput.name] : undefined;
-    const prob = this.probOutput ? outputs[this.probOutput.name] : undefined;
-    if (!emb) throw new ModelLoadError(`model ${this.name} has no embedding output in its sidecar`);
-    const dim = emb.data.length / n;
-    const results: ImageResult[] = [];
-    for (let i = 0; i < n; i++) {
-      const embedding = emb.data.slice(i * dim, (i + 1) * dim);
-      // The l2norm layer already normalised; anything else is normalised here, as on the server.
-      if (!this.embeddingOutput?.normalized) l2normalize(embedding);
-      const r: ImageResult = { embedding };
-      if (prob) {
-        const k = prob.data.length / n;
-        const p = prob.data.slice(i * k, (i + 1) * k);
-        if (this.probOutput?.kind === 'logits') softmaxInPlace(p);
-        r.probabilities = p;
-      }
-      results.push(r);
-    }
-    return results;
-  }
-
   /** Images -> results, in batches of batchSize (default 32); lastTiming says where the time went. */
   async embedImages(images: ImageInput[], opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {}): Promise<ImageResult[]> {
     const bs = opts.batchSize ?? 32;
@@ -226,29 +177,6 @@ export class WebModel {
 
   async embed(image: ImageInput, opts: PreprocessOptions = {}): Promise<ImageResult> {
     return (await this.embedImages([image], opts))[0];
-  }
-
-  classInfo(index: number): Omit<ClassScore, 'score'> {
-    const c = this.classByIndex.get(index);
-    return c ? { index, id: c.id, ...(c.name !== undefined && { name: c.name }), ...(c.path && { path: c.path }) } : { index, id: index };
-  }
-
-  topClasses(probabilities: Float32Array, k = 5): ClassScore[] {
-    return topK(probabilities, k).map(([index, score]) => ({ ...this.classInfo(index), score }));
-  }
-
-  /** Classes whose class embedding has the largest dot product with the embedding. */
-  nearestClasses(embedding: Float32Array, k = 5): ClassScore[] {
-    const ce = this.classEmbedding;
-    if (!ce) return [];
-    if (embedding.length !== ce.dim) throw new ImageError(`embedding has ${embedding.length} values, class embeddings ${ce.dim}`);
-    const sims = new Float32Array(ce.rows);
-    for (let r = 0; r < ce.rows; r++) {
-      let s = 0;
-      for (let j = 0; j < ce.dim; j++) s += ce.data[r * ce.dim + j] * embedding[j];
-      sims[r] = s;
-    }
-    return topK(sims, k).map(([index, score]) => ({ ...this.classInfo(index), score }));
   }
 
   async release(): Promise<void> {
@@ -281,13 +209,7 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
     source = url.href;
     if (url.pathname.endsWith('.onnx')) throw new ModelLoadError(`${source}: give the sidecar (model.json) URL; the .onnx alone says nothing about preprocessing`);
     const raw = await fetchBytes(url.href, 'sidecar', f);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(raw));
-    } catch (err) {
-      throw new ModelLoadError(`${source}: sidecar is not JSON (${firstLine(err)})`);
-    }
-    sidecar = validateSidecar(json, source);
+    sidecar = validateSidecar(parseSidecarJson(new TextDecoder().decode(raw), source), source);
     bytes = await fetchBytes(new URL(sidecar.model, url).href, 'model', f);
   } else {
     source = from.source ?? 'model';

@@ -1,4 +1,5 @@
 import { ImageError, firstLine } from './errors.js';
+import { normalizePixels } from '@semembed/model';
 import type { Sidecar } from './sidecar.js';
 
 /** What the browser runtime takes as an image. */
@@ -119,32 +120,18 @@ export function grayOf(r: number, g: number, b: number): number {
   return toSrgb8(0.2126 * toLinear[r] + 0.7152 * toLinear[g] + 0.0722 * toLinear[b]);
 }
 
-/** RGBA pixels (H x W x 4) -> `(pixel - mean[c]) / std[c]` in the model's layout, written into out at offset. */
+/**
+ * RGBA pixels (H x W x 4) -> `(pixel - mean[c]) / std[c]` in the model's layout, written into out at offset
+ * (@semembed/model's normalizePixels, as on the server). Gray models take grayOf of each pixel first.
+ */
 export function rgbaToTensor(rgba: ArrayLike<number>, sidecar: Sidecar, out: Float32Array, offset: number): void {
   const [H, W] = sidecar.preprocessing.resize;
-  const C = sidecar.input.channels;
-  const { mean, std } = sidecar.preprocessing;
-  const m = Array.from({ length: C }, (_, c) => mean[mean.length === 1 ? 0 : c]);
-  const s = Array.from({ length: C }, (_, c) => std[std.length === 1 ? 0 : c]);
   const HW = H * W;
   if (rgba.length !== HW * 4) throw new ImageError(`pixels have ${rgba.length} values, expected ${H}x${W}x4`);
-  const nhwc = sidecar.input.layout === 'NHWC';
-  for (let i = 0; i < HW; i++) {
-    const r = rgba[4 * i];
-    const g = rgba[4 * i + 1];
-    const b = rgba[4 * i + 2];
-    if (C === 1) {
-      out[offset + i] = (grayOf(r, g, b) - m[0]) / s[0];
-    } else if (nhwc) {
-      out[offset + 3 * i] = (r - m[0]) / s[0];
-      out[offset + 3 * i + 1] = (g - m[1]) / s[1];
-      out[offset + 3 * i + 2] = (b - m[2]) / s[2];
-    } else {
-      out[offset + i] = (r - m[0]) / s[0];
-      out[offset + HW + i] = (g - m[1]) / s[1];
-      out[offset + 2 * HW + i] = (b - m[2]) / s[2];
-    }
-  }
+  if (sidecar.input.channels === 3) return normalizePixels(rgba, sidecar, out, offset, 4);
+  const gray = new Uint8Array(HW);
+  for (let i = 0; i < HW; i++) gray[i] = grayOf(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+  normalizePixels(gray, sidecar, out, offset, 1);
 }
 
 /** One image -> normalised tensor values of one sample, written into out at offset. */

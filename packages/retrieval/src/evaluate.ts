@@ -1,8 +1,10 @@
 // Retrieval evaluation driver: every sample queries all others (the reference's evaluate_retrieval), distance
 // rows are produced in query batches (never an n x n matrix), each row is ranked and scored.
+import { availableParallelism } from 'node:os';
 import { HierarchicalPrecision, rankingDepth, type MetricOptions, type MetricResults, type PrecisionKind } from './metrics.js';
-import { RowRanker } from './ranking.js';
 import { Searcher, type Features, type SearcherOptions } from './search.js';
+import { RowScorer, scorerNames, type ScorerOptions } from './row-scorer.js';
+import { Helpers } from './parallel.js';
 import { RetrievalError } from './errors.js';
 import { GradedRetrieval, type GradedOptions } from './graded.js';
 
@@ -16,6 +18,11 @@ export interface EvaluateOptions extends MetricOptions, SearcherOptions {
   queries?: Features;
   /** Queries per distance batch; default: about 64 MB of distances. */
   batchSize?: number;
+  /**
+   * Threads scoring the rows (the main one included); default: the available cores (at most 8), 1 for small
+   * galleries. Results are identical for any count.
+   */
+  threads?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -23,20 +30,12 @@ export interface EvaluateResult extends MetricResults {
   engine: 'faiss' | 'exact';
   /** Precision of the distances: float32 (FAISS) or float64 (exact engine). */
   precision: 'float32' | 'float64';
+  threads: number;
   seconds: number;
 }
 
 /** Class similarity matrices (numClasses x numClasses, row-major) indexed by the label values. */
 export type Similarities = Record<PrecisionKind, Float64Array>;
-
-function membersByClass(labels: Int32Array, numClasses: number): Int32Array[] {
-  const counts = new Int32Array(numClasses);
-  for (const l of labels) counts[l]++;
-  const out = Array.from(counts, (c) => new Int32Array(c));
-  const fill = new Int32Array(numClasses);
-  for (let i = 0; i < labels.length; i++) out[labels[i]][fill[labels[i]]++] = i;
-  return out;
-}
 
 function checkInputs(n: number, labels: Int32Array, sims: Similarities): number {
   const C = Math.round(Math.sqrt(sims.WUP.length));
@@ -47,71 +46,78 @@ function checkInputs(n: number, labels: Int32Array, sims: Similarities): number 
   return C;
 }
 
+function defaultThreads(n: number): number {
+  if (n < 4000) return 1;
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
 /** Evaluates features (n x dim, row-major) with labels given as class indices into `sims`. */
 export function evaluateRetrieval(features: Features, dim: number, labels: Int32Array, sims: Similarities, options: EvaluateOptions): EvaluateResult {
   const start = performance.now();
   const n = features.length / dim;
-  const C = checkInputs(n, labels, sims);
+  checkInputs(n, labels, sims);
   for (let i = 0; i < features.length; i++)
     if (!Number.isFinite(features[i]))
       throw new RetrievalError(`features: row ${Math.floor(i / dim)}, column ${i % dim} is ${features[i]} (not finite)`);
   if (options.queries && options.queries.length !== features.length)
     throw new RetrievalError(`${options.queries.length / dim} query rows for ${n} gallery rows`);
+  const threads = options.threads ?? defaultThreads(n);
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new RetrievalError(`threads must be a positive integer, got ${threads}`);
+  const scorerOptions: ScorerOptions = {
+    ks: options.ks,
+    computeAhp: options.computeAhp,
+    computeAp: options.computeAp,
+    ideal: options.ideal,
+    graded: options.graded,
+  };
+  const names = scorerNames(scorerOptions);
+  const storageBuf = new SharedArrayBuffer(names.length * n * 8);
+  const storage = names.map((_, i) => new Float64Array(storageBuf, i * n * 8, n));
+  const scorer = new RowScorer({ labels, sims, options: scorerOptions }, storage);
   const searcher = new Searcher(features, dim, options);
   const queries = searcher.prepareQueries(options.queries ?? features);
-  const metrics = new HierarchicalPrecision(labels, sims, options, n);
-  const graded = options.graded ? new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, n) : undefined;
-  const depth = Math.max(rankingDepth(options, n), Math.min(n, graded?.depth ?? 0));
-  const ranker = new RowRanker(n);
-  const members = membersByClass(labels, C);
-  const top = new Int32Array(depth);
   const batch = options.batchSize ?? Math.max(1, Math.min(n, Math.floor(16e6 / n)));
-  for (let q0 = 0; q0 < n; q0 += batch) {
-    const q1 = Math.min(n, q0 + batch);
-    const rows = searcher.distanceRows(queries.subarray(q0 * dim, q1 * dim), true);
-    for (let q = q0; q < q1; q++) {
-      const row = rows.subarray((q - q0) * n, (q - q0 + 1) * n);
-      const lbl = labels[q];
-      let ranks: Float64Array | undefined;
-      if (row instanceof Float32Array && depth < n) {
-        ranks = ranker.scanFloat32(row, depth, top, options.computeAp ? members[lbl] : undefined, q, labels, lbl);
-      } else {
-        ranker.load(row);
-        ranker.top(depth, top);
-        if (options.computeAp) {
-          if (depth === n) {
-            // whole ranking at hand: positions of the class members, query removed
-            ranks = new Float64Array(members[lbl].length - 1);
-            let p = 0, pos = 0;
-            for (let i = 0; i < n; i++) {
-              const r = top[i];
-              if (r === q) continue;
-              if (labels[r] === lbl) ranks[p++] = pos;
-              pos++;
-            }
-          } else ranks = ranker.ranksOf(members[lbl], q, labels, lbl);
-        }
-      }
-      metrics.add(q, q, lbl, top, ranks);
-      graded?.add(q, q, lbl, top);
+  const f32 = searcher.precision === 'float32';
+  const rowsBuf = new SharedArrayBuffer(batch * n * (f32 ? 4 : 8));
+  const rows = f32 ? new Float32Array(rowsBuf) : new Float64Array(rowsBuf);
+  const helpers =
+    threads > 1
+      ? new Helpers(threads - 1, { n, names, labels, sims, options: scorerOptions, storage: storageBuf, rows: rowsBuf, rowsType: f32 ? 'float32' : 'float64' })
+      : undefined;
+  try {
+    for (let q0 = 0; q0 < n; q0 += batch) {
+      const q1 = Math.min(n, q0 + batch);
+      searcher.distanceRows(queries.subarray(q0 * dim, q1 * dim), rows);
+      // contiguous shares: the main thread takes the first, helper s the (s + 1)-th
+      const share = Math.ceil((q1 - q0) / threads);
+      for (let s = 0; s < (helpers?.count ?? 0); s++)
+        helpers!.start(s, q0, Math.min(q1, q0 + (s + 1) * share), Math.min(q1, q0 + (s + 2) * share));
+      for (let q = q0; q < Math.min(q1, q0 + share); q++) scorer.score(q, rows.subarray((q - q0) * n, (q - q0 + 1) * n));
+      helpers?.wait();
+      options.onProgress?.(q1, n);
     }
-    options.onProgress?.(q1, n);
+  } finally {
+    helpers?.close();
   }
-  const res = withGraded(metrics.result(), graded);
-  return { ...res, engine: searcher.engine, precision: searcher.precision, seconds: (performance.now() - start) / 1000 };
+  const res = resultOf(names, storage, scorerOptions.computeAp);
+  return { ...res, engine: searcher.engine, precision: searcher.precision, threads, seconds: (performance.now() - start) / 1000 };
 }
 
-/** Appends the graded metrics (means as Python's sum / count, like the others). */
-function withGraded(res: MetricResults, graded: GradedRetrieval | undefined): MetricResults {
-  if (!graded) return res;
-  graded.names.forEach((name, i) => {
-    const values = graded.perQuery[i].subarray(0, res.numQueries);
+/** Means as Python's sum(values) / count, in query order. */
+function resultOf(names: string[], perQueryArrays: Float64Array[], computeAp: boolean): MetricResults {
+  const mean: Record<string, number> = {};
+  const perQuery: Record<string, Float64Array> = {};
+  names.forEach((name, i) => {
+    const values = perQueryArrays[i];
     let s = 0.0;
     for (let j = 0; j < values.length; j++) s = j === 0 ? values[0] : s + values[j];
-    res.mean[name] = s / values.length;
-    res.perQuery[name] = values;
+    mean[name] = s / values.length;
+    perQuery[name] = values;
   });
-  return { ...res, names: [...res.names, ...graded.names] };
+  let none = 0;
+  if (computeAp) for (const v of perQuery.AP) if (Object.is(v, -0)) none++;
+  const numQueries = perQueryArrays[0]?.length ?? 0;
+  return { names, mean, perQuery, numQueries, queriesWithoutPositives: none };
 }
 
 /**
@@ -144,4 +150,11 @@ export function evaluateRankings(
     graded?.add(q, q, lbl, ranking);
   });
   return withGraded(metrics.result(), graded);
+}
+
+/** Appends the graded metrics (means as Python's sum / count, like the others). */
+function withGraded(res: MetricResults, graded: GradedRetrieval | undefined): MetricResults {
+  if (!graded) return res;
+  const g = resultOf(graded.names, graded.perQuery.map((v) => v.subarray(0, res.numQueries)), false);
+  return { ...res, names: [...res.names, ...g.names], mean: { ...res.mean, ...g.mean }, perQuery: { ...res.perQuery, ...g.perQuery } };
 }

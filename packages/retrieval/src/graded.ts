@@ -30,6 +30,7 @@ export class GradedRetrieval {
     private readonly sim: Float64Array,
     private readonly options: GradedOptions,
     numQueries: number,
+    storage?: Float64Array[],
   ) {
     this.C = Math.round(Math.sqrt(sim.length));
     for (const k of options.ks)
@@ -38,7 +39,7 @@ export class GradedRetrieval {
     if (this.kmax > galleryLabels.length - 1)
       throw new RetrievalError(`nDCG@${this.kmax} needs at least ${this.kmax + 1} samples, got ${galleryLabels.length}`);
     this.names = gradedMetricNames(options.ks);
-    this.perQuery = this.names.map(() => new Float64Array(numQueries));
+    this.perQuery = storage ?? this.names.map(() => new Float64Array(numQueries));
     this.counts = new Int32Array(this.C);
     for (const l of galleryLabels) this.counts[l]++;
     this.levels = Int32Array.from(sim, (s) => Math.round((1 - s) * options.maxHeight));

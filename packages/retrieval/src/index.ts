@@ -11,6 +11,7 @@ export {
   type MetricResults,
 } from './metrics.js';
 export { RowRanker, quickselect } from './ranking.js';
+export { BucketSelector } from './bucket-select.js';
 export { loadFaiss, faissAvailable, METRIC_L2, METRIC_INNER_PRODUCT, type FaissIndex, type FaissModule } from './faiss.js';
 export { Searcher, normalizeRows, toFloat32, type Features, type EngineChoice, type SearcherOptions } from './search.js';
 export { evaluateRetrieval, evaluateRankings, type EvaluateOptions, type EvaluateResult, type Similarities } from './evaluate.js';

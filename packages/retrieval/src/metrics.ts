@@ -80,6 +80,8 @@ export class HierarchicalPrecision {
     private readonly sims: Record<PrecisionKind, Float64Array>,
     private readonly options: MetricOptions,
     numQueries: number,
+    /** Per-metric arrays (numQueries each, metric order) to write into, e.g. shared with worker threads. */
+    storage?: Float64Array[],
   ) {
     this.n = galleryLabels.length;
     this.numClasses = Math.round(Math.sqrt(sims.WUP.length));
@@ -100,7 +102,7 @@ export class HierarchicalPrecision {
     const order = options.ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
     this.ksAsc = order.map((o) => o[0]);
     this.ksSlot = order.map((o) => o[1]);
-    this.perQuery = this.names.map(() => new Float64Array(numQueries));
+    this.perQuery = storage ?? this.names.map(() => new Float64Array(numQueries));
     this.classCounts = new Int32Array(this.numClasses);
     for (let i = 0; i < this.n; i++) this.classCounts[galleryLabels[i]]++;
     this.wup = new Float64Array(this.depth);

@@ -87,18 +87,25 @@ export class Searcher {
    * float32 from FAISS, float64 from the exact engine. With `reuse`, the result lives in a buffer that the next
    * call overwrites.
    */
-  distanceRows(queries: Features, reuse = false): Float32Array | Float64Array {
+  distanceRows(queries: Features, reuse: boolean | Float32Array | Float64Array = false): Float32Array | Float64Array {
     const { dim, n } = this;
     const nq = queries.length / dim;
     const size = nq * n;
-    if (reuse && !(this.buffer && this.buffer.length >= size))
-      this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
+    let target: Float32Array | Float64Array | undefined;
+    if (typeof reuse !== 'boolean') {
+      if (reuse.length < size || (this.index ? !(reuse instanceof Float32Array) : !(reuse instanceof Float64Array)))
+        throw new RetrievalError(`distanceRows: the output must be a ${this.index ? 'Float32Array' : 'Float64Array'} of >= ${size} values`);
+      target = reuse;
+    } else if (reuse) {
+      if (!(this.buffer && this.buffer.length >= size)) this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
+      target = this.buffer;
+    }
     if (this.index) {
-      const out = reuse ? this.index.distanceRows(toFloat32(queries), this.buffer as Float32Array).subarray(0, size) : this.index.distanceRows(toFloat32(queries));
+      const out = target ? this.index.distanceRows(toFloat32(queries), target as Float32Array).subarray(0, size) : this.index.distanceRows(toFloat32(queries));
       if (this.options.normalize || this.options.innerProduct) for (let i = 0; i < out.length; i++) out[i] = -out[i];
       return out;
     }
-    const out = reuse ? (this.buffer as Float64Array).subarray(0, size) : new Float64Array(size);
+    const out = target ? (target as Float64Array).subarray(0, size) : new Float64Array(size);
     const g = this.gallery;
     const B = 64; // gallery block kept hot in cache across the queries of a batch
     for (let b0 = 0; b0 < n; b0 += B) {

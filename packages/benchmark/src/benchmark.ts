@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { compareOutputs, DEFAULT_TOLERANCE, labelledMetrics, type LabelledData } from './accuracy.js';
+import { loadLabelled, type LabelledOptions } from './data.js';
 import { describeEnvironment, type Environment } from './environment.js';
 import { BenchmarkError, UnavailableError, firstLine } from './errors.js';
 import { batchOf, syntheticSamples } from './inputs.js';
@@ -35,6 +36,8 @@ export interface BenchmarkOptions {
   /** Samples compared with the reference runtime. */
   accuracySamples?: number;
   labelled?: LabelledData;
+  /** Or where to load it from (a dataset, an image folder), normalised for the model once it is resolved. */
+  data?: LabelledOptions;
   /** Extra runners (e.g. a library user's own runtime); they run after the registered ones. */
   extraRunners?: Runner[];
   maxBatchSize?: number;
@@ -214,8 +217,9 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   try {
     const model = await resolveModel(o.model, { work, dataset: o.dataset, architecture: o.architecture });
-    if (o.labelled && o.labelled.data.length !== o.labelled.n * model.sampleSize) {
-      throw new BenchmarkError(`labelled data (${o.labelled.source}): ${o.labelled.data.length / o.labelled.n} values per sample, the model takes ${model.sampleSize}`);
+    const labelled = o.labelled ?? (o.data ? await loadLabelled(o.data, model) : undefined);
+    if (labelled && labelled.data.length !== labelled.n * model.sampleSize) {
+      throw new BenchmarkError(`labelled data (${labelled.source}): ${labelled.data.length / labelled.n} values per sample, the model takes ${model.sampleSize}`);
     }
     const environment = describeEnvironment();
     const cores = environment.cores;
@@ -223,7 +227,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     const accN = o.accuracySamples ?? (o.quick ? 8 : 32);
     const poolN = Math.max(8, accN);
     const pool = { data: syntheticSamples(model, poolN), n: poolN };
-    const plan: Plan = { model, ctx, limits, scenarios, batches, acc: { data: pool.data.subarray(0, accN * model.sampleSize), n: accN }, labelled: o.labelled, pool };
+    const plan: Plan = { model, ctx, limits, scenarios, batches, acc: { data: pool.data.subarray(0, accN * model.sampleSize), n: accN }, labelled, pool };
     const cost = await modelCost(model.onnx);
     const peak = o.noPeak ? undefined : measurePeak(cores);
     const runners = [...ids.map((id) => RUNNERS[id]()), ...(o.extraRunners ?? [])];
@@ -255,7 +259,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       const mine = outputs.get(r.id);
       if (r.status === 'ok' && ref?.acc && mine?.acc) {
         r.accuracy = compareOutputs(REFERENCE_RUNNER, ref.acc, mine.acc, model.sidecar, accN, tolerance);
-        if (o.labelled && mine.lab) r.accuracy.labelled = labelledMetrics(mine.lab, model.sidecar, o.labelled);
+        if (labelled && mine.lab) r.accuracy.labelled = labelledMetrics(mine.lab, model.sidecar, labelled);
       }
       if (cost.flopsPerSample && peak) {
         for (const off of r.offline ?? []) {
@@ -271,7 +275,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       format: RESULT_FORMAT,
       model: { source: o.model, onnx: model.onnx, h5: model.h5, input: model.sampleShape, layout: model.sidecar.input.layout, outputs: model.outputNames },
       environment,
-      settings: { runtimes: runners.map((r) => r.id), scenarios, batches, tolerance, latencyBoundMs: limits.latencyBoundMs, quick: o.quick === true, limits, accuracySamples: accN, reference: REFERENCE_RUNNER, labelledSource: o.labelled?.source },
+      settings: { runtimes: runners.map((r) => r.id), scenarios, batches, tolerance, latencyBoundMs: limits.latencyBoundMs, quick: o.quick === true, limits, accuracySamples: accN, reference: REFERENCE_RUNNER, labelledSource: labelled?.source },
       cost,
       peak,
       runners: reports,

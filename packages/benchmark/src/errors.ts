@@ -1,10 +1,9 @@
-/** Bad input (model path, flag, data): the CLI prints the message as one line and exits 2. */
-export class BenchmarkError extends Error {
-  readonly userFacing = true;
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'BenchmarkError';
+import { UserError } from '@semembed/formats';
+
+/** Bad input (MODEL, a flag, labelled data), found before any runner starts: one line, exit status 2. */
+export class BenchmarkError extends UserError {
+  constructor(message: string, code = 'BENCHMARK_INPUT') {
+    super(message, { code, exitCode: 2 });
   }
 }
 

@@ -9,7 +9,7 @@ export { ServerRunner } from './runners/server.js';
 export { OrtWebNodeRunner } from './runners/ort-web-node.js';
 export { compareOutputs, predictClasses, labelledMetrics, DEFAULT_TOLERANCE, type LabelledData } from './accuracy.js';
 export { loadLabelled, type LabelledOptions } from './data.js';
-export { resolveModel } from './model-source.js';
+export { resolveModel, checkModelArg } from './model-source.js';
 export { singleStream, offline, serverScenario, coldStart, QUICK_LIMITS, DEFAULT_LIMITS, type ScenarioLimits } from './scenarios.js';
 export { percentile, median, summarize, NOISE_THRESHOLD } from './stats.js';
 export { measurePeak, modelCost, type MachinePeak, type ModelCost } from './roofline.js';

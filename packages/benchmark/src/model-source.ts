@@ -42,6 +42,31 @@ function fromOnnx(source: string, path: string, h5?: string): ModelFiles {
   }
 }
 
+/** The cheap checks of MODEL (exists, or is a catalog name whose file is there), before any work. */
+export function checkModelArg(model: string, o: Pick<ModelSourceOptions, 'cacheDir' | 'catalogPath'> = {}): void {
+  const ext = extname(model).toLowerCase();
+  if (existsSync(model)) {
+    const known = ['.h5', '.hdf5', '.keras', '.onnx', '.json'];
+    if (!known.includes(ext) && !statSync(model).isDirectory()) throw new BenchmarkError(`MODEL ${model}: not an .onnx, sidecar .json, model folder or Keras .h5`);
+    return;
+  }
+  catalogOnnx(model, o);
+}
+
+function catalogOnnx(model: string, o: Pick<ModelSourceOptions, 'cacheDir' | 'catalogPath'>): { onnx: string; h5: string } {
+  if (extname(model) || model.includes('/')) throw new BenchmarkError(`MODEL ${model}: no such file`);
+  let entry;
+  try {
+    entry = findCatalogModel(model, readCatalog(o.catalogPath));
+  } catch (err) {
+    throw new BenchmarkError(`MODEL ${model}: no such file, and not a catalog name (${firstLine(err)})`);
+  }
+  const cache = o.cacheDir ?? defaultCacheDir();
+  const onnx = join(cache, `${entry.name}.onnx`);
+  if (!existsSync(onnx)) throw new BenchmarkError(`MODEL ${model}: catalog model not imported yet (${onnx} missing): run semembed import ${model}`);
+  return { onnx, h5: join(cache, decodeURIComponent(basename(new URL(entry.url).pathname))) };
+}
+
 export async function resolveModel(model: string, o: ModelSourceOptions): Promise<ModelFiles> {
   const ext = extname(model).toLowerCase();
   if (existsSync(model)) {
@@ -57,16 +82,6 @@ export async function resolveModel(model: string, o: ModelSourceOptions): Promis
     if (ext === '.onnx' || ext === '.json' || statSync(model).isDirectory()) return fromOnnx(model, model);
     throw new BenchmarkError(`MODEL ${model}: not an .onnx, sidecar .json, model folder or Keras .h5`);
   }
-  if (ext || model.includes('/')) throw new BenchmarkError(`MODEL ${model}: no such file`);
-  let entry;
-  try {
-    entry = findCatalogModel(model, readCatalog(o.catalogPath));
-  } catch (err) {
-    throw new BenchmarkError(`MODEL ${model}: no such file, and not a catalog name (${firstLine(err)})`);
-  }
-  const cache = o.cacheDir ?? defaultCacheDir();
-  const onnx = join(cache, `${entry.name}.onnx`);
-  if (!existsSync(onnx)) throw new BenchmarkError(`MODEL ${model}: catalog model not imported yet (${onnx} missing): run semembed import ${model}`);
-  const h5 = join(cache, decodeURIComponent(basename(new URL(entry.url).pathname)));
+  const { onnx, h5 } = catalogOnnx(model, o);
   return fromOnnx(model, onnx, existsSync(h5) ? h5 : undefined);
 }

@@ -17,6 +17,7 @@ export {
   type OutputKind,
 } from './convert.js';
 export { datasetPreprocessing, knownDatasets } from './datasets.js';
+export { checkLambdaKind, LAMBDA_KINDS_HELP } from './lambda/index.js';
 export { writeModelPair, removeStaleTemporaries, sha256Hex } from './pair.js';
 export { encodeModel } from './onnx-proto.js';
 export { readCatalog, findCatalogModel, defaultCatalogPath, type Catalog, type CatalogModel } from './catalog.js';

@@ -5,6 +5,7 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption } from '../options.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 /** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
 export function parseLambdas(list: string[] | undefined): Record<string, string> {
@@ -15,6 +16,14 @@ export function parseLambdas(list: string[] | undefined): Record<string, string>
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** Refuses a --lambda value that cannot work (unknown kind, expression that does not parse) before converting. */
+export function checkLambdas(lambdas: Record<string, string> | undefined, check: (kind: string) => string | undefined): void {
+  for (const [name, kind] of Object.entries(lambdas ?? {})) {
+    const problem = check(kind);
+    if (problem) throw new UsageError(`--lambda ${name}=${kind}: ${problem}`);
+  }
 }
 
 export function describeResult(r: ConvertResult): string {
@@ -66,14 +75,17 @@ export function commonConvertOptions<T>(y: Argv<T>) {
     .option('lambda', {
       type: 'string',
       array: true,
-      describe: 'What a Lambda layer computes: NAME=l2norm|identity|square|relu|sigmoid|tanh|softmax|scale:<k> (repeatable)',
+      describe:
+        'What a Lambda layer computes: NAME=KIND (l2norm, identity, square, relu, softmax, scale:<k>, fake_quant; two inputs: ' +
+        'abs_diff, sub, euclidean_distance, cosine_similarity, ...; several: add, multiply, concat) or NAME=expr:"..." ' +
+        '(over x / x0, x1, ...; e.g. expr:"K.sum(K.abs(x0 - x1), axis=-1, keepdims=True)") (repeatable)',
       coerce: (v: string[] | undefined) => parseLambdas(v),
     });
 }
 
 const builder = (y: Argv) =>
   commonConvertOptions(
-    y
+    withForceOption(y)
       .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture)' })
       .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
       .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
@@ -93,7 +105,19 @@ export const convertCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
-  const { convertKeras } = await import('@semembed/converter');
+  const { convertKeras, sidecarPathFor, checkLambdaKind } = await import('@semembed/converter');
+  checkLambdas(a.lambda, checkLambdaKind);
+  // The README's own `convert weights.h5 model.onnx --config model.json` would replace the config with the sidecar.
+  const inputs = [
+    { path: a.input, flag: 'input' },
+    { path: a.config, flag: '--config' },
+    { path: a.embedding, flag: '--embedding' },
+    { path: a.class_names, flag: '--class_names' },
+    { path: a.hierarchy, flag: '--hierarchy' },
+  ];
+  checkInputs(inputs);
+  const sidecar = sidecarPathFor(a.output);
+  checkOutputs([{ path: a.output, flag: 'output' }, { path: sidecar, flag: 'the sidecar' }], inputs, a.force);
   const r = await convertKeras({
     h5: a.input,
     out: a.output,

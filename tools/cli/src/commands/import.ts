@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
-import { commonConvertOptions, describeResult, sidecarClasses } from './convert.js';
+import { checkLambdas, commonConvertOptions, describeResult, sidecarClasses } from './convert.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
@@ -34,7 +34,8 @@ export const importCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
-  const { importModel, readCatalog } = await import('@semembed/converter');
+  const { importModel, readCatalog, checkLambdaKind } = await import('@semembed/converter');
+  checkLambdas(a.lambda, checkLambdaKind);
   if (a.list) {
     for (const m of readCatalog(a.catalog).models) {
       const pub = m.published;

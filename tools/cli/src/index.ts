@@ -19,7 +19,7 @@ import { webSiteCommand } from './commands/web-site.js';
 
 // One line per subcommand; each lives in src/commands/<name>.ts (see command.ts for what a command declares).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
-const commands: Command<any>[] = [
+export const commands: Command<any>[] = [
   computeClassEmbeddingCommand,
   learnImageEmbeddingsCommand,
   convertCommand,
@@ -46,13 +46,14 @@ function describeUsageFailure(msg: string, where: string, known: string[], argv:
   const m = /^Unknown arguments?: (.+)$/.exec(msg);
   if (!m) return msg.includes('--help') ? msg : `${msg} (${where} --help)`;
   const names = m[1].split(', ');
+  if (where === 'semembed' && argv[0] !== undefined && !argv[0].startsWith('-')) {
+    // No command matched: the first word is the typo, whatever flags follow it.
+    const hint = suggestFlag(argv[0], commandNames);
+    return `unknown command '${argv[0]}'${hint ? `; did you mean ${hint}?` : ''} (semembed --help lists the commands)`;
+  }
   // yargs also lists the camelCase copy it made of a dashed typo; report what the user typed.
   const typed = names.find((t) => argv.some((a) => a === `--${t}` || a.startsWith(`--${t}=`) || a === `-${t}`));
-  if (typed === undefined) {
-    if (where !== 'semembed') return `unexpected argument '${names[0]}' (${where} --help)`;
-    const hint = suggestFlag(names[0], commandNames);
-    return `unknown command '${names[0]}'${hint ? `; did you mean ${hint}?` : ''} (semembed --help lists the commands)`;
-  }
+  if (typed === undefined) return `unexpected argument '${names[0]}' (${where} --help)`;
   const hint = suggestFlag(typed, known);
   return `unknown flag ${typed.length === 1 ? '-' : '--'}${typed}${hint ? `; did you mean --${hint}?` : ''} (${where} --help lists the flags)`;
 }

@@ -116,13 +116,17 @@ export function numberOption<S extends NumberSpec>(flag: string, spec: S): Numbe
 /** Integer flag (the reference's `type = int`). */
 export const intOption = <S extends Omit<NumberSpec, 'int'>>(flag: string, spec: S) => numberOption(flag, { ...spec, int: true });
 
-interface YargsOptionsView {
+export interface YargsOptionsView {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;
+  default: Record<string, unknown>;
+  demandedOptions: Record<string, unknown>;
+  choices: Record<string, unknown[]>;
+  hiddenOptions: string[];
 }
 
 /** yargs keeps the declared options on the instance; its typings do not list getOptions(). */
-function optionsOf(y: Argv<unknown>): YargsOptionsView {
+export function optionsOf(y: Argv<unknown>): YargsOptionsView {
   return (y as unknown as { getOptions(): YargsOptionsView }).getOptions();
 }
 

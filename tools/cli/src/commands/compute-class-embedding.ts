@@ -3,9 +3,11 @@ import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { EMBEDDING_METHODS } from '../choices.js';
 import { intOption, withTaxonomyOptions } from '../options.js';
+import { UsageError } from '../errors.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
-  withTaxonomyOptions(y)
+  withTaxonomyOptions(withForceOption(y))
     .option('class_list', {
       type: 'string',
       describe: 'File whose lines start with the target class ids (default: the leaves of the taxonomy)',
@@ -33,10 +35,35 @@ export const computeClassEmbeddingCommand = defineCommand({
   handler: run,
 });
 
+/**
+ * The dense methods hold about three n×n float64 matrices (distances, similarities, the result); past the
+ * machine's memory (or V8's largest typed array) that is a typed-array RangeError after the slow part. Say it up
+ * front, with the numbers. approx_sim with --num_dim on more than 400 classes takes the Krylov path: no n×n matrix.
+ */
+async function checkDenseMemory(n: number, method: string, numDim: number | undefined): Promise<void> {
+  if (method === 'approx_sim' && numDim !== undefined && numDim > 0 && numDim < n && n > 400) return;
+  const { totalmem } = await import('node:os');
+  const need = 3 * n * n * 8;
+  const gb = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 31 ? 2 : 0)} GB`;
+  if (need > totalmem() || n * n > 2 ** 32) {
+    throw new UsageError(
+      `${n} classes: the ${method} method needs dense n×n float64 matrices, n² memory: about 3 × ${n}² × 8 bytes = ${gb(need)}, ` +
+        `and this machine has ${gb(totalmem())}` + (method === 'approx_sim' ? '' : '; approx_sim with --num_dim needs no n×n matrix on a tree'),
+    );
+  }
+}
+
 async function run(args: ArgsOf<typeof builder>): Promise<void> {
+  const inputs = [
+    { path: args.hierarchy, flag: '--hierarchy' },
+    { path: args.class_list, flag: '--class_list' },
+  ];
+  checkInputs(inputs);
+  checkOutputs([{ path: args.out, flag: '--out' }], inputs, args.force);
   const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } = await import('@semembed/hierarchy');
   const hierarchy = readHierarchy(args.hierarchy, { isA: args.is_a, strIds: args.str_ids });
   const classes = args.class_list ? readClassList(args.class_list, { strIds: args.str_ids, hierarchy }) : hierarchy.leaves();
+  await checkDenseMemory(classes.length, args.method, args.num_dim || undefined);
   const res = computeClassEmbedding(hierarchy, classes, { method: args.method, numDim: args.num_dim || undefined, norm: args.norm });
   console.log(
     `Computed ${res.dim}-dimensional semantic embeddings for ${res.rows} classes using the "${res.method}" method in ${pyFloat(res.solveSeconds)} seconds.`,

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption, showProgress, withProgressOptions } from '../options.js';
+import { checkOutputs, withForceOption } from '../write-safety.js';
 
 /** --ep, --threads, --cuda_path: shared by embed and serve. */
 export function withRuntimeOptions<T>(y: Argv<T>) {
@@ -24,7 +25,7 @@ const npyPath = (flag: string) => (v: string) => {
 const builder = (y: Argv) =>
   withProgressOptions(
     withRuntimeOptions(
-      y
+      withForceOption(y)
         .option('model', { type: 'string', demandOption: true, describe: 'model.onnx, its model.json sidecar, or their folder' })
         .option('input', {
           type: 'string',
@@ -49,6 +50,17 @@ export const embedCommand = defineCommand({
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const out = a.out;
+  const side = out.slice(0, -'.npy'.length);
+  checkOutputs(
+    [
+      { path: out, flag: '--out' },
+      { path: `${side}.ids.txt`, flag: 'the ids file' },
+      { path: `${side}.labels.txt`, flag: 'the labels file' },
+      { path: a.prob_out, flag: '--prob_out' },
+    ],
+    [{ path: a.model, flag: '--model' }, ...a.input.map((p) => ({ path: p, flag: '--input' }))],
+    a.force,
+  );
   // Loaded here, not at the top: ONNX Runtime, sharp and fastify would slow every other subcommand's start.
   const { cudaPathSetup, describeReport, embedImages, listImages, loadModel } = await import('@semembed/runtime-node');
   const { writeFileAtomic, writeNpy } = await import('@semembed/formats');

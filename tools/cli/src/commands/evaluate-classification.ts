@@ -4,9 +4,10 @@ import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
-  withTaxonomyOptions(y)
+  withTaxonomyOptions(withForceOption(y))
     .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
     .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
     .option('classes_from', { type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
@@ -31,6 +32,15 @@ export const evaluateClassificationCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  const inputs = [
+    { path: a.hierarchy, flag: '--hierarchy' },
+    { path: a.labels, flag: '--labels' },
+    { path: a.classes_from, flag: '--classes_from' },
+    ...a.feat.map((f) => ({ path: f, flag: '--feat' })),
+    ...(a.centroids ?? []).filter((c) => c).map((c) => ({ path: c, flag: '--centroids' })),
+  ];
+  checkInputs(inputs);
+  checkOutputs([{ path: a.json === '-' ? undefined : a.json, flag: '--json' }], inputs, a.force);
   const [{ readClassEmbedding, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth }] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),

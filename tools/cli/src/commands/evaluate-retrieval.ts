@@ -5,10 +5,11 @@ import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, labelsSourceCheck, showProgress, withProgressOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
-    withTaxonomyOptions(y)
+    withTaxonomyOptions(withForceOption(y))
       .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
       .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
       .option('classes_from', { type: 'string', describe: 'Class embedding file whose ind2label lists the classes; labels are then indices into it' })
@@ -41,6 +42,16 @@ export const evaluateRetrievalCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  const inputs = [
+    { path: a.hierarchy, flag: '--hierarchy' },
+    { path: a.labels, flag: '--labels' },
+    { path: a.classes_from, flag: '--classes_from' },
+    ...a.feat.map((f) => ({ path: f, flag: '--feat' })),
+  ];
+  checkInputs(inputs);
+  const plots = a.plots && a.plot_max > 0 ? ['hierarchical_precision', 'mahp'].flatMap((p) => ['svg', 'png'].map((e) => join(a.plots!, `${p}.${e}`))) : [];
+  const outputs = [a.csv, a.json].map((p, i) => ({ path: p === '-' ? undefined : p, flag: i ? '--json' : '--csv' }));
+  checkOutputs([...outputs, ...plots.map((p) => ({ path: p, flag: '--plots' }))], inputs, a.force);
   const [{ pyFloat, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth, progressBar }] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),

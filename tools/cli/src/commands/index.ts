@@ -2,9 +2,10 @@ import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption } from '../options.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
-  y
+  withForceOption(y)
     .positional('action', { choices: ['build'] as const, demandOption: true, describe: 'build: create an index file (+ .json sidecar)' })
     .option('features', { type: 'string', demandOption: true, describe: 'Gallery features: .npy (rows = samples) or a pickled dump' })
     .option('labels', { type: 'string', describe: 'Class label per row (.npy ints or text), stored in the sidecar' })
@@ -28,6 +29,13 @@ export const indexCommand = defineCommand({
 });
 
 async function build(a: ArgsOf<typeof builder>): Promise<void> {
+  const inputs = [
+    { path: a.features, flag: '--features' },
+    { path: a.labels, flag: '--labels' },
+    { path: a.hierarchy, flag: '--hierarchy' },
+  ];
+  checkInputs(inputs);
+  checkOutputs([{ path: a.out, flag: '--out' }, { path: `${a.out}.json`, flag: 'the index sidecar' }], inputs, a.force);
   const [{ readHierarchy }, { buildIndex, loadIndex, readFeatures, recallAtK, saveIndex, toFloat32, normalizeRows }, { loadTruth, checkInHierarchy }] =
     await Promise.all([import('@semembed/hierarchy'), import('@semembed/retrieval'), import('./retrieval-common.js')]);
   const fs = readFeatures(a.features);

@@ -5,12 +5,13 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { BACKEND_NAMES, LOSSES, LR_SCHEDULES } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { intOption, numberOption, showProgress, withProgressOptions, workersOption } from '../options.js';
+import { checkOutputs, withForceOption } from '../write-safety.js';
 
 const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed(d));
 
 const builder = (y: Argv) =>
   withProgressOptions(
-    y
+    withForceOption(y)
       .group(['dataset', 'data_root', 'embedding', 'limit'], 'Data parameters:')
       .option('dataset', { type: 'string', demandOption: true, describe: 'FashionMNIST, CIFAR-10, CIFAR-100, CIFAR-100-a/-b, folder[-ilsvrcmean|-caffe]' })
       .option('data_root', { type: 'string', describe: 'Dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist)' })
@@ -77,6 +78,23 @@ export const learnImageEmbeddingsCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  // Checked before training: an hour of training must not end in replacing the model the user fine-tunes from.
+  const inputs = [
+    { path: a.embedding === 'onehot' ? undefined : a.embedding, flag: '--embedding' },
+    { path: a.finetune, flag: '--finetune' },
+    { path: a.snapshot, flag: '--snapshot' },
+  ];
+  const labelsDump = a.feature_dump ? (a.feature_dump.endsWith('.npy') ? a.feature_dump.slice(0, -4) : a.feature_dump) + '.labels.npy' : undefined;
+  checkOutputs(
+    [
+      { path: a.model_dump, flag: '--model_dump' },
+      { path: a.weight_dump, flag: '--weight_dump' },
+      { path: a.feature_dump, flag: '--feature_dump' },
+      { path: labelsDump, flag: 'the labels beside --feature_dump' },
+    ],
+    inputs,
+    a.force,
+  );
   const [{ train, BACKEND_NAMES: backends }, { default: cliProgress }] = await Promise.all([import('@semembed/trainer'), import('cli-progress')]);
   const backend = backends.find((b) => b === a.backend);
   if (backend === undefined) throw new UsageError(`--backend ${a.backend}: this trainer offers ${backends.join(', ')}`);

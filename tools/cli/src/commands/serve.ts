@@ -28,7 +28,8 @@ const builder = (y: Argv) =>
     .option('max_image_pixels', numberOption('max_image_pixels', { min: 0, aboveMin: true, default: 40_000_000, describe: 'Largest image width x height (413 above)' }))
     .option('max_images', intOption('max_images', { min: 1, default: 64, describe: 'Most images in one request (413 above)' }))
     .option('request_timeout_ms', intOption('request_timeout_ms', { min: 1, default: 30_000, describe: 'Requests not answered by then get 503' }))
-    .option('web_root', { type: 'string', describe: 'Folder served at / (e.g. the browser demo)' })
+    .option('web_root', { type: 'string', describe: 'Folder served at / (e.g. the browser demo); no dotfiles, no symlinks out of it' })
+    .option('no_coi', { type: 'boolean', default: false, describe: 'Do not send COOP/COEP with --web_root (the page then runs wasm on one thread)' })
     .option('log_level', { choices: LOG_LEVELS, default: 'info' as const })
     .example('$0 serve --model fashion=models/fashion/model.onnx --gallery fashion=gallery.npy', 'then: curl --data-binary @shoe.png -H "content-type: image/png" localhost:8080/v1/classify');
 
@@ -74,6 +75,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     maxImagesPerRequest: a.max_images,
     requestTimeoutMs: a.request_timeout_ms,
     webRoot: a.web_root,
+    crossOriginIsolation: !a.no_coi,
     logger: a.log_level,
   });
   for (const m of server.models.values()) console.error(`${m.name}: ${describeReport(m.providers)}`);

@@ -1,9 +1,11 @@
 import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
+import { UsageError } from '../errors.js';
 import { FlagError } from '../options.js';
+import { checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
-  y
+  withForceOption(y)
     .option('model', { type: 'string', demandOption: true, describe: 'model.json (sidecar) of the converted model, or its folder' })
     .option('gallery', { type: 'string', describe: 'features .npy from `semembed embed` (ids/labels from <features>.ids.txt / .labels.txt)' })
     .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the site to' })
@@ -25,7 +27,31 @@ export const webSiteCommand = defineCommand({
   handler: run,
 });
 
+/** As `serve` refuses them: features with NaN / Inf, or of another width than the model's embedding. */
+async function checkGallery(gallery: string, model: string): Promise<void> {
+  const [{ readNpy }, { existsSync, readFileSync, statSync }, { join }] = await Promise.all([import('@semembed/formats'), import('node:fs'), import('node:path')]);
+  if (!existsSync(gallery)) return; // makeSite names the missing file
+  const arr = readNpy(gallery);
+  const dim = arr.shape[1];
+  const bad = Array.prototype.findIndex.call(arr.data, (v: number) => !Number.isFinite(Number(v)));
+  if (bad >= 0) throw new UsageError(`--gallery ${gallery}: row ${Math.floor(bad / dim)} has a non-finite value (${arr.data[bad]}); re-extract the features`);
+  const sidecarFile = existsSync(model) && statSync(model).isDirectory() ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
+  if (!existsSync(sidecarFile)) return;
+  let outputs: { kind?: string; dim?: number | null }[] = [];
+  try {
+    outputs = JSON.parse(readFileSync(sidecarFile, 'utf8')).outputs ?? [];
+  } catch {
+    return; // makeSite reports a broken sidecar
+  }
+  const emb = outputs.find((o) => o.kind === 'embedding') ?? outputs.find((o) => o.kind === 'features');
+  if (emb?.dim && arr.shape.length === 2 && dim !== emb.dim) {
+    throw new UsageError(`--gallery ${gallery} has ${dim}-dimensional features, the model's embedding ${emb.dim}`);
+  }
+}
+
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
+  checkOutputs([{ path: a.out, flag: '--out', folder: true }], [{ path: a.model, flag: '--model' }, { path: a.gallery, flag: '--gallery' }], a.force);
+  if (a.gallery) await checkGallery(a.gallery, a.model);
   const { makeSite } = await import('@semembed/runtime-web/site');
   const r = makeSite({ model: a.model, gallery: a.gallery, out: a.out, thumbsIdx: a.thumbs_idx, imagesList: a.images_list, dtype: a.dtype });
   console.log(`site in ${r.out}${r.gallery ? ` (gallery ${r.gallery.rows} x ${r.gallery.dim}, ${r.gallery.bytes} bytes)` : ''}`);

@@ -43,3 +43,19 @@ export {
   type PerItem,
 } from './bootstrap.js';
 export { mistakeSeveritySpec, type MistakePoint } from './mistake-plot.js';
+export {
+  defaultGradedKs,
+  defaultDistanceKs,
+  probabilityMistakes,
+  mistakeIntervals,
+  retrievalIntervals,
+  lowerIsBetter,
+  compareSets,
+  formatComparison,
+  formatP,
+  formatIntervalTable,
+  markdownIntervalTable,
+  type ClassifierMistakes,
+  type Comparison,
+} from './beyond.js';
+export { beyondReport, beyondRetrievalMetrics, type BeyondInput, type BeyondOutput, type BeyondSet } from './beyond-report.js';

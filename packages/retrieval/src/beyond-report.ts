@@ -1,0 +1,125 @@
+// The "beyond the reference" part of a report (the main job's README): retrieval metrics with bootstrap intervals,
+// retrieval ranked by expected class similarity, mistake severity / hierarchical distance of the softmax and of its
+// CRM decisions, paired tests between the first two feature sets, and the mistake-severity vs top-1-error plot.
+import { join } from 'node:path';
+import { evaluateRetrieval, type EvaluateResult, type Similarities } from './evaluate.js';
+import { expectedSimilarityQueries, lcsLevels } from './mistakes.js';
+import {
+  compareSets,
+  defaultGradedKs,
+  formatComparison,
+  markdownIntervalTable,
+  mistakeIntervals,
+  probabilityMistakes,
+  retrievalIntervals,
+  type Comparison,
+} from './beyond.js';
+import type { BootstrapOptions, Interval } from './bootstrap.js';
+import { mistakeSeveritySpec, type MistakePoint } from './mistake-plot.js';
+import { writePlot } from './plots.js';
+
+export interface BeyondSet {
+  label: string;
+  /** Retrieval of the set's features, evaluated with `graded` (perQuery kept). */
+  retrieval: EvaluateResult;
+  /** Softmax outputs, n x C in class order. */
+  probs: { data: Float32Array | Float64Array; dim: number };
+}
+
+export interface BeyondInput {
+  sets: BeyondSet[];
+  labels: Int32Array;
+  sims: Similarities;
+  maxHeight: number;
+  /** K of AHP@K. */
+  clip: number;
+  bootstrap: BootstrapOptions;
+  /** Folder for mistake-severity.{svg,png}. */
+  outDir: string;
+}
+
+export interface BeyondOutput {
+  markdown: string;
+  json: Record<string, unknown>;
+  plots: string[];
+}
+
+const iv = (r: Record<string, Interval>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v }]));
+
+/** Metric names of the retrieval section. */
+export function beyondRetrievalMetrics(clip: number, gradedKs: number[]): string[] {
+  return [`AHP@${clip} (LCS_HEIGHT)`, 'AP', ...gradedKs.map((k) => `nDCG@${k} (LCS_HEIGHT)`), ...gradedKs.map((k) => `LCS height@${k}`)];
+}
+
+export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
+  const { sets, labels, sims, maxHeight, clip, bootstrap } = input;
+  const C = Math.round(Math.sqrt(sims.LCS_HEIGHT.length));
+  const levels = lcsLevels(sims.LCS_HEIGHT, maxHeight);
+  const gradedKs = defaultGradedKs(clip, clip).filter((k) => k >= 10);
+  const rMetrics = beyondRetrievalMetrics(clip, gradedKs);
+  const rRows = new Map<string, Record<string, Interval>>();
+  const expected = new Map<string, EvaluateResult>();
+  const cRows = new Map<string, Record<string, Interval>>();
+  const points: MistakePoint[] = [];
+  const perSample = new Map<string, Record<string, ArrayLike<number>>>();
+  let cMetrics: string[] = [];
+  for (const s of sets) {
+    rRows.set(s.label, retrievalIntervals(s.retrieval.perQuery, rMetrics, bootstrap));
+    // the softmax ranked by expected similarity p_q^T S p_g (inner product of S p_q and p_g)
+    const e = evaluateRetrieval(s.probs.data, s.probs.dim, labels, sims, {
+      ks: [1],
+      computeAhp: clip,
+      computeAp: true,
+      graded: { ks: gradedKs, maxHeight },
+      queries: expectedSimilarityQueries(s.probs.data, C, sims.LCS_HEIGHT),
+      innerProduct: true,
+    });
+    expected.set(s.label, e);
+    rRows.set(`${s.label}, softmax by expected similarity`, retrievalIntervals(e.perQuery, rMetrics, bootstrap));
+    const m = probabilityMistakes(s.probs.data, C, labels, levels);
+    cMetrics = m.plain.names;
+    for (const [how, res] of [['softmax', m.plain], ['softmax + CRM', m.crm!]] as const) {
+      const ci = mistakeIntervals(res, bootstrap);
+      const label = `${s.label}, ${how}`;
+      cRows.set(label, ci);
+      points.push({ label, error: ci['Top-1 Error'], severity: ci['Mistake Severity'] });
+      perSample.set(label, Object.fromEntries(Object.entries(res.perSample).map(([k, v]) => [k, v.num])));
+    }
+  }
+  const comparisons: Comparison[] = [];
+  if (sets.length >= 2) {
+    const [a, b] = sets;
+    comparisons.push(...compareSets({ label: a.label, perQuery: a.retrieval.perQuery }, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics, bootstrap));
+    // per-sample metrics only (mistake severity averages over a different subset per model)
+    const paired = cMetrics.filter((x) => x !== 'Mistake Severity');
+    const la = `${a.label}, softmax`, lb = `${b.label}, softmax`;
+    comparisons.push(...compareSets({ label: la, perQuery: perSample.get(la)! }, { label: lb, perQuery: perSample.get(lb)! }, paired, bootstrap));
+  }
+  for (const s of sets) {
+    const la = `${s.label}, softmax + CRM`, lb = `${s.label}, softmax`;
+    comparisons.push(...compareSets({ label: la, perQuery: perSample.get(la)! }, { label: lb, perQuery: perSample.get(lb)! }, ['Hier. Distance@5'].filter((x) => cMetrics.includes(x)), bootstrap));
+  }
+  const plot = await writePlot(mistakeSeveritySpec(points), join(input.outDir, 'mistake-severity'));
+  const ci = `${Math.round(100 * (bootstrap.level ?? 0.95))}% bootstrap intervals over the test images (${bootstrap.resamples} resamples, seed ${bootstrap.seed ?? 0})`;
+  let md = `## Beyond the reference\n\n`;
+  md += `Every value with its ${ci}. Retrieval: nDCG@k with the class similarity (1 − LCS height / tree height) as the gain, `;
+  md += `mean LCS height (tree levels) of the top k; "softmax by expected similarity" ranks the gallery by pᵀ·S·p′ of the `;
+  md += `softmax outputs. Classification (Bertinetto et al., CVPR 2020): top-1 error, mistake severity = mean LCS height `;
+  md += `of the misclassified images, hierarchical distance @k = mean LCS height of the k top predictions; CRM (Karthik et al., `;
+  md += `ICLR 2021) picks the class of least expected LCS height under the softmax, without retraining.\n\n`;
+  md += `### Retrieval\n\n${markdownIntervalTable(rRows, rMetrics)}\n`;
+  md += `### Classification mistakes\n\n${markdownIntervalTable(cRows, cMetrics, 'model, decision')}\n`;
+  md += `![mistake severity vs top-1 error](mistake-severity.png)\n\n`;
+  if (comparisons.length) {
+    md += `### Paired tests (same test images; one-sided sign-flip test, ${bootstrap.resamples} resamples)\n\n`;
+    for (const c of comparisons) md += `- ${formatComparison(c)}\n`;
+    md += '\n';
+  }
+  const json = {
+    bootstrap: { resamples: bootstrap.resamples, seed: bootstrap.seed ?? 0, level: bootstrap.level ?? 0.95 },
+    retrieval: Object.fromEntries([...rRows].map(([k, v]) => [k, iv(v)])),
+    classification: Object.fromEntries([...cRows].map(([k, v]) => [k, iv(v)])),
+    comparisons,
+  };
+  return { markdown: md, json, plots: [plot.svg, plot.png] };
+}

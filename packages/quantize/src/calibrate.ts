@@ -146,7 +146,8 @@ export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatc
   for (const [name, s] of stats) {
     if (s.seen === 0) continue;
     if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) throw new QuantizeError(`calibration: tensor '${name}' has non-finite values (bad calibration input?)`);
-    ranges.set(name, method === 'minmax' ? { min: s.min, max: s.max } : method === 'percentile' ? percentileRange(s, o.percentile ?? 99.999) : entropyRange(s));
+    // The image input keeps its full range: clipping pixels only loses (its range is the preprocessing's).
+    ranges.set(name, method === 'minmax' || name === input.name ? { min: s.min, max: s.max } : method === 'percentile' ? percentileRange(s, o.percentile ?? 99.999) : entropyRange(s));
   }
   return ranges;
 }

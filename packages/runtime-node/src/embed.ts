@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { extname, join, relative, resolve, sep, basename } from 'node:path';
 import { RuntimeNodeError } from './errors.js';
 import type { Model } from './model.js';
-import { requireEmbedding } from './capabilities.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -83,7 +82,7 @@ export interface EmbedImagesResult {
  */
 export async function embedImages(model: Model, inputs: string[] | ImageEntry[], opts: EmbedImagesOptions = {}): Promise<EmbedImagesResult> {
   const entries = typeof inputs[0] === 'string' || inputs.length === 0 ? listImages(inputs as string[]) : (inputs as ImageEntry[]);
-  requireEmbedding(model, 'give image features');
+  model.requireEmbedding('give image features');
   const bs = opts.batchSize ?? 32;
   let features: Float32Array | undefined;
   let probabilities: Float32Array | undefined;

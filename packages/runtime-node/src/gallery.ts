@@ -57,6 +57,11 @@ export class ExactGallery implements Gallery {
     if (arr.shape.length !== 2) throw new RuntimeNodeError(`--gallery ${files.features}: expected a 2-D features array, got shape [${arr.shape}]`);
     const [n, dim] = arr.shape;
     const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as ArrayLike<number>);
+    // A NaN row would rank first or last for every query (FAISS and the JS search alike): refuse the file.
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new RuntimeNodeError(`--gallery ${files.features}: row ${Math.floor(bad / dim)} has a non-finite value (${data[bad]}); re-extract the features`);
+    }
     const idsPath = files.ids ?? sidePath(files.features, 'ids');
     const labelsPath = files.labels ?? sidePath(files.features, 'labels');
     const ids = existsSync(idsPath) ? readLines(idsPath, n, 'ids') : undefined;

@@ -159,6 +159,15 @@ describe('client errors are 4xx', () => {
     expect((await post('/v9/none', 'x', 'text/plain')).status).toBe(404);
   });
 
+  it('a gallery with NaN rows is refused at start, naming the row', async () => {
+    const data = new Float32Array(3 * 12).fill(0.1);
+    data[2 * 12 + 5] = NaN;
+    writeNpy(join(tmp, 'nan.npy'), { dtype: 'float32', shape: [3, 12], data });
+    await expect(
+      createServer({ models: [{ path: fixture('fashion-tiny.onnx'), gallery: join(tmp, 'nan.npy') }], ep: 'cpu', port: 0, logger: 'silent', worker: false }),
+    ).rejects.toThrow(/nan\.npy: row 2 has a non-finite value \(NaN\)/);
+  });
+
   it('--port outside 0..65535 is one clear error before anything loads', async () => {
     await expect(createServer({ models: [{ path: fixture('fashion-tiny.onnx') }], port: 70000, logger: 'silent' })).rejects.toThrow(
       /--port 70000: a port is an integer from 0 to 65535/,

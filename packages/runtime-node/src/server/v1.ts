@@ -1,22 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { softmaxInPlace } from '@semembed/model';
-import { requireEmbedding } from '../capabilities.js';
 import { RuntimeNodeError } from '../errors.js';
-import type { ImageResult, Model, OutputTensor } from '../model.js';
 import type { ServerContext } from './context.js';
 import { readImages } from './images.js';
-
-/** Per-sample class probabilities of a model without an embedding output (softmax over logits). */
-function probabilitiesOnly(m: Model, outputs: Record<string, OutputTensor>, n: number): ImageResult[] {
-  const o = m.probOutput!;
-  const t = outputs[o.name];
-  const k = t.data.length / n;
-  return Array.from({ length: n }, (_, i) => {
-    const p = t.data.slice(i * k, (i + 1) * k);
-    if (o.kind === 'logits') softmaxInPlace(p);
-    return { embedding: new Float32Array(0), probabilities: p };
-  });
-}
 
 /** /v1: embed, classify and search images; the models served. */
 export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
@@ -27,19 +12,18 @@ export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
     const r = await readImages(req, limits);
     const l = ctx.getModel(r.model);
     const m = l.model;
-    if (need === 'embedding') requireEmbedding(m, 'answer /v1/embed (/v1/classify works)');
+    if (need === 'embedding') m.requireEmbedding('answer /v1/embed (/v1/classify works)');
     if (need === 'classes' && !m.probOutput && !m.classEmbedding) {
       throw new RuntimeNodeError(`model ${m.name} has neither a probabilities output nor class embeddings, so it cannot classify`);
     }
     if (need === 'gallery') {
-      requireEmbedding(m, 'search a gallery');
+      m.requireEmbedding('search a gallery');
       if (!l.gallery) throw new RuntimeNodeError(`model ${m.name} has no gallery (start the server with --gallery ${m.name}=features.npy)`, 404);
       if (l.gallery.size === 0) throw new RuntimeNodeError(`the gallery of model ${m.name} is empty (0 items): nothing to search`, 404);
     }
     const input = await m.preprocess(r.images, { sources: r.sources, maxImagePixels: limits.maxImagePixels });
     const outputs = await ctx.infer(l, input, r.images.length);
-    const n = r.images.length;
-    return { l, r, results: m.embeddingOutput ? m.interpret(outputs, n) : probabilitiesOnly(m, outputs, n) };
+    return { l, r, results: m.interpret(outputs, r.images.length) };
   };
 
   app.post('/v1/embed', async (req) => {

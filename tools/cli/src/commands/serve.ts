@@ -30,6 +30,7 @@ const builder = (y: Argv) =>
     .option('request_timeout_ms', intOption('request_timeout_ms', { min: 1, default: 30_000, describe: 'Requests not answered by then get 503' }))
     .option('web_root', { type: 'string', describe: 'Folder served at / (e.g. the browser demo); no dotfiles, no symlinks out of it' })
     .option('no_coi', { type: 'boolean', default: false, describe: 'Do not send COOP/COEP with --web_root (the page then runs wasm on one thread)' })
+    .option('coi', { type: 'boolean', default: true, hidden: true }) // so that --no-coi (yargs' negation) works too
     .option('log_level', { choices: LOG_LEVELS, default: 'info' as const })
     .example('$0 serve --model fashion=models/fashion/model.onnx --gallery fashion=gallery.npy', 'then: curl --data-binary @shoe.png -H "content-type: image/png" localhost:8080/v1/classify');
 
@@ -75,7 +76,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     maxImagesPerRequest: a.max_images,
     requestTimeoutMs: a.request_timeout_ms,
     webRoot: a.web_root,
-    crossOriginIsolation: !a.no_coi,
+    crossOriginIsolation: a.coi && !a.no_coi,
     logger: a.log_level,
   });
   for (const m of server.models.values()) console.error(`${m.name}: ${describeReport(m.providers)}`);

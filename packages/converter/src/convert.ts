@@ -5,7 +5,8 @@ import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 import { parseModelConfig } from './keras.js';
-import { encodeModelChunks } from './onnx-proto.js';
+import { writeModel } from '@semembed/onnx';
+import { toOnnxModel } from './onnx-model.js';
 import { datasetPreprocessing } from './datasets.js';
 import { writeModelPair } from './pair.js';
 
@@ -216,7 +217,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   const lookup = (layer: string): KerasWeight[] | undefined => h5.weights.get(layer);
   const g = conv.build(model, lookup);
 
-  const bytes = encodeModelChunks({
+  const bytes = writeModel(toOnnxModel({
     irVersion: 8,
     opset,
     producerName: '@semembed/converter',
@@ -227,7 +228,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     initializers: g.initializers,
     inputs: g.inputs,
     outputs: g.outputs,
-  });
+  }));
 
   const first = g.inputInfo[0];
   const shape = first.shape;
@@ -290,6 +291,6 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   }
   const sidecarPath = sidecarPathFor(options.out);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
-  writeModelPair(options.out, sidecarPath, bytes, sidecar);
+  writeModelPair(options.out, sidecarPath, [bytes], sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
 }

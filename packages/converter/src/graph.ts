@@ -1,7 +1,7 @@
 import { ConverterError } from './errors.js';
 import type { KerasWeight } from './h5.js';
 import { declaredBatchShape, type KLayer, type KModel, type TensorRef } from './keras.js';
-import { DataType, type AttrValue, type NodeProto, type TensorProto, type ValueInfo } from './onnx-proto.js';
+import { DataType, type AttrValue, type NodeProto, type TensorProto, type ValueInfo } from './onnx-model.js';
 import { LayerCtx, layerHandler } from './layers/index.js';
 import { channelsFirstPerm, f32bytes, ident, invert, permKey, physShape } from './layers/util.js';
 

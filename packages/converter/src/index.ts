@@ -19,7 +19,6 @@ export {
 export { datasetPreprocessing, knownDatasets } from './datasets.js';
 export { checkLambdaKind, LAMBDA_KINDS_HELP } from './lambda/index.js';
 export { writeModelPair, removeStaleTemporaries, sha256Hex } from './pair.js';
-export { encodeModel } from './onnx-proto.js';
 export { readCatalog, findCatalogModel, defaultCatalogPath, type Catalog, type CatalogModel } from './catalog.js';
 export { downloadFile, defaultCacheDir, sha256File, type DownloadOptions } from './download.js';
 export { importModel, type ImportOptions, type ImportResult } from './import.js';

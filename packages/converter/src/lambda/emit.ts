@@ -1,4 +1,4 @@
-import { DataType } from '../onnx-proto.js';
+import { DataType } from '../onnx-model.js';
 import type { Dim, Value } from '../graph.js';
 import { activation, relu, softmax } from '../layers/activation.js';
 import type { LayerCtx } from '../layers/context.js';

@@ -1,4 +1,4 @@
-import type { AttrValue } from '../onnx-proto.js';
+import type { AttrValue } from '../onnx-model.js';
 import type { Value } from '../graph.js';
 import type { LayerCtx, LayerFamily } from './context.js';
 import { like, normAxis, transposeArray } from './util.js';

@@ -1,5 +1,5 @@
-import type { AttrValue } from '../onnx-proto.js';
-import { DataType } from '../onnx-proto.js';
+import type { AttrValue } from '../onnx-model.js';
+import { DataType } from '../onnx-model.js';
 import type { Dim, Value } from '../graph.js';
 import { activation } from './activation.js';
 import type { LayerCtx, LayerFamily } from './context.js';

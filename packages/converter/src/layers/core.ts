@@ -1,4 +1,4 @@
-import { DataType } from '../onnx-proto.js';
+import { DataType } from '../onnx-model.js';
 import type { Value } from '../graph.js';
 import { activation } from './activation.js';
 import type { LayerCtx, LayerFamily, LayerHandler } from './context.js';

@@ -1,4 +1,4 @@
-import { DataType } from '../onnx-proto.js';
+import { DataType } from '../onnx-model.js';
 import type { Value } from '../graph.js';
 import type { LayerCtx, LayerFamily } from './context.js';
 import { convOut, convPads } from './convolution.js';

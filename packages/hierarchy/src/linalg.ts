@@ -1,4 +1,10 @@
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { createRequire } from 'node:module';
+
+// ml-matrix is loaded on first use, through its CommonJS build: its ES-module import costs ~0.1 s, a tenth of a whole
+// `semembed compute-class-embedding` run, and unitsphere (the default) never needs it.
+const require = createRequire(import.meta.url);
+let mlMatrix: typeof import('ml-matrix') | undefined;
+const ml = () => (mlMatrix ??= require('ml-matrix') as typeof import('ml-matrix'));
 
 /** Row-major dense matrix helpers on Float64Array; the hot loops of the embedding methods live here. */
 
@@ -69,6 +75,7 @@ export function choleskyInPlace(a: Float64Array, n: number, pivotTol = 0): numbe
 
 /** Eigen-decomposition of a symmetric matrix: eigenvalues ascending (as numpy.linalg.eigh), vectors as columns. */
 export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const { EigenvalueDecomposition, Matrix } = ml();
   const m = new Matrix(n, n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m.set(i, j, a[i * n + j]);
   const evd = new EigenvalueDecomposition(m, { assumeSymmetric: true });

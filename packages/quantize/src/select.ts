@@ -103,7 +103,8 @@ async function latency(session: ort.InferenceSession, slice: LabelledSlice, n: n
 /** Embeds the slice with every candidate, scores them, marks which stay within `maxDrop` of the first. */
 export async function evaluateCandidates(candidates: Candidate[], slice: LabelledSlice, o: SelectOptions): Promise<CandidateResult[]> {
   if (slice.n < 2) throw new QuantizeError(`the labelled slice has ${slice.n} samples; retrieval needs at least 2`);
-  const clip = o.clipAhp ?? 250;
+  // AHP@k needs k other samples: a smaller slice is scored at its size (the table's header says so).
+  const clip = Math.min(o.clipAhp ?? 250, slice.n - 1);
   const batch = o.batch ?? 32;
   const sims = { WUP: slice.hierarchy.similarityMatrix(slice.classes, 'WUP'), LCS_HEIGHT: slice.hierarchy.similarityMatrix(slice.classes, 'LCS_HEIGHT') };
   const truth = Array.from(slice.labels, (l) => slice.classes[l]);
@@ -119,7 +120,7 @@ export async function evaluateCandidates(candidates: Candidate[], slice: Labelle
       const r = await runAll(session, slice, outs, batch);
       const emb = r[o.embeddingOutput];
       const dim = emb.length / slice.n;
-      const ret = evaluateRetrieval(emb, dim, slice.labels, sims, { ks: [1], computeAhp: clip, computeAp: false, normalize: true, engine: 'exact', threads: 1 });
+      const ret = evaluateRetrieval(emb, dim, slice.labels, sims, { ks: [1], computeAhp: clip, computeAp: false, normalize: false, engine: 'exact', threads: 1 });
       const ranked = o.probOutput
         ? rankClasses(r[o.probOutput], r[o.probOutput].length / slice.n, { kind: 'prob' }, 1)
         : rankClasses(emb, dim, { kind: 'centroids', centroids: o.centroids!.data, rows: o.centroids!.rows }, 1);

@@ -15,7 +15,8 @@ export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'fp16', 'dynamic
 export const PRECISION: Record<QuantizeMode | 'fp32', string> = { fp32: 'fp32', fp16: 'fp16', int8: 'int8', dynamic: 'dynamic' };
 
 export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
-  mode: QuantizeMode;
+  /** 'fp32' copies the model as it is (what --max_drop keeps when no variant stays within the bound). */
+  mode: QuantizeMode | 'fp32';
   /** int8: preprocessed calibration samples (required). */
   calibration?: CalibrationBatch[];
   method?: CalibrationMethod;
@@ -31,7 +32,7 @@ export interface QuantizeResult {
 }
 
 export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, source = 'model'): Promise<QuantizeResult> {
-  if (!QUANTIZE_MODES.includes(o.mode)) throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
+  if (o.mode !== 'fp32' && !QUANTIZE_MODES.includes(o.mode)) throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
   const model = readModel(input, source);
   let info: Record<string, unknown>;
   if (o.mode === 'int8') {
@@ -45,6 +46,8 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
     const r = quantizeDynamic(model, { perChannel: o.perChannel });
     if (r.weights.length === 0) throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
     info = { mode: 'dynamic', perChannel: o.perChannel ?? false, int8Weights: r.weights.length, skipped: r.skipped };
+  } else if (o.mode === 'fp32') {
+    info = { mode: 'fp32' };
   } else {
     const r = convertFp16(model, { block: o.block });
     info = { mode: 'fp16', halfNodes: r.halfNodes, keptFloat32: r.keptFloat };

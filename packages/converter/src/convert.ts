@@ -5,7 +5,8 @@ import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 import { parseModelConfig } from './keras.js';
-import { writeModel } from '@semembed/onnx';
+import { irVersionForOpset, writeModel } from '@semembed/onnx';
+import { describeModel, producedBy } from './onnx-metadata.js';
 import { toOnnxModel } from './onnx-model.js';
 import { datasetPreprocessing } from './datasets.js';
 import { writeModelPair } from './pair.js';
@@ -217,18 +218,18 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   const lookup = (layer: string): KerasWeight[] | undefined => h5.weights.get(layer);
   const g = conv.build(model, lookup);
 
-  const bytes = writeModel(toOnnxModel({
-    irVersion: 8,
+  const onnxModel = toOnnxModel({
+    irVersion: irVersionForOpset(opset),
     opset,
-    producerName: '@semembed/converter',
+    producerName: 'semembed',
     producerVersion: CONVERTER_VERSION,
     graphName: model.name,
-    docString: `Converted from ${basename(options.h5)} (Keras ${h5.kerasVersion ?? 'unknown'})`,
+    docString: producedBy(options.h5, h5, `@semembed/converter ${CONVERTER_VERSION}`),
     nodes: g.nodes,
     initializers: g.initializers,
     inputs: g.inputs,
     outputs: g.outputs,
-  }));
+  });
 
   const first = g.inputInfo[0];
   const shape = first.shape;
@@ -291,6 +292,6 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   }
   const sidecarPath = sidecarPathFor(options.out);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
-  writeModelPair(options.out, sidecarPath, [bytes], sidecar);
+  writeModelPair(options.out, sidecarPath, [writeModel(describeModel(onnxModel, sidecar))], sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
 }

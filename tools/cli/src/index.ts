@@ -16,6 +16,7 @@ import { indexCommand } from './commands/index.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { benchCommand } from './commands/bench.js';
 import { webSiteCommand } from './commands/web-site.js';
+import { quantizeCommand } from './commands/quantize.js';
 
 // One line per subcommand; each lives in src/commands/<name>.ts (see command.ts for what a command declares).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
@@ -32,6 +33,7 @@ export const commands: Command<any>[] = [
   webSiteCommand,
   pipelineCommand,
   benchCommand,
+  quantizeCommand,
 ];
 
 const commandNames = commands.map((c) => (Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]);

@@ -6,7 +6,6 @@ import { evaluateRetrieval, type EvaluateResult, type Similarities } from './eva
 import { expectedSimilarityQueries, lcsLevels } from './mistakes.js';
 import {
   compareSets,
-  defaultGradedKs,
   formatComparison,
   markdownIntervalTable,
   mistakeIntervals,
@@ -20,7 +19,7 @@ import { writePlot } from './plots.js';
 
 export interface BeyondSet {
   label: string;
-  /** Retrieval of the set's features, evaluated with `graded` (perQuery kept). */
+  /** Retrieval of the set's features, evaluated with `graded` (e.g. defaultGradedKs) and AHP@clip. */
   retrieval: EvaluateResult;
   /** Softmax outputs, n x C in class order. */
   probs: { data: Float32Array | Float64Array; dim: number };
@@ -55,7 +54,8 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
   const { sets, labels, sims, maxHeight, clip, bootstrap } = input;
   const C = Math.round(Math.sqrt(sims.LCS_HEIGHT.length));
   const levels = lcsLevels(sims.LCS_HEIGHT, maxHeight);
-  const gradedKs = defaultGradedKs(clip, clip).filter((k) => k >= 10);
+  // the cut-offs the sets were evaluated with (nDCG@k names), 10 and above
+  const gradedKs = (sets[0]?.retrieval.names ?? []).flatMap((m) => /^nDCG@(\d+) /.exec(m)?.[1] ?? []).map(Number).filter((k) => k >= 10);
   const rMetrics = beyondRetrievalMetrics(clip, gradedKs);
   const rRows = new Map<string, Record<string, Interval>>();
   const expected = new Map<string, EvaluateResult>();

@@ -1,8 +1,8 @@
+import { UserError } from '@semembed/formats/errors';
+
 /** Bad input to retrieval / classification evaluation: the CLI prints the message and exits 1. */
-export class RetrievalError extends Error {
-  readonly userFacing = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'RetrievalError';
+export class RetrievalError extends UserError {
+  constructor(message: string, code = 'RETRIEVAL') {
+    super(message, { code });
   }
 }

@@ -19,7 +19,7 @@ export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake sev
     sevLo: p.severity.lo,
     sevHi: p.severity.hi,
   }));
-  const color = { field: 'label', type: 'nominal', title: null, sort: null } as const;
+  const color = { field: 'label', type: 'nominal', title: null, sort: null, legend: { labelLimit: 480 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width: 480,
@@ -52,7 +52,7 @@ export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake sev
           x: { field: 'error', type: 'quantitative', title: 'Top-1 error', axis: { format: '.1%' }, scale: { zero: false } },
           y: { field: 'severity', type: 'quantitative', title: 'Mistake severity (mean LCS height of mistakes, levels)', scale: { zero: false } },
           color,
-          shape: { field: 'label', type: 'nominal', legend: null, sort: null },
+          shape: { field: 'label', type: 'nominal', title: null, sort: null, legend: { labelLimit: 480 } },
         },
       },
     ],

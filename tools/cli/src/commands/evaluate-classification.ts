@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { intOption, labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
@@ -17,6 +17,9 @@ const builder = (y: Argv) =>
     .option('centroids', { type: 'string', array: true, describe: 'Class embedding file per --feat: classify by the nearest class embedding (squared Euclidean)' })
     .option('labels', { type: 'string', describe: 'Class labels in row order: .npy of integers or text, one per line' })
     .option('json', { type: 'string', describe: 'Write the metrics as {label: {metric: value}}' })
+    .option('crm', { type: 'boolean', default: false, describe: 'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"' })
+    .option('bootstrap', intOption('bootstrap', { min: 0, default: 0, describe: 'Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)' }))
+    .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }))
     .check(labelsSourceCheck);
 
 /**
@@ -56,29 +59,62 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const { truth, source, ind2label } = await loadTruth(a);
   checkInHierarchy(truth, hierarchy, source, a.hierarchy);
   const perf = new Map<string, Record<string, number>>();
+  // beyond the reference: top-1 error, mistake severity, hierarchical distance @k (Bertinetto et al. 2020)
+  const mistakes = new Map<string, Record<string, number | import('@semembed/retrieval').Interval>>();
+  let mistakeNames: string[] = [];
   for (let i = 0; i < feats.length; i++) {
     const path = feats[i];
     const name = nth(names, i, basename(path, extname(path)));
     const fs = readFeatures(path);
     if (fs.n !== truth.length) throw new UsageError(`${path} has ${fs.n} rows but ${source} has ${truth.length} labels`);
     const cfile = nth(centroids, i, '');
+    // 20 columns: top-5 for the reference's accuracies, hierarchical distance up to @20
+    const depth = 20;
     let ranked;
     let columnIds: ClassId[];
     if (nth(probs, i, false)) {
-      ranked = rankClasses(fs.data, fs.dim, { kind: 'prob' }, 5);
+      ranked = rankClasses(fs.data, fs.dim, { kind: 'prob' }, depth);
       columnIds = ind2label ?? Array.from({ length: fs.dim }, (_, c) => c);
       if (columnIds.length !== fs.dim) throw new UsageError(`${path}: ${fs.dim} probability columns but --classes_from lists ${columnIds.length} classes`);
     } else if (cfile) {
       const emb = readClassEmbedding(cfile);
-      ranked = rankClasses(fs.data, fs.dim, { kind: 'centroids', centroids: emb.embedding, rows: emb.rows }, 5);
+      ranked = rankClasses(fs.data, fs.dim, { kind: 'centroids', centroids: emb.embedding, rows: emb.rows }, depth);
       columnIds = emb.ind2label;
     } else {
       throw new UsageError(`${path}: give --prob_features yes (class probabilities) or --centroids E (nearest class embedding); the reference's SVM path is not supported`);
     }
     for (const id of columnIds) if (!hierarchy.has(id)) throw new UsageError(`class ${String(id)} of the output columns is not in the hierarchy ${a.hierarchy}`);
-    const res = classificationAccuracy(ranked.ranked, ranked.k, columnIds, truth, (p, t) => hierarchy.lcsHeight(p, t));
-    perf.set(name, res.metrics);
+    const col = new Map(columnIds.map((c, j) => [c, j]));
+    const truthCols = Int32Array.from(truth, (t) => col.get(t) ?? -1);
+    const levels = retrieval.lcsLevels(hierarchy.similarityMatrix(columnIds, 'LCS_HEIGHT'), hierarchy.maxHeight);
+    const distKs = retrieval.defaultDistanceKs(columnIds.length);
+    const decisions: [string, { ranked: Int32Array; k: number }][] = [[name, ranked]];
+    if (a.crm && nth(probs, i, false)) decisions.push([`${name} (CRM)`, retrieval.crmRank(fs.data, fs.dim, levels, depth)]);
+    const outside = truthCols.indexOf(-1);
+    if (outside >= 0) console.error(`warning: ${source}: label ${String(truth[outside])} (row ${outside}) is not a class of ${path}: no mistake metrics for it`);
+    for (const [label, r] of decisions) {
+      const res = classificationAccuracy(top5(r.ranked, r.k), Math.min(5, r.k), columnIds, truth, (p, t) => hierarchy.lcsHeight(p, t));
+      perf.set(label, res.metrics);
+      if (outside >= 0) continue;
+      const m = retrieval.mistakeMetrics(r.ranked, r.k, truthCols, levels, distKs);
+      mistakeNames = m.names;
+      Object.assign(res.metrics, m.mean);
+      mistakes.set(label, a.bootstrap > 0 ? retrieval.mistakeIntervals(m, { resamples: a.bootstrap, seed: a.seed }) : m.mean);
+    }
   }
   process.stdout.write(formatTable(perf, CLASSIFICATION_METRICS));
-  if (a.json) writeFileAtomic(a.json, JSON.stringify(Object.fromEntries(perf), null, 1) + '\n');
+  const ci = a.bootstrap > 0 ? ` with 95% bootstrap intervals (${a.bootstrap} resamples, seed ${a.seed})` : '';
+  if (mistakes.size) process.stdout.write(`Mistakes (LCS heights in tree levels)${ci}:\n${retrieval.formatIntervalTable(mistakes, mistakeNames)}`);
+  const json: Record<string, unknown> = Object.fromEntries(perf);
+  if (a.bootstrap > 0) json.intervals = Object.fromEntries(mistakes);
+  if (a.json) writeFileAtomic(a.json, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
+}
+
+/** The first min(5, k) columns of each n x k ranking (the reference's accuracies look at the top 5). */
+function top5(ranked: Int32Array, k: number): Int32Array {
+  if (k <= 5) return ranked;
+  const n = ranked.length / k;
+  const out = new Int32Array(n * 5);
+  for (let i = 0; i < n; i++) out.set(ranked.subarray(i * k, i * k + 5), i * 5);
+  return out;
 }

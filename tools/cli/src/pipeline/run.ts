@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
+import { classEmbeddingFacts } from '../commands/convert.js';
 import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
 
 type Features = { data: Float32Array; dim: number };
@@ -115,7 +116,8 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           classes: sidecarClasses,
           classEmbedding,
           preprocessing: { ...pre, colorSpace: pre.colorSpace === 'bgr' ? 'rgb' : pre.colorSpace },
-          sourceInfo: { pipeline: 'semembed pipeline', dataset: o.dataset, hierarchy: relative(process.cwd(), o.hierarchy) },
+          sourceInfo: { pipeline: 'semembed pipeline', dataset: o.dataset, hierarchy: relative(process.cwd(), o.hierarchy),
+            ...classEmbeddingFacts(emb?.method, o.hierarchy) },
         });
         log(`    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ${res.foldedBatchNorms.length} BatchNorms folded; outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`);
       },
@@ -214,6 +216,8 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         const perf = new Map<string, Record<string, number>>();
         const cls = new Map<string, Record<string, number>>();
         const engines = new Set<string>();
+        const beyondSets: import('@semembed/retrieval').BeyondSet[] = [];
+        const graded = { ks: retrieval.defaultGradedKs(Math.min(o.clipAhp, labels.length - 1), o.clipAhp), maxHeight: hierarchy.maxHeight };
         for (const [label, which] of sets) {
           const f = formats.readNpy(p[which].features);
           const feats: Features = { data: f.data as Float32Array, dim: f.shape[1] };
@@ -223,6 +227,7 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
             computeAp: true,
             normalize: true,
             engine: 'auto',
+            graded,
             warn: (m) => log(`    warning: ${m}`),
           });
           engines.add(res.engine);
@@ -230,6 +235,7 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           const lcs = (a: number | string, b: number | string) => hierarchy.lcsHeight(a, b);
           const truth = Array.from(labels, (l) => classes[l]);
           const probs = formats.readNpy(p[which].probs);
+          beyondSets.push({ label, retrieval: res, probs: { data: probs.data as Float32Array, dim: probs.shape[1] } });
           const byProb = retrieval.rankClasses(probs.data as Float32Array, probs.shape[1], { kind: 'prob' }, 5);
           const m: Record<string, number> = {};
           for (const [k, v] of Object.entries(retrieval.classificationAccuracy(byProb.ranked, byProb.k, classes, truth, lcs).metrics)) m[`${k} (softmax)`] = v;
@@ -248,6 +254,10 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         }
         const bars = await retrieval.writePlot(retrieval.mahpBarSpec(perf, `${ahp} (LCS_HEIGHT)`), join(p.report, 'mahp-bars'));
         plots.push(bars.svg, bars.png);
+        // beyond the reference: intervals, expected-similarity retrieval, CRM, paired tests (packages/retrieval)
+        const bootstrap = { resamples: 1000, seed: o.seed };
+        const beyond = await retrieval.beyondReport({ sets: beyondSets, labels, sims, maxHeight: hierarchy.maxHeight, clip: o.clipAhp, bootstrap, outDir: p.report });
+        plots.push(...beyond.plots);
         const trainInfo = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(p[which].train)]));
         const consistency = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(join(p[which].dir, 'consistency.json'))]));
         writeJson(join(p.report, 'metrics.json'), {
@@ -259,8 +269,9 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           classification: Object.fromEntries(cls),
           training: trainInfo,
           consistency,
+          beyondReference: beyond.json,
         });
-        writeFileSync(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]));
+        writeFileSync(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]) + '\n' + beyond.markdown);
         log(retrieval.formatTable(perf, retrieval.tableMetrics(o.clipAhp)));
         for (const [label, m] of cls) log(`    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`);
       },

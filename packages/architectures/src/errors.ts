@@ -1,8 +1,8 @@
+import { UserError } from '@semembed/formats/errors';
+
 /** A bad architecture name, option or config: the CLI prints the message without a stack trace. */
-export class ArchitectureError extends Error {
-  readonly userFacing = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArchitectureError';
+export class ArchitectureError extends UserError {
+  constructor(message: string, code = 'ARCHITECTURE') {
+    super(message, { code });
   }
 }

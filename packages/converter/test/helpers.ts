@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import h5wasm from 'h5wasm/node';
+import { mulberry32, randomFloat32 } from '@semembed/formats';
+import { writeKerasH5 as writeH5 } from '@semembed/formats/keras-h5';
 import * as ort from 'onnxruntime-node';
 import type { KerasWeight } from '../src/h5.js';
 
@@ -24,21 +25,10 @@ export async function tfjs(): Promise<typeof tf> {
   return tf;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so failures reproduce (@semembed/formats' mulberry32). */
+export const rng = mulberry32;
 
-export function randomArray(n: number, r: () => number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
+export const randomArray = randomFloat32;
 
 const PY = '/usr/bin/python3';
 let checkerAvailable: boolean | undefined;
@@ -142,7 +132,7 @@ export function toNchw(a: Float32Array, [n, h, w, c]: number[]): Float32Array {
 
 /**
  * Writes a Keras-2 HDF5 full-model file (model_config, model_weights/layer_names/weight_names) or, with
- * weightsOnly, a save_weights file. Test-only: the trainer owns the project's writer.
+ * weightsOnly, a save_weights file, through @semembed/formats' writer (the one the trainer uses).
  */
 export async function writeKerasH5(
   path: string,
@@ -150,30 +140,5 @@ export async function writeKerasH5(
   layers: { name: string; weights: { name: string; shape: number[]; data: Float32Array }[] }[],
   weightsOnly = false,
 ): Promise<void> {
-  await h5wasm.ready;
-  const f = new h5wasm.File(path, 'w');
-  try {
-    f.create_attribute('keras_version', '2.2.4');
-    f.create_attribute('backend', 'tensorflow');
-    let root: InstanceType<typeof h5wasm.Group> = f;
-    if (!weightsOnly) {
-      f.create_attribute('model_config', JSON.stringify(config));
-      root = f.create_group('model_weights');
-    }
-    root.create_attribute('layer_names', layers.map((l) => l.name));
-    for (const l of layers) {
-      const g = root.create_group(l.name);
-      if (l.weights.length > 0) g.create_attribute('weight_names', l.weights.map((w) => w.name));
-      else g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
-      for (const w of l.weights) {
-        // h5wasm does not create intermediate groups: 'conv1/kernel:0' needs group 'conv1' first.
-        const parts = w.name.split('/');
-        let parent = g;
-        for (const p of parts.slice(0, -1)) parent = (parent.get(p) as typeof g | null) ?? parent.create_group(p);
-        parent.create_dataset({ name: parts[parts.length - 1], data: w.data, shape: w.shape, dtype: '<f' });
-      }
-    }
-  } finally {
-    f.close();
-  }
+  await writeH5(path, { modelConfig: weightsOnly ? undefined : config, layers }, weightsOnly ? 'weights' : 'model');
 }

@@ -1,18 +1,13 @@
+import type { Preprocessing } from '@semembed/model';
 import type { Dataset } from './types.js';
 
 /**
  * The `preprocessing` block of the ONNX sidecar (model.json) for a model trained on `ds`:
  * x = (pixel - mean[c]) / std[c] with the std that training really divided by (std + eps).
- * `colorSpace: 'bgr'` (the -caffe variants) is beyond the sidecar's 'rgb' | 'gray'; mean/std stay in
- * RGB order there and the runtime has to reverse the channels after normalising.
+ * `colorSpace: 'bgr'` (the -caffe variants) keeps mean/std in R, G, B order; the runtimes normalise, then reverse
+ * the channels, as the trainer's BatchComposer does (see @semembed/model's ColorSpace).
  */
-export function sidecarPreprocessing(ds: Dataset): {
-  resize: [number, number];
-  crop: 'center';
-  colorSpace: 'rgb' | 'gray' | 'bgr';
-  mean: number[];
-  std: number[];
-} {
+export function sidecarPreprocessing(ds: Dataset): Preprocessing {
   const [H, W] = ds.inputShape;
   // Folder datasets are stored at shape (smaller side resized, square crop), then centre-cropped to inputShape.
   const resize: [number, number] = [ds.shape[0], ds.shape[1]];

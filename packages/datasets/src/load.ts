@@ -1,3 +1,4 @@
+import { DATASET_STATS } from '@semembed/model';
 import { featurewiseStats, perImageStats } from './stats.js';
 import { DatasetError } from './errors.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, readIdxSplit, type RawSplit } from './idx.js';
@@ -5,16 +6,11 @@ import { readCifarClassNames, readCifarSplit, type CifarVariant } from './cifar.
 import { decodeImages, listImageFolder } from './folder.js';
 import type { Augmentation, ChannelStats, Dataset, Split } from './types.js';
 
-/** Normalisation constants the reference uses (datasets/__init__.py, nab.py, README section 4.2). */
-export const KNOWN_STATS = {
-  /** The reference computes CIFAR-100's from the training set; these are the values its README quotes. */
-  'CIFAR-100': { mean: [129.30386353, 124.06987, 112.43356323], std: [68.17019653, 65.39176178, 70.4180603] },
-  ILSVRC: { mean: [122.65435242, 116.6545058, 103.99789959], std: [71.40583196, 69.56888997, 73.0440314] },
-  NABirds: { mean: [125.30513277, 129.66606421, 118.45121113], std: [57.0045467, 56.70059436, 68.44430446] },
-  CUB: { mean: [123.82988033, 127.35116805, 110.25606303], std: [59.2230949, 58.0736071, 67.80251684] },
-  /** `-caffe`: ImageNet mean, no std, BGR input. */
-  Caffe: { mean: [123.68, 116.779, 103.939], std: [1, 1, 1] },
-} as const satisfies Record<string, ChannelStats>;
+/**
+ * Normalisation constants the reference uses (datasets/__init__.py, nab.py, README section 4.2): the one table in
+ * @semembed/model, keyed by the reference's dataset names (CIFAR-100, ILSVRC, NAB, CUB; caffe for `-caffe`).
+ */
+export const KNOWN_STATS = DATASET_STATS;
 
 export const DATASET_NAMES = ['FashionMNIST', 'CIFAR-10', 'CIFAR-100', 'CIFAR-100-a', 'CIFAR-100-b', 'CIFAR-100-a-consec', 'CIFAR-100-b-consec', 'folder', 'folder-ilsvrcmean', 'folder-caffe'];
 
@@ -217,7 +213,7 @@ function assemble(p: Parsed, split: Split, l: Loaded, stats: ChannelStats, opts:
 function statsFor(p: Parsed, train: Loaded | undefined, opts: LoadOptions): ChannelStats | undefined {
   if (opts.stats) return opts.stats;
   if (p.statsVariant === 'ilsvrcmean') return KNOWN_STATS.ILSVRC;
-  if (p.statsVariant === 'caffe') return KNOWN_STATS.Caffe;
+  if (p.statsVariant === 'caffe') return KNOWN_STATS.caffe;
   if (!train) return undefined;
   const [H, W, C] = train.shape;
   if (train.labels.length === 0) throw new DatasetError(`${p.canonical}: the training split is empty; cannot compute mean/std`);

@@ -53,7 +53,4 @@ export interface Dataset {
   stdEpsilon: number;
 }
 
-export interface ChannelStats {
-  mean: number[];
-  std: number[];
-}
+export type { ChannelStats } from '@semembed/model';

@@ -1,27 +1,69 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Writes a whole file or nothing: data goes to a temporary file in the same directory (same filesystem,
- * so rename is atomic), which replaces the target only once it is complete and flushed.
+ * The one way the toolchain writes an output file: whole or not at all. Data goes to a temporary file in the
+ * same directory (same filesystem, so the rename is atomic), is flushed, and only then replaces the target.
+ * A crash or an error never leaves a half-written output, and the temporary is removed on failure.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd: number | undefined;
+
+/** `.NAME.<pid>.<random>.tmp` beside `path` (the pid lets a later run tell a dead writer's leftovers). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r+');
   try {
-    fd = openSync(tmp, 'w');
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
+  } finally {
     closeSync(fd);
-    fd = undefined;
+  }
+}
+
+/**
+ * Runs `write(tmp)` to produce the file at a temporary path (for writers that want a path, e.g. HDF5 or FAISS),
+ * then flushes it and renames it onto `path`. The folder is created if needed.
+ */
+export async function writeViaTemp<T>(path: string, write: (tmp: string) => T | Promise<T>): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const result = await write(tmp);
+    fsyncPath(tmp);
     renameSync(tmp, path);
+    return result;
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** writeViaTemp for synchronous writers. */
+export function writeViaTempSync<T>(path: string, write: (tmp: string) => T): T {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const result = write(tmp);
+    fsyncPath(tmp);
+    renameSync(tmp, path);
+    return result;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Writes a whole file (a string, bytes, or chunks of bytes written in order) or nothing. */
+export function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): void {
+  const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Array.isArray(data) ? data : [data];
+  writeViaTempSync(path, (tmp) => {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const c of chunks) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError, encodeNpy, parseNpy, readNpy, writeNpy } from '../src/index.js';
-import { hasNumpy, py } from './python.js';
+import { py } from './python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npy-'));
-const numpy = hasNumpy();
-if (!numpy && process.env.CI) throw new Error('CI must have Debian python3-numpy for the format tests');
 
 describe('npy', () => {
   it('round-trips float32 / int64 / uint8 arrays through encode and parse', () => {
@@ -23,7 +21,7 @@ describe('npy', () => {
     expect(u.dtype).toBe('uint8');
   });
 
-  it.skipIf(!numpy)('writes files numpy reads, and reads numpy files (C and Fortran order, big-endian)', () => {
+  it('writes files numpy reads, and reads numpy files (C and Fortran order, big-endian)', () => {
     const ours = join(dir, 'ours.npy');
     writeNpy(ours, { data: new Float32Array([0, 1, 2, 3, 4, 5]), shape: [2, 3] });
     const seen = py('import numpy,sys; a=numpy.load(sys.argv[1]); print(a.dtype, a.shape, a.tolist())', [ours]).trim();

@@ -1,19 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 /** Debian's python with numpy (python3-numpy), the independent reference for file formats. */
 export const PYTHON = '/usr/bin/python3';
 
-export function hasNumpy(): boolean {
-  if (!existsSync(PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/**
+ * Runs python code. numpy / h5py are the independent references and CI installs them
+ * (scripts/install-system-deps.sh), so a missing module fails the test with its import error, never skips it.
+ */
 export function py(code: string, args: string[] = []): string {
   return execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8' });
 }

@@ -1,8 +1,8 @@
+import { UserError } from '@semembed/formats/errors';
+
 /** A user-facing error: the CLI prints `semembed: <message>` and exits 1. */
-export class TrainerError extends Error {
-  readonly userFacing = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainerError';
+export class TrainerError extends UserError {
+  constructor(message: string, code = 'TRAINER') {
+    super(message, { code });
   }
 }

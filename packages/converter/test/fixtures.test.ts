@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import h5wasm from 'h5wasm/node';
 import { convertKeras, readKerasH5 } from '../src/index.js';
+import { formatExpr } from '../src/lambda/expr.js';
+import { readLambdaConfig } from '../src/lambda/index.js';
 import {
   checkOnnx,
   compare,
@@ -205,23 +207,40 @@ describe('fixtures with outputs computed by Keras itself', () => {
 });
 
 describe('Lambda layers', () => {
-  it('are refused with the layer name and the --lambda option', async () => {
-    for (const [file, layer] of [
-      ['dl4j__lambda__model_lambda.h5', 'lambda_3'],
-      ['dl4j__lambda__sequential_lambda.h5', 'lambda_1'],
-      ['dl4j__deepfm.h5', 'embed_1d_mean'],
-    ]) {
-      const dir = tmp();
-      const p = convertKeras({ h5: fx(file), out: join(dir, 'm.onnx') });
-      await expect(p).rejects.toMatchObject({ userFacing: true });
-      await expect(p).rejects.toThrow(new RegExp(`layer '${layer}' \\(Lambda\\).*--lambda ${layer}=KIND \\(one input: identity, l2norm`));
-      expect(readdirSync(dir)).toEqual([]);
+  it('are read from their marshalled Python 2.7 (Keras 2.0.9) and 3.7 (tf.keras 2.2.4) bytecode, never run', async () => {
+    const want: Record<string, [string, string]> = {
+      lambda_3: ['2.7', '(x ** 2)'],
+      lambda_4: ['2.7', '(3 * x)'],
+      cat_embed_2d_genure_mean: ['3.6-3.7', 'mean(x, axis=1, keepdims=True)'],
+      embed_1d_mean: ['3.6-3.7', 'mean(x, axis=1, keepdims=False)'],
+      sum_of_tensors: ['3.6-3.7', 'sum(x, axis=1)'],
+      square_of_tensors: ['3.6-3.7', 'square(x)'],
+      lambda_1: ['3.6-3.7', '(x * 0.5)'],
+    };
+    const seen: string[] = [];
+    for (const file of ['dl4j__lambda__model_lambda.h5', 'dl4j__deepfm.h5']) {
+      const h5 = await readKerasH5(fx(file));
+      for (const l of (h5.modelConfig as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } }).config.layers) {
+        if (l.class_name !== 'Lambda') continue;
+        const r = readLambdaConfig(l.config);
+        const name = String(l.config.name);
+        seen.push(name);
+        expect([r.version, r.expr && formatExpr(r.expr)], name).toEqual(want[name]);
+      }
     }
+    expect(seen.sort()).toEqual(Object.keys(want).sort());
+    // deepfm (4 inputs, Embedding, shared Lambda called three times) now converts and passes the checker.
+    const out = join(tmp(), 'deepfm.onnx');
+    await convertKeras({ h5: fx('dl4j__deepfm.h5'), out });
+    if (checker) checkOnnx(out);
   });
 
-  it('--lambda maps them (x**2 and 3*x in dl4j sequential_lambda) and matches an independent tf.js computation', async () => {
+  it.each([
+    ['--lambda', { lambda_1: 'square', lambda_2: 'scale:3' }],
+    ['their code', {}],
+  ])('mapped by %s (x**2 and 3*x in dl4j sequential_lambda), they match an independent tf.js computation', async (_, lambdas) => {
     const out = join(tmp(), 'lam.onnx');
-    const r = await convertKeras({ h5: fx('dl4j__lambda__sequential_lambda.h5'), out, lambdas: { lambda_1: 'square', lambda_2: 'scale:3' } });
+    const r = await convertKeras({ h5: fx('dl4j__lambda__sequential_lambda.h5'), out, lambdas });
     if (checker) checkOnnx(out);
     const h5 = await readKerasH5(fx('dl4j__lambda__sequential_lambda.h5'));
     const w = (l: string, k: string) => h5.weights.get(l)!.find((x) => x.name.endsWith(`${k}:0`))!;

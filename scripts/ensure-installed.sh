@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip TURBO_TELEMETRY_DISABLED=1
+node scripts/check-engines.mjs # Node.js / npm too old: one line saying which and how to upgrade
 bash scripts/install-system-deps.sh
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-installed: npm ci (first run: a few minutes)" >&2

@@ -24,6 +24,8 @@ export interface ImportOptions {
   /** Class labels (and their embedding rows) for the sidecar. */
   classes?: SidecarClass[];
   classEmbedding?: number[][];
+  /** Merged into the sidecar's `source` (e.g. class_embedding_method, taxonomy_sha256 for the ONNX metadata). */
+  sourceInfo?: Record<string, unknown>;
 }
 
 export interface ImportResult extends ConvertResult {
@@ -63,7 +65,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       lambdas: o.lambdas,
       classes: o.classes,
       classEmbedding: o.classEmbedding,
-      sourceInfo: { catalog: m.name, url: m.url, published: m.published },
+      sourceInfo: { ...o.sourceInfo, catalog: m.name, url: m.url, published: m.published },
     });
     return { ...res, h5Path };
   }
@@ -80,6 +82,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     lambdas: o.lambdas,
     classes: o.classes,
     classEmbedding: o.classEmbedding,
+    sourceInfo: o.sourceInfo,
   });
   return { ...res, h5Path: o.from };
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { ConvertResult, SidecarClass } from '@semembed/converter';
 import type { ClassId } from '@semembed/hierarchy';
@@ -35,6 +37,14 @@ export function describeResult(r: ConvertResult): string {
   return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
 }
 
+/** For the ONNX metadata (issue #13): the class-embedding method and the taxonomy file's sha256, when known. */
+export function classEmbeddingFacts(method: string | undefined, hierarchy: string | undefined): Record<string, string> {
+  const facts: Record<string, string> = {};
+  if (method && method !== 'unknown') facts.class_embedding_method = method;
+  if (hierarchy) facts.taxonomy_sha256 = createHash('sha256').update(readFileSync(hierarchy)).digest('hex');
+  return facts;
+}
+
 /** Sidecar labels from a class-embedding file (row order = output order), names and taxonomy paths. */
 export async function sidecarClasses(a: {
   embedding?: string;
@@ -42,7 +52,7 @@ export async function sidecarClasses(a: {
   hierarchy?: string;
   is_a?: boolean;
   str_ids?: boolean;
-}): Promise<{ classes?: SidecarClass[]; classEmbedding?: number[][] }> {
+}): Promise<{ classes?: SidecarClass[]; classEmbedding?: number[][]; sourceInfo?: Record<string, string> }> {
   if (!a.embedding) {
     if (a.class_names || a.hierarchy) throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
     return {};
@@ -59,7 +69,7 @@ export async function sidecarClasses(a: {
     return c;
   });
   const classEmbedding = Array.from({ length: emb.rows }, (_, i) => Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)));
-  return { classes, classEmbedding };
+  return { classes, classEmbedding, sourceInfo: classEmbeddingFacts(emb.method, a.hierarchy) };
 }
 
 export function commonConvertOptions<T>(y: Argv<T>) {

@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import type { Command } from './command.js';
 import { isUserError } from './errors.js';
+import { printable } from './printable.js';
 import { FlagError, declaredFlags, suggestFlag, withSpellingAliases } from './options.js';
 import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
 import { convertCommand } from './commands/convert.js';
@@ -99,11 +100,11 @@ export async function main(argv: string[]): Promise<number> {
     await cli.parseAsync();
   } catch (err) {
     if (err instanceof CommandLineError) {
-      console.error(`semembed: ${err.message}`);
+      console.error(`semembed: ${printable(err.message)}`);
       return 2;
     }
     if (isUserError(err)) {
-      console.error(`semembed: ${err.message}`);
+      console.error(`semembed: ${printable(err.message)}`);
       return 1;
     }
     throw err;

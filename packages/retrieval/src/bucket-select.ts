@@ -15,6 +15,8 @@ export class BucketSelector {
   private readonly flag: Uint8Array;
   private readonly cand: Int32Array;
   private readonly shared: Int32Array;
+  private readonly start: Int32Array;
+  private readonly fillAt: Int32Array;
   private readonly keys: Float64Array;
   private readonly u32: Uint32Array;
   private readonly f32: Float32Array;
@@ -23,13 +25,15 @@ export class BucketSelector {
 
   constructor(readonly n: number) {
     if (n > 1 << 21) throw new RetrievalError(`gallery of ${n} items: at most ${1 << 21} are supported`);
-    this.buckets = Math.max(64, Math.min(4096, n >> 3));
+    this.buckets = Math.max(64, Math.min(16384, n >> 2));
     this.bucketOf = new Uint16Array(n);
     this.hist = new Int32Array(this.buckets);
     this.classHist = new Int32Array(this.buckets);
     this.flag = new Uint8Array(this.buckets);
     this.cand = new Int32Array(n);
     this.shared = new Int32Array(n);
+    this.start = new Int32Array(this.buckets);
+    this.fillAt = new Int32Array(this.buckets);
     this.keys = new Float64Array(n);
     this.u32 = new Uint32Array(1);
     this.f32 = new Float32Array(this.u32.buffer);
@@ -70,8 +74,10 @@ export class BucketSelector {
     lbl = -1,
   ): Float64Array | undefined {
     const { n, bucketOf, hist, classHist, flag, cand, buckets: B } = this;
+    // the range from a sample of the row: buckets only need to be monotonic (values outside are clamped)
     let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < n; i++) {
+    const step = Math.max(1, n >> 10);
+    for (let i = 0; i < n; i += step) {
       const d = row[i];
       if (d < lo) lo = d;
       if (d > hi) hi = d;
@@ -79,8 +85,9 @@ export class BucketSelector {
     const scale = hi > lo ? B / (hi - lo) : 0;
     hist.fill(0);
     for (let i = 0; i < n; i++) {
-      let b = ((row[i] - lo) * scale) | 0; // >= 0 and < 2^31: truncation is floor
+      let b = ((row[i] - lo) * scale) | 0; // truncation; negative values clamp to 0 below
       if (b >= B) b = B - 1;
+      else if (b < 0) b = 0;
       bucketOf[i] = b;
       hist[b]++;
     }
@@ -90,52 +97,58 @@ export class BucketSelector {
       acc += hist[T];
       if (acc >= m) break;
     }
+    if (!members) {
+      let top = 0;
+      for (let i = 0; i < n; i++) if (bucketOf[i] <= T) cand[top++] = i;
+      this.sortByDistance(row, cand, top);
+      out.set(cand.subarray(0, m));
+      return undefined;
+    }
     let P = 0;
-    let mem: Int32Array | undefined;
-    if (members) {
-      classHist.fill(0);
-      flag.fill(0);
-      mem = new Int32Array(members.length);
-      for (const j of members) {
-        classHist[bucketOf[j]]++;
-        if (j !== qid) {
-          mem[P++] = j;
-          flag[bucketOf[j]] = 1;
-        }
+    classHist.fill(0);
+    flag.fill(0);
+    const mem = new Int32Array(members.length);
+    for (const j of members) {
+      classHist[bucketOf[j]]++;
+      if (j !== qid) {
+        mem[P++] = j;
+        flag[bucketOf[j]] = 1;
       }
     }
-    // one pass collects the top candidates and the non-members sharing a bucket with a member
-    let top = 0, ns = 0;
-    const shared = this.shared;
-    if (members) {
-      for (let i = 0; i < n; i++) {
-        const b = bucketOf[i];
-        if (b <= T) cand[top++] = i;
-        if (flag[b] && labels![i] !== lbl) shared[ns++] = i;
+    // the non-members of the buckets holding a member, grouped by bucket (their counts are known: histogram
+    // minus the class's items), collected in the same pass as the top candidates
+    const { start, fillAt, shared } = this;
+    let total = 0;
+    for (let b = 0; b < B; b++)
+      if (flag[b]) {
+        start[b] = fillAt[b] = total;
+        total += hist[b] - classHist[b];
       }
-    } else for (let i = 0; i < n; i++) if (bucketOf[i] <= T) cand[top++] = i;
+    let top = 0;
+    for (let i = 0; i < n; i++) {
+      const b = bucketOf[i];
+      if (b <= T) cand[top++] = i;
+      if (flag[b] && labels![i] !== lbl) shared[fillAt[b]++] = i;
+    }
     this.sortByDistance(row, cand, top);
     out.set(cand.subarray(0, m));
-    if (!members) return undefined;
     const ranks = new Float64Array(P);
     if (P === 0) return ranks;
-    const others = shared.subarray(0, ns);
-    this.sortByDistance(row, others, ns);
-    this.sortByDistance(row, mem!, P);
-    // non-members below each bucket: histogram prefix minus the class's items; flagged-bucket non-members below
-    // each bucket: prefix of the exactly compared ones
-    let p = 0, j = 0, below = 0, sharedBelow = 0;
-    const before = (a: number, b: number) => row[a] < row[b] || (row[a] === row[b] && a < b);
-    let bucket = 0;
-    for (; j < P; j++) {
-      const mj = mem![j];
+    this.sortByDistance(row, mem, P);
+    // position of member j = non-members in lower buckets + non-members of its bucket before it + j
+    let below = 0, bucket = 0;
+    for (let j = 0; j < P; j++) {
+      const mj = mem[j];
       const bj = bucketOf[mj];
-      for (; bucket < bj; bucket++) {
-        below += hist[bucket] - classHist[bucket];
-        if (flag[bucket]) sharedBelow += hist[bucket] - classHist[bucket];
+      for (; bucket < bj; bucket++) below += hist[bucket] - classHist[bucket];
+      const d = row[mj];
+      let within = 0;
+      for (let t = start[bj], e = fillAt[bj]; t < e; t++) {
+        const o = shared[t];
+        const od = row[o];
+        if (od < d || (od === d && o < mj)) within++;
       }
-      while (p < others.length && before(others[p], mj)) p++;
-      ranks[j] = below + (p - sharedBelow) + j;
+      ranks[j] = below + within + j;
     }
     return ranks;
   }

@@ -1,16 +1,14 @@
+import { UserError } from '@semembed/formats/errors';
+
 /**
- * An error whose message is meant for the user as it is: the CLI prints it as one line and exits
- * non-zero, without a stack trace. Packages throw their own error classes; the CLI recognises any
- * error carrying `userFacing = true` (see isUserError).
+ * The CLI's own user errors (a flag value that does not fit, an output that exists, ...). Every package's errors
+ * extend the same UserError base (@semembed/formats): the CLI prints `semembed: <message>` for any of them and
+ * exits with its exitCode (1), without a stack trace; yargs-level flag errors exit 2 (index.ts).
  */
-export class UsageError extends Error {
-  readonly userFacing = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+export class UsageError extends UserError {
+  constructor(message: string, code = 'USAGE') {
+    super(message, { code });
   }
 }
 
-export function isUserError(err: unknown): err is Error {
-  return err instanceof Error && (err as { userFacing?: unknown }).userFacing === true;
-}
+export { isUserError } from '@semembed/formats/errors';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '@semembed/formats';
 import { faissAvailable, loadFaiss, RowRanker, Searcher } from '../src/index.js';
 
 // FAISS is this package's engine: it must load wherever the install step built it (always, in this project's
@@ -13,16 +14,7 @@ describe('FAISS', () => {
   });
 });
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function fullRankings(s: Searcher, x: Float32Array | Float64Array): Int32Array[] {
   const n = s.n;

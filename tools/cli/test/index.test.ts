@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeNpy } from '@semembed/formats';
+import { mulberry32, writeNpy } from '@semembed/formats';
 import { loadIndex } from '@semembed/retrieval';
 import { semembed } from './run.js';
 
@@ -10,14 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'idx-'));
 
 describe('semembed index build', () => {
   const n = 3000, dim = 16;
-  let s = 9 >>> 0;
-  // mulberry32
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(9);
   const x = Float32Array.from({ length: n * dim }, () => rnd() - 0.5);
   const feat = join(dir, 'g.npy');
   writeNpy(feat, { data: x, shape: [n, dim] });

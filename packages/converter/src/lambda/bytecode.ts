@@ -169,7 +169,11 @@ function translate(code: PyCode, instrs: Instr[], table: OpcodeTable, src: Lambd
     } else if (n === 'LOAD_GLOBAL' || n === 'LOAD_NAME') {
       const i = py311 && n === 'LOAD_GLOBAL' ? a >> 1 : a;
       if (py311 && n === 'LOAD_GLOBAL' && a & 1) stack.push({ k: 'null' });
-      stack.push({ k: 'g', name: code.names[i] });
+      const g = code.names[i];
+      // Python 2 reads True / False / None as global names.
+      if (g === 'True' || g === 'False') stack.push({ k: 'e', e: { t: 'const', v: g === 'True' } });
+      else if (g === 'None') stack.push({ k: 'none' });
+      else stack.push({ k: 'g', name: g });
     } else if (n === 'LOAD_ATTR' || n === 'LOAD_METHOD') {
       const method = n === 'LOAD_METHOD' || (v312 && (a & 1) === 1);
       const attr = code.names[v312 && n === 'LOAD_ATTR' ? a >> 1 : a];

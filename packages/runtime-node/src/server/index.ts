@@ -148,10 +148,13 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
       return reply.code(503).send({ error: 'the server is shutting down' });
     }
   });
-  // During shutdown, answers close their keep-alive connection so the drain need not wait for idle clients;
-  // a 413 closes it too, so the rest of an oversized body is not read.
-  app.addHook('onSend', async (_req, reply, payload) => {
-    if (closing || reply.statusCode === 413) reply.header('connection', 'close');
+  // During shutdown, answers close their keep-alive connection so the drain need not wait for idle clients.
+  // After a 413 Node reads and discards the rest of the body (so the client sees the answer); a body of unknown
+  // length or far over the limit is cut off instead by closing the connection.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const declared = Number(req.headers['content-length']);
+    const huge = reply.statusCode === 413 && !(declared <= 2 * limits.bodyLimit);
+    if (closing || huge) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {

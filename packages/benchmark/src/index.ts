@@ -18,3 +18,4 @@ export { terminalTable, markdownReport, writeReport, writeJson, tableRows } from
 export { compareResults, formatComparison, readResult, type Comparison } from './compare.js';
 export { RESULT_SCHEMA, validateResult } from './schema.js';
 export { recommend } from './recommend.js';
+export { writeReportPlots } from './plots.js';

@@ -17,6 +17,7 @@ import { indexCommand } from './commands/index.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { benchCommand } from './commands/bench.js';
 import { webSiteCommand } from './commands/web-site.js';
+import { benchmarkCommand } from './commands/benchmark.js';
 import { quantizeCommand } from './commands/quantize.js';
 
 // One line per subcommand; each lives in src/commands/<name>.ts (see command.ts for what a command declares).
@@ -34,6 +35,7 @@ export const commands: Command<any>[] = [
   webSiteCommand,
   pipelineCommand,
   benchCommand,
+  benchmarkCommand,
   quantizeCommand,
 ];
 
@@ -99,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await cli.parseAsync();
   } catch (err) {
-    if (err instanceof CommandLineError) {
+    // yargs rejects with the original error (not what .fail() threw) when an async check or handler failed.
+    if (err instanceof CommandLineError || err instanceof FlagError) {
       console.error(`semembed: ${printable(err.message)}`);
       return 2;
     }

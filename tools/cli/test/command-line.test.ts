@@ -25,6 +25,7 @@ const typos: Record<string, [string[], string]> = {
   'web-site': [['--model', 'm.json', '--out', out('site'), '--dtpye', 'float16'], 'dtype'],
   pipeline: [['--out', out('run'), '--epoch', '1'], 'epochs'],
   bench: [['--onyl', 'hierarchy'], 'only'],
+  benchmark: [['m.onnx', '--json', out('b.json'), '--runtimez', 'ort-node-cpu'], 'runtimes'],
 };
 
 function expectRejected(args: string[], message: RegExp) {

@@ -52,10 +52,11 @@ describe('--no-progress and --no_progress', () => {
   const withProgress = commands.filter((c) => 'no_progress' in defined(c).key);
 
   it('are offered by every command that shows progress', () => {
-    expect(withProgress.map(name).sort()).toEqual(['embed', 'evaluate-retrieval', 'import', 'learn-image-embeddings', 'pipeline']);
+    expect(withProgress.map(name).sort()).toEqual(['benchmark', 'embed', 'evaluate-retrieval', 'import', 'learn-image-embeddings', 'pipeline']);
   });
 
   const required: Record<string, string[]> = {
+    benchmark: ['--list'],
     embed: ['--model', 'm.onnx', '--input', 'x', '--out', 'f.npy'],
     'evaluate-retrieval': ['--hierarchy', 'h', '--feat', 'f', '--labels', 'l'],
     import: ['--list'],

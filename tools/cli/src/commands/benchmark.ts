@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, intOption, numberOption, showProgress, withProgressOptions } from '../options.js';
+import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const list = (flag: string) => (v: unknown): string[] => {
   const s = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
@@ -11,7 +11,7 @@ const list = (flag: string) => (v: unknown): string[] => {
 
 const builder = (y: Argv) =>
   withProgressOptions(
-    y
+    withForceOption(y)
       .positional('model', { type: 'string', describe: 'model.onnx (+ sidecar), a Keras .h5 (converted, and run in TF.js), or an imported catalog name' })
       .option('runtimes', { type: 'string', describe: 'Runtimes to run (default: all; `--list` names them)', coerce: list('runtimes') })
       .option('scenarios', { type: 'string', describe: 'single-stream,offline,server,cold-start (default: all)', coerce: list('scenarios') })
@@ -31,7 +31,6 @@ const builder = (y: Argv) =>
       .option('json', { type: 'string', describe: 'Write every figure and the environment as JSON (schema: --schema)' })
       .option('report', { type: 'string', describe: 'Folder for README.md with the table and plots (SVG + PNG)' })
       .option('compare', { type: 'string', describe: 'An earlier --json: print ratios and flag regressions' })
-      .option('force', { type: 'boolean', default: false, describe: 'Overwrite an existing --json / --report' })
       .option('list', { type: 'boolean', default: false, describe: 'List the runtimes and exit' })
       .option('schema', { type: 'boolean', default: false, describe: 'Print the JSON Schema of --json and exit' }),
     'progress bars',
@@ -56,14 +55,55 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     for (const id of Object.keys(bm.RUNNERS)) process.stdout.write(`${id}\n`);
     return;
   }
-  if (!a.model) throw new FlagError('name the MODEL to benchmark (.onnx, .h5 or a catalog name)');
+  // A bad MODEL, list value or --compare file exits 2 (FlagError) before any runner starts.
+  await preflight(a);
+  const options = benchmarkOptions(a);
+  const old = a.compare ? bm.readResult(a.compare) : undefined;
+  const res = await bm.runBenchmark(options);
+  process.stdout.write(`${bm.terminalTable(res)}\n`);
+  if (old) process.stdout.write(`\n${bm.formatComparison(bm.compareResults(old, res))}\n`);
+  if (a.json) {
+    bm.writeJson(res, a.json);
+    console.error(`wrote ${a.json}`);
+  }
+  if (a.report) console.error(`wrote ${await bm.writeReport(res, a.report)}`);
+}
+
+interface Flags {
+  model?: string;
+  runtimes?: string[];
+  scenarios?: string[];
+  batch: string[];
+  images?: string;
+  dataset?: string;
+  data_root?: string;
+  hierarchy?: string;
+  limit: number;
+  architecture?: string;
+  tolerance: number;
+  latency_bound_ms: number;
+  accuracy_samples?: number;
+  max_batch_size: number;
+  max_queue_delay_ms: number;
+  quick: boolean;
+  json?: string;
+  report?: string;
+  compare?: string;
+  force: boolean;
+  list: boolean;
+  schema: boolean;
+  progress: boolean;
+  no_progress: boolean;
+}
+
+function benchmarkOptions(a: Flags): import('@semembed/benchmark').BenchmarkOptions {
   const batches = a.batch.map((b) => {
     const n = Number(b);
     if (!Number.isInteger(n) || n < 1) throw new FlagError(`--batch: '${b}' is not a positive integer`);
     return n;
   });
-  const options = {
-    model: a.model,
+  return {
+    model: a.model!,
     runtimes: a.runtimes,
     scenarios: a.scenarios as import('@semembed/benchmark').Scenario[] | undefined,
     batches,
@@ -78,27 +118,27 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     progress: showProgress(a),
     data: a.images || a.dataset ? { images: a.images, dataset: a.images ? undefined : a.dataset, dataRoot: a.data_root, hierarchy: a.hierarchy, limit: a.limit } : undefined,
   };
-  // Everything a user can get wrong is checked before the first runner starts (exit 2).
-  let old;
+}
+
+/** Everything a user can get wrong, checked before the first runner starts (exit 2). */
+async function preflight(a: Flags): Promise<void> {
+  if (a.list || a.schema) return;
+  if (!a.model) throw new FlagError('name the MODEL to benchmark (.onnx, .h5 or a catalog name)');
+  const options = benchmarkOptions(a);
+  const inputs = [
+    { path: a.hierarchy, flag: '--hierarchy' },
+    { path: a.compare, flag: '--compare' },
+    { path: a.images, flag: '--images', folder: true },
+  ];
+  checkInputs(inputs);
+  checkOutputs([{ path: a.json, flag: '--json' }, { path: a.report, flag: '--report', folder: true }], inputs, a.force);
+  const bm = await import('@semembed/benchmark');
   try {
     bm.checkOptions(options);
     bm.checkModelArg(a.model);
-    if (a.compare) old = bm.readResult(a.compare);
+    if (a.compare) bm.readResult(a.compare);
   } catch (err) {
     if (err instanceof bm.BenchmarkError) throw new FlagError(err.message);
     throw err;
   }
-  if (a.hierarchy && !existsSync(a.hierarchy)) throw new FlagError(`--hierarchy ${a.hierarchy}: no such file`);
-  if (a.images && !existsSync(a.images)) throw new FlagError(`--images ${a.images}: no such folder`);
-  for (const [flag, path] of [['json', a.json], ['report', a.report]] as const) {
-    if (path && existsSync(path) && !a.force) throw new FlagError(`--${flag} ${path} exists (--force overwrites it)`);
-  }
-  const res = await bm.runBenchmark(options);
-  process.stdout.write(`${bm.terminalTable(res)}\n`);
-  if (old) process.stdout.write(`\n${bm.formatComparison(bm.compareResults(old, res))}\n`);
-  if (a.json) {
-    bm.writeJson(res, a.json);
-    console.error(`wrote ${a.json}`);
-  }
-  if (a.report) console.error(`wrote ${await bm.writeReport(res, a.report)}`);
 }

@@ -1,4 +1,4 @@
-import { TensorError } from './errors.js';
+import { SidecarError, TensorError } from './errors.js';
 import type { Sidecar, SidecarClass, SidecarOutput } from './sidecar-schema.js';
 import { l2normalize, softmaxInPlace, topK } from './vector.js';
 
@@ -16,6 +16,24 @@ export interface ClassScore {
   score: number;
 }
 
+/** One gallery hit (runtime-node's and runtime-web's galleries answer with the same shape). */
+export interface GalleryMatch {
+  rank: number;
+  /** Row in the gallery features. */
+  index: number;
+  id?: string;
+  label?: string;
+  /** Dot product of the L2-normalised embeddings: the predicted semantic similarity of the two images' classes. */
+  similarity: number;
+}
+
+/** An output tensor as ONNX Runtime (node or web) hands it over. */
+export interface RuntimeTensor {
+  type: string;
+  data: unknown;
+  dims: readonly number[];
+}
+
 export interface ImageResult {
   /** L2-normalised embedding (empty for a plain classifier). */
   embedding: Float32Array;
@@ -29,6 +47,10 @@ export interface ImageResult {
  * server result are computed by the same lines.
  */
 export class OutputHead {
+  readonly inputName: string;
+  /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
+  readonly sampleShape: number[];
+  readonly sampleSize: number;
   /** The embedding output, else the pooled features. */
   readonly embeddingOutput?: SidecarOutput;
   /** The probabilities output, else the logits (softmax applied in interpret). */
@@ -41,6 +63,9 @@ export class OutputHead {
     readonly sidecar: Sidecar,
   ) {
     const { outputs } = sidecar;
+    this.inputName = sidecar.input.name;
+    this.sampleShape = sidecar.input.shape.slice(1) as number[];
+    this.sampleSize = this.sampleShape.reduce((a, b) => a * b, 1);
     this.embeddingOutput = outputs.find((o) => o.kind === 'embedding') ?? outputs.find((o) => o.kind === 'features');
     this.probOutput = outputs.find((o) => o.kind === 'probabilities') ?? outputs.find((o) => o.kind === 'logits');
     for (const c of sidecar.classes ?? []) this.classByIndex.set(c.index, c);
@@ -49,6 +74,45 @@ export class OutputHead {
       const dim = sidecar.classEmbedding[0].length;
       this.classEmbedding = { data: Float32Array.from(sidecar.classEmbedding.flat()), rows, dim };
     }
+  }
+
+  /**
+   * Checks that the session has the sidecar's input and outputs (a sidecar from another model would mislabel
+   * every result). `where` names the sidecar, `model` the ONNX file.
+   */
+  checkSession(session: { inputNames: readonly string[]; outputNames: readonly string[] }, where: string, model: string): void {
+    if (!session.inputNames.includes(this.inputName)) {
+      throw new SidecarError(`${where}: input.name "${this.inputName}" is not an input of ${model} (it has ${session.inputNames.join(', ')})`);
+    }
+    for (const o of this.sidecar.outputs) {
+      if (!session.outputNames.includes(o.name)) {
+        throw new SidecarError(`${where}: output "${o.name}" is not an output of ${model} (it has ${session.outputNames.join(', ')})`);
+      }
+    }
+  }
+
+  /** The checks before a batch of n samples runs; returns the output names to fetch (default: the sidecar's). */
+  checkBatch(input: Float32Array, n: number, outputNames: readonly string[] | undefined, available: readonly string[]): string[] {
+    if (!Number.isInteger(n) || n < 1) throw new TensorError(`batch size must be a positive integer, got ${n}`);
+    if (input.length !== n * this.sampleSize) {
+      throw new TensorError(`input has ${input.length} values, expected ${n} x ${this.sampleShape.join('x')} = ${n * this.sampleSize}`);
+    }
+    const names = outputNames ? [...outputNames] : this.sidecar.outputs.map((o) => o.name);
+    for (const name of names) {
+      if (!available.includes(name)) throw new TensorError(`model ${this.name} has no output "${name}" (it has ${available.join(', ')})`);
+    }
+    return names;
+  }
+
+  /** The session's result -> float32 output tensors by name. */
+  collectOutputs(result: Record<string, RuntimeTensor>, names: readonly string[]): Record<string, OutputTensor> {
+    const out: Record<string, OutputTensor> = {};
+    for (const name of names) {
+      const t = result[name];
+      if (t.type !== 'float32') throw new TensorError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`, 500);
+      out[name] = { data: t.data as Float32Array, shape: [...t.dims] };
+    }
+    return out;
   }
 
   /**

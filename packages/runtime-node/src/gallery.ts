@@ -1,17 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpy } from '@semembed/formats';
 import { RuntimeNodeError } from './errors.js';
-import { topK } from '@semembed/model';
+import { topK, type GalleryMatch } from '@semembed/model';
 
-export interface GalleryMatch {
-  rank: number;
-  /** Row in the gallery features. */
-  index: number;
-  id?: string;
-  label?: string;
-  /** Dot product of the L2-normalised embeddings: the predicted semantic similarity of the two classes. */
-  similarity: number;
-}
+export type { GalleryMatch } from '@semembed/model';
 
 export interface Gallery {
   readonly size: number;

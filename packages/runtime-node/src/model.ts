@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { OutputHead, type ImageResult, type OutputTensor } from '@semembed/model';
-import { ModelLoadError, TensorShapeError } from './errors.js';
+import { ModelLoadError } from './errors.js';
 import { preprocessImage, type PreprocessOptions } from './preprocess.js';
 import type { ProviderReport, SessionOptions } from './providers.js';
 import { createLocalSession, WorkerSession, type SessionLike } from './session.js';
@@ -28,10 +28,6 @@ export type { OutputTensor, ClassScore, ImageResult } from '@semembed/model';
  * head: interpret, topClasses, nearestClasses, shared with runtime-web through @semembed/model).
  */
 export class Model extends OutputHead {
-  readonly inputName: string;
-  /** Input shape without the batch dimension, e.g. [28, 28, 1]. */
-  readonly sampleShape: number[];
-  readonly sampleSize: number;
   private closed = false;
 
   constructor(
@@ -43,17 +39,7 @@ export class Model extends OutputHead {
     readonly options: LoadModelOptions = {},
   ) {
     super(name, sidecar);
-    this.inputName = sidecar.input.name;
-    if (!session.inputNames.includes(this.inputName)) {
-      throw new ModelLoadError(`${files.sidecar}: input.name "${this.inputName}" is not an input of ${files.onnx} (it has ${session.inputNames.join(', ')})`);
-    }
-    for (const o of sidecar.outputs) {
-      if (!session.outputNames.includes(o.name)) {
-        throw new ModelLoadError(`${files.sidecar}: output "${o.name}" is not an output of ${files.onnx} (it has ${session.outputNames.join(', ')})`);
-      }
-    }
-    this.sampleShape = sidecar.input.shape.slice(1) as number[];
-    this.sampleSize = this.sampleShape.reduce((a, b) => a * b, 1);
+    this.checkSession(session, files.sidecar, files.onnx);
   }
 
   get executionProvider(): string {
@@ -66,22 +52,9 @@ export class Model extends OutputHead {
    */
   async run(input: Float32Array, n: number, outputNames?: string[]): Promise<Record<string, OutputTensor>> {
     if (this.closed) throw new ModelLoadError(`model ${this.name} was released`);
-    if (!Number.isInteger(n) || n < 1) throw new TensorShapeError(`batch size must be a positive integer, got ${n}`);
-    if (input.length !== n * this.sampleSize) {
-      throw new TensorShapeError(`input has ${input.length} values, expected ${n} x ${this.sampleShape.join('x')} = ${n * this.sampleSize}`);
-    }
-    const names = outputNames ?? this.sidecar.outputs.map((o) => o.name);
-    for (const name of names) {
-      if (!this.session.outputNames.includes(name)) throw new TensorShapeError(`model ${this.name} has no output "${name}" (it has ${this.session.outputNames.join(', ')})`);
-    }
+    const names = this.checkBatch(input, n, outputNames, this.session.outputNames);
     const result = await this.session.run(this.inputName, input, [n, ...this.sampleShape], names);
-    const out: Record<string, OutputTensor> = {};
-    for (const name of names) {
-      const t = result[name];
-      if (t.type !== 'float32') throw new ModelLoadError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`);
-      out[name] = { data: t.data as Float32Array, shape: [...t.dims] };
-    }
-    return out;
+    return this.collectOutputs(result, names);
   }
 
   /** Decodes and preprocesses images into one batch tensor. */

@@ -1,5 +1,5 @@
 import { GalleryError } from './errors.js';
-import { float32ToHalf, halfToFloat32, topK } from '@semembed/model';
+import { float32ToHalf, halfToFloat32, topK, type GalleryMatch } from '@semembed/model';
 
 /**
  * Gallery file 'semembed-gallery/1' (little-endian):
@@ -30,15 +30,7 @@ export interface GalleryHeader {
   thumbnails?: { offset: number; length: number; width: number; height: number; channels: 1 | 3 | 4 };
 }
 
-export interface GalleryMatch {
-  rank: number;
-  /** Row in the gallery. */
-  index: number;
-  id?: string;
-  label?: string;
-  /** Dot product of the embeddings: the predicted semantic similarity of the two images' classes. */
-  similarity: number;
-}
+export type { GalleryMatch } from '@semembed/model';
 
 export interface EncodeGalleryOptions {
   rows: number;

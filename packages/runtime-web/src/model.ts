@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-web';
-import { OutputHead, parseSidecarJson, type ImageResult, type OutputTensor } from '@semembed/model';
+import { OutputHead, SidecarError, parseSidecarJson, type ImageResult, type OutputTensor } from '@semembed/model';
 import { ImageError, ModelLoadError, firstLine } from './errors.js';
 import { preprocessImage, type ImageInput, type PreprocessOptions } from './preprocess.js';
 import { validateSidecar, type Sidecar } from './sidecar.js';
@@ -96,9 +96,6 @@ async function fetchBytes(url: string, what: string, f: typeof fetch): Promise<U
  * head: interpret, topClasses, nearestClasses, shared with runtime-node through @semembed/model).
  */
 export class WebModel extends OutputHead {
-  readonly inputName: string;
-  readonly sampleShape: number[];
-  readonly sampleSize: number;
   /** Time spent in the last embedImages call. */
   lastTiming: Timing = { preprocessMs: 0, inferenceMs: 0 };
   private closed = false;
@@ -112,15 +109,7 @@ export class WebModel extends OutputHead {
     readonly options: LoadModelOptions = {},
   ) {
     super(name, sidecar);
-    this.inputName = sidecar.input.name;
-    if (!session.inputNames.includes(this.inputName)) {
-      throw new ModelLoadError(`${source}: input.name "${this.inputName}" is not an input of the model (it has ${session.inputNames.join(', ')})`);
-    }
-    for (const o of sidecar.outputs) {
-      if (!session.outputNames.includes(o.name)) throw new ModelLoadError(`${source}: output "${o.name}" is not an output of the model (it has ${session.outputNames.join(', ')})`);
-    }
-    this.sampleShape = sidecar.input.shape.slice(1) as number[];
-    this.sampleSize = this.sampleShape.reduce((a, b) => a * b, 1);
+    this.checkSession(session, source, 'the model');
   }
 
   get executionProvider(): WebExecutionProvider {
@@ -130,18 +119,9 @@ export class WebModel extends OutputHead {
   /** Runs n preprocessed samples (n x sampleSize floats in the model's layout). */
   async run(input: Float32Array, n: number, outputNames?: string[]): Promise<Record<string, OutputTensor>> {
     if (this.closed) throw new ModelLoadError(`model ${this.name} was released`);
-    if (!Number.isInteger(n) || n < 1) throw new ModelLoadError(`batch size must be a positive integer, got ${n}`);
-    if (input.length !== n * this.sampleSize) throw new ModelLoadError(`input has ${input.length} values, expected ${n} x ${this.sampleShape.join('x')}`);
-    const names = outputNames ?? this.sidecar.outputs.map((o) => o.name);
+    const names = this.checkBatch(input, n, outputNames, this.session.outputNames);
     const feeds = { [this.inputName]: new ort.Tensor('float32', input, [n, ...this.sampleShape]) };
-    const result = await this.session.run(feeds, names);
-    const out: Record<string, OutputTensor> = {};
-    for (const name of names) {
-      const t = result[name];
-      if (t.type !== 'float32') throw new ModelLoadError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`);
-      out[name] = { data: t.data as Float32Array, shape: [...t.dims] };
-    }
-    return out;
+    return this.collectOutputs(await this.session.run(feeds, names), names);
   }
 
   /** Images -> one batch tensor. */
@@ -260,7 +240,7 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
       return model;
     } catch (err) {
       await session?.release().catch(() => undefined);
-      if (err instanceof ModelLoadError && /is not an (input|output)/.test(err.message)) throw err;
+      if (err instanceof SidecarError) throw err; // the sidecar does not fit the model: no provider will help
       attempts.push({ ep, ok: false, reason: `session failed: ${firstLine(err)}` });
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@semembed/formats';
-import { faissAvailable, loadFaiss, RowRanker, Searcher } from '../src/index.js';
+import { BucketSelector, faissAvailable, loadFaiss, RowRanker, Searcher } from '../src/index.js';
 
 // FAISS is this package's engine: it must load wherever the install step built it (always, in this project's
 // CI and dev machines). Set SEMEMBED_ALLOW_NO_FAISS=1 only on a machine without libfaiss-dev.
@@ -82,7 +82,7 @@ describe('RowRanker', () => {
   });
 });
 
-describe('RowRanker.scanFloat32 (one-pass path used for float32 rows)', () => {
+describe('BucketSelector.scan (the path used for every row when the ranking is clipped)', () => {
   it('equals load + top + ranksOf, with ties', () => {
     const r = rng(11);
     const n = 2000;
@@ -99,7 +99,7 @@ describe('RowRanker.scanFloat32 (one-pass path used for float32 rows)', () => {
       const topA = ranker.top(m);
       const ranksA = ranker.ranksOf(members, qid, labels, lbl);
       const topB = new Int32Array(m);
-      const ranksB = ranker.scanFloat32(row, m, topB, members, qid, labels, lbl)!;
+      const ranksB = new BucketSelector(n).scan(row, m, topB, members, qid, labels, lbl)!;
       expect(topB).toEqual(topA);
       expect(ranksB).toEqual(ranksA);
       expect(ranksB.length).toBe(members.length - 1);

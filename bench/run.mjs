@@ -17,6 +17,7 @@ const suite = [
   ['hierarchy', 'node bench/hierarchy/run.mjs --runs 3'],
   ['datasets', 'node bench/datasets/batching.mjs 3'],
   ['converter', 'node bench/converter/run.mjs 5'],
+  ['onnx', 'node bench/onnx/run.mjs 5'],
   ['retrieval', 'bash bench/retrieval/run.sh'],
   ['trainer', 'node bench/trainer/throughput.mjs'],
   ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion-cnn,resnet-110-wfc --runs 3 --secs 1.5 --server_secs 8 --cpu_secs 3'],

@@ -5,7 +5,7 @@ import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 import { parseModelConfig } from './keras.js';
-import { irVersionForOpset, writeModel } from '@semembed/onnx';
+import { irVersionForOpset, writeModelChunks } from '@semembed/onnx';
 import { describeModel, producedBy } from './onnx-metadata.js';
 import { toOnnxModel } from './onnx-model.js';
 import { datasetPreprocessing } from './datasets.js';
@@ -292,6 +292,6 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   }
   const sidecarPath = sidecarPathFor(options.out);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
-  writeModelPair(options.out, sidecarPath, [writeModel(describeModel(onnxModel, sidecar))], sidecar);
+  writeModelPair(options.out, sidecarPath, writeModelChunks(describeModel(onnxModel, sidecar)), sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
 }

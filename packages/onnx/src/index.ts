@@ -1,6 +1,6 @@
 export { onnx, DataType, AttributeType, type Int64 } from './types.js';
 export { OnnxError } from './errors.js';
-export { readModel, writeModel } from './proto.js';
+export { readModel, writeModel, writeModelChunks } from './proto.js';
 export {
   tensorData,
   makeTensor,

@@ -126,13 +126,75 @@ export function readModel(bytes: Uint8Array, source = 'ONNX model'): onnx.ModelP
   return obj as unknown as onnx.ModelProto;
 }
 
+/** Raw tensor data at least this large is passed through as its own chunk instead of being copied. */
+const BIG = 1 << 16;
+const GraphType = root.lookupType('onnx.GraphProto');
+const TensorType = root.lookupType('onnx.TensorProto');
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** Tag and length of a length-delimited field. */
+const header = (field: number, length: number): Uint8Array => Uint8Array.from([...varint((field << 3) | 2),
+  ...varint(length)]);
+
+/** The message's fields whose number passes `keep`, encoded (protobufjs writes only own, set properties). */
+function encodeFields(type: protobuf.Type, obj: Record<string, unknown>, keep: (id: number) => boolean): Uint8Array {
+  const part: Record<string, unknown> = {};
+  for (const f of type.fieldsArray) if (keep(f.id) && f.name in obj) part[f.name] = obj[f.name];
+  return type.encode(part).finish();
+}
+
+const total = (chunks: Uint8Array[]): number => chunks.reduce((n, c) => n + c.length, 0);
+
+/** A field in the middle of a message, written as [fields before, header, ...value chunks, fields after]. */
+function splice(type: protobuf.Type, obj: Record<string, unknown>, field: number, value: Uint8Array[][]): Uint8Array[] {
+  const out = [encodeFields(type, obj, (id) => id < field)];
+  for (const chunks of value) out.push(header(field, total(chunks)), ...chunks);
+  out.push(encodeFields(type, obj, (id) => id > field));
+  return out;
+}
+
+function tensorChunks(t: Record<string, unknown>): Uint8Array[] {
+  const raw = t.rawData as Uint8Array | undefined;
+  if (!raw || raw.length < BIG) return [TensorType.encode(t).finish()];
+  return splice(TensorType, t, 9, [[raw]]);
+}
+
 /**
- * Serialises a model. Fields are written in field-number order, repeated numbers unpacked (as the onnx package's
- * proto2 schema writes them), set fields even when they hold the default: the same bytes as onnx's Python writer.
+ * The serialised model as a list of chunks whose concatenation is the file: large raw tensor data is passed
+ * through, not copied (protobufjs alone would copy it several times), for writing straight into a file.
  */
-export function writeModel(model: onnx.ModelProto): Uint8Array {
+export function writeModelChunks(model: onnx.ModelProto): Uint8Array[] {
   const prepared = prepareForEncode(ModelType, model as unknown as Record<string, unknown>);
   const problem = ModelType.verify(prepared);
   if (problem) throw new OnnxError(`writeModel: not a valid ModelProto (${problem})`);
-  return ModelType.encode(prepared).finish();
+  const graph = prepared.graph as Record<string, unknown> | undefined;
+  if (!graph) return [ModelType.encode(prepared).finish()];
+  const inits = (graph.initializer ?? []) as Record<string, unknown>[];
+  const graphChunks = splice(GraphType, graph, 5, inits.map(tensorChunks));
+  return splice(ModelType, prepared, 7, [graphChunks]).filter((c) => c.length > 0);
+}
+
+/**
+ * Serialises a model. Fields are written in field-number order, repeated numbers unpacked where the schema does
+ * not pack them, set fields even when they hold the default: the same bytes as onnx's Python writer.
+ */
+export function writeModel(model: onnx.ModelProto): Uint8Array {
+  const chunks = writeModelChunks(model);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total(chunks));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -16,6 +16,7 @@ import {
   setMetadata,
   tensorData,
   writeModel,
+  writeModelChunks,
 } from '../src/index.js';
 import { checkModel, python, tmpFile } from './python.js';
 
@@ -112,6 +113,21 @@ describe('writeModel', () => {
     expect(dump[1].split(' ').map(Number)).toEqual(Array.from(tensorData(w) as Float32Array));
     expect(dump[2]).toBe('0.5 N');
     expect(writeModel(readModel(bytes))).toEqual(bytes);
+  });
+
+  it('writes large tensors as chunks that pass their bytes through, concatenating to the same file', () => {
+    const big = new Float32Array(100_000).map((_, i) => Math.cos(i));
+    const small = makeTensor('s', DataType.FLOAT, [2], Float32Array.of(1, 2));
+    const w = makeTensor('w', DataType.FLOAT, [1000, 100], big);
+    const graph = makeGraph({ name: 'g', initializers: [small, w], nodes: [makeNode('MatMul', ['x', 'w'], ['y'])],
+      inputs: [makeValueInfo('x', DataType.FLOAT, [1, 1000])], outputs: [makeValueInfo('y', DataType.FLOAT, [1, 100])] });
+    const model = makeModel({ graph, opset: 17 });
+    const chunks = writeModelChunks(model);
+    expect(chunks.some((c) => c.buffer === big.buffer)).toBe(true);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from(writeModel(model)));
+    const back = readModel(writeModel(model));
+    expect(tensorData(back.graph!.initializer[1])).toEqual(big);
+    checkModel(writeModel(model));
   });
 
   it('writes int64 values past 2^53 exactly', () => {

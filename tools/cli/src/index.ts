@@ -58,7 +58,13 @@ function describeUsageFailure(msg: string, where: string, known: string[], argv:
   }
   // yargs also lists the camelCase copy it made of a dashed typo; report what the user typed.
   const typed = names.find((t) => argv.some((a) => a === `--${t}` || a.startsWith(`--${t}=`) || a === `-${t}`));
-  if (typed === undefined) return `unexpected argument '${names[0]}' (${where} --help)`;
+  if (typed === undefined) {
+    // `--json -`: yargs takes a lone '-' for a positional, not the flag's value.
+    const after = argv[argv.indexOf('-') - 1];
+    if (names[0] === '-' && after?.startsWith('--'))
+      return `${after} -: '-' (standard output) is not supported; give a file name (${where} --help)`;
+    return `unexpected argument '${names[0]}' (${where} --help)`;
+  }
   const hint = suggestFlag(typed, known);
   return `unknown flag ${typed.length === 1 ? '-' : '--'}${typed}${hint ? `; did you mean --${hint}?` : ''} (${where} --help lists the flags)`;
 }

@@ -4,7 +4,8 @@
  * ONNX -> test-set features with ONNX Runtime -> retrieval + classification evaluation (FAISS) -> report.
  * Every step writes its outputs under `out/` and is skipped when they exist (force redoes everything).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@semembed/formats';
 import { join, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -71,8 +72,9 @@ export function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
+/** Atomic: a step is skipped when its output exists, so a half-written one must never be left behind. */
 export function writeJson(file: string, value: unknown): void {
-  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function checkOptions(o: PipelineOptions): void {

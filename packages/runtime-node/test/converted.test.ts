@@ -29,7 +29,7 @@ beforeAll(async () => {
     layer.setWeights([ws[0], ws[1], tf.randomNormal([n], 0, 0.2, 'float32', seed++), tf.randomUniform([n], 0.5, 1.5, 'float32', seed++)]);
   }
   const h5 = join(dir, 'fashion.h5');
-  await writeKerasH5(h5, { modelConfig: cfg, layers: modelWeights(tfModel) });
+  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(tfModel) });
   const classes = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'].map((name, index) => ({ index, id: index, name, path: ['item', name] }));
   const classEmbedding = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 1 : 0)));
   await convertKeras({ h5, out: join(dir, 'model.onnx'), preprocessing: { mean: [72.94], std: [90.02], colorSpace: 'gray' }, classes, classEmbedding });

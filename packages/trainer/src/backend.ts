@@ -1,5 +1,6 @@
 /**
- * TensorFlow.js backend selection: tensorflow-gpu > tensorflow (native libtensorflow) > wasm > cpu.
+ * TensorFlow.js backend selection: tensorflow-gpu > webgpu (a real GPU through Dawn) > tensorflow (native
+ * libtensorflow) > wasm > cpu.
  *
  * The native bindings (@tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node) download libtensorflow in their
  * install script, so they are optional: never dependencies, imported dynamically when a user installed them.
@@ -11,18 +12,29 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadNativeConv } from './native-conv.js';
 import { registerFastWasmKernels } from './wasm-kernels.js';
 import { TrainerError } from './errors.js';
+import { registerWebgpuKernels } from './webgpu-kernels/index.js';
+import { initWebgpu, describeAdapter, type GpuAdapterReport, type PowerPreference } from './webgpu.js';
 
 export type Tf = typeof tfjs;
-export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendOptions {
+  /** Which WebGPU adapter to ask Dawn for. */
+  powerPreference?: PowerPreference;
+  /** Let `auto` take a CPU emulation of WebGPU (SwiftShader, lavapipe): only useful in tests. */
+  allowSoftwareGpu?: boolean;
+}
 
 export interface BackendChoice {
   tf: Tf;
   /** What was asked for. */
   requested: BackendName;
-  /** What runs: tensorflow-gpu | tensorflow | wasm | cpu. */
+  /** What runs: tensorflow-gpu | webgpu | tensorflow | wasm | cpu. */
   name: Exclude<BackendName, 'auto'>;
-  /** The tfjs backend name (tensorflow / wasm / cpu). */
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: GpuAdapterReport;
+  /** The tfjs backend name (tensorflow / webgpu / wasm / cpu). */
   tfBackend: string;
   /** Why the faster candidates were not taken (empty when the first choice worked). */
   skipped: string[];
@@ -74,7 +86,7 @@ function nativeHasGpu(tf: Tf): boolean {
  * Selects and initialises a backend. `auto` walks tensorflow-gpu, tensorflow, wasm, cpu and records why each
  * faster one was skipped. An explicit name that cannot load is a user error.
  */
-export async function selectBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {
+export async function selectBackend(requested: BackendName = 'auto', opts: BackendOptions = {}): Promise<BackendChoice> {
   if (!BACKEND_NAMES.includes(requested)) {
     throw new TrainerError(`--backend: unknown backend '${requested}' (choose ${BACKEND_NAMES.join('|')})`);
   }
@@ -94,6 +106,20 @@ export async function selectBackend(requested: BackendName = 'auto'): Promise<Ba
     } else {
       if (requested === 'tensorflow-gpu') throw new TrainerError(`--backend tensorflow-gpu: ${r.why}`);
       skipped.push(`tensorflow-gpu: ${r.why}`);
+    }
+  }
+  if (want('webgpu')) {
+    try {
+      const adapter = await initWebgpu(tfjs, opts.powerPreference);
+      if (requested === 'webgpu' || !adapter.software || opts.allowSoftwareGpu) {
+        const fastKernels = registerWebgpuKernels(tfjs);
+        return { tf: tfjs, requested, name: 'webgpu', adapter, tfBackend: 'webgpu', skipped, fastKernels };
+      }
+      // Emulated WebGPU is far slower than the wasm backend: auto only takes a real GPU.
+      skipped.push(`webgpu: the adapter is ${describeAdapter(adapter)}, not a GPU`);
+    } catch (err) {
+      if (requested === 'webgpu') throw new TrainerError(`--backend webgpu: ${(err as Error).message}`);
+      skipped.push(`webgpu: ${(err as Error).message}`);
     }
   }
   if (want('tensorflow')) {
@@ -125,5 +151,6 @@ export function describeBackend(c: BackendChoice): string {
   const why = c.skipped.length ? ` (not faster: ${c.skipped.join('; ')})` : '';
   const extra = c.fastKernels.length ? `, fast gradient kernels: ${c.fastKernels.join(', ')}` : '';
   const conv = c.name === 'wasm' ? `; convolutions: ${loadNativeConv().why}` : '';
-  return `backend: ${c.name}${extra}${conv}${why}`;
+  const gpu = c.adapter ? ` on ${describeAdapter(c.adapter)}` : '';
+  return `backend: ${c.name}${gpu}${extra}${conv}${why}`;
 }

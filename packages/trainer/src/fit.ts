@@ -227,14 +227,21 @@ export async function evaluate(
  * Loss, gradients of `vars` and outputs for n rows in training mode: one thread's share of a step (the whole
  * batch without helpers). Also runs in the helper threads.
  */
-export function shareGradients(
+export interface ShareResult {
+  value: number;
+  grads: tfType.NamedTensorMap;
+  emb: Float32Array;
+  prob?: Float32Array;
+}
+
+export async function shareGradients(
   tf: Tf,
   o: Pick<FitOptions, 'model' | 'loss' | 'clsWeight' | 'embedding' | 'embRows' | 'embDim' | 'numClasses'> & { train: Pick<DataSplit, 'inputShape'> },
   vars: tfType.Variable[],
   x: Float32Array,
   labels: Int32Array,
   n: number,
-): { value: number; grads: tfType.NamedTensorMap; emb: Float32Array; prob?: Float32Array } {
+): Promise<ShareResult> {
   const [H, W, C] = o.train.inputShape;
   let embT: tfType.Tensor | undefined;
   let probT: tfType.Tensor | undefined;
@@ -250,11 +257,12 @@ export function shareGradients(
     }, vars);
   });
   unbiasMovingVariance();
+  // Asynchronous reads: the webgpu backend cannot read synchronously in Node (its readSync needs OffscreenCanvas).
   const out = {
-    value: value.dataSync()[0],
+    value: ((await value.data()) as Float32Array)[0],
     grads,
-    emb: embT!.dataSync() as Float32Array,
-    prob: probT ? (probT.dataSync() as Float32Array) : undefined,
+    emb: (await embT!.data()) as Float32Array,
+    prob: probT ? ((await probT.data()) as Float32Array) : undefined,
   };
   tf.dispose([value, embT!, probT].filter((t): t is tfType.Tensor => t !== undefined));
   return out;
@@ -285,7 +293,7 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
       const local = (x: Float32Array, labels: Int32Array, n: number) => shareGradients(tf, o, trainVars, x, labels, n);
       const step = o.workers
         ? await parallelGradients(tf, o.workers, model, trainIdx, batch, H * W * C, local)
-        : local(batch.x, batch.labels, batch.size);
+        : await local(batch.x, batch.labels, batch.size);
       optimizer.apply(trainVars, step.grads);
       tf.dispose(step.grads);
       const lv = step.value;

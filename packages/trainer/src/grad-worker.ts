@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const stats = new Float32Array(layout.stats);
   const o = { ...setup, model, train: { inputShape: setup.inputShape } };
 
-  port.on('message', (m: StepRequest) => {
+  port.on('message', async (m: StepRequest) => {
     try {
       vars.forEach((v, i) => {
         const t = tf.tensor(weights.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]), v.shape);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
         t.dispose();
       });
       const mine = m.trainIdx.map((i) => vars[i]);
-      const r = shareGradients(tf, o, mine, m.x, m.labels, m.labels.length);
+      const r = await shareGradients(tf, o, mine, m.x, m.labels, m.labels.length);
       let packed = 0;
       for (const v of mine) {
         const g = r.grads[v.name].dataSync() as Float32Array;

@@ -1,5 +1,15 @@
 export { TrainerError } from './errors.js';
-export { selectBackend, describeBackend, wasmDir, BACKEND_NAMES, type BackendName, type BackendChoice, type Tf } from './backend.js';
+export {
+  selectBackend,
+  describeBackend,
+  wasmDir,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+  type BackendOptions,
+  type Tf,
+} from './backend.js';
+export { initWebgpu, requestGpuAdapter, describeAdapter, isSoftwareAdapter, type GpuAdapterReport, type PowerPreference } from './webgpu.js';
 export { registerFastWasmKernels, type FastKernelOptions } from './wasm-kernels.js';
 export { LOSSES, embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, balancedAccuracy, nearestClass, type LossName } from './losses.js';
 export {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as tfType from '@tensorflow/tfjs';
 import type { LossName } from './losses.js';
+import type { ShareResult } from './fit.js';
 
 type Tf = typeof tfType;
 
@@ -227,7 +228,7 @@ export async function parallelGradients(
   trainIdx: number[],
   batch: { x: Float32Array; labels: Int32Array; size: number },
   rowSize: number,
-  local: (x: Float32Array, labels: Int32Array, n: number) => { value: number; grads: tfType.NamedTensorMap; emb: Float32Array; prob?: Float32Array },
+  local: (x: Float32Array, labels: Int32Array, n: number) => Promise<ShareResult>,
 ): Promise<{ value: number; grads: tfType.NamedTensorMap; emb: Float32Array; prob?: Float32Array }> {
   const n = batch.size;
   const parts = batchParts(n, workers.count);
@@ -247,7 +248,7 @@ export async function parallelGradients(
     );
   }
   const [s0, e0] = parts[0];
-  const mine = local(batch.x.subarray(s0 * rowSize, e0 * rowSize), batch.labels.subarray(s0, e0), e0 - s0);
+  const mine = await local(batch.x.subarray(s0 * rowSize, e0 * rowSize), batch.labels.subarray(s0, e0), e0 - s0);
   let got: Array<StepReply | undefined>;
   try {
     got = await Promise.all(replies);

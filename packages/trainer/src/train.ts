@@ -8,9 +8,10 @@ import path from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import { buildArchitecture, listArchitectures, loadWeightsByKerasName, modelFromKerasConfig, weightsFromKerasNames, type KerasModelConfig } from '@semembed/architectures';
 import { loadDatasetSplits, type Dataset } from '@semembed/datasets';
-import { writeNpy } from '@semembed/formats';
+import { mulberry32, writeNpy } from '@semembed/formats';
 import { readClassEmbedding, type ClassId } from '@semembed/hierarchy';
 import { selectBackend, describeBackend, type BackendName, type BackendChoice } from './backend.js';
+import type { PowerPreference } from './webgpu.js';
 import { splitFromDataset } from './data.js';
 import { TrainerError } from './errors.js';
 import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fit.js';
@@ -49,6 +50,8 @@ export interface TrainOptions extends ScheduleOptions {
   finetuneInit?: number;
   seed?: number;
   backend?: BackendName;
+  /** WebGPU adapter preference (--gpu_adapter): 'high-performance' (default, a discrete GPU) or 'low-power'. */
+  gpuAdapter?: PowerPreference;
   /**
    * Threads computing each batch's gradients on the wasm/cpu backends (data-parallel; default 'auto' = the
    * usable cores, at most 4). 1 trains on the calling thread only. Results depend on the count (BatchNorm
@@ -95,15 +98,7 @@ function check(cond: boolean, msg: string): asserts cond {
 /** Runs fn with Math.random replaced by a seeded generator: tfjs initialisers without a seed draw from it. */
 async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
   const orig = Math.random;
-  let s = (seed >>> 0) ^ 0x9e3779b9;
-  Math.random = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  Math.random = mulberry32((seed >>> 0) ^ 0x9e3779b9); // the same sequence as before the move to formats
   try {
     return await fn();
   } finally {
@@ -117,11 +112,15 @@ function loadEmbedding(spec: string): { embedding: Float32Array | null; rows: nu
   return { embedding: Float32Array.from(e.embedding), rows: e.rows, dim: e.dim, classes: e.ind2label };
 }
 
-export function modelWeights(model: tfType.LayersModel): H5Layer[] {
-  return weightsFromKerasNames(model).map((l) => ({
-    name: l.layer,
-    weights: l.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.variable.read().dataSync() as Float32Array })),
-  }));
+/** The model's weights under their Keras names, read asynchronously (the webgpu backend has no sync reads in Node). */
+export async function modelWeights(model: tfType.LayersModel): Promise<H5Layer[]> {
+  const layers: H5Layer[] = [];
+  for (const l of weightsFromKerasNames(model)) {
+    const weights: H5Weight[] = [];
+    for (const w of l.weights) weights.push({ name: w.name, shape: w.shape, data: (await w.variable.read().data()) as Float32Array });
+    layers.push({ name: l.layer, weights });
+  }
+  return layers;
 }
 
 function lookupFrom(layers: H5Layer[]): (name: string) => H5Weight | undefined {
@@ -134,9 +133,9 @@ function lookupFrom(layers: H5Layer[]): (name: string) => H5Weight | undefined {
 async function writeSnapshot(file: string, cfg: KerasModelConfig, model: tfType.LayersModel, opt: KerasSGD, state: SnapshotState): Promise<void> {
   const optimizerWeights: H5Weight[] = [];
   for (const [name, v] of opt.momenta) {
-    optimizerWeights.push({ name: `SGD/momentum/${name}:0`, shape: [...v.shape], data: v.dataSync() as Float32Array });
+    optimizerWeights.push({ name: `SGD/momentum/${name}:0`, shape: [...v.shape], data: (await v.data()) as Float32Array });
   }
-  await writeKerasH5(file, { modelConfig: cfg, layers: modelWeights(model), optimizerWeights, extraAttrs: { semembed_state: JSON.stringify(state) } });
+  await writeKerasH5(file, { modelConfig: cfg, layers: await modelWeights(model), optimizerWeights, extraAttrs: { semembed_state: JSON.stringify(state) } });
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -202,7 +201,7 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
   log(`Data: ${o.dataset}, ${trainDs.labels.length} training / ${testDs.labels.length} test images of ${trainDs.inputShape.join('x')}, ${numClasses} classes; embedding ${o.embedding === 'onehot' ? 'onehot' : o.embedding} (${rows}x${dim})`);
 
   // Backend and model
-  const choice: BackendChoice = await selectBackend(o.backend ?? 'auto');
+  const choice: BackendChoice = await selectBackend(o.backend ?? 'auto', { powerPreference: o.gpuAdapter });
   const tf: Tf = choice.tf;
   log(describeBackend(choice));
 
@@ -407,11 +406,11 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     result.test = { loss: ev.loss, embAcc: ev.embAcc, clsAcc: ev.clsAcc, balancedAccuracy: balCls, balancedAccuracyEmbedding: balEmb };
 
     if (o.weightDump) {
-      await writeKerasH5(o.weightDump, { layers: modelWeights(model) }, 'weights');
+      await writeKerasH5(o.weightDump, { layers: await modelWeights(model) }, 'weights');
       files.push(o.weightDump);
     }
     if (o.modelDump) {
-      await writeKerasH5(o.modelDump, { modelConfig: cfg, layers: modelWeights(model) });
+      await writeKerasH5(o.modelDump, { modelConfig: cfg, layers: await modelWeights(model) });
       files.push(o.modelDump);
     }
     if (o.featureDump) {

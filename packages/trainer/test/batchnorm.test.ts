@@ -9,7 +9,7 @@ describe("BatchNormalization's moving statistics follow Keras 2.2 (unbiased batc
     tf = (await selectBackend('wasm')).tf;
   });
 
-  it('after one training step: moving_variance = m*1 + (1-m)*var*n/(n-1), moving_mean = (1-m)*mean', () => {
+  it('after one training step: moving_variance = m*1 + (1-m)*var*n/(n-1), moving_mean = (1-m)*mean', async () => {
     const [N, H, W, C] = [6, 4, 4, 3];
     const model = tf.sequential({
       layers: [
@@ -23,7 +23,7 @@ describe("BatchNormalization's moving statistics follow Keras 2.2 (unbiased batc
     const emb = new Float32Array(100);
     for (let i = 0; i < 10; i++) emb[i * 11] = 1;
     const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
-    const r = shareGradients(tf, { model, loss: 'inv_corr', clsWeight: 0, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: [H, W, C] } }, vars, x, labels, N);
+    const r = await shareGradients(tf, { model, loss: 'inv_corr', clsWeight: 0, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: [H, W, C] } }, vars, x, labels, N);
     tf.dispose(r.grads);
     const byName = (s: string) => model.weights.find((w) => w.originalName.endsWith(s))!.read().dataSync();
     const mv = byName('moving_variance');

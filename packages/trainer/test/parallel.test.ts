@@ -73,7 +73,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
         const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
         const trainIdx = model.weights.flatMap((w, i) => (w.trainable ? [i] : []));
         const batch = data(n, 1);
-        const whole = localFor(model, vars)(batch.x, batch.labels, n);
+        const whole = await localFor(model, vars)(batch.x, batch.labels, n);
         const par = await parallelGradients(tf, workers, model, trainIdx, batch, 28 * 28, localFor(model, vars));
         expect(Math.abs(par.value - whole.value)).toBeLessThan(1e-6);
         expect(relErr(par.emb, whole.emb)).toBeLessThan(1e-5);
@@ -103,10 +103,10 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
       const restore = () => all.forEach((v, i) => v.assign(tf.tensor(before[i], v.shape)));
       // Each share alone, one after the other on this thread.
       const local = localFor(model, vars, 0.1);
-      const a = local(batch.x.subarray(0, 15 * 784), batch.labels.subarray(0, 15), 15);
+      const a = await local(batch.x.subarray(0, 15 * 784), batch.labels.subarray(0, 15), 15);
       const statsA = all.map((v) => v.dataSync().slice() as Float32Array);
       restore();
-      const b = local(batch.x.subarray(15 * 784), batch.labels.subarray(15), 15);
+      const b = await local(batch.x.subarray(15 * 784), batch.labels.subarray(15), 15);
       const statsB = all.map((v) => v.dataSync().slice() as Float32Array);
       restore();
       const par = await parallelGradients(tf, workers, model, trainIdx, batch, 784, local);

@@ -1,7 +1,7 @@
 // FAISS indices from factory strings (HNSW32, IVF1024,Flat, IVF256,PQ16, Flat, ...), saved/loaded with a JSON
 // sidecar, and their recall against the exact flat index.
-import { readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from '@semembed/formats';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic, writeViaTempSync } from '@semembed/formats';
 import { loadFaiss, METRIC_INNER_PRODUCT, METRIC_L2, type FaissIndex, type FaissModule } from './faiss.js';
 import { normalizeRows, toFloat32, type Features } from './search.js';
 import { RetrievalError } from './errors.js';
@@ -47,12 +47,9 @@ export function buildIndex(features: Features, dim: number, options: { factory?:
 
 /** Writes the index (FAISS format) and `<path>.json` (the sidecar), each through a temp file + rename. */
 export function saveIndex(index: FaissIndex, meta: IndexMeta, path: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    index.write(tmp);
-    renameSync(tmp, path);
+    writeViaTempSync(path, (tmp) => index.write(tmp));
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new RetrievalError(`${path}: cannot write the index (${(err as Error).message})`);
   }
   writeFileAtomic(`${path}.json`, JSON.stringify(meta) + '\n');

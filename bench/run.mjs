@@ -15,6 +15,7 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',
 // area -> command (as recorded in each results file); order: cheap first.
 const suite = [
   ['hierarchy', 'node bench/hierarchy/run.mjs --runs 3'],
+  ['cli-startup', 'node bench/cli/startup.mjs --runs 5 --reference_runs 1'],
   ['datasets', 'node bench/datasets/batching.mjs 3'],
   ['converter', 'node bench/converter/run.mjs 5'],
   ['onnx', 'node bench/onnx/run.mjs 5'],

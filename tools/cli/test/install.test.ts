@@ -92,6 +92,19 @@ describe('dist/ after npm ci', () => {
   });
 });
 
+describe('README', () => {
+  it("quick start gives the main job's time quiet and busy, as measured, and what makes it slower", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## The reference'));
+    expect(quick).toMatch(/\*\*11 min\*\* on a quiet 2-core machine/);
+    expect(quick).toMatch(/\*\*31 min wall \(46 CPU-minutes\)\*\* on a 2-core machine shared with other heavy jobs/);
+    expect(quick).toMatch(/What makes it slower: other processes on the same cores/);
+    expect(quick).toMatch(/npx semembed --help|`npx semembed` right after `npm ci`/);
+    // the quiet figure is the recorded benchmark's
+    expect(readFileSync(join(ROOT, 'bench', 'results', 'pipeline.md'), 'utf8')).toMatch(/\*\*11\.0 min\*\* in all/);
+  });
+});
+
 describe('licence', () => {
   it('root LICENSE: MIT, semantic-embeddings contributors; package.json says MIT', () => {
     const text = readFileSync(join(ROOT, 'LICENSE'), 'utf8');

@@ -21,22 +21,33 @@ describe('parsePickle on damaged input', () => {
     // (-2, 3): product -6; (-2, -3): product 6 = the 24 bytes there.
     for (const shape of ['4afeffffff4b0386', '4afeffffff4afdffffff86']) {
       expect(() => parsePickle(withShape(shape), 'neg.pickle')).toThrow(FormatError);
-      expect(() => parsePickle(withShape(shape), 'neg.pickle')).toThrow(/^neg\.pickle: numpy array: shape \(-2, -?3\) has a dimension that is not a non-negative integer/);
+      expect(() => parsePickle(withShape(shape), 'neg.pickle')).toThrow(
+        /^neg\.pickle: numpy array: shape \(-2, -?3\) has a dimension that is not a non-negative integer/,
+      );
     }
   });
 
   it('refuses corrupt protocol-0 numbers with the text it found', () => {
-    const good = "(dp0\nVa\np1\n(lp2\nI1\naI2\nas.";
+    const good = '(dp0\nVa\np1\n(lp2\nI1\naI2\nas.';
     expect(parsePickle(Buffer.from(good, 'latin1'))).toEqual(new Map([['a', [1, 2]]]));
-    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'I1x\n'), 'latin1'), 'p0.pickle')).toThrow(/^p0\.pickle: corrupt INT "1x" \(not an integer\)/);
-    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'L12zL\n'), 'latin1'), 'p0.pickle')).toThrow(/corrupt LONG "12z"/);
-    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'F1.5.5\n'), 'latin1'), 'p0.pickle')).toThrow(/corrupt FLOAT "1\.5\.5"/);
+    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'I1x\n'), 'latin1'), 'p0.pickle')).toThrow(
+      /^p0\.pickle: corrupt INT "1x" \(not an integer\)/,
+    );
+    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'L12zL\n'), 'latin1'), 'p0.pickle')).toThrow(
+      /corrupt LONG "12z"/,
+    );
+    expect(() => parsePickle(Buffer.from(good.replace('I1\n', 'F1.5.5\n'), 'latin1'), 'p0.pickle')).toThrow(
+      /corrupt FLOAT "1\.5\.5"/,
+    );
     expect(parsePickle(Buffer.from(good.replace('I1\n', 'F-2.5e3\n'), 'latin1'))).toEqual(new Map([['a', [-2500, 2]]]));
   });
 
   it('refuses nesting deeper than 1000 levels instead of overflowing the stack', () => {
-    const nest = (n: number) => Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.alloc(n, 0x28), Buffer.alloc(n, 0x6c), Buffer.from('.')]);
-    expect(() => parsePickle(nest(100_000), 'deep.pickle')).toThrow(/^deep\.pickle: containers nested deeper than 1000 levels/);
+    const nest = (n: number) =>
+      Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.alloc(n, 0x28), Buffer.alloc(n, 0x6c), Buffer.from('.')]);
+    expect(() => parsePickle(nest(100_000), 'deep.pickle')).toThrow(
+      /^deep\.pickle: containers nested deeper than 1000 levels/,
+    );
     let v = parsePickle(nest(900)) as unknown[];
     let depth = 1;
     while (v.length === 1) [v, depth] = [v[0] as unknown[], depth + 1];

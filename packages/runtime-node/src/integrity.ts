@@ -21,7 +21,11 @@ export function sha256OfFile(path: string): string {
  * conversions (e.g. a run killed between its two renames) is refused here rather than mislabelling outputs.
  * Sidecars written before the hash existed load as before.
  */
-export function checkModelPair(onnxPath: string, sidecarPath: string, source: Record<string, unknown> | undefined): void {
+export function checkModelPair(
+  onnxPath: string,
+  sidecarPath: string,
+  source: Record<string, unknown> | undefined,
+): void {
   const want = source?.onnx_sha256;
   if (want === undefined) return;
   if (typeof want !== 'string' || !/^[0-9a-f]{64}$/.test(want)) {
@@ -32,7 +36,8 @@ export function checkModelPair(onnxPath: string, sidecarPath: string, source: Re
     got = sha256OfFile(onnxPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'a folder, not a file' : (code ?? (err as Error).message);
+    const why =
+      code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'a folder, not a file' : (code ?? (err as Error).message);
     throw new ModelLoadError(`model file ${onnxPath} (named by ${basename(sidecarPath)}): ${why}`);
   }
   if (got !== want) {

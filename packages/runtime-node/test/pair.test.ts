@@ -20,10 +20,16 @@ let h5: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rn-pair-'));
   await tf.setBackend('cpu');
-  const cfg = buildArchitecture('fashion-cnn', { inputShape: [28, 28, 1], embeddingDim: 10, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+  const cfg = buildArchitecture('fashion-cnn', {
+    inputShape: [28, 28, 1],
+    embeddingDim: 10,
+    numClasses: 10,
+    loss: 'inv_corr',
+    clsWeight: 0.1,
+  });
   const m = await modelFromKerasConfig(tf, cfg);
   h5 = join(dir, 'fashion.h5');
-  await writeKerasH5(h5, { modelConfig: cfg, layers: modelWeights(m) });
+  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(m) });
   m.dispose();
 }, 60_000);
 
@@ -48,7 +54,9 @@ describe('the converter writes model.onnx + model.json as one pair', () => {
     const oldJson = readFileSync(json);
     await convertKeras({ h5, out, fp16: true });
     writeFileSync(json, oldJson);
-    await expect(loadModel(out, { ep: 'cpu', warmup: false })).rejects.toThrow(/does not match its sidecar model\.json .*different conversions/);
+    await expect(loadModel(out, { ep: 'cpu', warmup: false })).rejects.toThrow(
+      /does not match its sidecar model\.json .*different conversions/,
+    );
     // A sidecar without the hash (older converters) still loads.
     const legacy = JSON.parse(oldJson.toString('utf8'));
     delete legacy.source.onnx_sha256;
@@ -69,11 +77,14 @@ describe('the converter writes model.onnx + model.json as one pair', () => {
         if (i === 0) process.stdout.write('ready\\n'); // a pair exists; later kills land in rewrites of it
       }`;
     let seed = 20;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const states = { matched: 0, refused: 0, temporaries: 0 };
     const killedAt: number[] = [];
     for (let round = 0; round < 8; round++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: PKG, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: PKG,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((res, rej) => {
         child.stdout.once('data', () => res());
         child.once('exit', (code) => rej(new Error(`converter child exited with ${code} before it was ready`)));

@@ -62,14 +62,21 @@ const post = (path: string, body: RequestInit['body'], type?: string) =>
 const error = async (r: Response): Promise<string> => ((await r.json()) as { error: string }).error;
 
 /** A raw HTTP request whose body is sent in chunks (no content-length); resolves with status and the bytes sent. */
-function chunkedUpload(path: string, headers: Record<string, string>, chunks: () => Buffer | undefined): Promise<{ status: number; sent: number }> {
+function chunkedUpload(
+  path: string,
+  headers: Record<string, string>,
+  chunks: () => Buffer | undefined,
+): Promise<{ status: number; sent: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     const u = new URL(url + path);
-    const req = request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, sent }));
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, path, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, sent }));
+      },
+    );
     req.on('error', reject);
     const pump = () => {
       for (;;) {
@@ -94,14 +101,21 @@ describe('limits hold on every content type', () => {
 
   it('a chunked multipart upload (no content-length) is cut at the limit, not read whole', async () => {
     const boundary = 'xbound';
-    const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="a"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="a"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n`,
+    );
     const piece = Buffer.alloc(64 * 1024, 3);
     let n = 0;
     const before = process.memoryUsage().rss;
     // Up to 64 MB offered; the server must answer long before that.
-    const { status, sent } = await chunkedUpload('/v1/embed', { 'content-type': `multipart/form-data; boundary=${boundary}` }, () =>
-      n++ === 0 ? head : n < 1024 ? piece : undefined,
-    ).catch((e: NodeJS.ErrnoException) => ({ status: e.code === 'EPIPE' || e.code === 'ECONNRESET' ? 413 : 0, sent: n * piece.length }));
+    const { status, sent } = await chunkedUpload(
+      '/v1/embed',
+      { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      () => (n++ === 0 ? head : n < 1024 ? piece : undefined),
+    ).catch((e: NodeJS.ErrnoException) => ({
+      status: e.code === 'EPIPE' || e.code === 'ECONNRESET' ? 413 : 0,
+      sent: n * piece.length,
+    }));
     expect(status).toBe(413);
     expect(sent).toBeLessThan(64 * 1024 * 1024);
     expect(process.memoryUsage().rss - before).toBeLessThan(48 * 1024 * 1024);
@@ -126,7 +140,9 @@ describe('client errors are 4xx', () => {
   it('a model without an embedding output classifies; /v1/embed and /v1/search say why they cannot (400)', async () => {
     const c = await post('/v1/classify?model=classifier', png, 'image/png');
     expect(c.status).toBe(200);
-    const body = (await c.json()) as { results: { classes: { index: number; probability: number }[]; nearest?: unknown }[] };
+    const body = (await c.json()) as {
+      results: { classes: { index: number; probability: number }[]; nearest?: unknown }[];
+    };
     const probs = fashionRef['gray28.png'].prob as number[];
     const best = probs.indexOf(Math.max(...probs));
     expect(body.results[0].classes[0].index).toBe(best);
@@ -164,14 +180,20 @@ describe('client errors are 4xx', () => {
     data[2 * 12 + 5] = NaN;
     writeNpy(join(tmp, 'nan.npy'), { dtype: 'float32', shape: [3, 12], data });
     await expect(
-      createServer({ models: [{ path: fixture('fashion-tiny.onnx'), gallery: join(tmp, 'nan.npy') }], ep: 'cpu', port: 0, logger: 'silent', worker: false }),
+      createServer({
+        models: [{ path: fixture('fashion-tiny.onnx'), gallery: join(tmp, 'nan.npy') }],
+        ep: 'cpu',
+        port: 0,
+        logger: 'silent',
+        worker: false,
+      }),
     ).rejects.toThrow(/nan\.npy: row 2 has a non-finite value \(NaN\)/);
   });
 
   it('--port outside 0..65535 is one clear error before anything loads', async () => {
-    await expect(createServer({ models: [{ path: fixture('fashion-tiny.onnx') }], port: 70000, logger: 'silent' })).rejects.toThrow(
-      /--port 70000: a port is an integer from 0 to 65535/,
-    );
+    await expect(
+      createServer({ models: [{ path: fixture('fashion-tiny.onnx') }], port: 70000, logger: 'silent' }),
+    ).rejects.toThrow(/--port 70000: a port is an integer from 0 to 65535/);
   });
 });
 
@@ -183,7 +205,15 @@ describe('the web root', () => {
     expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     expect((await fetch(url + '/assets/app.js')).status).toBe(200);
     expect(await (await fetch(url + '/app-link.js')).text()).toBe('console.log(1)');
-    for (const p of ['/.env', '/.git/config', '/etc/passwd', '/etc/hostname', '/outside.txt', '/%2e%65nv', '/assets/../.env']) {
+    for (const p of [
+      '/.env',
+      '/.git/config',
+      '/etc/passwd',
+      '/etc/hostname',
+      '/outside.txt',
+      '/%2e%65nv',
+      '/assets/../.env',
+    ]) {
       const r = await fetch(url + p);
       expect(r.status, p).toBe(404);
       expect(await r.text(), p).not.toMatch(/SECRET|root:|outside the root|\[core\]/);
@@ -206,13 +236,19 @@ describe('Open Inference Protocol v2', () => {
     const v7 = await fetch(url + '/v2/models/fashion/versions/7');
     expect(v7.status).toBe(404);
     expect(await error(v7)).toMatch(/model fashion has no version "7" \(versions: 1\)/);
-    const a = (await (await post('/v2/models/fashion/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')).json()) as any;
-    const b = (await (await post('/v2/models/fashion/versions/1/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')).json()) as any;
+    const a = (await (
+      await post('/v2/models/fashion/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')
+    ).json()) as any;
+    const b = (await (
+      await post('/v2/models/fashion/versions/1/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')
+    ).json()) as any;
     expect(b).toEqual(a);
   });
 
   it('returns outputs as binary when asked (per output or for all), the same values as JSON', async () => {
-    const json = (await (await post('/v2/models/fashion/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')).json()) as any;
+    const json = (await (
+      await post('/v2/models/fashion/infer', JSON.stringify({ inputs: [tensor] }), 'application/json')
+    ).json()) as any;
     const asks = [
       { inputs: [tensor], outputs: [{ name: 'l2norm', parameters: { binary_data: true } }, { name: 'prob' }] },
       { inputs: [tensor], outputs: [{ name: 'l2norm' }, { name: 'prob' }], parameters: { binary_data_output: true } },
@@ -252,7 +288,13 @@ describe('Open Inference Protocol v2', () => {
 
 describe('shutdown in bounded time', () => {
   it('slow-header clients do not hold it; requests arriving meanwhile get 503; in-flight ones finish', async () => {
-    const s = await createServer({ models: [{ path: fixture('fashion-tiny.onnx') }], ep: 'cpu', port: 0, maxQueueDelayMs: 400, logger: 'silent' });
+    const s = await createServer({
+      models: [{ path: fixture('fashion-tiny.onnx') }],
+      ep: 'cpu',
+      port: 0,
+      maxQueueDelayMs: 400,
+      logger: 'silent',
+    });
     const u = new URL(await s.listen());
     // A client that sends half a request line and then nothing.
     const slow = connect(Number(u.port), u.hostname);
@@ -260,7 +302,11 @@ describe('shutdown in bounded time', () => {
     slow.write('POST /v1/embed HTTP/1.1\r\nHost: x\r\n');
     const slowClosed = new Promise((r) => slow.once('close', r));
     slow.on('error', () => {});
-    const inflight = fetch(u.origin + '/v1/embed', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    const inflight = fetch(u.origin + '/v1/embed', {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    });
     await new Promise((r) => setTimeout(r, 80)); // waiting in the 400 ms batch window
     const t0 = Date.now();
     const closed = s.close();

@@ -49,7 +49,10 @@ export function checkOutputs(outputs: PathArg[], inputs: PathArg[], force: boole
     if (path === undefined) continue;
     const real = canonical(path);
     const same = ins.find((i) => i.real === real);
-    if (same) throw new UsageError(`${flag} ${path} is the same file as ${same.flag} ${same.path}: refusing to overwrite what the command reads`);
+    if (same)
+      throw new UsageError(
+        `${flag} ${path} is the same file as ${same.flag} ${same.path}: refusing to overwrite what the command reads`,
+      );
     const twice = seen.get(real);
     if (twice) throw new UsageError(`${flag} ${path} and ${twice} name the same file`);
     seen.set(real, `${flag} ${path}`);

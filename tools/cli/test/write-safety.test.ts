@@ -26,7 +26,9 @@ describe('convert never replaces what it reads', () => {
     for (const out of [h5, join(d, '.', 'sub', '..', 'm.h5')]) {
       const r = semembed(['convert', h5, out]);
       oneLine(r);
-      expect(r.stderr).toMatch(/output .*m\.h5 is the same file as input .*m\.h5: refusing to overwrite what the command reads/);
+      expect(r.stderr).toMatch(
+        /output .*m\.h5 is the same file as input .*m\.h5: refusing to overwrite what the command reads/,
+      );
     }
     expect(sha(h5)).toBe(before);
     expect(readdirSync(d)).toEqual(['m.h5']);
@@ -37,18 +39,44 @@ describe('convert never replaces what it reads', () => {
     const m = join(FIX, 'dl4j__mnist_mlp_tf_keras_2');
     copyFileSync(join(m, 'mnist_mlp_tf_keras_2_config.json'), join(d, 'model.json'));
     const before = sha(join(d, 'model.json'));
-    const r = semembed(['convert', join(m, 'mnist_mlp_tf_keras_2_weights.h5'), join(d, 'model.onnx'), '--config', join(d, 'model.json')]);
+    const r = semembed([
+      'convert',
+      join(m, 'mnist_mlp_tf_keras_2_weights.h5'),
+      join(d, 'model.onnx'),
+      '--config',
+      join(d, 'model.json'),
+    ]);
     oneLine(r);
     expect(r.stderr).toMatch(/the sidecar .*model\.json is the same file as --config .*model\.json/);
     expect(sha(join(d, 'model.json'))).toBe(before);
     expect(readdirSync(d)).toEqual(['model.json']);
     // Named apart, it converts; a second run needs --force, and then both files are replaced as a pair.
-    const ok = semembed(['convert', join(m, 'mnist_mlp_tf_keras_2_weights.h5'), join(d, 'mlp.onnx'), '--config', join(d, 'model.json')]);
+    const ok = semembed([
+      'convert',
+      join(m, 'mnist_mlp_tf_keras_2_weights.h5'),
+      join(d, 'mlp.onnx'),
+      '--config',
+      join(d, 'model.json'),
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
-    const again = semembed(['convert', join(m, 'mnist_mlp_tf_keras_2_weights.h5'), join(d, 'mlp.onnx'), '--config', join(d, 'model.json')]);
+    const again = semembed([
+      'convert',
+      join(m, 'mnist_mlp_tf_keras_2_weights.h5'),
+      join(d, 'mlp.onnx'),
+      '--config',
+      join(d, 'model.json'),
+    ]);
     oneLine(again);
     expect(again.stderr).toMatch(/output .*mlp\.onnx exists; pass --force to replace it/);
-    const forced = semembed(['convert', join(m, 'mnist_mlp_tf_keras_2_weights.h5'), join(d, 'mlp.onnx'), '--config', join(d, 'model.json'), '--fp16', '--force']);
+    const forced = semembed([
+      'convert',
+      join(m, 'mnist_mlp_tf_keras_2_weights.h5'),
+      join(d, 'mlp.onnx'),
+      '--config',
+      join(d, 'model.json'),
+      '--fp16',
+      '--force',
+    ]);
     expect(forced.code, forced.stderr).toBe(0);
     const side = JSON.parse(readFileSync(join(d, 'mlp.json'), 'utf8'));
     expect(side.source.fp16_weights).toBe(true);
@@ -91,7 +119,9 @@ describe('every command that writes', () => {
     oneLine(r);
     expect(r.stderr).toMatch(/--out .*e\.json exists; pass --force to replace it/);
     expect(sha(out)).toBe(before);
-    expect(semembed(['compute-class-embedding', '--hierarchy', TAX, '--out', out, '--method', 'mds', '--force']).code).toBe(0);
+    expect(
+      semembed(['compute-class-embedding', '--hierarchy', TAX, '--out', out, '--method', 'mds', '--force']).code,
+    ).toBe(0);
     expect(sha(out)).not.toBe(before);
     const tax = join(d, 'tax.txt');
     copyFileSync(TAX, tax);
@@ -108,7 +138,9 @@ describe('every command that writes', () => {
     const t0 = Date.now();
     const r = semembed(['compute-class-embedding', '--hierarchy', join(d, 'big.txt'), '--out', join(d, 'e.json')]);
     oneLine(r);
-    expect(r.stderr).toMatch(/150000 classes: the unitsphere method needs dense n×n float64 matrices, n² memory: about 3 × 150000² × 8 bytes = 503 GB/);
+    expect(r.stderr).toMatch(
+      /150000 classes: the unitsphere method needs dense n×n float64 matrices, n² memory: about 3 × 150000² × 8 bytes = 503 GB/,
+    );
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(readdirSync(d)).toEqual(['big.txt']);
   });
@@ -128,10 +160,30 @@ describe('every command that writes', () => {
     const feat = join(ROOT, 'tools', 'cli', 'test', 'fixtures', 'c_ties.feat.pickle');
     const labels = join(ROOT, 'tools', 'cli', 'test', 'fixtures', 'c_ties.labels.txt');
     writeFileSync(join(d, 'm.json'), 'keep');
-    const e = semembed(['evaluate-retrieval', '--hierarchy', TAX, '--feat', feat, '--labels', labels, '--json', join(d, 'm.json')]);
+    const e = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      TAX,
+      '--feat',
+      feat,
+      '--labels',
+      labels,
+      '--json',
+      join(d, 'm.json'),
+    ]);
     oneLine(e);
     expect(e.stderr).toMatch(/--json .*m\.json exists; pass --force/);
-    const same = semembed(['evaluate-retrieval', '--hierarchy', TAX, '--feat', feat, '--labels', labels, '--csv', feat]);
+    const same = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      TAX,
+      '--feat',
+      feat,
+      '--labels',
+      labels,
+      '--csv',
+      feat,
+    ]);
     oneLine(same);
     expect(same.stderr).toMatch(/--csv .* is the same file as --feat/);
     writeFileSync(join(d, 'g.index'), 'keep');

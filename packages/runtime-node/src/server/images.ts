@@ -11,7 +11,8 @@ export interface ImageRequest {
 
 export function parseTopK(v: unknown): number {
   const k = Number(v);
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new RuntimeNodeError(`top_k must be an integer 1..1000, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(k) || k < 1 || k > 1000)
+    throw new RuntimeNodeError(`top_k must be an integer 1..1000, got ${JSON.stringify(v)}`);
   return k;
 }
 
@@ -30,7 +31,8 @@ interface Part {
  */
 async function readMultipart(req: FastifyRequest, limits: Limits, out: ImageRequest): Promise<void> {
   const declared = Number(req.headers['content-length']);
-  const tooLarge = (n: string) => new ImageError(`request body is ${n} bytes, the limit is ${limits.bodyLimit} (--body_limit_mb)`, 413);
+  const tooLarge = (n: string) =>
+    new ImageError(`request body is ${n} bytes, the limit is ${limits.bodyLimit} (--body_limit_mb)`, 413);
   if (Number.isFinite(declared) && declared > limits.bodyLimit) throw tooLarge(String(declared));
   let seen = 0;
   let rejectOver!: (e: Error) => void;
@@ -53,7 +55,8 @@ async function readMultipart(req: FastifyRequest, limits: Limits, out: ImageRequ
       if (next.done) break;
       const part = next.value;
       if (part.type === 'file') {
-        if (out.images.length >= limits.maxImages) throw new ImageError(`more than ${limits.maxImages} images in one request`, 413);
+        if (out.images.length >= limits.maxImages)
+          throw new ImageError(`more than ${limits.maxImages} images in one request`, 413);
         const p = part.toBuffer!();
         p.catch(() => {});
         out.images.push(await Promise.race([p, over]));
@@ -73,18 +76,23 @@ async function readMultipart(req: FastifyRequest, limits: Limits, out: ImageRequ
 
 function readJsonImages(req: FastifyRequest, limits: Limits, out: ImageRequest): void {
   const body = req.body as Record<string, unknown> | null;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ImageError('JSON body must be an object with "image" or "images" (base64)');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ImageError('JSON body must be an object with "image" or "images" (base64)');
   if (typeof body.model === 'string') out.model = body.model;
   if (body.top_k !== undefined) out.topK = parseTopK(body.top_k);
   const list = body.images !== undefined ? body.images : body.image !== undefined ? [body.image] : undefined;
-  if (!Array.isArray(list)) throw new ImageError('JSON body needs "image" (base64 string) or "images" (array of base64 strings)');
-  if (list.length > limits.maxImages) throw new ImageError(`${list.length} images in one request, the limit is ${limits.maxImages}`, 413);
+  if (!Array.isArray(list))
+    throw new ImageError('JSON body needs "image" (base64 string) or "images" (array of base64 strings)');
+  if (list.length > limits.maxImages)
+    throw new ImageError(`${list.length} images in one request, the limit is ${limits.maxImages}`, 413);
   list.forEach((s, i) => {
     if (typeof s !== 'string') throw new ImageError(`images[${i}] is not a base64 string`);
     const b64 = s.startsWith('data:') ? s.slice(s.indexOf(',') + 1) : s;
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64.replace(/\s+/g, ''))) throw new ImageError(`images[${i}] is not valid base64`);
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64.replace(/\s+/g, '')))
+      throw new ImageError(`images[${i}] is not valid base64`);
     const buf = Buffer.from(b64, 'base64');
-    if (buf.length > limits.maxImageBytes) throw new ImageError(`images[${i}] is ${buf.length} bytes, the limit is ${limits.maxImageBytes}`, 413);
+    if (buf.length > limits.maxImageBytes)
+      throw new ImageError(`images[${i}] is ${buf.length} bytes, the limit is ${limits.maxImageBytes}`, 413);
     out.images.push(buf);
     out.sources.push(`images[${i}]`);
   });
@@ -93,7 +101,12 @@ function readJsonImages(req: FastifyRequest, limits: Limits, out: ImageRequest):
 /** The images of a /v1 request: multipart parts, one raw image body, or JSON with base64 strings. */
 export async function readImages(req: FastifyRequest, limits: Limits): Promise<ImageRequest> {
   const q = req.query as Record<string, string | undefined>;
-  const out: ImageRequest = { model: q.model, images: [], sources: [], topK: q.top_k !== undefined ? parseTopK(q.top_k) : undefined };
+  const out: ImageRequest = {
+    model: q.model,
+    images: [],
+    sources: [],
+    topK: q.top_k !== undefined ? parseTopK(q.top_k) : undefined,
+  };
   const ct = (req.headers['content-type'] ?? '').toLowerCase();
   if (req.isMultipart()) await readMultipart(req, limits, out);
   else if (Buffer.isBuffer(req.body)) {
@@ -108,7 +121,8 @@ export async function readImages(req: FastifyRequest, limits: Limits): Promise<I
   }
   if (out.images.length === 0) throw new ImageError('no image in the request');
   for (const [i, img] of out.images.entries()) {
-    if (img.length > limits.maxImageBytes) throw new ImageError(`${out.sources[i]} is ${img.length} bytes, the limit is ${limits.maxImageBytes}`, 413);
+    if (img.length > limits.maxImageBytes)
+      throw new ImageError(`${out.sources[i]} is ${img.length} bytes, the limit is ${limits.maxImageBytes}`, 413);
   }
   return out;
 }

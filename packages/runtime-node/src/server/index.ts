@@ -32,7 +32,10 @@ const PLUGINS: ((app: FastifyInstance, d: PluginDeps) => PromiseLike<unknown> | 
   (app, d) => app.register(v1Plugin, { ctx: d.ctx }),
   (app, d) => app.register(v2Plugin, { ctx: d.ctx }),
   (app, d) => app.register(metricsPlugin, { metrics: d.metrics }),
-  (app, d) => (d.webRoot ? app.register(staticPlugin, { root: d.webRoot, crossOriginIsolation: d.crossOriginIsolation }) : undefined),
+  (app, d) =>
+    d.webRoot
+      ? app.register(staticPlugin, { root: d.webRoot, crossOriginIsolation: d.crossOriginIsolation })
+      : undefined,
 ];
 
 function sessionOptions(o: ServerOptions): SessionOptions {
@@ -43,19 +46,35 @@ function sessionOptions(o: ServerOptions): SessionOptions {
 const isModel = (spec: ModelSpec | Model): spec is Model => typeof (spec as Model).run === 'function';
 
 /** Loads the models (or takes loaded ones) with their batchers and galleries; releases what it loaded on failure. */
-async function loadAll(opts: ServerOptions, metrics: Metrics, logger: pino.Logger): Promise<{ loaded: Map<string, Loaded>; owned: Model[] }> {
+async function loadAll(
+  opts: ServerOptions,
+  metrics: Metrics,
+  logger: pino.Logger,
+): Promise<{ loaded: Map<string, Loaded>; owned: Model[] }> {
   const loaded = new Map<string, Loaded>();
   const owned: Model[] = []; // models this server loaded, and so releases
   try {
     for (const spec of opts.models) {
       const model = isModel(spec)
         ? spec
-        : await loadModel(spec.path, { ...sessionOptions(opts), name: spec.name, maxImagePixels: opts.maxImagePixels, worker: opts.worker ?? true });
+        : await loadModel(spec.path, {
+            ...sessionOptions(opts),
+            name: spec.name,
+            maxImagePixels: opts.maxImagePixels,
+            worker: opts.worker ?? true,
+          });
       if (!isModel(spec)) owned.push(model);
-      if (loaded.has(model.name)) throw new RuntimeNodeError(`serve: two models are named "${model.name}"; name them (--model name=path)`);
-      logger.info({ model: model.name, file: model.files.onnx, ep: model.providers.chosen, attempts: model.providers.attempts }, `model ${model.name} on ${model.providers.chosen}`);
+      if (loaded.has(model.name))
+        throw new RuntimeNodeError(`serve: two models are named "${model.name}"; name them (--model name=path)`);
+      logger.info(
+        { model: model.name, file: model.files.onnx, ep: model.providers.chosen, attempts: model.providers.attempts },
+        `model ${model.name} on ${model.providers.chosen}`,
+      );
       if (!model.embeddingOutput) {
-        logger.warn({ model: model.name }, `model ${model.name} has no embedding output: /v1/classify and /v2 infer only (/v1/embed and /v1/search answer 400)`);
+        logger.warn(
+          { model: model.name },
+          `model ${model.name} has no embedding output: /v1/classify and /v2 infer only (/v1/embed and /v1/search answer 400)`,
+        );
       }
       const name = model.name;
       const batcher = new DynamicBatcher(model, {
@@ -70,11 +89,18 @@ async function loadAll(opts: ServerOptions, metrics: Metrics, logger: pino.Logge
       });
       const g = (isModel(spec) ? undefined : spec.gallery) ?? opts.galleries?.[name];
       const gallery: Gallery | undefined =
-        g === undefined ? undefined : typeof g === 'object' && 'search' in g ? g : await loadGallery(g, (msg) => logger.warn(msg));
+        g === undefined
+          ? undefined
+          : typeof g === 'object' && 'search' in g
+            ? g
+            : await loadGallery(g, (msg) => logger.warn(msg));
       if (gallery) {
-        if (!model.embeddingOutput) throw new RuntimeNodeError(`--gallery for ${name}: the model has no embedding output to search it with`);
+        if (!model.embeddingOutput)
+          throw new RuntimeNodeError(`--gallery for ${name}: the model has no embedding output to search it with`);
         if (model.embeddingOutput.dim !== undefined && gallery.dim !== model.embeddingOutput.dim) {
-          throw new RuntimeNodeError(`gallery for ${name} has ${gallery.dim}-dimensional features, the model's embedding ${model.embeddingOutput.dim}`);
+          throw new RuntimeNodeError(
+            `gallery for ${name} has ${gallery.dim}-dimensional features, the model's embedding ${model.embeddingOutput.dim}`,
+          );
         }
         const msg = `gallery for ${name}: ${gallery.size} items, ${gallery.engine} search`;
         if (gallery.size === 0) logger.warn({ model: name }, `${msg}: empty, /v1/search answers 404`);
@@ -111,11 +137,13 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
   };
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 10_000;
   const headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
-  const logger = typeof opts.logger === 'object' ? opts.logger : pino({ level: opts.logger ?? 'info' }, pino.destination(2));
+  const logger =
+    typeof opts.logger === 'object' ? opts.logger : pino({ level: opts.logger ?? 'info' }, pino.destination(2));
 
   // Checked before any model loads: a failure after loading would have to tear the sessions down again.
   const webRoot = opts.webRoot ? resolve(opts.webRoot) : undefined;
-  if (webRoot && (!existsSync(webRoot) || !statSync(webRoot).isDirectory())) throw new RuntimeNodeError(`--web_root ${opts.webRoot}: not a folder`);
+  if (webRoot && (!existsSync(webRoot) || !statSync(webRoot).isDirectory()))
+    throw new RuntimeNodeError(`--web_root ${opts.webRoot}: not a folder`);
 
   const metrics = createMetrics();
   const { loaded, owned } = await loadAll(opts, metrics, logger);
@@ -185,10 +213,18 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
   });
 
   await app.register(multipart, {
-    limits: { fileSize: limits.maxImageBytes, files: limits.maxImages, fields: 16, fieldSize: 1024, parts: limits.maxImages + 16 },
+    limits: {
+      fileSize: limits.maxImageBytes,
+      files: limits.maxImages,
+      fields: 16,
+      fieldSize: 1024,
+      parts: limits.maxImages + 16,
+    },
   });
-  app.addContentTypeParser(['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
   );
   const deps: PluginDeps = { ctx, metrics, webRoot, crossOriginIsolation: opts.crossOriginIsolation ?? true };
   for (const plugin of PLUGINS) await plugin(app, deps);
@@ -205,7 +241,8 @@ export async function createServer(opts: ServerOptions): Promise<SemembedServer>
       // Still listening meanwhile: what arrives now gets a 503 instead of a refused connection.
       const deadline = Date.now() + shutdownTimeoutMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      if (inFlight > 0) logger.warn(`shutdown: ${inFlight} request(s) still running after ${shutdownTimeoutMs} ms; cutting them off`);
+      if (inFlight > 0)
+        logger.warn(`shutdown: ${inFlight} request(s) still running after ${shutdownTimeoutMs} ms; cutting them off`);
       await app.close(); // forceCloseConnections: also slow-header and idle keep-alive connections
     })();
     return closed;

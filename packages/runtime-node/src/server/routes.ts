@@ -6,7 +6,10 @@ const cache = new Map<string, RegExp>();
 function pattern(url: string): RegExp {
   let re = cache.get(url);
   if (!re) {
-    const body = url.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    const body = url
+      .split('/')
+      .map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
     re = new RegExp(`^${body}/?$`);
     cache.set(url, re);
   }

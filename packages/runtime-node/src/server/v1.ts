@@ -14,12 +14,19 @@ export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
     const m = l.model;
     if (need === 'embedding') m.requireEmbedding('answer /v1/embed (/v1/classify works)');
     if (need === 'classes' && !m.probOutput && !m.classEmbedding) {
-      throw new RuntimeNodeError(`model ${m.name} has neither a probabilities output nor class embeddings, so it cannot classify`);
+      throw new RuntimeNodeError(
+        `model ${m.name} has neither a probabilities output nor class embeddings, so it cannot classify`,
+      );
     }
     if (need === 'gallery') {
       m.requireEmbedding('search a gallery');
-      if (!l.gallery) throw new RuntimeNodeError(`model ${m.name} has no gallery (start the server with --gallery ${m.name}=features.npy)`, 404);
-      if (l.gallery.size === 0) throw new RuntimeNodeError(`the gallery of model ${m.name} is empty (0 items): nothing to search`, 404);
+      if (!l.gallery)
+        throw new RuntimeNodeError(
+          `model ${m.name} has no gallery (start the server with --gallery ${m.name}=features.npy)`,
+          404,
+        );
+      if (l.gallery.size === 0)
+        throw new RuntimeNodeError(`the gallery of model ${m.name} is empty (0 items): nothing to search`, 404);
     }
     const input = await m.preprocess(r.images, { sources: r.sources, maxImagePixels: limits.maxImagePixels });
     const outputs = await ctx.infer(l, input, r.images.length);
@@ -28,7 +35,11 @@ export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
 
   app.post('/v1/embed', async (req) => {
     const { l, results } = await run(req, 'embedding');
-    return { model: l.model.name, dim: results[0].embedding.length, embeddings: results.map((x) => Array.from(x.embedding)) };
+    return {
+      model: l.model.name,
+      dim: results[0].embedding.length,
+      embeddings: results.map((x) => Array.from(x.embedding)),
+    };
   });
 
   app.post('/v1/classify', async (req) => {
@@ -38,10 +49,13 @@ export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
     return {
       model: m.name,
       results: results.map((x) => ({
-        ...(x.probabilities && { classes: m.topClasses(x.probabilities, k).map(({ score, ...c }) => ({ ...c, probability: score })) }),
-        ...(m.classEmbedding && m.embeddingOutput && {
-          nearest: m.nearestClasses(x.embedding, k).map(({ score, ...c }) => ({ ...c, similarity: score })),
+        ...(x.probabilities && {
+          classes: m.topClasses(x.probabilities, k).map(({ score, ...c }) => ({ ...c, probability: score })),
         }),
+        ...(m.classEmbedding &&
+          m.embeddingOutput && {
+            nearest: m.nearestClasses(x.embedding, k).map(({ score, ...c }) => ({ ...c, similarity: score })),
+          }),
       })),
     };
   });
@@ -49,7 +63,11 @@ export const v1Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
   app.post('/v1/search', async (req) => {
     const { l, r, results } = await run(req, 'gallery');
     const k = r.topK ?? 10;
-    return { model: l.model.name, engine: l.gallery!.engine, results: results.map((x) => ({ matches: l.gallery!.search(x.embedding, k) })) };
+    return {
+      model: l.model.name,
+      engine: l.gallery!.engine,
+      results: results.map((x) => ({ matches: l.gallery!.search(x.embedding, k) })),
+    };
   });
 
   app.get('/v1/models', async () => ({

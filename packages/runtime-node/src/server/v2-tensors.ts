@@ -24,7 +24,12 @@ interface RequestedOutput {
 }
 
 /** Parses a binary-extension infer request; the values come from the bytes after the JSON header. */
-export function parseBinaryInferRequest(body: Buffer, headerLength: unknown, model: Model, maxBatch: number): InferRequest {
+export function parseBinaryInferRequest(
+  body: Buffer,
+  headerLength: unknown,
+  model: Model,
+  maxBatch: number,
+): InferRequest {
   const len = Number(headerLength);
   if (headerLength === undefined || !Number.isInteger(len) || len < 2 || len > body.length) {
     throw new TensorShapeError(
@@ -40,8 +45,12 @@ export function parseBinaryInferRequest(body: Buffer, headerLength: unknown, mod
   }
   const t = Array.isArray(header?.inputs) && header.inputs.length === 1 ? header.inputs[0] : undefined;
   const size = t?.parameters?.binary_data_size;
-  if (!t || !Number.isInteger(size)) throw new TensorShapeError('binary infer request: the input needs parameters.binary_data_size');
-  if (size !== body.length - len) throw new TensorShapeError(`binary_data_size ${size} does not match the ${body.length - len} bytes after the header`);
+  if (!t || !Number.isInteger(size))
+    throw new TensorShapeError('binary infer request: the input needs parameters.binary_data_size');
+  if (size !== body.length - len)
+    throw new TensorShapeError(
+      `binary_data_size ${size} does not match the ${body.length - len} bytes after the header`,
+    );
   if ((size as number) % 4 !== 0) throw new TensorShapeError(`binary_data_size ${size} is not a multiple of 4 (FP32)`);
   // Validate name / shape / datatype with the JSON path; the values come from the binary part.
   const count = (size as number) / 4;
@@ -59,12 +68,21 @@ export function parseBinaryInferRequest(body: Buffer, headerLength: unknown, mod
 
 /** Checks an Open Inference Protocol infer request against the model; every failure says what was wrong. */
 export function parseInferRequest(body: unknown, model: Model, maxBatch: number, binaryCount?: number): InferRequest {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new TensorShapeError('infer request must be a JSON object with "inputs"');
-  const b = body as { id?: unknown; inputs?: unknown; outputs?: unknown; parameters?: { binary_data_output?: unknown } };
-  if (!Array.isArray(b.inputs) || b.inputs.length !== 1) throw new TensorShapeError(`"inputs" must hold exactly one tensor (the model's input "${model.inputName}")`);
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new TensorShapeError('infer request must be a JSON object with "inputs"');
+  const b = body as {
+    id?: unknown;
+    inputs?: unknown;
+    outputs?: unknown;
+    parameters?: { binary_data_output?: unknown };
+  };
+  if (!Array.isArray(b.inputs) || b.inputs.length !== 1)
+    throw new TensorShapeError(`"inputs" must hold exactly one tensor (the model's input "${model.inputName}")`);
   const t = b.inputs[0] as { name?: unknown; shape?: unknown; datatype?: unknown; data?: unknown };
-  if (t.name !== model.inputName) throw new TensorShapeError(`input is named ${JSON.stringify(t.name)}, the model's input is "${model.inputName}"`);
-  if (typeof t.datatype !== 'string' || !V2_DATATYPES.has(t.datatype)) throw new TensorShapeError(`datatype ${JSON.stringify(t.datatype)} is not supported (FP32 only)`);
+  if (t.name !== model.inputName)
+    throw new TensorShapeError(`input is named ${JSON.stringify(t.name)}, the model's input is "${model.inputName}"`);
+  if (typeof t.datatype !== 'string' || !V2_DATATYPES.has(t.datatype))
+    throw new TensorShapeError(`datatype ${JSON.stringify(t.datatype)} is not supported (FP32 only)`);
   const want = `[-1, ${model.sampleShape.join(', ')}]`;
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new TensorShapeError(`shape ${JSON.stringify(t.shape)} is not a list of positive integers; expected ${want}`);
@@ -79,17 +97,23 @@ export function parseInferRequest(body: unknown, model: Model, maxBatch: number,
   const id = typeof b.id === 'string' ? { id: b.id } : {};
   if (binaryCount !== undefined) {
     if (binaryCount !== n * model.sampleSize) {
-      throw new TensorShapeError(`binary data has ${binaryCount} values, shape [${shape.join(', ')}] needs ${n * model.sampleSize}`);
+      throw new TensorShapeError(
+        `binary data has ${binaryCount} values, shape [${shape.join(', ')}] needs ${n * model.sampleSize}`,
+      );
     }
     return { input: new Float32Array(0), n, outputs, binary, ...id };
   }
   const flat = Array.isArray(t.data) ? (t.data as unknown[]).flat(Infinity) : undefined;
   if (!flat) throw new TensorShapeError('"data" must be an array of numbers');
-  if (flat.length !== n * model.sampleSize) throw new TensorShapeError(`data has ${flat.length} values, shape [${shape.join(', ')}] needs ${n * model.sampleSize}`);
+  if (flat.length !== n * model.sampleSize)
+    throw new TensorShapeError(
+      `data has ${flat.length} values, shape [${shape.join(', ')}] needs ${n * model.sampleSize}`,
+    );
   const input = new Float32Array(flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TensorShapeError(`data[${i}] is ${JSON.stringify(v)}, not a finite number`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new TensorShapeError(`data[${i}] is ${JSON.stringify(v)}, not a finite number`);
     input[i] = v;
   }
   return { input, n, outputs, binary, ...id };
@@ -105,10 +129,13 @@ function inferOutputs(requested: unknown, allBinary: boolean, model: Model): { o
   const outputs = requested.map((o: RequestedOutput, i) => {
     const name = o?.name;
     if (typeof name !== 'string' || !model.session.outputNames.includes(name)) {
-      throw new TensorShapeError(`outputs[${i}]: model has no output ${JSON.stringify(name)} (it has ${model.session.outputNames.join(', ')})`);
+      throw new TensorShapeError(
+        `outputs[${i}]: model has no output ${JSON.stringify(name)} (it has ${model.session.outputNames.join(', ')})`,
+      );
     }
     const flag = o.parameters?.binary_data;
-    if (flag !== undefined && typeof flag !== 'boolean') throw new TensorShapeError(`outputs[${i}].parameters.binary_data must be true or false`);
+    if (flag !== undefined && typeof flag !== 'boolean')
+      throw new TensorShapeError(`outputs[${i}].parameters.binary_data must be true or false`);
     if (flag ?? allBinary) binary.push(name);
     return name;
   });

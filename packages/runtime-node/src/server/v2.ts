@@ -22,7 +22,10 @@ export const v2Plugin: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, 
     const { name, version } = req.params as Params;
     const l = ctx.getModel(name);
     if (version !== undefined && !VERSIONS.includes(version)) {
-      throw new RuntimeNodeError(`model ${name} has no version ${JSON.stringify(version)} (versions: ${VERSIONS.join(', ')})`, 404);
+      throw new RuntimeNodeError(
+        `model ${name} has no version ${JSON.stringify(version)} (versions: ${VERSIONS.join(', ')})`,
+        404,
+      );
     }
     return l;
   };

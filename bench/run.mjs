@@ -23,6 +23,7 @@ const suite = [
   ['trainer', 'node bench/trainer/throughput.mjs'],
   ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion-cnn,resnet-110-wfc --runs 3 --secs 1.5 --server_secs 8 --cpu_secs 3'],
   ['runtime-web', 'node bench/runtime-web/bench.mjs --rounds 3 --iters1 30 --iters32 8'],
+  ['reliability', 'node bench/reliability/run.mjs --runs 3 --requests 2000'],
 ];
 
 if (!args.includes('--assemble')) {

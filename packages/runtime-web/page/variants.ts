@@ -15,14 +15,15 @@ export interface VariantChoice {
 const GPU_ORDER = ['fp16', 'fp32'];
 const WASM_ORDER = ['int8', 'dynamic', 'fp32', 'fp16'];
 
-/** Whether a WebGPU adapter is there (navigator.gpu alone is not enough: it may have no adapter). */
-export async function hasWebGpu(): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return false;
+/** What WebGPU offers here: an adapter at all (navigator.gpu alone is not enough), and float16 shaders. */
+export async function webGpuSupport(): Promise<{ adapter: boolean; f16: boolean }> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ features: Set<string> } | null> } }).gpu;
+  if (!gpu) return { adapter: false, f16: false };
   try {
-    return !!(await gpu.requestAdapter());
+    const a = await gpu.requestAdapter();
+    return { adapter: !!a, f16: !!a?.features.has('shader-f16') };
   } catch {
-    return false;
+    return { adapter: false, f16: false };
   }
 }
 
@@ -40,10 +41,13 @@ export async function pickVariant(
     return { name: o.override, url: variants[o.override], eps: epsFor(o.override), why: 'chosen by the user' };
   }
   if (names.length === 0) return { name: 'default', url: o.fallbackUrl, eps: eps ?? ['webgpu', 'wasm'], why: 'the only model' };
-  // ?ep= says which provider; otherwise the device does (an adapter is there or not).
-  const gpu = eps ? eps[0] === 'webgpu' : await hasWebGpu();
-  const order = gpu ? [...GPU_ORDER, ...WASM_ORDER] : WASM_ORDER;
+  // ?ep= says which provider; otherwise the device does (an adapter is there or not). fp16 needs shader-f16
+  // (without it onnxruntime-web refuses or miscomputes the float16 kernels): fp32 then.
+  const support = await webGpuSupport();
+  const gpu = eps ? eps[0] === 'webgpu' : support.adapter;
+  const order = gpu ? (support.f16 ? GPU_ORDER : ['fp32']).concat(WASM_ORDER) : WASM_ORDER;
   const name = order.find((n) => variants[n]) ?? names[0];
-  const why = gpu ? (eps ? 'provider webgpu asked for' : 'WebGPU adapter found') : eps ? 'provider wasm asked for' : 'no WebGPU adapter';
+  const f16 = support.f16 ? '' : ', no shader-f16';
+  const why = gpu ? (eps ? `provider webgpu asked for${f16}` : `WebGPU adapter found${f16}`) : eps ? 'provider wasm asked for' : 'no WebGPU adapter';
   return { name, url: variants[name], eps: eps ?? (gpu ? ['webgpu', 'wasm'] : ['wasm']), why };
 }

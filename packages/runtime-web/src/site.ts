@@ -1,11 +1,11 @@
 // Node side (not part of the browser entry): assembles a static site for the search page from the built
 // page, a model and a gallery made from a features .npy as `semembed embed` writes it.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { readNpy } from '@semembed/formats';
+import { readNpy, writeFileAtomic as writeAtomic } from '@semembed/formats';
 import { RuntimeWebError } from './errors.js';
 import { encodeGallery, type GalleryDtype } from './gallery.js';
 
@@ -14,11 +14,6 @@ export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), 'web');
 
 export class SiteError extends RuntimeWebError {}
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 function readLines(path: string, n: number, what: string): string[] {
   const lines = readFileSync(path, 'utf8').split('\n');
@@ -171,20 +166,18 @@ export function makeSite(o: SiteOptions): { out: string; version: string; galler
   mkdirSync(mdir, { recursive: true });
   cpSync(web, o.out, { recursive: true });
   copyModel(main, mdir);
-  const config: { model: string; gallery?: string; variants?: Record<string, string> } = { model: 'models/default/model.json' };
+  // Variants always listed, the main model too: the page caches the one it runs under its name.
+  const config: { model: string; gallery?: string; variants: Record<string, string> } = { model: 'models/default/model.json', variants: { [mainName]: 'models/default/model.json' } };
   const groups: Record<string, string> = { [`models/default/${basename(main.onnx)}`]: `variant:${mainName}`, 'models/default/model.json': `variant:${mainName}` };
   if (g) {
     writeAtomic(join(mdir, 'gallery.bin'), g.bytes);
     config.gallery = 'models/default/gallery.bin';
     groups['models/default/gallery.bin'] = 'gallery';
   }
-  if (variants.length) {
-    config.variants = { [mainName]: config.model };
-    for (const v of variants) {
-      copyModel(v.files, join(o.out, 'models', v.name));
-      config.variants[v.name] = `models/${v.name}/model.json`;
-      groups[`models/${v.name}`] = `variant:${v.name}`;
-    }
+  for (const v of variants) {
+    copyModel(v.files, join(o.out, 'models', v.name));
+    config.variants[v.name] = `models/${v.name}/model.json`;
+    groups[`models/${v.name}`] = `variant:${v.name}`;
   }
   writeAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 1));
   const manifest = writeSiteManifest(o.out, groups);

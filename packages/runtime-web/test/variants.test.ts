@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createServer, loadModel as loadNodeModel, type SemembedServer } from '@semembed/runtime-node';
+import { datasetSamples, quantizeFile } from '@semembed/quantize';
+import { builtPage, fixture, launchChromium, maxAbsDiff, tmp } from './helpers.js';
+import { makeSite } from '../src/site.js';
+
+// Quantised variants in the browser: the page picks int8 on wasm and fp16 on WebGPU, the user can override, the
+// status line says which runs and its latency; each variant's embeddings equal onnxruntime-node running the same
+// file, and stay within the quantiser's bounds of the fp32 model.
+
+let server: SemembedServer;
+let base: string;
+let ctx: BrowserContext;
+let dir: string;
+const node: Record<string, number[]> = {};
+
+interface Last { embedding: number[]; ep: string }
+type Api = { semembed: { last: Last; variant: { name: string; latencyMs: number; why: string } } };
+
+async function open(query: string, noWebGpu = false): Promise<Page> {
+  const page = await ctx.newPage();
+  if (noWebGpu) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await page.goto(`${base}/${query}`);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+  return page;
+}
+
+async function embed(page: Page): Promise<Last> {
+  expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
+  await page.setInputFiles('#file', []); // the same file twice would fire no change event
+  await page.setInputFiles('#file', fixture('gray28.png'));
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
+  return page.evaluate(() => (window as unknown as Api).semembed.last);
+}
+
+beforeAll(async () => {
+  const web = builtPage();
+  dir = tmp('semembed-variants-');
+  const calib = await datasetSamples('FashionMNIST', undefined, fixture('fashion-tiny.json'), 'train', 128);
+  for (const mode of ['int8', 'fp16'] as const) await quantizeFile(fixture('fashion-tiny.onnx'), join(dir, `m.${mode}.onnx`), { mode, calibration: [calib] });
+  const site = join(dir, 'site');
+  makeSite({ model: fixture('fashion-tiny.json'), out: site, web, variants: { int8: join(dir, 'm.int8.json'), fp16: join(dir, 'm.fp16.json') } });
+  for (const [name, sc] of [['fp32', fixture('fashion-tiny.json')], ['int8', join(dir, 'm.int8.json')], ['fp16', join(dir, 'm.fp16.json')]]) {
+    const m = await loadNodeModel(sc, { ep: 'cpu', warmup: false });
+    node[name] = Array.from((await m.embedImages([readFileSync(fixture('gray28.png'))]))[0].embedding);
+    await m.release();
+  }
+  server = await createServer({ models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }], webRoot: site, port: 0, ep: 'cpu', logger: 'silent' });
+  base = await server.listen();
+  ctx = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  await server?.close();
+});
+
+describe('model variants on the page', () => {
+  it('no WebGPU adapter: int8 on wasm, equal to onnxruntime-node on the same file, near fp32', async () => {
+    const page = await open('', true);
+    expect(await page.getAttribute('#status', 'data-variant')).toBe('int8');
+    expect(await page.getAttribute('#status', 'data-ep')).toBe('wasm');
+    expect(await page.textContent('#status')).toMatch(/variant int8 \(no WebGPU adapter\) · [0-9.]+ ms per image/);
+    const got = await embed(page);
+    console.log(`int8 in Chromium wasm: vs onnxruntime-node int8 ${maxAbsDiff(got.embedding, node.int8).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`);
+    expect(maxAbsDiff(got.embedding, node.int8)).toBeLessThanOrEqual(1e-3);
+    expect(maxAbsDiff(got.embedding, node.fp32)).toBeLessThanOrEqual(0.06);
+    await page.close();
+  });
+
+  it('WebGPU: fp16 when the adapter has shader-f16, else fp32; near onnxruntime-node', async () => {
+    const page = await open('');
+    const f16 = await page.evaluate(async () => !!(await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> }> } }).gpu.requestAdapter()).features.has('shader-f16'));
+    const want = f16 ? 'fp16' : 'fp32';
+    console.log(`WebGPU adapter here: shader-f16 ${f16} -> ${want}`);
+    expect(await page.getAttribute('#status', 'data-variant')).toBe(want);
+    expect(await page.getAttribute('#status', 'data-ep')).toBe('webgpu');
+    expect(await page.textContent('#status')).toMatch(new RegExp(`variant ${want} \\(WebGPU adapter found${f16 ? '' : ', no shader-f16'}\\)`));
+    const got = await embed(page);
+    console.log(`${want} on WebGPU: vs onnxruntime-node ${want} ${maxAbsDiff(got.embedding, node[want]).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`);
+    expect(maxAbsDiff(got.embedding, node[want])).toBeLessThanOrEqual(2e-3);
+    expect(maxAbsDiff(got.embedding, node.fp32)).toBeLessThanOrEqual(2e-3);
+    await page.close();
+  });
+
+  it('the user overrides the choice (?variant=, the menu); an unknown variant is a clear error', async () => {
+    const page = await open('?variant=fp32&ep=wasm');
+    expect(await page.getAttribute('#status', 'data-variant')).toBe('fp32');
+    expect(await page.textContent('#status')).toMatch(/variant fp32 \(chosen by the user\)/);
+    expect(maxAbsDiff((await embed(page)).embedding, node.fp32)).toBeLessThanOrEqual(1e-4);
+    await page.selectOption('#variant', 'int8');
+    await page.evaluate(() => (document.body.dataset.state = 'loading'));
+    await page.click('#model-form button');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 150_000 });
+    expect(await page.getAttribute('#status', 'data-variant')).toBe('int8');
+    expect(maxAbsDiff((await embed(page)).embedding, node.int8)).toBeLessThanOrEqual(1e-3);
+    await page.close();
+    const bad = await open('?variant=int4');
+    expect(await bad.textContent('#error')).toBe('variant "int4" is not on this site (it has: fp32, int8, fp16)');
+    await bad.close();
+  });
+});

@@ -90,6 +90,10 @@ describe('bad values are rejected while parsing', () => {
     expect(() => parse(lie, [...base, ...extra])).toThrow(message);
   });
 
+  it("no command declares yargs' number type (it turns '1o' into NaN and loses what was typed)", () => {
+    for (const c of commands) expect((defined(c) as unknown as { number: string[] }).number, name(c)).toEqual([]);
+  });
+
   it('numbers as the reference writes them parse', () => {
     const a = parse(lie, [...base, '--sgd_lr', '1e-3', '--epochs', '12', '--cls_weight', '.1', '--workers', '2']);
     expect([a.sgd_lr, a.epochs, a.cls_weight, a.workers]).toEqual([0.001, 12, 0.1, 2]);

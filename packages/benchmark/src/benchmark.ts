@@ -228,7 +228,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     const poolN = Math.max(8, accN);
     const pool = { data: syntheticSamples(model, poolN), n: poolN };
     const plan: Plan = { model, ctx, limits, scenarios, batches, acc: { data: pool.data.subarray(0, accN * model.sampleSize), n: accN }, labelled, pool };
-    const cost = await modelCost(model.onnx);
+    const cost = modelCost(model.onnx);
     const peak = o.noPeak ? undefined : measurePeak(cores);
     const runners = [...ids.map((id) => RUNNERS[id]()), ...(o.extraRunners ?? [])];
     const progress = createProgress(o.progress === true, log);

@@ -1,13 +1,15 @@
 // Roofline: the model's FLOPs and bytes per sample from the ONNX graph (@semembed/onnx's modelCost), the
 // machine's measured peak (a short sgemm through the trainer's OpenBLAS addon, and a memory-copy bandwidth
 // probe), so each runtime's achieved GFLOP/s can be put against what this machine can do.
+import { readFileSync } from 'node:fs';
+import { modelCost as onnxCost, readModel } from '@semembed/onnx';
 import { loadNativeConv } from '@semembed/trainer';
 import { firstLine } from './errors.js';
 
 export interface ModelCost {
   flopsPerSample?: number;
   bytesPerSample?: number;
-  /** Why there are no figures. */
+  /** Why there are no figures, or why they are partial. */
   reason?: string;
 }
 
@@ -18,32 +20,13 @@ export interface MachinePeak {
   bandwidthGBs: number;
 }
 
-interface OnnxModule {
-  readModel(path: string): unknown;
-  modelCost(model: unknown, opts?: { batch?: number }): unknown;
-}
-
-/** Sums whatever shape modelCost returns: totals, or a per-node list with flops / bytes. */
-function totals(cost: unknown): { flops?: number; bytes?: number } {
-  const c = cost as { flops?: number; bytes?: number; totalFlops?: number; totalBytes?: number; nodes?: { flops?: number; bytes?: number }[] };
-  const flops = c.totalFlops ?? c.flops ?? c.nodes?.reduce((s, n) => s + (n.flops ?? 0), 0);
-  const bytes = c.totalBytes ?? c.bytes ?? c.nodes?.reduce((s, n) => s + (n.bytes ?? 0), 0);
-  return { flops, bytes };
-}
-
-export async function modelCost(onnxPath: string): Promise<ModelCost> {
-  let mod: OnnxModule;
+export function modelCost(onnxPath: string): ModelCost {
   try {
-    const name = '@semembed/onnx';
-    mod = (await import(name)) as OnnxModule;
-  } catch {
-    return { reason: '@semembed/onnx (graph FLOPs) is not built in this checkout' };
-  }
-  if (typeof mod.readModel !== 'function' || typeof mod.modelCost !== 'function') return { reason: '@semembed/onnx has no modelCost()' };
-  try {
-    const t = totals(mod.modelCost(mod.readModel(onnxPath), { batch: 1 }));
-    if (!t.flops) return { reason: 'modelCost() gave no FLOPs' };
-    return { flopsPerSample: t.flops, bytesPerSample: t.bytes };
+    // Batch dimensions (named or -1) count as 1: figures per sample.
+    const cost = onnxCost(readModel(readFileSync(onnxPath), onnxPath));
+    if (!cost.flops) return { reason: 'the ONNX graph has no FLOPs that @semembed/onnx can count' };
+    const partial = cost.unknownOps.length ? ` (ops without a FLOP rule, counted as 0: ${cost.unknownOps.join(', ')})` : '';
+    return { flopsPerSample: cost.flops, bytesPerSample: cost.bytes, ...(partial && { reason: `partial${partial}` }) };
   } catch (err) {
     return { reason: `modelCost(): ${firstLine(err)}` };
   }

@@ -21,8 +21,9 @@ const suite = [
   ['onnx', 'node bench/onnx/run.mjs 5'],
   ['retrieval', 'bash bench/retrieval/run.sh'],
   ['trainer', 'node bench/trainer/throughput.mjs'],
-  ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion-cnn,resnet-110-wfc --runs 3 --secs 1.5 --server_secs 8 --cpu_secs 3'],
-  ['runtime-web', 'node bench/runtime-web/bench.mjs --rounds 3 --iters1 30 --iters32 8'],
+  // @semembed/benchmark: writes bench/results/benchmark-fashion.md, benchmark-resnet-110-wfc.md, benchmark-web.md
+  ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion,resnet-110-wfc'],
+  ['runtime-web', 'node bench/runtime-web/bench.mjs'],
   ['reliability', 'node bench/reliability/run.mjs --runs 3 --requests 2000'],
 ];
 

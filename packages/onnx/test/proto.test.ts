@@ -120,7 +120,8 @@ describe('writeModel', () => {
     const small = makeTensor('s', DataType.FLOAT, [2], Float32Array.of(1, 2));
     const w = makeTensor('w', DataType.FLOAT, [1000, 100], big);
     const graph = makeGraph({ name: 'g', initializers: [small, w], nodes: [makeNode('MatMul', ['x', 'w'], ['y'])],
-      inputs: [makeValueInfo('x', DataType.FLOAT, [1, 1000])], outputs: [makeValueInfo('y', DataType.FLOAT, [1, 100])] });
+      inputs: [makeValueInfo('x', DataType.FLOAT, [1, 1000])],
+      outputs: [makeValueInfo('y', DataType.FLOAT, [1, 100])] });
     const model = makeModel({ graph, opset: 17 });
     const chunks = writeModelChunks(model);
     expect(chunks.some((c) => c.buffer === big.buffer)).toBe(true);

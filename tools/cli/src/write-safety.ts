@@ -18,6 +18,16 @@ export interface PathArg {
   folder?: boolean;
 }
 
+/** PathArgs from parsed flags by name (`--feat a --feat b` gives two); absent, empty and `-` (stdout) are left out. */
+export function pathArgs(a: Record<string, unknown>, flags: string[]): PathArg[] {
+  return flags.flatMap((flag) =>
+    ([] as unknown[])
+      .concat(a[flag])
+      .filter((p): p is string => typeof p === 'string' && p !== '' && p !== '-')
+      .map((path) => ({ path, flag: `--${flag}` })),
+  );
+}
+
 /** The path with every existing part resolved (symlinks, `..`), so two spellings of one file compare equal. */
 function canonical(path: string): string {
   const abs = resolve(path);

@@ -160,30 +160,12 @@ describe('every command that writes', () => {
     const feat = join(ROOT, 'tools', 'cli', 'test', 'fixtures', 'c_ties.feat.pickle');
     const labels = join(ROOT, 'tools', 'cli', 'test', 'fixtures', 'c_ties.labels.txt');
     writeFileSync(join(d, 'm.json'), 'keep');
-    const e = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      TAX,
-      '--feat',
-      feat,
-      '--labels',
-      labels,
-      '--json',
-      join(d, 'm.json'),
-    ]);
+    const evaluate = (...extra: string[]) =>
+      semembed(['evaluate-retrieval', '--hierarchy', TAX, '--feat', feat, '--labels', labels, ...extra]);
+    const e = evaluate('--json', join(d, 'm.json'));
     oneLine(e);
     expect(e.stderr).toMatch(/--json .*m\.json exists; pass --force/);
-    const same = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      TAX,
-      '--feat',
-      feat,
-      '--labels',
-      labels,
-      '--csv',
-      feat,
-    ]);
+    const same = evaluate('--csv', feat);
     oneLine(same);
     expect(same.stderr).toMatch(/--csv .* is the same file as --feat/);
     writeFileSync(join(d, 'g.index'), 'keep');

@@ -4,7 +4,7 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { EMBEDDING_METHODS } from '../choices.js';
 import { intOption, withTaxonomyOptions } from '../options.js';
 import { UsageError } from '../errors.js';
-import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
+import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withTaxonomyOptions(withForceOption(y))
@@ -54,10 +54,7 @@ async function checkDenseMemory(n: number, method: string, numDim: number | unde
 }
 
 async function run(args: ArgsOf<typeof builder>): Promise<void> {
-  const inputs = [
-    { path: args.hierarchy, flag: '--hierarchy' },
-    { path: args.class_list, flag: '--class_list' },
-  ];
+  const inputs = pathArgs(args, ['hierarchy', 'class_list']);
   checkInputs(inputs);
   checkOutputs([{ path: args.out, flag: '--out' }], inputs, args.force);
   const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } = await import('@semembed/hierarchy');

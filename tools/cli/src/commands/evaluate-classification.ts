@@ -4,7 +4,7 @@ import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
-import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
+import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withTaxonomyOptions(withForceOption(y))
@@ -35,15 +35,9 @@ export const evaluateClassificationCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
-  const inputs = [
-    { path: a.hierarchy, flag: '--hierarchy' },
-    { path: a.labels, flag: '--labels' },
-    { path: a.classes_from, flag: '--classes_from' },
-    ...a.feat.map((f) => ({ path: f, flag: '--feat' })),
-    ...(a.centroids ?? []).filter((c) => c).map((c) => ({ path: c, flag: '--centroids' })),
-  ];
+  const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat', 'centroids']);
   checkInputs(inputs);
-  checkOutputs([{ path: a.json === '-' ? undefined : a.json, flag: '--json' }], inputs, a.force);
+  checkOutputs(pathArgs(a, ['json']), inputs, a.force);
   const [{ readClassEmbedding, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth }] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),

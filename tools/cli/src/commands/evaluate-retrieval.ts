@@ -5,7 +5,7 @@ import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, labelsSourceCheck, showProgress, withProgressOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
-import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
+import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
@@ -47,16 +47,10 @@ export const evaluateRetrievalCommand = defineCommand({
 });
 
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
-  const inputs = [
-    { path: a.hierarchy, flag: '--hierarchy' },
-    { path: a.labels, flag: '--labels' },
-    { path: a.classes_from, flag: '--classes_from' },
-    ...a.feat.map((f) => ({ path: f, flag: '--feat' })),
-  ];
+  const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat']);
   checkInputs(inputs);
   const plots = a.plots && a.plot_max > 0 ? ['hierarchical_precision', 'mahp'].flatMap((p) => ['svg', 'png'].map((e) => join(a.plots!, `${p}.${e}`))) : [];
-  const outputs = [a.csv, a.json].map((p, i) => ({ path: p === '-' ? undefined : p, flag: i ? '--json' : '--csv' }));
-  checkOutputs([...outputs, ...plots.map((p) => ({ path: p, flag: '--plots' }))], inputs, a.force);
+  checkOutputs([...pathArgs(a, ['csv', 'json']), ...plots.map((p) => ({ path: p, flag: '--plots' }))], inputs, a.force);
   const [{ pyFloat, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth, progressBar }] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption } from '../options.js';
-import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
+import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withForceOption(y)
@@ -29,11 +29,7 @@ export const indexCommand = defineCommand({
 });
 
 async function build(a: ArgsOf<typeof builder>): Promise<void> {
-  const inputs = [
-    { path: a.features, flag: '--features' },
-    { path: a.labels, flag: '--labels' },
-    { path: a.hierarchy, flag: '--hierarchy' },
-  ];
+  const inputs = pathArgs(a, ['features', 'labels', 'hierarchy']);
   checkInputs(inputs);
   checkOutputs([{ path: a.out, flag: '--out' }, { path: `${a.out}.json`, flag: 'the index sidecar' }], inputs, a.force);
   const [{ readHierarchy }, { buildIndex, loadIndex, readFeatures, recallAtK, saveIndex, toFloat32, normalizeRows }, { loadTruth, checkInHierarchy }] =

@@ -1,3 +1,4 @@
+import { l2normalizeRows } from '@semembed/model';
 import { HierarchyError } from './errors.js';
 import type { Hierarchy } from './hierarchy.js';
 import type { ClassId } from './ids.js';
@@ -251,17 +252,8 @@ export function embeddingDeviation(
  * Returns how many rows were below NORM_EPS.
  */
 export function normalizeRows(emb: EmbeddingResult): number {
-  const { embedding: e, rows, dim } = emb;
-  let small = 0;
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += e[i * dim + k] ** 2;
-    const nrm = Math.sqrt(s);
-    if (nrm < NORM_EPS) small++;
-    const div = Math.max(nrm, NORM_EPS);
-    for (let k = 0; k < dim; k++) e[i * dim + k] /= div;
-  }
-  return small;
+  // @semembed/model's one L2 rule with this reference-fidelity eps (its default, 1e-6, is the runtimes').
+  return l2normalizeRows(emb.embedding, emb.dim, NORM_EPS);
 }
 
 export interface ComputeOptions {

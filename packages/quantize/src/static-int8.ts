@@ -36,7 +36,21 @@ function gemmWeightAxis(n: onnx.NodeProto): number | undefined {
   return num('transB', 0) === 1 ? 0 : 1;
 }
 
-/** Removes a Relu whose only input comes from a weighted op / Add consumed by it alone: Q's clamp at 0 does its work. */
+const quantOp = (n: onnx.NodeProto | undefined) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
+
+/**
+ * Whether `o` (an output of `producer`) gets a Q: always after a Conv (ORT fuses DQ -> Conv -> Q into QLinearConv only
+ * with it); after other ops when something int8 reads it. An output read only by float ops (the embedding before
+ * L2 normalisation) stays float, so the embedding carries no activation rounding.
+ */
+function outputQuantised(ix: GraphIndex, producer: onnx.NodeProto, o: string): boolean {
+  return producer.opType === 'Conv' || (ix.consumers.get(o) ?? []).some(quantOp);
+}
+
+/**
+ * Removes a Relu right after a weighted op / Add (its only reader) when the Relu's output gets a Q anyway: the Q's
+ * clamp at the zero point (range [0, max]) does the Relu's work, and ORT fuses the pair without it.
+ */
 function foldRelus(g: onnx.GraphProto, ix: GraphIndex): number {
   let folded = 0;
   for (const relu of [...g.node]) {
@@ -45,6 +59,8 @@ function foldRelus(g: onnx.GraphProto, ix: GraphIndex): number {
     const prod = ix.producer.get(src);
     if (!prod || !(WEIGHTED.has(prod.opType ?? '') || prod.opType === 'Add') || ix.outputs.has(src)) continue;
     if ((ix.consumers.get(src) ?? []).length !== 1 || ix.outputs.has(relu.output[0])) continue;
+    // As if the producer wrote the Relu's output: would that get a Q?
+    if (!outputQuantised(ix, prod, relu.output[0])) continue;
     prod.output = prod.output.map((o) => (o === src ? relu.output[0] : o));
     g.node.splice(g.node.indexOf(relu), 1);
     folded++;
@@ -55,14 +71,11 @@ function foldRelus(g: onnx.GraphProto, ix: GraphIndex): number {
 /** Weighted/flow node inputs and outputs that are activations: the tensors that get a Q/DQ pair. */
 function quantisedTensors(g: onnx.GraphProto, ix: GraphIndex): Set<string> {
   const t = new Set<string>();
-  const quantOp = (n: onnx.NodeProto | undefined) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
   for (const n of g.node) {
     if (!quantOp(n)) continue;
     const acts = WEIGHTED.has(n.opType ?? '') ? n.input.slice(0, n.opType === 'MatMul' ? 2 : 1) : n.input;
     for (const i of acts) if (i && !ix.isConstant(i)) t.add(i);
-    // An output is quantised when something int8 reads it: an output read only by float ops (l2 normalisation)
-    // stays float, so the embedding itself carries no activation rounding.
-    for (const o of n.output) if ((ix.consumers.get(o) ?? []).some(quantOp)) t.add(o);
+    for (const o of n.output) if (outputQuantised(ix, n, o)) t.add(o);
   }
   // Shape-only inputs (Reshape's shape) are int64 constants or computed: never quantise them.
   for (const n of g.node) if (n.opType === 'Reshape' && n.input[1]) t.delete(n.input[1]);

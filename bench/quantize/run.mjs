@@ -1,0 +1,164 @@
+// Quantised variants of a trained Fashion-MNIST model and of resnet-110-wfc: size, onnxruntime-node CPU latency,
+// onnxruntime-web wasm latency in Chromium, mAHP@250 and balanced accuracy (fp32 / fp16 / int8 / dynamic).
+// Usage: node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx [--resnet R.onnx | random] [--rounds 3]
+// Writes bench/results/quantize.md (+ quantize.json). Needs packages/runtime-web built (npm run build there).
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { chromium } from 'playwright-core';
+import { readHierarchy } from '@semembed/hierarchy';
+import { datasetSamples, evaluateCandidates, quantizeFile } from '@semembed/quantize';
+import { createServer } from '@semembed/runtime-node';
+import { makeSite } from '@semembed/runtime-web/site';
+
+const root = join(import.meta.dirname, '..', '..');
+const arg = (k, d) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
+const ROUNDS = Number(arg('rounds', 3));
+const HIER = join(root, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt');
+const out = mkdtempSync(join(tmpdir(), 'semembed-bench-quantize-'));
+const load = () => execSync('uptime').toString().trim().replace(/.*load average: /, '');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const loads = [load()];
+
+async function ortLatency(path, shape, batch, threads, iters) {
+  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: threads });
+  const x = new Float32Array(batch * shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i) * 2);
+  const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', x, [batch, ...shape]) };
+  for (let i = 0; i < 3; i++) await s.run(feeds);
+  const ms = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await s.run(feeds);
+    ms.push(performance.now() - t0);
+  }
+  await s.release();
+  return median(ms);
+}
+
+/** Calibration samples: the dataset's training images, or smooth random images in the sidecar's normalisation. */
+function syntheticCalibration(sidecar, n) {
+  const sc = JSON.parse(readFileSync(sidecar, 'utf8'));
+  const [h, w] = sc.preprocessing.resize, c = sc.input.channels;
+  const data = new Float32Array(n * h * w * c);
+  for (let s = 0; s < n; s++) for (let p = 0; p < h * w * c; p++) {
+    const ch = sc.input.layout === 'NCHW' ? Math.floor(p / (h * w)) : p % c;
+    const px = 127.5 + 127.5 * Math.sin(p * (0.01 + 0.003 * s) + s);
+    data[s * h * w * c + p] = (px - sc.preprocessing.mean[ch % sc.preprocessing.mean.length]) / sc.preprocessing.std[ch % sc.preprocessing.std.length];
+  }
+  return { data, n };
+}
+
+async function variantsOf(name, onnx, calibration) {
+  const dir = join(out, name);
+  mkdirSync(dir, { recursive: true });
+  const files = { fp32: onnx };
+  for (const mode of ['fp16', 'int8', 'dynamic']) {
+    const t0 = performance.now();
+    await quantizeFile(onnx, join(dir, `model.${mode}.onnx`), { mode, calibration: [calibration] });
+    console.error(`${name} ${mode}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    files[mode] = join(dir, `model.${mode}.onnx`);
+  }
+  return files;
+}
+
+async function browserLatency(name, files, sidecar, shape) {
+  const site = join(out, `${name}-site`);
+  makeSite({ model: sidecar, out: site, variants: { fp16: files.fp16.replace(/\.onnx$/, '.json'), int8: files.int8.replace(/\.onnx$/, '.json'), dynamic: files.dynamic.replace(/\.onnx$/, '.json') } });
+  const server = await createServer({ models: [{ path: join(site, 'models/default/model.json'), name: 'm' }], webRoot: site, port: 0, ep: 'cpu', logger: 'silent' });
+  const base = await server.listen();
+  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'semembed-chr-')), {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const res = {};
+  try {
+    for (const v of ['fp32', 'fp16', 'int8', 'dynamic']) {
+      const page = await ctx.newPage();
+      await page.goto(`${base}/?variant=${v}&ep=wasm&threads=1`);
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 300_000 });
+      const err = await page.evaluate(() => window.semembed.error);
+      if (err) { res[v] = { error: err }; await page.close(); continue; }
+      const b1 = [], b32 = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        b1.push((await page.evaluate(() => window.semembed.bench(1, 20))).medianMs);
+        b32.push((await page.evaluate(() => window.semembed.bench(32, 4))).medianMs);
+      }
+      res[v] = { b1: median(b1), b32: median(b32) };
+      await page.close();
+    }
+  } finally {
+    await ctx.close();
+    await server.close();
+  }
+  return res;
+}
+
+const models = [];
+const fashion = arg('fashion');
+if (fashion) {
+  const sidecar = fashion.replace(/\.onnx$/, '.json');
+  const calib = await datasetSamples('FashionMNIST', undefined, sidecar, 'train', 256);
+  models.push({ name: 'fashion', onnx: fashion, sidecar, shape: [28, 28, 1], calib, how: arg('fashion_how', 'trained') });
+}
+/** resnet-110-wfc with random weights (bench/runtime-node/prepare.mjs's builder), converted by semembed convert. */
+async function makeResnet() {
+  const tf = await import('@tensorflow/tfjs');
+  const { buildTfModel } = await import('../runtime-node/prepare.mjs');
+  const { writeKerasH5, modelWeights } = await import('@semembed/trainer');
+  await tf.setBackend('cpu');
+  const { cfg, model } = await buildTfModel(tf, 'resnet-110-wfc');
+  const h5 = join(out, 'resnet-110-wfc.h5');
+  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });
+  execSync(`node ${join(root, 'tools/cli/bin/semembed.js')} convert ${h5} ${join(out, 'resnet-110-wfc.onnx')} --dataset CIFAR-100`, { stdio: 'inherit' });
+  return join(out, 'resnet-110-wfc.onnx');
+}
+
+const resnet = arg('resnet') === 'random' ? await makeResnet() : arg('resnet');
+if (resnet) {
+  const sidecar = resnet.replace(/\.onnx$/, '.json');
+  models.push({ name: 'resnet-110-wfc', onnx: resnet, sidecar, shape: [32, 32, 3], calib: syntheticCalibration(sidecar, 64), how: 'random weights' });
+}
+
+const report = [];
+for (const m of models) {
+  const files = await variantsOf(m.name, m.onnx, m.calib);
+  const row = {};
+  for (const [v, f] of Object.entries(files)) {
+    const lat = { t1b1: [], t1b32: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      lat.t1b1.push(await ortLatency(f, m.shape, 1, 1, 20));
+      lat.t1b32.push(await ortLatency(f, m.shape, 32, 1, 4));
+    }
+    row[v] = { bytes: statSync(f).size, ortB1: median(lat.t1b1), ortB32: median(lat.t1b32) };
+  }
+  if (m.name === 'fashion') {
+    const slice = await datasetSamples('FashionMNIST', undefined, m.sidecar, 'test', 1000);
+    const sc = JSON.parse(readFileSync(m.sidecar, 'utf8'));
+    const res = await evaluateCandidates(Object.entries(files).map(([name, f]) => ({ name, bytes: readFileSync(f) })), { ...slice, hierarchy: readHierarchy(HIER) }, {
+      embeddingOutput: sc.outputs.find((o) => o.kind === 'embedding').name, probOutput: sc.outputs.find((o) => o.kind === 'probabilities').name, latencyRuns: 3,
+    });
+    for (const r of res) Object.assign(row[r.name], { mahp: r.mahp, acc: r.accuracy, delta: r.maxAbsDelta, ok: r.ok });
+  }
+  const web = await browserLatency(m.name, files, m.sidecar, m.shape);
+  for (const [v, w] of Object.entries(web)) Object.assign(row[v], { web: w });
+  report.push({ model: m.name, how: m.how, row });
+  loads.push(load());
+  console.error(JSON.stringify(row));
+}
+
+const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+let md = `# quantize: fp32 / fp16 / int8 (static QDQ, per channel) / dynamic (int8 Dense)\n\n`;
+md += `Command: \`node bench/quantize/run.mjs ${process.argv.slice(2).join(' ')}\`. Machine: this 2-core development VM, shared with ~7 other helpers; load average (1/5/15 min) before and after each model: ${loads.join(' → ')}. `;
+md += `Latencies are medians of ${ROUNDS} rounds (each a median of 20 single-image / 4 batch-32 runs) with one thread (onnxruntime-node \`intraOpNumThreads: 1\`; Chromium wasm SIMD, \`?threads=1\`), the fp32 row being the baseline measured in the same run. Under this load they are noisy; sizes and accuracy columns are not.\n\n`;
+for (const r of report) {
+  md += `## ${r.model} (${r.how})\n\n| variant | size | ORT CPU 1 image | ORT CPU batch 32 | ORT-web wasm 1 image | ORT-web wasm batch 32 | mAHP@250 | balanced accuracy | max abs Δ embedding |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
+  for (const [v, x] of Object.entries(r.row)) {
+    md += `| ${v} | ${(x.bytes / 1024).toFixed(0)} KiB | ${f(x.ortB1)} ms | ${f(x.ortB32, 1)} ms | ${x.web?.error ? `error: ${x.web.error}` : `${f(x.web?.b1)} ms`} | ${f(x.web?.b32, 1)} ms | ${f(x.mahp, 4)} | ${x.acc !== undefined ? `${f(x.acc * 100)}%` : '—'} | ${f(x.delta, 4)} |\n`;
+  }
+  md += '\n';
+}
+writeFileSync(join(root, 'bench/results/quantize.json'), JSON.stringify({ loads, report }, null, 1));
+writeFileSync(join(root, 'bench/results/quantize.md'), md);
+console.log(md);

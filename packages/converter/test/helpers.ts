@@ -38,7 +38,8 @@ export function hasOnnxChecker(): boolean {
     const r = spawnSync(PY, ['-c', 'import onnx'], { stdio: 'pipe' });
     checkerAvailable = r.status === 0;
     if (!checkerAvailable) {
-      throw new Error('/usr/bin/python3 with the onnx module is missing: the onnx.checker tests need it (apt-get install python3-onnx)');
+      throw new Error('/usr/bin/python3 with the onnx module is missing: the onnx.checker tests need it '
+        + '(apt-get install python3-onnx)');
     }
   }
   return checkerAvailable;

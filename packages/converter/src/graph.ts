@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConverterError } from './errors.js';
 import type { KerasWeight } from './h5.js';
 import { declaredBatchShape, type KLayer, type KModel, type TensorRef } from './keras.js';
@@ -212,9 +213,31 @@ export class GraphBuilder {
   }
 }
 
+/** One top-level Keras layer call exposed as an extra graph output (for --verify). */
+export interface LayerProbe {
+  output: string;
+  layer: string;
+  className: string;
+  node: number;
+  /** Which of the call's outputs. */
+  index: number;
+  shape: Dim[];
+  /** Set when the ONNX graph has no tensor for it (a convolution whose BatchNormalization was folded in). */
+  foldedInto?: string;
+}
+
+/**
+ * While a conversion runs inside `layerProbes.run({ probes: [] }, ...)`, every top-level layer call's output is
+ * also a graph output (in Keras axis order), listed in the store: --verify compares them with TF.js layer by layer.
+ * AsyncLocalStorage keeps other conversions in the same process unaffected.
+ */
+export const layerProbes = new AsyncLocalStorage<{ probes: LayerProbe[] }>();
+export const PROBE_PREFIX = '__layer__/';
+
 export class KerasToOnnx {
   readonly b: GraphBuilder;
   private inputInfo: BuiltInput[] = [];
+  private probes: { probe: LayerProbe; value?: Value }[] = [];
 
   constructor(opts: BuildOptions) {
     this.b = new GraphBuilder(opts);
@@ -245,6 +268,15 @@ export class KerasToOnnx {
         shape: v.shape,
       });
     });
+    const store = layerProbes.getStore();
+    for (const { probe, value } of this.probes) {
+      if (value && store) {
+        const id = this.b.toPerm(value, ident(value.shape.length));
+        this.b.nodes.push({ opType: 'Identity', inputs: [id.name], outputs: [probe.output], name: this.b.uniq(`${probe.output}/Identity`), attrs: {} });
+        outputs.push({ name: probe.output, elemType: id.elemType, shape: value.shape.map((d, j) => (d === null ? (j === 0 ? 'batch' : `${probe.output}_d${j}`) : d)) });
+      }
+      store?.probes.push(probe);
+    }
     const inputsVi: ValueInfo[] = this.inputInfo.map((inp) => ({
       name: inp.name,
       elemType: DataType.FLOAT,
@@ -259,6 +291,15 @@ export class KerasToOnnx {
       outputInfo,
       foldedBatchNorms: this.b.folded,
     };
+  }
+
+  private probe(layer: KLayer, node: number, out: Value[], foldedInto: string | undefined): void {
+    out.forEach((value, index) => {
+      const output = `${PROBE_PREFIX}${layer.name}${node ? `#${node}` : ''}${out.length > 1 ? `@${index}` : ''}`;
+      const probe: LayerProbe = { output, layer: layer.name, className: layer.className, node, index, shape: value.shape };
+      if (foldedInto) probe.foldedInto = foldedInto;
+      this.probes.push({ probe, value: foldedInto ? undefined : value });
+    });
   }
 
   private graphInput(model: KModel, ref: TensorRef): Value {
@@ -371,6 +412,7 @@ export class KerasToOnnx {
       }
       visiting.delete(k);
       memo.set(k, out);
+      if (prefix === '' && layerProbes.getStore()) this.probe(layer, nodeIdx, out, foldInto.get(layer.name)?.name);
       return out;
     };
     return model.outputs.map((o) => {

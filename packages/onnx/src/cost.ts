@@ -35,8 +35,8 @@ function bytesOf(t: ValueType | undefined): number {
 }
 
 /**
- * FLOPs and bytes per node with the graph's inputs at `inputShapes` (names default to 1: batch size 1 when the
- * batch dimension is named). Throws when an input dim is unknown and not given.
+ * FLOPs and bytes per node with the graph's inputs at `inputShapes`; input dims that are named or unknown count as
+ * 1 (batch size 1 for a named batch dimension). Throws, naming it, for an input without any shape.
  */
 export function modelCost(model: onnx.ModelProto, inputShapes: InputShapes = {}): ModelCost {
   const graph = model.graph;

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import type { Command } from './command.js';
 import { isUserError } from './errors.js';
 import { printable } from './printable.js';
+import { describeFsError } from './fs-errors.js';
 import { FlagError, declaredFlags, suggestFlag, withSpellingAliases } from './options.js';
 import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
 import { convertCommand } from './commands/convert.js';
@@ -114,6 +115,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isUserError(err)) {
       console.error(`semembed: ${printable(err.message)}`);
+      return 1;
+    }
+    const fsLine = describeFsError(err);
+    if (fsLine) {
+      console.error(`semembed: ${printable(fsLine)}`);
       return 1;
     }
     throw err;

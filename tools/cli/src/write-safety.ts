@@ -1,6 +1,6 @@
 // The rule for every command that writes: nothing the user gave is lost. Checked before any work is done.
-import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from './errors.js';
 
@@ -77,10 +77,15 @@ export function checkOutputs(outputs: PathArg[], inputs: PathArg[], force: boole
     let dir = dirname(resolve(path));
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
     if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${path}: ${dir} is a file, not a folder`);
+    // A real probe, not access(W_OK): as root that says yes for /proc, /sys and read-only mounts.
+    const probe = join(dir, `.semembed-write-probe.${process.pid}`);
     try {
-      accessSync(dir, constants.W_OK);
-    } catch {
-      throw new UsageError(`${flag} ${path}: cannot write into ${dir} (permission denied)`);
+      closeSync(openSync(probe, 'wx'));
+      rmSync(probe, { force: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      const why = { EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system' }[code as string];
+      throw new UsageError(`${flag} ${path}: cannot write into ${dir} (${why ?? code})`);
     }
   }
 }

@@ -131,6 +131,18 @@ describe('every command that writes', () => {
     expect(sha(tax)).toBe(sha(TAX));
   });
 
+  it('an unwritable --out (as root too: /sys, /proc) is one line before any work', () => {
+    for (const [out, why] of [
+      ['/sys/e.json', /--out \/sys\/e\.json: cannot write into \/sys \(permission denied\)/],
+      ['/proc/e.json', /--out \/proc\/e\.json: cannot write into \/proc/],
+    ] as const) {
+      const r = semembed(['compute-class-embedding', '--hierarchy', TAX, '--out', out]);
+      oneLine(r);
+      expect(r.stderr).toMatch(why);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('a 150k-class taxonomy: says up front that n² memory is needed and how much', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-big-'));
     const lines = Array.from({ length: 150_000 }, (_, i) => `0 ${i + 1}`);

@@ -13,12 +13,29 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r+');
+/** The temporary for `path`, its folder created if needed. */
+function begin(path: string): string {
+  mkdirSync(dirname(path), { recursive: true });
+  return tempPathFor(path);
+}
+
+/** Flushes the finished temporary and renames it onto `path`; removes it instead when `failed`. */
+function finish(tmp: string, path: string, failed: boolean): void {
+  if (failed) {
+    rmSync(tmp, { force: true });
+    return;
+  }
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
 }
 
@@ -27,31 +44,27 @@ function fsyncPath(path: string): void {
  * then flushes it and renames it onto `path`. The folder is created if needed.
  */
 export async function writeViaTemp<T>(path: string, write: (tmp: string) => T | Promise<T>): Promise<T> {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
+  const tmp = begin(path);
+  let failed = true;
   try {
     const result = await write(tmp);
-    fsyncPath(tmp);
-    renameSync(tmp, path);
+    failed = false;
     return result;
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+  } finally {
+    finish(tmp, path, failed);
   }
 }
 
 /** writeViaTemp for synchronous writers. */
 export function writeViaTempSync<T>(path: string, write: (tmp: string) => T): T {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
+  const tmp = begin(path);
+  let failed = true;
   try {
     const result = write(tmp);
-    fsyncPath(tmp);
-    renameSync(tmp, path);
+    failed = false;
     return result;
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+  } finally {
+    finish(tmp, path, failed);
   }
 }
 

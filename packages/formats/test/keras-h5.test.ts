@@ -88,3 +88,19 @@ describe('Keras HDF5 files', () => {
     await expect(readKerasH5(join(dir, 'trunc.h5'))).rejects.toBeInstanceOf(FormatError);
   });
 });
+
+describe('atomic writes', () => {
+  it('a failed write leaves neither a temporary nor a changed target', async () => {
+    const { writeFileAtomic, writeViaTemp } = await import('../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'semembed-atomic-'));
+    const target = join(dir, 'out.txt');
+    writeFileAtomic(target, [Buffer.from('one '), Buffer.from('two')]);
+    expect(readFileSync(target, 'utf8')).toBe('one two');
+    await expect(writeViaTemp(target, (tmp) => {
+      writeFileSync(tmp, 'half');
+      throw new Error('disk on fire');
+    })).rejects.toThrow('disk on fire');
+    expect(readFileSync(target, 'utf8')).toBe('one two');
+    expect(readdirSync(dir)).toEqual(['out.txt']);
+  });
+});

@@ -27,6 +27,12 @@ export interface GalleryMatch {
   similarity: number;
 }
 
+/** What checkSession needs of a session (ONNX Runtime node or web). */
+export interface SessionNames {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+}
+
 /** An output tensor as ONNX Runtime (node or web) hands it over. */
 export interface RuntimeTensor {
   type: string;
@@ -80,26 +86,32 @@ export class OutputHead {
    * Checks that the session has the sidecar's input and outputs (a sidecar from another model would mislabel
    * every result). `where` names the sidecar, `model` the ONNX file.
    */
-  checkSession(session: { inputNames: readonly string[]; outputNames: readonly string[] }, where: string, model: string): void {
+  checkSession(session: SessionNames, where: string, model: string): void {
+    const has = (names: readonly string[]) => `(it has ${names.join(', ')})`;
     if (!session.inputNames.includes(this.inputName)) {
-      throw new SidecarError(`${where}: input.name "${this.inputName}" is not an input of ${model} (it has ${session.inputNames.join(', ')})`);
+      const what = `input.name "${this.inputName}" is not an input of ${model}`;
+      throw new SidecarError(`${where}: ${what} ${has(session.inputNames)}`);
     }
     for (const o of this.sidecar.outputs) {
       if (!session.outputNames.includes(o.name)) {
-        throw new SidecarError(`${where}: output "${o.name}" is not an output of ${model} (it has ${session.outputNames.join(', ')})`);
+        throw new SidecarError(`${where}: output "${o.name}" is not an output of ${model} ${has(session.outputNames)}`);
       }
     }
   }
 
   /** The checks before a batch of n samples runs; returns the output names to fetch (default: the sidecar's). */
-  checkBatch(input: Float32Array, n: number, outputNames: readonly string[] | undefined, available: readonly string[]): string[] {
+  checkBatch(input: Float32Array, n: number, outputNames: readonly string[] | undefined,
+    available: readonly string[]): string[] {
     if (!Number.isInteger(n) || n < 1) throw new TensorError(`batch size must be a positive integer, got ${n}`);
     if (input.length !== n * this.sampleSize) {
-      throw new TensorError(`input has ${input.length} values, expected ${n} x ${this.sampleShape.join('x')} = ${n * this.sampleSize}`);
+      const want = `${n} x ${this.sampleShape.join('x')} = ${n * this.sampleSize}`;
+      throw new TensorError(`input has ${input.length} values, expected ${want}`);
     }
     const names = outputNames ? [...outputNames] : this.sidecar.outputs.map((o) => o.name);
     for (const name of names) {
-      if (!available.includes(name)) throw new TensorError(`model ${this.name} has no output "${name}" (it has ${available.join(', ')})`);
+      if (!available.includes(name)) {
+        throw new TensorError(`model ${this.name} has no output "${name}" (it has ${available.join(', ')})`);
+      }
     }
     return names;
   }
@@ -109,7 +121,9 @@ export class OutputHead {
     const out: Record<string, OutputTensor> = {};
     for (const name of names) {
       const t = result[name];
-      if (t.type !== 'float32') throw new TensorError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`, 500);
+      if (t.type !== 'float32') {
+        throw new TensorError(`output "${name}" of ${this.name} is ${t.type}, only float32 outputs are supported`, 500);
+      }
       out[name] = { data: t.data as Float32Array, shape: [...t.dims] };
     }
     return out;
@@ -122,7 +136,10 @@ export class OutputHead {
   interpret(outputs: Record<string, OutputTensor>, n: number): ImageResult[] {
     const emb = this.embeddingOutput ? outputs[this.embeddingOutput.name] : undefined;
     const prob = this.probOutput ? outputs[this.probOutput.name] : undefined;
-    if (!emb && !prob) throw new TensorError(`model ${this.name} has neither an embedding nor a probabilities output in its sidecar`, 500);
+    if (!emb && !prob) {
+      const what = 'has neither an embedding nor a probabilities output in its sidecar';
+      throw new TensorError(`model ${this.name} ${what}`, 500);
+    }
     const dim = emb ? emb.data.length / n : 0;
     const results: ImageResult[] = [];
     for (let i = 0; i < n; i++) {
@@ -163,7 +180,9 @@ export class OutputHead {
   nearestClasses(embedding: Float32Array, k = 5): ClassScore[] {
     const ce = this.classEmbedding;
     if (!ce) return [];
-    if (embedding.length !== ce.dim) throw new TensorError(`embedding has ${embedding.length} values, class embeddings ${ce.dim}`);
+    if (embedding.length !== ce.dim) {
+      throw new TensorError(`embedding has ${embedding.length} values, class embeddings ${ce.dim}`);
+    }
     const sims = new Float32Array(ce.rows);
     for (let r = 0; r < ce.rows; r++) {
       let s = 0;

@@ -16,8 +16,22 @@ export {
 } from './sidecar-schema.js';
 export { validateSidecar, validateImageSidecar, parseSidecarJson, inputSize } from './sidecar.js';
 export { migrateSidecar } from './migrate.js';
-export { OutputHead, type OutputTensor, type ClassScore, type ImageResult, type GalleryMatch, type RuntimeTensor } from './head.js';
+export {
+  OutputHead,
+  type OutputTensor,
+  type ClassScore,
+  type ImageResult,
+  type GalleryMatch,
+  type RuntimeTensor,
+  type SessionNames,
+} from './head.js';
 export { normalizePixels } from './pixels.js';
 export { topK, softmaxInPlace, l2normalize, l2normalizeRows, L2_EPS } from './vector.js';
 export { toHalf, fromHalf, halfToFloat32, float32ToHalf } from './float16.js';
-export { DATASET_STATS, datasetPreprocessing, knownDatasets, type ChannelStats, type StatsName } from './dataset-stats.js';
+export {
+  DATASET_STATS,
+  datasetPreprocessing,
+  knownDatasets,
+  type ChannelStats,
+  type StatsName,
+} from './dataset-stats.js';

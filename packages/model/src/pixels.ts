@@ -19,7 +19,9 @@ export function normalizePixels(
   const C = sidecar.input.channels;
   const { mean, std, colorSpace } = sidecar.preprocessing;
   const HW = H * W;
-  if (pixels.length !== HW * stride) throw new TensorError(`pixels have ${pixels.length} values, expected ${H}x${W}x${stride}`);
+  if (pixels.length !== HW * stride) {
+    throw new TensorError(`pixels have ${pixels.length} values, expected ${H}x${W}x${stride}`);
+  }
   if (stride < C) throw new TensorError(`pixels have ${stride} values per pixel, the model takes ${C} channels`);
   const src = Array.from({ length: C }, (_, k) => (colorSpace === 'bgr' ? C - 1 - k : k));
   const m = src.map((c) => mean[mean.length === 1 ? 0 : c]);

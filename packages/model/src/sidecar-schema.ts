@@ -80,7 +80,10 @@ export interface ImageSidecar extends Sidecar {
 }
 
 // `description` on an anyOf is what the validator's message says the value must be.
-const dimension = { description: 'a positive integer or null', anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] };
+const dimension = {
+  description: 'a positive integer or null',
+  anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }],
+};
 const finite = { type: 'number' };
 const numbers = { type: 'array', minItems: 1, items: finite };
 
@@ -116,7 +119,12 @@ export const sidecarSchema = {
       items: {
         type: 'object',
         required: ['name', 'shape'],
-        properties: { name: { type: 'string' }, layout: { type: 'string' }, shape: { type: 'array', items: dimension }, dtype: { const: 'float32' } },
+        properties: {
+          name: { type: 'string' },
+          layout: { type: 'string' },
+          shape: { type: 'array', items: dimension },
+          dtype: { const: 'float32' },
+        },
       },
     },
     preprocessing: {

@@ -65,7 +65,9 @@ function fail(source: string, what: string): never {
  * `model.json: preprocessing.mean: must have 1 or 3 entries (got [1,2])`.
  */
 export function validateSidecar(raw: unknown, source = 'model.json'): Sidecar {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(source, `not a JSON object (got ${show(raw)})`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    fail(source, `not a JSON object (got ${show(raw)})`);
+  }
   const s = migrateSidecar(raw, source) as Sidecar;
   const check = schemaValidator();
   if (!check(s)) {
@@ -87,7 +89,11 @@ export function validateSidecar(raw: unknown, source = 'model.json'): Sidecar {
 }
 
 /** The height and width the input shape fixes (undefined where it leaves them open). */
-export function inputSize(input: Sidecar['input']): { height: number | null; width: number | null; channels: number | null } {
+export function inputSize(input: Sidecar['input']): {
+  height: number | null;
+  width: number | null;
+  channels: number | null;
+} {
   const [, a, b, c] = input.shape;
   const [h, w, ch] = input.layout === 'NHWC' ? [a, b, c] : [b, c, a];
   return { height: h ?? null, width: w ?? null, channels: ch ?? null };
@@ -100,10 +106,13 @@ export function inputSize(input: Sidecar['input']): { height: number | null; wid
 export function validateImageSidecar(raw: unknown, source = 'model.json'): ImageSidecar {
   const s = validateSidecar(raw, source);
   const { input } = s;
-  if (input.channels !== 1 && input.channels !== 3) fail(source, `input.channels: must be 1 or 3 (got ${input.channels})`);
-  if (input.shape.length !== 4) fail(source, `input.shape: must have 4 entries, batch first (got ${show(input.shape)})`);
+  const shape = show(input.shape);
+  if (input.channels !== 1 && input.channels !== 3) {
+    fail(source, `input.channels: must be 1 or 3 (got ${input.channels})`);
+  }
+  if (input.shape.length !== 4) fail(source, `input.shape: must have 4 entries, batch first (got ${shape})`);
   const { height, width, channels } = inputSize(input);
-  if (height === null || width === null) fail(source, `input.shape: needs a fixed height and width (got ${show(input.shape)})`);
+  if (height === null || width === null) fail(source, `input.shape: needs a fixed height and width (got ${shape})`);
   if (channels !== input.channels) {
     fail(source, `input.shape: ${show(input.shape)} disagrees with input.channels ${input.channels}`);
   }

@@ -7,8 +7,10 @@ const sidecar = validateImageSidecar(JSON.parse(readFileSync(join(import.meta.di
 
 describe('OutputHead', () => {
   it('picks the outputs, normalises only undeclared embeddings, applies softmax to logits', () => {
-    const head = new OutputHead('tiny', { ...sidecar, outputs: [{ name: 'e', kind: 'embedding', dim: 2 }, { name: 'z', kind: 'logits', dim: 2 }], classEmbedding: undefined });
-    const [a, b] = head.interpret({ e: { data: Float32Array.of(3, 4, 0, 0), shape: [2, 2] }, z: { data: Float32Array.of(0, Math.log(3), 5, 5), shape: [2, 2] } }, 2);
+    const outputs = [{ name: 'e', kind: 'embedding', dim: 2 }, { name: 'z', kind: 'logits', dim: 2 }] as const;
+    const head = new OutputHead('tiny', { ...sidecar, outputs: [...outputs], classEmbedding: undefined });
+    const e = { data: Float32Array.of(3, 4, 0, 0), shape: [2, 2] };
+    const [a, b] = head.interpret({ e, z: { data: Float32Array.of(0, Math.log(3), 5, 5), shape: [2, 2] } }, 2);
     expect(Array.from(a.embedding)).toEqual([Math.fround(0.6), Math.fround(0.8)]);
     expect(Array.from(b.embedding)).toEqual([0, 0]); // the one zero-row rule: zero stays zero
     expect(a.probabilities![0]).toBeCloseTo(0.25, 6);

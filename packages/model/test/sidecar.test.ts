@@ -40,23 +40,65 @@ describe('sidecar validation names the field', () => {
   const rgb = fixture('rgb-nchw.v1.json');
   const cases: [string, unknown, RegExp][] = [
     ['format', { ...gray, format: 'x' }, /^m\.json: format: must be "semembed-onnx-sidecar\/1" \(got "x"\)$/],
-    ['layout', { ...gray, input: { ...gray.input, layout: 'HWC' } }, /^m\.json: input\.layout: must be one of "NHWC", "NCHW" \(got "HWC"\)$/],
-    ['mean (gray)', { ...gray, preprocessing: { ...gray.preprocessing, mean: [1, 2] } }, /^m\.json: preprocessing\.mean: must have 1 entry \(got \[1,2\]\)$/],
-    ['mean (rgb)', { ...rgb, preprocessing: { ...rgb.preprocessing, mean: [1, 2] } }, /^m\.json: preprocessing\.mean: must have 1 or 3 entries \(got \[1,2\]\)$/],
-    ['std 0', { ...gray, preprocessing: { ...gray.preprocessing, std: [0] } }, /^m\.json: preprocessing\.std\[0\]: must not be 0$/],
-    ['std type', { ...gray, preprocessing: { ...gray.preprocessing, std: ['1'] } }, /^m\.json: preprocessing\.std\[0\]: must be number \(got "1"\)$/],
-    ['resize', { ...gray, preprocessing: { ...gray.preprocessing, resize: [32, 32] } }, /^m\.json: preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]$/],
-    ['typo', { ...gray, preprocessing: { ...gray.preprocessing, colourSpace: 'rgb' } }, /^m\.json: preprocessing\.colourSpace: is not a known field$/],
+    [
+      'layout', { ...gray, input: { ...gray.input, layout: 'HWC' } },
+      /^m\.json: input\.layout: must be one of "NHWC", "NCHW" \(got "HWC"\)$/,
+    ],
+    [
+      'mean (gray)', { ...gray, preprocessing: { ...gray.preprocessing, mean: [1, 2] } },
+      /^m\.json: preprocessing\.mean: must have 1 entry \(got \[1,2\]\)$/,
+    ],
+    [
+      'mean (rgb)', { ...rgb, preprocessing: { ...rgb.preprocessing, mean: [1, 2] } },
+      /^m\.json: preprocessing\.mean: must have 1 or 3 entries \(got \[1,2\]\)$/,
+    ],
+    [
+      'std 0', { ...gray, preprocessing: { ...gray.preprocessing, std: [0] } },
+      /^m\.json: preprocessing\.std\[0\]: must not be 0$/,
+    ],
+    [
+      'std type', { ...gray, preprocessing: { ...gray.preprocessing, std: ['1'] } },
+      /^m\.json: preprocessing\.std\[0\]: must be number \(got "1"\)$/,
+    ],
+    [
+      'resize', { ...gray, preprocessing: { ...gray.preprocessing, resize: [32, 32] } },
+      /^m\.json: preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]$/,
+    ],
+    [
+      'typo', { ...gray, preprocessing: { ...gray.preprocessing, colourSpace: 'rgb' } },
+      /^m\.json: preprocessing\.colourSpace: is not a known field$/,
+    ],
     ['missing', { ...gray, preprocessing: undefined }, /^m\.json: preprocessing: is missing/],
     ['outputs', { ...gray, outputs: [] }, /^m\.json: outputs: must have at least 1 entry \(got \[\]\)$/],
-    ['kind', { ...gray, outputs: [{ name: 'x', kind: 'scores' }] }, /^m\.json: outputs\[0\]\.kind: must be one of "embedding", .* \(got "scores"\)$/],
-    ['embedding', { ...gray, classEmbedding: [[1, 2]] }, /^m\.json: classEmbedding: rows have 2 values, the embedding output "l2norm" has 12$/],
+    [
+      'kind', { ...gray, outputs: [{ name: 'x', kind: 'scores' }] },
+      /^m\.json: outputs\[0\]\.kind: must be one of "embedding", .* \(got "scores"\)$/,
+    ],
+    [
+      'embedding', { ...gray, classEmbedding: [[1, 2]] },
+      /^m\.json: classEmbedding: rows have 2 values, the embedding output "l2norm" has 12$/,
+    ],
     ['ragged', { ...gray, classEmbedding: [[1, 2], [1]] }, /^m\.json: classEmbedding\[1\]: has 1 values, row 0 has 2$/],
-    ['gray with 3 channels', { ...rgb, preprocessing: { ...rgb.preprocessing, colorSpace: 'gray' } }, /^m\.json: preprocessing\.colorSpace: "gray" does not fit 3 input channel\(s\)$/],
-    ['bgr with 1 channel', { ...gray, preprocessing: { ...gray.preprocessing, colorSpace: 'bgr' } }, /^m\.json: preprocessing\.colorSpace: "bgr" does not fit 1 input channel\(s\)$/],
-    ['channels', { ...gray, input: { ...gray.input, channels: 2 } }, /^m\.json: input\.channels: must be 1 or 3 \(got 2\)$/],
-    ['dimension', { ...gray, input: { ...gray.input, shape: [null, 28, '28', 1] } }, /^m\.json: input\.shape\[2\]: must be a positive integer or null \(got "28"\)$/],
-    ['class id', { ...gray, classes: [{ index: 0, id: true }] }, /^m\.json: classes\[0\]\.id: must be a number or a string \(got true\)$/],
+    [
+      'gray with 3 channels', { ...rgb, preprocessing: { ...rgb.preprocessing, colorSpace: 'gray' } },
+      /^m\.json: preprocessing\.colorSpace: "gray" does not fit 3 input channel\(s\)$/,
+    ],
+    [
+      'bgr with 1 channel', { ...gray, preprocessing: { ...gray.preprocessing, colorSpace: 'bgr' } },
+      /^m\.json: preprocessing\.colorSpace: "bgr" does not fit 1 input channel\(s\)$/,
+    ],
+    [
+      'channels', { ...gray, input: { ...gray.input, channels: 2 } },
+      /^m\.json: input\.channels: must be 1 or 3 \(got 2\)$/,
+    ],
+    [
+      'dimension', { ...gray, input: { ...gray.input, shape: [null, 28, '28', 1] } },
+      /^m\.json: input\.shape\[2\]: must be a positive integer or null \(got "28"\)$/,
+    ],
+    [
+      'class id', { ...gray, classes: [{ index: 0, id: true }] },
+      /^m\.json: classes\[0\]\.id: must be a number or a string \(got true\)$/,
+    ],
     ['not an object', [], /^m\.json: not a JSON object \(got \[\]\)$/],
   ];
   for (const [what, raw, re] of cases) {
@@ -80,7 +122,8 @@ describe('sidecar validation names the field', () => {
   });
 
   it('validateSidecar alone takes models whose input is not an image', () => {
-    const s = validateSidecar({ format: 'semembed-onnx-sidecar/1', model: 'm.onnx', input: { name: 'x', layout: 'NHWC', shape: [null, 7], dtype: 'float32', channels: 7 }, outputs: [{ name: 'y', kind: 'other', dim: null }] });
+    const input = { name: 'x', layout: 'NHWC', shape: [null, 7], dtype: 'float32', channels: 7 };
+    const s = validateSidecar({ format: 'semembed-onnx-sidecar/1', model: 'm.onnx', input, outputs: [{ name: 'y', kind: 'other', dim: null }] });
     expect(s.preprocessing).toBeUndefined();
     expect(() => validateImageSidecar(s)).toThrow(/input\.channels: must be 1 or 3 \(got 7\)/);
   });

@@ -27,9 +27,11 @@ describe('float16', () => {
 
   it('rounds as numpy astype(float16) (ties to even, subnormals, overflow)', () => {
     const r = rng(2);
-    const xs = [0, -0, 1, 65504, 65520, 1e6, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-5, 0.1, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11, ...Array.from({ length: 2000 }, () => (r() - 0.5) * 2 ** Math.floor(r() * 40 - 25))];
+    const edges = [0, -0, 1, 65504, 65520, 1e6, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-5, 0.1, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const xs = [...edges, ...Array.from({ length: 2000 }, () => (r() - 0.5) * 2 ** Math.floor(r() * 40 - 25))];
     const f32 = Float32Array.from(xs);
-    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys,numpy as np; a=np.frombuffer(sys.stdin.buffer.read(),dtype="<f4"); sys.stdout.buffer.write(a.astype(np.float16).tobytes())'], { input: Buffer.from(f32.buffer) });
+    const code = 'import sys,numpy as np; a=np.frombuffer(sys.stdin.buffer.read(),dtype="<f4"); sys.stdout.buffer.write(a.astype(np.float16).tobytes())';
+    const py = spawnSync('/usr/bin/python3', ['-c', code], { input: Buffer.from(f32.buffer) });
     // numpy is the independent reference (python3-numpy, installed by scripts/install-system-deps.sh): no skip.
     expect(py.status, `python3 with numpy is needed (apt-get install python3-numpy): ${py.stderr}`).toBe(0);
     const ref = new Uint16Array(py.stdout.buffer.slice(py.stdout.byteOffset, py.stdout.byteOffset + py.stdout.byteLength));

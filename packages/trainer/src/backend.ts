@@ -13,7 +13,8 @@ import { loadNativeConv } from './native-conv.js';
 import { registerFastWasmKernels } from './wasm-kernels.js';
 import { TrainerError } from './errors.js';
 import { registerWebgpuKernels } from './webgpu-kernels/index.js';
-import { initWebgpu, describeAdapter, type GpuAdapterReport, type PowerPreference } from './webgpu.js';
+import { describeAdapter, type GpuAdapterReport, type PowerPreference } from '@semembed/gpu';
+import { initWebgpu } from './webgpu.js';
 
 export type Tf = typeof tfjs;
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';

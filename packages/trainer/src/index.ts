@@ -9,7 +9,7 @@ export {
   type BackendOptions,
   type Tf,
 } from './backend.js';
-export { initWebgpu, requestGpuAdapter, describeAdapter, isSoftwareAdapter, type GpuAdapterReport, type PowerPreference } from './webgpu.js';
+export { initWebgpu } from './webgpu.js';
 export { registerFastWasmKernels, type FastKernelOptions } from './wasm-kernels.js';
 export { LOSSES, embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, balancedAccuracy, nearestClass, type LossName } from './losses.js';
 export {

@@ -11,7 +11,7 @@ import { loadDatasetSplits, type Dataset } from '@semembed/datasets';
 import { mulberry32, writeNpy } from '@semembed/formats';
 import { readClassEmbedding, type ClassId } from '@semembed/hierarchy';
 import { selectBackend, describeBackend, type BackendName, type BackendChoice } from './backend.js';
-import type { PowerPreference } from './webgpu.js';
+import type { PowerPreference } from '@semembed/gpu';
 import { splitFromDataset } from './data.js';
 import { TrainerError } from './errors.js';
 import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fit.js';

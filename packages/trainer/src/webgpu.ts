@@ -4,79 +4,12 @@
  * the GPU without CUDA or cuDNN; without one, Chromium's SwiftShader ICD gives a correct but slow CPU emulation
  * (`VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json`), which the tests use.
  *
- * We request the adapter ourselves (instead of the backend's own factory) so that the caller chooses it, and so
- * that we can say which adapter runs and whether it is a real GPU.
+ * We request the adapter ourselves (@semembed/gpu, instead of the backend's own factory) so that the caller
+ * chooses it, and so that we can say which adapter runs and whether it is a real GPU.
  */
 import type * as tfType from '@tensorflow/tfjs';
+import { requestGpuAdapter, describeAdapter, type GpuAdapterReport, type PowerPreference } from '@semembed/gpu';
 import { TrainerError } from './errors.js';
-
-export type PowerPreference = 'high-performance' | 'low-power';
-
-export interface GpuAdapterReport {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** True for CPU emulations (SwiftShader, lavapipe/llvmpipe) and adapters Dawn marks as fallback. */
-  software: boolean;
-}
-
-/** Adapter names of CPU emulations of Vulkan/WebGPU: correct, but slower than the wasm backend. */
-const SOFTWARE_ADAPTERS = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
-
-export function isSoftwareAdapter(info: Omit<GpuAdapterReport, 'software'>, fallback = false): boolean {
-  return fallback || SOFTWARE_ADAPTERS.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
-}
-
-export function describeAdapter(a: GpuAdapterReport): string {
-  const name = [a.vendor, a.architecture, a.device, a.description].filter((s) => s).join(' / ') || 'unnamed adapter';
-  return `${name}${a.software ? ' (CPU emulation)' : ''}`;
-}
-
-interface DawnModule {
-  create(options: string[]): GPU;
-  globals: object;
-}
-
-let gpuInstance: GPU | undefined;
-
-/** The process-wide GPU object: Dawn loaded once, its globals (GPUBufferUsage, ...) installed. */
-async function dawnGpu(): Promise<GPU> {
-  if (gpuInstance) return gpuInstance;
-  let dawn: DawnModule;
-  try {
-    dawn = (await import('webgpu')) as unknown as DawnModule;
-  } catch (err) {
-    throw new Error(`the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message.split('\n')[0]}`);
-  }
-  Object.assign(globalThis, dawn.globals);
-  gpuInstance = dawn.create([]);
-  // tfjs-backend-webgpu looks for navigator.gpu (Node 20 has no navigator; Node 21+ has one without gpu).
-  const nav = (globalThis as { navigator?: object }).navigator ?? {};
-  Object.defineProperty(globalThis, 'navigator', { value: Object.assign(nav, { gpu: gpuInstance }), configurable: true, writable: true });
-  return gpuInstance;
-}
-
-/** Finds an adapter, or says why there is none. */
-export async function requestGpuAdapter(powerPreference: PowerPreference = 'high-performance'): Promise<{ adapter: GPUAdapter; report: GpuAdapterReport }> {
-  const gpu = await dawnGpu();
-  const adapter = await gpu.requestAdapter({ powerPreference });
-  if (!adapter) {
-    throw new Error(
-      'no WebGPU adapter: Dawn found no Vulkan device (install the GPU vendor\'s Vulkan driver and libvulkan1; for tests ' +
-        'without a GPU, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)',
-    );
-  }
-  const info = (adapter as unknown as { info?: Partial<GPUAdapterInfo> }).info ?? {};
-  const base = {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description: info.description ?? '',
-  };
-  const fallback = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  return { adapter, report: { ...base, software: isSoftwareAdapter(base, fallback) } };
-}
 
 /**
  * Initialises tfjs's webgpu backend on a chosen adapter. The device gets the adapter's limits for the buffer and

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { SIDECAR_FORMAT, SIDECAR_VERSION, validateSidecar, type OutputKind, type Preprocessing, type Sidecar, type SidecarClass } from '@semembed/model';
 import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
@@ -16,35 +16,8 @@ export const DEFAULT_OPSET = 17;
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 21;
 
-export interface SidecarClass {
-  index: number;
-  id: string | number;
-  name?: string;
-  path?: string[];
-}
-
-export interface Preprocessing {
-  resize: [number, number];
-  crop: 'center';
-  colorSpace: 'rgb' | 'gray';
-  mean: number[];
-  std: number[];
-}
-
-export type OutputKind = 'embedding' | 'probabilities' | 'logits' | 'features' | 'other';
-
-/** The JSON written beside model.onnx (format 'semembed-onnx-sidecar/1'). */
-export interface Sidecar {
-  format: 'semembed-onnx-sidecar/1';
-  model: string;
-  source: Record<string, unknown>;
-  input: { name: string; layout: 'NHWC' | 'NCHW'; shape: (number | null)[]; dtype: 'float32'; channels: number };
-  inputs?: { name: string; layout: string; shape: (number | null)[]; dtype: 'float32' }[];
-  preprocessing?: Preprocessing;
-  outputs: { name: string; kind: OutputKind; dim: number | null; normalized?: boolean }[];
-  classes?: SidecarClass[];
-  classEmbedding?: number[][];
-}
+// The sidecar's type, schema and validator are @semembed/model's (the contract the runtimes read).
+export type { Sidecar, SidecarClass, Preprocessing, OutputKind } from '@semembed/model';
 
 export interface ConvertOptions {
   /** Keras .h5: a full model, or save_weights output together with `config` or `architecture`. */
@@ -76,36 +49,12 @@ export interface ConvertOptions {
 export interface ConvertResult {
   onnxPath: string;
   sidecarPath: string;
-  sidecar: Sidecar;
+  /** What was written beside the .onnx (the converter always fills `source`). */
+  sidecar: Sidecar & { source: Record<string, unknown> };
   /** BatchNormalization layers folded into the preceding convolution / dense layer. */
   foldedBatchNorms: string[];
   nodes: number;
   initializers: number;
-}
-
-/** Writes via a temporary file in the same folder + rename, so readers never see a partial file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    if (Array.isArray(data)) {
-      const fd = openSync(tmp, 'w');
-      try {
-        for (const chunk of data) {
-          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
-        }
-      } finally {
-        closeSync(fd);
-      }
-    } else writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') {
-      throw new ConverterError(`cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : code}`);
-    }
-    throw err;
-  }
 }
 
 export function sidecarPathFor(onnxPath: string): string {
@@ -251,8 +200,9 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     if (typeof h === 'number' && typeof w === 'number') preprocessing.resize = [h, w];
   }
   const onnxName = basename(options.out);
-  const sidecar: Sidecar = {
-    format: 'semembed-onnx-sidecar/1',
+  const sidecar: Sidecar & { source: Record<string, unknown> } = {
+    format: SIDECAR_FORMAT,
+    version: SIDECAR_VERSION,
     model: onnxName,
     source: {
       file: basename(options.h5),
@@ -291,6 +241,8 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     }
   }
   const sidecarPath = sidecarPathFor(options.out);
+  // Written only if the runtimes will read it: a bad --mean or label list is one line naming the field, before any write.
+  validateSidecar(sidecar, sidecarPath);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
   writeModelPair(options.out, sidecarPath, writeModelChunks(describeModel(onnxModel, sidecar)), sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };

@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '@semembed/formats';
 import { join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import { classEmbeddingFacts } from '../commands/convert.js';
@@ -115,7 +116,8 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           out: q.onnx,
           classes: sidecarClasses,
           classEmbedding,
-          preprocessing: { ...pre, colorSpace: pre.colorSpace === 'bgr' ? 'rgb' : pre.colorSpace },
+          // As trained: 'bgr' (the -caffe datasets) stays 'bgr', and the runtimes reverse the channels after normalising.
+          preprocessing: pre,
           sourceInfo: { pipeline: 'semembed pipeline', dataset: o.dataset, hierarchy: relative(process.cwd(), o.hierarchy),
             ...classEmbeddingFacts(emb?.method, o.hierarchy) },
         });
@@ -173,8 +175,8 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         log(`    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`);
         writeJson(join(q.dir, 'consistency.json'), { output: embOut.name, maxAbsDiffOrtVsTfjs: maxDiff, n });
         // Gallery side files for `semembed serve --gallery` (/v1/search) and the web page.
-        writeFileSync(runtime.sidePath(q.features, 'ids'), Array.from({ length: n }, (_, i) => `test-${i}`).join('\n') + '\n');
-        writeFileSync(runtime.sidePath(q.features, 'labels'), Array.from(ds.labels, (l) => nameOf(classes[l])).join('\n') + '\n');
+        writeFileAtomic(runtime.sidePath(q.features, 'ids'), Array.from({ length: n }, (_, i) => `test-${i}`).join('\n') + '\n');
+        writeFileAtomic(runtime.sidePath(q.features, 'labels'), Array.from(ds.labels, (l) => nameOf(classes[l])).join('\n') + '\n');
       },
     };
   };
@@ -271,7 +273,7 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           consistency,
           beyondReference: beyond.json,
         });
-        writeFileSync(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]) + '\n' + beyond.markdown);
+        writeFileAtomic(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]) + '\n' + beyond.markdown);
         log(retrieval.formatTable(perf, retrieval.tableMetrics(o.clipAhp)));
         for (const [label, m] of cls) log(`    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`);
       },

@@ -17,7 +17,9 @@ export const arg = (name, def) => {
  * `note` says what the model is and why runtimes were left out.
  */
 export async function benchSection(name, title, note, options) {
-  const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
   console.error(`\n=== ${name}: ${options.model} (load average ${load})`);
   const res = await runBenchmark({ progress: true, ...options });
   console.error(terminalTable(res));
@@ -25,9 +27,15 @@ export async function benchSection(name, title, note, options) {
   mkdirSync(plotDir, { recursive: true });
   writeJson(res, join(plotDir, 'result.json'));
   const plots = await writeReportPlots(res, plotDir);
-  let md = markdownReport(res, plots.map((p) => relative(RESULTS, join(plotDir, p))));
+  let md = markdownReport(
+    res,
+    plots.map((p) => relative(RESULTS, join(plotDir, p))),
+  );
   // The report's title becomes this section's heading.
-  md = md.replace(/^# Benchmark: .*\n/, `## ${title}\n\n${note}\n\nLoad average before this model: ${load} (2 cores shared with 7 other agents: noisy, medians).\n`);
+  md = md.replace(
+    /^# Benchmark: .*\n/,
+    `## ${title}\n\n${note}\n\nLoad average before this model: ${load} (2 cores shared with 7 other agents: noisy, medians).\n`,
+  );
   return md;
 }
 

@@ -19,9 +19,17 @@ if (!model) {
   if (!existsSync(join(dir, 'fashion-cnn.h5'))) await makeModel(dir, 'fashion-cnn', 100);
   model = join(dir, 'fashion-cnn.h5');
 }
-const section = await benchSection('web', `onnxruntime-web in Chromium vs onnxruntime-node (${model.split('/').pop()})`,
+const section = await benchSection(
+  'web',
+  `onnxruntime-web in Chromium vs onnxruntime-node (${model.split('/').pop()})`,
   'fashion-cnn with a 100-d embedding and random weights (`bench/runtime-web/make-model.mjs`) unless `--model` says otherwise. ' +
-  'Browser timings are taken inside the page (performance.now around session.run); WebGPU runs on SwiftShader here (an emulator).',
-  { model, runtimes: ['ort-node-cpu', 'chromium-wasm-1', 'chromium-wasm', 'chromium-webgpu', 'tfjs-wasm'], batches: [1, 32], quick: QUICK,
-    limits: QUICK ? {} : { serverLevels: 5 } });
+    'Browser timings are taken inside the page (performance.now around session.run); WebGPU runs on SwiftShader here (an emulator).',
+  {
+    model,
+    runtimes: ['ort-node-cpu', 'chromium-wasm-1', 'chromium-wasm', 'chromium-webgpu', 'tfjs-wasm'],
+    batches: [1, 32],
+    quick: QUICK,
+    limits: QUICK ? {} : { serverLevels: 5 },
+  },
+);
 writeResults('benchmark-web.md', '# `semembed benchmark` in the browser', [section]);

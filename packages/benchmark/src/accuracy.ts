@@ -8,7 +8,9 @@ import type { AccuracyResult, Outputs } from './types.js';
 export const DEFAULT_TOLERANCE = 1e-3;
 
 function cosine(a: Float32Array, b: Float32Array, off: number, len: number): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = off; i < off + len; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];
@@ -27,7 +29,8 @@ export function predictClasses(outputs: Outputs, sidecar: Sidecar, n: number): I
     const out = new Int32Array(n);
     const classes = score ? sidecar.classEmbedding!.length : dim;
     for (let i = 0; i < n; i++) {
-      let best = 0, bestV = -Infinity;
+      let best = 0,
+        bestV = -Infinity;
       for (let c = 0; c < classes; c++) {
         const v = score ? score(i, c) : x[i * dim + c];
         if (v > bestV) [best, bestV] = [c, v];
@@ -46,7 +49,14 @@ export function predictClasses(outputs: Outputs, sidecar: Sidecar, n: number): I
   return undefined;
 }
 
-export function compareOutputs(reference: string, ref: Outputs, got: Outputs, sidecar: Sidecar, n: number, tolerance: number): AccuracyResult {
+export function compareOutputs(
+  reference: string,
+  ref: Outputs,
+  got: Outputs,
+  sidecar: Sidecar,
+  n: number,
+  tolerance: number,
+): AccuracyResult {
   const outputs: AccuracyResult['outputs'] = {};
   const problems: string[] = [];
   for (const [name, r] of Object.entries(ref)) {
@@ -69,7 +79,8 @@ export function compareOutputs(reference: string, ref: Outputs, got: Outputs, si
     let worstCosine = 1;
     for (let s = 0; s < n; s++) worstCosine = Math.min(worstCosine, cosine(r, g, s * dim, dim));
     outputs[name] = { maxAbsDiff, worstCosine };
-    if (!(maxAbsDiff <= tolerance)) problems.push(`${name}: max |diff| ${maxAbsDiff.toExponential(2)} > tolerance ${tolerance}`);
+    if (!(maxAbsDiff <= tolerance))
+      problems.push(`${name}: max |diff| ${maxAbsDiff.toExponential(2)} > tolerance ${tolerance}`);
   }
   const a = predictClasses(ref, sidecar, n);
   const b = predictClasses(got, sidecar, n);
@@ -79,7 +90,14 @@ export function compareOutputs(reference: string, ref: Outputs, got: Outputs, si
     for (let i = 0; i < n; i++) same += a[i] === b[i] ? 1 : 0;
     top1Agreement = same / n;
   }
-  return { reference, samples: n, outputs, top1Agreement, flagged: problems.length > 0, flagReason: problems.length ? problems.join('; ') : undefined };
+  return {
+    reference,
+    samples: n,
+    outputs,
+    top1Agreement,
+    flagged: problems.length > 0,
+    flagReason: problems.length ? problems.join('; ') : undefined,
+  };
 }
 
 export interface LabelledData {
@@ -93,14 +111,25 @@ export interface LabelledData {
 }
 
 /** mAHP@k (when a hierarchy is given) on the embedding output, balanced accuracy from the class prediction. */
-export function labelledMetrics(outputs: Outputs, sidecar: Sidecar, d: LabelledData, k = 250): NonNullable<AccuracyResult['labelled']> {
+export function labelledMetrics(
+  outputs: Outputs,
+  sidecar: Sidecar,
+  d: LabelledData,
+  k = 250,
+): NonNullable<AccuracyResult['labelled']> {
   const res: NonNullable<AccuracyResult['labelled']> = { samples: d.n };
   const pred = predictClasses(outputs, sidecar, d.n);
   if (pred) res.balancedAccuracy = balancedAccuracy(pred, d.labels);
   const emb = sidecar.outputs.find((o) => o.kind === 'embedding');
   if (d.sims && emb && outputs[emb.name]) {
     const x = outputs[emb.name];
-    const r = evaluateRetrieval(x, x.length / d.n, d.labels, d.sims, { ks: [], computeAhp: k, computeAp: false, normalize: true, engine: 'exact' });
+    const r = evaluateRetrieval(x, x.length / d.n, d.labels, d.sims, {
+      ks: [],
+      computeAhp: k,
+      computeAp: false,
+      normalize: true,
+      engine: 'exact',
+    });
     res.mAHP = r.mean[`AHP@${k}`];
     res.k = k;
   }

@@ -14,7 +14,15 @@ import { createProgress, type ProgressBar } from './progress.js';
 import { recommend } from './recommend.js';
 import { measurePeak, modelCost, type MachinePeak, type ModelCost } from './roofline.js';
 import { REFERENCE_RUNNER, RUNNERS } from './runners/registry.js';
-import { coldStart, DEFAULT_LIMITS, offline, QUICK_LIMITS, serverScenario, singleStream, type ScenarioLimits } from './scenarios.js';
+import {
+  coldStart,
+  DEFAULT_LIMITS,
+  offline,
+  QUICK_LIMITS,
+  serverScenario,
+  singleStream,
+  type ScenarioLimits,
+} from './scenarios.js';
 import { noiseWarning } from './stats.js';
 import type { Batch, ModelFiles, Outputs, Runner, RunnerContext, RunnerReport } from './types.js';
 
@@ -78,16 +86,21 @@ export interface BenchmarkResult {
 /** Checks the options a user gives on the command line; throws one BenchmarkError naming the flag. */
 export function checkOptions(o: BenchmarkOptions): void {
   for (const r of o.runtimes ?? []) {
-    if (!RUNNERS[r]) throw new BenchmarkError(`--runtimes: unknown runtime '${r}' (known: ${Object.keys(RUNNERS).join(', ')})`);
+    if (!RUNNERS[r])
+      throw new BenchmarkError(`--runtimes: unknown runtime '${r}' (known: ${Object.keys(RUNNERS).join(', ')})`);
   }
   for (const s of o.scenarios ?? []) {
-    if (!SCENARIOS.includes(s)) throw new BenchmarkError(`--scenarios: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
+    if (!SCENARIOS.includes(s))
+      throw new BenchmarkError(`--scenarios: unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
   }
   for (const b of o.batches ?? []) {
-    if (!Number.isInteger(b) || b < 1 || b > 4096) throw new BenchmarkError(`--batch: batch sizes are integers 1..4096, got ${b}`);
+    if (!Number.isInteger(b) || b < 1 || b > 4096)
+      throw new BenchmarkError(`--batch: batch sizes are integers 1..4096, got ${b}`);
   }
-  if (o.tolerance !== undefined && !(o.tolerance >= 0)) throw new BenchmarkError(`--tolerance must be >= 0, got ${o.tolerance}`);
-  if (o.latencyBoundMs !== undefined && !(o.latencyBoundMs > 0)) throw new BenchmarkError(`--latency_bound_ms must be > 0, got ${o.latencyBoundMs}`);
+  if (o.tolerance !== undefined && !(o.tolerance >= 0))
+    throw new BenchmarkError(`--tolerance must be >= 0, got ${o.tolerance}`);
+  if (o.latencyBoundMs !== undefined && !(o.latencyBoundMs > 0))
+    throw new BenchmarkError(`--latency_bound_ms must be > 0, got ${o.latencyBoundMs}`);
   if (o.accuracySamples !== undefined && !(Number.isInteger(o.accuracySamples) && o.accuracySamples >= 1)) {
     throw new BenchmarkError(`--accuracy_samples must be a positive integer, got ${o.accuracySamples}`);
   }
@@ -106,7 +119,14 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: n
 }
 
 /** Runs `n` samples in chunks of at most `chunk`, concatenating each output. */
-async function outputsFor(runner: Runner, data: Float32Array, n: number, sampleSize: number, chunk: number, key: string): Promise<Outputs> {
+async function outputsFor(
+  runner: Runner,
+  data: Float32Array,
+  n: number,
+  sampleSize: number,
+  chunk: number,
+  key: string,
+): Promise<Outputs> {
   const parts: Record<string, Float32Array[]> = {};
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
@@ -141,12 +161,20 @@ interface Plan {
 
 function stepsFor(p: Plan): number {
   const s = p.scenarios;
-  return 2 + (s.includes('single-stream') ? p.limits.repeats : 0) + (s.includes('offline') ? p.limits.repeats * p.batches.length : 0) +
-    (s.includes('server') ? p.limits.serverLevels : 0);
+  return (
+    2 +
+    (s.includes('single-stream') ? p.limits.repeats : 0) +
+    (s.includes('offline') ? p.limits.repeats * p.batches.length : 0) +
+    (s.includes('server') ? p.limits.serverLevels : 0)
+  );
 }
 
 /** One runner through every scenario. Never throws: the report says what failed and where. */
-async function runOne(runner: Runner, p: Plan, bar: ProgressBar): Promise<{ report: RunnerReport; acc?: Outputs; lab?: Outputs }> {
+async function runOne(
+  runner: Runner,
+  p: Plan,
+  bar: ProgressBar,
+): Promise<{ report: RunnerReport; acc?: Outputs; lab?: Outputs }> {
   const report: RunnerReport = { id: runner.id, label: runner.label, family: runner.family, status: 'ok' };
   let stage = 'availability check';
   const one = batchOf(p.pool.data, p.pool.n, 1, p.model.sampleSize, 'b1');
@@ -178,7 +206,9 @@ async function runOne(runner: Runner, p: Plan, bar: ProgressBar): Promise<{ repo
         for (const b of p.batches) {
           stage = `offline batch ${b}`;
           const batch = batchOf(p.pool.data, p.pool.n, b, p.model.sampleSize, `b${b}`);
-          report.offline.push(await offline(runner, batch, p.limits, () => bar.tick(`${runner.id}: offline batch ${b}`)));
+          report.offline.push(
+            await offline(runner, batch, p.limits, () => bar.tick(`${runner.id}: offline batch ${b}`)),
+          );
         }
       }
       if (p.scenarios.includes('server')) {
@@ -219,15 +249,33 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     const model = await resolveModel(o.model, { work, dataset: o.dataset, architecture: o.architecture });
     const labelled = o.labelled ?? (o.data ? await loadLabelled(o.data, model) : undefined);
     if (labelled && labelled.data.length !== labelled.n * model.sampleSize) {
-      throw new BenchmarkError(`labelled data (${labelled.source}): ${labelled.data.length / labelled.n} values per sample, the model takes ${model.sampleSize}`);
+      throw new BenchmarkError(
+        `labelled data (${labelled.source}): ${labelled.data.length / labelled.n} values per sample, ` +
+          `the model takes ${model.sampleSize}`,
+      );
     }
     const environment = describeEnvironment();
     const cores = environment.cores;
-    const ctx: RunnerContext = { model, work, cores, maxBatchSize: o.maxBatchSize ?? 32, maxQueueDelayMs: o.maxQueueDelayMs ?? 2 };
+    const ctx: RunnerContext = {
+      model,
+      work,
+      cores,
+      maxBatchSize: o.maxBatchSize ?? 32,
+      maxQueueDelayMs: o.maxQueueDelayMs ?? 2,
+    };
     const accN = o.accuracySamples ?? (o.quick ? 8 : 32);
     const poolN = Math.max(8, accN);
     const pool = { data: syntheticSamples(model, poolN), n: poolN };
-    const plan: Plan = { model, ctx, limits, scenarios, batches, acc: { data: pool.data.subarray(0, accN * model.sampleSize), n: accN }, labelled, pool };
+    const plan: Plan = {
+      model,
+      ctx,
+      limits,
+      scenarios,
+      batches,
+      acc: { data: pool.data.subarray(0, accN * model.sampleSize), n: accN },
+      labelled,
+      pool,
+    };
     const cost = modelCost(model.onnx);
     const peak = o.noPeak ? undefined : measurePeak(cores);
     const runners = [...ids.map((id) => RUNNERS[id]()), ...(o.extraRunners ?? [])];
@@ -240,7 +288,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       const ref = RUNNERS[REFERENCE_RUNNER]();
       const bar = progress.bar(`${ref.id} (reference)`, 2);
       const res = await runOne(ref, { ...plan, scenarios: [] }, bar);
-      bar.done(res.report.status === 'ok' ? 'reference outputs' : res.report.reason ?? '');
+      bar.done(res.report.status === 'ok' ? 'reference outputs' : (res.report.reason ?? ''));
       outputs.set(ref.id, res);
     }
     const ordered = refRunner ? [refRunner, ...runners.filter((r) => r !== refRunner)] : runners;
@@ -273,9 +321,27 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     if (cost.reason) warnings.push(`roofline: ${cost.reason}`);
     return {
       format: RESULT_FORMAT,
-      model: { source: o.model, onnx: model.onnx, h5: model.h5, input: model.sampleShape, layout: model.sidecar.input.layout, outputs: model.outputNames },
+      model: {
+        source: o.model,
+        onnx: model.onnx,
+        h5: model.h5,
+        input: model.sampleShape,
+        layout: model.sidecar.input.layout,
+        outputs: model.outputNames,
+      },
       environment,
-      settings: { runtimes: runners.map((r) => r.id), scenarios, batches, tolerance, latencyBoundMs: limits.latencyBoundMs, quick: o.quick === true, limits, accuracySamples: accN, reference: REFERENCE_RUNNER, labelledSource: labelled?.source },
+      settings: {
+        runtimes: runners.map((r) => r.id),
+        scenarios,
+        batches,
+        tolerance,
+        latencyBoundMs: limits.latencyBoundMs,
+        quick: o.quick === true,
+        limits,
+        accuracySamples: accN,
+        reference: REFERENCE_RUNNER,
+        labelledSource: labelled?.source,
+      },
       cost,
       peak,
       runners: reports,

@@ -32,17 +32,37 @@ export function readResult(file: string): BenchmarkResult {
 /** `threshold` 0.1 = 10% worse counts as a regression (the noise warning's level). */
 export function compareResults(oldRes: BenchmarkResult, newRes: BenchmarkResult, threshold = 0.1): Comparison[] {
   const out: Comparison[] = [];
-  const add = (runtime: string, metric: string, o: number | undefined, n: number | undefined, higherIsBetter: boolean) => {
+  const add = (
+    runtime: string,
+    metric: string,
+    o: number | undefined,
+    n: number | undefined,
+    higherIsBetter: boolean,
+  ) => {
     if (o === undefined || n === undefined || !(o > 0) || !Number.isFinite(n)) return;
     const ratio = n / o;
-    out.push({ runtime, metric, old: o, new: n, ratio, regression: higherIsBetter ? ratio < 1 - threshold : ratio > 1 + threshold });
+    out.push({
+      runtime,
+      metric,
+      old: o,
+      new: n,
+      ratio,
+      regression: higherIsBetter ? ratio < 1 - threshold : ratio > 1 + threshold,
+    });
   };
   for (const r of newRes.runners) {
     const old = oldRes.runners.find((x) => x.id === r.id);
     if (!old || old.status !== 'ok' || r.status !== 'ok') continue;
     add(r.id, 'single-stream p50 ms', old.singleStream?.p50, r.singleStream?.p50, false);
     add(r.id, 'single-stream p99 ms', old.singleStream?.p99, r.singleStream?.p99, false);
-    for (const o of r.offline ?? []) add(r.id, `offline batch ${o.batch} samples/s`, old.offline?.find((x) => x.batch === o.batch)?.throughput.median, o.throughput.median, true);
+    for (const o of r.offline ?? [])
+      add(
+        r.id,
+        `offline batch ${o.batch} samples/s`,
+        old.offline?.find((x) => x.batch === o.batch)?.throughput.median,
+        o.throughput.median,
+        true,
+      );
     add(r.id, 'server max QPS', old.server?.maxQps, r.server?.maxQps, true);
     add(r.id, 'cold start ms', old.coldStart?.totalMs, r.coldStart?.totalMs, false);
   }
@@ -51,7 +71,11 @@ export function compareResults(oldRes: BenchmarkResult, newRes: BenchmarkResult,
 
 export function formatComparison(c: Comparison[]): string {
   if (!c.length) return 'compare: no runtime and scenario in common with the old run';
-  const lines = c.map((x) => `${x.runtime.padEnd(20)} ${x.metric.padEnd(30)} ${fmt(x.old).padStart(8)} -> ${fmt(x.new).padStart(8)}  x${x.ratio.toFixed(2)}${x.regression ? '  REGRESSION' : ''}`);
+  const lines = c.map(
+    (x) =>
+      `${x.runtime.padEnd(20)} ${x.metric.padEnd(30)} ${fmt(x.old).padStart(8)} -> ${fmt(x.new).padStart(8)}  ` +
+      `x${x.ratio.toFixed(2)}${x.regression ? '  REGRESSION' : ''}`,
+  );
   const n = c.filter((x) => x.regression).length;
   return [...lines, n ? `${n} regression${n > 1 ? 's' : ''} (worse by more than 10%)` : 'no regressions'].join('\n');
 }

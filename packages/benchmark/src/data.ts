@@ -48,14 +48,21 @@ export async function loadLabelled(o: LabelledOptions, model: ModelFiles): Promi
   const limit = o.limit ?? 1000;
   if (o.images) {
     const entries = listImages([o.images]).slice(0, limit);
-    if (!entries.length || entries.some((e) => e.label === undefined)) throw new BenchmarkError(`--images ${o.images}: needs class subfolders with images (label = folder name)`);
+    if (!entries.length || entries.some((e) => e.label === undefined))
+      throw new BenchmarkError(`--images ${o.images}: needs class subfolders with images (label = folder name)`);
     const names = [...new Set(entries.map((e) => e.label!))].sort();
     // Preprocessing is runtime-node's (sharp decode, resize, crop, normalise): the server's path.
     const m = await loadModel(model.onnx, { ep: 'cpu', warmup: false });
     try {
       const data = await m.preprocess(entries.map((e) => readFileSync(e.file)));
       const labels = Int32Array.from(entries, (e) => names.indexOf(e.label!));
-      return { data, n: entries.length, labels, sims: o.hierarchy ? similarities(o.hierarchy, names) : undefined, source: `${o.images} (${entries.length} images)` };
+      return {
+        data,
+        n: entries.length,
+        labels,
+        sims: o.hierarchy ? similarities(o.hierarchy, names) : undefined,
+        source: `${o.images} (${entries.length} images)`,
+      };
     } finally {
       await m.release();
     }
@@ -69,7 +76,10 @@ export async function loadLabelled(o: LabelledOptions, model: ModelFiles): Promi
   const n = ds.labels.length;
   const want = model.sampleShape;
   const hw = model.sidecar.input.layout === 'NCHW' ? [want[1], want[2], want[0]] : want;
-  if (ds.inputShape.join() !== hw.join()) throw new BenchmarkError(`--dataset ${o.dataset}: images are ${ds.inputShape.join('x')}, the model takes ${hw.join('x')}`);
+  if (ds.inputShape.join() !== hw.join())
+    throw new BenchmarkError(
+      `--dataset ${o.dataset}: images are ${ds.inputShape.join('x')}, the model takes ${hw.join('x')}`,
+    );
   const ids = ds.classIds ?? Array.from({ length: ds.numClasses }, (_, i) => i);
   return {
     data: normalise(ds.images, n, ds.shape, model),

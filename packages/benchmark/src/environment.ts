@@ -55,7 +55,11 @@ function osName(): string {
 function chromiumVersion(): string | undefined {
   if (!existsSync(chromiumPath())) return undefined;
   try {
-    return execFileSync(chromiumPath(), ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(chromiumPath(), ['--version'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -63,12 +67,20 @@ function chromiumVersion(): string | undefined {
 
 export function describeEnvironment(): Environment {
   const versions: Record<string, string> = {};
-  for (const p of ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'webgpu', 'playwright-core']) {
+  for (const p of [
+    'onnxruntime-node',
+    'onnxruntime-web',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    'webgpu',
+    'playwright-core',
+  ]) {
     const v = pkgVersion(p);
     if (v) versions[p] = v;
   }
   const env: Record<string, string> = {};
-  for (const k of ['VK_ICD_FILENAMES', 'CUDA_VISIBLE_DEVICES', 'OMP_NUM_THREADS']) if (process.env[k]) env[k] = process.env[k]!;
+  for (const k of ['VK_ICD_FILENAMES', 'CUDA_VISIBLE_DEVICES', 'OMP_NUM_THREADS'])
+    if (process.env[k]) env[k] = process.env[k]!;
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,

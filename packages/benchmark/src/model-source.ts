@@ -23,7 +23,10 @@ function fromOnnx(source: string, path: string, h5?: string): ModelFiles {
     files = resolveModelFiles(path);
     const sidecar = readSidecar(files.sidecar);
     const sampleShape = sidecar.input.shape.slice(1).map((d, i) => {
-      if (typeof d !== 'number') throw new BenchmarkError(`${files.sidecar}: input.shape[${i + 1}] is not fixed (${JSON.stringify(sidecar.input.shape)})`);
+      if (typeof d !== 'number')
+        throw new BenchmarkError(
+          `${files.sidecar}: input.shape[${i + 1}] is not fixed (${JSON.stringify(sidecar.input.shape)})`,
+        );
       return d;
     });
     return {
@@ -47,13 +50,17 @@ export function checkModelArg(model: string, o: Pick<ModelSourceOptions, 'cacheD
   const ext = extname(model).toLowerCase();
   if (existsSync(model)) {
     const known = ['.h5', '.hdf5', '.keras', '.onnx', '.json'];
-    if (!known.includes(ext) && !statSync(model).isDirectory()) throw new BenchmarkError(`MODEL ${model}: not an .onnx, sidecar .json, model folder or Keras .h5`);
+    if (!known.includes(ext) && !statSync(model).isDirectory())
+      throw new BenchmarkError(`MODEL ${model}: not an .onnx, sidecar .json, model folder or Keras .h5`);
     return;
   }
   catalogOnnx(model, o);
 }
 
-function catalogOnnx(model: string, o: Pick<ModelSourceOptions, 'cacheDir' | 'catalogPath'>): { onnx: string; h5: string } {
+function catalogOnnx(
+  model: string,
+  o: Pick<ModelSourceOptions, 'cacheDir' | 'catalogPath'>,
+): { onnx: string; h5: string } {
   if (extname(model) || model.includes('/')) throw new BenchmarkError(`MODEL ${model}: no such file`);
   let entry;
   try {
@@ -63,7 +70,10 @@ function catalogOnnx(model: string, o: Pick<ModelSourceOptions, 'cacheDir' | 'ca
   }
   const cache = o.cacheDir ?? defaultCacheDir();
   const onnx = join(cache, `${entry.name}.onnx`);
-  if (!existsSync(onnx)) throw new BenchmarkError(`MODEL ${model}: catalog model not imported yet (${onnx} missing): run semembed import ${model}`);
+  if (!existsSync(onnx))
+    throw new BenchmarkError(
+      `MODEL ${model}: catalog model not imported yet (${onnx} missing): run semembed import ${model}`,
+    );
   return { onnx, h5: join(cache, decodeURIComponent(basename(new URL(entry.url).pathname))) };
 }
 

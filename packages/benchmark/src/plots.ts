@@ -18,8 +18,13 @@ function latencyCdf(res: BenchmarkResult): Spec | undefined {
   }
   if (!values.length) return undefined;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 560, height: 320, background: 'white',
-    title: 'Single-stream latency CDF (batch 1)', data: { values }, mark: { type: 'line', interpolate: 'step-after' },
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 560,
+    height: 320,
+    background: 'white',
+    title: 'Single-stream latency CDF (batch 1)',
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
       x: { field: 'ms', type: 'quantitative', title: 'latency (ms, log)', scale: { type: 'log' } },
       y: { field: 'fraction', type: 'quantitative', title: 'fraction of queries' },
@@ -29,11 +34,18 @@ function latencyCdf(res: BenchmarkResult): Spec | undefined {
 }
 
 function throughput(res: BenchmarkResult): Spec | undefined {
-  const values = res.runners.flatMap((r) => (r.offline ?? []).map((o) => ({ runtime: r.id, batch: o.batch, rate: o.throughput.median })));
+  const values = res.runners.flatMap((r) =>
+    (r.offline ?? []).map((o) => ({ runtime: r.id, batch: o.batch, rate: o.throughput.median })),
+  );
   if (!values.length) return undefined;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 560, height: 320, background: 'white',
-    title: 'Offline throughput vs batch size', data: { values }, mark: { type: 'line', point: true },
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 560,
+    height: 320,
+    background: 'white',
+    title: 'Offline throughput vs batch size',
+    data: { values },
+    mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'batch', type: 'quantitative', title: 'batch size', scale: { type: 'log', base: 2 } },
       y: { field: 'rate', type: 'quantitative', title: 'samples / s (log)', scale: { type: 'log' } },
@@ -44,14 +56,40 @@ function throughput(res: BenchmarkResult): Spec | undefined {
 
 function accuracy(res: BenchmarkResult): Spec | undefined {
   const values = res.runners.flatMap((r) =>
-    Object.entries(r.accuracy?.outputs ?? {}).map(([output, a]) => ({ runtime: r.id, output, diff: Math.max(a.maxAbsDiff, 1e-10) })));
+    Object.entries(r.accuracy?.outputs ?? {}).map(([output, a]) => ({
+      runtime: r.id,
+      output,
+      diff: Math.max(a.maxAbsDiff, 1e-10),
+    })),
+  );
   if (!values.length) return undefined;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 520, height: { step: 16 }, background: 'white',
-    title: `Max |output − ${res.settings.reference}| (tolerance ${res.settings.tolerance})`, data: { values },
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 520,
+    height: { step: 16 },
+    background: 'white',
+    title: `Max |output − ${res.settings.reference}| (tolerance ${res.settings.tolerance})`,
+    data: { values },
     layer: [
-      { mark: 'bar', encoding: { y: { field: 'runtime', type: 'nominal', sort: null }, yOffset: { field: 'output' }, x: { field: 'diff', type: 'quantitative', scale: { type: 'log' }, title: 'max abs diff (log; 1e-10 = identical)' }, color: { field: 'output', type: 'nominal' } } },
-      { data: { values: [{ t: res.settings.tolerance }] }, mark: { type: 'rule', color: 'red' }, encoding: { x: { field: 't', type: 'quantitative' } } },
+      {
+        mark: 'bar',
+        encoding: {
+          y: { field: 'runtime', type: 'nominal', sort: null },
+          yOffset: { field: 'output' },
+          x: {
+            field: 'diff',
+            type: 'quantitative',
+            scale: { type: 'log' },
+            title: 'max abs diff (log; 1e-10 = identical)',
+          },
+          color: { field: 'output', type: 'nominal' },
+        },
+      },
+      {
+        data: { values: [{ t: res.settings.tolerance }] },
+        mark: { type: 'rule', color: 'red' },
+        encoding: { x: { field: 't', type: 'quantitative' } },
+      },
     ],
   } as Spec;
 }
@@ -59,7 +97,11 @@ function accuracy(res: BenchmarkResult): Spec | undefined {
 /** Writes the plots that have data; returns their base names (without extension). */
 export async function writeReportPlots(res: BenchmarkResult, dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const [name, spec] of [['latency-cdf', latencyCdf(res)], ['throughput', throughput(res)], ['accuracy', accuracy(res)]] as const) {
+  for (const [name, spec] of [
+    ['latency-cdf', latencyCdf(res)],
+    ['throughput', throughput(res)],
+    ['accuracy', accuracy(res)],
+  ] as const) {
     if (!spec) continue;
     await writePlot(spec, join(dir, name));
     out.push(name);

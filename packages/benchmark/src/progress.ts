@@ -16,13 +16,21 @@ export function createProgress(live: boolean, log: (line: string) => void): Prog
     return {
       bar: (name) => {
         const t0 = performance.now();
-        return { tick: () => undefined, done: (what) => log(`${name}: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`) };
+        return {
+          tick: () => undefined,
+          done: (what) => log(`${name}: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`),
+        };
       },
       stop: () => undefined,
     };
   }
   const multi = new cliProgress.MultiBar(
-    { format: '{name} [{bar}] {value}/{total} | ETA {eta_formatted} | {what}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    {
+      format: '{name} [{bar}] {value}/{total} | ETA {eta_formatted} | {what}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   return {

@@ -25,7 +25,9 @@ export function modelCost(onnxPath: string): ModelCost {
     // Batch dimensions (named or -1) count as 1: figures per sample.
     const cost = onnxCost(readModel(readFileSync(onnxPath), onnxPath));
     if (!cost.flops) return { reason: 'the ONNX graph has no FLOPs that @semembed/onnx can count' };
-    const partial = cost.unknownOps.length ? ` (ops without a FLOP rule, counted as 0: ${cost.unknownOps.join(', ')})` : '';
+    const partial = cost.unknownOps.length
+      ? ` (ops without a FLOP rule, counted as 0: ${cost.unknownOps.join(', ')})`
+      : '';
     return { flopsPerSample: cost.flops, bytesPerSample: cost.bytes, ...(partial && { reason: `partial${partial}` }) };
   } catch (err) {
     return { reason: `modelCost(): ${firstLine(err)}` };
@@ -34,7 +36,9 @@ export function modelCost(onnxPath: string): ModelCost {
 
 /** y = x·w as a 1×1 convolution (one sgemm of M×K by K×N). */
 function sgemmGflops(threads: number): { gflops: number; how: string } {
-  const M = 1024, K = 512, N = 512;
+  const M = 1024,
+    K = 512,
+    N = 512;
   const x = new Float32Array(M * K).map((_, i) => Math.sin(i));
   const w = new Float32Array(K * N).map((_, i) => Math.cos(i));
   const y = new Float32Array(M * N);
@@ -54,7 +58,10 @@ function sgemmGflops(threads: number): { gflops: number; how: string } {
     } finally {
       native.setThreads(1);
     }
-    return { gflops: flops / (best / 1000) / 1e9, how: `OpenBLAS sgemm ${M}x${K}x${N}, ${threads} threads (best of 6)` };
+    return {
+      gflops: flops / (best / 1000) / 1e9,
+      how: `OpenBLAS sgemm ${M}x${K}x${N}, ${threads} threads (best of 6)`,
+    };
   }
   // Without the addon: a cache-blocked JS loop; far below the hardware peak, said so in the report.
   const m = 256;
@@ -69,7 +76,10 @@ function sgemmGflops(threads: number): { gflops: number; how: string } {
       }
     best = Math.min(best, performance.now() - t0);
   }
-  return { gflops: (2 * m * K * N) / (best / 1000) / 1e9, how: `JS loop ${m}x${K}x${N}, 1 thread (the OpenBLAS addon is not built: far below the hardware peak)` };
+  return {
+    gflops: (2 * m * K * N) / (best / 1000) / 1e9,
+    how: `JS loop ${m}x${K}x${N}, 1 thread (the OpenBLAS addon is not built: far below the hardware peak)`,
+  };
 }
 
 /** Copy bandwidth (read + write) over 64 MiB arrays, best of 5. */

@@ -1,8 +1,18 @@
 // The four scenarios in MLPerf LoadGen's terms, against any Runner. Timings are the runner's own (in-page for
 // browsers) when it reports one, else wall time around run(). No scenario runs unbounded: every loop has a
 // query count and a time limit.
+import { mulberry32 } from '@semembed/formats';
 import { percentile, summarize } from './stats.js';
-import type { Batch, ColdStartResult, OfflineResult, Runner, RunnerContext, ServerLevel, ServerResult, SingleStreamResult } from './types.js';
+import type {
+  Batch,
+  ColdStartResult,
+  OfflineResult,
+  Runner,
+  RunnerContext,
+  ServerLevel,
+  ServerResult,
+  SingleStreamResult,
+} from './types.js';
 
 export interface ScenarioLimits {
   /** Timed repeats (each a median / a throughput); warm-up runs come first. */
@@ -21,12 +31,26 @@ export interface ScenarioLimits {
 }
 
 export const QUICK_LIMITS: ScenarioLimits = {
-  repeats: 2, warmups: 1, queries: 8, maxSecondsPerRepeat: 2, minBatches: 2, offlineSeconds: 0.5,
-  serverSeconds: 0.6, serverLevels: 4, latencyBoundMs: 100,
+  repeats: 2,
+  warmups: 1,
+  queries: 8,
+  maxSecondsPerRepeat: 2,
+  minBatches: 2,
+  offlineSeconds: 0.5,
+  serverSeconds: 0.6,
+  serverLevels: 4,
+  latencyBoundMs: 100,
 };
 export const DEFAULT_LIMITS: ScenarioLimits = {
-  repeats: 3, warmups: 3, queries: 100, maxSecondsPerRepeat: 10, minBatches: 3, offlineSeconds: 2,
-  serverSeconds: 3, serverLevels: 8, latencyBoundMs: 100,
+  repeats: 3,
+  warmups: 3,
+  queries: 100,
+  maxSecondsPerRepeat: 10,
+  minBatches: 3,
+  offlineSeconds: 2,
+  serverSeconds: 3,
+  serverLevels: 8,
+  latencyBoundMs: 100,
 };
 
 export async function timed(runner: Runner, batch: Batch): Promise<number> {
@@ -36,7 +60,12 @@ export async function timed(runner: Runner, batch: Batch): Promise<number> {
 }
 
 /** Batch 1, queries back to back; latency percentiles over every timed query, noise from the repeat medians. */
-export async function singleStream(runner: Runner, one: Batch, lim: ScenarioLimits, tick: () => void): Promise<SingleStreamResult> {
+export async function singleStream(
+  runner: Runner,
+  one: Batch,
+  lim: ScenarioLimits,
+  tick: () => void,
+): Promise<SingleStreamResult> {
   for (let i = 0; i < lim.warmups; i++) await timed(runner, one);
   const all: number[] = [];
   const medians: number[] = [];
@@ -64,7 +93,12 @@ export async function singleStream(runner: Runner, one: Batch, lim: ScenarioLimi
 }
 
 /** Throughput (samples/s) per batch size: batches back to back for a time budget, `repeats` times. */
-export async function offline(runner: Runner, batch: Batch, lim: ScenarioLimits, tick: () => void): Promise<OfflineResult> {
+export async function offline(
+  runner: Runner,
+  batch: Batch,
+  lim: ScenarioLimits,
+  tick: () => void,
+): Promise<OfflineResult> {
   await timed(runner, batch);
   const rates: number[] = [];
   const per: number[] = [];
@@ -87,18 +121,17 @@ export async function offline(runner: Runner, batch: Batch, lim: ScenarioLimits,
 
 /** Exponential inter-arrival times from a seeded generator, so runs are repeatable. */
 function poissonArrivals(qps: number, seconds: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const rnd = mulberry32(seed);
   const out: number[] = [];
   let t = 0;
   while (t < seconds * 1000) {
-    t += (-Math.log(rnd()) / qps) * 1000;
+    t += (-Math.log(1 - rnd()) / qps) * 1000;
     out.push(t);
   }
   return out;
 }
 
-/** One QPS level: queries arrive on a Poisson schedule; latency = completion − scheduled arrival (queueing included). */
+/** One QPS level: Poisson arrivals; latency = completion − scheduled arrival (queueing included). */
 async function serverLevel(runner: Runner, one: Batch, qps: number, lim: ScenarioLimits): Promise<ServerLevel> {
   const arrivals = poissonArrivals(qps, lim.serverSeconds, Math.round(qps * 1000));
   const lat: number[] = [];
@@ -131,7 +164,13 @@ async function serverLevel(runner: Runner, one: Batch, qps: number, lim: Scenari
  * Highest QPS whose p99 stays under the bound: start at half the single-stream rate, double while it holds,
  * then bisect between the last good and the first bad level; at most `serverLevels` levels.
  */
-export async function serverScenario(runner: Runner, one: Batch, p50Ms: number, lim: ScenarioLimits, tick: () => void): Promise<ServerResult> {
+export async function serverScenario(
+  runner: Runner,
+  one: Batch,
+  p50Ms: number,
+  lim: ScenarioLimits,
+  tick: () => void,
+): Promise<ServerResult> {
   const levels: ServerLevel[] = [];
   let lo = 0;
   let hi = Infinity;
@@ -151,7 +190,11 @@ export async function serverScenario(runner: Runner, one: Batch, p50Ms: number, 
 }
 
 /** Session creation and the first inference, each timed (a fresh runner: nothing cached in this process's session). */
-export async function coldStart(runner: Runner, ctx: RunnerContext, one: Batch): Promise<{ result: ColdStartResult; detail: string; gpuMemoryBytes?: number }> {
+export async function coldStart(
+  runner: Runner,
+  ctx: RunnerContext,
+  one: Batch,
+): Promise<{ result: ColdStartResult; detail: string; gpuMemoryBytes?: number }> {
   const t0 = performance.now();
   const load = await runner.load(ctx);
   const t1 = performance.now();

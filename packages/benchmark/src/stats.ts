@@ -25,7 +25,8 @@ export const NOISE_THRESHOLD = 0.1;
 
 export function noiseWarning(what: string, s: Summary): string | undefined {
   if (s.runs.length < 2 || s.spread <= NOISE_THRESHOLD) return undefined;
-  return `${what}: repeats vary by ${(s.spread * 100).toFixed(0)}% (min ${fmt(s.min)}, max ${fmt(s.max)}): noisy machine`;
+  const pct = (s.spread * 100).toFixed(0);
+  return `${what}: repeats vary by ${pct}% (min ${fmt(s.min)}, max ${fmt(s.max)}): noisy machine`;
 }
 
 export function fmt(x: number | undefined): string {

@@ -50,7 +50,15 @@ beforeAll(async () => {
   h5 = await tinyH5(dir);
   res = await runBenchmark({
     model: h5,
-    runtimes: ['ort-node-cpu', 'ort-web-node-wasm', 'tfjs-wasm', 'chromium-wasm-1', 'chromium-webgpu', 'ort-node-cuda', 'server'],
+    runtimes: [
+      'ort-node-cpu',
+      'ort-web-node-wasm',
+      'tfjs-wasm',
+      'chromium-wasm-1',
+      'chromium-webgpu',
+      'ort-node-cuda',
+      'server',
+    ],
     extraRunners: [new PerturbedRunner()],
     batches: [1, 4],
     quick: true,
@@ -62,8 +70,15 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('semembed benchmark, quick mode', () => {
-  it('runs ORT cpu, ORT-web wasm in Node, TF.js wasm, Chromium wasm and WebGPU, and the server, all agreeing with ORT CPU', () => {
-    for (const id of ['ort-node-cpu', 'ort-web-node-wasm', 'tfjs-wasm', 'chromium-wasm-1', 'chromium-webgpu', 'server']) {
+  it('ORT cpu, ORT-web wasm in Node, TF.js wasm, Chromium wasm and WebGPU, the server: all agree with ORT CPU', () => {
+    for (const id of [
+      'ort-node-cpu',
+      'ort-web-node-wasm',
+      'tfjs-wasm',
+      'chromium-wasm-1',
+      'chromium-webgpu',
+      'server',
+    ]) {
       const r = row(id);
       expect(r.status, `${id}: ${r.reason}`).toBe('ok');
       expect(r.singleStream!.queries).toBeGreaterThanOrEqual(4);
@@ -137,19 +152,24 @@ describe('semembed benchmark, quick mode', () => {
     const slower = structuredClone(res);
     for (const r of slower.runners) for (const o of r.offline ?? []) o.throughput.median /= 2;
     const cmp = compareResults(res, slower);
-    expect(cmp.filter((c) => c.metric.startsWith('offline')).every((c) => c.regression && Math.abs(c.ratio - 0.5) < 1e-12)).toBe(true);
+    expect(
+      cmp.filter((c) => c.metric.startsWith('offline')).every((c) => c.regression && Math.abs(c.ratio - 0.5) < 1e-12),
+    ).toBe(true);
   });
 
   it('percentiles use the nearest rank', () => {
     const xs = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([percentile(xs, 50), percentile(xs, 90), percentile(xs, 99), percentile(xs, 100)]).toEqual([50, 90, 99, 100]);
+    expect([percentile(xs, 50), percentile(xs, 90), percentile(xs, 99), percentile(xs, 100)]).toEqual([
+      50, 90, 99, 100,
+    ]);
     expect(percentile([3], 99)).toBe(3);
   });
 });
 
 describe('bad input', () => {
   const cli = join(import.meta.dirname, '..', '..', '..', 'tools', 'cli', 'bin', 'semembed.js');
-  const semembed = (...args: string[]) => spawnSync(process.execPath, [cli, 'benchmark', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const semembed = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, 'benchmark', ...args], { encoding: 'utf8', timeout: 60_000 });
 
   it('a missing model path: one line, exit 2', () => {
     const r = semembed(join(dir, 'nope.onnx'), '--quick');
@@ -167,6 +187,9 @@ describe('bad input', () => {
   });
 
   it('library: an unknown scenario throws a BenchmarkError with exit status 2', async () => {
-    await expect(runBenchmark({ model: h5, scenarios: ['burst' as never] })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/--scenarios: unknown scenario 'burst'/) });
+    await expect(runBenchmark({ model: h5, scenarios: ['burst' as never] })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/--scenarios: unknown scenario 'burst'/),
+    });
   });
 });

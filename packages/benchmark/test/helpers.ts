@@ -19,7 +19,11 @@ export async function tinyH5(dir: string): Promise<string> {
   const model = await modelFromKerasConfig(tf, config);
   const layers = weightsFromKerasNames(model).map((l) => ({
     name: l.layer,
-    weights: l.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.variable.read().dataSync().slice() as Float32Array })),
+    weights: l.weights.map((w) => ({
+      name: w.name,
+      shape: w.shape,
+      data: w.variable.read().dataSync().slice() as Float32Array,
+    })),
   }));
   const h5 = join(dir, 'tiny.h5');
   await writeKerasH5(h5, { modelConfig: config, layers });

@@ -12,8 +12,18 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>semembed benchmark</ti
 <script type="module">
 import * as ort from '/ort/ort.webgpu.min.mjs';
 ort.env.wasm.wasmPaths = '/ort/';
-const b64 = (s) => { const bin = atob(s); const u = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i); return u; };
-const enc = (f) => { const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength); let s = ''; for (let i = 0; i < u.length; i += 32768) s += String.fromCharCode.apply(null, u.subarray(i, i + 32768)); return btoa(s); };
+const b64 = (s) => {
+  const bin = atob(s);
+  const u = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i);
+  return u;
+};
+const enc = (f) => {
+  const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  let s = '';
+  for (let i = 0; i < u.length; i += 32768) s += String.fromCharCode.apply(null, u.subarray(i, i + 32768));
+  return btoa(s);
+};
 let session, shape, inputName;
 const inputs = new Map();
 window.bench = {
@@ -28,9 +38,11 @@ window.bench = {
       adapter = [a.info?.vendor, a.info?.architecture, a.info?.description].filter(Boolean).join(' ');
     }
     const t0 = performance.now();
-    session = await ort.InferenceSession.create('/model.onnx', { executionProviders: [ep], graphOptimizationLevel: 'all' });
+    const opts = { executionProviders: [ep], graphOptimizationLevel: 'all' };
+    session = await ort.InferenceSession.create('/model.onnx', opts);
     inputName = session.inputNames[0];
-    return { ms: performance.now() - t0, isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, adapter, version: ort.env.versions?.web ?? '' };
+    const version = ort.env.versions?.web ?? '';
+    return { ms: performance.now() - t0, isolated: self.crossOriginIsolated, adapter, version };
   },
   put(key, data, n) { inputs.set(key, { data: new Float32Array(b64(data).buffer), n }); },
   async run(key, want) {
@@ -51,7 +63,11 @@ window.bench = {
 document.body.dataset.state = 'ready';
 </script>`;
 
-const TYPES: Record<string, string> = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.mjs': 'text/javascript',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+};
 
 export interface PageServer {
   url: string;
@@ -92,7 +108,8 @@ export async function servePage(modelPath: string): Promise<PageServer> {
   };
 }
 
-export const toBase64 = (f: Float32Array): string => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+export const toBase64 = (f: Float32Array): string =>
+  Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
 export const fromBase64 = (s: string): Float32Array => {
   const b = Buffer.from(s, 'base64');
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));

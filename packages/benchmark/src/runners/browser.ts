@@ -9,8 +9,16 @@ import { fromBase64, servePage, toBase64, type PageServer } from './browser-page
 
 export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // DESIGN.md's flags: fresh profile, no background traffic; WebGPU needs --enable-unsafe-webgpu on Linux.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+];
 
 export class BrowserRunner implements Runner {
   readonly family = 'browser';
@@ -27,7 +35,11 @@ export class BrowserRunner implements Runner {
   ) {}
 
   async available(): Promise<Availability> {
-    if (!existsSync(chromiumPath())) return { ok: false, reason: `Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)` };
+    if (!existsSync(chromiumPath()))
+      return {
+        ok: false,
+        reason: `Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`,
+      };
     try {
       await import('playwright-core');
     } catch {
@@ -40,33 +52,53 @@ export class BrowserRunner implements Runner {
     const { chromium } = await import('playwright-core');
     this.server = await servePage(rctx.model.onnx);
     const profile = mkdtempSync(join(rctx.work, 'chromium-'));
-    this.ctx = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: FLAGS });
+    this.ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath(),
+      headless: true,
+      args: FLAGS,
+    });
     this.page = await this.ctx.newPage();
     await this.page.goto(this.server.url);
-    await this.page.waitForFunction('document.body && document.body.dataset.state === "ready"', null, { timeout: 60_000 });
+    await this.page.waitForFunction('document.body && document.body.dataset.state === "ready"', null, {
+      timeout: 60_000,
+    });
     const threads = this.threads || rctx.cores;
-    let info: { ms: number; isolated: boolean; cores: number; adapter: string; version: string };
+    let info: { ms: number; isolated: boolean; adapter: string; version: string };
     try {
-      info = await this.page.evaluate(([ep, t, shape]) => (globalThis as unknown as Bench).bench.load(ep, t, shape),
-        [this.ep, threads, rctx.model.sampleShape] as [string, number, number[]]);
+      info = await this.page.evaluate(([ep, t, shape]) => (globalThis as unknown as Bench).bench.load(ep, t, shape), [
+        this.ep,
+        threads,
+        rctx.model.sampleShape,
+      ] as [string, number, number[]]);
     } catch (err) {
       const why = firstLine(err).replace(/^page\.evaluate: (Error: )?/, '');
       if (this.ep === 'webgpu' && /navigator\.gpu|adapter/i.test(why)) throw new UnavailableError(why);
       throw new Error(why);
     }
-    if (this.ep === 'wasm' && threads > 1 && !info.isolated) throw new Error('the page is not cross-origin isolated: wasm threads unavailable');
+    if (this.ep === 'wasm' && threads > 1 && !info.isolated)
+      throw new Error('the page is not cross-origin isolated: wasm threads unavailable');
     const version = this.ctx.browser()?.version() ?? '';
-    const what = this.ep === 'webgpu' ? `WebGPU on ${info.adapter || 'an unnamed adapter'}` : `wasm, ${threads} thread${threads > 1 ? 's' : ''}`;
+    const what =
+      this.ep === 'webgpu'
+        ? `WebGPU on ${info.adapter || 'an unnamed adapter'}`
+        : `wasm, ${threads} thread${threads > 1 ? 's' : ''}`;
     return { sessionMs: info.ms, detail: `onnxruntime-web ${info.version} in Chromium ${version}, ${what}` };
   }
 
   async run(batch: Batch, opts: { outputs?: boolean } = {}): Promise<RunResult> {
     const page = this.page!;
     if (!this.uploaded.has(batch.key)) {
-      await page.evaluate(([k, d, n]) => (globalThis as unknown as Bench).bench.put(k, d, n), [batch.key, toBase64(batch.data), batch.n] as [string, string, number]);
+      await page.evaluate(([k, d, n]) => (globalThis as unknown as Bench).bench.put(k, d, n), [
+        batch.key,
+        toBase64(batch.data),
+        batch.n,
+      ] as [string, string, number]);
       this.uploaded.add(batch.key);
     }
-    const r = await page.evaluate(([k, w]) => (globalThis as unknown as Bench).bench.run(k, w), [batch.key, opts.outputs === true] as [string, boolean]);
+    const r = await page.evaluate(([k, w]) => (globalThis as unknown as Bench).bench.run(k, w), [
+      batch.key,
+      opts.outputs === true,
+    ] as [string, boolean]);
     if (!r.out) return { ms: r.ms };
     const outputs: Outputs = {};
     for (const [name, s] of Object.entries(r.out)) outputs[name] = fromBase64(s);
@@ -85,13 +117,20 @@ export class BrowserRunner implements Runner {
 
 interface Bench {
   bench: {
-    load(ep: string, threads: number, shape: number[]): Promise<{ ms: number; isolated: boolean; cores: number; adapter: string; version: string }>;
+    load(
+      ep: string,
+      threads: number,
+      shape: number[],
+    ): Promise<{ ms: number; isolated: boolean; adapter: string; version: string }>;
     put(key: string, data: string, n: number): void;
     run(key: string, want: boolean): Promise<{ ms: number; out?: Record<string, string> }>;
     release(): Promise<void>;
   };
 }
 
-export const browserWasm1 = (): Runner => new BrowserRunner('chromium-wasm-1', 'ORT web in Chromium, wasm 1 thread', 'wasm', 1);
-export const browserWasmN = (): Runner => new BrowserRunner('chromium-wasm', 'ORT web in Chromium, wasm all cores', 'wasm', 0);
-export const browserWebgpu = (): Runner => new BrowserRunner('chromium-webgpu', 'ORT web in Chromium, WebGPU', 'webgpu', 0);
+export const browserWasm1 = (): Runner =>
+  new BrowserRunner('chromium-wasm-1', 'ORT web in Chromium, wasm 1 thread', 'wasm', 1);
+export const browserWasmN = (): Runner =>
+  new BrowserRunner('chromium-wasm', 'ORT web in Chromium, wasm all cores', 'wasm', 0);
+export const browserWebgpu = (): Runner =>
+  new BrowserRunner('chromium-webgpu', 'ORT web in Chromium, WebGPU', 'webgpu', 0);

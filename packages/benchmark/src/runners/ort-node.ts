@@ -36,9 +36,11 @@ export class OrtNodeRunner implements Runner {
       throw err;
     }
     const sessionMs = performance.now() - t0;
-    const threads = this.ep === 'cpu' ? `, ${this.threads || ctx.cores} thread${(this.threads || ctx.cores) > 1 ? 's' : ''}` : '';
+    const threads =
+      this.ep === 'cpu' ? `, ${this.threads || ctx.cores} thread${(this.threads || ctx.cores) > 1 ? 's' : ''}` : '';
     let detail = `onnxruntime-node, ${this.model.providers.chosen} EP${threads}`;
-    if (this.ep === 'webgpu' && process.env.VK_ICD_FILENAMES?.includes('swiftshader')) detail += ' (SwiftShader Vulkan: CPU-emulated)';
+    if (this.ep === 'webgpu' && process.env.VK_ICD_FILENAMES?.includes('swiftshader'))
+      detail += ' (SwiftShader Vulkan: CPU-emulated)';
     return { sessionMs, detail };
   }
 

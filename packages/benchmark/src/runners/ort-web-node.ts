@@ -28,10 +28,16 @@ export class OrtWebNodeRunner implements Runner {
     // Threads need workers loading ORT's .mjs from a URL; in Node the wasm build runs on one thread.
     this.ort.env.wasm.numThreads = 1;
     const t0 = performance.now();
-    this.session = await this.ort.InferenceSession.create(ctx.model.onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    this.session = await this.ort.InferenceSession.create(ctx.model.onnx, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+    });
     this.inputName = this.session.inputNames[0];
     this.shape = ctx.model.sampleShape;
-    return { sessionMs: performance.now() - t0, detail: `onnxruntime-web ${this.ort.env.versions.web ?? ''} wasm (SIMD), 1 thread` };
+    return {
+      sessionMs: performance.now() - t0,
+      detail: `onnxruntime-web ${this.ort.env.versions.web ?? ''} wasm (SIMD), 1 thread`,
+    };
   }
 
   async run(batch: Batch, opts: { outputs?: boolean } = {}): Promise<RunResult> {

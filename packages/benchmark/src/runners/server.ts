@@ -35,14 +35,25 @@ export class ServerRunner implements Runner {
     this.shape = ctx.model.sampleShape;
     return {
       sessionMs: performance.now() - t0,
-      detail: `createServer on 127.0.0.1, ORT CPU in a worker thread, max_batch_size ${ctx.maxBatchSize}, max_queue_delay_ms ${ctx.maxQueueDelayMs}`,
+      detail:
+        'createServer on 127.0.0.1, ORT CPU in a worker thread, ' +
+        `max_batch_size ${ctx.maxBatchSize}, max_queue_delay_ms ${ctx.maxQueueDelayMs}`,
     };
   }
 
   async run(batch: Batch, opts: { outputs?: boolean } = {}): Promise<RunResult> {
-    const header = Buffer.from(JSON.stringify({
-      inputs: [{ name: this.input, shape: [batch.n, ...this.shape], datatype: 'FP32', parameters: { binary_data_size: batch.data.byteLength } }],
-    }));
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          {
+            name: this.input,
+            shape: [batch.n, ...this.shape],
+            datatype: 'FP32',
+            parameters: { binary_data_size: batch.data.byteLength },
+          },
+        ],
+      }),
+    );
     const body = Buffer.concat([header, Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength)]);
     const res = await fetch(this.url, {
       method: 'POST',

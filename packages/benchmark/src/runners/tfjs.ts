@@ -27,10 +27,15 @@ export class TfjsRunner implements Runner {
   ) {}
 
   async available(ctx: RunnerContext): Promise<Availability> {
-    if (!ctx.model.h5) return { ok: false, reason: 'MODEL is an .onnx file: TensorFlow.js runs the Keras .h5 (give the .h5 to compare)' };
+    if (!ctx.model.h5)
+      return {
+        ok: false,
+        reason: 'MODEL is an .onnx file: TensorFlow.js runs the Keras .h5 (give the .h5 to compare)',
+      };
     if (this.backend === 'webgpu') {
       const trainer = (await import('@semembed/trainer')) as unknown as WebgpuInit;
-      if (typeof trainer.initWebgpu !== 'function') return { ok: false, reason: '@semembed/trainer has no TF.js WebGPU backend in this build' };
+      if (typeof trainer.initWebgpu !== 'function')
+        return { ok: false, reason: '@semembed/trainer has no TF.js WebGPU backend in this build' };
     }
     return { ok: true };
   }
@@ -41,7 +46,12 @@ export class TfjsRunner implements Runner {
       const trainer = (await import('@semembed/trainer')) as unknown as WebgpuInit;
       try {
         const a = await trainer.initWebgpu!(choice.tf);
-        return { tf: choice.tf, detail: `TF.js webgpu on ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'an adapter'}` };
+        return {
+          tf: choice.tf,
+          detail: `TF.js webgpu on ${
+            [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'an adapter'
+          }`,
+        };
       } catch (err) {
         throw new UnavailableError(`TF.js webgpu: ${firstLine(err)}`);
       }
@@ -61,7 +71,8 @@ export class TfjsRunner implements Runner {
     const t0 = performance.now();
     const h5 = await readKerasH5(ctx.model.h5!);
     const config = h5.attrs.model_config;
-    if (!config) throw new UnavailableError(`${ctx.model.h5}: a weights-only file (no model_config); TF.js needs the full model`);
+    if (!config)
+      throw new UnavailableError(`${ctx.model.h5}: a weights-only file (no model_config); TF.js needs the full model`);
     const lambdas = (ctx.model.sidecar.source?.lambdas ?? undefined) as Record<string, string> | undefined;
     this.model = await modelFromKerasConfig(tf, JSON.parse(config), lambdas ? { lambdas: lambdas as never } : {});
     const byName = new Map(h5.layers.flatMap((l) => l.weights.map((w) => [w.name, w] as const)));
@@ -70,7 +81,7 @@ export class TfjsRunner implements Runner {
     this.shape = ctx.model.sampleShape;
     // ONNX outputs carry the Keras output layers' names; fall back to the order.
     const keras = this.model.outputNames;
-    this.outputNames = keras.map((k, i) => (ctx.model.outputNames.includes(k) ? k : ctx.model.outputNames[i] ?? k));
+    this.outputNames = keras.map((k, i) => (ctx.model.outputNames.includes(k) ? k : (ctx.model.outputNames[i] ?? k)));
     // The first predict compiles kernels (webgpu shaders): part of loading, as ORT's session creation.
     const warm = this.input({ key: 'warm', data: new Float32Array(ctx.model.sampleSize), n: 1 });
     await this.predict(warm, false);
@@ -116,5 +127,7 @@ export class TfjsRunner implements Runner {
 export const tfjsWasm = (): Runner => new TfjsRunner('tfjs-wasm', 'TF.js wasm', 'wasm');
 export const tfjsCpu = (): Runner => new TfjsRunner('tfjs-cpu', 'TF.js cpu (plain JS)', 'cpu');
 export const tfjsWebgpu = (): Runner => new TfjsRunner('tfjs-webgpu', 'TF.js webgpu (Dawn in Node)', 'webgpu');
-export const tfjsTensorflow = (): Runner => new TfjsRunner('tfjs-tensorflow', 'TF.js tensorflow (libtensorflow)', 'tensorflow');
-export const tfjsTensorflowGpu = (): Runner => new TfjsRunner('tfjs-tensorflow-gpu', 'TF.js tensorflow-gpu', 'tensorflow-gpu');
+export const tfjsTensorflow = (): Runner =>
+  new TfjsRunner('tfjs-tensorflow', 'TF.js tensorflow (libtensorflow)', 'tensorflow');
+export const tfjsTensorflowGpu = (): Runner =>
+  new TfjsRunner('tfjs-tensorflow-gpu', 'TF.js tensorflow-gpu', 'tensorflow-gpu');

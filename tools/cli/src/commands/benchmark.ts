@@ -3,30 +3,86 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, intOption, numberOption, showProgress, withProgressOptions } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
-const list = (flag: string) => (v: unknown): string[] => {
-  const s = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
-  if (!s.length) throw new FlagError(`--${flag}: give a comma-separated list`);
-  return s;
-};
+const list =
+  (flag: string) =>
+  (v: unknown): string[] => {
+    const s = (Array.isArray(v) ? v : [v])
+      .flatMap((x) => String(x).split(','))
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (!s.length) throw new FlagError(`--${flag}: give a comma-separated list`);
+    return s;
+  };
 
 const builder = (y: Argv) =>
   withProgressOptions(
     withForceOption(y)
-      .positional('model', { type: 'string', describe: 'model.onnx (+ sidecar), a Keras .h5 (converted, and run in TF.js), or an imported catalog name' })
-      .option('runtimes', { type: 'string', describe: 'Runtimes to run (default: all; `--list` names them)', coerce: list('runtimes') })
-      .option('scenarios', { type: 'string', describe: 'single-stream,offline,server,cold-start (default: all)', coerce: list('scenarios') })
-      .option('batch', { type: 'string', default: '1,8,32', describe: 'Batch sizes of the offline scenario', coerce: list('batch') })
-      .option('images', { type: 'string', describe: 'Labelled images (class subfolders) for mAHP / balanced accuracy per runtime' })
-      .option('dataset', { type: 'string', describe: 'Labelled test split (@semembed/datasets name, e.g. Fashion-MNIST, CIFAR-100); also the .h5 conversion\'s preprocessing' })
+      .positional('model', {
+        type: 'string',
+        describe: 'model.onnx (+ sidecar), a Keras .h5 (converted, and run in TF.js), or an imported catalog name',
+      })
+      .option('runtimes', {
+        type: 'string',
+        describe: 'Runtimes to run (default: all; `--list` names them)',
+        coerce: list('runtimes'),
+      })
+      .option('scenarios', {
+        type: 'string',
+        describe: 'single-stream,offline,server,cold-start (default: all)',
+        coerce: list('scenarios'),
+      })
+      .option('batch', {
+        type: 'string',
+        default: '1,8,32',
+        describe: 'Batch sizes of the offline scenario',
+        coerce: list('batch'),
+      })
+      .option('images', {
+        type: 'string',
+        describe: 'Labelled images (class subfolders) for mAHP / balanced accuracy per runtime',
+      })
+      .option('dataset', {
+        type: 'string',
+        describe:
+          'Labelled test split (@semembed/datasets name, e.g. FashionMNIST, CIFAR-100); ' +
+          "also the .h5 conversion's preprocessing",
+      })
       .option('data_root', { type: 'string', describe: 'Folder of --dataset' })
       .option('hierarchy', { type: 'string', describe: 'Taxonomy of the labels ("parent child" lines): adds mAHP@250' })
       .option('limit', intOption('limit', { min: 1, default: 1000, describe: 'Labelled samples used (the first N)' }))
       .option('architecture', { type: 'string', describe: 'For a weights-only .h5: the reference architecture' })
-      .option('tolerance', numberOption('tolerance', { min: 0, default: 1e-3, describe: 'Max |output - reference| before a runtime is flagged' }))
-      .option('latency_bound_ms', numberOption('latency_bound_ms', { min: 0, aboveMin: true, default: 100, describe: 'Server scenario: p99 bound' }))
-      .option('accuracy_samples', intOption('accuracy_samples', { min: 1, describe: 'Samples compared with the reference (default 32; 8 with --quick)' }))
-      .option('max_batch_size', intOption('max_batch_size', { min: 1, default: 32, describe: 'server runtime: dynamic batching limit' }))
-      .option('max_queue_delay_ms', numberOption('max_queue_delay_ms', { min: 0, default: 2, describe: 'server runtime: batching delay' }))
+      .option(
+        'tolerance',
+        numberOption('tolerance', {
+          min: 0,
+          default: 1e-3,
+          describe: 'Max |output - reference| before a runtime is flagged',
+        }),
+      )
+      .option(
+        'latency_bound_ms',
+        numberOption('latency_bound_ms', {
+          min: 0,
+          aboveMin: true,
+          default: 100,
+          describe: 'Server scenario: p99 bound',
+        }),
+      )
+      .option(
+        'accuracy_samples',
+        intOption('accuracy_samples', {
+          min: 1,
+          describe: 'Samples compared with the reference (default 32; 8 with --quick)',
+        }),
+      )
+      .option(
+        'max_batch_size',
+        intOption('max_batch_size', { min: 1, default: 32, describe: 'server runtime: dynamic batching limit' }),
+      )
+      .option(
+        'max_queue_delay_ms',
+        numberOption('max_queue_delay_ms', { min: 0, default: 2, describe: 'server runtime: batching delay' }),
+      )
       .option('quick', { type: 'boolean', default: false, describe: 'Short loops (smoke runs, CI)' })
       .option('json', { type: 'string', describe: 'Write every figure and the environment as JSON (schema: --schema)' })
       .option('report', { type: 'string', describe: 'Folder for README.md with the table and plots (SVG + PNG)' })
@@ -34,7 +90,10 @@ const builder = (y: Argv) =>
       .option('list', { type: 'boolean', default: false, describe: 'List the runtimes and exit' })
       .option('schema', { type: 'boolean', default: false, describe: 'Print the JSON Schema of --json and exit' }),
     'progress bars',
-  ).example('$0 benchmark model.onnx --runtimes ort-node-cpu,chromium-wasm --json bench.json --report bench/', 'two runtimes, JSON and report');
+  ).example(
+    '$0 benchmark model.onnx --runtimes ort-node-cpu,chromium-wasm --json bench.json --report bench/',
+    'two runtimes, JSON and report',
+  );
 
 /** `semembed benchmark MODEL`: every runtime, four scenarios, accuracy beside speed (@semembed/benchmark). */
 export const benchmarkCommand = defineCommand({
@@ -116,7 +175,16 @@ function benchmarkOptions(a: Flags): import('@semembed/benchmark').BenchmarkOpti
     dataset: a.dataset,
     architecture: a.architecture,
     progress: showProgress(a),
-    data: a.images || a.dataset ? { images: a.images, dataset: a.images ? undefined : a.dataset, dataRoot: a.data_root, hierarchy: a.hierarchy, limit: a.limit } : undefined,
+    data:
+      a.images || a.dataset
+        ? {
+            images: a.images,
+            dataset: a.images ? undefined : a.dataset,
+            dataRoot: a.data_root,
+            hierarchy: a.hierarchy,
+            limit: a.limit,
+          }
+        : undefined,
   };
 }
 
@@ -131,7 +199,14 @@ async function preflight(a: Flags): Promise<void> {
     { path: a.images, flag: '--images', folder: true },
   ];
   checkInputs(inputs);
-  checkOutputs([{ path: a.json, flag: '--json' }, { path: a.report, flag: '--report', folder: true }], inputs, a.force);
+  checkOutputs(
+    [
+      { path: a.json, flag: '--json' },
+      { path: a.report, flag: '--report', folder: true },
+    ],
+    inputs,
+    a.force,
+  );
   const bm = await import('@semembed/benchmark');
   try {
     bm.checkOptions(options);

@@ -50,6 +50,17 @@ describe('semembed convert', () => {
     expect(badFlag.stderr).toBe('semembed: --lambda lambda_1: expected NAME=KIND, e.g. --lambda l2norm=l2norm\n');
   });
 
+  it('--verify prints the per-layer table against TF.js and --verify_json writes it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'cli-verify-'));
+    const res = semembed(['convert', join(FIX, 'dl4j__cnn_batch_norm.h5'), join(d, 'm.onnx'), '--verify', '--verify_json', join(d, 'v.json')]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^batch_normalization_1 +BatchNormalization +\[2, 8, 8, 1\]/m);
+    expect(res.stdout).toMatch(/all 5 layer outputs match TensorFlow\.js within 0\.0001 relative/);
+    const rep = JSON.parse(readFileSync(join(d, 'v.json'), 'utf8'));
+    expect(rep.format).toBe('semembed-verify/1');
+    expect(rep.layers.map((l: { layer: string }) => l.layer)).toEqual(['batch_normalization_1', 'activation_1', 'conv2d_2', 'flatten_1', 'dense_1']);
+  });
+
   it('negative fixtures fail with their messages and no output', () => {
     const d = mkdtempSync(join(tmpdir(), 'cli-neg-'));
     const cases: [string, RegExp][] = [

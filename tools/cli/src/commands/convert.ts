@@ -90,7 +90,37 @@ export function commonConvertOptions<T>(y: Argv<T>) {
         'abs_diff, sub, euclidean_distance, cosine_similarity, ...; several: add, multiply, concat) or NAME=expr:"..." ' +
         '(over x / x0, x1, ...; e.g. expr:"K.sum(K.abs(x0 - x1), axis=-1, keepdims=True)") (repeatable)',
       coerce: (v: string[] | undefined) => parseLambdas(v),
-    });
+    })
+    .option('inputs', {
+      type: 'string',
+      array: true,
+      describe: '--verify on these inputs: one .npy per model input, batch first, Keras layout (default: seeded random)',
+    })
+    .option('verify_json', { type: 'string', describe: '--verify: also write the per-layer comparison as JSON here' });
+}
+
+type VerifyArgs = { inputs?: string[]; verify_json?: string };
+
+/**
+ * --verify: the Keras model in TF.js vs the ONNX model, layer by layer; prints the table, exits 1 at a divergence.
+ * `required` false (import's default) turns "cannot verify this model" into a note instead of an error.
+ */
+export async function runVerify(a: VerifyArgs, opts: import('@semembed/converter').VerifyOptions, required: boolean): Promise<void> {
+  const { verifyConversion, formatVerifyTable } = await import('@semembed/converter');
+  const { writeFileAtomic } = await import('@semembed/formats');
+  let report: import('@semembed/converter').VerifyReport;
+  try {
+    report = await verifyConversion({ ...opts, inputs: a.inputs });
+  } catch (e) {
+    if (required || !(e as { userFacing?: boolean }).userFacing) throw e;
+    console.error(`semembed: not verified: ${(e as Error).message}`);
+    return;
+  }
+  console.log(formatVerifyTable(report));
+  if (a.verify_json) writeFileAtomic(a.verify_json, `${JSON.stringify(report, null, 1)}\n`);
+  if (!report.ok) {
+    throw new UsageError(`--verify: the ONNX model differs from Keras (TensorFlow.js) from layer '${report.firstDivergent}' on; see the table above`);
+  }
 }
 
 const builder = (y: Argv) =>
@@ -101,6 +131,11 @@ const builder = (y: Argv) =>
       .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
       .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
       .option('dataset', { type: 'string', describe: 'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)' })
+      .option('verify', {
+        type: 'boolean',
+        default: false,
+        describe: 'Compare every layer with the Keras model run in TensorFlow.js (max|Δ|, relative Δ, cosine)',
+      })
       .conflicts('config', 'architecture'),
   )
     .example('$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100', 'a released model')
@@ -141,4 +176,8 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     ...(await sidecarClasses(a)),
   });
   console.log(describeResult(r));
+  if (a.verify) {
+    const opts = { h5: a.input, config: a.config, architecture: a.architecture, dataset: a.dataset, opset: a.opset };
+    await runVerify(a, { ...opts, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, true);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
-import { checkLambdas, commonConvertOptions, describeResult, sidecarClasses } from './convert.js';
+import { checkLambdas, commonConvertOptions, describeResult, runVerify, sidecarClasses } from './convert.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
@@ -14,7 +14,12 @@ const builder = (y: Argv) =>
         .option('out', { type: 'string', describe: 'The .onnx to write (default: <cache>/<name>.onnx, or beside --from)' })
         .option('cache_dir', { type: 'string', describe: 'Download folder (default ~/.cache/semembed/models; env SEMEMBED_CACHE)' })
         .option('catalog', { type: 'string', describe: 'Catalog file (default models/catalog.json)' })
-        .option('list', { type: 'boolean', default: false, describe: 'List the catalog and exit' }),
+        .option('list', { type: 'boolean', default: false, describe: 'List the catalog and exit' })
+        .option('verify', {
+          type: 'boolean',
+          default: true,
+          describe: 'Compare every layer with the Keras model run in TensorFlow.js (--no-verify skips it)',
+        }),
     ),
     'download progress bar',
   )
@@ -60,4 +65,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     ...(await sidecarClasses(a)),
   });
   console.log(describeResult(r));
+  if (a.verify) {
+    const source = r.sidecar.source as { architecture?: string; dataset?: string };
+    const opts = { h5: r.h5Path, architecture: source.architecture, dataset: source.dataset, opset: a.opset };
+    await runVerify(a, { ...opts, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, false);
+  }
 }

@@ -84,6 +84,17 @@ describe('convert never replaces what it reads', () => {
     expect(sha(join(d, 'model.json'))).toBe(before);
   });
 
+  it('import --from model.h5 keeps a Keras model.json beside it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ws-import-'));
+    copyFileSync(join(FIX, 'dl4j__cnn_batch_norm.h5'), join(d, 'model.h5'));
+    writeFileSync(join(d, 'model.json'), '{"class_name": "Sequential"}');
+    const r = semembed(['import', '--from', join(d, 'model.h5'), '--no-verify']);
+    oneLine(r);
+    expect(r.stderr).toMatch(/the sidecar .*model\.json exists; pass --force to replace it/);
+    expect(readFileSync(join(d, 'model.json'), 'utf8')).toBe('{"class_name": "Sequential"}');
+    expect(readdirSync(d).sort()).toEqual(['model.h5', 'model.json']);
+  });
+
   it('a folder where a file is expected, an output under a file, a damaged .h5: one line each', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-folder-'));
     mkdirSync(join(d, 'dir.onnx'));

@@ -1,12 +1,14 @@
+import { basename, dirname, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
+import { checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { checkLambdas, commonConvertOptions, describeResult, runVerify, sidecarClasses } from './convert.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
     commonConvertOptions(
-      y
+      withForceOption(y)
         .positional('name', { type: 'string', describe: 'Catalog name (see --list)' })
         .option('from', { type: 'string', describe: 'Local .h5 to import instead of downloading' })
         .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
@@ -48,6 +50,17 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       console.log(`${m.name.padEnd(32)} ${m.dataset.padEnd(10)} ${m.architecture.padEnd(20)} ${m.inputSize.join('x').padEnd(8)} mAHP@250 ${pct(pub.mAHP250)}  balanced acc. ${pct(pub.balancedAccuracy)}`);
     }
     return;
+  }
+  // `--from model.h5` writes model.onnx + model.json beside it: a Keras model.json there must not be replaced.
+  // Imports into the cache (no --out, no --from) refresh it and are not checked.
+  const out = a.out ?? (a.from ? join(dirname(a.from), `${basename(a.from, extname(a.from))}.onnx`) : undefined);
+  if (out) {
+    const { sidecarPathFor } = await import('@semembed/converter');
+    const outputs = [
+      { path: out, flag: a.out ? '--out' : 'the .onnx beside --from' },
+      { path: sidecarPathFor(out), flag: 'the sidecar' },
+    ];
+    checkOutputs(outputs, pathArgs(a, ['from', 'embedding', 'class_names', 'hierarchy']), a.force);
   }
   const r = await importModel({
     name: a.name,

@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeNpy } from '@semembed/formats';
 import { ROOT, semembed } from './run.js';
 
 // Nothing the user gave is lost: an output that is an input is refused, an existing output needs --force, a folder
@@ -202,6 +203,22 @@ describe('every command that writes', () => {
     expect(ws.stderr).toMatch(/--out .*site exists and is not empty; pass --force/);
     expect(readFileSync(join(d, 'm.json'), 'utf8')).toBe('keep');
     expect(readFileSync(join(d, 'site', 'index.html'), 'utf8')).toBe('mine');
+  });
+
+  it('web-site refuses galleries with NaN rows or the wrong width, as serve does', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ws-site-'));
+    const model = join(ROOT, 'packages', 'runtime-node', 'test', 'fixtures', 'fashion-tiny.json');
+    const nan = new Float32Array(3 * 12).fill(0.5);
+    nan[12 + 4] = NaN;
+    writeNpy(join(d, 'nan.npy'), { dtype: 'float32', shape: [3, 12], data: nan });
+    writeNpy(join(d, 'wide.npy'), { dtype: 'float32', shape: [2, 7], data: new Float32Array(14) });
+    const a = semembed(['web-site', '--model', model, '--gallery', join(d, 'nan.npy'), '--out', join(d, 'site')]);
+    oneLine(a);
+    expect(a.stderr).toMatch(/--gallery .*nan\.npy: row 1 has a non-finite value \(NaN\)/);
+    const b = semembed(['web-site', '--model', model, '--gallery', join(d, 'wide.npy'), '--out', join(d, 'site')]);
+    oneLine(b);
+    expect(b.stderr).toMatch(/--gallery .*wide\.npy has 7-dimensional features, the model's embedding 12/);
+    expect(readdirSync(d).sort()).toEqual(['nan.npy', 'wide.npy']);
   });
 
   it('serve --port 70000 is one line (exit 2), before any model loads', () => {

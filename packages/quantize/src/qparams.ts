@@ -12,13 +12,17 @@ export function roundEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Asymmetric int8 parameters for a range (0 is always representable exactly, as ONNX requires for padding). */
-export function activationParams(min: number, max: number): ActParams {
+/**
+ * Asymmetric activation parameters for a range, int8 ([-128, 127]) or uint8 ([0, 255]); 0 is always representable
+ * exactly, as ONNX requires for padding.
+ */
+export function activationParams(min: number, max: number, type: 'int8' | 'uint8' = 'int8'): ActParams {
   const lo = Math.min(0, min);
   const hi = Math.max(0, max);
-  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 };
+  const qmin = type === 'int8' ? -128 : 0;
+  if (!(hi > lo)) return { scale: 1, zeroPoint: type === 'int8' ? 0 : 0 };
   const scale = (hi - lo) / 255;
-  const zeroPoint = Math.max(-128, Math.min(127, roundEven(-128 - lo / scale)));
+  const zeroPoint = Math.max(qmin, Math.min(qmin + 255, roundEven(qmin - lo / scale)));
   return { scale, zeroPoint };
 }
 

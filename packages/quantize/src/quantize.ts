@@ -21,6 +21,8 @@ export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
   calibration?: CalibrationBatch[];
   method?: CalibrationMethod;
   perChannel?: boolean;
+  /** int8: activation type (default uint8). */
+  activations?: 'uint8' | 'int8';
   /** fp16: more op types kept in float32. */
   block?: string[];
 }
@@ -39,9 +41,9 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
     if (!o.calibration) throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
     const method = o.method ?? 'minmax';
     const ranges = await calibrate(model, o.calibration, { ...o, method });
-    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel });
+    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
-    info = { mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations, foldedRelus: r.foldedRelus, skipped: r.skipped };
+    info = { mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations, foldedRelus: r.foldedRelus, depthwiseAffine: r.depthwise, activations: o.activations ?? 'uint8', skipped: r.skipped };
   } else if (o.mode === 'dynamic') {
     const r = quantizeDynamic(model, { perChannel: o.perChannel });
     if (r.weights.length === 0) throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);

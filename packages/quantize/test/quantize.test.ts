@@ -159,7 +159,7 @@ describe('bad input: one clear error, no output file', () => {
 });
 
 describe('Relu folding keeps the Relu', () => {
-  it('Conv -> Relu -> Mul (a float op, as BatchNormalization after the activation): the Relu survives as the Q clamp or as itself', async () => {
+  it('Conv -> Relu -> per-channel Mul (BatchNormalization after the activation): Relu kept as the Q clamp, Mul as a depthwise Conv', async () => {
     const { makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, writeModel } = await import('@semembed/onnx');
     const { quantizeModel } = await import('../src/index.js');
     const g = makeGraph({
@@ -180,6 +180,11 @@ describe('Relu folding keeps the Relu', () => {
     // Quantisation error: conv range ~±8 at 1/255 steps, times up to 3 (measured 0.105). Without the Relu the negative
     // conv outputs would come through times 3 or -1: errors of several units.
     expect(maxAbsDiff(a.y, b.y)).toBeLessThanOrEqual(0.2);
+    // The per-channel Mul became a 1x1 depthwise Conv (group 4), so ORT runs it as a QLinearConv.
+    const ops = readModel(q.bytes).graph!.node;
+    expect(ops.filter((n) => n.opType === 'Mul')).toHaveLength(0);
+    expect(ops.filter((n) => n.opType === 'Conv' && n.attribute.some((at) => at.name === 'group' && Number(at.i) === 4))).toHaveLength(1);
+    expect(q.info.depthwiseAffine).toBe(1);
     expect(Math.min(...Array.from(a.y).filter((_, i) => Math.floor(i / 36) % 4 === 1))).toBeLessThanOrEqual(0); // channel scaled by -1: all <= 0
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, symlinkSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { requestGpuAdapter, describeAdapter, type GpuAdapterReport } from '@semembed/gpu';
 import { ModelLoadError } from './errors.js';
 
 export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
@@ -24,6 +25,11 @@ export interface SessionOptions {
   cudaProviderDir?: string;
   /** CUDA device id (default 0). */
   deviceId?: number;
+  /**
+   * Let the default order (`auto`) take WebGPU on a CPU emulation (SwiftShader, lavapipe). Naming `webgpu`
+   * explicitly in `ep` always allows it.
+   */
+  allowSoftwareGpu?: boolean;
 }
 
 export interface ProviderAttempt {
@@ -37,6 +43,25 @@ export interface ProviderAttempt {
 export interface ProviderReport {
   chosen: ExecutionProvider;
   attempts: ProviderAttempt[];
+  /**
+   * The WebGPU adapter, when webgpu was tried: Dawn's high-performance adapter, as ONNX Runtime's WebGPU provider
+   * takes it (ORT does not report its adapter itself; both see the same Vulkan devices).
+   */
+  adapter?: GpuAdapterReport;
+}
+
+/** Why WebGPU cannot be tried (no adapter, or an emulation `auto` must not pass off as a GPU), with the adapter. */
+async function webgpuCheck(explicit: boolean, opts: SessionOptions): Promise<{ why?: string; adapter?: GpuAdapterReport }> {
+  let adapter: GpuAdapterReport;
+  try {
+    adapter = (await requestGpuAdapter('high-performance')).report;
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+  if (adapter.software && !explicit && !opts.allowSoftwareGpu) {
+    return { adapter, why: `the adapter is ${describeAdapter(adapter)}, not a GPU (slower than the CPU provider; --ep webgpu uses it anyway)` };
+  }
+  return { adapter };
 }
 
 const KNOWN: ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
@@ -115,9 +140,19 @@ export async function createSession(
   opts: SessionOptions = {},
 ): Promise<{ session: ort.InferenceSession; report: ProviderReport }> {
   const order = parseEpList(opts.ep);
+  const explicit = !(opts.ep === undefined || opts.ep === 'auto');
   const attempts: ProviderAttempt[] = [];
+  let adapter: GpuAdapterReport | undefined;
   for (const ep of order) {
     const t0 = performance.now();
+    if (ep === 'webgpu') {
+      const check = await webgpuCheck(explicit, opts);
+      adapter = check.adapter;
+      if (check.why) {
+        attempts.push({ ep, ok: false, reason: check.why, ms: performance.now() - t0 });
+        continue;
+      }
+    }
     if (ep === 'cuda') {
       const why = prepareCuda(opts.cudaProviderDir);
       if (why) {
@@ -136,7 +171,7 @@ export async function createSession(
     try {
       const session = await ort.InferenceSession.create(modelPath, options);
       attempts.push({ ep, ok: true, ms: performance.now() - t0 });
-      return { session, report: { chosen: ep, attempts } };
+      return { session, report: { chosen: ep, attempts, ...(adapter ? { adapter } : {}) } };
     } catch (err) {
       let reason = firstLine(err);
       if (ep === 'webgpu' && /No supported adapters/.test(reason)) {
@@ -156,7 +191,8 @@ export async function createSession(
 
 export function describeReport(r: ProviderReport): string {
   const failed = r.attempts.filter((a) => !a.ok).map((a) => `${a.ep} failed: ${a.reason}`);
-  return [`execution provider: ${r.chosen}`, ...failed].join('\n  ');
+  const gpu = r.chosen === 'webgpu' && r.adapter ? ` on ${describeAdapter(r.adapter)}` : '';
+  return [`execution provider: ${r.chosen}${gpu}`, ...failed].join('\n  ');
 }
 
 export { ort };

@@ -67,25 +67,42 @@ describe('execution providers', () => {
   });
 
   const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  it.skipIf(!existsSync(swiftshader))('runs on WebGPU (Dawn over SwiftShader Vulkan) and matches the numpy reference', () => {
-    // The Vulkan loader reads VK_ICD_FILENAMES once per process, so WebGPU runs in a child process.
+  // The Vulkan loader reads VK_ICD_FILENAMES once per process, so WebGPU runs in a child process.
+  const onSwiftShader = (ep: string) => {
+    expect(existsSync(swiftshader), `${swiftshader} (apt-get install chromium libvulkan1)`).toBe(true);
     const script = `
-      import { loadModel } from '${new URL('../dist/index.js', import.meta.url).pathname}';
+      import { loadModel, describeReport } from '${new URL('../dist/index.js', import.meta.url).pathname}';
       const ref = JSON.parse(process.env.REF);
-      const m = await loadModel(process.env.MODEL, { ep: 'webgpu' });
+      const m = await loadModel(process.env.MODEL, { ep: process.env.EP });
       const out = await m.run(Float32Array.from(ref.input), ref.shape[0]);
-      console.log(JSON.stringify({ ep: m.executionProvider, l2norm: Array.from(out.l2norm.data), prob: Array.from(out.prob.data) }));
+      console.log(JSON.stringify({ ep: m.executionProvider, providers: m.providers, line: describeReport(m.providers),
+        l2norm: Array.from(out.l2norm.data), prob: Array.from(out.prob.data) }));
       await m.release();`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, VK_ICD_FILENAMES: swiftshader, MODEL: fixture('fashion-tiny.onnx'), REF: JSON.stringify(fashionRef.random) },
+      env: { ...process.env, EP: ep, VK_ICD_FILENAMES: swiftshader, MODEL: fixture('fashion-tiny.onnx'), REF: JSON.stringify(fashionRef.random) },
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  };
+
+  it('runs on WebGPU (Dawn over SwiftShader Vulkan), says which adapter, and matches the numpy reference', () => {
+    const got = onSwiftShader('webgpu');
     expect(got.ep).toBe('webgpu');
+    expect(got.providers.adapter.software).toBe(true);
+    expect(got.line).toMatch(/^execution provider: webgpu on .*swiftshader.*\(CPU emulation\)/i);
     expect(maxAbsDiff(got.l2norm, fashionRef.random.l2norm.flat())).toBeLessThan(1e-4);
     expect(maxAbsDiff(got.prob, fashionRef.random.prob.flat())).toBeLessThan(1e-4);
+  });
+
+  it('auto does not report an emulated adapter as webgpu: it uses the CPU and says why', () => {
+    const got = onSwiftShader('auto');
+    expect(got.ep).toBe('cpu');
+    const webgpu = got.providers.attempts.find((a: { ep: string }) => a.ep === 'webgpu');
+    expect(webgpu.ok).toBe(false);
+    expect(webgpu.reason).toMatch(/SwiftShader.*\(CPU emulation\), not a GPU .*--ep webgpu/i);
+    expect(maxAbsDiff(got.l2norm, fashionRef.random.l2norm.flat())).toBeLessThan(2e-5);
   });
 });
 

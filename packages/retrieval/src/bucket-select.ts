@@ -1,20 +1,24 @@
 // Partial selection of a distance row by a bucket histogram: the first m items of the ranking and the ranking
 // positions of the query's class members (what AP needs), the same results as RowRanker (ties by gallery index),
 // in a few cheap linear passes instead of a heap and a binary search per item:
-//   1. min/max of the row, then each item's bucket floor((d - min) * B / (max - min)) and a histogram. Buckets are
-//      monotonic in d (every step rounds monotonically), so bucket order never contradicts distance order.
-//   2. the buckets up to the one where the count reaches m hold the top m: only those items are sorted exactly;
-//      a member's position is the count of non-members in lower buckets (histogram prefix minus members) plus the
-//      non-members of its own bucket that rank before it (the only items compared exactly).
+//   1. the range of a sample of the row, then in one pass each item's bucket floor((d - lo) * B / (hi - lo)),
+//      clamped, into a histogram, collecting the items up to a bucket guessed from the sample and the non-members
+//      sharing a bucket with a member. Buckets are monotonic in d (every step rounds monotonically), so bucket order
+//      never contradicts distance order.
+//   2. the buckets up to the one where the count reaches m hold the top m: only those items are sorted exactly
+//      (a second pass only when the guess was short); a member's position is the count of non-members in lower
+//      buckets (histogram prefix minus members) plus the non-members of its own bucket that rank before it.
 import { RetrievalError } from './errors.js';
 
 export class BucketSelector {
-  private readonly bucketOf: Uint16Array;
   private readonly hist: Int32Array;
   private readonly classHist: Int32Array;
   private readonly flag: Uint8Array;
   private readonly cand: Int32Array;
   private readonly shared: Int32Array;
+  private readonly sharedBucket: Int32Array;
+  private readonly cand2: Int32Array;
+  private readonly sample: Float64Array;
   private readonly start: Int32Array;
   private readonly fillAt: Int32Array;
   private readonly keys: Float64Array;
@@ -26,12 +30,14 @@ export class BucketSelector {
   constructor(readonly n: number) {
     if (n > 1 << 21) throw new RetrievalError(`gallery of ${n} items: at most ${1 << 21} are supported`);
     this.buckets = Math.max(64, Math.min(16384, n >> 2));
-    this.bucketOf = new Uint16Array(n);
     this.hist = new Int32Array(this.buckets);
     this.classHist = new Int32Array(this.buckets);
     this.flag = new Uint8Array(this.buckets);
     this.cand = new Int32Array(n);
     this.shared = new Int32Array(n);
+    this.sharedBucket = new Int32Array(n);
+    this.cand2 = new Int32Array(n);
+    this.sample = new Float64Array(1100);
     this.start = new Int32Array(this.buckets);
     this.fillAt = new Int32Array(this.buckets);
     this.keys = new Float64Array(n);
@@ -59,6 +65,24 @@ export class BucketSelector {
     }
   }
 
+  /** The k-th smallest (0-based, clamped) of row[0], row[step], ...: a bounded insertion of the k + 1 smallest. */
+  private sampleQuantile(row: Float32Array | Float64Array, step: number, k: number): number {
+    const keep = this.sample;
+    const cap = Math.min(keep.length, k + 1);
+    let len = 0;
+    for (let i = 0; i < row.length; i += step) {
+      const d = row[i];
+      if (len === cap && d >= keep[cap - 1]) continue;
+      let p = len < cap ? len++ : cap - 1;
+      while (p > 0 && keep[p - 1] > d) {
+        keep[p] = keep[p - 1];
+        p--;
+      }
+      keep[p] = d;
+    }
+    return keep[len - 1];
+  }
+
   /**
    * The first m (< n) items of the ranking of `row` (smaller = closer, ties by index) into `out`; with `members`
    * (the gallery indices of class `lbl` in `labels`), also the ascending 0-based positions, in the ranking without
@@ -73,78 +97,98 @@ export class BucketSelector {
     labels?: Int32Array,
     lbl = -1,
   ): Float64Array | undefined {
-    const { n, bucketOf, hist, classHist, flag, cand, buckets: B } = this;
+    const { n, hist, classHist, flag, cand, buckets: B } = this;
     // the range from a sample of the row: buckets only need to be monotonic (values outside are clamped)
-    let lo = Infinity, hi = -Infinity;
     const step = Math.max(1, n >> 10);
+    let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < n; i += step) {
       const d = row[i];
       if (d < lo) lo = d;
       if (d > hi) hi = d;
     }
     const scale = hi > lo ? B / (hi - lo) : 0;
-    hist.fill(0);
-    for (let i = 0; i < n; i++) {
-      let b = ((row[i] - lo) * scale) | 0; // truncation; negative values clamp to 0 below
-      if (b >= B) b = B - 1;
-      else if (b < 0) b = 0;
-      bucketOf[i] = b;
-      hist[b]++;
+    const bucket = (d: number): number => {
+      const b = ((d - lo) * scale) | 0; // truncation; negative values clamp to 0
+      return b >= B ? B - 1 : b < 0 ? 0 : b;
+    };
+    // a guess of the bucket that completes the top m, from the sample (about twice m items, plus a margin), so that
+    // one pass over the row both counts and collects; a wrong guess costs a second pass, never a wrong result
+    const guess = this.sampleQuantile(row, step, Math.ceil(((n / step) * 2 * m) / n) + 8);
+    const Tg = bucket(guess);
+    let P = 0;
+    const mem = members ? new Int32Array(members.length) : undefined;
+    if (members) {
+      classHist.fill(0);
+      flag.fill(0);
+      for (const j of members) {
+        const b = bucket(row[j]);
+        classHist[b]++;
+        if (j !== qid) {
+          mem![P++] = j;
+          flag[b] = 1;
+        }
+      }
     }
-    // bucket T: the first where the running count reaches m
+    // one pass: the histogram, the top candidates, and the non-members sharing a bucket with a member
+    hist.fill(0);
+    const { shared, sharedBucket } = this;
+    let top = 0, ns = 0;
+    if (members) {
+      for (let i = 0; i < n; i++) {
+        const b = bucket(row[i]);
+        hist[b]++;
+        if (b <= Tg) cand[top++] = i;
+        if (flag[b] && labels![i] !== lbl) {
+          shared[ns] = i;
+          sharedBucket[ns++] = b;
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const b = bucket(row[i]);
+        hist[b]++;
+        if (b <= Tg) cand[top++] = i;
+      }
+    }
+    // T: the bucket where the running count reaches m
     let T = 0;
     for (let acc = 0; T < B; T++) {
       acc += hist[T];
       if (acc >= m) break;
     }
-    if (!members) {
-      let top = 0;
-      for (let i = 0; i < n; i++) if (bucketOf[i] <= T) cand[top++] = i;
-      this.sortByDistance(row, cand, top);
-      out.set(cand.subarray(0, m));
-      return undefined;
+    if (T > Tg) {
+      top = 0;
+      for (let i = 0; i < n; i++) if (bucket(row[i]) <= T) cand[top++] = i;
+    } else if (T < Tg) {
+      let k = 0;
+      for (let t = 0; t < top; t++) if (bucket(row[cand[t]]) <= T) cand[k++] = cand[t];
+      top = k;
     }
-    let P = 0;
-    classHist.fill(0);
-    flag.fill(0);
-    const mem = new Int32Array(members.length);
-    for (const j of members) {
-      classHist[bucketOf[j]]++;
-      if (j !== qid) {
-        mem[P++] = j;
-        flag[bucketOf[j]] = 1;
-      }
-    }
-    // the non-members of the buckets holding a member, grouped by bucket (their counts are known: histogram
-    // minus the class's items), collected in the same pass as the top candidates
-    const { start, fillAt, shared } = this;
+    this.sortByDistance(row, cand, top);
+    out.set(cand.subarray(0, m));
+    if (!members) return undefined;
+    const ranks = new Float64Array(P);
+    if (P === 0) return ranks;
+    // group the shared non-members by bucket (counting sort over the flagged buckets)
+    const { start, fillAt, cand2 } = this;
     let total = 0;
     for (let b = 0; b < B; b++)
       if (flag[b]) {
         start[b] = fillAt[b] = total;
-        total += hist[b] - classHist[b];
+        total += hist[b] - classHist[b]; // every non-member of a flagged bucket is shared
       }
-    let top = 0;
-    for (let i = 0; i < n; i++) {
-      const b = bucketOf[i];
-      if (b <= T) cand[top++] = i;
-      if (flag[b] && labels![i] !== lbl) shared[fillAt[b]++] = i;
-    }
-    this.sortByDistance(row, cand, top);
-    out.set(cand.subarray(0, m));
-    const ranks = new Float64Array(P);
-    if (P === 0) return ranks;
-    this.sortByDistance(row, mem, P);
+    for (let t = 0; t < ns; t++) cand2[fillAt[sharedBucket[t]]++] = shared[t];
+    this.sortByDistance(row, mem!, P);
     // position of member j = non-members in lower buckets + non-members of its bucket before it + j
-    let below = 0, bucket = 0;
+    let below = 0, b0 = 0;
     for (let j = 0; j < P; j++) {
-      const mj = mem[j];
-      const bj = bucketOf[mj];
-      for (; bucket < bj; bucket++) below += hist[bucket] - classHist[bucket];
+      const mj = mem![j];
       const d = row[mj];
+      const bj = bucket(d);
+      for (; b0 < bj; b0++) below += hist[b0] - classHist[b0];
       let within = 0;
       for (let t = start[bj], e = fillAt[bj]; t < e; t++) {
-        const o = shared[t];
+        const o = cand2[t];
         const od = row[o];
         if (od < d || (od === d && o < mj)) within++;
       }

@@ -49,6 +49,22 @@ describe('BucketSelector', () => {
     check(skew, labels, 0, 251);
   });
 
+  it('one selector reused across rows and queries (no state leaks between rows)', () => {
+    const sel = new BucketSelector(n);
+    const ref = new RowRanker(n);
+    for (let t = 0; t < 12; t++) {
+      const row = Float32Array.from({ length: n }, () => (t % 3 === 0 ? Math.floor(r() * 40) : r() * (t + 1)));
+      const q = (t * 131) % n, lbl = labels[q];
+      const members = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => labels[i] === lbl));
+      const m = [5, 251, 1000][t % 3];
+      ref.load(row);
+      const top = new Int32Array(m);
+      const ranks = sel.scan(row, m, top, members, q, labels, lbl)!;
+      expect(Array.from(top)).toEqual(Array.from(ref.top(m)));
+      expect(Array.from(ranks)).toEqual(Array.from(ref.ranksOf(members, q, labels, lbl)));
+    }
+  });
+
   it('a class with the query only, and a query outside the top m', () => {
     const lab = Int32Array.from({ length: 200 }, (_, i) => (i === 0 ? 99 : i % 3));
     const row = Float32Array.from({ length: 200 }, (_, i) => (i === 5 ? 10 : i / 200));

@@ -112,6 +112,22 @@ const ZOO: Zoo[] = [
       return [apply(l.dense({ units: 2 }), g), apply(l.globalAveragePooling1d({}), y)];
     },
   },
+  {
+    name: 'Conv2DTranspose (same / valid, kernel < stride), LayerNormalization (one and two axes), RepeatVector',
+    shape: [2, 5, 6, 3],
+    image: true,
+    build: (tf, x) => {
+      const l = L(tf);
+      let y = apply(l.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x);
+      y = apply(l.conv2dTranspose({ filters: 2, kernelSize: [2, 3], strides: [1, 2], padding: 'valid' }), y);
+      y = apply(l.conv2dTranspose({ filters: 3, kernelSize: 2, strides: 3, padding: 'same', useBias: false }), y);
+      y = apply(l.layerNormalization({ axis: -1, epsilon: 1e-3 }), y);
+      const g = apply(l.globalAveragePooling2d({}), y);
+      let v = apply(l.repeatVector({ n: 4 }), apply(l.dense({ units: 5, activation: 'tanh' }), g));
+      v = apply(l.layerNormalization({ axis: [1, 2], center: false }), v);
+      return [apply(l.flatten(), v), apply(l.flatten(), y)];
+    },
+  },
 ];
 
 const checker = hasOnnxChecker();
@@ -210,5 +226,31 @@ describe('BatchNormalization on axis 1 (channels_first), standalone and folded i
     expect(a.maxAbs).toBeLessThanOrEqual(1e-5 * a.scale);
     const b = compare(got.bn_conv.data, bnRef(convOut, 'bn_conv', 4, 30));
     expect(b.maxAbs).toBeLessThanOrEqual(1e-5 * b.scale);
+  });
+});
+
+describe('UpSampling2D(interpolation="bilinear")', () => {
+  it("matches tf.image.resize's half-pixel bilinear (tf.keras >= 2.3, Keras 3), NHWC and NCHW", async () => {
+    const tf = await tfjs();
+    const input = tf.input({ shape: [3, 4, 2], name: 'x' });
+    const up = tf.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear', name: 'up' });
+    const model = tf.model({ inputs: input, outputs: up.apply(input) as SymbolicTensor });
+    const config = model.toJSON(undefined, false) as unknown as { class_name: string };
+    const dir = tmp();
+    await writeKerasH5(join(dir, 'm.h5'), config, [{ name: 'x', weights: [] }, { name: 'up', weights: [] }]);
+    const x = randomArray(2 * 3 * 4 * 2, rng(8), -2, 2);
+    // TF.js's own UpSampling2D uses the old align-corners-free, non-half-pixel resize of Keras 2.2; TF 2 resizes with
+    // half-pixel centres, which tf.image.resizeBilinear(..., halfPixelCenters = true) computes.
+    const ref = tf.image.resizeBilinear(tf.tensor4d(x, [2, 3, 4, 2]), [6, 12], false, true);
+    const want = (await ref.data()) as Float32Array;
+    for (const inputLayout of ['nhwc', 'nchw'] as const) {
+      const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
+      if (checker) checkOnnx(res.onnxPath);
+      const feed = inputLayout === 'nchw' ? { data: toNchw(x, [2, 3, 4, 2]), shape: [2, 2, 3, 4] } : { data: x, shape: [2, 3, 4, 2] };
+      const got = await runOnnx(res.onnxPath, { x: feed });
+      expect(got.up.dims).toEqual([2, 6, 12, 2]);
+      const { maxAbs, scale } = compare(got.up.data, want);
+      expect(maxAbs, inputLayout).toBeLessThanOrEqual(1e-5 * scale);
+    }
   });
 });

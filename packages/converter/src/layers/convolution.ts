@@ -109,7 +109,53 @@ function conv(cx: LayerCtx): Value {
   return activation(cx, v, act, base);
 }
 
+/**
+ * Conv2DTranspose: the gradient of a convolution. Keras kernel [kh, kw, out, in] -> ONNX [in, out, kh, kw];
+ * 'same' crops what the forward convolution would pad (the odd pixel at the end) so out = in·stride.
+ */
+function convTranspose(cx: LayerCtx): Value {
+  const x = cx.one();
+  const c = cx.config;
+  const b = cx.b;
+  const base = cx.base;
+  if (x.shape.length !== 4) cx.err(`expects a rank-4 input, got shape ${fmtShape(x.shape)}`);
+  const first = c.data_format === 'channels_first';
+  const perm = first ? ident(4) : channelsFirstPerm(4);
+  const xin = b.toPerm(x, perm);
+  const spatial = first ? [2, 3] : [1, 2];
+  const chAxis = first ? 1 : 3;
+  const cin = cx.staticDim(x.shape[chAxis], 'the number of input channels');
+  const k = pair(c.kernel_size, 2);
+  const s = pair(c.strides ?? 1, 2);
+  if (pair(c.dilation_rate ?? 1, 2).some((d) => d !== 1)) cx.err('dilation_rate other than 1 is not supported');
+  if (c.output_padding !== null && c.output_padding !== undefined) cx.err('output_padding is not supported');
+  const padding = String(c.padding ?? 'valid');
+  if (padding !== 'valid' && padding !== 'same') cx.err(`padding '${padding}' is not supported`);
+  const cout = Number(c.filters);
+  const kw = cx.weight('kernel', [...k, cout, cin]);
+  const W = transposeArray(kw, [...k, cout, cin], [3, 2, 0, 1]);
+  const inputs = [xin.name, b.floatConst(`${base}/kernel`, [cin, cout, ...k], W)];
+  if (c.use_bias !== false) inputs.push(b.floatConst(`${base}/bias`, [cout], cx.weight('bias', [cout])));
+  const total = k.map((kk, i) => (padding === 'same' ? Math.max(kk - s[i], 0) : 0));
+  const attrs: Record<string, AttrValue> = {
+    kernel_shape: k,
+    strides: s,
+    pads: [...total.map((t) => Math.floor(t / 2)), ...total.map((t) => t - Math.floor(t / 2))],
+    output_padding: k.map((kk, i) => (padding === 'same' ? Math.max(s[i] - kk, 0) : 0)),
+  };
+  const act = String(c.activation ?? 'linear');
+  const name = b.node('ConvTranspose', inputs, act === 'linear' ? base : `${base}_deconv`, attrs)[0];
+  const shape: Dim[] = [...x.shape];
+  spatial.forEach((a, i) => {
+    const n = x.shape[a];
+    shape[a] = n === null ? null : padding === 'same' ? n * s[i] : (n - 1) * s[i] + k[i];
+  });
+  shape[chAxis] = cout;
+  return activation(cx, { name, shape, perm, elemType: DataType.FLOAT }, act, base);
+}
+
 export const convolutionLayers: LayerFamily = {
+  Conv2DTranspose: (cx) => [convTranspose(cx)],
   Conv1D: (cx) => [conv(cx)],
   Conv2D: (cx) => [conv(cx)],
   DepthwiseConv2D: (cx) => [conv(cx)],

@@ -1,7 +1,7 @@
 import type { KLayer } from '../keras.js';
 import type { Value } from '../graph.js';
 import type { LayerCtx, LayerFamily } from './context.js';
-import { normAxis } from './util.js';
+import { ident, normAxis } from './util.js';
 
 /** BatchNormalization as a per-channel affine map: scale = γ/√(σ² + ε), shift = β − μ·scale. */
 export function bnParams(cx: LayerCtx, bn: KLayer, ch: number): { scale: Float32Array; shift: Float32Array } {
@@ -59,6 +59,32 @@ function batchNorm(cx: LayerCtx): Value {
   return { name: a, shape: x.shape, perm: x.perm, elemType: x.elemType };
 }
 
+/** Keras LayerNormalization: (x − mean) / √(var + ε) · γ + β, moments over `axis` (one or several axes). */
+function layerNorm(cx: LayerCtx): Value {
+  const x0 = cx.one();
+  const c = cx.config;
+  const r = x0.shape.length;
+  const axes = [...new Set((Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a: unknown) => normAxis(Number(a), r)))].sort();
+  // One axis keeps the layout; several are normalised in Keras order so γ and β keep theirs.
+  const x = axes.length === 1 ? x0 : cx.b.toPerm(x0, ident(r));
+  const dims = axes.map((a) => cx.staticDim(x.shape[a], `the size of axis ${a}`));
+  const phys = axes.map((a) => x.perm.indexOf(a)).sort((p, q) => p - q);
+  const b = cx.b;
+  const base = cx.base;
+  const mean = b.reduce('ReduceMean', x.name, phys, true, `${base}_mean`);
+  const d = b.node('Sub', [x.name, mean], `${base}_centered`)[0];
+  const v = b.reduce('ReduceMean', b.node('Mul', [d, d], `${base}_sq`)[0], phys, true, `${base}_var`);
+  const sd = b.node('Sqrt', [b.node('Add', [v, b.scalarConst(Number(c.epsilon ?? 1e-3))], `${base}_var_eps`)[0]], `${base}_std`)[0];
+  const gamma = c.scale === false ? undefined : cx.weight('gamma', dims);
+  const beta = c.center === false ? undefined : cx.weight('beta', dims);
+  const bshape = x.perm.map((k) => (axes.includes(k) ? x.shape[k] as number : 1));
+  let y = b.node('Div', [d, sd], gamma || beta ? `${base}_normed` : base)[0];
+  if (gamma) y = b.node('Mul', [y, b.floatConst(`${base}/gamma`, bshape, gamma)], beta ? `${base}_scaled` : base)[0];
+  if (beta) y = b.node('Add', [y, b.floatConst(`${base}/beta`, bshape, beta)], base)[0];
+  return { name: y, shape: x.shape, perm: x.perm, elemType: x.elemType };
+}
+
 export const normalisationLayers: LayerFamily = {
   BatchNormalization: (cx) => [batchNorm(cx)],
+  LayerNormalization: (cx) => [layerNorm(cx)],
 };

@@ -1,4 +1,4 @@
-import { DataType } from '../onnx-model.js';
+import { DataType, type AttrValue } from '../onnx-model.js';
 import type { Dim, Value } from '../graph.js';
 import type { LayerCtx, LayerFamily } from './context.js';
 import { f32bytes, fmtShape, ident, invert, pair, product } from './util.js';
@@ -63,7 +63,8 @@ function crop(cx: LayerCtx): Value {
 function upsample(cx: LayerCtx): Value {
   const x = cx.one();
   const c = cx.config;
-  if ((c.interpolation ?? 'nearest') !== 'nearest') cx.err(`interpolation '${c.interpolation}' is not supported (only 'nearest')`);
+  const interpolation = String(c.interpolation ?? 'nearest');
+  if (interpolation !== 'nearest' && interpolation !== 'bilinear') cx.err(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
   const size = pair(c.size ?? 2, 2);
   const axes = spatialAxes(cx, 2);
   const scales = new Float32Array(x.shape.length).fill(1);
@@ -75,11 +76,12 @@ function upsample(cx: LayerCtx): Value {
   const b = cx.b;
   const sc = b.uniq(`${cx.base}/scales`);
   b.initializers.push({ name: sc, dataType: DataType.FLOAT, dims: [scales.length], raw: f32bytes(scales) });
-  const name = b.node('Resize', [x.name, '', sc], cx.base, {
-    mode: 'nearest',
-    coordinate_transformation_mode: 'asymmetric',
-    nearest_mode: 'floor',
-  })[0];
+  // bilinear: tf.image.resize as tf.keras >= 2.3 and Keras 3 call it (half-pixel centres).
+  const attrs: Record<string, AttrValue> =
+    interpolation === 'bilinear'
+      ? { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }
+      : { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+  const name = b.node('Resize', [x.name, '', sc], cx.base, attrs)[0];
   return { name, shape, perm: x.perm, elemType: x.elemType };
 }
 
@@ -131,7 +133,19 @@ function channelPadding(cx: LayerCtx): Value {
   return padAxes(cx, x, [axis], [[p[0], p[1]]], cx.base);
 }
 
+/** RepeatVector(n): [batch, d] -> [batch, n, d]. */
+function repeatVector(cx: LayerCtx): Value {
+  const x = cx.b.toPerm(cx.one(), [0, 1]);
+  if (x.shape.length !== 2) cx.err(`expects a rank-2 input, got shape ${fmtShape(x.shape)}`);
+  const n = Number(cx.config.n);
+  const b = cx.b;
+  const u = b.node('Unsqueeze', [x.name, b.int64Const('axes', [1])], `${cx.base}_unsqueeze`)[0];
+  const name = b.node('Tile', [u, b.int64Const('repeats', [1, n, 1])], cx.base)[0];
+  return { name, shape: [x.shape[0], n, x.shape[1]], perm: [0, 1, 2], elemType: x.elemType };
+}
+
 export const reshapeLayers: LayerFamily = {
+  RepeatVector: (cx) => [repeatVector(cx)],
   ZeroPadding1D: (cx) => [zeroPad(cx)],
   ZeroPadding2D: (cx) => [zeroPad(cx)],
   Cropping1D: (cx) => [crop(cx)],

@@ -18,7 +18,7 @@ const builder = (y: Argv) =>
       .option('embedding', { type: 'string', demandOption: true, describe: 'Class embedding file (.json or the reference .pickle), or "onehot"' })
       .option('limit', intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick runs)' }))
       .group(
-        ['architecture', 'loss', 'cls_weight', 'cls_base', 'lr_schedule', 'clipgrad', 'max_decay', 'nesterov', 'epochs', 'batch_size', 'val_batch_size', 'snapshot', 'finetune', 'finetune_init', 'seed', 'backend', 'workers', 'augment', 'validate'],
+        ['architecture', 'loss', 'cls_weight', 'cls_base', 'lr_schedule', 'clipgrad', 'max_decay', 'nesterov', 'epochs', 'batch_size', 'val_batch_size', 'snapshot', 'finetune', 'finetune_init', 'seed', 'backend', 'gpu_adapter', 'workers', 'augment', 'validate'],
         'Training parameters:',
       )
       .option('architecture', { type: 'string', describe: 'Network architecture (default: fashion-cnn for FashionMNIST, else simple)' })
@@ -37,6 +37,11 @@ const builder = (y: Argv) =>
       .option('finetune_init', intOption('finetune_init', { min: 0, default: 8, describe: 'Epochs training only the new layers first' }))
       .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)' }))
       .option('backend', { choices: BACKEND_NAMES, default: 'auto' as const, describe: 'TensorFlow.js backend' })
+      .option('gpu_adapter', {
+        choices: ['high-performance', 'low-power'] as const,
+        default: 'high-performance' as const,
+        describe: 'WebGPU adapter to ask Dawn for (--backend webgpu; high-performance = the discrete GPU)',
+      })
       .option('workers', workersOption('Threads sharing every batch on the wasm/cpu backends (data-parallel; auto = usable cores, at most 4; 1 = this thread only)'))
       .option('augment', { type: 'boolean', default: true, describe: "The reference's training augmentation (--no-augment to disable)" })
       .option('validate', { type: 'boolean', default: true, describe: 'Evaluate on the test split after every epoch (--no-validate to skip)' })
@@ -174,6 +179,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       clrMaxLr: a.clr_max_lr,
       seed: a.seed,
       backend,
+      gpuAdapter: a.gpu_adapter,
       workers: a.workers,
       limit: a.limit,
       augment: a.augment,

@@ -3,6 +3,7 @@
 //   eval-clip  : all n queries vs n gallery, P@1..250, AHP@250, AP (the reference's --clip_ahp 250 run)
 //   eval-full  : the same with AHP over the whole ranking
 //   hnsw       : HNSW32 index of n vectors: build time, search time and recall@10 / @250 vs exact for 1000 queries
+import { mulberry32 } from '@semembed/formats';
 import { readHierarchy } from '@semembed/hierarchy';
 import { evaluateRetrieval, buildIndex, recallAtK, faissAvailable } from '@semembed/retrieval';
 import { dirname, join } from 'node:path';
@@ -16,14 +17,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // CIFAR-100-like synthetic features: 100 classes, class centre + noise, float32, labels i % 100
 export function synthetic(n, seed = 1) {
-  let s = seed >>> 0;
-  // mulberry32
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
   const centres = Float32Array.from({ length: C * dim }, gauss);
   const labels = Int32Array.from({ length: n }, (_, i) => i % C);

@@ -25,6 +25,7 @@ const suite = [
   ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion,resnet-110-wfc'],
   ['runtime-web', 'node bench/runtime-web/bench.mjs'],
   ['reliability', 'node bench/reliability/run.mjs --runs 3 --requests 2000'],
+  ['quantize', 'node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx --resnet random --rounds 3'],
 ];
 
 if (!args.includes('--assemble')) {

@@ -49,8 +49,8 @@ describe.skipIf(!haveData)('semembed pipeline (the main job) on a small slice of
 
   it('rejects bad options with one line', () => {
     const r = semembed(['pipeline', '--out', out, '--epochs', '0']);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('semembed: --epochs must be a positive integer, got 0');
+    expect(r.code).toBe(2); // a bad flag value: rejected while parsing, before any step
+    expect(r.stderr.trim()).toBe("semembed: --epochs must be an integer >= 1, got '0'");
     const h = semembed(['pipeline', '--out', out, '--hierarchy', 'nope.txt']);
     expect(h.code).toBe(1);
     expect(h.stderr).toMatch(/--hierarchy .*nope\.txt: no such file/);

@@ -128,6 +128,17 @@ const ZOO: Zoo[] = [
       return [apply(l.flatten(), v), apply(l.flatten(), y)];
     },
   },
+  {
+    name: 'LSTM (hard_sigmoid and sigmoid gates, sequences and last state) and GRU (reset_after false)',
+    shape: [2, 5, 3],
+    build: (tf, x) => {
+      const l = L(tf);
+      const seq = apply(l.lstm({ units: 4, returnSequences: true }), x);
+      const g = apply(l.gru({ units: 3, returnSequences: true, activation: 'relu' }), seq);
+      const last = apply(l.lstm({ units: 2, recurrentActivation: 'sigmoid' }), g);
+      return [apply(l.flatten(), g), last, apply(l.gru({ units: 2, recurrentActivation: 'sigmoid' }), x)];
+    },
+  },
 ];
 
 const checker = hasOnnxChecker();
@@ -252,5 +263,70 @@ describe('UpSampling2D(interpolation="bilinear")', () => {
       const { maxAbs, scale } = compare(got.up.data, want);
       expect(maxAbs, inputLayout).toBeLessThanOrEqual(1e-5 * scale);
     }
+  });
+});
+
+describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
+  it('matches the Keras cell computed here (bias rows: input, recurrent)', async () => {
+    const r = rng(13);
+    const [T, F, U] = [4, 3, 2];
+    const K = randomArray(F * 3 * U, r);
+    const RK = randomArray(U * 3 * U, r);
+    const Bi = randomArray(2 * 3 * U, r);
+    const config = {
+      class_name: 'Model',
+      config: {
+        name: 'g',
+        layers: [
+          { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, T, F] }, inbound_nodes: [] },
+          {
+            class_name: 'GRU',
+            name: 'gru',
+            config: { name: 'gru', units: U, activation: 'tanh', recurrent_activation: 'sigmoid', reset_after: true, use_bias: true, return_sequences: true },
+            inbound_nodes: [[['x', 0, 0, {}]]],
+          },
+        ],
+        input_layers: [['x', 0, 0]],
+        output_layers: [['gru', 0, 0]],
+      },
+    };
+    const dir = tmp();
+    await writeKerasH5(join(dir, 'g.h5'), config, [
+      { name: 'x', weights: [] },
+      {
+        name: 'gru',
+        weights: [
+          { name: 'gru/gru_cell/kernel:0', shape: [F, 3 * U], data: K },
+          { name: 'gru/gru_cell/recurrent_kernel:0', shape: [U, 3 * U], data: RK },
+          { name: 'gru/gru_cell/bias:0', shape: [2, 3 * U], data: Bi },
+        ],
+      },
+    ]);
+    const res = await convertKeras({ h5: join(dir, 'g.h5'), out: join(dir, 'g.onnx') });
+    if (checker) checkOnnx(res.onnxPath);
+    const N = 2;
+    const x = randomArray(N * T * F, rng(14), -2, 2);
+    const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, T, F] } });
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const want = new Float64Array(N * T * U);
+    for (let n = 0; n < N; n++) {
+      let h = new Float64Array(U);
+      for (let t = 0; t < T; t++) {
+        const xin = (gate: number, j: number) => Bi[gate * U + j] + Array.from({ length: F }, (_, i) => x[(n * T + t) * F + i] * K[i * 3 * U + gate * U + j]).reduce((a, b) => a + b);
+        const rec = (gate: number, j: number) => Bi[3 * U + gate * U + j] + Array.from({ length: U }, (_, i) => h[i] * RK[i * 3 * U + gate * U + j]).reduce((a, b) => a + b);
+        const next = new Float64Array(U);
+        for (let j = 0; j < U; j++) {
+          const z = sig(xin(0, j) + rec(0, j));
+          const rr = sig(xin(1, j) + rec(1, j));
+          const hh = Math.tanh(xin(2, j) + rr * rec(2, j));
+          next[j] = z * h[j] + (1 - z) * hh;
+        }
+        h = next;
+        want.set(h, (n * T + t) * U);
+      }
+    }
+    expect(got.gru.dims).toEqual([N, T, U]);
+    const { maxAbs, scale } = compare(got.gru.data, want);
+    expect(maxAbs).toBeLessThanOrEqual(1e-5 * scale);
   });
 });

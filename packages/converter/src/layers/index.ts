@@ -6,6 +6,7 @@ import { lambdaLayers } from './lambda.js';
 import { mergeLayers } from './merge.js';
 import { normalisationLayers } from './normalisation.js';
 import { poolingLayers } from './pooling.js';
+import { recurrentLayers } from './recurrent.js';
 import { reshapeLayers } from './reshape.js';
 
 export { LayerCtx, type LayerHandler, type LayerFamily } from './context.js';
@@ -19,6 +20,7 @@ const FAMILIES: LayerFamily[] = [
   activationLayers,
   mergeLayers,
   reshapeLayers,
+  recurrentLayers,
   lambdaLayers,
 ];
 

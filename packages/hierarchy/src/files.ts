@@ -1,6 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { FormatError, encodePickle, parsePickle, toFloat64, writeFileAtomic, type NdArray } from '@semembed/formats';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { FormatError, encodePickle, parsePickle, toFloat64, writeFileAtomic, writeViaTempSync, type NdArray } from '@semembed/formats';
 import { HierarchyError } from './errors.js';
 import type { ClassId } from './ids.js';
 
@@ -39,49 +38,40 @@ export function writeClassEmbedding(path: string, emb: ClassEmbedding): void {
     );
     return;
   }
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    let buffer = '';
-    const put = (s: string) => {
-      buffer += s;
-      if (buffer.length > 1 << 20) {
-        writeSync(fd, buffer);
-        buffer = '';
-      }
-    };
-    const head: Record<string, unknown> = {
-      format: EMBEDDING_FORMAT,
-      method: emb.method,
-      ...(emb.hierarchy !== undefined ? { hierarchy: emb.hierarchy } : {}),
-      ...(emb.meta ?? {}),
-      rows: emb.rows,
-      dim: emb.dim,
-      ind2label: emb.ind2label,
-      label2ind: Object.fromEntries([...emb.label2ind].map(([k, v]) => [String(k), v])),
-    };
-    put(JSON.stringify(head).slice(0, -1));
-    put(',"embedding":[');
-    for (let i = 0; i < emb.rows; i++) {
-      const row = emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim);
-      put((i > 0 ? ',\n' : '\n') + JSON.stringify(Array.from(row)));
-    }
-    put(']}\n');
-    writeSync(fd, buffer);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
+  // Streamed to @semembed/formats' temporary, which replaces the target only when complete and flushed.
+  writeViaTempSync(path, (tmp) => {
+    const fd = openSync(tmp, 'w');
     try {
+      let buffer = '';
+      const put = (s: string) => {
+        buffer += s;
+        if (buffer.length > 1 << 20) {
+          writeSync(fd, buffer);
+          buffer = '';
+        }
+      };
+      const head: Record<string, unknown> = {
+        format: EMBEDDING_FORMAT,
+        method: emb.method,
+        ...(emb.hierarchy !== undefined ? { hierarchy: emb.hierarchy } : {}),
+        ...(emb.meta ?? {}),
+        rows: emb.rows,
+        dim: emb.dim,
+        ind2label: emb.ind2label,
+        label2ind: Object.fromEntries([...emb.label2ind].map(([k, v]) => [String(k), v])),
+      };
+      put(JSON.stringify(head).slice(0, -1));
+      put(',"embedding":[');
+      for (let i = 0; i < emb.rows; i++) {
+        const row = emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim);
+        put((i > 0 ? ',\n' : '\n') + JSON.stringify(Array.from(row)));
+      }
+      put(']}\n');
+      writeSync(fd, buffer);
+    } finally {
       closeSync(fd);
-    } catch {
-      /* already closed */
     }
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }
 
 /** `.pickle` / `.pkl` outputs are written as the reference writes them (a dict with a numpy array), for Python users. */

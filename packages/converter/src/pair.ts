@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { tempPathFor } from '@semembed/formats';
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConverterError } from './errors.js';
@@ -17,10 +18,6 @@ export function sha256Hex(chunks: Uint8Array | Uint8Array[]): string {
   const h = createHash('sha256');
   for (const c of Array.isArray(chunks) ? chunks : [chunks]) h.update(c);
   return h.digest('hex');
-}
-
-function tempFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 function alive(pid: number): boolean {
@@ -97,8 +94,8 @@ export function writeModelPair(
   const sha = sha256Hex(onnx);
   sidecar.source.onnx_sha256 = sha;
   const json = Buffer.from(JSON.stringify(sidecar, null, 2) + '\n', 'utf8');
-  const tOnnx = tempFor(onnxPath);
-  const tJson = tempFor(sidecarPath);
+  const tOnnx = tempPathFor(onnxPath);
+  const tJson = tempPathFor(sidecarPath);
   let target = onnxPath;
   try {
     writeFlushed(tOnnx, onnx);

@@ -286,6 +286,37 @@ describe('Open Inference Protocol v2', () => {
   });
 });
 
+describe('slow clients', () => {
+  it('a client that never finishes its headers gets 408 after headersTimeoutMs while others are served', async () => {
+    const s = await createServer({
+      models: [{ path: fixture('fashion-tiny.onnx') }],
+      ep: 'cpu',
+      port: 0,
+      headersTimeoutMs: 300,
+      logger: 'silent',
+    });
+    const u = new URL(await s.listen());
+    try {
+      const slow = connect(Number(u.port), u.hostname);
+      slow.on('error', () => {});
+      let answer = '';
+      slow.on('data', (d) => (answer += d)); // flowing, so the client sees the server's close
+      await new Promise((r) => slow.once('connect', r));
+      const t0 = Date.now();
+      slow.write('POST /v1/embed HTTP/1.1\r\nHost: x\r\n');
+      const closed = new Promise<number>((r) => slow.once('close', () => r(Date.now() - t0)));
+      const ok = await fetch(u.origin + '/v1/embed', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+      expect(ok.status).toBe(200);
+      const ms = await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('shutdown in bounded time', () => {
   it('slow-header clients do not hold it; requests arriving meanwhile get 503; in-flight ones finish', async () => {
     const s = await createServer({

@@ -7,7 +7,7 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption } from '../options.js';
-import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
+import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 /** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
 export function parseLambdas(list: string[] | undefined): Record<string, string> {
@@ -153,13 +153,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const { convertKeras, sidecarPathFor, checkLambdaKind } = await import('@semembed/converter');
   checkLambdas(a.lambda, checkLambdaKind);
   // The README's own `convert weights.h5 model.onnx --config model.json` would replace the config with the sidecar.
-  const inputs = [
-    { path: a.input, flag: 'input' },
-    { path: a.config, flag: '--config' },
-    { path: a.embedding, flag: '--embedding' },
-    { path: a.class_names, flag: '--class_names' },
-    { path: a.hierarchy, flag: '--hierarchy' },
-  ];
+  const inputs = [{ path: a.input, flag: 'input' }, ...pathArgs(a, ['config', 'embedding', 'class_names', 'hierarchy'])];
   checkInputs(inputs);
   const sidecar = sidecarPathFor(a.output);
   checkOutputs([{ path: a.output, flag: 'output' }, { path: sidecar, flag: 'the sidecar' }], inputs, a.force);

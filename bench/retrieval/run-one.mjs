@@ -2,6 +2,7 @@
 // node bench/retrieval/run-one.mjs <case> <n> [options]
 //   eval-clip  : all n queries vs n gallery, P@1..250, AHP@250, AP (the reference's --clip_ahp 250 run)
 //   eval-full  : the same with AHP over the whole ranking
+// optional: engine (auto|faiss|exact), threads (default: the available cores)
 //   hnsw       : HNSW32 index of n vectors: build time, search time and recall@10 / @250 vs exact for 1000 queries
 import { mulberry32 } from '@semembed/formats';
 import { readHierarchy } from '@semembed/hierarchy';
@@ -10,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 
-const [, , kind, nArg, engine = 'auto'] = process.argv;
+const [, , kind, nArg, engine = 'auto', threadsArg] = process.argv;
+const threads = threadsArg ? Number(threadsArg) : undefined;
 const n = Number(nArg);
 const dim = 100, C = 100;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,8 +42,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const t0 = performance.now();
   if (kind === 'eval-clip' || kind === 'eval-full') {
     const ks = Array.from({ length: 250 }, (_, i) => i + 1);
-    const res = evaluateRetrieval(x, dim, labels, sims, { ks, computeAhp: kind === 'eval-full' ? true : 250, computeAp: true, engine });
-    Object.assign(out, { engine: res.engine, seconds: (performance.now() - t0) / 1000, mAP: res.mean.AP, mAHP: res.mean[kind === 'eval-full' ? 'AHP (LCS_HEIGHT)' : 'AHP@250 (LCS_HEIGHT)'] });
+    const res = evaluateRetrieval(x, dim, labels, sims, { ks, computeAhp: kind === 'eval-full' ? true : 250, computeAp: true, engine, threads });
+    Object.assign(out, { engine: res.engine, threads: res.threads, load1: (await import('node:os')).loadavg()[0], seconds: (performance.now() - t0) / 1000, mAP: res.mean.AP, mAHP: res.mean[kind === 'eval-full' ? 'AHP (LCS_HEIGHT)' : 'AHP@250 (LCS_HEIGHT)'] });
   } else if (kind === 'hnsw') {
     const { index } = buildIndex(x, dim, { factory: 'HNSW32' });
     const build = (performance.now() - t0) / 1000;

@@ -107,13 +107,10 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
 function resultOf(names: string[], perQueryArrays: Float64Array[], computeAp: boolean): MetricResults {
   const mean: Record<string, number> = {};
   const perQuery: Record<string, Float64Array> = {};
-  names.forEach((name, i) => {
-    const values = perQueryArrays[i];
-    let s = 0.0;
-    for (let j = 0; j < values.length; j++) s = j === 0 ? values[0] : s + values[j];
-    mean[name] = s / values.length;
-    perQuery[name] = values;
-  });
+  for (let i = 0; i < names.length; i++) {
+    mean[names[i]] = sequentialSum(perQueryArrays[i]) / perQueryArrays[i].length;
+    perQuery[names[i]] = perQueryArrays[i];
+  }
   let none = 0;
   if (computeAp) for (const v of perQuery.AP) if (Object.is(v, -0)) none++;
   const numQueries = perQueryArrays[0]?.length ?? 0;
@@ -150,6 +147,13 @@ export function evaluateRankings(
     graded?.add(q, q, lbl, ranking);
   });
   return withGraded(metrics.result(), graded);
+}
+
+/** Python's sum(): left to right from the first value. */
+function sequentialSum(values: Float64Array): number {
+  let s = 0.0;
+  for (let j = 0; j < values.length; j++) s = j === 0 ? values[0] : s + values[j];
+  return s;
 }
 
 /** Appends the graded metrics (means as Python's sum / count, like the others). */

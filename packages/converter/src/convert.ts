@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { SIDECAR_FORMAT, SIDECAR_VERSION, validateSidecar, type OutputKind, type Preprocessing, type Sidecar, type SidecarClass } from '@semembed/model';
+import { SIDECAR_FORMAT, SIDECAR_VERSION, validateWrittenSidecar, type OutputKind, type Preprocessing, type Sidecar, type SidecarClass } from '@semembed/model';
 import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
@@ -242,7 +242,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   }
   const sidecarPath = sidecarPathFor(options.out);
   // Written only if the runtimes will read it: a bad --mean or label list is one line naming the field, before any write.
-  validateSidecar(sidecar, sidecarPath);
+  validateWrittenSidecar(sidecar, sidecarPath);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
   writeModelPair(options.out, sidecarPath, writeModelChunks(describeModel(onnxModel, sidecar)), sidecar);
   return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };

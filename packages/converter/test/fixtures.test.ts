@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, copyFileSync } fr
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import h5wasm from 'h5wasm/node';
+import { SidecarError, validateImageSidecar } from '@semembed/model';
 import { convertKeras, readKerasH5 } from '../src/index.js';
 import { formatExpr } from '../src/lambda/expr.js';
 import { readLambdaConfig } from '../src/lambda/index.js';
@@ -361,5 +362,16 @@ describe('sidecar', () => {
     expect(s.outputs).toEqual([{ name: 'dense_1', kind: 'logits', dim: 1 }]);
     expect(s.source).toMatchObject({ file: 'dl4j__cnn_batch_norm.h5', keras_version: '2.1.3', model_class: 'Sequential', opset: 17 });
     expect(r.foldedBatchNorms).toEqual(['batch_normalization_1']);
+    // The runtimes' contract (@semembed/model): version 2, and what the converter wrote validates as an image model.
+    expect(s.version).toBe(2);
+    expect(validateImageSidecar(s, r.sidecarPath).preprocessing.mean).toEqual([0, 0, 0]);
+  });
+
+  it('a sidecar the runtimes would refuse is one line naming the field, and nothing is written', async () => {
+    const dir = tmp();
+    const p = convertKeras({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'm.onnx'), preprocessing: { mean: [1, 2] } });
+    await expect(p).rejects.toThrow(/m\.json: preprocessing\.mean: must have 1 or 3 entries \(got \[1,2\]\)$/);
+    await expect(p).rejects.toBeInstanceOf(SidecarError);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

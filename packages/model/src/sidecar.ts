@@ -143,3 +143,14 @@ export function parseSidecarJson(text: string, source = 'model.json'): unknown {
     fail(source, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
 }
+
+/**
+ * What a writer (the converter) checks before writing: the image rules wherever the runtimes could feed the model
+ * images (a 4-d input of fixed size with 1 or 3 channels and a `preprocessing` block), the schema elsewhere.
+ */
+export function validateWrittenSidecar(raw: unknown, source = 'model.json'): Sidecar {
+  const s = validateSidecar(raw, source);
+  const { height, width } = s.input.shape.length === 4 ? inputSize(s.input) : { height: null, width: null };
+  const image = s.preprocessing && height !== null && width !== null && (s.input.channels === 1 || s.input.channels === 3);
+  return image ? validateImageSidecar(s, source) : s;
+}

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@semembed/formats';
-import { SIDECAR_VERSION, SidecarError, migrateSidecar, parseSidecarJson, validateImageSidecar, validateSidecar } from '../src/index.js';
+import {
+  SIDECAR_VERSION,
+  SidecarError,
+  migrateSidecar,
+  parseSidecarJson,
+  validateImageSidecar,
+  validateSidecar,
+  validateWrittenSidecar,
+} from '../src/index.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
 
@@ -126,6 +134,14 @@ describe('sidecar validation names the field', () => {
     const s = validateSidecar({ format: 'semembed-onnx-sidecar/1', model: 'm.onnx', input, outputs: [{ name: 'y', kind: 'other', dim: null }] });
     expect(s.preprocessing).toBeUndefined();
     expect(() => validateImageSidecar(s)).toThrow(/input\.channels: must be 1 or 3 \(got 7\)/);
+  });
+
+  it('a writer gets the image rules only where the runtimes could feed images', () => {
+    expect(() => validateWrittenSidecar({ ...gray, preprocessing: { ...gray.preprocessing, mean: [1, 2] } }, 'w.json')).toThrow(
+      /^w\.json: preprocessing\.mean: must have 1 entry/,
+    );
+    const open = { ...rgb, input: { ...rgb.input, shape: [null, 3, null, null] } }; // dynamic H/W: no image rules
+    expect(validateWrittenSidecar(open).input.shape).toEqual([null, 3, null, null]);
   });
 
   it('names bad JSON', () => {

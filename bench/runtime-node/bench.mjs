@@ -104,7 +104,10 @@ for (const name of MODELS) {
     const h5 = join(OUT, 'resnet-110-wfc.h5');
     if (!existsSync(h5)) await prepare('resnet-110-wfc');
     // ~5 s per image on TF.js cpu and tens of seconds per image on WebGPU over SwiftShader: left out here.
-    const runtimes = ALL_NODE.filter((r) => r !== 'tfjs-cpu').concat(['chromium-wasm-1', 'chromium-wasm']);
+    const runtimes = ALL_NODE.filter((r) => r !== 'tfjs-cpu' && r !== 'ort-node-webgpu').concat([
+      'chromium-wasm-1',
+      'chromium-wasm',
+    ]);
     write(
       'resnet-110-wfc',
       await benchSection(
@@ -112,7 +115,7 @@ for (const name of MODELS) {
         'resnet-110-wfc (CIFAR-100 architecture, 32×32×3)',
         'Random weights and random BatchNorm statistics (`bench/runtime-node/prepare.mjs`: built with @semembed/architectures, ' +
           'saved by @semembed/trainer), so only the parity columns mean anything for accuracy. TF.js cpu (~5 s per image) and ' +
-          'Chromium WebGPU (SwiftShader, tens of seconds per image) are left out; batches 1 and 8 only, 2 repeats.',
+          'WebGPU in Node and Chromium (SwiftShader here, tens of seconds per image) are left out; batches 1 and 8, 2 repeats.',
         {
           model: h5,
           runtimes,

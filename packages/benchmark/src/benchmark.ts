@@ -319,6 +319,10 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       warnings.push(...r.noise);
     }
     if (cost.reason) warnings.push(`roofline: ${cost.reason}`);
+    for (const r of reports) {
+      const adapter = /(WebGPU|webgpu) on (.+)$/.exec(r.detail ?? '')?.[2];
+      if (adapter) environment.gpu.push(`${adapter} (WebGPU adapter seen by ${r.id})`);
+    }
     return {
       format: RESULT_FORMAT,
       model: {

@@ -52,6 +52,20 @@ function osName(): string {
   return `${os.type()} ${os.release()}`;
 }
 
+/** NVIDIA GPUs with their driver, when nvidia-smi is there (WebGPU adapters are added by the runners that find one). */
+function nvidiaGpus(): string[] {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out.trim().split('\n').filter(Boolean).map((l) => `NVIDIA ${l.trim()} (nvidia-smi)`);
+  } catch {
+    return [];
+  }
+}
+
 function chromiumVersion(): string | undefined {
   if (!existsSync(chromiumPath())) return undefined;
   try {
@@ -90,7 +104,7 @@ export function describeEnvironment(): Environment {
     versions,
     chromium: chromiumVersion(),
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    gpu: [],
+    gpu: nvidiaGpus(),
     env,
     date: new Date().toISOString(),
   };

@@ -37,7 +37,7 @@ export function tableRows(res: BenchmarkResult): { head: string[]; rows: string[
     'session ms',
     'first ms',
     'peak RSS',
-    'max |diff|',
+    'max abs diff',
     'worst cos',
     'top-1 agree',
     'parity',

@@ -99,13 +99,13 @@ function toHalf(a: Float32Array): Uint16Array {
       let h = mant >> shift;
       const rem = mant & ((1 << shift) - 1);
       const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && (h & 1))) h++;
+      if (rem > half || (rem === half && h & 1)) h++;
       out[i] = sign | h;
       continue;
     }
     let h = (e << 10) | (mant >> 13);
     const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
     out[i] = sign | h;
     e = 0;
   }
@@ -193,7 +193,8 @@ export class GraphBuilder {
   /** Reduce ops took `axes` as an attribute until opset 18 (ReduceSum: 13), then as an input. */
   reduce(op: string, input: string, axes: number[], keepdims: boolean, base: string): string {
     const axesAsInput = op === 'ReduceSum' ? this.opts.opset >= 13 : this.opts.opset >= 18;
-    if (axesAsInput) return this.node(op, [input, this.int64Const('axes', axes)], base, { keepdims: { int: keepdims ? 1 : 0 } })[0];
+    if (axesAsInput)
+      return this.node(op, [input, this.int64Const('axes', axes)], base, { keepdims: { int: keepdims ? 1 : 0 } })[0];
     return this.node(op, [input], base, { axes, keepdims: { int: keepdims ? 1 : 0 } })[0];
   }
 
@@ -248,7 +249,9 @@ export class KerasToOnnx {
   }
 
   build(model: KModel, lookup: WeightLookup): BuiltGraph {
-    const outputNames = model.outputs.map((o, i) => (model.outputs.filter((x) => x.layer === o.layer).length > 1 ? `${o.layer}_${i}` : o.layer));
+    const outputNames = model.outputs.map((o, i) =>
+      model.outputs.filter((x) => x.layer === o.layer).length > 1 ? `${o.layer}_${i}` : o.layer,
+    );
     for (const n of outputNames) this.b.reserve(n);
     const inputs: Value[] = model.inputs.map((ref) => this.graphInput(model, ref));
     const outs = this.evalModel(model, inputs, lookup, '');
@@ -257,8 +260,18 @@ export class KerasToOnnx {
     outs.forEach((v, i) => {
       const want = outputNames[i];
       const id = this.b.toPerm(v, ident(v.shape.length));
-      this.b.nodes.push({ opType: 'Identity', inputs: [id.name], outputs: [want], name: this.b.uniq(`${want}/Identity`), attrs: {} });
-      outputs.push({ name: want, elemType: id.elemType, shape: v.shape.map((d, j) => (d === null ? (j === 0 ? 'batch' : `${want}_d${j}`) : d)) });
+      this.b.nodes.push({
+        opType: 'Identity',
+        inputs: [id.name],
+        outputs: [want],
+        name: this.b.uniq(`${want}/Identity`),
+        attrs: {},
+      });
+      outputs.push({
+        name: want,
+        elemType: id.elemType,
+        shape: v.shape.map((d, j) => (d === null ? (j === 0 ? 'batch' : `${want}_d${j}`) : d)),
+      });
       const layer = model.layers.find((l) => l.name === model.outputs[i].layer);
       outputInfo.push({
         name: want,
@@ -272,8 +285,18 @@ export class KerasToOnnx {
     for (const { probe, value } of this.probes) {
       if (value && store) {
         const id = this.b.toPerm(value, ident(value.shape.length));
-        this.b.nodes.push({ opType: 'Identity', inputs: [id.name], outputs: [probe.output], name: this.b.uniq(`${probe.output}/Identity`), attrs: {} });
-        outputs.push({ name: probe.output, elemType: id.elemType, shape: value.shape.map((d, j) => (d === null ? (j === 0 ? 'batch' : `${probe.output}_d${j}`) : d)) });
+        this.b.nodes.push({
+          opType: 'Identity',
+          inputs: [id.name],
+          outputs: [probe.output],
+          name: this.b.uniq(`${probe.output}/Identity`),
+          attrs: {},
+        });
+        outputs.push({
+          name: probe.output,
+          elemType: id.elemType,
+          shape: value.shape.map((d, j) => (d === null ? (j === 0 ? 'batch' : `${probe.output}_d${j}`) : d)),
+        });
       }
       store?.probes.push(probe);
     }
@@ -296,7 +319,14 @@ export class KerasToOnnx {
   private probe(layer: KLayer, node: number, out: Value[], foldedInto: string | undefined): void {
     out.forEach((value, index) => {
       const output = `${PROBE_PREFIX}${layer.name}${node ? `#${node}` : ''}${out.length > 1 ? `@${index}` : ''}`;
-      const probe: LayerProbe = { output, layer: layer.name, className: layer.className, node, index, shape: value.shape };
+      const probe: LayerProbe = {
+        output,
+        layer: layer.name,
+        className: layer.className,
+        node,
+        index,
+        shape: value.shape,
+      };
       if (foldedInto) probe.foldedInto = foldedInto;
       this.probes.push({ probe, value: foldedInto ? undefined : value });
     });
@@ -308,7 +338,8 @@ export class KerasToOnnx {
     const shape = declaredBatchShape(layer.config);
     if (!shape) {
       this.err(
-        `input '${layer.name}' has no input shape: the model was saved before it was built (no input shape, no weights); build it (model.build or a first call) and save again`,
+        `input '${layer.name}' has no input shape: the model was saved before it was built (no input shape, ` +
+          'no weights); build it (model.build or a first call) and save again',
       );
     }
     shape[0] = null;
@@ -350,7 +381,9 @@ export class KerasToOnnx {
 
     // BatchNormalization right after a convolution that feeds nothing else folds into its weights.
     const consumers = new Map<string, number>();
-    for (const l of model.layers) for (const node of l.inbound) for (const t of node) consumers.set(key(t.layer, t.node), (consumers.get(key(t.layer, t.node)) ?? 0) + 1);
+    for (const l of model.layers)
+      for (const node of l.inbound)
+        for (const t of node) consumers.set(key(t.layer, t.node), (consumers.get(key(t.layer, t.node)) ?? 0) + 1);
     for (const o of model.outputs) consumers.set(key(o.layer, o.node), (consumers.get(key(o.layer, o.node)) ?? 0) + 1);
     const foldInto = new Map<string, KLayer>();
     const foldedBn = new Set<string>();
@@ -364,7 +397,12 @@ export class KerasToOnnx {
       if (axes.length !== 1) continue;
       const axis = Number(axes[0]);
       const channelsFirst = src.config.data_format === 'channels_first';
-      const ok = src.className === 'Dense' ? axis === -1 : channelsFirst ? axis === 1 : axis === -1 || axis === (src.className === 'Conv1D' ? 2 : 3);
+      const ok =
+        src.className === 'Dense'
+          ? axis === -1
+          : channelsFirst
+            ? axis === 1
+            : axis === -1 || axis === (src.className === 'Conv1D' ? 2 : 3);
       if (!ok) continue;
       foldInto.set(src.name, l);
       foldedBn.add(l.name);
@@ -384,7 +422,8 @@ export class KerasToOnnx {
       if (!refs || refs.length === 0) {
         const calls = layer.inbound.filter((n) => n.length > 0).length;
         this.err(
-          `layer '${prefix}${layerName}' (${layer.className}) has no inbound tensors for call ${nodeIdx} (the config saves ${calls} call${calls === 1 ? '' : 's'} of it)`,
+          `layer '${prefix}${layerName}' (${layer.className}) has no inbound tensors for call ${nodeIdx} ` +
+            `(the config saves ${calls} call${calls === 1 ? '' : 's'} of it)`,
         );
       }
       const xs = refs.map((t) => {

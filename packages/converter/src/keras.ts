@@ -17,7 +17,10 @@ export interface KLayer {
   model?: KModel;
 }
 
-/** A Keras model in functional form, whatever form (Sequential list / dict, Model, Functional, Keras >= 2.13) it was saved in. */
+/**
+ * A Keras model in functional form, whatever form (Sequential list / dict, Model, Functional, Keras >= 2.13)
+ * it was saved in.
+ */
 export interface KModel {
   name: string;
   className: string;
@@ -27,7 +30,14 @@ export interface KModel {
 }
 
 const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
-const KERAS1_CLASSES = new Set(['Convolution2D', 'Convolution1D', 'AtrousConvolution2D', 'MaxoutDense', 'Merge', 'Deconvolution2D']);
+const KERAS1_CLASSES = new Set([
+  'Convolution2D',
+  'Convolution1D',
+  'AtrousConvolution2D',
+  'MaxoutDense',
+  'Merge',
+  'Deconvolution2D',
+]);
 
 function isObj(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -58,7 +68,8 @@ function parseInbound(raw: unknown): TensorRef[][] {
     if (isObj(node)) collectHistory(node.args ?? node, refs);
     else if (Array.isArray(node)) {
       for (const t of node) {
-        if (Array.isArray(t) && typeof t[0] === 'string') refs.push({ layer: t[0], node: Number(t[1] ?? 0), tensor: Number(t[2] ?? 0) });
+        if (Array.isArray(t) && typeof t[0] === 'string')
+          refs.push({ layer: t[0], node: Number(t[1] ?? 0), tensor: Number(t[2] ?? 0) });
         else collectHistory(t, refs);
       }
     }
@@ -69,7 +80,8 @@ function parseInbound(raw: unknown): TensorRef[][] {
 function parseIo(raw: unknown): TensorRef[] {
   if (!Array.isArray(raw)) return [];
   // A single tensor is ['name', 0, 0]; several are [['a', 0, 0], ...].
-  if (raw.length >= 2 && typeof raw[0] === 'string') return [{ layer: raw[0], node: Number(raw[1] ?? 0), tensor: Number(raw[2] ?? 0) }];
+  if (raw.length >= 2 && typeof raw[0] === 'string')
+    return [{ layer: raw[0], node: Number(raw[1] ?? 0), tensor: Number(raw[2] ?? 0) }];
   return raw.map((t: any) => ({ layer: String(t[0]), node: Number(t[1] ?? 0), tensor: Number(t[2] ?? 0) }));
 }
 
@@ -81,7 +93,8 @@ export function layerName(entry: Record<string, any>): string {
 export function declaredBatchShape(config: Record<string, any>): (number | null)[] | undefined {
   const s = config.batch_input_shape ?? config.batch_shape;
   if (Array.isArray(s)) return s.map((d: unknown) => (d === null ? null : Number(d)));
-  if (Array.isArray(config.input_shape)) return [null, ...config.input_shape.map((d: unknown) => (d === null ? null : Number(d)))];
+  if (Array.isArray(config.input_shape))
+    return [null, ...config.input_shape.map((d: unknown) => (d === null ? null : Number(d)))];
   return undefined;
 }
 
@@ -101,7 +114,8 @@ function parseModel(entry: Record<string, any>, source: string): KModel {
   const cfg = entry.config;
   if (className === 'Sequential') return parseSequential(entry, source);
   if (className === 'Model' || className === 'Functional') {
-    if (!isObj(cfg) || !Array.isArray(cfg.layers)) throw new ConverterError(`${source}: ${className} config has no layer list`);
+    if (!isObj(cfg) || !Array.isArray(cfg.layers))
+      throw new ConverterError(`${source}: ${className} config has no layer list`);
     const layers = cfg.layers.map((l: any) => parseLayer(l, source));
     const outputs = parseIo(cfg.output_layers);
     alignNestedCalls(layers, outputs);
@@ -113,7 +127,9 @@ function parseModel(entry: Record<string, any>, source: string): KModel {
       outputs,
     };
   }
-  throw new ConverterError(`${source}: top-level class ${className} is not a Keras model (expected Sequential, Model or Functional)`);
+  throw new ConverterError(
+    `${source}: top-level class ${className} is not a Keras model (expected Sequential, Model or Functional)`,
+  );
 }
 
 /**
@@ -141,9 +157,17 @@ function parseLayer(l: any, source: string): KLayer {
   const className = String(l.class_name);
   const name = layerName(l);
   if (KERAS1_CLASSES.has(className)) {
-    throw new ConverterError(`${source}: layer '${name}' is a Keras 1 ${className}; Keras 1 files are not supported (load and re-save the model with Keras 2)`);
+    throw new ConverterError(
+      `${source}: layer '${name}' is a Keras 1 ${className}; Keras 1 files are not supported ` +
+        '(load and re-save the model with Keras 2)',
+    );
   }
-  const layer: KLayer = { name, className, config: isObj(l.config) ? l.config : {}, inbound: parseInbound(l.inbound_nodes) };
+  const layer: KLayer = {
+    name,
+    className,
+    config: isObj(l.config) ? l.config : {},
+    inbound: parseInbound(l.inbound_nodes),
+  };
   if (MODEL_CLASSES.has(className)) layer.model = parseModel(l, source);
   return layer;
 }
@@ -159,7 +183,9 @@ function parseSequential(entry: Record<string, any>, source: string): KModel {
   for (const raw of list) {
     const parsed = parseLayer(raw, source);
     if (first && parsed.className !== 'InputLayer') {
-      const shape = declaredBatchShape(parsed.config) ?? (parsed.model ? declaredBatchShape(parsed.model.layers[0].config) : undefined);
+      const shape =
+        declaredBatchShape(parsed.config) ??
+        (parsed.model ? declaredBatchShape(parsed.model.layers[0].config) : undefined);
       // Keras names the implicit input of a Sequential '<first layer>_input'.
       const input: KLayer = {
         name: `${parsed.name}_input`,
@@ -179,5 +205,11 @@ function parseSequential(entry: Record<string, any>, source: string): KModel {
     layers.push(parsed);
     prev = { layer: parsed.name, node: 0, tensor: 0 };
   }
-  return { name, className: 'Sequential', layers, inputs: [{ layer: layers[0].name, node: 0, tensor: 0 }], outputs: [prev!] };
+  return {
+    name,
+    className: 'Sequential',
+    layers,
+    inputs: [{ layer: layers[0].name, node: 0, tensor: 0 }],
+    outputs: [prev!],
+  };
 }

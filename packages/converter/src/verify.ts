@@ -6,6 +6,7 @@ import { convertKeras, type ConvertOptions } from './convert.js';
 import { ConverterError } from './errors.js';
 import { layerProbes, type LayerProbe } from './graph.js';
 import { readKerasH5, type KerasWeight } from './h5.js';
+import { transposeArray } from './layers/util.js';
 
 export interface VerifyOptions extends Omit<ConvertOptions, 'out'> {
   /** One .npy per model input (batch first, Keras layout); default: seeded random inputs. */
@@ -52,7 +53,15 @@ function forTfjs(v: unknown): unknown {
     for (const [k, x] of Object.entries(v)) {
       // TF.js cannot feed float32 into integer inputs (Embedding ids are fed as floats).
       if (k === 'dtype' && typeof x === 'string' && x !== 'float32') o[k] = 'float32';
-      else if (!(/_initializer$/.test(k) && x && typeof x === 'object' && (x as { class_name?: string }).class_name === 'function')) o[k] = forTfjs(x);
+      else if (
+        !(
+          /_initializer$/.test(k) &&
+          x &&
+          typeof x === 'object' &&
+          (x as { class_name?: string }).class_name === 'function'
+        )
+      )
+        o[k] = forTfjs(x);
     }
     return o;
   }
@@ -74,7 +83,11 @@ function stats(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; re
     nb += b[i] * b[i];
   }
   const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb);
-  return { maxAbs: Number.isNaN(maxAbs) ? Infinity : maxAbs, relative: (Number.isNaN(maxAbs) ? Infinity : maxAbs) / Math.max(scale, 1e-12), cosine };
+  return {
+    maxAbs: Number.isNaN(maxAbs) ? Infinity : maxAbs,
+    relative: (Number.isNaN(maxAbs) ? Infinity : maxAbs) / Math.max(scale, 1e-12),
+    cosine,
+  };
 }
 
 /**
@@ -84,11 +97,17 @@ function stats(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; re
  */
 export async function verifyConversion(options: VerifyOptions): Promise<VerifyReport> {
   if (options.architecture !== undefined) {
-    throw new ConverterError(`--verify needs the model's Keras config (a full .h5 or --config); a weights-only file built by --architecture cannot be checked`);
+    throw new ConverterError(
+      "--verify needs the model's Keras config (a full .h5 or --config); " +
+        'a weights-only file built by --architecture cannot be checked',
+    );
   }
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const h5 = await readKerasH5(options.h5);
-  const cfg = typeof options.config === 'string' ? JSON.parse(readFileSync(options.config, 'utf8')) : (options.config ?? h5.modelConfig);
+  const cfg =
+    typeof options.config === 'string'
+      ? JSON.parse(readFileSync(options.config, 'utf8'))
+      : (options.config ?? h5.modelConfig);
   const dir = mkdtempSync(join(tmpdir(), 'semembed-verify-'));
   try {
     const store = { probes: [] as LayerProbe[] };
@@ -105,29 +124,47 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
     try {
       model = await tf.models.modelFromJSON({ modelTopology: forTfjs(cfg) as never });
     } catch (e) {
-      throw new ConverterError(`--verify: TensorFlow.js cannot build this Keras model, so there is nothing to compare with (${(e as Error).message.split('\n')[0]})`);
+      throw new ConverterError(
+        '--verify: TensorFlow.js cannot build this Keras model, so there is nothing to compare with ' +
+          `(${(e as Error).message.split('\n')[0]})`,
+      );
     }
     setWeights(tf, model, h5.weights);
 
     // Inputs in Keras layout: given .npy files or seeded random numbers (ids for Embedding inputs).
     const sidecarInputs = res.sidecar.inputs ?? [res.sidecar.input];
     if (options.inputs && options.inputs.length !== model.inputs.length) {
-      throw new ConverterError(`--inputs: the model has ${model.inputs.length} input(s), ${options.inputs.length} .npy file(s) given`);
+      throw new ConverterError(
+        `--inputs: the model has ${model.inputs.length} input(s), ${options.inputs.length} .npy file(s) given`,
+      );
     }
     const next = mulberry32(options.seed ?? 1);
     const feeds = model.inputs.map((t, i) => {
       if (options.inputs) {
         const a = readNpy(options.inputs[i]);
-        return { name: sidecarInputs[i].name, shape: a.shape, data: Float32Array.from(toFloat64(a)), source: options.inputs[i] };
+        return {
+          name: sidecarInputs[i].name,
+          shape: a.shape,
+          data: Float32Array.from(toFloat64(a)),
+          source: options.inputs[i],
+        };
       }
       const shape = t.shape.map((d, j) => (j === 0 ? (options.batch ?? 2) : d));
       if (shape.some((d) => d === null)) {
-        throw new ConverterError(`--verify: input '${sidecarInputs[i].name}' has open dimensions ${JSON.stringify(t.shape)}; give --inputs X.npy`);
+        throw new ConverterError(
+          `--verify: input '${sidecarInputs[i].name}' has open dimensions ${JSON.stringify(t.shape)}; ` +
+            'give --inputs X.npy',
+        );
       }
       const n = (shape as number[]).reduce((p, q) => p * q, 1);
       const ids = embeddingSize(cfg, sidecarInputs[i].name);
       const data = ids ? Float32Array.from({ length: n }, () => Math.floor(next() * ids)) : randomFloat32(n, next);
-      return { name: sidecarInputs[i].name, shape: shape as number[], data, source: ids ? `seeded ids < ${ids}` : `seeded uniform [-1, 1)` };
+      return {
+        name: sidecarInputs[i].name,
+        shape: shape as number[],
+        data,
+        source: ids ? `seeded ids < ${ids}` : `seeded uniform [-1, 1)`,
+      };
     });
 
     // TF.js: every probed layer call's output tensor.
@@ -147,7 +184,9 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
     const refModel = tf.model({ inputs: model.inputs, outputs: wanted.map((w) => w.tensor) });
     const xs = feeds.map((f) => tf.tensor(f.data, f.shape));
     const ys = refModel.predict(xs.length === 1 ? xs[0] : xs);
-    const ref = await Promise.all((Array.isArray(ys) ? ys : [ys]).map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })));
+    const ref = await Promise.all(
+      (Array.isArray(ys) ? ys : [ys]).map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })),
+    );
     tf.dispose([xs, ys]);
 
     // ONNX Runtime: the probe copy, inputs transposed where the ONNX model takes NCHW.
@@ -163,10 +202,13 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
       ortFeeds[f.name] = !turn
         ? new ort.Tensor('float32', f.data, f.shape)
         : kerasFirst
-          ? new ort.Tensor('float32', transpose4(f.data, f.shape, [0, 2, 3, 1]), [n, b, c, a])
-          : new ort.Tensor('float32', transpose4(f.data, f.shape, [0, 3, 1, 2]), [n, c, a, b]);
+          ? new ort.Tensor('float32', transposeArray(f.data, f.shape, [0, 2, 3, 1]), [n, b, c, a])
+          : new ort.Tensor('float32', transposeArray(f.data, f.shape, [0, 3, 1, 2]), [n, c, a, b]);
     });
-    const out = await session.run(ortFeeds, wanted.map((w) => w.probe.output));
+    const out = await session.run(
+      ortFeeds,
+      wanted.map((w) => w.probe.output),
+    );
     await session.release();
 
     const layers: LayerDiff[] = wanted.map((w, i) => {
@@ -174,7 +216,15 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
       const r = ref[i];
       const same = got.dims.length === r.shape.length && got.dims.every((d, j) => Number(d) === r.shape[j]);
       const s = same ? stats(got.data as Float32Array, r.data) : { maxAbs: Infinity, relative: Infinity, cosine: NaN };
-      return { layer: w.probe.layer, className: w.probe.className, node: w.probe.node, index: w.probe.index, shape: r.shape, ...s, diverges: !(s.relative <= tolerance) };
+      return {
+        layer: w.probe.layer,
+        className: w.probe.className,
+        node: w.probe.node,
+        index: w.probe.index,
+        shape: r.shape,
+        ...s,
+        diverges: !(s.relative <= tolerance),
+      };
     });
     const first = layers.find((l) => l.diverges);
     return {
@@ -193,7 +243,11 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
   }
 }
 
-function setWeights(tf: typeof import('@tensorflow/tfjs'), m: import('@tensorflow/tfjs').LayersModel, weights: Map<string, KerasWeight[]>): void {
+function setWeights(
+  tf: typeof import('@tensorflow/tfjs'),
+  m: import('@tensorflow/tfjs').LayersModel,
+  weights: Map<string, KerasWeight[]>,
+): void {
   for (const layer of m.layers) {
     if (layer.weights.length === 0) continue;
     const stored = weights.get(layer.name) ?? [];
@@ -212,31 +266,30 @@ function setWeights(tf: typeof import('@tensorflow/tfjs'), m: import('@tensorflo
 }
 
 function embeddingSize(cfg: unknown, input: string): number | undefined {
-  const layers = ((cfg as { config?: { layers?: unknown[] } })?.config?.layers ?? []) as { class_name: string; config: Record<string, any>; inbound_nodes?: unknown }[];
-  const user = layers.find((l) => l.class_name === 'Embedding' && JSON.stringify(l.inbound_nodes ?? []).includes(`"${input}"`));
+  const layers = ((cfg as { config?: { layers?: unknown[] } })?.config?.layers ?? []) as {
+    class_name: string;
+    config: Record<string, any>;
+    inbound_nodes?: unknown;
+  }[];
+  const user = layers.find(
+    (l) => l.class_name === 'Embedding' && JSON.stringify(l.inbound_nodes ?? []).includes(`"${input}"`),
+  );
   return user ? Number(user.config.input_dim) : undefined;
 }
 
 /** Whether Keras reads this input channels first (its first consumer's data_format, as the converter decides). */
 function channelsFirstInput(cfg: unknown, input: string): boolean {
   const c = (cfg as { class_name?: string; config?: unknown })?.config;
-  const layers = ((Array.isArray(c) ? c : (c as { layers?: unknown[] })?.layers) ?? []) as { class_name: string; config: Record<string, any>; inbound_nodes?: unknown }[];
+  const layers = ((Array.isArray(c) ? c : (c as { layers?: unknown[] })?.layers) ?? []) as {
+    class_name: string;
+    config: Record<string, any>;
+    inbound_nodes?: unknown;
+  }[];
   const sequential = (cfg as { class_name?: string }).class_name === 'Sequential';
-  const user = sequential ? layers.find((l) => l.class_name !== 'InputLayer') : layers.find((l) => JSON.stringify(l.inbound_nodes ?? []).includes(`"${input}"`));
+  const user = sequential
+    ? layers.find((l) => l.class_name !== 'InputLayer')
+    : layers.find((l) => JSON.stringify(l.inbound_nodes ?? []).includes(`"${input}"`));
   return user?.config?.data_format === 'channels_first';
-}
-
-/** Row-major 4-d transpose: output axis i is input axis perm[i]. */
-function transpose4(a: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const st = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-  const od = perm.map((p) => shape[p]);
-  const os = perm.map((p) => st[p]);
-  const out = new Float32Array(a.length);
-  let o = 0;
-  for (let i = 0; i < od[0]; i++)
-    for (let j = 0; j < od[1]; j++)
-      for (let k = 0; k < od[2]; k++) for (let l = 0; l < od[3]; l++) out[o++] = a[i * os[0] + j * os[1] + k * os[2] + l * os[3]];
-  return out;
 }
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
@@ -250,17 +303,26 @@ export function formatVerifyTable(r: VerifyReport): string {
     fmt(l.maxAbs),
     fmt(l.relative),
     Number.isFinite(l.cosine) ? l.cosine.toFixed(6) : String(l.cosine),
-    l.layer === r.firstDivergent && l === r.layers.find((x) => x.diverges) ? '<== first divergence' : l.diverges ? 'diverges' : '',
+    l.layer === r.firstDivergent && l === r.layers.find((x) => x.diverges)
+      ? '<== first divergence'
+      : l.diverges
+        ? 'diverges'
+        : '',
   ]);
   const head = ['layer', 'class', 'shape', 'max|Δ|', 'relative Δ', 'cosine', ''];
   const w = head.map((h, j) => Math.max(h.length, ...rows.map((row) => row[j].length)));
-  const line = (row: string[]): string => row.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd();
+  const line = (row: string[]): string =>
+    row
+      .map((c, j) => c.padEnd(w[j]))
+      .join('  ')
+      .trimEnd();
   const lines = [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
   for (const s of r.skipped) lines.push(`  (${s.layer}: ${s.reason})`);
   lines.push(
     r.ok
       ? `all ${r.layers.length} layer outputs match TensorFlow.js within ${r.tolerance} relative (${r.backend})`
-      : `layer '${r.firstDivergent}' is the first to differ from TensorFlow.js by more than ${r.tolerance} relative (${r.backend})`,
+      : `layer '${r.firstDivergent}' is the first to differ from TensorFlow.js by more than ${r.tolerance} ` +
+          `relative (${r.backend})`,
   );
   return lines.join('\n');
 }

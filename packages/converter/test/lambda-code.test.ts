@@ -13,7 +13,9 @@ interface Entry {
   source: string;
   code: string;
 }
-const ENTRIES: Entry[] = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'lambda-code', 'lambdas.json'), 'utf8'));
+const ENTRIES: Entry[] = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'fixtures', 'lambda-code', 'lambdas.json'), 'utf8'),
+);
 const bytes = (e: Entry): Uint8Array => new Uint8Array(Buffer.from(e.code, 'base64'));
 const READABLE = ENTRIES.filter((e) => e.name !== 'shape' && e.name !== 'where');
 const EXPECT: Record<string, string> = {
@@ -21,27 +23,57 @@ const EXPECT: Record<string, string> = {
   euclid: 'sqrt(maximum(sum(square((x[0] - x[1])), axis=1, keepdims=True), epsilon()))',
   slice: '((x[:, 0] * 2) + 1)',
 };
-const TABLE: Record<string, string> = { '2.7': '2.7', '3.6': '3.6-3.7', '3.8': '3.8-3.10', '3.10': '3.8-3.10', '3.11': '3.11', '3.12': '3.12' };
+const TABLE: Record<string, string> = {
+  '2.7': '2.7',
+  '3.6': '3.6-3.7',
+  '3.8': '3.8-3.10',
+  '3.10': '3.8-3.10',
+  '3.11': '3.11',
+  '3.12': '3.12',
+};
 
 const lambdaLayer = (name: string, code: string | Record<string, unknown>, from: string[]) => ({
   class_name: 'Lambda',
   name,
-  config: { name, function: typeof code === 'string' ? [code, null, null] : code, function_type: 'lambda', output_shape: null, arguments: {} },
+  config: {
+    name,
+    function: typeof code === 'string' ? [code, null, null] : code,
+    function_type: 'lambda',
+    output_shape: null,
+    arguments: {},
+  },
   inbound_nodes: [from.map((f) => [f, 0, 0, {}])],
 });
-const input = (name: string, n: number) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, n], dtype: 'float32' }, inbound_nodes: [] });
+const input = (name: string, n: number) => ({
+  class_name: 'InputLayer',
+  name,
+  config: { name, batch_input_shape: [null, n], dtype: 'float32' },
+  inbound_nodes: [],
+});
 const model = (layers: unknown[], outputs: string[]) => ({
   class_name: 'Model',
-  config: { name: 'm', layers: [input('a', 5), input('b', 5), ...layers], input_layers: [['a', 0, 0], ['b', 0, 0]], output_layers: outputs.map((o) => [o, 0, 0]) },
+  config: {
+    name: 'm',
+    layers: [input('a', 5), input('b', 5), ...layers],
+    input_layers: [
+      ['a', 0, 0],
+      ['b', 0, 0],
+    ],
+    output_layers: outputs.map((o) => [o, 0, 0]),
+  },
 });
-const weightsOf = (m: ReturnType<typeof model>) => m.config.layers.map((l) => ({ name: (l as { name: string }).name, weights: [] }));
+const weightsOf = (m: ReturnType<typeof model>) =>
+  m.config.layers.map((l) => ({ name: (l as { name: string }).name, weights: [] }));
 
 describe('Lambda bytecode of each Python version, read without running it', () => {
   it('marshal + disassembly + pattern match give the same expression for 2.7, 3.6, 3.8, 3.10, 3.11 and 3.12', () => {
     expect(new Set(READABLE.map((e) => e.version))).toEqual(new Set(Object.keys(TABLE)));
     for (const e of READABLE) {
       const r = readLambdaCode({ code: bytes(e) });
-      expect([r.version, r.expr && formatExpr(r.expr)], `${e.version} ${e.name}`).toEqual([TABLE[e.version], EXPECT[e.name]]);
+      expect([r.version, r.expr && formatExpr(r.expr)], `${e.version} ${e.name}`).toEqual([
+        TABLE[e.version],
+        EXPECT[e.name],
+      ]);
       expect(r.disassembly).toMatch(/RETURN_VALUE/);
     }
   });
@@ -50,10 +82,14 @@ describe('Lambda bytecode of each Python version, read without running it', () =
     const tf = await tfjs();
     const layers = READABLE.map((e, i) => {
       const name = `${e.name}_${e.version.replace('.', '')}`;
-      const code = i % 2 ? e.code : { class_name: '__lambda__', config: { code: e.code, defaults: null, closure: null } };
+      const code =
+        i % 2 ? e.code : { class_name: '__lambda__', config: { code: e.code, defaults: null, closure: null } };
       return lambdaLayer(name, code, e.name === 'euclid' ? ['a', 'b'] : ['a']);
     });
-    const m = model(layers, layers.map((l) => l.name));
+    const m = model(
+      layers,
+      layers.map((l) => l.name),
+    );
     const dir = tmp();
     await writeKerasH5(join(dir, 'm.h5'), m, weightsOf(m));
     const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
@@ -77,23 +113,33 @@ describe('Lambda bytecode of each Python version, read without running it', () =
     }
   });
 
-  it('code no form matches: the error names the layer, prints the disassembly and offers --lambda, which then works', async () => {
+  it('unmatched code: the error names the layer, prints the disassembly, offers --lambda, which works', async () => {
     for (const e of ENTRIES.filter((x) => x.name === 'shape' || x.name === 'where')) {
       const m = model([lambdaLayer('odd', e.code, ['a'])], ['odd']);
       const dir = tmp();
       await writeKerasH5(join(dir, 'm.h5'), m, weightsOf(m));
       const p = convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
-      await expect(p).rejects.toThrow(/layer 'odd' \(Lambda\): the Lambda's code cannot be read as a known form \(Python 3\.11 bytecode with/);
+      await expect(p).rejects.toThrow(
+        /layer 'odd' \(Lambda\): the Lambda's code cannot be read as a known form \(Python 3\.11 bytecode with/,
+      );
       await expect(p).rejects.toThrow(/say what it computes with --lambda odd=KIND/);
-      await expect(p).rejects.toThrow(e.name === 'where' ? /\n\s+\d+ COMPARE_OP/ : /\n\s+\d+ LOAD_ATTR\s+\d+ \(shape\)/);
+      await expect(p).rejects.toThrow(
+        e.name === 'where' ? /\n\s+\d+ COMPARE_OP/ : /\n\s+\d+ LOAD_ATTR\s+\d+ \(shape\)/,
+      );
       const ok = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas: { odd: 'relu' } });
       expect(ok.nodes).toBeGreaterThan(0);
     }
   });
 
   it('named functions and unreadable code: l2norm by name, others refused with the reason', () => {
-    expect(readLambdaConfig({ function: 'l2norm', function_type: 'function', module: 'utils' }).source).toBe('l2_normalize(x, axis=-1)');
-    expect(readLambdaConfig({ function: 'my_fn', function_type: 'function', module: 'utils' }).problem).toMatch(/calls the function 'my_fn' of module 'utils' by name/);
-    expect(readLambdaConfig({ function: ['4wEAAA==', null, null], function_type: 'lambda' }).problem).toMatch(/not a marshalled code object/);
+    expect(readLambdaConfig({ function: 'l2norm', function_type: 'function', module: 'utils' }).source).toBe(
+      'l2_normalize(x, axis=-1)',
+    );
+    expect(readLambdaConfig({ function: 'my_fn', function_type: 'function', module: 'utils' }).problem).toMatch(
+      /calls the function 'my_fn' of module 'utils' by name/,
+    );
+    expect(readLambdaConfig({ function: ['4wEAAA==', null, null], function_type: 'lambda' }).problem).toMatch(
+      /not a marshalled code object/,
+    );
   });
 });

@@ -3,7 +3,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertKeras } from '../src/index.js';
 import { formatExpr, parseExpr } from '../src/lambda/expr.js';
-import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
+import {
+  checkOnnx,
+  compare,
+  hasOnnxChecker,
+  randomArray,
+  rng,
+  runOnnx,
+  tfjs,
+  tmp,
+  toNchw,
+  writeKerasH5,
+} from './helpers.js';
 
 // Lambda layers given by --lambda kinds and expressions, against TF.js ops on the same inputs (fake quant, which
 // TF.js lacks, against TF's formula written out here). The Lambda's code is a placeholder: the mapping decides.
@@ -32,16 +43,28 @@ function model(inputs: [string, (number | null)[]][], lambdas: ReturnType<typeof
 }
 
 const checker = hasOnnxChecker();
-async function convertRun(config: unknown, lambdas: Record<string, string>, feeds: Record<string, { data: Float32Array; shape: number[] }>, inputLayout?: 'nchw') {
+async function convertRun(
+  config: unknown,
+  lambdas: Record<string, string>,
+  feeds: Record<string, { data: Float32Array; shape: number[] }>,
+  inputLayout?: 'nchw',
+) {
   const dir = tmp();
-  const layers = (config as { config: { layers: { name: string }[] } }).config.layers.map((l) => ({ name: l.name, weights: [] }));
+  const layers = (config as { config: { layers: { name: string }[] } }).config.layers.map((l) => ({
+    name: l.name,
+    weights: [],
+  }));
   await writeKerasH5(join(dir, 'm.h5'), config, layers);
   const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas, inputLayout });
   if (checker) checkOnnx(res.onnxPath);
   return runOnnx(res.onnxPath, feeds);
 }
 
-function expectClose(got: { data: Float32Array; dims: number[] }, want: { data: ArrayLike<number>; shape: number[] }, what: string): void {
+function expectClose(
+  got: { data: Float32Array; dims: number[] },
+  want: { data: ArrayLike<number>; shape: number[] },
+  what: string,
+): void {
   expect(got.dims, what).toEqual(want.shape);
   const { maxAbs, scale } = compare(got.data, want.data);
   expect(maxAbs, what).toBeLessThanOrEqual(1e-5 * Math.max(scale, 1));
@@ -49,10 +72,12 @@ function expectClose(got: { data: Float32Array; dims: number[] }, want: { data: 
 
 describe('the expression language', () => {
   it('parses Python-like expressions with module prefixes, keywords, lists and indexing', () => {
-    expect(formatExpr(parseExpr('K.sqrt(K.maximum(K.sum(K.square(x[0] - x[1]), axis=1, keepdims=True), K.epsilon()))'))).toBe(
-      'sqrt(maximum(sum(square((x[0] - x[1])), axis=1, keepdims=True), epsilon()))',
+    expect(
+      formatExpr(parseExpr('K.sqrt(K.maximum(K.sum(K.square(x[0] - x[1]), axis=1, keepdims=True), K.epsilon()))')),
+    ).toBe('sqrt(maximum(sum(square((x[0] - x[1])), axis=1, keepdims=True), epsilon()))');
+    expect(formatExpr(parseExpr('tf.concat([x0, -x1 * 2.5e-1], axis=-1)'))).toBe(
+      'concatenate([x0, (-x1 * 0.25)], axis=-1)',
     );
-    expect(formatExpr(parseExpr('tf.concat([x0, -x1 * 2.5e-1], axis=-1)'))).toBe('concatenate([x0, (-x1 * 0.25)], axis=-1)');
     expect(formatExpr(parseExpr('x[:, 0] ** 2 + x[..., 1:3:2][None]'))).toBe('((x[:, 0] ** 2) + x[..., 1:3:2][None])');
     expect(() => parseExpr('x + * 2')).toThrow(/unexpected '\*' at column 5/);
     expect(() => parseExpr('sum(x, axis=1')).toThrow(/expected ',' at the end/);
@@ -80,7 +105,11 @@ describe('Lambda layers with several inputs', () => {
       args: [['a', 'b'], 'expr:x0 * k + offset'],
     };
     const config = model(
-      [['a', [null, D]], ['b', [null, D]], ['c', [null, D]]],
+      [
+        ['a', [null, D]],
+        ['b', [null, D]],
+        ['c', [null, D]],
+      ],
       Object.entries(kinds).map(([n, [from]]) => lam(n, from, n === 'args' ? { k: 3, offset: -0.25 } : {})),
     );
     const got = await convertRun(config, Object.fromEntries(Object.entries(kinds).map(([n, [, k]]) => [n, k])), {
@@ -103,17 +132,30 @@ describe('Lambda layers with several inputs', () => {
     for (const [n, t] of Object.entries(want)) expectClose(got[n], { data: await t.data(), shape: t.shape }, n);
   });
 
-  it('a kind for the wrong number of inputs, a bad expression and an unknown function are refused before writing', async () => {
-    const config = model([['a', [null, 4]], ['b', [null, 4]]], [lam('pair', ['a', 'b'])]);
+  it('a wrong-arity kind, a bad expression and an unknown function are refused before writing', async () => {
+    const config = model(
+      [
+        ['a', [null, 4]],
+        ['b', [null, 4]],
+      ],
+      [lam('pair', ['a', 'b'])],
+    );
     for (const [kind, msg] of [
       ['l2norm', /--lambda pair=l2norm: kind 'l2norm' takes one input, the layer has 2/],
       ['expr:x0 +', /--lambda pair=expr:x0 \+: unexpected end of expression/],
-      ['expr:frobnicate(x0)', /layer 'pair' \(Lambda\): --lambda pair=expr:frobnicate\(x0\): function 'frobnicate' is not supported/],
+      [
+        'expr:frobnicate(x0)',
+        /layer 'pair' \(Lambda\): --lambda pair=expr:frobnicate\(x0\): function 'frobnicate' is not supported/,
+      ],
       ['expr:x0 - y', /unknown name 'y' \(known: x0, x1, x\)/],
       ['nonsense', /--lambda pair=nonsense: unknown kind \(one input: identity/],
     ] as const) {
       const dir = tmp();
-      await writeKerasH5(join(dir, 'm.h5'), config, [{ name: 'a', weights: [] }, { name: 'b', weights: [] }, { name: 'pair', weights: [] }]);
+      await writeKerasH5(join(dir, 'm.h5'), config, [
+        { name: 'a', weights: [] },
+        { name: 'b', weights: [] },
+        { name: 'pair', weights: [] },
+      ]);
       const p = convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas: { pair: kind } });
       await expect(p).rejects.toThrow(msg);
       expect(readdirSync(dir)).toEqual(['m.h5']);
@@ -122,7 +164,7 @@ describe('Lambda layers with several inputs', () => {
 });
 
 describe('Lambda layers that are not element-wise', () => {
-  it('reductions, slicing, concatenation, expand/squeeze, softmax, l2_normalize on an NCHW-fed image match TF.js', async () => {
+  it('reductions, slicing, concat, expand/squeeze, softmax, l2_normalize on NCHW-fed images match TF.js', async () => {
     const tf = await tfjs();
     const shape = [2, 4, 5, 3];
     const x = randomArray(2 * 4 * 5 * 3, rng(5), -2, 2);
@@ -140,7 +182,10 @@ describe('Lambda layers that are not element-wise', () => {
       l2: 'K.l2_normalize(x, axis=-1)',
       mix: 'tf.nn.relu6(x * 4) - K.round(x * 3) / 3 + K.clip(x, -0.5, 0.5)',
     };
-    const config = model([['img', [null, 4, 5, 3]]], Object.keys(exprs).map((n) => lam(n, ['img'])));
+    const config = model(
+      [['img', [null, 4, 5, 3]]],
+      Object.keys(exprs).map((n) => lam(n, ['img'])),
+    );
     const lambdas = Object.fromEntries(Object.entries(exprs).map(([n, e]) => [n, `expr:${e}`]));
     const got = await convertRun(config, lambdas, { img: { data: toNchw(x, shape), shape: [2, 3, 4, 5] } }, 'nchw');
     const t = tf.tensor4d(x, shape as [number, number, number, number]);
@@ -156,18 +201,24 @@ describe('Lambda layers that are not element-wise', () => {
       squeeze: tf.squeeze(tf.max(t, 2, true), [2]),
       smax: tf.softmax(tf.transpose(t, [0, 2, 3, 1])).transpose([0, 3, 1, 2]),
       l2: tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-12))),
-      mix: tf.add(tf.sub(tf.clipByValue(tf.mul(t, 4), 0, 6), tf.div(tf.round(tf.mul(t, 3)), 3)), tf.clipByValue(t, -0.5, 0.5)),
+      mix: tf.add(
+        tf.sub(tf.clipByValue(tf.mul(t, 4), 0, 6), tf.div(tf.round(tf.mul(t, 3)), 3)),
+        tf.clipByValue(t, -0.5, 0.5),
+      ),
     };
     for (const [n, w] of Object.entries(want)) expectClose(got[n], { data: await w.data(), shape: w.shape }, n);
   });
 
-  it('fake quantisation (tf.quantization.fake_quant_with_min_max_vars) follows TF: nudged range, clip, round half up', async () => {
+  it('fake quantisation (fake_quant_with_min_max_vars) follows TF: nudged range, clip, round half up', async () => {
     const N = 64;
     const x = Float32Array.from({ length: N }, (_, i) => -1.3 + (i * 3) / N);
     const config = model([['v', [null, N]]], [lam('fq', ['v']), lam('fq4', ['v'])]);
     const got = await convertRun(
       config,
-      { fq: 'expr:tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.5, num_bits=8)', fq4: 'expr:fake_quant(x, min=-0.7, max=0.9, num_bits=4, narrow_range=True)' },
+      {
+        fq: 'expr:tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.5, num_bits=8)',
+        fq4: 'expr:fake_quant(x, min=-0.7, max=0.9, num_bits=4, narrow_range=True)',
+      },
       { v: { data: x, shape: [1, N] } },
     );
     // TF's FakeQuantWithMinMaxVars kernel (fake_quant_ops_functor.h), in float32.

@@ -8,13 +8,24 @@ import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tmp, wri
 // the same for Functional models; Sequential models built without an input shape count from 0.
 const r = rng(7);
 type W = { k: Float32Array; b: Float32Array; in: number; out: number; act: 'relu' | 'tanh' | 'sigmoid' | 'linear' };
-const dense = (n: number, m: number, act: W['act']): W => ({ k: randomArray(n * m, r), b: randomArray(m, r), in: n, out: m, act });
+const dense = (n: number, m: number, act: W['act']): W => ({
+  k: randomArray(n * m, r),
+  b: randomArray(m, r),
+  in: n,
+  out: m,
+  act,
+});
 const D1 = dense(3, 4, 'relu');
 const D2 = dense(4, 2, 'tanh');
 const MID = dense(2, 2, 'linear');
 const OUT = dense(2, 1, 'sigmoid');
 
-const ACT = { relu: (v: number) => Math.max(0, v), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), linear: (v: number) => v };
+const ACT = {
+  relu: (v: number) => Math.max(0, v),
+  tanh: Math.tanh,
+  sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+  linear: (v: number) => v,
+};
 /** Hand computation of one Dense layer on a batch (row-major [n, in] -> [n, out]). */
 function applyDense(w: W, x: Float64Array, n: number): Float64Array {
   const y = new Float64Array(n * w.out);
@@ -89,18 +100,41 @@ describe('nested models called as layers', () => {
           k2Input('a', 3),
           k2Input('b', 3),
           k2Tower([[['a', 0, 0, {}]], [['b', 0, 0, {}]]]),
-          { class_name: 'Subtract', name: 'diff', config: { name: 'diff' }, inbound_nodes: [[['tower', 1, 0, {}], ['tower', 2, 0, {}]]] },
+          {
+            class_name: 'Subtract',
+            name: 'diff',
+            config: { name: 'diff' },
+            inbound_nodes: [
+              [
+                ['tower', 1, 0, {}],
+                ['tower', 2, 0, {}],
+              ],
+            ],
+          },
           k2Dense('out', OUT, [[['diff', 0, 0, {}]]]),
         ],
-        input_layers: [['a', 0, 0], ['b', 0, 0]],
+        input_layers: [
+          ['a', 0, 0],
+          ['b', 0, 0],
+        ],
         output_layers: [['out', 0, 0]],
       },
     };
-    const res = await convert(config, [{ name: 'a', weights: [] }, { name: 'b', weights: [] }, { name: 'tower', weights: towerWeights }, { name: 'diff', weights: [] }, { name: 'out', weights: wts('', 'out', OUT) }]);
+    const res = await convert(config, [
+      { name: 'a', weights: [] },
+      { name: 'b', weights: [] },
+      { name: 'tower', weights: towerWeights },
+      { name: 'diff', weights: [] },
+      { name: 'out', weights: wts('', 'out', OUT) },
+    ]);
     const got = await runOnnx(res.onnxPath, { a: { data: xa, shape: [N, 3] }, b: { data: xb, shape: [N, 3] } });
     const ta = tower(xa, N);
     const tb = tower(xb, N);
-    const want = applyDense(OUT, ta.map((v, i) => v - tb[i]), N);
+    const want = applyDense(
+      OUT,
+      ta.map((v, i) => v - tb[i]),
+      N,
+    );
     expectClose(got.out.data, want);
     // 4 tower tensors (not 8) + 2 of 'out'.
     expect(res.initializers).toBe(4 + 2);
@@ -117,12 +151,29 @@ describe('nested models called as layers', () => {
           k2Input('neg', 3),
           { ...k2Tower([[['anchor', 0, 0, {}]], [['pos', 0, 0, {}]], [['neg', 0, 0, {}]]]), class_name: 'Functional' },
         ],
-        input_layers: [['anchor', 0, 0], ['pos', 0, 0], ['neg', 0, 0]],
-        output_layers: [['tower', 1, 0], ['tower', 2, 0], ['tower', 3, 0]],
+        input_layers: [
+          ['anchor', 0, 0],
+          ['pos', 0, 0],
+          ['neg', 0, 0],
+        ],
+        output_layers: [
+          ['tower', 1, 0],
+          ['tower', 2, 0],
+          ['tower', 3, 0],
+        ],
       },
     };
-    const res = await convert(config, [{ name: 'anchor', weights: [] }, { name: 'pos', weights: [] }, { name: 'neg', weights: [] }, { name: 'tower', weights: towerWeights }]);
-    const got = await runOnnx(res.onnxPath, { anchor: { data: xa, shape: [N, 3] }, pos: { data: xb, shape: [N, 3] }, neg: { data: xc, shape: [N, 3] } });
+    const res = await convert(config, [
+      { name: 'anchor', weights: [] },
+      { name: 'pos', weights: [] },
+      { name: 'neg', weights: [] },
+      { name: 'tower', weights: towerWeights },
+    ]);
+    const got = await runOnnx(res.onnxPath, {
+      anchor: { data: xa, shape: [N, 3] },
+      pos: { data: xb, shape: [N, 3] },
+      neg: { data: xc, shape: [N, 3] },
+    });
     expect(Object.keys(got).sort()).toEqual(['tower_0', 'tower_1', 'tower_2']);
     expectClose(got.tower_0.data, tower(xa, N));
     expectClose(got.tower_1.data, tower(xb, N));
@@ -150,16 +201,33 @@ describe('nested models called as layers', () => {
         output_layers: [['out', 0, 0]],
       },
     };
-    const res = await convert(config, [{ name: 'inp', weights: [] }, { name: 'mid', weights: [...towerWeights, ...wts('', 'm_out', MID)] }, { name: 'out', weights: wts('', 'out', OUT) }]);
+    const res = await convert(config, [
+      { name: 'inp', weights: [] },
+      { name: 'mid', weights: [...towerWeights, ...wts('', 'm_out', MID)] },
+      { name: 'out', weights: wts('', 'out', OUT) },
+    ]);
     const got = await runOnnx(res.onnxPath, { inp: { data: xa, shape: [N, 3] } });
     expectClose(got.out.data, applyDense(OUT, applyDense(MID, tower(xa, N), N), N));
   });
 
   it('Keras 3 config form (__keras_tensor__ histories), Functional called from 1, Sequential from 0', async () => {
-    const kt = (layer: string, node: number) => ({ class_name: '__keras_tensor__', config: { shape: [null, 3], dtype: 'float32', keras_history: [layer, node, 0] } });
+    const kt = (layer: string, node: number) => ({
+      class_name: '__keras_tensor__',
+      config: { shape: [null, 3], dtype: 'float32', keras_history: [layer, node, 0] },
+    });
     const call = (...ts: unknown[]) => ({ args: ts.length === 1 ? ts : [ts], kwargs: {} });
-    const k3Dense = (name: string, w: W, inbound: unknown[]) => ({ module: 'keras.layers', class_name: 'Dense', config: { name, units: w.out, activation: w.act, use_bias: true }, inbound_nodes: inbound });
-    const k3Input = (name: string) => ({ module: 'keras.layers', class_name: 'InputLayer', config: { name, batch_shape: [null, 3], dtype: 'float32' }, inbound_nodes: [] });
+    const k3Dense = (name: string, w: W, inbound: unknown[]) => ({
+      module: 'keras.layers',
+      class_name: 'Dense',
+      config: { name, units: w.out, activation: w.act, use_bias: true },
+      inbound_nodes: inbound,
+    });
+    const k3Input = (name: string) => ({
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      config: { name, batch_shape: [null, 3], dtype: 'float32' },
+      inbound_nodes: [],
+    });
     const towerK3 = {
       module: 'keras.src.models.functional',
       class_name: 'Functional',
@@ -175,7 +243,16 @@ describe('nested models called as layers', () => {
     const head = {
       module: 'keras',
       class_name: 'Sequential',
-      config: { name: 'head', layers: [{ module: 'keras.layers', class_name: 'Dense', config: { name: 'h1', units: 1, activation: 'sigmoid', use_bias: true } }] },
+      config: {
+        name: 'head',
+        layers: [
+          {
+            module: 'keras.layers',
+            class_name: 'Dense',
+            config: { name: 'h1', units: 1, activation: 'sigmoid', use_bias: true },
+          },
+        ],
+      },
       inbound_nodes: [call(kt('tower', 1)), call(kt('tower', 2))],
     };
     const config = {
@@ -188,9 +265,17 @@ describe('nested models called as layers', () => {
           k3Input('b'),
           towerK3,
           head,
-          { module: 'keras.layers', class_name: 'Add', config: { name: 'sum' }, inbound_nodes: [call(kt('head', 0), kt('head', 1))] },
+          {
+            module: 'keras.layers',
+            class_name: 'Add',
+            config: { name: 'sum' },
+            inbound_nodes: [call(kt('head', 0), kt('head', 1))],
+          },
         ],
-        input_layers: [['a', 0, 0], ['b', 0, 0]],
+        input_layers: [
+          ['a', 0, 0],
+          ['b', 0, 0],
+        ],
         output_layers: [['sum', 0, 0]],
       },
     };
@@ -205,7 +290,10 @@ describe('nested models called as layers', () => {
     const got = await runOnnx(res.onnxPath, { a: { data: xa, shape: [N, 3] }, b: { data: xb, shape: [N, 3] } });
     const ha = applyDense(H, tower(xa, N), N);
     const hb = applyDense(H, tower(xb, N), N);
-    expectClose(got.sum.data, ha.map((v, i) => v + hb[i]));
+    expectClose(
+      got.sum.data,
+      ha.map((v, i) => v + hb[i]),
+    );
   });
 
   it('a call the config does not hold is refused with the layer and the number of saved calls', async () => {
@@ -218,8 +306,12 @@ describe('nested models called as layers', () => {
         output_layers: [['out', 0, 0]],
       },
     };
-    await expect(convert(config, [{ name: 'a', weights: [] }, { name: 'tower', weights: towerWeights }, { name: 'out', weights: wts('', 'out', OUT) }])).rejects.toThrow(
-      /layer 'tower' \(Model\) has no inbound tensors for call 3 \(the config saves 1 call of it\)/,
-    );
+    await expect(
+      convert(config, [
+        { name: 'a', weights: [] },
+        { name: 'tower', weights: towerWeights },
+        { name: 'out', weights: wts('', 'out', OUT) },
+      ]),
+    ).rejects.toThrow(/layer 'tower' \(Model\) has no inbound tensors for call 3 \(the config saves 1 call of it\)/);
   });
 });

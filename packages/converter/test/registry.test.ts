@@ -4,7 +4,17 @@ import { layerHandler, overrideLayerHandler, supportedLayers } from '../src/laye
 describe('layer registry', () => {
   it('holds every family, each class once', () => {
     const all = supportedLayers();
-    for (const cls of ['Conv2D', 'MaxPooling2D', 'Dense', 'BatchNormalization', 'ReLU', 'Add', 'Flatten', 'Lambda', 'InputLayer']) {
+    for (const cls of [
+      'Conv2D',
+      'MaxPooling2D',
+      'Dense',
+      'BatchNormalization',
+      'ReLU',
+      'Add',
+      'Flatten',
+      'Lambda',
+      'InputLayer',
+    ]) {
       expect(all).toContain(cls);
     }
     expect(new Set(all).size).toBe(all.length);

@@ -19,7 +19,12 @@ const config = {
     name: 'small',
     layers: [
       layer('InputLayer', 'img', { batch_input_shape: [null, 6, 6, 2], dtype: 'float32' }, null),
-      layer('Conv2D', 'conv', { filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'linear', use_bias: true }, 'img'),
+      layer(
+        'Conv2D',
+        'conv',
+        { filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'linear', use_bias: true },
+        'img',
+      ),
       layer('BatchNormalization', 'bn', { axis: -1, epsilon: 0.001, center: true, scale: true }, 'conv'),
       layer('Activation', 'relu', { activation: 'relu' }, 'bn'),
       layer('MaxPooling2D', 'pool', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, 'relu'),
@@ -31,11 +36,28 @@ const config = {
     output_layers: [['prob', 0, 0]],
   },
 };
-const W = (name: string, shape: number[], lo = -1, hi = 1) => ({ name, shape, data: randomArray(shape.reduce((a, b) => a * b, 1), r, lo, hi) });
+const W = (name: string, shape: number[], lo = -1, hi = 1) => ({
+  name,
+  shape,
+  data: randomArray(
+    shape.reduce((a, b) => a * b, 1),
+    r,
+    lo,
+    hi,
+  ),
+});
 const weights = [
   { name: 'img', weights: [] },
   { name: 'conv', weights: [W('conv/kernel:0', [3, 3, 2, 4]), W('conv/bias:0', [4])] },
-  { name: 'bn', weights: [W('bn/gamma:0', [4], 0.5, 1.5), W('bn/beta:0', [4]), W('bn/moving_mean:0', [4]), W('bn/moving_variance:0', [4], 0.5, 2)] },
+  {
+    name: 'bn',
+    weights: [
+      W('bn/gamma:0', [4], 0.5, 1.5),
+      W('bn/beta:0', [4]),
+      W('bn/moving_mean:0', [4]),
+      W('bn/moving_variance:0', [4], 0.5, 2),
+    ],
+  },
   { name: 'relu', weights: [] },
   { name: 'pool', weights: [] },
   { name: 'flatten', weights: [] },
@@ -99,21 +121,33 @@ describe('--verify: ONNX Runtime vs TensorFlow.js, layer by layer', () => {
     const rep = await verifyConversion({ h5, inputs: [npy] });
     expect(rep.inputs).toEqual([{ name: 'img', shape: [3, 6, 6, 2], source: npy }]);
     expect(rep.ok).toBe(true);
-    await expect(verifyConversion({ h5, inputs: [npy, npy] })).rejects.toThrow(/--inputs: the model has 1 input\(s\), 2 \.npy file\(s\) given/);
+    await expect(verifyConversion({ h5, inputs: [npy, npy] })).rejects.toThrow(
+      /--inputs: the model has 1 input\(s\), 2 \.npy file\(s\) given/,
+    );
     const lam = {
       class_name: 'Model',
       config: {
         name: 'lam',
         layers: [
           layer('InputLayer', 'x', { batch_input_shape: [null, 3], dtype: 'float32' }, null),
-          { ...layer('Lambda', 'l2norm', { function: ['4wEAAA==', null, null], function_type: 'lambda', arguments: {} }, 'x') },
+          {
+            ...layer(
+              'Lambda',
+              'l2norm',
+              { function: ['4wEAAA==', null, null], function_type: 'lambda', arguments: {} },
+              'x',
+            ),
+          },
         ],
         input_layers: [['x', 0, 0]],
         output_layers: [['l2norm', 0, 0]],
       },
     };
     const p = join(tmp(), 'lam.h5');
-    await writeKerasH5(p, lam, [{ name: 'x', weights: [] }, { name: 'l2norm', weights: [] }]);
+    await writeKerasH5(p, lam, [
+      { name: 'x', weights: [] },
+      { name: 'l2norm', weights: [] },
+    ]);
     await expect(verifyConversion({ h5: p })).rejects.toThrow(/--verify: TensorFlow\.js cannot build this Keras model/);
   });
 });

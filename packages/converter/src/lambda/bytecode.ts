@@ -17,7 +17,12 @@ type SV =
 export class BytecodeError extends Error {}
 
 const BINARY: Record<string, '+' | '-' | '*' | '/' | '**'> = {
-  BINARY_ADD: '+', BINARY_SUBTRACT: '-', BINARY_MULTIPLY: '*', BINARY_TRUE_DIVIDE: '/', BINARY_DIVIDE: '/', BINARY_POWER: '**',
+  BINARY_ADD: '+',
+  BINARY_SUBTRACT: '-',
+  BINARY_MULTIPLY: '*',
+  BINARY_TRUE_DIVIDE: '/',
+  BINARY_DIVIDE: '/',
+  BINARY_POWER: '**',
 };
 const NB: Record<string, '+' | '-' | '*' | '/' | '**'> = { '+': '+', '-': '-', '*': '*', '/': '/', '**': '**' };
 const NOOPS = new Set(['NOP', 'RESUME', 'CACHE', 'PRECALL', 'COPY_FREE_VARS', 'MAKE_CELL']);
@@ -132,7 +137,12 @@ function translate(code: PyCode, instrs: Instr[], table: OpcodeTable, src: Lambd
     if (fn.k !== 'g') throw new BytecodeError('a call of something that is not a function');
     const bare = !fn.name.includes('.');
     const name = bare && BUILTINS[fn.name] ? BUILTINS[fn.name] : canonicalFn(fn.name);
-    const e: Expr = { t: 'call', fn: name, args: args.map(toExpr), kw: Object.fromEntries(Object.entries(kw).map(([k, v]) => [k, toExpr(v)])) };
+    const e: Expr = {
+      t: 'call',
+      fn: name,
+      args: args.map(toExpr),
+      kw: Object.fromEntries(Object.entries(kw).map(([k, v]) => [k, toExpr(v)])),
+    };
     return { k: 'e', e };
   };
   const finishCall = (n: number): void => {
@@ -164,7 +174,8 @@ function translate(code: PyCode, instrs: Instr[], table: OpcodeTable, src: Lambd
     else if (n === 'LOAD_DEREF') {
       const name = py311 ? localName(a) : [...code.cellvars, ...code.freevars][a];
       const j = code.freevars.indexOf(name);
-      if (j < 0 || !src.closure || j >= src.closure.length) throw new BytecodeError(`closure variable '${name}' has no saved value`);
+      if (j < 0 || !src.closure || j >= src.closure.length)
+        throw new BytecodeError(`closure variable '${name}' has no saved value`);
       stack.push(jsonSV(src.closure[j]));
     } else if (n === 'LOAD_GLOBAL' || n === 'LOAD_NAME') {
       const i = py311 && n === 'LOAD_GLOBAL' ? a >> 1 : a;
@@ -233,11 +244,13 @@ function translate(code: PyCode, instrs: Instr[], table: OpcodeTable, src: Lambd
       const stop = bound(pop());
       const start = bound(pop());
       stack.push({ k: 'slice', item: { k: 'slice', start, stop, step } });
-    } else if (n === 'BUILD_TUPLE' || n === 'BUILD_LIST') stack.push({ k: n === 'BUILD_TUPLE' ? 'tuple' : 'list', items: popN(a) });
+    } else if (n === 'BUILD_TUPLE' || n === 'BUILD_LIST')
+      stack.push({ k: n === 'BUILD_TUPLE' ? 'tuple' : 'list', items: popN(a) });
     else if (n === 'LIST_EXTEND') {
       const it = pop();
       const list = stack[stack.length - a];
-      if (!list || list.k !== 'list' || (it.k !== 'tuple' && it.k !== 'list')) throw new BytecodeError('LIST_EXTEND of something that is not a list');
+      if (!list || list.k !== 'list' || (it.k !== 'tuple' && it.k !== 'list'))
+        throw new BytecodeError('LIST_EXTEND of something that is not a list');
       list.items.push(...it.items);
     } else if (n === 'LIST_TO_TUPLE') {
       const l = pop();
@@ -245,7 +258,8 @@ function translate(code: PyCode, instrs: Instr[], table: OpcodeTable, src: Lambd
       stack.push({ k: 'tuple', items: l.items });
     } else if (n === 'RETURN_VALUE' || n === 'RETURN_CONST') {
       const v = n === 'RETURN_CONST' ? constSV(code.consts[a]) : pop();
-      if (ins !== instrs[instrs.length - 1]) throw new BytecodeError('code after the return (branches are not understood)');
+      if (ins !== instrs[instrs.length - 1])
+        throw new BytecodeError('code after the return (branches are not understood)');
       return toExpr(v);
     } else throw new BytecodeError(`instruction ${n}`);
   }
@@ -285,10 +299,17 @@ export function readLambdaCode(src: LambdaSource): ReadLambda {
       return { expr: translate(code, instrs, table, src), version: table.versions, disassembly: listing };
     } catch (e) {
       if (!(e instanceof BytecodeError)) throw e;
-      first ??= { problem: `Python ${table.versions} bytecode with ${e.message}, which no known form matches`, version: table.versions, disassembly: listing };
+      first ??= {
+        problem: `Python ${table.versions} bytecode with ${e.message}, which no known form matches`,
+        version: table.versions,
+        disassembly: listing,
+      };
     }
   }
   if (first) return first;
   const table = candidates(code)[0];
-  return { problem: `its bytecode fits no Python version's opcode table`, disassembly: disassembly(code, decode(code.code, table, false), table) };
+  return {
+    problem: `its bytecode fits no Python version's opcode table`,
+    disassembly: disassembly(code, decode(code.code, table, false), table),
+  };
 }

@@ -32,7 +32,8 @@ export function decode(code: Uint8Array, table: OpcodeTable, strict = true): Ins
       i += 3;
     } else i += 1;
     const name = table.names.get(op);
-    if (name === undefined && strict) throw new DisasmError(`opcode ${op} at offset ${offset} is not a ${table.versions} opcode`);
+    if (name === undefined && strict)
+      throw new DisasmError(`opcode ${op} at offset ${offset} is not a ${table.versions} opcode`);
     if (op === table.extendedArg) {
       ext = table.wordcode ? arg << 8 : arg * 65536;
       continue;
@@ -40,7 +41,8 @@ export function decode(code: Uint8Array, table: OpcodeTable, strict = true): Ins
     ext = 0;
     const caches = name ? (table.caches[name] ?? 0) : 0;
     for (let c = 0; c < caches; c++, i += 2) {
-      if (strict && (code[i] !== 0 || code[i + 1] !== 0)) throw new DisasmError(`no inline cache after ${name} at offset ${offset}`);
+      if (strict && (code[i] !== 0 || code[i + 1] !== 0))
+        throw new DisasmError(`no inline cache after ${name} at offset ${offset}`);
     }
     out.push({ offset, op, name: name ?? `<${op}>`, arg });
   }
@@ -78,12 +80,17 @@ export function argRepr(ins: Instr, code: PyCode, table: OpcodeTable): string {
   const n = ins.name;
   const at = (list: string[], i: number): string => list[i] ?? `?${i}`;
   const py311 = code.layout === 'py311';
-  if (n === 'LOAD_CONST' || n === 'KW_NAMES' || n === 'RETURN_CONST') return code.consts[ins.arg] ? formatPyObj(code.consts[ins.arg]) : `?${ins.arg}`;
-  if (n === 'LOAD_GLOBAL') return py311 ? at(code.names, ins.arg >> 1) + (ins.arg & 1 ? ' + NULL' : '') : at(code.names, ins.arg);
-  if (n === 'LOAD_ATTR' && table.versions === '3.12') return at(code.names, ins.arg >> 1) + (ins.arg & 1 ? ' (method)' : '');
+  if (n === 'LOAD_CONST' || n === 'KW_NAMES' || n === 'RETURN_CONST')
+    return code.consts[ins.arg] ? formatPyObj(code.consts[ins.arg]) : `?${ins.arg}`;
+  if (n === 'LOAD_GLOBAL')
+    return py311 ? at(code.names, ins.arg >> 1) + (ins.arg & 1 ? ' + NULL' : '') : at(code.names, ins.arg);
+  if (n === 'LOAD_ATTR' && table.versions === '3.12')
+    return at(code.names, ins.arg >> 1) + (ins.arg & 1 ? ' (method)' : '');
   if (['LOAD_ATTR', 'LOAD_METHOD', 'LOAD_NAME', 'STORE_NAME'].includes(n)) return at(code.names, ins.arg);
-  if (n === 'LOAD_FAST' || n === 'STORE_FAST' || n === 'LOAD_FAST_CHECK') return at(py311 ? code.localsplus! : code.varnames, ins.arg);
-  if (n === 'LOAD_DEREF' || n === 'LOAD_CLOSURE') return at(py311 ? code.localsplus! : [...code.cellvars, ...code.freevars], ins.arg);
+  if (n === 'LOAD_FAST' || n === 'STORE_FAST' || n === 'LOAD_FAST_CHECK')
+    return at(py311 ? code.localsplus! : code.varnames, ins.arg);
+  if (n === 'LOAD_DEREF' || n === 'LOAD_CLOSURE')
+    return at(py311 ? code.localsplus! : [...code.cellvars, ...code.freevars], ins.arg);
   if (n === 'BINARY_OP') return NB_OPS[ins.arg] ?? '?';
   return '';
 }
@@ -94,7 +101,8 @@ export function disassembly(code: PyCode, instrs: Instr[], table: OpcodeTable): 
     .map((ins) => {
       const hasArg = ins.op >= 90;
       const rep = argRepr(ins, code, table);
-      return `  ${String(ins.offset).padStart(4)} ${ins.name.padEnd(20)} ${hasArg ? String(ins.arg).padStart(4) : '    '}${rep ? ` (${rep})` : ''}`;
+      const arg = hasArg ? String(ins.arg).padStart(4) : '    ';
+      return `  ${String(ins.offset).padStart(4)} ${ins.name.padEnd(20)} ${arg}${rep ? ` (${rep})` : ''}`;
     })
     .join('\n');
 }

@@ -7,18 +7,60 @@ import { ident, like, normAxis } from '../layers/util.js';
 import { formatExpr, type Expr, type IndexItem } from './expr.js';
 
 /** What an expression evaluates to: a tensor of the graph, a number folded at conversion time, a list, a flag. */
-export type EV = { k: 'tensor'; v: Value } | { k: 'num'; n: number } | { k: 'list'; items: EV[] } | { k: 'const'; v: boolean | null };
+export type EV =
+  | { k: 'tensor'; v: Value }
+  | { k: 'num'; n: number }
+  | { k: 'list'; items: EV[] }
+  | { k: 'const'; v: boolean | null };
 
 const BIG = 2 ** 62;
 const UNARY_OPS: Record<string, string> = {
-  abs: 'Abs', sqrt: 'Sqrt', exp: 'Exp', log: 'Log', sign: 'Sign', round: 'Round', floor: 'Floor', ceil: 'Ceil',
-  negative: 'Neg', reciprocal: 'Reciprocal', sin: 'Sin', cos: 'Cos', erf: 'Erf',
+  abs: 'Abs',
+  sqrt: 'Sqrt',
+  exp: 'Exp',
+  log: 'Log',
+  sign: 'Sign',
+  round: 'Round',
+  floor: 'Floor',
+  ceil: 'Ceil',
+  negative: 'Neg',
+  reciprocal: 'Reciprocal',
+  sin: 'Sin',
+  cos: 'Cos',
+  erf: 'Erf',
 };
-const ACTIVATIONS = new Set(['relu', 'sigmoid', 'hard_sigmoid', 'tanh', 'elu', 'selu', 'softplus', 'softsign', 'swish', 'silu']);
-const BINARY_FNS: Record<string, '+' | '-' | '*' | '/' | '**'> = { add: '+', sub: '-', mul: '*', div: '/', power: '**' };
-const REDUCTIONS: Record<string, string> = { sum: 'ReduceSum', mean: 'ReduceMean', max: 'ReduceMax', min: 'ReduceMin', prod: 'ReduceProd' };
+const ACTIVATIONS = new Set([
+  'relu',
+  'sigmoid',
+  'hard_sigmoid',
+  'tanh',
+  'elu',
+  'selu',
+  'softplus',
+  'softsign',
+  'swish',
+  'silu',
+]);
+const BINARY_FNS: Record<string, '+' | '-' | '*' | '/' | '**'> = {
+  add: '+',
+  sub: '-',
+  mul: '*',
+  div: '/',
+  power: '**',
+};
+const REDUCTIONS: Record<string, string> = {
+  sum: 'ReduceSum',
+  mean: 'ReduceMean',
+  max: 'ReduceMax',
+  min: 'ReduceMin',
+  prod: 'ReduceProd',
+};
 const NUM_FOLD: Record<string, (a: number, b: number) => number> = {
-  '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '**': (a, b) => a ** b,
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+  '**': (a, b) => a ** b,
 };
 const BIN_OPS = { '+': 'Add', '-': 'Sub', '*': 'Mul', '/': 'Div', '**': 'Pow' } as const;
 
@@ -194,11 +236,19 @@ export class ExprEmitter {
     let name = x.name;
     const last = (tag: string, isLast: boolean): string => (isLast ? this.tmp(out, tag) : `${this.cx.base}_${tag}`);
     if (axes.length > 0) {
-      const ins = [name, b.int64Const('starts', starts), b.int64Const('ends', ends), b.int64Const('axes', axes), b.int64Const('steps', steps)];
+      const ins = [
+        name,
+        b.int64Const('starts', starts),
+        b.int64Const('ends', ends),
+        b.int64Const('axes', axes),
+        b.int64Const('steps', steps),
+      ];
       name = b.node('Slice', ins, last('slice', squeeze.length === 0 && newAxes.length === 0))[0];
     }
-    if (squeeze.length > 0) name = b.node('Squeeze', [name, b.int64Const('axes', squeeze)], last('squeeze', newAxes.length === 0))[0];
-    if (newAxes.length > 0) name = b.node('Unsqueeze', [name, b.int64Const('axes', newAxes)], last('unsqueeze', true))[0];
+    if (squeeze.length > 0)
+      name = b.node('Squeeze', [name, b.int64Const('axes', squeeze)], last('squeeze', newAxes.length === 0))[0];
+    if (newAxes.length > 0)
+      name = b.node('Unsqueeze', [name, b.int64Const('axes', newAxes)], last('unsqueeze', true))[0];
     if (name === x.name) return { k: 'tensor', v: x };
     return { k: 'tensor', v: { name, shape, perm: ident(shape.length), elemType: x.elemType } };
   }
@@ -207,7 +257,8 @@ export class ExprEmitter {
     const cx = this.cx;
     const b = cx.b;
     const fn = e.fn;
-    const arg = (i: number, kw: string): EV | undefined => (e.args[i] !== undefined ? this.emit(e.args[i]) : e.kw[kw] !== undefined ? this.emit(e.kw[kw]) : undefined);
+    const arg = (i: number, kw: string): EV | undefined =>
+      e.args[i] !== undefined ? this.emit(e.args[i]) : e.kw[kw] !== undefined ? this.emit(e.kw[kw]) : undefined;
     const x = (): Value => {
       const a = arg(0, 'x');
       if (!a) this.fail('missing argument', e);
@@ -235,23 +286,34 @@ export class ExprEmitter {
       const v = x();
       return tensorOut(softmax(cx, v, this.num(arg(1, 'axis'), e, -1), this.tmp(out, 'softmax')));
     }
-    if (BINARY_FNS[fn]) return this.binary(BINARY_FNS[fn], arg(0, 'x') ?? this.fail('missing argument', e), arg(1, 'y') ?? this.fail('missing argument', e), e, out);
+    if (BINARY_FNS[fn])
+      return this.binary(
+        BINARY_FNS[fn],
+        arg(0, 'x') ?? this.fail('missing argument', e),
+        arg(1, 'y') ?? this.fail('missing argument', e),
+        e,
+        out,
+      );
     if (fn === 'maximum' || fn === 'minimum') {
       const A = arg(0, 'x') ?? this.fail('missing argument', e);
       const B = arg(1, 'y') ?? this.fail('missing argument', e);
       const op = fn === 'maximum' ? 'Max' : 'Min';
-      if (A.k === 'num' && B.k === 'num') return { k: 'num', n: op === 'Max' ? Math.max(A.n, B.n) : Math.min(A.n, B.n) };
+      if (A.k === 'num' && B.k === 'num')
+        return { k: 'num', n: op === 'Max' ? Math.max(A.n, B.n) : Math.min(A.n, B.n) };
       const ts = [A, B].map((v) => (v.k === 'num' ? undefined : this.tensor(v, e)));
       const t = ts.find((v) => v !== undefined)!;
       const names = [A, B].map((v, i) => (v.k === 'num' ? b.scalarConst(v.n) : ts[i]!.name));
-      if (ts.every((v) => v !== undefined)) return tensorOut(this.elementwise(op, ts as Value[], this.tmp(out, op.toLowerCase())));
+      if (ts.every((v) => v !== undefined))
+        return tensorOut(this.elementwise(op, ts as Value[], this.tmp(out, op.toLowerCase())));
       return tensorOut(like(t, b.node(op, names, this.tmp(out, op.toLowerCase()))[0]));
     }
     if (fn === 'clip') {
       const v = x();
       const lo = this.num(arg(1, 'min_value') ?? (e.kw.clip_value_min ? this.emit(e.kw.clip_value_min) : undefined), e);
       const hi = this.num(arg(2, 'max_value') ?? (e.kw.clip_value_max ? this.emit(e.kw.clip_value_max) : undefined), e);
-      return tensorOut(like(v, b.node('Clip', [v.name, b.scalarConst(lo), b.scalarConst(hi)], this.tmp(out, 'clip'))[0]));
+      return tensorOut(
+        like(v, b.node('Clip', [v.name, b.scalarConst(lo), b.scalarConst(hi)], this.tmp(out, 'clip'))[0]),
+      );
     }
     if (REDUCTIONS[fn]) return tensorOut(this.reduce(REDUCTIONS[fn], x(), arg(1, 'axis'), arg(2, 'keepdims'), e, out));
     if (fn === 'l2_normalize') {
@@ -262,7 +324,12 @@ export class ExprEmitter {
       const ss = b.reduce('ReduceSumSquare', v.name, [v.perm.indexOf(a)], true, `${o}_sumsq`);
       const cl = b.node('Max', [ss, b.scalarConst(1e-12)], `${o}_clip`)[0];
       const nrm = b.node('Sqrt', [cl], `${o}_norm`)[0];
-      return tensorOut({ name: b.node('Div', [v.name, nrm], o)[0], shape: v.shape, perm: v.perm, elemType: v.elemType });
+      return tensorOut({
+        name: b.node('Div', [v.name, nrm], o)[0],
+        shape: v.shape,
+        perm: v.perm,
+        elemType: v.elemType,
+      });
     }
     if (fn === 'concatenate') {
       const list = arg(0, 'tensors');
@@ -292,12 +359,26 @@ export class ExprEmitter {
     this.fail(`function '${fn}' is not supported`, e);
   }
 
-  private reduce(op: string, v: Value, axisEv: EV | undefined, keepEv: EV | undefined, e: Expr, out: string | undefined): Value {
+  private reduce(
+    op: string,
+    v: Value,
+    axisEv: EV | undefined,
+    keepEv: EV | undefined,
+    e: Expr,
+    out: string | undefined,
+  ): Value {
     const r = v.shape.length;
     const axes = this.axes(axisEv, r, e) ?? ident(r);
     const keep = keepEv !== undefined && this.num(keepEv, e) !== 0;
-    const name = this.cx.b.reduce(op, v.name, axes.map((a) => v.perm.indexOf(a)).sort((p, q) => p - q), keep, this.tmp(out, op.slice(6).toLowerCase()));
-    if (keep) return { name, shape: v.shape.map((d, i) => (axes.includes(i) ? 1 : d)), perm: v.perm, elemType: v.elemType };
+    const name = this.cx.b.reduce(
+      op,
+      v.name,
+      axes.map((a) => v.perm.indexOf(a)).sort((p, q) => p - q),
+      keep,
+      this.tmp(out, op.slice(6).toLowerCase()),
+    );
+    if (keep)
+      return { name, shape: v.shape.map((d, i) => (axes.includes(i) ? 1 : d)), perm: v.perm, elemType: v.elemType };
     // The remaining axes keep their physical order; renumber the Keras axes they hold.
     const kept = v.perm.filter((k) => !axes.includes(k));
     const order = [...kept].sort((p, q) => p - q);
@@ -314,12 +395,14 @@ export class ExprEmitter {
     const max = f(this.num(arg(2, 'max'), e, 6));
     const bits = this.num(arg(3, 'num_bits'), e, 8);
     const narrow = this.num(arg(4, 'narrow_range'), e, 0) !== 0;
-    if (!(min <= 0 && max >= 0 && min < max)) this.fail(`fake_quant needs min <= 0 <= max and min < max (got ${min}, ${max})`, e);
+    if (!(min <= 0 && max >= 0 && min < max))
+      this.fail(`fake_quant needs min <= 0 <= max and min < max (got ${min}, ${max})`, e);
     const qmin = narrow ? 1 : 0;
     const qmax = 2 ** bits - 1;
     const scale = f(f(max - min) / (qmax - qmin));
     const zpFromMin = f(qmin - f(min / scale));
-    const zp = zpFromMin < qmin ? qmin : zpFromMin > qmax ? qmax : Math.sign(zpFromMin) * Math.round(Math.abs(zpFromMin));
+    const zp =
+      zpFromMin < qmin ? qmin : zpFromMin > qmax ? qmax : Math.sign(zpFromMin) * Math.round(Math.abs(zpFromMin));
     const nmin = f((qmin - zp) * scale);
     const nmax = f((qmax - zp) * scale);
     const b = this.cx.b;

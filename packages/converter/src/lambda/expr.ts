@@ -31,7 +31,9 @@ interface Tok {
 
 function tokenize(src: string): Tok[] {
   const out: Tok[] = [];
-  const re = /(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)|(\*\*|\.\.\.|[-+*/()[\],:=])/y;
+  const num = String.raw`(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)`;
+  const id = String.raw`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)`;
+  const re = new RegExp(`${num}|${id}|${String.raw`(\*\*|\.\.\.|[-+*/()[\],:=])`}`, 'y');
   let pos = 0;
   for (;;) {
     while (pos < src.length && /\s/.test(src[pos])) pos++;
@@ -49,9 +51,20 @@ function tokenize(src: string): Tok[] {
 export function canonicalFn(name: string): string {
   const last = name.split('.').pop()!;
   const alias: Record<string, string> = {
-    reduce_sum: 'sum', reduce_mean: 'mean', reduce_max: 'max', reduce_min: 'min', reduce_prod: 'prod',
-    concat: 'concatenate', fake_quant_with_min_max_vars: 'fake_quant', fake_quant_with_min_max_args: 'fake_quant',
-    clip_by_value: 'clip', multiply: 'mul', subtract: 'sub', divide: 'div', truediv: 'div', pow: 'power',
+    reduce_sum: 'sum',
+    reduce_mean: 'mean',
+    reduce_max: 'max',
+    reduce_min: 'min',
+    reduce_prod: 'prod',
+    concat: 'concatenate',
+    fake_quant_with_min_max_vars: 'fake_quant',
+    fake_quant_with_min_max_args: 'fake_quant',
+    clip_by_value: 'clip',
+    multiply: 'mul',
+    subtract: 'sub',
+    divide: 'div',
+    truediv: 'div',
+    pow: 'power',
   };
   return alias[last] ?? last;
 }
@@ -216,11 +229,18 @@ export function formatExpr(e: Expr): string {
     case 'list':
       return `[${e.items.map(formatExpr).join(', ')}]`;
     case 'call':
-      return `${e.fn}(${[...e.args.map(formatExpr), ...Object.entries(e.kw).map(([k, v]) => `${k}=${formatExpr(v)}`)].join(', ')})`;
+      const kw = Object.entries(e.kw).map(([k, v]) => `${k}=${formatExpr(v)}`);
+      return `${e.fn}(${[...e.args.map(formatExpr), ...kw].join(', ')})`;
     case 'index':
       return `${formatExpr(e.a)}[${e.idx
         .map((it) =>
-          it.k === 'int' ? String(it.v) : it.k === 'ellipsis' ? '...' : it.k === 'newaxis' ? 'None' : `${it.start ?? ''}:${it.stop ?? ''}${it.step !== undefined ? `:${it.step}` : ''}`,
+          it.k === 'int'
+            ? String(it.v)
+            : it.k === 'ellipsis'
+              ? '...'
+              : it.k === 'newaxis'
+                ? 'None'
+                : `${it.start ?? ''}:${it.stop ?? ''}${it.step !== undefined ? `:${it.step}` : ''}`,
         )
         .join(', ')}]`;
   }

@@ -10,7 +10,11 @@ export function checkLambdaKind(kind: string): string | undefined {
 }
 
 /** Module-level functions Keras saved by name (function_type 'function'), by what they are called. */
-const NAMED: Record<string, string> = { l2norm: 'l2_normalize(x, axis=-1)', l2_normalize: 'l2_normalize(x, axis=-1)', identity: 'x' };
+const NAMED: Record<string, string> = {
+  l2norm: 'l2_normalize(x, axis=-1)',
+  l2_normalize: 'l2_normalize(x, axis=-1)',
+  identity: 'x',
+};
 
 /** The bytes of Keras's func_dump string: base64 (Keras >= 2.1, Keras 3) or raw_unicode_escape (Keras 2.0). */
 function codeBytes(s: string): Uint8Array {
@@ -45,7 +49,11 @@ export function readLambdaConfig(config: Record<string, any>): LambdaCode {
   if (type === 'function') {
     const name = String(fn);
     if (NAMED[name]) return { source: NAMED[name] };
-    return { problem: `it calls the function '${name}' of module '${config.module ?? '?'}' by name, whose code the file does not hold` };
+    return {
+      problem:
+        `it calls the function '${name}' of module '${config.module ?? '?'}' by name, ` +
+        'whose code the file does not hold',
+    };
   }
   const parts = Array.isArray(fn) ? fn : [fn];
   if (typeof parts[0] !== 'string') return { problem: 'its code is missing from the config' };

@@ -32,7 +32,8 @@ const N_ARY: Record<string, (n: number) => string> = {
 };
 
 export const LAMBDA_KINDS_HELP =
-  `one input: ${Object.keys(ONE_INPUT).join(', ')}, scale:<k>; several: ${[...Object.keys(SEVERAL_INPUTS), ...Object.keys(N_ARY)].join(', ')}; ` +
+  `one input: ${Object.keys(ONE_INPUT).join(', ')}, scale:<k>; ` +
+  `several: ${[...Object.keys(SEVERAL_INPUTS), ...Object.keys(N_ARY)].join(', ')}; ` +
   `or expr:"<expression over x / x0, x1, ...>"`;
 
 /**
@@ -41,7 +42,10 @@ export const LAMBDA_KINDS_HELP =
  */
 export function kindExpression(kind: string, inputs: number): { expr: string } | { error: string } {
   if (kind.startsWith('expr:')) {
-    const src = kind.slice(5).trim().replace(/^(["'])(.*)\1$/s, '$2');
+    const src = kind
+      .slice(5)
+      .trim()
+      .replace(/^(["'])(.*)\1$/s, '$2');
     return src ? { expr: src } : { error: 'expr: needs an expression' };
   }
   const [k, arg] = kind.split(':');
@@ -67,7 +71,8 @@ export function kindExpression(kind: string, inputs: number): { expr: string } |
 /** Checks a `--lambda` value on its own (kind known, expression parses), for flag parsing before any work. */
 export function lambdaKindProblem(kind: string, parse: (src: string) => unknown): string | undefined {
   const found = kindExpression(kind, kind.startsWith('expr:') || kind.startsWith('scale:') ? 1 : -1);
-  if ('error' in found && !/takes (one|two|several) input/.test(found.error)) return `${found.error} (${LAMBDA_KINDS_HELP})`;
+  if ('error' in found && !/takes (one|two|several) input/.test(found.error))
+    return `${found.error} (${LAMBDA_KINDS_HELP})`;
   if ('expr' in found) {
     try {
       parse(found.expr);

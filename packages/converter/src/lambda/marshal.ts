@@ -230,14 +230,16 @@ class Reader {
     if (L !== 'py311') this.i32(); // nlocals
     this.i32(); // stacksize
     const flags = this.i32();
-    if (argcount < 0 || argcount > 255 || kwonlyargcount < 0 || kwonlyargcount > 255) throw new MarshalError('implausible argument counts');
+    if (argcount < 0 || argcount > 255 || kwonlyargcount < 0 || kwonlyargcount > 255)
+      throw new MarshalError('implausible argument counts');
     const code = this.bytesObj('co_code');
     const consts = this.tuple('co_consts');
     const names = this.strs('co_names');
     if (L === 'py311') {
       const localsplus = this.strs('co_localsplusnames');
       const kinds = this.bytesObj('co_localspluskinds');
-      if (kinds.length !== localsplus.length) throw new MarshalError('co_localspluskinds does not match co_localsplusnames');
+      if (kinds.length !== localsplus.length)
+        throw new MarshalError('co_localspluskinds does not match co_localsplusnames');
       const filename = this.str('co_filename');
       const name = this.str('co_name');
       this.str('co_qualname');
@@ -268,7 +270,20 @@ class Reader {
     const name = this.str('co_name');
     this.i32(); // firstlineno
     this.bytesObj('co_lnotab');
-    return { layout: L, argcount, kwonlyargcount, flags, code, consts, names, varnames, freevars, cellvars, name, filename };
+    return {
+      layout: L,
+      argcount,
+      kwonlyargcount,
+      flags,
+      code,
+      consts,
+      names,
+      varnames,
+      freevars,
+      cellvars,
+      name,
+      filename,
+    };
   }
 }
 

@@ -92,8 +92,17 @@ export const PY311 = table(
   true,
   144,
   {
-    BINARY_SUBSCR: 4, STORE_SUBSCR: 1, UNPACK_SEQUENCE: 1, STORE_ATTR: 4, LOAD_ATTR: 4, COMPARE_OP: 2, LOAD_GLOBAL: 5,
-    BINARY_OP: 1, LOAD_METHOD: 10, PRECALL: 1, CALL: 4,
+    BINARY_SUBSCR: 4,
+    STORE_SUBSCR: 1,
+    UNPACK_SEQUENCE: 1,
+    STORE_ATTR: 4,
+    LOAD_ATTR: 4,
+    COMPARE_OP: 2,
+    LOAD_GLOBAL: 5,
+    BINARY_OP: 1,
+    LOAD_METHOD: 10,
+    PRECALL: 1,
+    CALL: 4,
   },
 );
 
@@ -101,18 +110,54 @@ export const PY311 = table(
 export const PY312 = table(
   '3.12',
   '0:CACHE 1:POP_TOP 2:PUSH_NULL 4:END_FOR 9:NOP 11:UNARY_NEGATIVE 12:UNARY_NOT 15:UNARY_INVERT 25:BINARY_SUBSCR ' +
-    '26:BINARY_SLICE 82:LIST_TO_TUPLE 83:RETURN_VALUE 90:STORE_NAME 99:SWAP 100:LOAD_CONST 101:LOAD_NAME 102:BUILD_TUPLE ' +
+    '26:BINARY_SLICE 82:LIST_TO_TUPLE 83:RETURN_VALUE 90:STORE_NAME 99:SWAP 100:LOAD_CONST 101:LOAD_NAME ' +
+    '102:BUILD_TUPLE ' +
     '103:BUILD_LIST 105:BUILD_MAP 106:LOAD_ATTR 107:COMPARE_OP 116:LOAD_GLOBAL 117:IS_OP 118:CONTAINS_OP 120:COPY ' +
-    '121:RETURN_CONST 122:BINARY_OP 124:LOAD_FAST 125:STORE_FAST 127:LOAD_FAST_CHECK 132:MAKE_FUNCTION 133:BUILD_SLICE ' +
-    '135:MAKE_CELL 136:LOAD_CLOSURE 137:LOAD_DEREF 142:CALL_FUNCTION_EX 144:EXTENDED_ARG 149:COPY_FREE_VARS 151:RESUME ' +
+    '121:RETURN_CONST 122:BINARY_OP 124:LOAD_FAST 125:STORE_FAST 127:LOAD_FAST_CHECK 132:MAKE_FUNCTION ' +
+    '133:BUILD_SLICE ' +
+    '135:MAKE_CELL 136:LOAD_CLOSURE 137:LOAD_DEREF 142:CALL_FUNCTION_EX 144:EXTENDED_ARG 149:COPY_FREE_VARS ' +
+    '151:RESUME ' +
     '156:BUILD_CONST_KEY_MAP 162:LIST_EXTEND 171:CALL 172:KW_NAMES 173:CALL_INTRINSIC_1',
   true,
   144,
-  { BINARY_OP: 1, BINARY_SUBSCR: 1, COMPARE_OP: 1, LOAD_ATTR: 9, LOAD_GLOBAL: 4, CALL: 3, STORE_ATTR: 4, UNPACK_SEQUENCE: 1 },
+  {
+    BINARY_OP: 1,
+    BINARY_SUBSCR: 1,
+    COMPARE_OP: 1,
+    LOAD_ATTR: 9,
+    LOAD_GLOBAL: 4,
+    CALL: 3,
+    STORE_ATTR: 4,
+    UNPACK_SEQUENCE: 1,
+  },
 );
 
 /** BINARY_OP (3.11+) arguments, as in Lib/opcode.py's _nb_ops. */
 export const NB_OPS = [
-  '+', '&', '//', '<<', '@', '*', '%', '|', '**', '>>', '-', '/', '^',
-  '+=', '&=', '//=', '<<=', '@=', '*=', '%=', '|=', '**=', '>>=', '-=', '/=', '^=',
+  '+',
+  '&',
+  '//',
+  '<<',
+  '@',
+  '*',
+  '%',
+  '|',
+  '**',
+  '>>',
+  '-',
+  '/',
+  '^',
+  '+=',
+  '&=',
+  '//=',
+  '<<=',
+  '@=',
+  '*=',
+  '%=',
+  '|=',
+  '**=',
+  '>>=',
+  '-=',
+  '/=',
+  '^=',
 ];

@@ -15,16 +15,28 @@ export function softmax(cx: LayerCtx, v: Value, axis: number, base: string): Val
   return unary(cx, v, 'Softmax', base, { axis: { int: v.perm.indexOf(a) } });
 }
 
-export function relu(cx: LayerCtx, v: Value, base: string, maxValue: number | null, slope: number, threshold: number): Value {
+export function relu(
+  cx: LayerCtx,
+  v: Value,
+  base: string,
+  maxValue: number | null,
+  slope: number,
+  threshold: number,
+): Value {
   const b = cx.b;
   let cur: string;
   if (threshold === 0 && slope === 0) cur = b.node('Relu', [v.name], maxValue === null ? base : `${base}_relu`)[0];
-  else if (threshold === 0) cur = b.node('LeakyRelu', [v.name], maxValue === null ? base : `${base}_leaky`, { alpha: slope })[0];
+  else if (threshold === 0)
+    cur = b.node('LeakyRelu', [v.name], maxValue === null ? base : `${base}_leaky`, { alpha: slope })[0];
   else {
     // x >= t ? x : slope·(x - t)
     const t = b.scalarConst(threshold);
     const ge = b.node('Less', [v.name, t], `${base}_below`)[0];
-    const shifted = b.node('Mul', [b.node('Sub', [v.name, t], `${base}_shift`)[0], b.scalarConst(slope)], `${base}_neg`)[0];
+    const shifted = b.node(
+      'Mul',
+      [b.node('Sub', [v.name, t], `${base}_shift`)[0], b.scalarConst(slope)],
+      `${base}_neg`,
+    )[0];
     cur = b.node('Where', [ge, shifted, v.name], maxValue === null ? base : `${base}_thr`)[0];
   }
   if (maxValue !== null) cur = b.node('Min', [cur, b.scalarConst(Number(maxValue))], base)[0];
@@ -79,7 +91,11 @@ function prelu(cx: LayerCtx): Value {
   // Slope laid out like x (leading 1 for the batch) so PRelu broadcasts it.
   const kshape = [1, ...aShape];
   const phys = transposeArray(alpha, kshape, x.perm);
-  const slope = cx.b.floatConst(`${cx.base}/alpha`, x.perm.map((k) => kshape[k]), phys);
+  const slope = cx.b.floatConst(
+    `${cx.base}/alpha`,
+    x.perm.map((k) => kshape[k]),
+    phys,
+  );
   return { name: cx.b.node('PRelu', [x.name, slope], cx.base)[0], shape: x.shape, perm: x.perm, elemType: x.elemType };
 }
 
@@ -89,12 +105,14 @@ export const activationLayers: LayerFamily = {
     const c = cx.config;
     return [relu(cx, cx.one(), cx.base, c.max_value ?? null, Number(c.negative_slope ?? 0), Number(c.threshold ?? 0))];
   },
-  LeakyReLU: (cx) => [unary(cx, cx.one(), 'LeakyRelu', cx.base, { alpha: Number(cx.config.alpha ?? cx.config.negative_slope ?? 0.3) })],
+  LeakyReLU: (cx) => [
+    unary(cx, cx.one(), 'LeakyRelu', cx.base, { alpha: Number(cx.config.alpha ?? cx.config.negative_slope ?? 0.3) }),
+  ],
   ELU: (cx) => [unary(cx, cx.one(), 'Elu', cx.base, { alpha: Number(cx.config.alpha ?? 1) })],
   ThresholdedReLU: (cx) => [unary(cx, cx.one(), 'ThresholdedRelu', cx.base, { alpha: Number(cx.config.theta ?? 1) })],
   Softmax: (cx) => {
     const a = cx.config.axis;
-    return [softmax(cx, cx.one(), Number(Array.isArray(a) ? a[0] : a ?? -1), cx.base)];
+    return [softmax(cx, cx.one(), Number(Array.isArray(a) ? a[0] : (a ?? -1)), cx.base)];
   },
   PReLU: (cx) => [prelu(cx)],
 };

@@ -63,7 +63,10 @@ export class LayerCtx {
     const w = this.weights.get(key);
     if (!w) {
       const have = this.stored.map((s) => s.name);
-      this.err(`weight '${key}' is missing (stored: ${have.length ? have.join(', ') : 'none'})${have.length ? '' : '; the file holds no weights for this layer'}`);
+      this.err(
+        `weight '${key}' is missing (stored: ${have.length ? have.join(', ') : 'none'})` +
+          (have.length ? '' : '; the file holds no weights for this layer'),
+      );
     }
     if (w.shape.length !== expected.length || w.shape.some((d, i) => d !== expected[i])) {
       this.err(`weight '${w.name}' has shape ${fmtShape(w.shape)}, expected ${fmtShape(expected)}`);

@@ -23,7 +23,15 @@ export function convOut(inp: Dim, k: number, s: number, d: number, padding: stri
 }
 
 /** ONNX pads for Keras's padding modes ('same' as explicit pads when the sizes are known). */
-export function convPads(cx: LayerCtx, x: Value, spatialAxes: number[], k: number[], s: number[], d: number[], padding: string): Record<string, AttrValue> {
+export function convPads(
+  cx: LayerCtx,
+  x: Value,
+  spatialAxes: number[],
+  k: number[],
+  s: number[],
+  d: number[],
+  padding: string,
+): Record<string, AttrValue> {
   if (padding === 'valid') return { pads: new Array(2 * k.length).fill(0) };
   if (padding === 'causal') return { pads: [...k.map((kk, i) => (kk - 1) * d[i]), ...k.map(() => 0)] };
   if (padding !== 'same') cx.err(`padding '${padding}' is not supported`);
@@ -99,7 +107,13 @@ function conv(cx: LayerCtx): Value {
   const attrs: Record<string, AttrValue> =
     cls === 'SeparableConv2D'
       ? { kernel_shape: [1, 1] }
-      : { ...convPads(cx, x, spatialAxes, k, s, d, padding), kernel_shape: k, strides: s, dilations: d, group: { int: group } };
+      : {
+          ...convPads(cx, x, spatialAxes, k, s, d, padding),
+          kernel_shape: k,
+          strides: s,
+          dilations: d,
+          group: { int: group },
+        };
   const act = String(c.activation ?? 'linear');
   const name = b.node('Conv', inputs, act === 'linear' ? base : `${base}_conv`, attrs)[0];
   const outShape: Dim[] = [...x.shape];

@@ -41,7 +41,9 @@ function embedding(cx: LayerCtx): Value {
   const E = cx.weight('embeddings', [inDim, outDim]);
   const xin = b.toPerm(x, ident(x.shape.length));
   const idx = b.node('Cast', [xin.name], `${cx.base}_indices`, { to: { int: DataType.INT64 } })[0];
-  const name = b.node('Gather', [b.floatConst(`${cx.base}/embeddings`, [inDim, outDim], E), idx], cx.base, { axis: { int: 0 } })[0];
+  const name = b.node('Gather', [b.floatConst(`${cx.base}/embeddings`, [inDim, outDim], E), idx], cx.base, {
+    axis: { int: 0 },
+  })[0];
   return { name, shape: [...x.shape, outDim], perm: ident(x.shape.length + 1), elemType: DataType.FLOAT };
 }
 

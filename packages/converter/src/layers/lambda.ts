@@ -13,7 +13,8 @@ function argumentsEnv(cx: LayerCtx, env: Map<string, EV>): void {
   for (const [k, v] of Object.entries(args as Record<string, unknown>)) {
     if (typeof v === 'number') env.set(k, { k: 'num', n: v });
     else if (typeof v === 'boolean') env.set(k, { k: 'const', v });
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) env.set(k, { k: 'list', items: v.map((n) => ({ k: 'num', n })) });
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'number'))
+      env.set(k, { k: 'list', items: v.map((n) => ({ k: 'num', n })) });
   }
 }
 
@@ -54,13 +55,17 @@ function lambda(cx: LayerCtx): Value {
       return emitTree(cx, tree, `its code computes ${formatExpr(tree)}`);
     } catch (e) {
       if (!(e instanceof ConverterError) || name === 'l2norm') throw e;
-      throw new ConverterError(`${e.message}; say what it computes with --lambda ${name}=KIND (${LAMBDA_KINDS_HELP})${listing}`);
+      throw new ConverterError(
+        `${e.message}; say what it computes with --lambda ${name}=KIND (${LAMBDA_KINDS_HELP})${listing}`,
+      );
     }
   }
   // The reference's l2norm keeps working by name whatever its code looks like.
-  if (name === 'l2norm' && cx.xs.length === 1) return emitTree(cx, parsed(cx, 'l2_normalize(x, axis=-1)', 'l2norm'), 'l2norm');
+  if (name === 'l2norm' && cx.xs.length === 1)
+    return emitTree(cx, parsed(cx, 'l2_normalize(x, axis=-1)', 'l2norm'), 'l2norm');
   cx.err(
-    `the Lambda's code cannot be read as a known form (${code.problem}); say what it computes with --lambda ${name}=KIND ` +
+    `the Lambda's code cannot be read as a known form (${code.problem}); ` +
+      `say what it computes with --lambda ${name}=KIND ` +
       `(${LAMBDA_KINDS_HELP}; l2norm = the reference's L2 normalisation over the last axis)${listing}`,
   );
 }

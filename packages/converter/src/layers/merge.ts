@@ -3,7 +3,14 @@ import type { Value } from '../graph.js';
 import type { LayerCtx, LayerFamily } from './context.js';
 import { normAxis } from './util.js';
 
-const MERGE_OPS: Record<string, string> = { Add: 'Add', Subtract: 'Sub', Multiply: 'Mul', Maximum: 'Max', Minimum: 'Min', Average: 'Mean' };
+const MERGE_OPS: Record<string, string> = {
+  Add: 'Add',
+  Subtract: 'Sub',
+  Multiply: 'Mul',
+  Maximum: 'Max',
+  Minimum: 'Min',
+  Average: 'Mean',
+};
 
 /** Element-wise merge of several inputs in the first one's layout (Keras broadcasts nothing here). */
 export function mergeValues(cx: LayerCtx, xs: Value[], op: string, base: string): Value {
@@ -17,7 +24,8 @@ export function mergeValues(cx: LayerCtx, xs: Value[], op: string, base: string)
   if (op === 'Max' || op === 'Min' || op === 'Mean') name = cx.b.node(op, names, base)[0];
   else {
     name = names[0];
-    for (let i = 1; i < names.length; i++) name = cx.b.node(op, [name, names[i]], i === names.length - 1 ? base : `${base}_${i}`)[0];
+    for (let i = 1; i < names.length; i++)
+      name = cx.b.node(op, [name, names[i]], i === names.length - 1 ? base : `${base}_${i}`)[0];
   }
   const shape = xs[0].shape.map((d, i) => d ?? xs.find((v) => v.shape[i] !== null)?.shape[i] ?? null);
   return { name, shape, perm, elemType: DataType.FLOAT };

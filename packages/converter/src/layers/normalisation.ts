@@ -26,7 +26,14 @@ export function bnParams(cx: LayerCtx, bn: KLayer, ch: number): { scale: Float32
  * y = γ(x − μ)/√(σ² + ε) + β folded into the producing layer's weights; the output channel is axis 0 of W
  * (`outAxisLast` 0, ONNX Conv) or its last axis (1, Dense kernels).
  */
-export function foldBn(cx: LayerCtx, bn: KLayer, W: Float32Array, bias: Float32Array | undefined, cout: number, outAxisLast: 0 | 1) {
+export function foldBn(
+  cx: LayerCtx,
+  bn: KLayer,
+  W: Float32Array,
+  bias: Float32Array | undefined,
+  cout: number,
+  outAxisLast: 0 | 1,
+) {
   const { scale, shift } = bnParams(cx, bn, cout);
   const out = new Float32Array(W.length);
   const per = W.length / cout;
@@ -47,7 +54,9 @@ export function foldBn(cx: LayerCtx, bn: KLayer, W: Float32Array, bias: Float32A
 function batchNorm(cx: LayerCtx): Value {
   const x = cx.one();
   const c = cx.config;
-  const axes = (Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a: unknown) => normAxis(Number(a), x.shape.length));
+  const axes = (Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a: unknown) =>
+    normAxis(Number(a), x.shape.length),
+  );
   if (axes.length !== 1) cx.err(`normalisation over several axes ${JSON.stringify(c.axis)} is not supported`);
   const axis = axes[0];
   const ch = cx.staticDim(x.shape[axis], `the size of axis ${axis}`);
@@ -64,7 +73,9 @@ function layerNorm(cx: LayerCtx): Value {
   const x0 = cx.one();
   const c = cx.config;
   const r = x0.shape.length;
-  const axes = [...new Set((Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a: unknown) => normAxis(Number(a), r)))].sort();
+  const axes = [
+    ...new Set((Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a: unknown) => normAxis(Number(a), r))),
+  ].sort();
   // One axis keeps the layout; several are normalised in Keras order so γ and β keep theirs.
   const x = axes.length === 1 ? x0 : cx.b.toPerm(x0, ident(r));
   const dims = axes.map((a) => cx.staticDim(x.shape[a], `the size of axis ${a}`));
@@ -74,10 +85,14 @@ function layerNorm(cx: LayerCtx): Value {
   const mean = b.reduce('ReduceMean', x.name, phys, true, `${base}_mean`);
   const d = b.node('Sub', [x.name, mean], `${base}_centered`)[0];
   const v = b.reduce('ReduceMean', b.node('Mul', [d, d], `${base}_sq`)[0], phys, true, `${base}_var`);
-  const sd = b.node('Sqrt', [b.node('Add', [v, b.scalarConst(Number(c.epsilon ?? 1e-3))], `${base}_var_eps`)[0]], `${base}_std`)[0];
+  const sd = b.node(
+    'Sqrt',
+    [b.node('Add', [v, b.scalarConst(Number(c.epsilon ?? 1e-3))], `${base}_var_eps`)[0]],
+    `${base}_std`,
+  )[0];
   const gamma = c.scale === false ? undefined : cx.weight('gamma', dims);
   const beta = c.center === false ? undefined : cx.weight('beta', dims);
-  const bshape = x.perm.map((k) => (axes.includes(k) ? x.shape[k] as number : 1));
+  const bshape = x.perm.map((k) => (axes.includes(k) ? (x.shape[k] as number) : 1));
   let y = b.node('Div', [d, sd], gamma || beta ? `${base}_normed` : base)[0];
   if (gamma) y = b.node('Mul', [y, b.floatConst(`${base}/gamma`, bshape, gamma)], beta ? `${base}_scaled` : base)[0];
   if (beta) y = b.node('Add', [y, b.floatConst(`${base}/beta`, bshape, beta)], base)[0];

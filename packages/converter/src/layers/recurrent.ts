@@ -28,7 +28,8 @@ function gateMatrix(w: Float32Array, rows: number, units: number, order: number[
   const out = new Float32Array(w.length);
   const cols = order.length * units;
   order.forEach((kg, g) => {
-    for (let j = 0; j < units; j++) for (let r = 0; r < rows; r++) out[(g * units + j) * rows + r] = w[r * cols + kg * units + j];
+    for (let j = 0; j < units; j++)
+      for (let r = 0; r < rows; r++) out[(g * units + j) * rows + r] = w[r * cols + kg * units + j];
   });
   return out;
 }
@@ -76,7 +77,12 @@ function recurrent(cx: LayerCtx): Value[] {
   // ONNX RNNs take [time, batch, features].
   const x = b.toPerm(x0, ident(3));
   const xt = b.node('Transpose', [x.name], `${base}_time_major`, { perm: [1, 0, 2] })[0];
-  const ins = [xt, b.floatConst(`${base}/W`, [1, gates * units, cin], W), b.floatConst(`${base}/R`, [1, gates * units, units], R), b.floatConst(`${base}/B`, [1, 2 * gates * units], B)];
+  const ins = [
+    xt,
+    b.floatConst(`${base}/W`, [1, gates * units, cin], W),
+    b.floatConst(`${base}/R`, [1, gates * units, units], R),
+    b.floatConst(`${base}/B`, [1, 2 * gates * units], B),
+  ];
   const outs = b.node(lstm ? 'LSTM' : 'GRU', ins, `${base}_rnn`, attrs, lstm ? 3 : 2);
   const batch = x.shape[0];
   const state = (name: string, tag: string): Value => ({
@@ -88,7 +94,12 @@ function recurrent(cx: LayerCtx): Value[] {
   let y: Value;
   if (c.return_sequences) {
     const sq = b.node('Squeeze', [outs[0], b.int64Const('axes', [1])], `${base}_seq`)[0];
-    y = { name: b.node('Transpose', [sq], base, { perm: [1, 0, 2] })[0], shape: [batch, x.shape[1], units], perm: [0, 1, 2], elemType: DataType.FLOAT };
+    y = {
+      name: b.node('Transpose', [sq], base, { perm: [1, 0, 2] })[0],
+      shape: [batch, x.shape[1], units],
+      perm: [0, 1, 2],
+      elemType: DataType.FLOAT,
+    };
   } else y = state(outs[1], base);
   if (!c.return_state) return [y];
   return lstm ? [y, state(outs[1], `${base}_h`), state(outs[2], `${base}_c`)] : [y, state(outs[1], `${base}_h`)];

@@ -56,7 +56,11 @@ function crop(cx: LayerCtx): Value {
     if (shape[a] !== null) shape[a] = (shape[a] as number) - am[i][0] - am[i][1];
   });
   const b = cx.b;
-  const name = b.node('Slice', [x.name, b.int64Const('starts', starts), b.int64Const('ends', ends), b.int64Const('axes', phys)], cx.base)[0];
+  const name = b.node(
+    'Slice',
+    [x.name, b.int64Const('starts', starts), b.int64Const('ends', ends), b.int64Const('axes', phys)],
+    cx.base,
+  )[0];
   return { name, shape, perm: x.perm, elemType: x.elemType };
 }
 
@@ -64,7 +68,8 @@ function upsample(cx: LayerCtx): Value {
   const x = cx.one();
   const c = cx.config;
   const interpolation = String(c.interpolation ?? 'nearest');
-  if (interpolation !== 'nearest' && interpolation !== 'bilinear') cx.err(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
+  if (interpolation !== 'nearest' && interpolation !== 'bilinear')
+    cx.err(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
   const size = pair(c.size ?? 2, 2);
   const axes = spatialAxes(cx, 2);
   const scales = new Float32Array(x.shape.length).fill(1);

@@ -106,6 +106,10 @@ if (ref) {
 } else {
   md += 'The reference was not run (give `--reference DIR`, a checkout of cvjena/semantic-embeddings, with python3, numpy and scipy).\n';
 }
+const [node, help] = rows;
+md += `\nOn a busy machine wall time is mostly waiting for a core: Node.js alone took ${node.wall.toFixed(2)} s wall for `;
+md += `${node.cpu.toFixed(2)} s of CPU here. The CPU column is what each command itself costs: \`--help\` is Node.js + `;
+md += `${(help.cpu - node.cpu).toFixed(2)} s (yargs and the command definitions). The wall targets are for an idle machine.\n`;
 md += '\nEach command loads only its own packages (builders import nothing heavy; handlers `import()` theirs), so `--help`\n';
 md += 'and a rejected typo cost Node.js plus yargs; compute-class-embedding adds @semembed/hierarchy (pure TypeScript).\n';
 writeFileSync(join(root, 'bench', 'results', 'cli-startup.md'), md);

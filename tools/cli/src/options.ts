@@ -59,6 +59,15 @@ export function labelsSourceCheck(a: { labels?: string; dataset?: string; data_r
   throw new FlagError('give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels');
 }
 
+/** The evaluate commands' label source: --labels, or the test split of --dataset in --data_root (checked). */
+export function withLabelSourceOptions<T>(y: Argv<T>) {
+  return y
+    .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
+    .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
+    .option('labels', { type: 'string', describe: 'Class labels in feature row order: .npy of integers or text, one per line' })
+    .check(labelsSourceCheck);
+}
+
 /** --workers: 'auto' or a positive integer. */
 export function parseWorkers(v: unknown): number | 'auto' {
   const last = Array.isArray(v) ? v[v.length - 1] : v;

@@ -3,24 +3,20 @@ import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption, labelsSourceCheck, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { intOption, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
-  withTaxonomyOptions(withForceOption(y))
-    .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
-    .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
+  withLabelSourceOptions(withTaxonomyOptions(withForceOption(y)))
     .option('classes_from', { type: 'string', describe: 'Class embedding file whose ind2label names the output columns / label indices' })
     .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Model outputs per test sample (.npy or pickled dump): probabilities or embeddings; repeatable' })
     .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat' })
     .option('prob_features', yesNoListOption('prob_features', 'yes/no per --feat: the features are class probabilities (rank columns by score)'))
     .option('centroids', { type: 'string', array: true, describe: 'Class embedding file per --feat: classify by the nearest class embedding (squared Euclidean)' })
-    .option('labels', { type: 'string', describe: 'Class labels in row order: .npy of integers or text, one per line' })
     .option('json', { type: 'string', describe: 'Write the metrics as {label: {metric: value}}' })
     .option('crm', { type: 'boolean', default: false, describe: 'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"' })
     .option('bootstrap', intOption('bootstrap', { min: 0, default: 0, describe: 'Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)' }))
-    .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }))
-    .check(labelsSourceCheck);
+    .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }));
 
 /**
  * evaluate_classification_accuracy.py on extracted outputs: class probabilities (--prob_features yes) or

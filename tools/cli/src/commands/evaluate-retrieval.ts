@@ -4,19 +4,16 @@ import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption, labelsSourceCheck, showProgress, withProgressOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { intOption, withLabelSourceOptions, showProgress, withProgressOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(
-    withTaxonomyOptions(withForceOption(y))
-      .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
-      .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
+    withLabelSourceOptions(withTaxonomyOptions(withForceOption(y)))
       .option('classes_from', { type: 'string', describe: 'Class embedding file whose ind2label lists the classes; labels are then indices into it' })
       .option('feat', { type: 'string', array: true, demandOption: true, describe: 'Features: .npy (rows = samples) or a pickled dump {"feat": {id: vector}}; repeatable' })
       .option('label', { type: 'string', array: true, describe: 'Name of the corresponding --feat (default: its file name)' })
       .option('norm', yesNoListOption('norm', 'yes/no per --feat: L2-normalise and rank by dot product (default no: squared Euclidean)'))
-      .option('labels', { type: 'string', describe: 'Class labels in feature row order: .npy of integers or text, one per line' })
       .option('plot_max', intOption('plot_max', { min: 0, default: 250, describe: 'P@k for k = 1..plot_max (plots and CSV); 0 disables plotting' }))
       .option('prec_type', { choices: ['LCS_HEIGHT', 'WUP'] as const, default: 'LCS_HEIGHT' as const, describe: 'Similarity for the CSV and plots' })
       .option('clip_ahp', intOption('clip_ahp', { min: 0, describe: 'AHP@K: clip the ranking at K (default: AHP over the whole ranking)' }))
@@ -30,7 +27,6 @@ const builder = (y: Argv) =>
       .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }))
       .option('crm', yesNoListOption('crm', 'yes/no per --feat: the features are class probabilities (columns: --classes_from or class ids 0..C-1); also rank by expected class similarity'))
       .option('threads', intOption('threads', { min: 1, describe: 'Threads scoring the rankings (default: the available cores)' }))
-      .check(labelsSourceCheck)
       .example(
         '$0 evaluate-retrieval --dataset CIFAR-100 --data_root cifar --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --feat feat.npy --labels labels.txt --clip_ahp 250',
         'mAHP@250 and mAP of one feature set',

@@ -106,14 +106,18 @@ function entropyRange(s: TensorStats): Range {
 }
 
 /** Ranges of every float activation of `model` (and its input) over the calibration batches. */
-export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatch[], o: CalibrateOptions = {}): Promise<Map<string, Range>> {
+export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatch[], o: CalibrateOptions = {}):
+  Promise<Map<string, Range>> {
   const method = o.method ?? 'minmax';
-  if (!CALIBRATION_METHODS.includes(method)) throw new QuantizeError(`--method ${method}: use minmax, percentile or entropy`);
+  if (!CALIBRATION_METHODS.includes(method)) {
+    throw new QuantizeError(`--method ${method}: use minmax, percentile or entropy`);
+  }
   if (batches.length === 0 || batches.every((b) => b.n === 0)) throw new QuantizeError('calibration: no samples');
   const input = modelInput(model);
   const sampleSize = input.dims.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
   const names = activationTensors(model);
-  const session = await ort.InferenceSession.create(writeModel(exposeOutputs(model, names)), { graphOptimizationLevel: 'disabled' });
+  const exposed = writeModel(exposeOutputs(model, names));
+  const session = await ort.InferenceSession.create(exposed, { graphOptimizationLevel: 'disabled' });
   const cap = method === 'minmax' ? 0 : (o.reservoir ?? 1 << 18);
   const stats = new Map<string, TensorStats>([input.name, ...names].map((n) => [n, new TensorStats(cap)]));
   const fixedBatch = typeof input.dims[0] === 'number' ? input.dims[0] : undefined;
@@ -122,7 +126,8 @@ export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatc
   try {
     for (const b of batches) {
       if (Number.isFinite(sampleSize) && b.data.length !== b.n * sampleSize) {
-        throw new QuantizeError(`calibration batch of ${b.n} samples has ${b.data.length} values, the input '${input.name}' takes ${sampleSize} per sample`);
+        throw new QuantizeError(`calibration batch of ${b.n} samples has ${b.data.length} values, ` +
+          `the input '${input.name}' takes ${sampleSize} per sample`);
       }
       const step = fixedBatch ?? b.n;
       for (let s = 0; s < b.n; s += step) {
@@ -145,9 +150,13 @@ export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatc
   const ranges = new Map<string, Range>();
   for (const [name, s] of stats) {
     if (s.seen === 0) continue;
-    if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) throw new QuantizeError(`calibration: tensor '${name}' has non-finite values (bad calibration input?)`);
+    if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) {
+      throw new QuantizeError(`calibration: tensor '${name}' has non-finite values (bad calibration input?)`);
+    }
     // The image input keeps its full range: clipping pixels only loses (its range is the preprocessing's).
-    ranges.set(name, method === 'minmax' || name === input.name ? { min: s.min, max: s.max } : method === 'percentile' ? percentileRange(s, o.percentile ?? 99.999) : entropyRange(s));
+    const full = method === 'minmax' || name === input.name;
+    ranges.set(name, full ? { min: s.min, max: s.max }
+      : method === 'percentile' ? percentileRange(s, o.percentile ?? 99.999) : entropyRange(s));
   }
   return ranges;
 }

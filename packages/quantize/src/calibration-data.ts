@@ -26,7 +26,8 @@ export async function imagesCalibration(dir: string, sidecarPath: string, limit 
   }
   if (entries.length === 0) {
     const n = readdirSync(dir).length;
-    throw new QuantizeError(`--calibration ${dir}: no images (${n ? `${n} entries, none a .png/.jpg/.webp/...` : 'the folder is empty'})`);
+    const what = n ? `${n} entries, none a .png/.jpg/.webp/...` : 'the folder is empty';
+    throw new QuantizeError(`--calibration ${dir}: no images (${what})`);
   }
   const per = inputSize(sc);
   const data = new Float32Array(entries.length * per);
@@ -34,7 +35,8 @@ export async function imagesCalibration(dir: string, sidecarPath: string, limit 
     try {
       await preprocessImage(readFileSync(e.file), sc, data, i * per);
     } catch (err) {
-      throw new QuantizeError(`--calibration ${join(dir, e.id.startsWith(dir) ? e.id.slice(dir.length + 1) : e.id)}: ${(err as Error).message.split('\n')[0]}`);
+      const file = join(dir, e.id.startsWith(dir) ? e.id.slice(dir.length + 1) : e.id);
+      throw new QuantizeError(`--calibration ${file}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   return { data, n: entries.length };
@@ -47,13 +49,15 @@ export interface DatasetSamples extends CalibrationBatch {
 }
 
 /** The first `limit` samples of a dataset split, normalised with the sidecar's mean / std in its layout. */
-export async function datasetSamples(name: string, dataRoot: string | undefined, sidecarPath: string, split: 'train' | 'test', limit: number): Promise<DatasetSamples> {
+export async function datasetSamples(name: string, dataRoot: string | undefined, sidecarPath: string,
+  split: 'train' | 'test', limit: number): Promise<DatasetSamples> {
   const sc = readSidecar(sidecarPath);
   const ds = await loadDataset(name, { dataRoot, split });
   const [H, W, C] = ds.shape;
   const [h, w] = sc.preprocessing.resize;
   if (H !== h || W !== w || C !== sc.input.channels) {
-    throw new QuantizeError(`--dataset ${name}: images are ${H}x${W}x${C}, the model takes ${h}x${w}x${sc.input.channels}`);
+    const want = `${h}x${w}x${sc.input.channels}`;
+    throw new QuantizeError(`--dataset ${name}: images are ${H}x${W}x${C}, the model takes ${want}`);
   }
   const n = Math.min(limit, ds.labels.length);
   const { mean, std } = sc.preprocessing;

@@ -10,7 +10,8 @@ export const FP16_BLOCK = new Set([
   'Div', 'Max', 'Min', 'Pow', 'Reciprocal', 'Exp', 'Log', 'Cast', 'Constant', 'ConstantOfShape', 'Range',
 ]);
 /** Ops whose outputs are not float tensors (no Cast ever goes on them). */
-const NOT_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Greater', 'Less', 'Not', 'And', 'Or']);
+const NOT_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Greater', 'Less', 'Not', 'And',
+  'Or']);
 
 export interface Fp16Options {
   /** More op types to keep in float32. */
@@ -33,7 +34,8 @@ export function convertFp16(model: onnx.ModelProto, o: Fp16Options = {}): { half
     const h = ix.fresh(`${out.name}_fp16`);
     p.output = p.output.map((x) => (x === out.name ? h : x));
     for (const c of ix.consumers.get(out.name ?? '') ?? []) c.input = c.input.map((x) => (x === out.name ? h : x));
-    tail.push(makeNode('Cast', [h], [out.name ?? ''], { name: ix.fresh(`${out.name}_to_float32`), attributes: { to: { int: DataType.FLOAT } } }));
+    const name = ix.fresh(`${out.name}_to_float32`);
+    tail.push(makeNode('Cast', [h], [out.name ?? ''], { name, attributes: { to: { int: DataType.FLOAT } } }));
   }
   const casts = new Map<string, string>();
   const halfInits = new Map<string, string>();
@@ -63,7 +65,8 @@ export function convertFp16(model: onnx.ModelProto, o: Fp16Options = {}): { half
       let c = casts.get(key);
       if (!c) {
         c = ix.fresh(`${i}_${want === 16 ? 'fp16' : 'fp32'}`);
-        nodes.push(makeNode('Cast', [i], [c], { name: ix.fresh(`${c}_Cast`), attributes: { to: { int: want === 16 ? DataType.FLOAT16 : DataType.FLOAT } } }));
+        const to = { int: want === 16 ? DataType.FLOAT16 : DataType.FLOAT };
+        nodes.push(makeNode('Cast', [i], [c], { name: ix.fresh(`${c}_Cast`), attributes: { to } }));
         casts.set(key, c);
       }
       return c;

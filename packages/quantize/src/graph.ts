@@ -52,7 +52,9 @@ export function modelInput(model: onnx.ModelProto): { name: string; dims: (numbe
   const g = model.graph!;
   const inits = new Set(g.initializer.map((t) => t.name));
   const inputs = g.input.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1) throw new QuantizeError(`the model has ${inputs.length} inputs; the quantiser handles models with one image input`);
+  if (inputs.length !== 1) {
+    throw new QuantizeError(`the model has ${inputs.length} inputs; the quantiser handles models with one image input`);
+  }
   const tt = inputs[0].type?.tensorType;
   if (tt?.elemType !== DataType.FLOAT) throw new QuantizeError(`input '${inputs[0].name}' is not float32`);
   const dims = (tt.shape?.dim ?? []).map((d) => (d.dimValue !== undefined ? Number(d.dimValue) : d.dimParam ?? null));
@@ -60,7 +62,8 @@ export function modelInput(model: onnx.ModelProto): { name: string; dims: (numbe
 }
 
 /** Ops whose outputs are never float activations worth calibrating. */
-const NON_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'QuantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger']);
+const NON_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'QuantizeLinear', 'DynamicQuantizeLinear',
+  'MatMulInteger']);
 
 /** A copy of the model whose graph also outputs each of `names` (float32, shape left open). */
 export function exposeOutputs(model: onnx.ModelProto, names: string[]): onnx.ModelProto {
@@ -74,7 +77,8 @@ export function exposeOutputs(model: onnx.ModelProto, names: string[]): onnx.Mod
 export function activationTensors(model: onnx.ModelProto): string[] {
   const out: string[] = [];
   for (const n of model.graph!.node) {
-    if (NON_FLOAT.has(n.opType ?? '') || (n.opType === 'Cast' && Number(n.attribute.find((a) => a.name === 'to')?.i) !== DataType.FLOAT)) continue;
+    const castTo = n.opType === 'Cast' ? Number(n.attribute.find((a) => a.name === 'to')?.i) : DataType.FLOAT;
+    if (NON_FLOAT.has(n.opType ?? '') || castTo !== DataType.FLOAT) continue;
     for (const o of n.output) if (o) out.push(o);
   }
   return out;

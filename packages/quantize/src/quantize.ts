@@ -12,7 +12,9 @@ import { quantizeStatic } from './static-int8.js';
 export type QuantizeMode = 'int8' | 'fp16' | 'dynamic';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'fp16', 'dynamic'];
 /** The precision name a mode's output carries in its sidecar (and the page's variant list). */
-export const PRECISION: Record<QuantizeMode | 'fp32', string> = { fp32: 'fp32', fp16: 'fp16', int8: 'int8', dynamic: 'dynamic' };
+export const PRECISION: Record<QuantizeMode | 'fp32', string> = {
+  fp32: 'fp32', fp16: 'fp16', int8: 'int8', dynamic: 'dynamic',
+};
 
 export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
   /** 'fp32' copies the model as it is (what --max_drop keeps when no variant stays within the bound). */
@@ -34,19 +36,29 @@ export interface QuantizeResult {
 }
 
 export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, source = 'model'): Promise<QuantizeResult> {
-  if (o.mode !== 'fp32' && !QUANTIZE_MODES.includes(o.mode)) throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
+  if (o.mode !== 'fp32' && !QUANTIZE_MODES.includes(o.mode)) {
+    throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
+  }
   const model = readModel(input, source);
   let info: Record<string, unknown>;
   if (o.mode === 'int8') {
-    if (!o.calibration) throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
+    if (!o.calibration) {
+      throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
+    }
     const method = o.method ?? 'minmax';
     const ranges = await calibrate(model, o.calibration, { ...o, method });
     const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
-    info = { mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations, foldedRelus: r.foldedRelus, depthwiseAffine: r.depthwise, activations: o.activations ?? 'uint8', skipped: r.skipped };
+    info = {
+      mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, activations: o.activations ?? 'uint8',
+      calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations,
+      foldedRelus: r.foldedRelus, depthwiseAffine: r.depthwise, skipped: r.skipped,
+    };
   } else if (o.mode === 'dynamic') {
     const r = quantizeDynamic(model, { perChannel: o.perChannel });
-    if (r.weights.length === 0) throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
+    if (r.weights.length === 0) {
+      throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
+    }
     info = { mode: 'dynamic', perChannel: o.perChannel ?? false, int8Weights: r.weights.length, skipped: r.skipped };
   } else if (o.mode === 'fp32') {
     info = { mode: 'fp32' };
@@ -60,18 +72,22 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
 
 /** IN.onnx's sidecar: IN.json, else model.json beside it. */
 export function sidecarOf(onnxPath: string): string | undefined {
-  return [onnxPath.replace(/\.onnx$/, '.json'), join(dirname(onnxPath), 'model.json')].find((p) => p !== onnxPath && existsSync(p));
+  const candidates = [onnxPath.replace(/\.onnx$/, '.json'), join(dirname(onnxPath), 'model.json')];
+  return candidates.find((p) => p !== onnxPath && existsSync(p));
 }
 
 /**
  * Quantises IN.onnx into OUT.onnx and writes OUT.json (IN's sidecar, `model` pointing at OUT, `precision` and
  * `quantization` added). Everything is checked before the first write; both files are written atomically.
  */
-export async function quantizeFile(inPath: string, outPath: string, o: QuantizeOptions & { force?: boolean }): Promise<{ out: string; sidecar?: string; bytes: number; info: Record<string, unknown> }> {
+export async function quantizeFile(inPath: string, outPath: string, o: QuantizeOptions & { force?: boolean }):
+  Promise<{ out: string; sidecar?: string; bytes: number; info: Record<string, unknown> }> {
   if (!existsSync(inPath)) throw new QuantizeError(`${inPath}: no such file`);
   if (!outPath.endsWith('.onnx')) throw new QuantizeError(`${outPath}: the output must be a .onnx file`);
   const outSidecar = outPath.replace(/\.onnx$/, '.json');
-  if (!o.force) for (const p of [outPath, outSidecar]) if (existsSync(p)) throw new QuantizeError(`${p} exists (use --force to replace it)`);
+  for (const p of [outPath, outSidecar]) {
+    if (!o.force && existsSync(p)) throw new QuantizeError(`${p} exists (use --force to replace it)`);
+  }
   const sc = sidecarOf(inPath);
   let sidecar: Record<string, unknown> | undefined;
   if (sc) {
@@ -84,7 +100,8 @@ export async function quantizeFile(inPath: string, outPath: string, o: QuantizeO
   const r = await quantizeModel(readFileSync(inPath), o, inPath);
   writeFileAtomic(outPath, r.bytes);
   if (sidecar) {
-    const next = { ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization: { ...r.info, from: basename(inPath) } };
+    const quantization = { ...r.info, from: basename(inPath) };
+    const next = { ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization };
     writeFileAtomic(outSidecar, JSON.stringify(next, null, 1));
   }
   return { out: outPath, ...(sidecar && { sidecar: outSidecar }), bytes: r.bytes.length, info: r.info };

@@ -10,7 +10,8 @@ import { activationParams, quantizeBias, quantizeWeights } from './qparams.js';
 /** Ops with int8 kernels taking a weight (input 1) and an optional bias (input 2). */
 const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
 /** Ops that run on int8 between quantised neighbours (ORT drops or fuses their Q/DQ). */
-const FLOW = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Relu', 'Flatten', 'Reshape', 'Transpose', 'Concat']);
+const FLOW = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Relu', 'Flatten', 'Reshape', 'Transpose',
+  'Concat']);
 
 export interface StaticOptions {
   /** One weight scale per output channel (default true). */
@@ -94,14 +95,20 @@ function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex): number {
     if (k < 0 || ix.isConstant(mul.input[1 - k])) continue;
     const scale = perChannel(mul.input[k])!;
     const readers = ix.consumers.get(mul.output[0]) ?? [];
-    const add = readers.length === 1 && readers[0].opType === 'Add' && !ix.outputs.has(mul.output[0]) ? readers[0] : undefined;
+    const single = readers.length === 1 && !ix.outputs.has(mul.output[0]);
+    const add = single && readers[0].opType === 'Add' ? readers[0] : undefined;
     const shift = add && add.input.map((i) => (i === mul.output[0] ? undefined : perChannel(i))).find((x) => x);
     const last = shift ? add! : mul;
     const w = ix.fresh(`${mul.input[k]}_depthwise`), b = ix.fresh(`${last.output[0]}_depthwise_bias`);
-    g.initializer.push(makeTensor(w, DataType.FLOAT, [scale.length, 1, 1, 1], Float32Array.from(scale)), makeTensor(b, DataType.FLOAT, [scale.length], shift ? Float32Array.from(shift) : new Float32Array(scale.length)));
+    const bias = shift ? Float32Array.from(shift) : new Float32Array(scale.length);
+    g.initializer.push(makeTensor(w, DataType.FLOAT, [scale.length, 1, 1, 1], Float32Array.from(scale)),
+      makeTensor(b, DataType.FLOAT, [scale.length], bias));
     ix.initializers.set(w, g.initializer.at(-2)!);
     ix.initializers.set(b, g.initializer.at(-1)!);
-    const conv = makeNode('Conv', [mul.input[1 - k], w, b], [last.output[0]], { name: ix.fresh(`${last.name || last.output[0]}_depthwise`), attributes: { group: { int: scale.length }, kernel_shape: [1, 1] } });
+    const conv = makeNode('Conv', [mul.input[1 - k], w, b], [last.output[0]], {
+      name: ix.fresh(`${last.name || last.output[0]}_depthwise`),
+      attributes: { group: { int: scale.length }, kernel_shape: [1, 1] },
+    });
     g.node.splice(g.node.indexOf(mul), 1, conv);
     if (shift) g.node.splice(g.node.indexOf(add!), 1);
     n++;
@@ -123,10 +130,52 @@ function quantisedTensors(g: onnx.GraphProto, ix: GraphIndex): Set<string> {
   return t;
 }
 
+/** Collects the nodes and initializers a rewrite adds, with fresh names from the graph. */
+class Additions {
+  readonly inits: onnx.TensorProto[] = [];
+  constructor(readonly ix: GraphIndex) {}
+
+  /** `values` (already quantised, of `dataType`) behind a DequantizeLinear; returns the node and its output. */
+  dequantized(base: string, dataType: number, dims: number[], values: Int8Array | Int32Array, scales: Float32Array,
+    axis?: number): { node: onnx.NodeProto; output: string } {
+    const ix = this.ix;
+    const [q, s, z, dq] = ['quantized', 'scale', 'zero_point', 'dequantized'].map((x) => ix.fresh(`${base}_${x}`));
+    const perAxis = axis !== undefined ? [scales.length] : [];
+    const zeros = dataType === DataType.INT32 ? new Int32Array(scales.length) : new Int8Array(scales.length);
+    this.inits.push(makeTensor(q, dataType, dims, values), makeTensor(s, DataType.FLOAT, perAxis, scales),
+      makeTensor(z, dataType, perAxis, zeros));
+    const attributes = axis !== undefined ? { axis: { int: axis } } : undefined;
+    const name = ix.fresh(`${base}_DequantizeLinear`);
+    const node = makeNode('DequantizeLinear', [q, s, z], [dq], { name, attributes });
+    return { node, output: dq };
+  }
+
+  /** A QuantizeLinear -> DequantizeLinear pair on activation `t`. */
+  qdq(t: string, scale: number, zeroPoint: number, zeroType: number): { nodes: onnx.NodeProto[]; output: string } {
+    const ix = this.ix;
+    const [s, z, q, dq] = ['scale', 'zero_point', 'quantized', 'dequantized'].map((x) => ix.fresh(`${t}_${x}`));
+    this.inits.push(makeTensor(s, DataType.FLOAT, [], [scale]), makeTensor(z, zeroType, [], [zeroPoint]));
+    const nodes = [
+      makeNode('QuantizeLinear', [t, s, z], [q], { name: ix.fresh(`${t}_QuantizeLinear`) }),
+      makeNode('DequantizeLinear', [q, s, z], [dq], { name: ix.fresh(`${t}_DequantizeLinear`) }),
+    ];
+    return { nodes, output: dq };
+  }
+}
+
+/** The weight's output-channel axis (undefined: per tensor), or why the node's weight stays float. */
+function weightAxis(n: onnx.NodeProto, dims: number[], perChannel: boolean): number | undefined | string {
+  const axis = n.opType === 'Conv' ? 0 : n.opType === 'Gemm' ? gemmWeightAxis(n) : dims.length === 2 ? 1 : undefined;
+  if (n.opType === 'Gemm' && axis === undefined) return 'Gemm with alpha/beta/transA';
+  if (n.opType === 'MatMul' && dims.length !== 2) return `MatMul weight of rank ${dims.length}`;
+  return perChannel ? axis : undefined;
+}
+
 /** The model rewritten in place to static QDQ int8. `ranges` come from calibrate() on the float model. */
-export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range>, o: StaticOptions = {}): QuantizeReport {
+export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range>, o: StaticOptions = {}):
+  QuantizeReport {
   const perChannel = o.perChannel ?? true;
-  const actType = o.activations ?? 'uint8';
+  const zeroType = (o.activations ?? 'uint8') === 'uint8' ? DataType.UINT8 : DataType.INT8;
   requireOpset(model, 13);
   modelInput(model);
   const g = model.graph!;
@@ -136,17 +185,16 @@ export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range
   const tensors = quantisedTensors(g, ix);
   const report: QuantizeReport = { weights: [], activations: 0, foldedRelus, depthwise, skipped: [] };
   const scaleOf = new Map<string, number>();
-  const newInits: onnx.TensorProto[] = [];
+  const add = new Additions(ix);
   const qdq = (t: string): onnx.NodeProto[] => {
     const r = ranges.get(t);
-    if (!r) throw new QuantizeError(`calibration gave no range for tensor '${t}' (was it computed by the calibration model?)`);
-    const p = activationParams(r.min, r.max, actType);
-    const s = ix.fresh(`${t}_scale`), z = ix.fresh(`${t}_zero_point`), q = ix.fresh(`${t}_quantized`), dq = ix.fresh(`${t}_dequantized`);
-    scaleOf.set(dq, p.scale);
-    newInits.push(makeTensor(s, DataType.FLOAT, [], [p.scale]), makeTensor(z, actType === 'uint8' ? DataType.UINT8 : DataType.INT8, [], [p.zeroPoint]));
-    rewire(ix.consumers.get(t) ?? [], t, dq);
+    if (!r) throw new QuantizeError(`calibration gave no range for tensor '${t}' (not in the calibration model?)`);
+    const p = activationParams(r.min, r.max, zeroType === DataType.UINT8 ? 'uint8' : 'int8');
+    const pair = add.qdq(t, p.scale, p.zeroPoint, zeroType);
+    scaleOf.set(pair.output, p.scale);
+    rewire(ix.consumers.get(t) ?? [], t, pair.output);
     report.activations++;
-    return [makeNode('QuantizeLinear', [t, s, z], [q], { name: ix.fresh(`${t}_QuantizeLinear`) }), makeNode('DequantizeLinear', [q, s, z], [dq], { name: ix.fresh(`${t}_DequantizeLinear`) })];
+    return pair.nodes;
   };
   const nodes: onnx.NodeProto[] = [];
   for (const inp of g.input) if (tensors.has(inp.name ?? '')) nodes.push(...qdq(inp.name ?? ''));
@@ -160,30 +208,23 @@ export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range
     const w = ix.floatInitializer(n.input[1]);
     if (!w) return void report.skipped.push(`${nodeName(n, i)}: weight is not a float32 constant`);
     const dims = w.t.dims.map(Number);
-    let axis: number | undefined = n.opType === 'Conv' ? 0 : n.opType === 'Gemm' ? gemmWeightAxis(n) : dims.length === 2 ? 1 : undefined;
-    if (n.opType === 'Gemm' && axis === undefined) return void report.skipped.push(`${nodeName(n, i)}: Gemm with alpha/beta/transA`);
-    if (n.opType === 'MatMul' && dims.length !== 2) return void report.skipped.push(`${nodeName(n, i)}: MatMul weight of rank ${dims.length}`);
-    if (!perChannel) axis = undefined;
+    const axis = weightAxis(n, dims, perChannel);
+    if (typeof axis === 'string') return void report.skipped.push(`${nodeName(n, i)}: ${axis}`);
     const { q, scales } = quantizeWeights(w.data, dims, axis);
-    const base = n.input[1];
-    const [qn, sn, zn, dqn] = [ix.fresh(`${base}_quantized`), ix.fresh(`${base}_scale`), ix.fresh(`${base}_zero_point`), ix.fresh(`${base}_dequantized`)];
-    const perAxis = axis !== undefined;
-    newInits.push(makeTensor(qn, DataType.INT8, dims, q), makeTensor(sn, DataType.FLOAT, perAxis ? [scales.length] : [], scales), makeTensor(zn, DataType.INT8, perAxis ? [scales.length] : [], new Int8Array(scales.length)));
-    const attrs = perAxis ? { attributes: { axis: { int: axis! } } } : {};
-    nodes.splice(nodes.indexOf(n), 0, makeNode('DequantizeLinear', [qn, sn, zn], [dqn], { name: ix.fresh(`${base}_DequantizeLinear`), ...attrs }));
-    n.input[1] = dqn;
+    const wq = add.dequantized(n.input[1], DataType.INT8, dims, q, scales, axis);
+    nodes.splice(nodes.indexOf(n), 0, wq.node);
+    n.input[1] = wq.output;
     report.weights.push(nodeName(n, i));
     const b = n.input[2] ? ix.floatInitializer(n.input[2]) : undefined;
     const xScale = scaleOf.get(n.input[0]);
-    if (!b || xScale === undefined || b.data.length !== scales.length * (perAxis ? 1 : b.data.length)) return;
+    if (!b || xScale === undefined || (axis !== undefined && b.data.length !== scales.length)) return;
     const qb = quantizeBias(b.data, xScale, scales.length === 1 ? Float32Array.from(b.data, () => scales[0]) : scales);
-    const [bq, bs, bz, bdq] = [ix.fresh(`${n.input[2]}_quantized`), ix.fresh(`${n.input[2]}_scale`), ix.fresh(`${n.input[2]}_zero_point`), ix.fresh(`${n.input[2]}_dequantized`)];
-    newInits.push(makeTensor(bq, DataType.INT32, [b.data.length], qb.q), makeTensor(bs, DataType.FLOAT, [b.data.length], qb.scales), makeTensor(bz, DataType.INT32, [b.data.length], new Int32Array(b.data.length)));
-    nodes.splice(nodes.indexOf(n), 0, makeNode('DequantizeLinear', [bq, bs, bz], [bdq], { name: ix.fresh(`${n.input[2]}_DequantizeLinear`), attributes: { axis: { int: 0 } } }));
-    n.input[2] = bdq;
+    const bq = add.dequantized(n.input[2], DataType.INT32, [b.data.length], qb.q, qb.scales, 0);
+    nodes.splice(nodes.indexOf(n), 0, bq.node);
+    n.input[2] = bq.output;
   });
   g.node = nodes;
-  g.initializer.push(...newInits);
+  g.initializer.push(...add.inits);
   pruneUnused(g);
   g.valueInfo = [];
   return report;

@@ -91,7 +91,8 @@ async function startServiceWorker(): Promise<boolean> {
   try {
     await registerServiceWorker(coi);
   } catch (err) {
-    console.warn(`sw.js could not be registered (${firstLine(err)}): no offline copy${coi ? ', wasm runs on one thread' : ''}`);
+    const threads = coi ? ', wasm runs on one thread' : '';
+    console.warn(`sw.js could not be registered (${firstLine(err)}): no offline copy${threads}`);
     return true;
   }
   // The document itself came without the headers: only a reload through the worker isolates it (once).
@@ -178,12 +179,17 @@ async function load(): Promise<void> {
   const t0 = performance.now();
   try {
     const choice: VariantChoice = cfg.custom
-      ? { name: 'custom', url: cfg.model, eps: cfg.ep ? (cfg.ep.split(',') as VariantChoice['eps']) : ['webgpu', 'wasm'], why: 'model URL given' }
+      ? { name: 'custom', url: cfg.model, eps: cfg.ep ? (cfg.ep.split(',') as VariantChoice['eps']) : ['webgpu', 'wasm'],
+        why: 'model URL given' }
       : await pickVariant(cfg.variants ?? {}, { override: cfg.variant, ep: cfg.ep, fallbackUrl: cfg.model });
     $<HTMLInputElement>('model-url').value = choice.url;
     if (await offlineCopy(choice)) return;
     const [model, gallery] = await Promise.all([
-      loadModel(choice.url, { executionProviders: choice.eps, wasmPaths: new URL('ort/', document.baseURI).href, ...(cfg.threads && { numThreads: cfg.threads }) }),
+      loadModel(choice.url, {
+        executionProviders: choice.eps,
+        wasmPaths: new URL('ort/', document.baseURI).href,
+        ...(cfg.threads && { numThreads: cfg.threads }),
+      }),
       cfg.gallery ? loadGallery(new URL(cfg.gallery, location.href)) : Promise.resolve(undefined),
     ]);
     if (gallery) await searcher.load(gallery);
@@ -285,9 +291,12 @@ async function query(input: ImageInput, source = 'image', exclude?: number): Pro
     const nearest = model.nearestClasses(result.embedding, 5);
     classRows($('class-table'), classes, 'probability');
     classRows($('nearest-table'), nearest, 'similarity');
-    const { matches, ms: searchMs } = api.gallery ? await searcher.search(result.embedding, cfg.k ?? 10, exclude) : { matches: [], ms: 0 };
+    const { matches, ms: searchMs } = api.gallery
+      ? await searcher.search(result.embedding, cfg.k ?? 10, exclude)
+      : { matches: [], ms: 0 };
     renderMatches(matches);
-    $('query-name').textContent = exclude === undefined ? source : `${source} (the query itself is left out of the matches)`;
+    const left = exclude === undefined ? '' : ' (the query itself is left out of the matches)';
+    $('query-name').textContent = source + left;
     const r = model.providers;
     $('timing').textContent = `${r.chosen}${r.chosen === 'wasm' ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''} · preprocess ${preprocessMs.toFixed(1)} ms · inference ${inferenceMs.toFixed(1)} ms · search ${searchMs.toFixed(1)} ms`;
     api.last = {

@@ -105,7 +105,10 @@ async function fill(cacheName: string, m: SiteManifest, o: PrecacheOptions, repo
     }
     await cache.put(url, new Response(new Blob(chunks as BlobPart[]), { status: 200, headers: res.headers }));
     // The page's own URL is requested as the folder too (navigations to ./?ep=wasm).
-    if (f.path === 'index.html') await cache.put(new URL('./', document.baseURI).href, new Response(new Blob(chunks as BlobPart[]), { headers: res.headers }));
+    if (f.path === 'index.html') {
+      const page = new Response(new Blob(chunks as BlobPart[]), { headers: res.headers });
+      await cache.put(new URL('./', document.baseURI).href, page);
+    }
   }
 }
 
@@ -125,7 +128,8 @@ export async function ensureOffline(o: PrecacheOptions): Promise<OfflineReport> 
   const name = CACHE_PREFIX + server.version;
   const older = cached && cached.manifest.version !== server.version;
   await fill(name, server, o, report);
-  await (await caches.open(name)).put(new URL(MANIFEST, document.baseURI).href, new Response(JSON.stringify(server), { headers: { 'content-type': 'application/json' } }));
+  const manifest = new Response(JSON.stringify(server), { headers: { 'content-type': 'application/json' } });
+  await (await caches.open(name)).put(new URL(MANIFEST, document.baseURI).href, manifest);
   for (const n of await siteCaches()) if (n !== name) await caches.delete(n);
   const status: OfflineStatus = older ? 'updated' : report.bytes > 0 ? 'downloaded' : 'cached';
   return { ...report, status, version: server.version };

@@ -20,7 +20,10 @@ export function searchExcluding(g: WebGallery, query: ArrayLike<number>, k: numb
   return found.filter((m) => !drop || m.index !== exclude).slice(0, k).map((m, r) => ({ ...m, rank: r + 1 }));
 }
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent<SearchRequest>) => void) | null; postMessage(m: SearchReply): void };
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<SearchRequest>) => void) | null;
+  postMessage(m: SearchReply): void;
+};
 
 scope.onmessage = (e) => {
   const req = e.data;

@@ -33,14 +33,19 @@ export async function pickVariant(
 ): Promise<VariantChoice> {
   const names = Object.keys(variants);
   const eps = o.ep ? (o.ep.split(',').map((s) => s.trim()).filter(Boolean) as WebExecutionProvider[]) : undefined;
-  const epsFor = (name: string): WebExecutionProvider[] => eps ?? (GPU_ORDER.includes(name) ? ['webgpu', 'wasm'] : ['wasm']);
+  const epsFor = (name: string): WebExecutionProvider[] =>
+    eps ?? (GPU_ORDER.includes(name) ? ['webgpu', 'wasm'] : ['wasm']);
   if (o.override && o.override !== 'auto') {
     if (!variants[o.override]) {
-      throw Object.assign(new Error(`variant "${o.override}" is not on this site (it has: ${names.join(', ') || 'none'})`), { userFacing: true });
+      const has = names.join(', ') || 'none';
+      const err = new Error(`variant "${o.override}" is not on this site (it has: ${has})`);
+      throw Object.assign(err, { userFacing: true });
     }
     return { name: o.override, url: variants[o.override], eps: epsFor(o.override), why: 'chosen by the user' };
   }
-  if (names.length === 0) return { name: 'default', url: o.fallbackUrl, eps: eps ?? ['webgpu', 'wasm'], why: 'the only model' };
+  if (names.length === 0) {
+    return { name: 'default', url: o.fallbackUrl, eps: eps ?? ['webgpu', 'wasm'], why: 'the only model' };
+  }
   // ?ep= says which provider; otherwise the device does (an adapter is there or not). fp16 needs shader-f16
   // (without it onnxruntime-web refuses or miscomputes the float16 kernels): fp32 then.
   const support = await webGpuSupport();
@@ -48,6 +53,7 @@ export async function pickVariant(
   const order = gpu ? (support.f16 ? GPU_ORDER : ['fp32']).concat(WASM_ORDER) : WASM_ORDER;
   const name = order.find((n) => variants[n]) ?? names[0];
   const f16 = support.f16 ? '' : ', no shader-f16';
-  const why = gpu ? (eps ? `provider webgpu asked for${f16}` : `WebGPU adapter found${f16}`) : eps ? 'provider wasm asked for' : 'no WebGPU adapter';
+  const why = gpu ? (eps ? `provider webgpu asked for${f16}` : `WebGPU adapter found${f16}`)
+    : eps ? 'provider wasm asked for' : 'no WebGPU adapter';
   return { name, url: variants[name], eps: eps ?? (gpu ? ['webgpu', 'wasm'] : ['wasm']), why };
 }

@@ -98,7 +98,8 @@ interface ModelFiles {
 /** A model.json (or the .onnx / folder beside it) and its .onnx, checked; `flag` names it in errors. */
 function modelFiles(model: string, flag: string): ModelFiles {
   if (!existsSync(model)) throw new SiteError(`${flag} ${model}: no such file or folder`);
-  const sidecarPath = model.endsWith('.json') ? model : existsSync(join(model, 'model.json')) ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
+  const sidecarPath = model.endsWith('.json') ? model
+    : existsSync(join(model, 'model.json')) ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
   if (!existsSync(sidecarPath)) throw new SiteError(`${flag} ${model}: no sidecar (model.json) beside it`);
   let sidecar: ModelFiles['sidecar'];
   try {
@@ -127,7 +128,8 @@ function listFiles(root: string, dir = ''): string[] {
  * site-manifest.json: every file of the site with its size and group ('core', 'gallery', 'variant:<name>'), and a
  * version (hash of all contents) that changes whenever any file does; the page's offline copy follows it.
  */
-export function writeSiteManifest(out: string, groups: Record<string, string>): { version: string; files: number; bytes: number } {
+export function writeSiteManifest(out: string, groups: Record<string, string>):
+  { version: string; files: number; bytes: number } {
   const hash = createHash('sha256');
   const files = listFiles(out)
     .filter((p) => p !== 'site-manifest.json' && !basename(p).startsWith('.'))
@@ -144,14 +146,17 @@ export function writeSiteManifest(out: string, groups: Record<string, string>): 
 }
 
 /** Page + model (models/default/) + gallery + config.json in one folder, ready for `semembed serve --web_root`. */
-export function makeSite(o: SiteOptions): { out: string; version: string; gallery?: { rows: number; dim: number; bytes: number } } {
+export function makeSite(o: SiteOptions):
+  { out: string; version: string; gallery?: { rows: number; dim: number; bytes: number } } {
   const web = o.web ?? WEB_DIST;
   if (!existsSync(join(web, 'index.html'))) throw new SiteError(`${web}: no built page (run npm run build in packages/runtime-web)`);
   const main = modelFiles(o.model, '--model');
   const sidecar = main.sidecar;
   const mainName = sidecar.precision ?? 'fp32';
   const variants = Object.entries(o.variants ?? {}).map(([name, path]) => {
-    if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name) || name === 'default') throw new SiteError(`--variant ${name}=${path}: the name must be a word like int8 or fp16`);
+    if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name) || name === 'default') {
+      throw new SiteError(`--variant ${name}=${path}: the name must be a word like int8 or fp16`);
+    }
     if (name === mainName) throw new SiteError(`--variant ${name}=${path}: --model already is the ${name} variant`);
     return { name, files: modelFiles(path, `--variant ${name}=`) };
   });
@@ -167,8 +172,14 @@ export function makeSite(o: SiteOptions): { out: string; version: string; galler
   cpSync(web, o.out, { recursive: true });
   copyModel(main, mdir);
   // Variants always listed, the main model too: the page caches the one it runs under its name.
-  const config: { model: string; gallery?: string; variants: Record<string, string> } = { model: 'models/default/model.json', variants: { [mainName]: 'models/default/model.json' } };
-  const groups: Record<string, string> = { [`models/default/${basename(main.onnx)}`]: `variant:${mainName}`, 'models/default/model.json': `variant:${mainName}` };
+  const config: { model: string; gallery?: string; variants: Record<string, string> } = {
+    model: 'models/default/model.json',
+    variants: { [mainName]: 'models/default/model.json' },
+  };
+  const groups: Record<string, string> = {
+    [`models/default/${basename(main.onnx)}`]: `variant:${mainName}`,
+    'models/default/model.json': `variant:${mainName}`,
+  };
   if (g) {
     writeAtomic(join(mdir, 'gallery.bin'), g.bytes);
     config.gallery = 'models/default/gallery.bin';
@@ -181,5 +192,6 @@ export function makeSite(o: SiteOptions): { out: string; version: string; galler
   }
   writeAtomic(join(o.out, 'config.json'), JSON.stringify(config, null, 1));
   const manifest = writeSiteManifest(o.out, groups);
-  return { out: o.out, version: manifest.version, ...(g && { gallery: { rows: g.rows, dim: g.dim, bytes: g.bytes.length } }) };
+  const gallery = g && { rows: g.rows, dim: g.dim, bytes: g.bytes.length };
+  return { out: o.out, version: manifest.version, ...(gallery && { gallery }) };
 }

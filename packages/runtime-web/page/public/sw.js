@@ -33,7 +33,8 @@ async function fromCache(req) {
   const names = (await caches.keys()).filter((n) => n.startsWith(PREFIX)).reverse();
   for (const name of names) {
     const cache = await caches.open(name);
-    const hit = (await cache.match(req)) ?? (req.mode === 'navigate' ? await cache.match(req, { ignoreSearch: true }) : undefined);
+    const page = req.mode === 'navigate' ? await cache.match(req, { ignoreSearch: true }) : undefined;
+    const hit = (await cache.match(req)) ?? page;
     if (hit) return hit;
   }
   return undefined;

@@ -47,7 +47,8 @@ const iv = (r: Record<string, Interval>) => Object.fromEntries(Object.entries(r)
 
 /** Metric names of the retrieval section. */
 export function beyondRetrievalMetrics(clip: number, gradedKs: number[]): string[] {
-  return [`AHP@${clip} (LCS_HEIGHT)`, 'AP', ...gradedKs.map((k) => `nDCG@${k} (LCS_HEIGHT)`), ...gradedKs.map((k) => `LCS height@${k}`)];
+  const graded = [...gradedKs.map((k) => `nDCG@${k} (LCS_HEIGHT)`), ...gradedKs.map((k) => `LCS height@${k}`)];
+  return [`AHP@${clip} (LCS_HEIGHT)`, 'AP', ...graded];
 }
 
 export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
@@ -55,7 +56,8 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
   const C = Math.round(Math.sqrt(sims.LCS_HEIGHT.length));
   const levels = lcsLevels(sims.LCS_HEIGHT, maxHeight);
   // the cut-offs the sets were evaluated with (nDCG@k names), 10 and above
-  const gradedKs = (sets[0]?.retrieval.names ?? []).flatMap((m) => /^nDCG@(\d+) /.exec(m)?.[1] ?? []).map(Number).filter((k) => k >= 10);
+  const names = sets[0]?.retrieval.names ?? [];
+  const gradedKs = names.flatMap((m) => /^nDCG@(\d+) /.exec(m)?.[1] ?? []).map(Number).filter((k) => k >= 10);
   const rMetrics = beyondRetrievalMetrics(clip, gradedKs);
   const rRows = new Map<string, Record<string, Interval>>();
   const expected = new Map<string, EvaluateResult>();
@@ -87,26 +89,32 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
     }
   }
   const comparisons: Comparison[] = [];
+  const samples = (label: string) => ({ label, perQuery: perSample.get(label)! });
   if (sets.length >= 2) {
     const [a, b] = sets;
-    comparisons.push(...compareSets({ label: a.label, perQuery: a.retrieval.perQuery }, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics, bootstrap));
+    const ra = { label: a.label, perQuery: a.retrieval.perQuery };
+    comparisons.push(...compareSets(ra, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics, bootstrap));
     // per-sample metrics only (mistake severity averages over a different subset per model)
     const paired = cMetrics.filter((x) => x !== 'Mistake Severity');
     const la = `${a.label}, softmax`, lb = `${b.label}, softmax`;
-    comparisons.push(...compareSets({ label: la, perQuery: perSample.get(la)! }, { label: lb, perQuery: perSample.get(lb)! }, paired, bootstrap));
+    comparisons.push(...compareSets(samples(la), samples(lb), paired, bootstrap));
   }
   for (const s of sets) {
     const la = `${s.label}, softmax + CRM`, lb = `${s.label}, softmax`;
-    comparisons.push(...compareSets({ label: la, perQuery: perSample.get(la)! }, { label: lb, perQuery: perSample.get(lb)! }, ['Hier. Distance@5'].filter((x) => cMetrics.includes(x)), bootstrap));
+    const hd5 = ['Hier. Distance@5'].filter((x) => cMetrics.includes(x));
+    comparisons.push(...compareSets(samples(la), samples(lb), hd5, bootstrap));
   }
   const plot = await writePlot(mistakeSeveritySpec(points), join(input.outDir, 'mistake-severity'));
-  const ci = `${Math.round(100 * (bootstrap.level ?? 0.95))}% bootstrap intervals over the test images (${bootstrap.resamples} resamples, seed ${bootstrap.seed ?? 0})`;
+  const level = Math.round(100 * (bootstrap.level ?? 0.95));
+  const seed = bootstrap.seed ?? 0;
+  const ci = `${level}% bootstrap intervals over the test images (${bootstrap.resamples} resamples, seed ${seed})`;
   let md = `## Beyond the reference\n\n`;
-  md += `Every value with its ${ci}. Retrieval: nDCG@k with the class similarity (1 − LCS height / tree height) as the gain, `;
-  md += `mean LCS height (tree levels) of the top k; "softmax by expected similarity" ranks the gallery by pᵀ·S·p′ of the `;
-  md += `softmax outputs. Classification (Bertinetto et al., CVPR 2020): top-1 error, mistake severity = mean LCS height `;
-  md += `of the misclassified images, hierarchical distance @k = mean LCS height of the k top predictions; CRM (Karthik et al., `;
-  md += `ICLR 2021) picks the class of least expected LCS height under the softmax, without retraining.\n\n`;
+  md += `Every value with its ${ci}. Retrieval: nDCG@k with the class similarity `;
+  md += `(1 − LCS height / tree height) as the gain, mean LCS height (tree levels) of the top k; "softmax by `;
+  md += `expected similarity" ranks the gallery by pᵀ·S·p′ of the softmax outputs. Classification `;
+  md += `(Bertinetto et al., CVPR 2020): top-1 error, mistake severity = mean LCS height of the misclassified images, hierarchical `;
+  md += `distance @k = mean LCS height of the k top predictions; CRM (Karthik et al., ICLR 2021) picks the class of `;
+  md += `least expected LCS height under the softmax, without retraining.\n\n`;
   md += `### Retrieval\n\n${markdownIntervalTable(rRows, rMetrics)}\n`;
   md += `### Classification mistakes\n\n${markdownIntervalTable(cRows, cMetrics, 'model, decision')}\n`;
   md += `![mistake severity vs top-1 error](mistake-severity.png)\n\n`;

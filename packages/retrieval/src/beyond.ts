@@ -1,7 +1,15 @@
 // Evaluation beyond the reference, assembled for the CLI and the main job's report: the mistake metrics of a
 // classifier and of its CRM decisions, bootstrap intervals of every mean, paired tests between two feature sets,
 // and their console / markdown tables.
-import { formatInterval, metricIntervals, pairedTest, perItem, type BootstrapOptions, type Interval, type PerItem } from './bootstrap.js';
+import {
+  formatInterval,
+  metricIntervals,
+  pairedTest,
+  perItem,
+  type BootstrapOptions,
+  type Interval,
+  type PerItem,
+} from './bootstrap.js';
 import { crmRank, mistakeMetrics, type MistakeResult } from './mistakes.js';
 import { rankClasses } from './classification.js';
 import type { Features } from './search.js';
@@ -27,11 +35,20 @@ export interface ClassifierMistakes {
  * Mistake metrics of probability outputs (n x C, columns = classes of `levels`) ranked by score, and of the CRM
  * decisions on the same outputs; truth: the true column per sample.
  */
-export function probabilityMistakes(prob: Features, C: number, truth: Int32Array, levels: Int32Array, ks = defaultDistanceKs(C)): ClassifierMistakes {
+export function probabilityMistakes(
+  prob: Features,
+  C: number,
+  truth: Int32Array,
+  levels: Int32Array,
+  ks = defaultDistanceKs(C),
+): ClassifierMistakes {
   const kmax = Math.max(1, ...ks);
   const plain = rankClasses(prob, C, { kind: 'prob' }, kmax);
   const crm = crmRank(prob, C, levels, kmax);
-  return { plain: mistakeMetrics(plain.ranked, plain.k, truth, levels, ks), crm: mistakeMetrics(crm.ranked, crm.k, truth, levels, ks) };
+  return {
+    plain: mistakeMetrics(plain.ranked, plain.k, truth, levels, ks),
+    crm: mistakeMetrics(crm.ranked, crm.k, truth, levels, ks),
+  };
 }
 
 /** Intervals of every mistake metric (ratio metrics resampled as ratios). */
@@ -40,7 +57,11 @@ export function mistakeIntervals(m: MistakeResult, options: BootstrapOptions): R
 }
 
 /** Intervals of the named retrieval metrics (means over queries). */
-export function retrievalIntervals(perQuery: Record<string, Float64Array>, names: string[], options: BootstrapOptions): Record<string, Interval> {
+export function retrievalIntervals(
+  perQuery: Record<string, Float64Array>,
+  names: string[],
+  options: BootstrapOptions,
+): Record<string, Interval> {
   return metricIntervals(perItem(perQuery), names, options);
 }
 
@@ -73,7 +94,8 @@ export function compareSets(
     const higherIsBetter = !lowerIsBetter(metric);
     const t = pairedTest(a.perQuery[metric], b.perQuery[metric], { ...options, higherIsBetter });
     const aBetter = higherIsBetter ? t.difference >= 0 : t.difference <= 0;
-    if (aBetter) return { metric, better: a.label, worse: b.label, difference: t.difference, lo: t.lo, hi: t.hi, p: t.p };
+    if (aBetter)
+      return { metric, better: a.label, worse: b.label, difference: t.difference, lo: t.lo, hi: t.hi, p: t.p };
     const r = pairedTest(b.perQuery[metric], a.perQuery[metric], { ...options, higherIsBetter });
     return { metric, better: b.label, worse: a.label, difference: r.difference, lo: r.lo, hi: r.hi, p: r.p };
   });
@@ -82,7 +104,8 @@ export function compareSets(
 /** "semantic beats baseline on AP: +0.0123 [0.0101, 0.0145], p = 0.001" */
 export function formatComparison(c: Comparison): string {
   const sign = c.difference >= 0 ? '+' : '';
-  return `${c.better} beats ${c.worse} on ${c.metric}: ${sign}${c.difference.toFixed(4)} [${c.lo.toFixed(4)}, ${c.hi.toFixed(4)}], p = ${formatP(c.p)}`;
+  const ci = `[${c.lo.toFixed(4)}, ${c.hi.toFixed(4)}]`;
+  return `${c.better} beats ${c.worse} on ${c.metric}: ${sign}${c.difference.toFixed(4)} ${ci}, p = ${formatP(c.p)}`;
 }
 
 export function formatP(p: number): string {
@@ -90,21 +113,31 @@ export function formatP(p: number): string {
 }
 
 /** Console table: one row per set, `estimate [lo, hi]` (or the plain value without intervals) per metric. */
-export function formatIntervalTable(rows: Map<string, Record<string, Interval | number>>, metrics: string[], digits = 4): string {
+export function formatIntervalTable(
+  rows: Map<string, Record<string, Interval | number>>,
+  metrics: string[],
+  digits = 4,
+): string {
   const cell = (v: Interval | number | undefined) =>
     v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : formatInterval(v, digits);
   const width = Math.max(...[...rows.keys()].map((l) => l.length));
   const cols = metrics.map((m) => Math.max(m.length, ...[...rows.values()].map((r) => cell(r[m]).length)));
   const lines = ['', [' '.repeat(width), ...metrics.map((m, i) => m.padEnd(cols[i]))].join(' | ')];
   lines.push('-'.repeat(width + cols.reduce((s, c) => s + 3 + c, 0)));
-  for (const [label, r] of rows) lines.push([label.padEnd(width), ...metrics.map((m, i) => cell(r[m]).padStart(cols[i]))].join(' | '));
+  for (const [label, r] of rows)
+    lines.push([label.padEnd(width), ...metrics.map((m, i) => cell(r[m]).padStart(cols[i]))].join(' | '));
   return lines.join('\n') + '\n\n';
 }
 
 /** The same as a markdown table. */
-export function markdownIntervalTable(rows: Map<string, Record<string, Interval | number>>, metrics: string[], first = 'features', digits = 4): string {
+export function markdownIntervalTable(
+  rows: Map<string, Record<string, Interval | number>>,
+  metrics: string[],
+  first = 'features',
+  digits = 4,
+): string {
   const cell = (v: Interval | number | undefined) =>
-    v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : `${v.estimate.toFixed(digits)} [${v.lo.toFixed(digits)}, ${v.hi.toFixed(digits)}]`;
+    v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : formatInterval(v, digits);
   let md = `| ${first} | ${metrics.join(' | ')} |\n|${'---|'.repeat(metrics.length + 1)}\n`;
   for (const [label, r] of rows) md += `| ${label} | ${metrics.map((m) => cell(r[m])).join(' | ')} |\n`;
   return md;

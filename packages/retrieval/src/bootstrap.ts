@@ -50,7 +50,11 @@ function checkOptions(o: BootstrapOptions, n: number): void {
  * mistake severity (LCS heights summed over mistakes / number of mistakes); resamples with sum(den) = 0 are left out.
  * The same seed gives the same resamples for every metric of a set of queries.
  */
-export function bootstrapInterval(num: ArrayLike<number>, options: BootstrapOptions, den?: ArrayLike<number>): Interval {
+export function bootstrapInterval(
+  num: ArrayLike<number>,
+  options: BootstrapOptions,
+  den?: ArrayLike<number>,
+): Interval {
   const n = num.length;
   checkOptions(options, n);
   if (den && den.length !== n) throw new RetrievalError(`bootstrap: ${n} values but ${den.length} weights`);
@@ -90,7 +94,11 @@ export interface PairedTest {
 }
 
 /** Paired comparison of two per-query metric vectors of the same queries. */
-export function pairedTest(a: ArrayLike<number>, b: ArrayLike<number>, options: BootstrapOptions & { higherIsBetter?: boolean }): PairedTest {
+export function pairedTest(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  options: BootstrapOptions & { higherIsBetter?: boolean },
+): PairedTest {
   const n = a.length;
   if (b.length !== n) throw new RetrievalError(`paired test: ${n} queries in one set, ${b.length} in the other`);
   checkOptions(options, n);

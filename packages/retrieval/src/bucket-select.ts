@@ -46,7 +46,7 @@ export class BucketSelector {
     this.shift = 2 ** Math.max(1, Math.ceil(Math.log2(n)));
   }
 
-  /** Sorts idx[0..count) by (row[i], i). float32: unique float64 keys (order-preserving bits, index) sorted natively. */
+  /** Sorts idx[0..count) by (row[i], i); float32: unique float64 keys (order-preserving bits, index), native sort. */
   private sortByDistance(row: Float32Array | Float64Array, idx: Int32Array, count: number): void {
     if (count < 2) return;
     if (row instanceof Float32Array) {

@@ -1,7 +1,13 @@
 // Retrieval evaluation driver: every sample queries all others (the reference's evaluate_retrieval), distance
 // rows are produced in query batches (never an n x n matrix), each row is ranked and scored.
 import { availableParallelism } from 'node:os';
-import { HierarchicalPrecision, rankingDepth, type MetricOptions, type MetricResults, type PrecisionKind } from './metrics.js';
+import {
+  HierarchicalPrecision,
+  rankingDepth,
+  type MetricOptions,
+  type MetricResults,
+  type PrecisionKind,
+} from './metrics.js';
 import { Searcher, type Features, type SearcherOptions } from './search.js';
 import { RowScorer, scorerNames, type ScorerOptions } from './row-scorer.js';
 import { Helpers } from './parallel.js';
@@ -42,7 +48,8 @@ function checkInputs(n: number, labels: Int32Array, sims: Similarities): number 
   if (labels.length !== n) throw new RetrievalError(`${n} feature rows but ${labels.length} labels`);
   if (n < 2) throw new RetrievalError(`retrieval needs at least 2 samples, got ${n}`);
   for (let i = 0; i < n; i++)
-    if (!(labels[i] >= 0 && labels[i] < C)) throw new RetrievalError(`label index ${labels[i]} (row ${i}) is outside 0..${C - 1}`);
+    if (!(labels[i] >= 0 && labels[i] < C))
+      throw new RetrievalError(`label index ${labels[i]} (row ${i}) is outside 0..${C - 1}`);
   return C;
 }
 
@@ -52,7 +59,13 @@ function defaultThreads(n: number): number {
 }
 
 /** Evaluates features (n x dim, row-major) with labels given as class indices into `sims`. */
-export function evaluateRetrieval(features: Features, dim: number, labels: Int32Array, sims: Similarities, options: EvaluateOptions): EvaluateResult {
+export function evaluateRetrieval(
+  features: Features,
+  dim: number,
+  labels: Int32Array,
+  sims: Similarities,
+  options: EvaluateOptions,
+): EvaluateResult {
   const start = performance.now();
   const n = features.length / dim;
   checkInputs(n, labels, sims);
@@ -62,7 +75,8 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
   if (options.queries && options.queries.length !== features.length)
     throw new RetrievalError(`${options.queries.length / dim} query rows for ${n} gallery rows`);
   const threads = options.threads ?? defaultThreads(n);
-  if (!(Number.isInteger(threads) && threads >= 1)) throw new RetrievalError(`threads must be a positive integer, got ${threads}`);
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new RetrievalError(`threads must be a positive integer, got ${threads}`);
   const scorerOptions: ScorerOptions = {
     ks: options.ks,
     computeAhp: options.computeAhp,
@@ -82,7 +96,16 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
   const rows = f32 ? new Float32Array(rowsBuf) : new Float64Array(rowsBuf);
   const helpers =
     threads > 1
-      ? new Helpers(threads - 1, { n, names, labels, sims, options: scorerOptions, storage: storageBuf, rows: rowsBuf, rowsType: f32 ? 'float32' : 'float64' })
+      ? new Helpers(threads - 1, {
+          n,
+          names,
+          labels,
+          sims,
+          options: scorerOptions,
+          storage: storageBuf,
+          rows: rowsBuf,
+          rowsType: f32 ? 'float32' : 'float64',
+        })
       : undefined;
   try {
     for (let q0 = 0; q0 < n; q0 += batch) {
@@ -92,7 +115,8 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
       const share = Math.ceil((q1 - q0) / threads);
       for (let s = 0; s < (helpers?.count ?? 0); s++)
         helpers!.start(s, q0, Math.min(q1, q0 + (s + 1) * share), Math.min(q1, q0 + (s + 2) * share));
-      for (let q = q0; q < Math.min(q1, q0 + share); q++) scorer.score(q, rows.subarray((q - q0) * n, (q - q0 + 1) * n));
+      for (let q = q0; q < Math.min(q1, q0 + share); q++)
+        scorer.score(q, rows.subarray((q - q0) * n, (q - q0 + 1) * n));
       helpers?.wait();
       options.onProgress?.(q1, n);
     }
@@ -100,7 +124,8 @@ export function evaluateRetrieval(features: Features, dim: number, labels: Int32
     helpers?.close();
   }
   const res = resultOf(names, storage, scorerOptions.computeAp);
-  return { ...res, engine: searcher.engine, precision: searcher.precision, threads, seconds: (performance.now() - start) / 1000 };
+  const seconds = (performance.now() - start) / 1000;
+  return { ...res, engine: searcher.engine, precision: searcher.precision, threads, seconds };
 }
 
 /** Means as Python's sum(values) / count, in query order. */
@@ -130,10 +155,13 @@ export function evaluateRankings(
   const n = labels.length;
   checkInputs(n, labels, sims);
   const metrics = new HierarchicalPrecision(labels, sims, options, rankings.length);
-  const graded = options.graded ? new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, rankings.length) : undefined;
+  const graded = options.graded
+    ? new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, rankings.length)
+    : undefined;
   const depth = rankingDepth(options, n);
   rankings.forEach((ranking, q) => {
-    if (ranking.length !== n) throw new RetrievalError(`ranking of query ${q} has ${ranking.length} items, expected ${n}`);
+    if (ranking.length !== n)
+      throw new RetrievalError(`ranking of query ${q} has ${ranking.length} items, expected ${n}`);
     const lbl = labels[q];
     const ranks: number[] = [];
     let pos = 0;
@@ -160,5 +188,10 @@ function sequentialSum(values: Float64Array): number {
 function withGraded(res: MetricResults, graded: GradedRetrieval | undefined): MetricResults {
   if (!graded) return res;
   const g = resultOf(graded.names, graded.perQuery.map((v) => v.subarray(0, res.numQueries)), false);
-  return { ...res, names: [...res.names, ...g.names], mean: { ...res.mean, ...g.mean }, perQuery: { ...res.perQuery, ...g.perQuery } };
+  return {
+    ...res,
+    names: [...res.names, ...g.names],
+    mean: { ...res.mean, ...g.mean },
+    perQuery: { ...res.perQuery, ...g.perQuery },
+  };
 }

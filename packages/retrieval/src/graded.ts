@@ -37,7 +37,9 @@ export class GradedRetrieval {
       if (!Number.isInteger(k) || k < 1) throw new RetrievalError(`nDCG@k: k must be a positive integer, got ${k}`);
     this.kmax = Math.max(0, ...options.ks);
     if (this.kmax > galleryLabels.length - 1)
-      throw new RetrievalError(`nDCG@${this.kmax} needs at least ${this.kmax + 1} samples, got ${galleryLabels.length}`);
+      throw new RetrievalError(
+        `nDCG@${this.kmax} needs at least ${this.kmax + 1} samples, got ${galleryLabels.length}`,
+      );
     this.names = gradedMetricNames(options.ks);
     this.perQuery = storage ?? this.names.map(() => new Float64Array(numQueries));
     this.counts = new Int32Array(this.C);
@@ -78,7 +80,8 @@ export class GradedRetrieval {
     const byK = ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
     let t = 0;
     for (let i = 0; pos < kmax; i++) {
-      if (i >= ranked.length) throw new RetrievalError(`query ${q}: ranking has ${ranked.length} items, ${kmax + 1} needed`);
+      if (i >= ranked.length)
+        throw new RetrievalError(`query ${q}: ranking has ${ranked.length} items, ${kmax + 1} needed`);
       const r = ranked[i];
       if (r === qid) continue;
       const c = galleryLabels[r];

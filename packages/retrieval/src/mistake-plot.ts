@@ -49,8 +49,19 @@ export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake sev
       {
         mark: { type: 'point', filled: true, size: 80 },
         encoding: {
-          x: { field: 'error', type: 'quantitative', title: 'Top-1 error', axis: { format: '.1%' }, scale: { zero: false } },
-          y: { field: 'severity', type: 'quantitative', title: 'Mistake severity (mean LCS height of mistakes, levels)', scale: { zero: false } },
+          x: {
+            field: 'error',
+            type: 'quantitative',
+            title: 'Top-1 error',
+            axis: { format: '.1%' },
+            scale: { zero: false },
+          },
+          y: {
+            field: 'severity',
+            type: 'quantitative',
+            title: 'Mistake severity (mean LCS height of mistakes, levels)',
+            scale: { zero: false },
+          },
           color,
           shape: { field: 'label', type: 'nominal', title: null, sort: null, legend: { labelLimit: 480 } },
         },

@@ -12,7 +12,8 @@ import type { Features } from './search.js';
  * round((1 - s) * maxHeight) recovers the integers exactly.
  */
 export function lcsLevels(lcsSimilarity: Float64Array, maxHeight: number): Int32Array {
-  if (!(Number.isInteger(maxHeight) && maxHeight > 0)) throw new RetrievalError(`maxHeight must be a positive integer, got ${maxHeight}`);
+  if (!(Number.isInteger(maxHeight) && maxHeight > 0))
+    throw new RetrievalError(`maxHeight must be a positive integer, got ${maxHeight}`);
   return Int32Array.from(lcsSimilarity, (s) => Math.round((1 - s) * maxHeight));
 }
 
@@ -35,13 +36,20 @@ export interface MistakeResult {
  * ranked: n x k predicted class columns (best first, e.g. rankClasses or crmRank), truth: the true column per
  * sample, levels: C x C integer LCS heights between columns, ks: cut-offs of hierarchical distance (each <= k).
  */
-export function mistakeMetrics(ranked: Int32Array, k: number, truth: Int32Array, levels: Int32Array, ks: number[]): MistakeResult {
+export function mistakeMetrics(
+  ranked: Int32Array,
+  k: number,
+  truth: Int32Array,
+  levels: Int32Array,
+  ks: number[],
+): MistakeResult {
   const n = truth.length;
   const C = Math.round(Math.sqrt(levels.length));
   if (C * C !== levels.length) throw new RetrievalError('the LCS height matrix must be square');
   if (ranked.length !== n * k) throw new RetrievalError(`${ranked.length / k} predictions but ${n} labels`);
   for (const kk of ks)
-    if (!Number.isInteger(kk) || kk < 1 || kk > k) throw new RetrievalError(`hierarchical distance @${kk}: k must be 1..${k}`);
+    if (!Number.isInteger(kk) || kk < 1 || kk > k)
+      throw new RetrievalError(`hierarchical distance @${kk}: k must be 1..${k}`);
   const names = mistakeMetricNames(ks);
   const err = new Float64Array(n), sev = new Float64Array(n), isMistake = new Float64Array(n);
   const hd = ks.map(() => new Float64Array(n));
@@ -60,7 +68,10 @@ export function mistakeMetrics(ranked: Int32Array, k: number, truth: Int32Array,
       hd[s][i] = acc / kk;
     });
   }
-  const perSample: MistakeResult['perSample'] = { 'Top-1 Error': { num: err }, 'Mistake Severity': { num: sev, den: isMistake } };
+  const perSample: MistakeResult['perSample'] = {
+    'Top-1 Error': { num: err },
+    'Mistake Severity': { num: sev, den: isMistake },
+  };
   ks.forEach((kk, s) => (perSample[`Hier. Distance@${kk}`] = { num: hd[s] }));
   const mean: Record<string, number> = {};
   for (const name of names) {
@@ -79,8 +90,14 @@ export function mistakeMetrics(ranked: Int32Array, k: number, truth: Int32Array,
  * CRM: classes ranked by expected cost sum_j p_j * levels[j][c] (the diagonal counted as 0: a correct decision
  * costs nothing), ascending, ties to the lower column (as heapq.nlargest over the negated costs). prob: n x C.
  */
-export function crmRank(prob: Features, C: number, levels: Int32Array, topK: number): { ranked: Int32Array; k: number } {
-  if (levels.length !== C * C) throw new RetrievalError(`${C} probability columns but a ${Math.sqrt(levels.length)}-class LCS height matrix`);
+export function crmRank(
+  prob: Features,
+  C: number,
+  levels: Int32Array,
+  topK: number,
+): { ranked: Int32Array; k: number } {
+  if (levels.length !== C * C)
+    throw new RetrievalError(`${C} probability columns but a ${Math.sqrt(levels.length)}-class LCS height matrix`);
   const n = prob.length / C;
   const k = Math.min(topK, C);
   const ranked = new Int32Array(n * k);
@@ -105,7 +122,8 @@ export function crmRank(prob: Features, C: number, levels: Int32Array, topK: num
  * search of q' = S p_q (S symmetric) against the probabilities p_g. prob: n x C, sim: C x C.
  */
 export function expectedSimilarityQueries(prob: Features, C: number, sim: Float64Array): Float64Array {
-  if (sim.length !== C * C) throw new RetrievalError(`${C} probability columns but a ${Math.sqrt(sim.length)}-class similarity matrix`);
+  if (sim.length !== C * C)
+    throw new RetrievalError(`${C} probability columns but a ${Math.sqrt(sim.length)}-class similarity matrix`);
   const n = prob.length / C;
   const out = new Float64Array(n * C);
   for (let i = 0; i < n; i++)

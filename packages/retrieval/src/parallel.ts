@@ -25,7 +25,10 @@ export interface WorkerInit {
 }
 
 // vitest runs the sources; the worker itself must be compiled JavaScript, so it comes from dist there.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? '../dist/eval-worker.js' : './eval-worker.js', import.meta.url);
+const workerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? '../dist/eval-worker.js' : './eval-worker.js',
+  import.meta.url,
+);
 
 export class Helpers {
   private readonly ctrl: Int32Array;

@@ -44,7 +44,8 @@ export class RowScorer {
     const n = (this.n = labels.length);
     const nm = metricNames(options).length;
     this.metrics = new HierarchicalPrecision(labels, sims, options, n, storage.slice(0, nm));
-    if (options.graded) this.graded = new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, n, storage.slice(nm));
+    if (options.graded)
+      this.graded = new GradedRetrieval(labels, sims.LCS_HEIGHT, options.graded, n, storage.slice(nm));
     this.depth = Math.max(rankingDepth(options, n), Math.min(n, this.graded?.depth ?? 0));
     this.members = membersByClass(labels, Math.round(Math.sqrt(sims.WUP.length)));
     this.top = new Int32Array(this.depth);
@@ -58,7 +59,8 @@ export class RowScorer {
     const members = this.members[lbl];
     let ranks: Float64Array | undefined;
     if (depth < n) {
-      ranks = (this.selector ??= new BucketSelector(n)).scan(row, depth, top, options.computeAp ? members : undefined, q, labels, lbl);
+      const selector = (this.selector ??= new BucketSelector(n));
+      ranks = selector.scan(row, depth, top, options.computeAp ? members : undefined, q, labels, lbl);
     } else {
       const ranker = (this.ranker ??= new RowRanker(n));
       ranker.load(row);

@@ -1,3 +1,4 @@
+import type { ColorSpace } from '@semembed/model';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ export interface CatalogModel {
   bytes: number | null;
   embedding: string;
   outputs: string[];
-  preprocessing: { colorSpace: 'rgb'; mean: number[]; std: number[]; meanStdFrom: string };
+  preprocessing: { colorSpace: ColorSpace; mean: number[]; std: number[]; meanStdFrom: string };
   published: { mAHP250: number | null; balancedAccuracy: number | null };
   note?: string;
 }

@@ -81,6 +81,8 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   if (a.verify) {
     const source = r.sidecar.source as { architecture?: string; dataset?: string };
     const opts = { h5: r.h5Path, architecture: source.architecture, dataset: source.dataset, opset: a.opset };
-    await runVerify(a, { ...opts, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, false);
+    // The probe is converted with the preprocessing just written (the catalog's), so its sidecar is the same contract.
+    const preprocessing = r.sidecar.preprocessing;
+    await runVerify(a, { ...opts, preprocessing, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, false);
   }
 }

@@ -36,6 +36,7 @@ const images: Buffer[] = [];
 const imageFiles: string[] = [];
 let galleryEmb: Float32Array[] = [];
 let galleryRaw: Uint8Array;
+let galleryFeatures: string;
 const readIdx28 = (i: number): Uint8Array => galleryRaw.subarray(i * 784, (i + 1) * 784);
 
 function galleryPixels(): { data: Uint8Array; w: number; h: number; real: boolean } {
@@ -70,7 +71,7 @@ beforeAll(async () => {
   const dim = galleryEmb[0].length;
   const feat = new Float32Array(N * dim);
   galleryEmb.forEach((e, i) => feat.set(e, i * dim));
-  const features = join(dir, 'gallery.npy');
+  const features = (galleryFeatures = join(dir, 'gallery.npy'));
   writeNpy(features, { dtype: 'float32', shape: [N, dim], data: feat });
   writeFileSync(join(dir, 'gallery.labels.txt'), Array.from({ length: N }, (_, i) => `label${i % 10}`).join('\n') + '\n');
   writeFileSync(join(dir, 'gallery.ids.txt'), Array.from({ length: N }, (_, i) => `img${i}`).join('\n') + '\n');
@@ -169,7 +170,9 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
   it('wasm: embeddings, classes and search equal onnxruntime-node and /v1/search', async () => {
     const page = (wasmPage = await open('?ep=wasm'));
     expect(await page.getAttribute('#status', 'data-ep')).toBe('wasm');
-    expect(await page.textContent('#status')).toMatch(/wasm SIMD, 1 thread/);
+    // semembed serve sends COOP/COEP for --web_root by default: isolated, so wasm runs on every core (2 here).
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await page.textContent('#status')).toMatch(/wasm SIMD, \d+ threads? \(page is cross-origin isolated\)/);
     for (const i of [0, 7, 41]) await checkAgainstNode(page, i);
     // The fixture image against the numpy reference (independent of ONNX Runtime).
     expect(await queryFile(page, fixture('gray28.png'))).toBe('done');
@@ -294,18 +297,30 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.close();
   });
 
-  it('?coi=1 under semembed serve (no COOP/COEP headers): the service worker isolates the page, wasm gets 2 threads', async () => {
-    // Own browser profile: the service worker stays registered for the origin and would isolate later pages.
+  it('?coi=1 on a server without COOP/COEP: the service worker isolates the page, wasm gets 2 threads', async () => {
+    // A server with the headers turned off; own browser profile (the service worker stays registered per origin).
+    const models = [{ path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery: galleryFeatures }];
+    const plain = await createServer({ models, webRoot: site, port: 0, ep: 'cpu', logger: 'silent', crossOriginIsolation: false });
+    const plainBase = await plain.listen();
     const ctx2 = await launchChromium();
     try {
+      const first = await ctx2.newPage();
+      await first.goto(`${plainBase}/?ep=wasm&gallery=`);
+      await first.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+      expect(await first.evaluate(() => crossOriginIsolated)).toBe(false); // without ?coi=1: not isolated, 1 thread
+      expect(await first.textContent('#status')).toMatch(/wasm SIMD, 1 thread/);
+      await first.close();
       const page = await ctx2.newPage();
-      await page.goto(`${base}/?ep=wasm&threads=2&coi=1`);
+      await page.goto(`${plainBase}/?ep=wasm&threads=2&coi=1`);
       await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
       expect(await page.textContent('#status')).toMatch(/wasm SIMD, 2 threads \(page is cross-origin isolated\)/);
-      await checkAgainstNode(page, 9);
+      expect(await queryFile(page, imageFiles[9])).toBe('done');
+      const [ref] = await nodeModel.embedImages([images[9]]);
+      expect(maxAbsDiff((await last(page)).embedding, ref.embedding)).toBeLessThanOrEqual(TOL);
     } finally {
       await ctx2.close();
+      await plain.close();
     }
   });
 

@@ -24,7 +24,7 @@ if [ -z "$cmakejs" ]; then
   exit 0
 fi
 
-stamp="$( (cat "$SRC/conv.cc" "$SRC/CMakeLists.txt" "$SRC/package.json" "$0"; node -p "process.versions.modules + ' ' + process.arch") | sha256sum | cut -d' ' -f1)"
+stamp="$( (cat "$SRC"/*.cc "$SRC"/*.h "$SRC/CMakeLists.txt" "$SRC/package.json" "$0"; node -p "process.versions.modules + ' ' + process.arch") | sha256sum | cut -d' ' -f1)"
 addon="$OUT/Release/semembed_conv.node"
 if [ -f "$addon" ] && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$stamp" ] && node -e "require('$addon')" 2>/dev/null; then
   log "up to date ($addon)"

@@ -9,7 +9,12 @@
 #include <cstring>
 #include <vector>
 
+#include "napi-args.h"
+
 namespace {
+
+using semembed::fail;
+using semembed::floatArray;
 
 struct Geometry {
   int64_t n, h, w, ci, co, kh, kw, sh, sw, pt, pl, oh, ow;
@@ -116,24 +121,6 @@ void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
   }
 }
 
-napi_value fail(napi_env env, const char* msg) {
-  napi_throw_error(env, nullptr, msg);
-  return nullptr;
-}
-
-bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  void* ptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
-  *data = static_cast<float*>(ptr);
-  return true;
-}
-
 // conv(op, a, b, out, geometry[13]): op 0 forward, 1 filter gradient, 2 input gradient.
 napi_value Conv(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -174,6 +161,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "conv", fn);
   napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, nullptr, &fn);
   napi_set_named_property(env, exports, "setThreads", fn);
+  semembed::registerElementwise(env, exports);
   return exports;
 }
 

@@ -13,6 +13,10 @@ export interface NativeConv {
   /** op 0: y = conv(x, w); 1: dw from (x, dy); 2: dx from (dy, w). geometry: n h w ci co kh kw sh sw pt pl oh ow. */
   conv(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float32Array): void;
   setThreads(n: number): void;
+  /** out[c] = scale * sum over rows of x viewed as [x.length / out.length, out.length] (double accumulation). */
+  reduceRows?(x: Float32Array, out: Float32Array, scale: number): void;
+  /** op 0: full * vec, 1: full + vec, 2: full - vec, 3: vec - full; vec repeats along full's last axis. */
+  channelOp?(op: 0 | 1 | 2 | 3, full: Float32Array, vec: Float32Array, out: Float32Array): void;
 }
 
 /** Where the build script puts the addon. */

@@ -99,7 +99,7 @@ function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Reco
 export interface FastKernelOptions {
   /** Replace MaxPoolGrad too (default true): the wasm one is slow and drops the gradient of all-equal windows. */
   maxPoolGrad?: boolean;
-  /** Convolutions through the native OpenBLAS addon when it is built (default true). */
+  /** Convolutions and per-channel BatchNorm loops through the native addon when it is built (default true). */
   nativeConv?: boolean;
 }
 
@@ -325,6 +325,10 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
+  // The addon's per-channel loops (native/elementwise.cc), ~10x the JavaScript loops below on heap views; these
+  // stay for builds without the addon and for SEMEMBED_NATIVE_CONV=0.
+  const elementwise = options.nativeConv === false ? undefined : loadNativeConv().native;
+
   // Per-channel reductions (BatchNorm moments and their gradients) reduce NHWC over all leading axes; wasm
   // transposes the whole tensor first to make those axes innermost. Accumulating rows into C sums needs no copy.
   const leadingReduction = (name: 'Sum' | 'Mean'): tfType.KernelFunc => {
@@ -342,11 +346,15 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
       const out = backend.makeOutput(outShape, 'float32');
       const xv = backend.typedArrayFromHeap(x);
       const ov = backend.typedArrayFromHeap(out);
+      const scale = name === 'Mean' ? 1 / outer : 1;
+      if (elementwise?.reduceRows) {
+        elementwise.reduceRows(xv, ov, scale);
+        return out;
+      }
       const acc = new Float64Array(inner);
       for (let r = 0, off = 0; r < outer; r++, off += inner) {
         for (let c = 0; c < inner; c++) acc[c] += xv[off + c];
       }
-      const scale = name === 'Mean' ? 1 / outer : 1;
       for (let c = 0; c < inner; c++) ov[c] = acc[c] * scale;
       return out;
     };
@@ -379,6 +387,10 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
       const ov = backend.typedArrayFromHeap(out);
       const C = vv.length;
       const n = fv.length;
+      if (elementwise?.channelOp) {
+        elementwise.channelOp(name === 'Multiply' ? 0 : name === 'Add' ? 1 : vecFirst ? 3 : 2, fv, vv, ov);
+        return out;
+      }
       if (name === 'Multiply') {
         for (let i = 0; i < n; i += C) for (let c = 0; c < C; c++) ov[i + c] = fv[i + c] * vv[c];
       } else if (name === 'Add') {
@@ -427,7 +439,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
-  const native = options.nativeConv === false ? undefined : loadNativeConv().native;
+  const native = elementwise;
   if (native) {
     // Same kernel names, computed by im2col + sgemm on views of the wasm heap; anything the addon does not do
     // (dilation, channels-first) goes to the wasm compositions above.

@@ -84,6 +84,38 @@ describe('native OpenBLAS convolutions', () => {
     expect(createRequire(import.meta.url).resolve(nativeConvPath())).toBe(nativeConvPath());
   });
 
+  it('carry the per-channel BatchNorm loops (reduceRows, channelOp), which reject mismatched sizes', () => {
+    if (!native) return;
+    // A stale addon without them would silently fall back to the slow JavaScript loops.
+    expect(typeof native.reduceRows).toBe('function');
+    expect(typeof native.channelOp).toBe('function');
+    const out = new Float32Array(3);
+    native.reduceRows!(Float32Array.from([1, 2, 3, 4, 5, 6]), out, 0.5);
+    expect(Array.from(out)).toEqual([2.5, 3.5, 4.5]);
+    expect(() => native.reduceRows!(new Float32Array(7), new Float32Array(3), 1)).toThrow(/not a multiple/);
+    expect(() => native.channelOp!(0, new Float32Array(6), new Float32Array(4), new Float32Array(6))).toThrow(/sizes do not match/);
+    expect(() => native.channelOp!(4 as never, new Float32Array(6), new Float32Array(3), new Float32Array(6))).toThrow(/op 0-3/);
+  });
+
+  it('per-channel ops on a fashion-cnn-sized activation equal the cpu backend (broadcasts exactly)', async () => {
+    const shape = [2, 28, 28, 16] as [number, number, number, number];
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(rand(2 * 28 * 28 * 16, 11), shape);
+        const v = tf.tensor1d(rand(16, 12));
+        const v4 = tf.reshape(v, [1, 1, 1, 16]);
+        const ops = [tf.mul(x, v), tf.mul(v4, x), tf.add(x, v4), tf.sub(x, v), tf.sub(v4, x)];
+        const sums = [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.mean(tf.reshape(x, [1568, 16]), 0)];
+        return { ops: ops.map((t) => t.dataSync() as Float32Array), sums: sums.map((t) => t.dataSync() as Float32Array) };
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    for (let i = 0; i < ref.ops.length; i++) expect(got.ops[i]).toEqual(ref.ops[i]);
+    for (let i = 0; i < ref.sums.length; i++) expect(relErr(got.sums[i], ref.sums[i])).toBeLessThanOrEqual(1e-5);
+  });
+
   it('without them (SEMEMBED_NATIVE_CONV=0) the wasm compositions still match the cpu gradients', () => {
     if (process.env.SEMEMBED_NATIVE_CONV === '0') return; // we are that run
     const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');

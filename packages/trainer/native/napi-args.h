@@ -1,0 +1,31 @@
+// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc).
+#pragma once
+#include <node_api.h>
+
+#include <cstddef>
+
+namespace semembed {
+
+inline napi_value fail(napi_env env, const char* msg) {
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+// True when v is a Float32Array; its data and length (in floats) are stored.
+inline bool floatArray(napi_env env, napi_value v, float** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  void* ptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  *data = static_cast<float*>(ptr);
+  return true;
+}
+
+// Adds reduceRows and channelOp (elementwise.cc) to the addon's exports.
+void registerElementwise(napi_env env, napi_value exports);
+
+}  // namespace semembed

@@ -9,6 +9,21 @@ export interface MistakePoint {
   severity: Interval;
 }
 
+const color = { field: 'label', type: 'nominal', title: null, sort: null, legend: { labelLimit: 480 } } as const;
+
+/** A rule from `from` to `to` along `along`, at `at` on the other axis. */
+function errorBar(along: 'x' | 'y', from: string, to: string, other: 'x' | 'y', at: string) {
+  return {
+    mark: { type: 'rule' as const },
+    encoding: {
+      [along]: { field: from, type: 'quantitative' as const },
+      [`${along}2`]: { field: to },
+      [other]: { field: at, type: 'quantitative' as const },
+      color,
+    },
+  };
+}
+
 export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake severity vs top-1 error'): TopLevelSpec {
   const values = points.map((p) => ({
     label: p.label,
@@ -19,7 +34,6 @@ export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake sev
     sevLo: p.severity.lo,
     sevHi: p.severity.hi,
   }));
-  const color = { field: 'label', type: 'nominal', title: null, sort: null, legend: { labelLimit: 480 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width: 480,
@@ -28,24 +42,8 @@ export function mistakeSeveritySpec(points: MistakePoint[], title = 'Mistake sev
     title,
     data: { values },
     layer: [
-      {
-        mark: { type: 'rule' },
-        encoding: {
-          x: { field: 'errLo', type: 'quantitative' },
-          x2: { field: 'errHi' },
-          y: { field: 'severity', type: 'quantitative' },
-          color,
-        },
-      },
-      {
-        mark: { type: 'rule' },
-        encoding: {
-          y: { field: 'sevLo', type: 'quantitative' },
-          y2: { field: 'sevHi' },
-          x: { field: 'error', type: 'quantitative' },
-          color,
-        },
-      },
+      errorBar('x', 'errLo', 'errHi', 'y', 'severity'),
+      errorBar('y', 'sevLo', 'sevHi', 'x', 'error'),
       {
         mark: { type: 'point', filled: true, size: 80 },
         encoding: {

@@ -56,15 +56,28 @@ describe('d_tiny details', () => {
   });
 });
 
-describe('a_noise_s0p1: features -> ranking -> metrics (exact float64 engine)', () => {
+// float64 features: the exact engine when forced and, by default (issue 13), as well
+describe('a_noise_s0p1: features -> ranking -> metrics (float64)', () => {
   const c = loadCase('a_noise_s0p1');
   const labels = labelsOf(c);
   const features = Float64Array.from(c.inputs.features.flat());
-  it.each(c.results.runs.map((r, i) => [`normalize=${r.normalize} ahp=${r.compute_ahp}`, i] as const))('%s', (_l, i) => {
+  const cases = c.results.runs.flatMap((r, i) =>
+    (['exact', undefined] as const).map((e) => {
+      const name = `${e ?? 'default engine'} normalize=${r.normalize} ahp=${r.compute_ahp}`;
+      return [name, i, e] as const;
+    }),
+  );
+  it.each(cases)('%s', (_l, i, engine) => {
     const run = c.results.runs[i];
-    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize, engine: 'exact' });
-    expect(res.engine).toBe('exact');
+    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize, engine });
+    expect([res.engine, res.precision]).toEqual(['exact', 'float64']);
     compare(res, run);
+  });
+
+  it('float32 features go to FAISS by default', () => {
+    const run = c.results.runs[0];
+    const res = evaluateRetrieval(Float32Array.from(features), c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
+    expect([res.engine, res.precision]).toEqual(['faiss', 'float32']);
   });
 });
 
@@ -82,20 +95,3 @@ describe('c_ties: features -> stable ranking reproduces the reference stable_arg
   });
 });
 
-describe('a_noise_s0p1 with the default engine: float64 features are ranked in float64 (issue 13)', () => {
-  const c = loadCase('a_noise_s0p1');
-  const labels = labelsOf(c);
-  const features = Float64Array.from(c.inputs.features.flat());
-  it.each(c.results.runs.map((r, i) => [`normalize=${r.normalize} ahp=${r.compute_ahp}`, i] as const))('%s', (_l, i) => {
-    const run = c.results.runs[i];
-    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
-    expect([res.engine, res.precision]).toEqual(['exact', 'float64']);
-    compare(res, run);
-  });
-
-  it('float32 features go to FAISS by default', () => {
-    const run = c.results.runs[0];
-    const res = evaluateRetrieval(Float32Array.from(features), c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
-    expect([res.engine, res.precision]).toEqual(['faiss', 'float32']);
-  });
-});

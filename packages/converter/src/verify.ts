@@ -7,6 +7,11 @@ import { ConverterError } from './errors.js';
 import { layerProbes, type LayerProbe } from './graph.js';
 import { readKerasH5, type KerasWeight } from './h5.js';
 import { transposeArray } from './layers/util.js';
+import type { Expr } from './lambda/expr.js';
+import { parseExpr } from './lambda/expr.js';
+import { readLambdaConfig } from './lambda/index.js';
+import { kindExpression } from './lambda/kinds.js';
+import { evalExprTf, isTensor } from './lambda/tfjs.js';
 
 export interface VerifyOptions extends Omit<ConvertOptions, 'out'> {
   /** One .npy per model input (batch first, Keras layout); default: seeded random inputs. */
@@ -120,6 +125,7 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
     } catch {
       await tf.setBackend('cpu');
     }
+    registerTfjsLambda(tf, options.lambdas ?? {});
     let model: import('@tensorflow/tfjs').LayersModel;
     try {
       model = await tf.models.modelFromJSON({ modelTopology: forTfjs(cfg) as never });
@@ -241,6 +247,68 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What a Lambda computes, resolved as the converter does: --lambda, else its code, else the reference's l2norm. */
+function lambdaTree(config: Record<string, any>, lambdas: Record<string, string>, inputs: number): Expr {
+  const name = String(config.name);
+  const kind = lambdas[name];
+  if (kind) {
+    const k = kindExpression(kind, inputs);
+    if ('error' in k) throw new Error(`--lambda ${name}=${kind}: ${k.error}`);
+    return parseExpr(k.expr);
+  }
+  const code = readLambdaConfig(config);
+  if (code.expr) return code.expr;
+  if (code.source !== undefined) return parseExpr(code.source);
+  if (name === 'l2norm') return parseExpr('l2_normalize(x, axis=-1)');
+  throw new Error(`Lambda '${name}': ${code.problem}`);
+}
+
+/** A TF.js layer class for Keras's Lambda that evaluates the same expression with TF.js's own ops. */
+function registerTfjsLambda(tf: typeof import('@tensorflow/tfjs'), lambdas: Record<string, string>): void {
+  class KerasLambda extends tf.layers.Layer {
+    static className = 'Lambda';
+    private readonly keras: Record<string, any>;
+    constructor(config: Record<string, any>) {
+      super(config);
+      this.keras = config;
+    }
+    private run(inputs: import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]) {
+      const xs = Array.isArray(inputs) ? inputs : [inputs];
+      const env = new Map<string, any>();
+      for (const [k, v] of Object.entries((this.keras.arguments ?? {}) as Record<string, unknown>)) env.set(k, v);
+      xs.forEach((x, i) => env.set(`x${i}`, x));
+      env.set('x', xs.length === 1 ? xs[0] : xs);
+      const y = evalExprTf(tf as never, lambdaTree(this.keras, lambdas, xs.length), env);
+      return isTensor(y) ? y : tf.scalar(Number(y));
+    }
+    override call(inputs: import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]) {
+      return tf.tidy(() => this.run(inputs));
+    }
+    override computeOutputShape(shape: any) {
+      // Evaluated once on zeros of the input shape (open dimensions as 1) to learn the output's shape.
+      const shapes: (number | null)[][] = Array.isArray(shape[0]) ? shape : [shape];
+      const zeros = shapes.map((s) => tf.zeros(s.map((d) => d ?? 1)));
+      const y = tf.tidy(() => this.run(zeros.length === 1 ? zeros[0] : zeros));
+      const out = [null, ...y.shape.slice(1)];
+      tf.dispose([...zeros, y]);
+      return out;
+    }
+  }
+  tf.serialization.registerClass(KerasLambda as never);
+  // Keras's Subtract merge layer, which TF.js lacks.
+  class KerasSubtract extends tf.layers.Layer {
+    static className = 'Subtract';
+    override call(inputs: import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]) {
+      const [a, b] = inputs as import('@tensorflow/tfjs').Tensor[];
+      return tf.sub(a, b);
+    }
+    override computeOutputShape(shape: any) {
+      return shape[0];
+    }
+  }
+  tf.serialization.registerClass(KerasSubtract as never);
 }
 
 function setWeights(

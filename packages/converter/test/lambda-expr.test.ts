@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { convertKeras } from '../src/index.js';
+import { convertKeras, verifyConversion } from '../src/index.js';
 import { formatExpr, parseExpr } from '../src/lambda/expr.js';
 import {
   checkOnnx,
@@ -48,6 +48,7 @@ async function convertRun(
   lambdas: Record<string, string>,
   feeds: Record<string, { data: Float32Array; shape: number[] }>,
   inputLayout?: 'nchw',
+  crossCheck = true,
 ) {
   const dir = tmp();
   const layers = (config as { config: { layers: { name: string }[] } }).config.layers.map((l) => ({
@@ -57,6 +58,12 @@ async function convertRun(
   await writeKerasH5(join(dir, 'm.h5'), config, layers);
   const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas, inputLayout });
   if (checker) checkOnnx(res.onnxPath);
+  if (crossCheck) {
+    // The same expressions evaluated by --verify's TF.js implementation of the language, layer by layer.
+    const rep = await verifyConversion({ h5: join(dir, 'm.h5'), lambdas, inputLayout });
+    expect(rep.ok, rep.firstDivergent ?? '').toBe(true);
+    expect(rep.layers.length).toBe(Object.keys(lambdas).length);
+  }
   return runOnnx(res.onnxPath, feeds);
 }
 
@@ -220,6 +227,8 @@ describe('Lambda layers that are not element-wise', () => {
         fq4: 'expr:fake_quant(x, min=-0.7, max=0.9, num_bits=4, narrow_range=True)',
       },
       { v: { data: x, shape: [1, N] } },
+      undefined,
+      false, // TF.js has no fake-quant op; checked against the formula below
     );
     // TF's FakeQuantWithMinMaxVars kernel (fake_quant_ops_functor.h), in float32.
     const ref = (min: number, max: number, bits: number, narrow: boolean): Float32Array => {

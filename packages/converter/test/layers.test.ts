@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { weightsFromKerasNames } from '@semembed/architectures';
 import { convertKeras } from '../src/index.js';
-import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
+import {
+  checkOnnx,
+  compare,
+  hasOnnxChecker,
+  randomArray,
+  rng,
+  runOnnx,
+  tfjs,
+  tmp,
+  toNchw,
+  writeKerasH5,
+} from './helpers.js';
 
 type TF = typeof tfTypes;
 type SymbolicTensor = tfTypes.SymbolicTensor;
@@ -33,7 +44,10 @@ const ZOO: Zoo[] = [
       const l = L(tf);
       let y = apply(l.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6' }), x);
       y = apply(l.batchNormalization({ axis: -1 }), y);
-      y = apply(l.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', activation: 'hardSigmoid' }), y);
+      y = apply(
+        l.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', activation: 'hardSigmoid' }),
+        y,
+      );
       y = apply(l.separableConv2d({ filters: 5, kernelSize: 2, padding: 'valid', activation: 'elu' }), y);
       y = apply(l.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false }), y);
       y = apply(l.batchNormalization({ axis: 3, center: false }), y);
@@ -51,8 +65,24 @@ const ZOO: Zoo[] = [
       const l = L(tf);
       const a = apply(l.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }), x);
       const b = apply(l.conv2d({ filters: 3, kernelSize: 1, activation: 'sigmoid' }), x);
-      let y = apply(l.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), apply(l.add(), [a, b]));
-      y = apply(l.cropping2D({ cropping: [[2, 0], [1, 1]] }), y);
+      let y = apply(
+        l.zeroPadding2d({
+          padding: [
+            [1, 2],
+            [0, 3],
+          ],
+        }),
+        apply(l.add(), [a, b]),
+      );
+      y = apply(
+        l.cropping2D({
+          cropping: [
+            [2, 0],
+            [1, 1],
+          ],
+        }),
+        y,
+      );
       y = apply(l.upSampling2d({ size: [2, 1] }), y);
       const p = apply(l.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }), y);
       const q = apply(l.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }), y);
@@ -78,7 +108,10 @@ const ZOO: Zoo[] = [
       y = apply(l.permute({ dims: [2, 1, 3] }), y);
       y = apply(l.reshape({ targetShape: [12, 4] }), y);
       y = apply(l.dense({ units: 3, activation: 'selu' }), y);
-      const c = apply(l.concatenate({ axis: 1 }), [y, apply(l.reshape({ targetShape: [4, 3] }), apply(l.dense({ units: 12 }), f))]);
+      const c = apply(l.concatenate({ axis: 1 }), [
+        y,
+        apply(l.reshape({ targetShape: [4, 3] }), apply(l.dense({ units: 12 }), f)),
+      ]);
       // TF.js's Softmax layer only takes the last axis.
       const s = apply(l.softmax({ axis: -1 }), c);
       return [apply(l.flatten(), s), apply(l.dense({ units: 5, activation: 'softmax' }), f)];
@@ -93,7 +126,16 @@ const ZOO: Zoo[] = [
       const l = L(tf);
       let y = apply(l.conv2d({ filters: 4, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst' }), x);
       y = apply(l.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst' }), y);
-      y = apply(l.zeroPadding2d({ padding: [[0, 1], [1, 0]], dataFormat: 'channelsFirst' }), y);
+      y = apply(
+        l.zeroPadding2d({
+          padding: [
+            [0, 1],
+            [1, 0],
+          ],
+          dataFormat: 'channelsFirst',
+        }),
+        y,
+      );
       const g = apply(l.globalAveragePooling2d({ dataFormat: 'channelsFirst' }), y);
       return [apply(l.flatten({ dataFormat: 'channelsFirst' } as never), y), g];
     },
@@ -118,7 +160,10 @@ const ZOO: Zoo[] = [
     image: true,
     build: (tf, x) => {
       const l = L(tf);
-      let y = apply(l.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x);
+      let y = apply(
+        l.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+        x,
+      );
       y = apply(l.conv2dTranspose({ filters: 2, kernelSize: [2, 3], strides: [1, 2], padding: 'valid' }), y);
       y = apply(l.conv2dTranspose({ filters: 3, kernelSize: 2, strides: 3, padding: 'same', useBias: false }), y);
       y = apply(l.layerNormalization({ axis: -1, epsilon: 1e-3 }), y);
@@ -164,7 +209,9 @@ describe('layer table against TF.js (models serialised by TF.js in Keras format)
       const n = z.shape.reduce((a, b) => a * b, 1);
       const x = z.ints ? Float32Array.from({ length: n }, () => Math.floor(r() * z.ints!)) : randomArray(n, r, -2, 2);
       const ys = model.predict(tf.tensor(x, z.shape));
-      const ref = await Promise.all((Array.isArray(ys) ? ys : [ys]).map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })));
+      const ref = await Promise.all(
+        (Array.isArray(ys) ? ys : [ys]).map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape })),
+      );
 
       const dir = tmp();
       await writeKerasH5(join(dir, 'm.h5'), config, layers);
@@ -173,14 +220,21 @@ describe('layer table against TF.js (models serialised by TF.js in Keras format)
         if (checker) checkOnnx(res.onnxPath);
         let feed = x;
         let shape = z.shape;
-        const keras = res.sidecar.source.model_class && z.shape.length === 4 && z.name.startsWith('channels_first') ? 'NCHW' : 'NHWC';
+        const keras =
+          res.sidecar.source.model_class && z.shape.length === 4 && z.name.startsWith('channels_first')
+            ? 'NCHW'
+            : 'NHWC';
         if (inputLayout === 'nchw' && keras === 'NHWC') {
           feed = toNchw(x, z.shape);
           shape = [z.shape[0], z.shape[3], z.shape[1], z.shape[2]];
         } else if (inputLayout === 'nhwc' && keras === 'NCHW') {
           const [b, c, h, w] = z.shape;
           feed = new Float32Array(x.length);
-          for (let i = 0; i < b; i++) for (let k = 0; k < c; k++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) feed[((i * h + yy) * w + xx) * c + k] = x[((i * c + k) * h + yy) * w + xx];
+          for (let i = 0; i < b; i++)
+            for (let k = 0; k < c; k++)
+              for (let yy = 0; yy < h; yy++)
+                for (let xx = 0; xx < w; xx++)
+                  feed[((i * h + yy) * w + xx) * c + k] = x[((i * c + k) * h + yy) * w + xx];
           shape = [b, h, w, c];
         }
         const got = await runOnnx(res.onnxPath, { [res.sidecar.input.name]: { data: feed, shape } });
@@ -201,11 +255,20 @@ describe('BatchNormalization on axis 1 (channels_first), standalone and folded i
     const tf = await tfjs();
     const r = rng(5);
     const input = tf.input({ shape: [3, 6, 5], name: 'x' });
-    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', name: 'conv' });
+    const conv = tf.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      dataFormat: 'channelsFirst',
+      name: 'conv',
+    });
     const c = conv.apply(input) as SymbolicTensor;
     const bnA = tf.layers.batchNormalization({ axis: 1, name: 'bn_in', epsilon: 1e-3 });
     const bnB = tf.layers.batchNormalization({ axis: 1, name: 'bn_conv', epsilon: 1e-3 });
-    const model = tf.model({ inputs: input, outputs: [bnA.apply(input) as SymbolicTensor, bnB.apply(c) as SymbolicTensor] });
+    const model = tf.model({
+      inputs: input,
+      outputs: [bnA.apply(input) as SymbolicTensor, bnB.apply(c) as SymbolicTensor],
+    });
     const convOnly = tf.model({ inputs: input, outputs: c });
     const params: Record<string, Float32Array> = {};
     const layers = weightsFromKerasNames(model).map((l) => ({
@@ -248,7 +311,10 @@ describe('UpSampling2D(interpolation="bilinear")', () => {
     const model = tf.model({ inputs: input, outputs: up.apply(input) as SymbolicTensor });
     const config = model.toJSON(undefined, false) as unknown as { class_name: string };
     const dir = tmp();
-    await writeKerasH5(join(dir, 'm.h5'), config, [{ name: 'x', weights: [] }, { name: 'up', weights: [] }]);
+    await writeKerasH5(join(dir, 'm.h5'), config, [
+      { name: 'x', weights: [] },
+      { name: 'up', weights: [] },
+    ]);
     const x = randomArray(2 * 3 * 4 * 2, rng(8), -2, 2);
     // TF.js's own UpSampling2D uses the old align-corners-free, non-half-pixel resize of Keras 2.2; TF 2 resizes with
     // half-pixel centres, which tf.image.resizeBilinear(..., halfPixelCenters = true) computes.
@@ -257,7 +323,10 @@ describe('UpSampling2D(interpolation="bilinear")', () => {
     for (const inputLayout of ['nhwc', 'nchw'] as const) {
       const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
       if (checker) checkOnnx(res.onnxPath);
-      const feed = inputLayout === 'nchw' ? { data: toNchw(x, [2, 3, 4, 2]), shape: [2, 2, 3, 4] } : { data: x, shape: [2, 3, 4, 2] };
+      const feed =
+        inputLayout === 'nchw'
+          ? { data: toNchw(x, [2, 3, 4, 2]), shape: [2, 2, 3, 4] }
+          : { data: x, shape: [2, 3, 4, 2] };
       const got = await runOnnx(res.onnxPath, { x: feed });
       expect(got.up.dims).toEqual([2, 6, 12, 2]);
       const { maxAbs, scale } = compare(got.up.data, want);
@@ -278,11 +347,24 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
       config: {
         name: 'g',
         layers: [
-          { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, T, F] }, inbound_nodes: [] },
+          {
+            class_name: 'InputLayer',
+            name: 'x',
+            config: { name: 'x', batch_input_shape: [null, T, F] },
+            inbound_nodes: [],
+          },
           {
             class_name: 'GRU',
             name: 'gru',
-            config: { name: 'gru', units: U, activation: 'tanh', recurrent_activation: 'sigmoid', reset_after: true, use_bias: true, return_sequences: true },
+            config: {
+              name: 'gru',
+              units: U,
+              activation: 'tanh',
+              recurrent_activation: 'sigmoid',
+              reset_after: true,
+              use_bias: true,
+              return_sequences: true,
+            },
             inbound_nodes: [[['x', 0, 0, {}]]],
           },
         ],
@@ -312,8 +394,14 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
     for (let n = 0; n < N; n++) {
       let h = new Float64Array(U);
       for (let t = 0; t < T; t++) {
-        const xin = (gate: number, j: number) => Bi[gate * U + j] + Array.from({ length: F }, (_, i) => x[(n * T + t) * F + i] * K[i * 3 * U + gate * U + j]).reduce((a, b) => a + b);
-        const rec = (gate: number, j: number) => Bi[3 * U + gate * U + j] + Array.from({ length: U }, (_, i) => h[i] * RK[i * 3 * U + gate * U + j]).reduce((a, b) => a + b);
+        const xin = (gate: number, j: number) =>
+          Bi[gate * U + j] +
+          Array.from({ length: F }, (_, i) => x[(n * T + t) * F + i] * K[i * 3 * U + gate * U + j]).reduce(
+            (a, b) => a + b,
+          );
+        const rec = (gate: number, j: number) =>
+          Bi[3 * U + gate * U + j] +
+          Array.from({ length: U }, (_, i) => h[i] * RK[i * 3 * U + gate * U + j]).reduce((a, b) => a + b);
         const next = new Float64Array(U);
         for (let j = 0; j < U; j++) {
           const z = sig(xin(0, j) + rec(0, j));

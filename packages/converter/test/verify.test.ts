@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
 import { formatVerifyTable, verifyConversion } from '../src/index.js';
 import { layerHandler, overrideLayerHandler } from '../src/layers/index.js';
-import { randomArray, rng, tmp, writeKerasH5 } from './helpers.js';
+import { fx, randomArray, rng, tmp, writeKerasH5 } from './helpers.js';
 
 // A small image model with random weights and BatchNormalization statistics, checked layer by layer against TF.js.
 const r = rng(21);
@@ -148,6 +148,33 @@ describe('--verify: ONNX Runtime vs TensorFlow.js, layer by layer', () => {
       { name: 'x', weights: [] },
       { name: 'l2norm', weights: [] },
     ]);
-    await expect(verifyConversion({ h5: p })).rejects.toThrow(/--verify: TensorFlow\.js cannot build this Keras model/);
+    // The reference's l2norm Lambda runs in TF.js by name too; a class TF.js does not know is refused.
+    expect((await verifyConversion({ h5: p })).ok).toBe(true);
+    const odd = JSON.parse(JSON.stringify(lam).replace('"class_name":"Lambda"', '"class_name":"ChannelPadding"'));
+    const q = join(tmp(), 'odd.h5');
+    await writeKerasH5(q, odd, [
+      { name: 'x', weights: [] },
+      { name: 'l2norm', weights: [] },
+    ]);
+    await expect(verifyConversion({ h5: q })).rejects.toThrow(/--verify: TensorFlow\.js cannot build this Keras model/);
+  });
+});
+
+describe('--verify on real files with Lambda layers (TF.js runs them through the expression language)', () => {
+  it('dl4j deepfm (tf.keras 2.2.4, Python 3.7 Lambdas, one called 3 times) and model_lambda (Python 2.7)', async () => {
+    const deepfm = await verifyConversion({ h5: fx('dl4j__deepfm.h5') });
+    expect(deepfm.ok).toBe(true);
+    expect(deepfm.layers).toHaveLength(31);
+    const calls = deepfm.layers.filter((l) => l.layer === 'sum_of_tensors').map((l) => l.node);
+    expect(calls).toEqual([0, 1, 2]);
+    expect(deepfm.layers.filter((l) => l.className === 'Lambda').every((l) => l.cosine > 0.99999)).toBe(true);
+    const lam = await verifyConversion({ h5: fx('dl4j__lambda__model_lambda.h5') });
+    expect(lam.ok).toBe(true);
+    expect(lam.layers.map((l) => `${l.layer}:${l.className}`)).toEqual([
+      'dense_3:Dense',
+      'lambda_3:Lambda',
+      'lambda_4:Lambda',
+      'dense_4:Dense',
+    ]);
   });
 });

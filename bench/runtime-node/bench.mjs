@@ -1,7 +1,7 @@
 // Runtime benchmark of the default Fashion-MNIST model and resnet-110-wfc (CIFAR size) over every runtime
 // available here, through @semembed/benchmark (the library behind `semembed benchmark`). Writes
 // bench/results/benchmark-<model>.md (+ benchmark-plots/<model>/ with result.json and the plots). Needs `npm run build`.
-//   node bench/runtime-node/bench.mjs [--models fashion,resnet-110-wfc] [--quick]
+//   node bench/runtime-node/bench.mjs [--models fashion,resnet-110-wfc] [--quick] [--webgpu: also WebGPU in Node]
 // The Fashion-MNIST model: runs/fashion-mnist/semantic/model.h5 when the main job made one, else a 1-epoch run of
 // the same pipeline into bench/results/tmp/benchmark/fashion-1ep (`semembed pipeline --epochs 1 --no-baseline`).
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { RESULTS, arg, benchSection, writeResults } from './suite.mjs';
 const ROOT = join(import.meta.dirname, '..', '..');
 const MODELS = arg('models', 'fashion,resnet-110-wfc').split(',');
 const QUICK = process.argv.includes('--quick');
+const WEBGPU = process.argv.includes('--webgpu');
 const HIERARCHY = join(ROOT, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt');
 const ALL_NODE = [
   'ort-node-cpu',
@@ -89,10 +90,14 @@ for (const name of MODELS) {
         'fashion',
         'Default Fashion-MNIST model (fashion-cnn, 28×28×1)',
         `Model ${m.how}; given as the \`.h5\`, converted on the fly by @semembed/converter, TF.js runs the same file. ` +
-          "Labelled accuracy: the first 1,000 Fashion-MNIST test images, mAHP@250 with the repository's Fashion-MNIST taxonomy.",
+          "Labelled accuracy: the first 1,000 Fashion-MNIST test images, mAHP@250 with the repository's Fashion-MNIST taxonomy " +
+          '(preprocessing and classes from the sidecar beside the `.h5`). WebGPU in Node (ORT and TF.js, SwiftShader here) ' +
+          'takes 5–13 minutes per runtime on this machine and is left out unless `--webgpu`; an earlier full run ' +
+          '(2026-12-01, load ~20) had ORT node WebGPU at 3.4 img/s and TF.js webgpu at 0.58 img/s (batch 1), both within ' +
+          '7.2e-7 of ORT CPU.',
         {
           model: m.h5,
-          runtimes: [...ALL_NODE, ...BROWSER],
+          runtimes: [...ALL_NODE.filter((r) => WEBGPU || !['ort-node-webgpu', 'tfjs-webgpu'].includes(r)), ...BROWSER],
           batches: [1, 8, 32],
           quick: QUICK,
           limits: QUICK ? {} : LIMITS,

@@ -36,7 +36,7 @@ export async function prepare(name) {
   await tf.setBackend('cpu');
   const { cfg, model } = await buildTfModel(tf, name);
   const h5 = join(OUT, `${name}.h5`);
-  await writeKerasH5(h5, { modelConfig: cfg, layers: modelWeights(model) });
+  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });
   const onnx = join(OUT, `${name}.onnx`);
   const s = SPECS[name];
   const res = await convertKeras({ h5, out: onnx, ...(s.dataset ? { dataset: s.dataset } : { preprocessing: { mean: s.mean, std: s.std, colorSpace: s.inputShape[2] === 1 ? 'gray' : 'rgb' } }) });

@@ -1,6 +1,6 @@
 // The repository's runtime benchmarks as calls of @semembed/benchmark (no second harness): one runBenchmark per
 // model, the JSON kept beside the Markdown, the plots in bench/results/benchmark-plots/<name>/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { markdownReport, runBenchmark, terminalTable, writeJson, writeReportPlots } from '@semembed/benchmark';
@@ -27,6 +27,8 @@ export async function benchSection(name, title, note, options) {
   mkdirSync(plotDir, { recursive: true });
   writeJson(res, join(plotDir, 'result.json'));
   const plots = await writeReportPlots(res, plotDir);
+  // SVG only in the repository (the PNG copies are three times larger and say the same).
+  for (const p of plots) rmSync(join(plotDir, `${p}.png`), { force: true });
   let md = markdownReport(
     res,
     plots.map((p) => relative(RESULTS, join(plotDir, p))),

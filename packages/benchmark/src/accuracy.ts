@@ -130,7 +130,8 @@ export function labelledMetrics(
       normalize: true,
       engine: 'exact',
     });
-    res.mAHP = r.mean[`AHP@${k}`];
+    // The paper's mAHP is over LCS height similarities.
+    res.mAHP = r.mean[`AHP@${k} (LCS_HEIGHT)`];
     res.k = k;
   }
   return res;

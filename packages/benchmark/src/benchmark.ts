@@ -213,8 +213,10 @@ async function runOne(
       }
       if (p.scenarios.includes('server')) {
         stage = 'server scenario';
-        const p50 = report.singleStream?.p50 ?? report.coldStart?.firstInferenceMs ?? 10;
-        report.server = await serverScenario(runner, one, p50, p.limits, () => bar.tick(`${runner.id}: server`));
+        // Start from the sustained batch-1 rate when it was measured (a p50 on a loaded machine promises too much).
+        const b1 = report.offline?.find((o) => o.batch === 1)?.throughput.median;
+        const ms = b1 ? 1000 / b1 : (report.singleStream?.mean ?? report.coldStart?.firstInferenceMs ?? 10);
+        report.server = await serverScenario(runner, one, ms, p.limits, () => bar.tick(`${runner.id}: server`));
       }
     });
     report.peakRssBytes = peak;

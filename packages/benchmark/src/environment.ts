@@ -60,7 +60,11 @@ function nvidiaGpus(): string[] {
       timeout: 10_000,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    return out.trim().split('\n').filter(Boolean).map((l) => `NVIDIA ${l.trim()} (nvidia-smi)`);
+    return out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => `NVIDIA ${l.trim()} (nvidia-smi)`);
   } catch {
     return [];
   }

@@ -1,8 +1,8 @@
 // MODEL: an .onnx (+ sidecar), its sidecar or folder, a Keras .h5 (converted here, and run in TF.js as it is),
 // or a catalog name whose converted file is in the cache. Checked before any runner starts.
 import { existsSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { convertKeras, defaultCacheDir, findCatalogModel, readCatalog } from '@semembed/converter';
+import { basename, dirname, extname, join } from 'node:path';
+import { convertKeras, defaultCacheDir, findCatalogModel, readCatalog, type ConvertOptions } from '@semembed/converter';
 import { readSidecar, resolveModelFiles } from '@semembed/runtime-node';
 import { BenchmarkError, firstLine } from './errors.js';
 import type { ModelFiles } from './types.js';
@@ -45,6 +45,23 @@ function fromOnnx(source: string, path: string, h5?: string): ModelFiles {
   }
 }
 
+/**
+ * A sidecar next to the .h5 (`name.json`, or `model.json` as the pipeline writes it) knows the preprocessing, the
+ * classes and the class embedding the .h5 does not carry; the conversion reuses them.
+ */
+function besideSidecar(h5: string): Pick<ConvertOptions, 'preprocessing' | 'classes' | 'classEmbedding'> {
+  for (const f of [join(dirname(h5), `${basename(h5, extname(h5))}.json`), join(dirname(h5), 'model.json')]) {
+    if (!existsSync(f)) continue;
+    try {
+      const s = readSidecar(f);
+      return { preprocessing: s.preprocessing, classes: s.classes, classEmbedding: s.classEmbedding };
+    } catch {
+      // not a sidecar: convert without it
+    }
+  }
+  return {};
+}
+
 /** The cheap checks of MODEL (exists, or is a catalog name whose file is there), before any work. */
 export function checkModelArg(model: string, o: Pick<ModelSourceOptions, 'cacheDir' | 'catalogPath'> = {}): void {
   const ext = extname(model).toLowerCase();
@@ -82,8 +99,9 @@ export async function resolveModel(model: string, o: ModelSourceOptions): Promis
   if (existsSync(model)) {
     if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
       const out = join(o.work, `${basename(model, extname(model))}.onnx`);
+      const beside = besideSidecar(model);
       try {
-        await convertKeras({ h5: model, out, dataset: o.dataset, architecture: o.architecture });
+        await convertKeras({ h5: model, out, dataset: o.dataset, architecture: o.architecture, ...beside });
       } catch (err) {
         throw new BenchmarkError(`MODEL ${model}: conversion failed: ${firstLine(err)}`);
       }

@@ -161,20 +161,20 @@ async function serverLevel(runner: Runner, one: Batch, qps: number, lim: Scenari
 }
 
 /**
- * Highest QPS whose p99 stays under the bound: start at half the single-stream rate, double while it holds,
+ * Highest QPS whose p99 stays under the bound: start at half the batch-1 rate, double while it holds,
  * then bisect between the last good and the first bad level; at most `serverLevels` levels.
  */
 export async function serverScenario(
   runner: Runner,
   one: Batch,
-  p50Ms: number,
+  msPerQuery: number,
   lim: ScenarioLimits,
   tick: () => void,
 ): Promise<ServerResult> {
   const levels: ServerLevel[] = [];
   let lo = 0;
   let hi = Infinity;
-  let qps = Math.max(1, 500 / Math.max(p50Ms, 0.01));
+  let qps = Math.max(0.05, 500 / Math.max(msPerQuery, 0.01));
   for (let i = 0; i < lim.serverLevels; i++) {
     const level = await serverLevel(runner, one, qps, lim);
     levels.push(level);

@@ -1,9 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readHierarchy } from '@semembed/hierarchy';
+import { evaluateRetrieval } from '@semembed/retrieval';
+import type { Sidecar } from '@semembed/runtime-node';
 import {
   OrtNodeRunner,
+  labelledMetrics,
   compareResults,
   markdownReport,
   percentile,
@@ -155,6 +159,60 @@ describe('semembed benchmark, quick mode', () => {
     expect(
       cmp.filter((c) => c.metric.startsWith('offline')).every((c) => c.regression && Math.abs(c.ratio - 0.5) < 1e-12),
     ).toBe(true);
+  });
+
+  it('labelled metrics: mAHP falls as classes mix (more for distant ones); balanced accuracy 2/3', () => {
+    const hier = join(dir, 'h.txt');
+    writeFileSync(hier, '10 1\n10 2\n11 3\n12 10\n12 11\n');
+    const h = readHierarchy(hier);
+    const ids = [1, 2, 3];
+    const sims = { WUP: h.similarityMatrix(ids, 'WUP'), LCS_HEIGHT: h.similarityMatrix(ids, 'LCS_HEIGHT') };
+    const labels = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+    const onehot = (shift: (c: number) => number) =>
+      Float32Array.from({ length: 90 }, (_, j) => (j % 3 === shift(labels[Math.floor(j / 3)]) ? 1 : 0));
+    // Embeddings: the class one-hot plus a small per-sample 4th value, so each query ranks itself first (the
+    // reference's ideal ranking, quirk Q16, is exact only then) and its own class next.
+    const embed = (shift: (c: number) => number) =>
+      Float32Array.from({ length: 120 }, (_, j) => {
+        const i = Math.floor(j / 4);
+        return j % 4 === 3 ? 0.01 * (i + 1) : j % 4 === shift(labels[i]) ? 1 : 0;
+      });
+    const sidecar = {
+      outputs: [
+        { name: 'emb', kind: 'embedding' },
+        { name: 'prob', kind: 'probabilities' },
+      ],
+    } as unknown as Sidecar;
+    const data = { data: new Float32Array(0), n: 30, labels, sims, source: 'constructed' };
+    const good = labelledMetrics({ emb: embed((c) => c), prob: onehot((c) => c) }, sidecar, data, 5);
+    // The figure is @semembed/retrieval's AHP@k over LCS heights (the paper's mAHP), as evaluate-retrieval gives it.
+    const direct = evaluateRetrieval(
+      embed((c) => c),
+      4,
+      labels,
+      sims,
+      { ks: [], computeAhp: 5, computeAp: false, normalize: true },
+    );
+    expect(good.mAHP).toBeCloseTo(direct.mean['AHP@5 (LCS_HEIGHT)'], 12);
+    expect(good.balancedAccuracy).toBe(1);
+    const bad = labelledMetrics({ emb: embed((c) => c), prob: onehot((c) => (c === 2 ? 0 : c)) }, sidecar, data, 5);
+    expect(bad.balancedAccuracy).toBeCloseTo(2 / 3, 12);
+    // Classes 1 and 2 share a parent: mixing them up costs less than mixing up 1 and 3, and both cost something.
+    const near = labelledMetrics(
+      { emb: embed((c) => (c === 1 ? 0 : c)), prob: onehot((c) => c) },
+      sidecar,
+      data,
+      5,
+    ).mAHP!;
+    const far = labelledMetrics(
+      { emb: embed((c) => (c === 2 ? 0 : c)), prob: onehot((c) => c) },
+      sidecar,
+      data,
+      5,
+    ).mAHP!;
+    expect(near).toBeLessThan(good.mAHP!);
+    expect(far).toBeLessThan(near);
+    expect(far).toBeGreaterThan(0);
   });
 
   it('percentiles use the nearest rank', () => {

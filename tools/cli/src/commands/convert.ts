@@ -113,7 +113,7 @@ export async function runVerify(a: VerifyArgs, opts: import('@semembed/converter
     report = await verifyConversion({ ...opts, inputs: a.inputs });
   } catch (e) {
     if (required || !(e as { userFacing?: boolean }).userFacing) throw e;
-    console.error(`semembed: not verified: ${(e as Error).message}`);
+    console.log(`Not verified: ${(e as Error).message}`);
     return;
   }
   console.log(formatVerifyTable(report));

@@ -418,3 +418,56 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
     expect(maxAbs).toBeLessThanOrEqual(1e-5 * scale);
   });
 });
+
+describe('SeparableConv1D (TF.js has none)', () => {
+  it("equals TF.js's SeparableConv2D on a height-1 image with the same weights", async () => {
+    const tf = await tfjs();
+    const r = rng(31);
+    const [N, W, C, M, F, K] = [2, 9, 3, 2, 4, 3];
+    const dw = randomArray(K * C * M, r);
+    const pw = randomArray(C * M * F, r);
+    const bias = randomArray(F, r);
+    const x = randomArray(N * W * C, rng(32), -2, 2);
+    for (const [padding, stride] of [['same', 2], ['valid', 1]] as const) {
+      const config = {
+        class_name: 'Model',
+        config: {
+          name: 's1',
+          layers: [
+            { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, W, C] }, inbound_nodes: [] },
+            {
+              class_name: 'SeparableConv1D',
+              name: 'sep',
+              config: { name: 'sep', filters: F, kernel_size: [K], strides: [stride], padding, depth_multiplier: M },
+              inbound_nodes: [[['x', 0, 0, {}]]],
+            },
+          ],
+          input_layers: [['x', 0, 0]],
+          output_layers: [['sep', 0, 0]],
+        },
+      };
+      const dir = tmp();
+      await writeKerasH5(join(dir, 's.h5'), config, [
+        { name: 'x', weights: [] },
+        {
+          name: 'sep',
+          weights: [
+            { name: 'sep/depthwise_kernel:0', shape: [K, C, M], data: dw },
+            { name: 'sep/pointwise_kernel:0', shape: [1, C * M, F], data: pw },
+            { name: 'sep/bias:0', shape: [F], data: bias },
+          ],
+        },
+      ]);
+      const res = await convertKeras({ h5: join(dir, 's.h5'), out: join(dir, 's.onnx') });
+      if (checker) checkOnnx(res.onnxPath);
+      const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, W, C] } });
+      const layer = tf.layers.separableConv2d({ filters: F, kernelSize: [1, K], strides: [1, stride], padding, depthMultiplier: M });
+      layer.apply(tf.tensor4d(x, [N, 1, W, C])); // builds the layer's weights
+      layer.setWeights([tf.tensor4d(dw, [1, K, C, M]), tf.tensor4d(pw, [1, 1, C * M, F]), tf.tensor1d(bias)]);
+      const want = layer.apply(tf.tensor4d(x, [N, 1, W, C])) as tfTypes.Tensor;
+      expect(got.sep.dims).toEqual([N, want.shape[2], F]);
+      const { maxAbs, scale } = compare(got.sep.data, (await want.data()) as Float32Array);
+      expect(maxAbs, padding).toBeLessThanOrEqual(1e-5 * scale);
+    }
+  });
+});

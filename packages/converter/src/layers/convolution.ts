@@ -47,7 +47,9 @@ function conv(cx: LayerCtx): Value {
   const cls = cx.layer.className;
   const base = cx.base;
   const b = cx.b;
-  const sd = cls === 'Conv1D' ? 1 : 2;
+  const sd = cls.endsWith('1D') ? 1 : 2;
+  const separable = cls.startsWith('Separable');
+  const ones = new Array<number>(sd).fill(1);
   const r = sd + 2;
   if (x.shape.length !== r) cx.err(`expects a rank-${r} input, got shape ${fmtShape(x.shape)}`);
   const first = c.data_format === 'channels_first';
@@ -67,11 +69,11 @@ function conv(cx: LayerCtx): Value {
   let cout: number;
   let group = 1;
   let input = xin.name;
-  if (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') {
+  if (cls === 'DepthwiseConv2D' || separable) {
     const mult = Number(c.depth_multiplier ?? 1);
     const dw = cx.weight('depthwise_kernel', [...k, cin, mult]);
     // [kh, kw, cin, mult] -> [cin·mult, 1, kh, kw]: TF numbers depthwise outputs c·mult + m.
-    const dwT = transposeArray(dw, [...k, cin, mult], [2, 3, 0, 1]);
+    const dwT = transposeArray(dw, [...k, cin, mult], [sd, sd + 1, ...ident(sd)]);
     if (cls === 'DepthwiseConv2D') {
       W = dwT;
       cout = cin * mult;
@@ -87,9 +89,9 @@ function conv(cx: LayerCtx): Value {
         group: { int: cin },
       })[0];
       cout = Number(c.filters);
-      const pw = cx.weight('pointwise_kernel', [1, 1, cin * mult, cout]);
-      W = transposeArray(pw, [1, 1, cin * mult, cout], [3, 2, 0, 1]);
-      wDims = [cout, cin * mult, 1, 1];
+      const pw = cx.weight('pointwise_kernel', [...ones, cin * mult, cout]);
+      W = transposeArray(pw, [...ones, cin * mult, cout], [sd + 1, sd, ...ident(sd)]);
+      wDims = [cout, cin * mult, ...ones];
     }
   } else {
     cout = Number(c.filters);
@@ -105,8 +107,8 @@ function conv(cx: LayerCtx): Value {
   const inputs = [input, wName];
   if (bias) inputs.push(b.floatConst(`${base}/bias`, [cout], bias));
   const attrs: Record<string, AttrValue> =
-    cls === 'SeparableConv2D'
-      ? { kernel_shape: [1, 1] }
+    separable
+      ? { kernel_shape: ones }
       : {
           ...convPads(cx, x, spatialAxes, k, s, d, padding),
           kernel_shape: k,
@@ -173,5 +175,6 @@ export const convolutionLayers: LayerFamily = {
   Conv1D: (cx) => [conv(cx)],
   Conv2D: (cx) => [conv(cx)],
   DepthwiseConv2D: (cx) => [conv(cx)],
+  SeparableConv1D: (cx) => [conv(cx)],
   SeparableConv2D: (cx) => [conv(cx)],
 };

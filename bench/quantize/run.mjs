@@ -16,6 +16,10 @@ import { makeSite } from '@semembed/runtime-web/site';
 const root = join(import.meta.dirname, '..', '..');
 const arg = (k, d) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
 const ROUNDS = Number(arg('rounds', 3));
+// --no_batch32 MODEL[,MODEL]: single images only for these (resnet-110-wfc batches on one wasm thread take minutes).
+const NO_B32 = (arg('no_batch32', '') || '').split(',');
+// --merge FILE: sections measured by an earlier run (same JSON as quantize.json's report entries) go in first.
+const MERGED = arg('merge') ? JSON.parse(readFileSync(arg('merge'), 'utf8')) : [];
 const HIER = join(root, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt');
 const out = mkdtempSync(join(tmpdir(), 'semembed-bench-quantize-'));
 const load = () => execSync('uptime').toString().trim().replace(/.*load average: /, '');
@@ -63,7 +67,7 @@ async function variantsOf(name, onnx, calibration) {
   return files;
 }
 
-async function browserLatency(name, files, sidecar, shape) {
+async function browserLatency(name, files, sidecar, shape, b32) {
   const site = join(out, `${name}-site`);
   makeSite({ model: sidecar, out: site, variants: { fp16: files.fp16.replace(/\.onnx$/, '.json'), int8: files.int8.replace(/\.onnx$/, '.json'), dynamic: files.dynamic.replace(/\.onnx$/, '.json') } });
   const server = await createServer({ models: [{ path: join(site, 'models/default/model.json'), name: 'm' }], webRoot: site, port: 0, ep: 'cpu', logger: 'silent' });
@@ -80,12 +84,12 @@ async function browserLatency(name, files, sidecar, shape) {
       await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 300_000 });
       const err = await page.evaluate(() => window.semembed.error);
       if (err) { res[v] = { error: err }; await page.close(); continue; }
-      const b1 = [], b32 = [];
+      const b1 = [], batch32 = [];
       for (let r = 0; r < ROUNDS; r++) {
         b1.push((await page.evaluate(() => window.semembed.bench(1, 20))).medianMs);
-        b32.push((await page.evaluate(() => window.semembed.bench(32, 4))).medianMs);
+        if (b32) batch32.push((await page.evaluate(() => window.semembed.bench(32, 4))).medianMs);
       }
-      res[v] = { b1: median(b1), b32: median(b32) };
+      res[v] = { b1: median(b1), b32: b32 ? median(batch32) : undefined };
       await page.close();
     }
   } finally {
@@ -121,7 +125,7 @@ if (resnet) {
   models.push({ name: 'resnet-110-wfc', onnx: resnet, sidecar, shape: [32, 32, 3], calib: syntheticCalibration(sidecar, 64), how: 'random weights' });
 }
 
-const report = [];
+const report = [...MERGED];
 for (const m of models) {
   const files = await variantsOf(m.name, m.onnx, m.calib);
   const row = {};
@@ -129,9 +133,9 @@ for (const m of models) {
     const lat = { t1b1: [], t1b32: [] };
     for (let r = 0; r < ROUNDS; r++) {
       lat.t1b1.push(await ortLatency(f, m.shape, 1, 1, 20));
-      lat.t1b32.push(await ortLatency(f, m.shape, 32, 1, 4));
+      if (!NO_B32.includes(m.name)) lat.t1b32.push(await ortLatency(f, m.shape, 32, 1, 4));
     }
-    row[v] = { bytes: statSync(f).size, ortB1: median(lat.t1b1), ortB32: median(lat.t1b32) };
+    row[v] = { bytes: statSync(f).size, ortB1: median(lat.t1b1), ortB32: lat.t1b32.length ? median(lat.t1b32) : undefined };
   }
   if (m.name === 'fashion') {
     const slice = await datasetSamples('FashionMNIST', undefined, m.sidecar, 'test', 1000);
@@ -141,7 +145,7 @@ for (const m of models) {
     });
     for (const r of res) Object.assign(row[r.name], { mahp: r.mahp, acc: r.accuracy, delta: r.maxAbsDelta, ok: r.ok });
   }
-  const web = await browserLatency(m.name, files, m.sidecar, m.shape);
+  const web = await browserLatency(m.name, files, m.sidecar, m.shape, !NO_B32.includes(m.name));
   for (const [v, w] of Object.entries(web)) Object.assign(row[v], { web: w });
   report.push({ model: m.name, how: m.how, row });
   loads.push(load());

@@ -1,7 +1,9 @@
 /**
  * Opcode tables of the Python versions whose bytecode Keras files hold. 3.11 is CPython 3.11's own table
- * (Lib/opcode.py, with its inline cache sizes); the others list the opcodes an expression lambda can contain,
- * written from each version's Lib/opcode.py (anything else disassembles as <N> and matches no pattern).
+ * (generated from this machine's Lib/opcode.py, with its inline cache sizes); the others list the opcodes an
+ * expression lambda can contain, written from each version's Lib/opcode.py as known (not checked against those
+ * interpreters here; 2.7 and 3.7 are confirmed by real Keras files in the fixtures). Anything else disassembles
+ * as <N> and matches no pattern.
  */
 export interface OpcodeTable {
   /** Human-readable versions this table covers. */

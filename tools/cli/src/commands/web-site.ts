@@ -9,6 +9,10 @@ const builder = (y: Argv) =>
     .option('model', { type: 'string', demandOption: true, describe: 'model.json (sidecar) of the converted model, or its folder' })
     .option('gallery', { type: 'string', describe: 'features .npy from `semembed embed` (ids/labels from <features>.ids.txt / .labels.txt)' })
     .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the site to' })
+    .option('variant', {
+      type: 'string', array: true,
+      describe: 'More precisions of the model, NAME=model.json from semembed quantize (int8=m.int8.json); the page picks one',
+    })
     .option('thumbs_idx', { type: 'string', describe: 'IDX images (e.g. Fashion-MNIST t10k-images-idx3-ubyte.gz) whose first rows are the gallery thumbnails' })
     .option('images_list', { type: 'string', describe: 'Text file, one image path per gallery row, shown as thumbnails' })
     .option('dtype', { choices: ['float32', 'float16'] as const, default: 'float32' as const, describe: 'Gallery values (float16: half the bytes, ~1e-3 error)' })
@@ -53,6 +57,11 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   checkOutputs([{ path: a.out, flag: '--out', folder: true }], [{ path: a.model, flag: '--model' }, { path: a.gallery, flag: '--gallery' }], a.force);
   if (a.gallery) await checkGallery(a.gallery, a.model);
   const { makeSite } = await import('@semembed/runtime-web/site');
-  const r = makeSite({ model: a.model, gallery: a.gallery, out: a.out, thumbsIdx: a.thumbs_idx, imagesList: a.images_list, dtype: a.dtype });
+  const variants = Object.fromEntries((a.variant ?? []).map((v) => {
+    const eq = v.indexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw new FlagError(`--variant ${v}: expected NAME=model.json, e.g. int8=m.int8.json`);
+    return [v.slice(0, eq), v.slice(eq + 1)];
+  }));
+  const r = makeSite({ model: a.model, gallery: a.gallery, out: a.out, thumbsIdx: a.thumbs_idx, imagesList: a.images_list, dtype: a.dtype, variants });
   console.log(`site in ${r.out}${r.gallery ? ` (gallery ${r.gallery.rows} x ${r.gallery.dim}, ${r.gallery.bytes} bytes)` : ''}`);
 }

@@ -36,7 +36,7 @@ describe.skipIf(!existsSync(join(WEB, 'index.html')))('semembed web-site', () =>
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/gallery 20 x 12/);
     for (const f of ['index.html', 'ort/ort-wasm-simd-threaded.jsep.wasm', 'ort/ort-wasm-simd-threaded.jsep.mjs', 'models/default/fashion-tiny.onnx']) expect(existsSync(join(out, f))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ model: 'models/default/model.json', gallery: 'models/default/gallery.bin' });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ model: 'models/default/model.json', gallery: 'models/default/gallery.bin', variants: { fp32: 'models/default/model.json' } });
     expect(JSON.parse(readFileSync(join(out, 'models/default/model.json'), 'utf8')).model).toBe('fashion-tiny.onnx');
     const g = parseGallery(readFileSync(join(out, 'models/default/gallery.bin')));
     expect([g.size, g.dim]).toEqual([20, 12]);

@@ -1,7 +1,13 @@
-// Per-kernel time of training steps on the wasm backend (wraps every registered wasm kernel with a timer).
+// Per-kernel time of training steps on the wasm backend (wraps every registered wasm kernel with a timer; nested
+// kernel calls count toward the outer one). Medians over --reps fits of 3 steps each, after one warm-up fit.
+// Usage: node bench/trainer/prof-kernels.mjs [simple|fashion-cnn] [--reps 5]
+// SEMEMBED_NATIVE_CONV_ONLY=1 profiles the code before issue 19's change (JavaScript per-channel loops, BatchMatMul
+// composed of Transpose + wasm's kernel); the native convolutions stay.
 import { selectBackend, fit, KerasSGD, makeSchedule } from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 const arch = process.argv[2] ?? 'simple';
+const ri = process.argv.indexOf('--reps');
+const reps = ri > 0 ? Number(process.argv[ri + 1]) : 5;
 const SH = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] }[arch];
 const { tf } = await selectBackend('wasm');
 const times = new Map();
@@ -25,10 +31,21 @@ const train = { size: n, inputShape: SH, labels, batches: function* (o) { for (l
 const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
 const common = { tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: 100, valBatchSize: 100, optimizer: opt, seed: 0, augment: false, epochs: 1, train, schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 3) };
 await fit(common);
-times.clear();
-const t0 = performance.now();
-await fit(common);
-const tot = performance.now() - t0;
-const rows = [...times].sort((a, b) => b[1][0] - a[1][0]);
-console.log(`total ${tot.toFixed(0)} ms for 3 steps; kernels ${rows.reduce((s, r) => s + r[1][0], 0).toFixed(0)} ms`);
-for (const [k, [t, c]] of rows.slice(0, 25)) console.log(k.padEnd(28), t.toFixed(0).padStart(7), 'ms', String(c).padStart(5));
+const median = (a) => [...a].sort((p, q) => p - q)[(a.length - 1) >> 1];
+const perKernel = new Map();
+const totals = [];
+for (let r = 0; r < reps; r++) {
+  times.clear();
+  const t0 = performance.now();
+  await fit(common);
+  totals.push(performance.now() - t0);
+  for (const [k, [t, c]] of times) (perKernel.get(k) ?? perKernel.set(k, { t: [], c }).get(k)).t.push(t);
+}
+const tot = median(totals);
+const rows = [...perKernel].map(([k, v]) => [k, median(v.t), v.c]).sort((a, b) => b[1] - a[1]);
+const kern = rows.reduce((s, r) => s + r[1], 0);
+console.log(`${arch}: median of ${reps} fits of 3 steps (batch 100): total ${tot.toFixed(0)} ms, in kernels ${kern.toFixed(0)} ms`);
+console.log('| kernel | ms / 3 steps (median) | share of total | calls |');
+console.log('|---|---|---|---|');
+for (const [k, t, c] of rows.slice(0, 25)) console.log(`| ${k} | ${t.toFixed(0)} | ${((100 * t) / tot).toFixed(1)} % | ${c} |`);
+console.log(`| (outside kernels: tape, tidy, optimiser bookkeeping, data) | ${(tot - kern).toFixed(0)} | ${((100 * (tot - kern)) / tot).toFixed(1)} % | |`);

@@ -5,6 +5,7 @@
 // wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without), once
 // on the calling thread and once with 2 data-parallel workers.
 // Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
+//   [--torch no] [--python /tmp/venv-torch/bin/python]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ const steps = Number(arg('steps', 10));
 const backends = arg('backends', 'wasm,cpu').split(',');
 const archs = arg('archs', 'simple,fashion-cnn').split(',');
 const torch = arg('torch', 'yes') !== 'no';
+// The pip build (e.g. a venv with /opt/wheels' torch 2.13) is several times faster than Debian's python3-torch.
+const python = arg('python', process.env.SEMEMBED_TORCH_PYTHON ?? '/usr/bin/python3');
 const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] };
 
 function synthetic(shape, n) {
@@ -65,7 +68,7 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
 }
 
 function torchRun(arch, threads, batch, nSteps) {
-  const r = spawnSync('/usr/bin/python3', [path.join(here, 'torch_throughput.py'), arch, String(threads), String(batch), String(nSteps)], { encoding: 'utf8' });
+  const r = spawnSync(python, [path.join(here, 'torch_throughput.py'), arch, String(threads), String(batch), String(nSteps)], { encoding: 'utf8' });
   if (r.status !== 0) return { error: (r.stderr || '').trim().split('\n').pop() };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

@@ -156,12 +156,10 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, Conv, nullptr, &fn);
-  napi_set_named_property(env, exports, "conv", fn);
-  napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, nullptr, &fn);
-  napi_set_named_property(env, exports, "setThreads", fn);
+  semembed::exportFunction(env, exports, "conv", Conv);
+  semembed::exportFunction(env, exports, "setThreads", SetThreads);
   semembed::registerElementwise(env, exports);
+  semembed::registerMatMul(env, exports);
   return exports;
 }
 

@@ -79,11 +79,8 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void registerElementwise(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "reduceRows", NAPI_AUTO_LENGTH, ReduceRows, nullptr, &fn);
-  napi_set_named_property(env, exports, "reduceRows", fn);
-  napi_create_function(env, "channelOp", NAPI_AUTO_LENGTH, ChannelOp, nullptr, &fn);
-  napi_set_named_property(env, exports, "channelOp", fn);
+  exportFunction(env, exports, "reduceRows", ReduceRows);
+  exportFunction(env, exports, "channelOp", ChannelOp);
 }
 
 }  // namespace semembed

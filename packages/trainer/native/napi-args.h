@@ -1,4 +1,4 @@
-// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc).
+// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc, matmul.cc).
 #pragma once
 #include <node_api.h>
 
@@ -25,7 +25,16 @@ inline bool floatArray(napi_env env, napi_value v, float** data, size_t* length)
   return true;
 }
 
+// exports[name] = a JavaScript function calling cb.
+inline void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
 // Adds reduceRows and channelOp (elementwise.cc) to the addon's exports.
 void registerElementwise(napi_env env, napi_value exports);
+// Adds matmul (matmul.cc).
+void registerMatMul(napi_env env, napi_value exports);
 
 }  // namespace semembed

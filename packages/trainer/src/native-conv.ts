@@ -17,6 +17,8 @@ export interface NativeConv {
   reduceRows?(x: Float32Array, out: Float32Array, scale: number): void;
   /** op 0: full * vec, 1: full + vec, 2: full - vec, 3: vec - full; vec repeats along full's last axis. */
   channelOp?(op: 0 | 1 | 2 | 3, full: Float32Array, vec: Float32Array, out: Float32Array): void;
+  /** Batched sgemm; dims: batchA batchB m k n flags (bit 0: a stored [k, m], bit 1: b stored [n, k]). */
+  matmul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Float32Array): void;
 }
 
 /** Where the build script puts the addon. */

@@ -9,6 +9,8 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import { loadNativeConv } from './native-conv.js';
+import { convInfoOf, nativeKernels } from './native-kernels.js';
+import { registerBatchNormGradient } from './bn-gradients.js';
 
 type Tf = typeof tfType;
 type TensorInfo = tfType.TensorInfo;
@@ -79,23 +81,6 @@ function forEach2x2Window(N: number, H: number, W: number, C: number, OH: number
   }
 }
 
-function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
-  const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
-  if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(`wasm conv gradients support NHWC only, got ${dataFormat}`);
-  }
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'same' | 'valid' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
-}
-
 export interface FastKernelOptions {
   /** Replace MaxPoolGrad too (default true): the wasm one is slow and drops the gradient of all-equal windows. */
   maxPoolGrad?: boolean;
@@ -125,8 +110,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     for (const i of infos) backend.disposeData(i.dataId);
   };
 
-  let nativeConv2D: tfType.KernelFunc | undefined;
-  let conv2DBackpropFilter: tfType.KernelFunc = ({ inputs, attrs }) => {
+  const conv2DBackpropFilter: tfType.KernelFunc = ({ inputs, attrs }) => {
     const x = inputs.x as TensorInfo;
     const dy = inputs.dy as TensorInfo;
     const a = attrs as unknown as Record<string, unknown>;
@@ -158,7 +142,7 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
-  let conv2DBackpropInput: tfType.KernelFunc = ({ inputs, attrs }) => {
+  const conv2DBackpropInput: tfType.KernelFunc = ({ inputs, attrs }) => {
     const dy = inputs.dy as TensorInfo;
     const filter = inputs.filter as TensorInfo;
     const a = attrs as unknown as Record<string, unknown>;
@@ -326,8 +310,11 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   };
 
   // The addon's per-channel loops (native/elementwise.cc), ~10x the JavaScript loops below on heap views; these
-  // stay for builds without the addon and for SEMEMBED_NATIVE_CONV=0.
-  const elementwise = options.nativeConv === false ? undefined : loadNativeConv().native;
+  // stay for builds without the addon, SEMEMBED_NATIVE_CONV=0, and SEMEMBED_NATIVE_CONV_ONLY=1 (the benchmark's
+  // baseline from before issue 19: native convolutions only, JavaScript loops, composed BatchMatMul).
+  const addon = options.nativeConv === false ? undefined : loadNativeConv().native;
+  const convOnly = process.env.SEMEMBED_NATIVE_CONV_ONLY === '1';
+  const elementwise = convOnly ? undefined : addon;
 
   // Per-channel reductions (BatchNorm moments and their gradients) reduce NHWC over all leading axes; wasm
   // transposes the whole tensor first to make those axes innermost. Accumulating rows into C sums needs no copy.
@@ -439,48 +426,14 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
-  const native = elementwise;
-  if (native) {
-    // Same kernel names, computed by im2col + sgemm on views of the wasm heap; anything the addon does not do
-    // (dilation, channels-first) goes to the wasm compositions above.
-    const geometry = (info: ReturnType<typeof convInfoOf>) =>
-      new Float32Array([
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
-        info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
-      ]);
-    const plain = (a: Record<string, unknown>, ...ts: TensorInfo[]) => {
-      const d = a.dilations as number | [number, number] | undefined;
-      const undilated = d === undefined || d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1);
-      const df = (a.dataFormat as string | undefined) ?? 'NHWC';
-      return undilated && (df === 'NHWC' || df === 'channelsLast') && ts.every((t) => t.dtype === 'float32');
-    };
-    // op 0: y from (x, filter); 1: dw from (x, dy); 2: dx from (dy, filter). The conv geometry comes from the x
-    // and filter shapes (given or taken from the attrs); the output has the shape of what is computed.
-    const nativeKernel = (
-      op: 0 | 1 | 2,
-      names: [string, string],
-      shapes: (a: TensorInfo, b: TensorInfo, attrs: Record<string, unknown>) => { x: number[]; filter: number[] },
-      fallback: tfType.KernelFunc,
-    ): tfType.KernelFunc => (args) => {
-      const a = args.inputs[names[0]] as TensorInfo;
-      const b = args.inputs[names[1]] as TensorInfo;
-      const attrs = args.attrs as unknown as Record<string, unknown>;
-      if (!plain(attrs, a, b)) return fallback(args);
-      const s = shapes(a, b, attrs);
-      const info = convInfoOf(tf, s.x, s.filter, attrs);
-      const outShape = op === 0 ? [info.batchSize, info.outHeight, info.outWidth, info.outChannels] : op === 1 ? s.filter : s.x;
-      const out = backend.makeOutput(outShape, 'float32');
-      // Views after makeOutput: allocating may grow (and detach) the wasm heap.
-      native.conv(op, backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out), geometry(info));
-      return out;
-    };
-    const conv2D = nativeKernel(0, ['x', 'filter'], (x, f) => ({ x: x.shape, filter: f.shape }), originals.get('Conv2D')!);
-    const nativeFilter = nativeKernel(1, ['x', 'dy'], (x, _dy, at) => ({ x: x.shape, filter: at.filterShape as number[] }), conv2DBackpropFilter);
-    const nativeInput = nativeKernel(2, ['dy', 'filter'], (_dy, f, at) => ({ x: at.inputShape as number[], filter: f.shape }), conv2DBackpropInput);
-    conv2DBackpropFilter = nativeFilter;
-    conv2DBackpropInput = nativeInput;
-    nativeConv2D = conv2D;
-  }
+  const overrides = addon
+    ? nativeKernels(tf, backend, convOnly ? { conv: addon.conv, setThreads: addon.setThreads } : addon, {
+        Conv2D: originals.get('Conv2D')!,
+        Conv2DBackpropFilter: conv2DBackpropFilter,
+        Conv2DBackpropInput: conv2DBackpropInput,
+        BatchMatMul: batchMatMul,
+      })
+    : undefined;
 
   const mine: Record<string, tfType.KernelFunc> = {
     Tile: tile,
@@ -493,8 +446,8 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     Conv2DBackpropFilter: conv2DBackpropFilter,
     Conv2DBackpropInput: conv2DBackpropInput,
     BatchMatMul: batchMatMul,
+    ...overrides,
   };
-  if (nativeConv2D) mine.Conv2D = nativeConv2D;
   if (options.maxPoolGrad !== false) mine.MaxPoolGrad = maxPoolGrad;
   if (origAvgPoolGrad !== undefined) mine.AvgPoolGrad = avgPoolGrad;
   for (const [kernelName, kernelFunc] of Object.entries(mine)) {
@@ -505,70 +458,4 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   installedFor = backend;
   installedList = [...Object.keys(mine), 'FusedBatchNorm/Sum/Mean gradients'];
   return [...installedList];
-}
-
-let bnGradInstalled = false;
-
-/**
- * tfjs-core's FusedBatchNorm gradient tiles 1/sqrt(var) to the full NHWC shape before multiplying; wasm's Tile
- * is a slow generic loop (a third of a training step of a small CNN). The same math with broadcasting and
- * shared per-channel reductions; other backends keep tfjs's gradient (the tests compare against it on cpu).
- */
-/**
- * tfjs-core's Sum and Mean gradients multiply dy by `ones(x.shape)` built as a JS array and uploaded each time
- * (a fifth of a training step with BatchNorm moments); broadcasting dy (a Tile, see above) gives the same values.
- */
-function registerReductionGradients(tf: Tf): void {
-  for (const name of ['Sum', 'Mean'] as const) {
-    const original = tf.getGradient(name);
-    if (!original) continue;
-    tf.registerGradient({
-      kernelName: name,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
-        const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
-        const keep = x.shape.slice();
-        for (const a of axes) keep[a] = 1;
-        const count = axes.reduce((p, a) => p * x.shape[a], 1);
-        return {
-          x: () => {
-            const b = tf.broadcastTo(tf.reshape(dy as tfType.Tensor, keep), x.shape);
-            return name === 'Mean' ? tf.div(b, count) : b;
-          },
-        };
-      },
-    });
-  }
-}
-
-function registerBatchNormGradient(tf: Tf): void {
-  if (bnGradInstalled) return;
-  registerReductionGradients(tf);
-  const original = tf.getGradient('FusedBatchNorm');
-  if (!original) return;
-  tf.registerGradient({
-    kernelName: 'FusedBatchNorm',
-    inputsToSave: ['x', 'mean', 'variance', 'scale'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, mean, variance, scale] = saved;
-      if (tf.getBackend() !== 'wasm' || mean.rank !== 1) return original.gradFunc(dy, saved, attrs);
-      const eps = (attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
-      const g = dy as tfType.Tensor;
-      const axes = x.shape.slice(0, -1).map((_, i) => i);
-      const s = scale ?? tf.scalar(1);
-      const r = tf.rsqrt(tf.add(variance, eps)); // [C]
-      const sumDy = tf.sum(g, axes); // [C]
-      const sumDyXm = tf.sum(tf.mul(g, tf.sub(x, mean)), axes); // [C]
-      return {
-        x: () => tf.mul(g, tf.mul(r, s)),
-        mean: () => tf.neg(tf.mul(tf.mul(sumDy, r), s)),
-        variance: () => tf.mul(tf.mul(sumDyXm, s), tf.mul(tf.pow(r, 3), -0.5)),
-        scale: () => tf.mul(sumDyXm, r),
-        offset: () => sumDy,
-      };
-    },
-  });
-  bnGradInstalled = true;
 }

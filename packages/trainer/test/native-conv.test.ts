@@ -116,6 +116,25 @@ describe('native OpenBLAS convolutions', () => {
     for (let i = 0; i < ref.sums.length; i++) expect(relErr(got.sums[i], ref.sums[i])).toBeLessThanOrEqual(1e-5);
   });
 
+  it('batched sgemm (BatchMatMul) on wasm equals the cpu backend for every transpose and a broadcast batch', async () => {
+    if (native) expect(typeof native.matmul).toBe('function');
+    if (native) expect(() => native.matmul!(new Float32Array(6), new Float32Array(6), new Float32Array(4), new Float32Array([1, 1, 2, 3, 3, 0]))).toThrow(/sizes do not match/);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor2d(rand(100 * 300, 21), [100, 300]);
+        const w = tf.tensor2d(rand(300 * 40, 22), [300, 40]);
+        const bat = tf.tensor3d(rand(3 * 5 * 7, 23), [3, 5, 7]);
+        const one = tf.tensor3d(rand(7 * 4, 24), [1, 7, 4]);
+        const g = tf.grads((a, b) => tf.sum(tf.square(tf.matMul(a as never, b as never))))([x, w]);
+        return [tf.matMul(x, w), tf.matMul(w, x, true, true), tf.matMul(bat, one), ...g].map((t) => t.dataSync() as Float32Array);
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    for (let i = 0; i < ref.length; i++) expect(relErr(got[i], ref[i])).toBeLessThanOrEqual(1e-5);
+  });
+
   it('without them (SEMEMBED_NATIVE_CONV=0) the wasm compositions still match the cpu gradients', () => {
     if (process.env.SEMEMBED_NATIVE_CONV === '0') return; // we are that run
     const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');

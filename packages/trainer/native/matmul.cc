@@ -1,0 +1,49 @@
+// Batched matrix products (float32, row-major) through OpenBLAS sgemm for the wasm backend's BatchMatMul: the
+// dense layers of a training step and their two gradients (transposed operands) without transposing copies.
+// Called on views into the wasm heap; nothing is kept after return.
+#include <cblas.h>
+
+#include <cstdint>
+
+#include "napi-args.h"
+
+namespace semembed {
+namespace {
+
+// matmul(a, b, out, dims[6] = batchA, batchB, m, k, n, flags): out[i] = op(a[i or 0]) op(b[i or 0]) with
+// a batch of 1 broadcast; flags bit 0 transposes a ([k, m] stored), bit 1 transposes b ([n, k] stored).
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *a, *b, *out, *dims;
+  size_t na, nb, no, nd;
+  if (argc != 4 || !floatArray(env, argv[0], &a, &na) || !floatArray(env, argv[1], &b, &nb) ||
+      !floatArray(env, argv[2], &out, &no) || !floatArray(env, argv[3], &dims, &nd) || nd != 6) {
+    return fail(env, "matmul: expected (a, b, out: Float32Array, dims: Float32Array of 6)");
+  }
+  const int64_t ba = static_cast<int64_t>(dims[0]), bb = static_cast<int64_t>(dims[1]);
+  const int64_t m = static_cast<int64_t>(dims[2]), k = static_cast<int64_t>(dims[3]), n = static_cast<int64_t>(dims[4]);
+  const int flags = static_cast<int>(dims[5]);
+  const int64_t batch = ba > bb ? ba : bb;
+  const bool ok = ba > 0 && bb > 0 && (ba == bb || ba == 1 || bb == 1) && m > 0 && k > 0 && n > 0 &&
+                  na == static_cast<size_t>(ba * m * k) && nb == static_cast<size_t>(bb * k * n) &&
+                  no == static_cast<size_t>(batch * m * n) && flags >= 0 && flags <= 3;
+  if (!ok) return fail(env, "matmul: array sizes do not match the dimensions");
+  const bool ta = flags & 1, tb = flags & 2;
+  for (int64_t i = 0; i < batch; i++) {
+    const float* ai = a + (ba == 1 ? 0 : i) * m * k;
+    const float* bi = b + (bb == 1 ? 0 : i) * k * n;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, ai,
+                ta ? m : k, bi, tb ? k : n, 0.f, out + i * m * n, n);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void registerMatMul(napi_env env, napi_value exports) {
+  exportFunction(env, exports, "matmul", MatMul);
+}
+
+}  // namespace semembed

@@ -131,8 +131,8 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   if (napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op > 2) return fail(env, "conv: bad op");
   float *a, *b, *out, *geo;
   size_t la, lb, lo, lg;
-  if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[2], &b, &lb) || !floatArray(env, argv[3], &out, &lo) ||
-      !floatArray(env, argv[4], &geo, &lg) || lg != 13) {
+  if (!floatArray(env, argv[1], &a, &la) || !floatArray(env, argv[2], &b, &lb) ||
+      !floatArray(env, argv[3], &out, &lo) || !floatArray(env, argv[4], &geo, &lg) || lg != 13) {
     return fail(env, "conv: a, b, out must be Float32Arrays and geometry a Float32Array of 13");
   }
   Geometry g{};
@@ -140,7 +140,9 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 13; i++) *f[i] = static_cast<int64_t>(geo[i]);
   const size_t xs = g.n * g.h * g.w * g.ci, ws = g.k() * g.co, ys = g.n * g.oh * g.ow * g.co;
   const size_t want[3][3] = {{xs, ws, ys}, {xs, ys, ws}, {ys, ws, xs}};
-  if (la != want[op][0] || lb != want[op][1] || lo != want[op][2]) return fail(env, "conv: array sizes do not match the geometry");
+  if (la != want[op][0] || lb != want[op][1] || lo != want[op][2]) {
+    return fail(env, "conv: array sizes do not match the geometry");
+  }
   run(static_cast<Op>(op), g, a, b, out);
   return nullptr;
 }

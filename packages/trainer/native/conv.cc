@@ -162,6 +162,7 @@ napi_value Init(napi_env env, napi_value exports) {
   semembed::exportFunction(env, exports, "setThreads", SetThreads);
   semembed::registerElementwise(env, exports);
   semembed::registerMatMul(env, exports);
+  semembed::registerPool(env, exports);
   return exports;
 }
 

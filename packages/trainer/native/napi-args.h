@@ -1,4 +1,4 @@
-// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc, matmul.cc).
+// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc, matmul.cc, pool.cc).
 #pragma once
 #include <node_api.h>
 
@@ -36,5 +36,7 @@ inline void exportFunction(napi_env env, napi_value exports, const char* name, n
 void registerElementwise(napi_env env, napi_value exports);
 // Adds matmul (matmul.cc).
 void registerMatMul(napi_env env, napi_value exports);
+// Adds maxPoolGrad (pool.cc).
+void registerPool(napi_env env, napi_value exports);
 
 }  // namespace semembed

@@ -19,6 +19,8 @@ export interface NativeConv {
   channelOp?(op: 0 | 1 | 2 | 3, full: Float32Array, vec: Float32Array, out: Float32Array): void;
   /** Batched sgemm; dims: batchA batchB m k n flags (bit 0: a stored [k, m], bit 1: b stored [n, k]). */
   matmul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Float32Array): void;
+  /** Max-pooling gradient (first strictly greatest of a window); dims: n h w c oh ow sh sw kh kw pt pl. */
+  maxPoolGrad?(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Float32Array): void;
 }
 
 /** Where the build script puts the addon. */

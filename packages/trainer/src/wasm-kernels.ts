@@ -246,11 +246,15 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     const dx = backend.typedArrayFromHeap(out);
     const xv = backend.typedArrayFromHeap(x);
     const dyv = backend.typedArrayFromHeap(dy);
-    dx.fill(0);
     const [N, H, W, C] = x.shape;
     const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;
+    if (elementwise?.maxPoolGrad && x.dtype === 'float32' && dy.dtype === 'float32') {
+      elementwise.maxPoolGrad(xv, dyv, dx, new Float32Array([N, H, W, C, OH, OW, sh, sw, kh, kw, pt, pl]));
+      return out;
+    }
+    dx.fill(0);
     // Same rule as the cpu backend: the first strictly greater value in row-major window order wins.
     if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 && OH * 2 <= H && OW * 2 <= W) {
       // The common 2x2/2 pooling without padding: four reads per output, no window bookkeeping.
@@ -309,8 +313,8 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     return out;
   };
 
-  // The addon's per-channel loops (native/elementwise.cc), ~10x the JavaScript loops below on heap views; these
-  // stay for builds without the addon, SEMEMBED_NATIVE_CONV=0, and SEMEMBED_NATIVE_CONV_ONLY=1 (the benchmark's
+  // The addon's per-channel loops (native/elementwise.cc) and max-pool gradient (native/pool.cc), ~10x the
+  // JavaScript loops here on heap views; these stay for builds without the addon, SEMEMBED_NATIVE_CONV=0, and SEMEMBED_NATIVE_CONV_ONLY=1 (the benchmark's
   // baseline from before issue 19: native convolutions only, JavaScript loops, composed BatchMatMul).
   const addon = options.nativeConv === false ? undefined : loadNativeConv().native;
   const convOnly = process.env.SEMEMBED_NATIVE_CONV_ONLY === '1';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { selectBackend, type Tf } from '../src/backend.js';
 import { loadNativeConv, nativeConvPath } from '../src/native-conv.js';
 import { relErr } from './helpers.js';
+import type * as tfType from '@tensorflow/tfjs';
 import type { Tensor4D } from '@tensorflow/tfjs';
 
 // The native convolutions (im2col + OpenBLAS) replace the wasm backend's Conv2D and its two gradients.
@@ -133,6 +134,24 @@ describe('native OpenBLAS convolutions', () => {
     const ref = await run('cpu');
     const got = await run('wasm');
     for (let i = 0; i < ref.length; i++) expect(relErr(got[i], ref[i])).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('max-pool gradients (2x2/2, 3x3/2 same, ties) on a fashion-cnn-sized activation equal the cpu backend', async () => {
+    if (native) expect(typeof native.maxPoolGrad).toBe('function');
+    if (native) expect(() => native.maxPoolGrad!(new Float32Array(8), new Float32Array(1), new Float32Array(8), new Float32Array(12))).toThrow(/sizes do not match/);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        // quantised values: many ties inside windows, where the first maximum must win
+        const x = tf.round(tf.mul(tf.tensor4d(rand(2 * 28 * 28 * 16, 31), [2, 28, 28, 16]), 6));
+        const w = tf.tensor4d(rand(2 * 14 * 14 * 16, 32), [2, 14, 14, 16]);
+        const f = (t: tfType.Tensor) => tf.add(tf.sum(tf.mul(tf.maxPool(t as Tensor4D, 2, 2, 'valid'), w)), tf.sum(tf.maxPool(t as Tensor4D, 3, 2, 'same')));
+        return tf.grad(f)(x).dataSync() as Float32Array;
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    expect(got).toEqual(ref);
   });
 
   it('without them (SEMEMBED_NATIVE_CONV=0) the wasm compositions still match the cpu gradients', () => {

@@ -6,6 +6,15 @@ import type { BenchmarkResult } from './benchmark.js';
 
 type Spec = Parameters<typeof writePlot>[0];
 
+/** The line plots' common frame. */
+const frame = (title: string) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+  width: 560,
+  height: 320,
+  background: 'white',
+  title,
+});
+
 function latencyCdf(res: BenchmarkResult): Spec | undefined {
   const values: { runtime: string; ms: number; fraction: number }[] = [];
   for (const r of res.runners) {
@@ -18,11 +27,7 @@ function latencyCdf(res: BenchmarkResult): Spec | undefined {
   }
   if (!values.length) return undefined;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 560,
-    height: 320,
-    background: 'white',
-    title: 'Single-stream latency CDF (batch 1)',
+    ...frame('Single-stream latency CDF (batch 1)'),
     data: { values },
     mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
@@ -39,11 +44,7 @@ function throughput(res: BenchmarkResult): Spec | undefined {
   );
   if (!values.length) return undefined;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 560,
-    height: 320,
-    background: 'white',
-    title: 'Offline throughput vs batch size',
+    ...frame('Offline throughput vs batch size'),
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {

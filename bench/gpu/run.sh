@@ -1,32 +1,51 @@
 #!/usr/bin/env bash
-# The GPU kit's one command (bench/gpu/README.md). Unpacks payload.tar.xz into /tmp/semembed-gpu, points Dawn at the
+# The GPU kit's one command (bench/gpu/README.md). Gathers the payload's parts (bench/gpu/kit/part-*/, carried one
+# per device call: --stash only keeps the parts it was given in /tmp/semembed-gpu-parts and stops), unpacks the
+# payload into /tmp/semembed-gpu, points Dawn at the
 # Vulkan driver (NVIDIA's ICD from the host driver; SwiftShader's with --swiftshader) and runs every part with its
 # own time limit inside one overall budget. Results: $OUT/results.jsonl (one JSON line per part), $OUT/gpu.md,
 # $OUT/logs.tar.gz, $OUT/pipeline-report.md. A part that fails or times out leaves an error line; the rest go on.
-#   OUT=/tmp/gpu-out bash run.sh [--swiftshader] [--tiny] [--budget 420] [--skip part,part]
+#   OUT=/tmp/gpu-out bash bench/gpu/run.sh [--stash] [--swiftshader] [--tiny] [--budget 420] [--skip part,part]
 set -uo pipefail
-KIT=$(cd "$(dirname "$0")" && pwd)
+KIT=${SEMEMBED_GPU_KIT:-$(cd "$(dirname "$0")" && pwd)/kit}
+PARTS=${SEMEMBED_GPU_PARTS:-/tmp/semembed-gpu-parts}
 OUT=${OUT:-/tmp/gpu-out}
 W=${SEMEMBED_GPU_DIR:-/tmp/semembed-gpu}
-SWIFT=0 TINY=0 BUDGET=420 SKIP=,
+SWIFT=0 TINY=0 BUDGET=420 SKIP=, STASH=0
 while [ $# -gt 0 ]; do
   case $1 in
     --swiftshader) SWIFT=1; shift ;;
     --tiny) TINY=1; shift ;;
+    --stash) STASH=1; shift ;;
     --budget) BUDGET=$2; shift 2 ;;
     --skip) SKIP=,$2,; shift 2 ;;
-    *) echo "run.sh: unknown flag $1 (known: --swiftshader, --tiny, --budget S, --skip a,b)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown flag $1 (known: --stash, --swiftshader, --tiny, --budget S, --skip a,b)" >&2; exit 2 ;;
   esac
 done
 START=$(date +%s)
+mkdir -p "$PARTS" || exit 1
+for d in "$KIT"/part-*; do [ -f "$d/manifest" ] && cp "$d"/payload.part-* "$d/manifest" "$PARTS/"; done
+[ -f "$PARTS/manifest" ] || { echo "run.sh: no payload part in $KIT/part-* (bash bench/gpu/pack.sh; carry one)" >&2; exit 1; }
+read -r COUNT SHA < "$PARTS/manifest"
+HAVE=$(ls "$PARTS"/payload.part-* | wc -l)
+if [ "$HAVE" -lt "$COUNT" ] || [ $STASH = 1 ]; then
+  echo "run.sh: $HAVE of $COUNT payload parts are in $PARTS ($(ls "$PARTS" | tr '\n' ' '))" >&2
+  [ $STASH = 1 ] && exit 0
+  echo "run.sh: carry the missing bench/gpu/kit/part-N with --stash first (within the machine's warm time)" >&2; exit 1
+fi
 mkdir -p "$OUT" "$W/logs" || exit 1
 RES=$OUT/results.jsonl
 : > "$RES"
-if [ ! -x "$W/bin/node" ] || [ "$KIT/payload.tar.xz" -nt "$W/bin/node" ]; then
+if [ "$(cat "$W/.sha" 2>/dev/null)" != "$SHA" ]; then
   rm -rf "$W" && mkdir -p "$W/logs"
+  cat "$PARTS"/payload.part-* > "$PARTS/payload.tar.xz"
+  [ "$(sha256sum "$PARTS/payload.tar.xz" | cut -d' ' -f1)" = "$SHA" ] || {
+    echo "run.sh: the payload's parts in $PARTS do not add up to sha256 $SHA (mixed packs?)" >&2; exit 1; }
   # Python's tarfile reads .xz without the xz binary, which a bare image may lack.
-  python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$KIT/payload.tar.xz" "$W" || {
-    echo "run.sh: cannot unpack $KIT/payload.tar.xz into $W" >&2; exit 1; }
+  python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$PARTS/payload.tar.xz" "$W" || {
+    echo "run.sh: cannot unpack the payload into $W" >&2; exit 1; }
+  rm -f "$PARTS/payload.tar.xz"
+  echo "$SHA" > "$W/.sha"
 fi
 echo "{\"part\":\"unpack\",\"seconds\":$(( $(date +%s) - START ))}" >> "$RES"
 
@@ -80,7 +99,7 @@ part() {
 }
 
 if [ $TINY = 1 ]; then
-  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 300 --epochs 1 --no-baseline) LIM=60
+  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 40 --epochs 1 --no-baseline) LIM=60
 else
   TB=100 TS=10 TR=3 IB=1,32,256 IS=2 PIPE=(--epochs 8) LIM=60
 fi
@@ -100,7 +119,7 @@ for a in "${ARCHS[@]}"; do
   part "ort-cpu-infer-$a" $LIM "$N" app/kit.mjs infer --ep cpu --model "models/$a.onnx" --batches $IB --seconds $IS
 done
 # The main job on the GPU: class embeddings, training (webgpu), ONNX export, features, FAISS evaluation, report.
-part pipeline-webgpu 200 "$N" app/cli.mjs pipeline --out run --force --data_root data/fashion-mnist \
+part pipeline-webgpu 200 "$N" app/cli-entry.mjs pipeline --out run --force --data_root data/fashion-mnist \
   --hierarchy hierarchy/fashion-mnist.parent-child.txt --backend webgpu --workers 1 --no_progress "${PIPE[@]}"
 # CPU figures of the same kit on the same machine, last: they matter least if the budget runs out.
 for a in fashion-cnn simple; do

@@ -314,8 +314,9 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   };
 
   // The addon's per-channel loops (native/elementwise.cc) and max-pool gradient (native/pool.cc), ~10x the
-  // JavaScript loops here on heap views; these stay for builds without the addon, SEMEMBED_NATIVE_CONV=0, and SEMEMBED_NATIVE_CONV_ONLY=1 (the benchmark's
-  // baseline from before issue 19: native convolutions only, JavaScript loops, composed BatchMatMul).
+  // JavaScript loops here on heap views; these stay for builds without the addon, SEMEMBED_NATIVE_CONV=0, and
+  // SEMEMBED_NATIVE_CONV_ONLY=1 (the benchmark's baseline from before issue 19: native convolutions only,
+  // JavaScript loops, composed BatchMatMul; maxPoolGrad above reads `elementwise` when it runs).
   const addon = options.nativeConv === false ? undefined : loadNativeConv().native;
   const convOnly = process.env.SEMEMBED_NATIVE_CONV_ONLY === '1';
   const elementwise = convOnly ? undefined : addon;

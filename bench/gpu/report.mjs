@@ -18,7 +18,7 @@ export function renderReport(lines) {
 
   const trains = parts.filter((p) => /train/.test(p.name) && !p.error);
   md += '### Training throughput (random data, loss inv_corr, SGD momentum 0.9)\n\n';
-  md += '| network | runtime | batch | img/s (median) | runs | part wall s |\n|---|---|---|---|---|---|\n';
+  md += '| network | runtime | batch | img/s (median) | img/s of each run | part wall s |\n|---|---|---|---|---|---|\n';
   for (const p of trains) {
     const rt = p.part === 'torch-train' ? `PyTorch ${p.torch} ${p.device}${p.gpu ? ` (${p.gpu})` : ''}` : `tfjs ${p.backend}`;
     md += `| ${p.arch} | ${rt} | ${p.batch} | ${f(p.img_per_s)} | ${(p.runs ?? []).map((r) => f(r, 0)).join(', ')} | ${f(p.seconds)} |\n`;

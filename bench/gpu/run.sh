@@ -99,7 +99,7 @@ part() {
 }
 
 if [ $TINY = 1 ]; then
-  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 40 --epochs 1 --no-baseline) LIM=60
+  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 60 --epochs 1 --no-baseline --clip_ahp 20 --plot_max 20) LIM=60
 else
   TB=100 TS=10 TR=3 IB=1,32,256 IS=2 PIPE=(--epochs 8) LIM=60
 fi

@@ -10,7 +10,9 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requestGpuAdapter, describeAdapter } from '@semembed/gpu';
-import { selectBackend, fit, KerasSGD, makeSchedule, writeKerasH5, modelWeights } from '@semembed/trainer';
+import {
+  selectBackend, fit, KerasSGD, makeSchedule, writeKerasH5, modelWeights, splitFromDataset,
+} from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 import { convertKeras } from '@semembed/converter';
 import { createSession } from '@semembed/runtime-node';
@@ -39,22 +41,16 @@ function randomInputs(n, seed = 1) {
   return x;
 }
 
+// Random images through the datasets package's own batching and normalisation (as real training reads them).
 function synthetic(shape, n) {
-  const size = shape[0] * shape[1] * shape[2];
-  const x = randomInputs(n * size);
+  const images = Uint8Array.from(randomInputs(n * shape[0] * shape[1] * shape[2]), (v) => Math.floor((v + 0.5) * 255));
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-  return {
-    size: n,
-    inputShape: shape,
-    labels,
-    batches: function* (o) {
-      for (let b = 0; b * o.batchSize < n; b++) {
-        const s = Math.min(o.batchSize, n - b * o.batchSize);
-        const lo = b * o.batchSize;
-        yield { x: x.subarray(lo * size, (lo + s) * size), labels: labels.subarray(lo, lo + s), size: s };
-      }
-    },
-  };
+  const c = shape[2];
+  return splitFromDataset({
+    name: 'random', split: 'train', images, labels, shape, inputShape: shape, numClasses: 10,
+    mean: Array(c).fill(127.5), std: Array(c).fill(64), colorMode: c === 1 ? 'gray' : 'rgb',
+    augmentation: { kind: 'keras', horizontalFlip: false, widthShift: 0, heightShift: 0, zoom: null }, stdEpsilon: 0,
+  });
 }
 
 // Same setup as bench/trainer/throughput.mjs: inv_corr loss, SGD momentum 0.9, clipnorm 10, BN in training mode.
@@ -117,7 +113,8 @@ async function infer() {
   const shape = SHAPES[arch];
   const rows = [];
   for (const b of arg('batches', '1,32,256').split(',').map(Number)) {
-    const sets = [0, 1, 2].map((k) => new ort.Tensor('float32', randomInputs(b * shape[0] * shape[1] * shape[2], k + 7), [b, ...shape]));
+    const n = b * shape[0] * shape[1] * shape[2];
+    const sets = [0, 1, 2].map((k) => new ort.Tensor('float32', randomInputs(n, k + 7), [b, ...shape]));
     for (let i = 0; i < 3; i++) await session.run({ [name]: sets[i % 3] });
     const times = [];
     const t0 = performance.now();
@@ -135,7 +132,8 @@ async function infer() {
 
 async function adapter() {
   const { report: r } = await requestGpuAdapter('high-performance');
-  emit({ adapter: r, line: describeAdapter(r), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version });
+  const cpu = os.cpus()[0]?.model;
+  emit({ adapter: r, line: describeAdapter(r), cpus: os.cpus().length, cpu, node: process.version });
 }
 
 const parts = { adapter, train, onnx, infer, report: () => report(arg('in'), arg('out')) };

@@ -36,7 +36,8 @@ cp /usr/bin/node "$P/bin/node" && strip "$P/bin/node" # its symbols are 12 MiB
 printf '{ "name": "semembed-gpu-kit", "version": "0.1.0", "type": "module", "private": true }\n' > "$P/package.json"
 
 # Our code: two bundles. Native packages stay outside (they find their .node files next to their own JS).
-EXT=(--external:playwright-core --external:onnxruntime-node --external:webgpu --external:faiss-node --external:sharp --external:'*.node')
+EXT=(--external:playwright-core --external:onnxruntime-node --external:webgpu --external:faiss-node
+  --external:sharp --external:'*.node')
 BANNER="import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url';"
 BANNER+=" import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url);"
 # CJS code inside the bundle may read __dirname; as globals they do not clash with the ESM sources' own.
@@ -64,7 +65,8 @@ copy_pkg semver $(cd "$NM/semver" && ls -d *.js classes functions internal range
 copy_pkg faiss-node lib build/Release/faiss-node.node
 copy_pkg bindings bindings.js
 copy_pkg file-uri-to-path index.js
-copy_pkg @tensorflow/tfjs-backend-wasm $(cd "$NM/@tensorflow/tfjs-backend-wasm" && ls dist/*.wasm) dist/tf-backend-wasm.node.js
+copy_pkg @tensorflow/tfjs-backend-wasm $(cd "$NM/@tensorflow/tfjs-backend-wasm" && ls dist/*.wasm) \
+  dist/tf-backend-wasm.node.js
 [ -f "$ROOT/packages/trainer/native/build/Release/semembed_conv.node" ] &&
   cp "$ROOT/packages/trainer/native/build/Release/semembed_conv.node" "$P/native/build/Release/"
 

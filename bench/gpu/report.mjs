@@ -12,7 +12,8 @@ export function renderReport(lines) {
   let md = '| | |\n|---|---|\n';
   md += `| Vulkan ICD | \`${env.icd ?? '?'}\`${env.swiftshader ? ' (SwiftShader: NOT GPU numbers)' : ''} |\n`;
   md += `| adapter | ${adapter?.line ?? adapter?.error ?? '?'} |\n`;
-  md += `| machine | ${env.host ?? '?'}, ${adapter?.cpus ?? env.nproc ?? '?'} × ${adapter?.cpu ?? '?'}, Node ${adapter?.node ?? '?'} |\n`;
+  const cpus = adapter?.cpus ?? env.nproc ?? '?';
+  md += `| machine | ${env.host ?? '?'}, ${cpus} × ${adapter?.cpu ?? '?'}, Node ${adapter?.node ?? '?'} |\n`;
   md += `| nvidia-smi | ${by('nvidia-smi')?.tail ?? by('nvidia-smi')?.error ?? '—'} |\n`;
   md += `| sizes | ${env.tiny ? 'tiny (dry run)' : 'full'}; budget ${env.budget_s ?? '?'} s |\n\n`;
 
@@ -20,8 +21,10 @@ export function renderReport(lines) {
   md += '### Training throughput (random data, loss inv_corr, SGD momentum 0.9)\n\n';
   md += '| network | runtime | batch | img/s (median) | img/s of each run | part wall s |\n|---|---|---|---|---|---|\n';
   for (const p of trains) {
-    const rt = p.part === 'torch-train' ? `PyTorch ${p.torch} ${p.device}${p.gpu ? ` (${p.gpu})` : ''}` : `tfjs ${p.backend}`;
-    md += `| ${p.arch} | ${rt} | ${p.batch} | ${f(p.img_per_s)} | ${(p.runs ?? []).map((r) => f(r, 0)).join(', ')} | ${f(p.seconds)} |\n`;
+    const gpu = p.gpu ? ` (${p.gpu})` : '';
+    const rt = p.part === 'torch-train' ? `PyTorch ${p.torch} ${p.device}${gpu}` : `tfjs ${p.backend}`;
+    const each = (p.runs ?? []).map((r) => f(r, 0)).join(', ');
+    md += `| ${p.arch} | ${rt} | ${p.batch} | ${f(p.img_per_s)} | ${each} | ${f(p.seconds)} |\n`;
   }
   const ratio = (a, b) => (a && b ? f(a / b, 2) : '—');
   md += '\n| network | tfjs webgpu / PyTorch (training) |\n|---|---|\n';
@@ -32,23 +35,32 @@ export function renderReport(lines) {
   md += '\n### Inference throughput (random inputs, results read back to the host)\n\n';
   md += '| network | runtime | batch | img/s (median) | median ms | runs |\n|---|---|---|---|---|---|\n';
   for (const p of parts.filter((q) => /infer/.test(q.name) && !q.error)) {
-    const rt = p.part === 'torch-infer' ? `PyTorch ${p.torch} ${p.device}` : `ORT ${p.ep}${p.adapter ? ` (${p.adapter})` : ''}`;
-    for (const r of p.rows ?? []) md += `| ${p.arch} | ${rt} | ${r.batch} | ${f(r.img_per_s)} | ${f(r.median_ms, 2)} | ${r.runs} |\n`;
+    const on = p.adapter ? ` (${p.adapter})` : '';
+    const rt = p.part === 'torch-infer' ? `PyTorch ${p.torch} ${p.device}` : `ORT ${p.ep}${on}`;
+    for (const r of p.rows ?? []) {
+      md += `| ${p.arch} | ${rt} | ${r.batch} | ${f(r.img_per_s)} | ${f(r.median_ms, 2)} | ${r.runs} |\n`;
+    }
   }
   md += '\n| network | batch | ORT webgpu / PyTorch (inference) |\n|---|---|---|\n';
   for (const arch of ['fashion-cnn', 'simple', 'resnet-110-wfc']) {
     const o = by(`ort-webgpu-infer-${arch}`)?.rows ?? [];
     const t = by(`torch-infer-${arch}`)?.rows ?? [];
-    for (const r of o) md += `| ${arch} | ${r.batch} | ${ratio(r.img_per_s, t.find((x) => x.batch === r.batch)?.img_per_s)} |\n`;
+    for (const r of o) {
+      md += `| ${arch} | ${r.batch} | ${ratio(r.img_per_s, t.find((x) => x.batch === r.batch)?.img_per_s)} |\n`;
+    }
   }
 
   const pipe = by('pipeline-webgpu');
   md += `\n### Main job (\`semembed pipeline --backend webgpu\`)\n\n`;
-  md += pipe ? `${pipe.error ? `failed: ${pipe.error}` : `finished in ${f(pipe.seconds)} s`} (quality: pipeline-report.md)\n` : 'not run\n';
+  const how = pipe?.error ? `failed: ${pipe.error}` : `finished in ${f(pipe?.seconds)} s`;
+  md += pipe ? `${how} (quality: pipeline-report.md)\n` : 'not run\n';
 
   const bad = parts.filter((p) => p.error);
-  if (bad.length) md += `\n### Parts that failed or timed out\n\n${bad.map((p) => `- ${p.name}: ${p.error}`).join('\n')}\n`;
-  md += `\nPart times (s): ${parts.filter((p) => p.seconds !== undefined).map((p) => `${p.name} ${f(p.seconds)}`).join(', ')}\n`;
+  if (bad.length) {
+    md += `\n### Parts that failed or timed out\n\n${bad.map((p) => `- ${p.name}: ${p.error}`).join('\n')}\n`;
+  }
+  const timed = parts.filter((p) => p.seconds !== undefined);
+  md += `\nPart times (s): ${timed.map((p) => `${p.name} ${f(p.seconds)}`).join(', ')}\n`;
   return md;
 }
 

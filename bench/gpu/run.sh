@@ -25,7 +25,8 @@ done
 START=$(date +%s)
 mkdir -p "$PARTS" || exit 1
 for d in "$KIT"/part-*; do [ -f "$d/manifest" ] && cp "$d"/payload.part-* "$d/manifest" "$PARTS/"; done
-[ -f "$PARTS/manifest" ] || { echo "run.sh: no payload part in $KIT/part-* (bash bench/gpu/pack.sh; carry one)" >&2; exit 1; }
+[ -f "$PARTS/manifest" ] || {
+  echo "run.sh: no payload part in $KIT/part-* (bash bench/gpu/pack.sh; carry one)" >&2; exit 1; }
 read -r COUNT SHA < "$PARTS/manifest"
 HAVE=$(ls "$PARTS"/payload.part-* | wc -l)
 if [ "$HAVE" -lt "$COUNT" ] || [ $STASH = 1 ]; then
@@ -65,7 +66,8 @@ else
   export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 fi
 [ -n "$ICD" ] && export VK_ICD_FILENAMES=$ICD VK_DRIVER_FILES=$ICD
-echo "{\"part\":\"env\",\"icd\":\"${ICD:-none}\",\"swiftshader\":$SWIFT,\"tiny\":$TINY,\"budget_s\":$BUDGET,\"host\":\"$(hostname)\",\"nproc\":$(nproc)}" >> "$RES"
+echo "{\"part\":\"env\",\"icd\":\"${ICD:-none}\",\"swiftshader\":$SWIFT,\"tiny\":$TINY,\"budget_s\":$BUDGET," \
+  "\"host\":\"$(hostname)\",\"nproc\":$(nproc)}" >> "$RES"
 N=$W/bin/node
 PY=${PYTHON:-python3}
 
@@ -99,7 +101,7 @@ part() {
 }
 
 if [ $TINY = 1 ]; then
-  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 60 --epochs 1 --no-baseline --clip_ahp 20 --plot_max 20) LIM=60
+  TB=4 TS=1 TR=1 IB=1,4 IS=0.2 PIPE=(--limit 120 --epochs 1 --no-baseline --clip_ahp 20 --plot_max 20) LIM=60
 else
   TB=100 TS=10 TR=3 IB=1,32,256 IS=2 PIPE=(--epochs 8) LIM=60
 fi
@@ -111,11 +113,13 @@ for a in "${ARCHS[@]}"; do
   part "torch-infer-$a" $LIM "$PY" py/torch_bench.py infer "$a" --batches $IB --seconds $IS
 done
 for a in "${ARCHS[@]}"; do
-  part "tfjs-webgpu-train-$a" $LIM "$N" app/kit.mjs train --backend webgpu --arch "$a" --batch $TB --steps $TS --reps $TR
+  part "tfjs-webgpu-train-$a" $LIM "$N" app/kit.mjs train --backend webgpu --arch "$a" \
+    --batch $TB --steps $TS --reps $TR
 done
 for a in "${ARCHS[@]}"; do
   part "onnx-$a" $LIM "$N" app/kit.mjs onnx --arch "$a" --out models
-  part "ort-webgpu-infer-$a" $LIM "$N" app/kit.mjs infer --ep webgpu --model "models/$a.onnx" --batches $IB --seconds $IS
+  part "ort-webgpu-infer-$a" $LIM "$N" app/kit.mjs infer --ep webgpu --model "models/$a.onnx" \
+    --batches $IB --seconds $IS
   part "ort-cpu-infer-$a" $LIM "$N" app/kit.mjs infer --ep cpu --model "models/$a.onnx" --batches $IB --seconds $IS
 done
 # The main job on the GPU: class embeddings, training (webgpu), ONNX export, features, FAISS evaluation, report.

@@ -11,11 +11,18 @@ import type * as tfType from '@tensorflow/tfjs';
 import { requestGpuAdapter, describeAdapter, type GpuAdapterReport, type PowerPreference } from '@semembed/gpu';
 import { TrainerError } from './errors.js';
 
+let current: { tf: typeof tfType; powerPreference: PowerPreference; report: GpuAdapterReport } | undefined;
+
 /**
  * Initialises tfjs's webgpu backend on a chosen adapter. The device gets the adapter's limits for the buffer and
  * workgroup sizes (as the backend's own factory asks), so large convolutions fit.
  */
 export async function initWebgpu(tf: typeof tfType, powerPreference: PowerPreference = 'high-performance'): Promise<GpuAdapterReport> {
+  // One device per process and preference: a new device per call would strand the tensors of the old one.
+  if (current && current.tf === tf && current.powerPreference === powerPreference && tf.findBackend('webgpu')) {
+    if (!(await tf.setBackend('webgpu'))) throw new TrainerError(`the webgpu backend did not initialise on ${describeAdapter(current.report)}`);
+    return current.report;
+  }
   const { adapter, report } = await requestGpuAdapter(powerPreference);
   const mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
     WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => tfType.KernelBackend;
@@ -39,5 +46,6 @@ export async function initWebgpu(tf: typeof tfType, powerPreference: PowerPrefer
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new TrainerError(`the webgpu backend did not initialise on ${describeAdapter(report)}`);
   await tf.ready();
+  current = { tf, powerPreference, report };
   return report;
 }

@@ -6,5 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-installed.sh
 export TURBO_TELEMETRY_DISABLED=1
 find packages tools test bench -maxdepth 3 -path '*/test-results/vitest.json' -not -path '*/node_modules/*' -delete 2>/dev/null || true
-npx turbo run test --concurrency=1 --log-order=grouped
+# --continue: every package's tests run even after a failure, so one run shows every failure; the exit status
+# still says the run failed.
+status=0
+npx turbo run test --concurrency=1 --log-order=grouped --continue || status=$?
 node scripts/test-summary.mjs
+exit "$status"

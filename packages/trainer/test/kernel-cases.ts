@@ -87,6 +87,13 @@ export const cases: Case[] = [
     },
   },
   {
+    // KerasSGD's global-norm clipping sums one square per weight tensor: more inputs than a shader can bind on webgpu.
+    name: 'addN of 12 tensors (global norm of many weights)',
+    shapes: Array.from({ length: 12 }, (_, i) => [3 + (i % 2), 5]),
+    // squared, so that the gradients depend on the forward sum too
+    f: (tf, ...xs) => tf.square(tf.addN(xs.map((x: any) => tf.reshape(tf.sum(tf.square(x)), [1])))),
+  },
+  {
     name: 'l2 normalisation',
     shapes: [[4, 6]],
     f: (tf, x) => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-12))),

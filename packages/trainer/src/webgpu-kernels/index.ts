@@ -4,9 +4,10 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { WebgpuKernel } from './types.js';
+import { addN } from './add-n.js';
 import { maxPoolGrad } from './max-pool-grad.js';
 
-const KERNELS: WebgpuKernel[] = [maxPoolGrad];
+const KERNELS: WebgpuKernel[] = [addN, maxPoolGrad];
 
 const installed = new WeakSet<object>();
 

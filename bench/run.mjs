@@ -47,7 +47,7 @@ files.sort((a, b) => {
 let md = '# Benchmarks\n\n';
 md += `Assembled by \`node bench/run.mjs\` from \`bench/results/*.md\` (each section names its own command, machine and\n`;
 md += `number of runs). Machine of the last assembly: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.\n`;
-md += 'The development machine is shared and was heavily loaded while most of these were taken (load average 7–14 on 2 cores):\n';
+md += 'The development machine is shared and was heavily loaded while most of these were taken (load average 7–35 on 2 cores):\n';
 md += 'absolute times are pessimistic; the ratios against a baseline measured in the same run are the headline.\n\n';
 for (const f of files) {
   const text = readFileSync(join(root, 'bench', 'results', f), 'utf8').trim();

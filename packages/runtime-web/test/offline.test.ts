@@ -173,7 +173,7 @@ describe('the page offline (service worker + Cache API)', () => {
 
   it('100k-row gallery: searched in the worker (the main thread keeps running), exact top-k', async () => {
     expect(await page.textContent('#status')).toMatch(/gallery 100000 × 12/);
-    // Timer ticks on the main thread while the worker runs 20 searches: a search on the main thread would block them.
+    // Timer ticks on the main thread while the worker runs 20 searches: searches on the main thread would block them.
     const r = await page.evaluate(async () => {
       let ticks = 0;
       let stop = false;
@@ -189,7 +189,10 @@ describe('the page offline (service worker + Cache API)', () => {
     });
     console.log(`100k x 12 gallery search in the worker: median ${r.medianMs.toFixed(1)} ms, ${r.ticks} main-thread ticks in ${r.totalMs.toFixed(0)} ms`);
     expect(r.rows).toBe(ROWS);
-    expect(r.ticks).toBeGreaterThan(20);
+    // The 20 searches are one message to the worker: on the main thread they would be one synchronous loop, so at
+    // most the first tick and one after it. More than that means the main thread kept running (how many more
+    // depends on the machine's load, so the bound is not a timing).
+    expect(r.ticks).toBeGreaterThan(2);
     const got = await queryFile(page, fixture('gray28.png'));
     expect(got.matches.map((x) => x.index)).toEqual(topK(got.embedding, 5));
   });

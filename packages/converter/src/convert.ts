@@ -3,7 +3,8 @@ import { basename, extname } from 'node:path';
 import { SIDECAR_FORMAT, SIDECAR_VERSION, validateWrittenSidecar, type OutputKind, type Preprocessing, type Sidecar, type SidecarClass } from '@semembed/model';
 import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
-import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
+import { type KerasH5, type KerasWeight } from './h5.js';
+import { readKerasModelFile } from './keras-archive.js';
 import { parseModelConfig } from './keras.js';
 import { irVersionForOpset, writeModelChunks } from '@semembed/onnx';
 import { describeModel, producedBy } from './onnx-metadata.js';
@@ -124,7 +125,7 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   if (options.inputLayout !== undefined && options.inputLayout !== 'nhwc' && options.inputLayout !== 'nchw') {
     throw new ConverterError(`--input_layout ${String(options.inputLayout)}: use nhwc or nchw`);
   }
-  const h5 = await readKerasH5(options.h5);
+  const h5 = await readKerasModelFile(options.h5);
   if (h5.kerasVersion?.startsWith('1.')) {
     throw new ConverterError(`${options.h5}: written by Keras ${h5.kerasVersion}; Keras 1 files are not supported (load and re-save the model with Keras 2)`);
   }

@@ -1,6 +1,7 @@
 export { ConverterError } from './errors.js';
 export { writeFileAtomic } from '@semembed/formats';
 export { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
+export { readKerasArchive, readKerasModelFile } from './keras-archive.js';
 export { parseModelConfig, type KModel, type KLayer, type TensorRef } from './keras.js';
 export {
   convertKeras,

@@ -5,7 +5,8 @@ import { mulberry32, randomFloat32, readNpy, toFloat64 } from '@semembed/formats
 import { convertKeras, type ConvertOptions } from './convert.js';
 import { ConverterError } from './errors.js';
 import { layerProbes, type LayerProbe } from './graph.js';
-import { readKerasH5, type KerasWeight } from './h5.js';
+import { type KerasWeight } from './h5.js';
+import { readKerasModelFile } from './keras-archive.js';
 import { transposeArray } from './layers/util.js';
 import type { Expr } from './lambda/expr.js';
 import { parseExpr } from './lambda/expr.js';
@@ -108,7 +109,7 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
     );
   }
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
-  const h5 = await readKerasH5(options.h5);
+  const h5 = await readKerasModelFile(options.h5);
   const cfg =
     typeof options.config === 'string'
       ? JSON.parse(readFileSync(options.config, 'utf8'))

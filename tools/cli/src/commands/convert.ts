@@ -126,7 +126,7 @@ export async function runVerify(a: VerifyArgs, opts: import('@semembed/converter
 const builder = (y: Argv) =>
   commonConvertOptions(
     withForceOption(y)
-      .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture)' })
+      .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture) or .keras' })
       .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
       .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
       .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })

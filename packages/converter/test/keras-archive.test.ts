@@ -7,8 +7,8 @@ import { unzipSync, zipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '@semembed/formats';
-import { convertKeras, ConverterError, readKerasArchive } from '../src/index.js';
-import { runOnnx, tmp, toNchw } from './helpers.js';
+import { convertKeras, ConverterError, readKerasArchive, type KerasWeight } from '../src/index.js';
+import { checkOnnx, hasOnnxChecker, runOnnx, tmp, toNchw } from './helpers.js';
 
 const K3 = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras3');
 const TINY = join(K3, 'tiny.keras');
@@ -16,7 +16,7 @@ const TINY = join(K3, 'tiny.keras');
 type Group = InstanceType<typeof h5wasm.Group>;
 
 /** Copies an HDF5 tree (groups, float datasets, string attributes) leaving out the groups at `drop`. */
-function copyTree(src: Group, dst: Group, drop: string[]): void {
+function copyTree(src: Group, dst: Group, drop: string[], rename: Record<string, string> = {}): void {
   const attrs = src.attrs as Record<string, { value: unknown }>;
   for (const [k, a] of Object.entries(attrs)) dst.create_attribute(k, String(a.value));
   for (const k of src.keys()) {
@@ -25,22 +25,28 @@ function copyTree(src: Group, dst: Group, drop: string[]): void {
     if (drop.includes(path)) continue;
     if (node instanceof h5wasm.Dataset) {
       dst.create_dataset({ name: k, data: node.value as Float32Array, shape: node.shape ?? [], dtype: '<f' });
-    } else copyTree(node as Group, dst.create_group(k), drop);
+    } else copyTree(node as Group, dst.create_group(rename[k] ?? k), drop, rename);
   }
 }
 
 /** The fixture archive with some entries replaced or removed, and optionally weight groups left out. */
-async function variant(dir: string, name: string, edit: { omit?: string[]; dropGroups?: string[] }): Promise<string> {
+interface Edit {
+  omit?: string[];
+  dropGroups?: string[];
+  rename?: Record<string, string>;
+}
+
+async function variant(dir: string, name: string, edit: Edit): Promise<string> {
   const entries = unzipSync(readFileSync(TINY));
   for (const e of edit.omit ?? []) delete entries[e];
-  if (edit.dropGroups) {
+  if (edit.dropGroups || edit.rename) {
     await h5wasm.ready;
     const inPath = join(dir, 'in.h5');
     const outPath = join(dir, 'out.h5');
     writeFileSync(inPath, entries['model.weights.h5']);
     const src = new h5wasm.File(inPath, 'r');
     const dst = new h5wasm.File(outPath, 'w');
-    copyTree(src as unknown as Group, dst as unknown as Group, edit.dropGroups);
+    copyTree(src as unknown as Group, dst as unknown as Group, edit.dropGroups ?? [], edit.rename);
     src.close();
     dst.close();
     entries['model.weights.h5'] = readFileSync(outPath);
@@ -79,6 +85,19 @@ describe('Keras 3 .keras archives', () => {
     ]);
   });
 
+  it("reads tf.keras 2.13-2.15's _layer_checkpoint_dependencies in place of layers", async () => {
+    const dir = tmp();
+    const old = await variant(dir, 'old.keras', { rename: { layers: '_layer_checkpoint_dependencies' } });
+    const k = await readKerasArchive(old);
+    const want = await readKerasArchive(TINY);
+    expect([...k.weights.keys()]).toEqual([...want.weights.keys()]);
+    for (const [name, ws] of want.weights) {
+      const flat = (xs: KerasWeight[] | undefined) => xs?.map((w) => [w.name, Array.from(w.data)]);
+      expect(flat(k.weights.get(name))).toEqual(flat(ws));
+    }
+    expect(want.weights.get('tower')?.length).toBe(7);
+  });
+
   it('converts tiny.keras and matches the outputs Keras computed itself to 1e-5 relative', async () => {
     const dir = tmp();
     const x = readNpy(join(K3, 'tiny.input.npy'));
@@ -88,6 +107,7 @@ describe('Keras 3 .keras archives', () => {
       const out = join(dir, `${layout}.onnx`);
       const r = await convertKeras({ h5: file, out, inputLayout: layout });
       expect(r.sidecar.source?.keras_version).toBe('3.15.1');
+      if (hasOnnxChecker()) checkOnnx(out);
       const [n, h, w, c] = x.shape;
       const nhwc = Float32Array.from(x.data as ArrayLike<number>);
       const data = layout === 'nchw' ? toNchw(nhwc, x.shape) : nhwc;

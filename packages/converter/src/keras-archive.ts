@@ -151,7 +151,10 @@ function walkModel(
       continue;
     }
     let stored = readVars(g, path);
-    if (stored.data.length === 0 && g && child(g, 'cell')) stored = readVars(child(g, 'cell'), `${path}/cell`);
+    // RNN layers keep their variables in their cell (`<layer>/cell/vars`, named e.g. 'lstm_cell'); the name check
+    // below is the layer's own group's.
+    const cell = stored.data.length === 0 && g ? child(g, 'cell') : undefined;
+    if (cell) stored = { name: stored.name, data: readVars(cell, `${path}/cell`).data };
     if (stored.name !== undefined && stored.name !== name) {
       fail(`model.weights.h5 group ${path} holds layer '${stored.name}': the archive's config and weights differ`);
     }

@@ -8,7 +8,7 @@ import h5wasm from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '@semembed/formats';
 import { convertKeras, ConverterError, readKerasArchive, type KerasWeight } from '../src/index.js';
-import { checkOnnx, hasOnnxChecker, runOnnx, tmp, toNchw } from './helpers.js';
+import { checkOnnx, compare, hasOnnxChecker, runOnnx, tmp, toNchw } from './helpers.js';
 
 const K3 = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras3');
 const TINY = join(K3, 'tiny.keras');
@@ -116,10 +116,26 @@ describe('Keras 3 .keras archives', () => {
       for (const [name, ref] of Object.entries(want)) {
         const o = got[name];
         expect(o.dims).toEqual(ref.shape);
-        const scale = Math.max(...Array.from(ref.data as ArrayLike<number>, Math.abs));
-        const maxAbs = Math.max(...Array.from(o.data, (v, i) => Math.abs(v - Number(ref.data[i]))));
+        const { maxAbs, scale } = compare(o.data, ref.data as ArrayLike<number>);
         expect(maxAbs / scale, `${layout} ${name}`).toBeLessThanOrEqual(1e-5);
       }
+    }
+  });
+
+  it('converts LSTM, GRU, LayerNormalization, SeparableConv2D, PReLU, Conv2DTranspose to 1e-5 of Keras', async () => {
+    const dir = tmp();
+    for (const name of ['seq', 'sep']) {
+      const out = join(dir, `${name}.onnx`);
+      const r = await convertKeras({ h5: join(K3, `${name}.keras`), out });
+      if (hasOnnxChecker()) checkOnnx(out);
+      const x = readNpy(join(K3, `${name}.input.npy`));
+      const ref = readNpy(join(K3, `${name}.output.npy`));
+      const data = Float32Array.from(x.data as ArrayLike<number>);
+      const got = await runOnnx(out, { [r.sidecar.input.name]: { data, shape: x.shape } });
+      const o = got[r.sidecar.outputs[0].name];
+      expect(o.dims).toEqual(ref.shape);
+      const { maxAbs, scale } = compare(o.data, ref.data as ArrayLike<number>);
+      expect(maxAbs / scale, name).toBeLessThanOrEqual(1e-5);
     }
   });
 

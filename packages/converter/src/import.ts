@@ -3,7 +3,7 @@ import { findCatalogModel, readCatalog } from './catalog.js';
 import { convertKeras, type ConvertResult, type SidecarClass } from './convert.js';
 import { defaultCacheDir, downloadFile } from './download.js';
 import { ConverterError } from './errors.js';
-import { readKerasH5 } from './h5.js';
+import { readKerasModelFile } from './keras-archive.js';
 
 export interface ImportOptions {
   /** Catalog name (models/catalog.json), e.g. 'cifar100-resnet-110-wfc'. */
@@ -51,7 +51,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         manualHint: `run: semembed import --from <file> --architecture ${m.architecture} --dataset ${m.dataset}`,
         fetchImpl: o.fetchImpl,
       }));
-    const h5 = await readKerasH5(h5Path);
+    const h5 = await readKerasModelFile(h5Path);
     const res = await convertKeras({
       h5: h5Path,
       out: o.out ?? join(cacheDir, `${m.name}.onnx`),

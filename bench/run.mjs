@@ -21,8 +21,8 @@ const suite = [
   ['onnx', 'node bench/onnx/run.mjs 5'],
   ['retrieval', 'bash bench/retrieval/run.sh'],
   ['trainer', 'node bench/trainer/throughput.mjs'],
-  // @semembed/benchmark: writes bench/results/benchmark-fashion.md, benchmark-resnet-110-wfc.md, benchmark-web.md
-  ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion,resnet-110-wfc'],
+  // @semembed/benchmark: writes bench/results/benchmark-{fashion,resnet-110-wfc,resnet-50}.md, benchmark-web.md
+  ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion,resnet-110-wfc,resnet-50'],
   ['runtime-web', 'node bench/runtime-web/bench.mjs'],
   ['reliability', 'node bench/reliability/run.mjs --runs 3 --requests 2000'],
   ['quantize', 'node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx --resnet random --rounds 3'],

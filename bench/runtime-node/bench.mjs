@@ -1,7 +1,7 @@
 // Runtime benchmark of the default Fashion-MNIST model and resnet-110-wfc (CIFAR size) over every runtime
 // available here, through @semembed/benchmark (the library behind `semembed benchmark`). Writes
 // bench/results/benchmark-<model>.md (+ benchmark-plots/<model>/ with result.json and the plots). Needs `npm run build`.
-//   node bench/runtime-node/bench.mjs [--models fashion,resnet-110-wfc] [--quick] [--webgpu: also WebGPU in Node]
+//   node bench/runtime-node/bench.mjs [--models fashion,resnet-110-wfc,resnet-50] [--quick] [--webgpu: also WebGPU in Node]
 // The Fashion-MNIST model: runs/fashion-mnist/semantic/model.h5 when the main job made one, else a 1-epoch run of
 // the same pipeline into bench/results/tmp/benchmark/fashion-1ep (`semembed pipeline --epochs 1 --no-baseline`).
 import { spawnSync } from 'node:child_process';
@@ -132,7 +132,28 @@ for (const name of MODELS) {
         },
       ),
     );
+  } else if (name === 'resnet-50') {
+    const h5 = join(OUT, 'resnet-50.h5');
+    if (!existsSync(h5)) await prepare('resnet-50');
+    write(
+      'resnet-50',
+      await benchSection(
+        'resnet-50',
+        'ResNet-50 (224×224×3, 1000-d embedding + 1000 classes)',
+        'Random weights and random BatchNorm statistics (`bench/runtime-node/prepare.mjs`), so only the parity columns mean ' +
+          'anything for accuracy. TF.js cpu and WebGPU over SwiftShader are left out (minutes per image here); batches 1 and 8.',
+        {
+          model: h5,
+          runtimes: ['ort-node-cpu', 'ort-node-cpu-1', 'ort-node-cuda', 'ort-web-node-wasm', 'tfjs-wasm', 'server', 'chromium-wasm'],
+          batches: [1, 8],
+          quick: QUICK,
+          limits: QUICK
+            ? {}
+            : { ...LIMITS, repeats: 2, warmups: 1, minBatches: 1, offlineSeconds: 2, queries: 10, serverSeconds: 3, serverLevels: 3 },
+        },
+      ),
+    );
   } else {
-    throw new Error(`--models: unknown model ${name} (fashion, resnet-110-wfc)`);
+    throw new Error(`--models: unknown model ${name} (fashion, resnet-110-wfc, resnet-50)`);
   }
 }

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
-import { writeKerasH5, modelWeights } from '@semembed/trainer';
+import { writeKerasH5, modelWeights, selectBackend } from '@semembed/trainer';
 import { convertKeras } from '@semembed/converter';
 import { loadModel } from '@semembed/runtime-node';
 
@@ -14,6 +14,8 @@ export const OUT = join(import.meta.dirname, '..', 'results', 'tmp', 'runtime-no
 export const SPECS = {
   'fashion-cnn': { inputShape: [28, 28, 1], embeddingDim: 10, numClasses: 10, dataset: undefined, mean: [72.94], std: [90.02] },
   'resnet-110-wfc': { inputShape: [32, 32, 3], embeddingDim: 100, numClasses: 100, dataset: 'CIFAR-100' },
+  // keras.applications' ResNet-50 names with the reference's l2norm + prob heads; built on wasm (cpu takes minutes).
+  'resnet-50': { inputShape: [224, 224, 3], embeddingDim: 1000, numClasses: 1000, dataset: 'ILSVRC', backend: 'wasm' },
 };
 
 export async function buildTfModel(tfx, name) {
@@ -33,7 +35,8 @@ export async function buildTfModel(tfx, name) {
 
 export async function prepare(name) {
   mkdirSync(OUT, { recursive: true });
-  await tf.setBackend('cpu');
+  if (SPECS[name].backend === 'wasm') await selectBackend('wasm');
+  else await tf.setBackend('cpu');
   const { cfg, model } = await buildTfModel(tf, name);
   const h5 = join(OUT, `${name}.h5`);
   await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });

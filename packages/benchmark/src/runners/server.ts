@@ -27,6 +27,9 @@ export class ServerRunner implements Runner {
       port: 0,
       maxBatchSize: ctx.maxBatchSize,
       maxQueueDelayMs: ctx.maxQueueDelayMs,
+      // Room for the largest request the benchmark sends (accuracy chunks of 32, scenario batches up to 256) as
+      // binary float32: the server's 16 MiB default is smaller than 32 ImageNet-size images. A limit, not an allocation.
+      bodyLimit: Math.max(16 * 2 ** 20, 4 * Math.max(256, ctx.maxBatchSize) * ctx.model.sampleSize + 2 ** 20),
       logger: 'error',
     });
     const base = await this.server.listen();

@@ -84,8 +84,8 @@ function nativeHasGpu(tf: Tf): boolean {
 }
 
 /**
- * Selects and initialises a backend. `auto` walks tensorflow-gpu, tensorflow, wasm, cpu and records why each
- * faster one was skipped. An explicit name that cannot load is a user error.
+ * Selects and initialises a backend. `auto` walks tensorflow-gpu, webgpu (real GPUs only), tensorflow, wasm, cpu and
+ * records why each faster one was skipped. An explicit name that cannot load is a user error.
  */
 export async function selectBackend(requested: BackendName = 'auto', opts: BackendOptions = {}): Promise<BackendChoice> {
   if (!BACKEND_NAMES.includes(requested)) {

@@ -1,4 +1,5 @@
 // One entry for the three modes: bytes in, bytes out; and the file form that writes OUT.onnx + its sidecar.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@semembed/formats';
@@ -101,7 +102,13 @@ export async function quantizeFile(inPath: string, outPath: string, o: QuantizeO
   writeFileAtomic(outPath, r.bytes);
   if (sidecar) {
     const quantization = { ...r.info, from: basename(inPath) };
-    const next = { ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization };
+    // The sidecar names its own ONNX file's hash (runtime-node refuses a pair whose hash does not match).
+    const src = sidecar.source as Record<string, unknown> | undefined;
+    const source = src?.onnx_sha256 === undefined
+      ? src : { ...src, onnx_sha256: createHash('sha256').update(r.bytes).digest('hex') };
+    const next = {
+      ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization, ...(source && { source }),
+    };
     writeFileAtomic(outSidecar, JSON.stringify(next, null, 1));
   }
   return { out: outPath, ...(sidecar && { sidecar: outSidecar }), bytes: r.bytes.length, info: r.info };

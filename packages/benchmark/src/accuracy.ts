@@ -121,18 +121,20 @@ export function labelledMetrics(
   const pred = predictClasses(outputs, sidecar, d.n);
   if (pred) res.balancedAccuracy = balancedAccuracy(pred, d.labels);
   const emb = sidecar.outputs.find((o) => o.kind === 'embedding');
-  if (d.sims && emb && outputs[emb.name]) {
+  // Each query ranks the other n − 1 samples: AHP@k beyond that is NaN, so k is clipped (and reported).
+  const kk = Math.min(k, d.n - 1);
+  if (d.sims && emb && outputs[emb.name] && kk >= 1) {
     const x = outputs[emb.name];
     const r = evaluateRetrieval(x, x.length / d.n, d.labels, d.sims, {
       ks: [],
-      computeAhp: k,
+      computeAhp: kk,
       computeAp: false,
       normalize: true,
       engine: 'exact',
     });
     // The paper's mAHP is over LCS height similarities.
-    res.mAHP = r.mean[`AHP@${k} (LCS_HEIGHT)`];
-    res.k = k;
+    res.mAHP = r.mean[`AHP@${kk} (LCS_HEIGHT)`];
+    res.k = kk;
   }
   return res;
 }

@@ -9,7 +9,7 @@ import { loadLabelled, type LabelledOptions } from './data.js';
 import { describeEnvironment, type Environment } from './environment.js';
 import { BenchmarkError, UnavailableError, firstLine } from './errors.js';
 import { batchOf, syntheticSamples } from './inputs.js';
-import { resolveModel } from './model-source.js';
+import { modelPrecision, resolveModel, resolveVariants, type VariantSpec } from './model-source.js';
 import { createProgress, type ProgressBar } from './progress.js';
 import { recommend } from './recommend.js';
 import { measurePeak, modelCost, type MachinePeak, type ModelCost } from './roofline.js';
@@ -46,7 +46,13 @@ export interface BenchmarkOptions {
   labelled?: LabelledData;
   /** Or where to load it from (a dataset, an image folder), normalised for the model once it is resolved. */
   data?: LabelledOptions;
-  /** Extra runners (e.g. a library user's own runtime); they run after the registered ones. */
+  /**
+   * Precision variants of MODEL (e.g. `semembed quantize` outputs, sidecar beside each): each runs on the registered
+   * runtimes asked for (rows `<runtime>@<name>`; TF.js, which runs the .h5, gives a row with the reason), its
+   * outputs compared with the same reference outputs (ORT CPU on MODEL), labelled metrics per variant.
+   */
+  variants?: VariantSpec[];
+  /** Extra runners (e.g. a library user's own runtime); they run after the registered ones, on MODEL only. */
   extraRunners?: Runner[];
   maxBatchSize?: number;
   maxQueueDelayMs?: number;
@@ -75,6 +81,9 @@ export interface BenchmarkResult {
     accuracySamples: number;
     reference: string;
     labelledSource?: string;
+    /** MODEL's own rows' variant name, and the variants given. */
+    precision: string;
+    variants: VariantSpec[];
   };
   cost: ModelCost;
   peak?: MachinePeak;
@@ -104,6 +113,7 @@ export function checkOptions(o: BenchmarkOptions): void {
   if (o.accuracySamples !== undefined && !(Number.isInteger(o.accuracySamples) && o.accuracySamples >= 1)) {
     throw new BenchmarkError(`--accuracy_samples must be a positive integer, got ${o.accuracySamples}`);
   }
+  resolveVariants(o.variants ?? []);
 }
 
 /** Samples a function's RSS peak while it runs (this process; Chromium's own processes are not included). */
@@ -280,6 +290,8 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     };
     const cost = modelCost(model.onnx);
     const peak = o.noPeak ? undefined : measurePeak(cores);
+    const variants = resolveVariants(o.variants ?? [], model);
+    const precision = modelPrecision(model);
     const runners = [...ids.map((id) => RUNNERS[id]()), ...(o.extraRunners ?? [])];
     const progress = createProgress(o.progress === true, log);
     const reports: RunnerReport[] = [];
@@ -298,8 +310,21 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
       const bar = progress.bar(runner.id, stepsFor(plan));
       const res = await runOne(runner, plan, bar);
       bar.done(res.report.status === 'ok' ? 'done' : `${res.report.status}: ${res.report.reason}`);
-      reports.push(res.report);
+      reports.push({ ...res.report, variant: precision });
       outputs.set(runner.id, res);
+    }
+    // Each variant: fresh runners of the same registered runtimes, the same inputs; the rows keep one id each.
+    for (const v of variants) {
+      const vplan: Plan = { ...plan, model: v, ctx: { ...ctx, model: v } };
+      for (const id of ids) {
+        const runner = RUNNERS[id]();
+        const vid = `${id}@${v.variant}`;
+        const bar = progress.bar(vid, stepsFor(vplan));
+        const res = await runOne(runner, vplan, bar);
+        bar.done(res.report.status === 'ok' ? 'done' : `${res.report.status}: ${res.report.reason}`);
+        reports.push({ ...res.report, id: vid, label: `${runner.label} [${v.variant}]`, variant: v.variant });
+        outputs.set(vid, res);
+      }
     }
     progress.stop();
     const ref = outputs.get(REFERENCE_RUNNER);
@@ -347,6 +372,8 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         accuracySamples: accN,
         reference: REFERENCE_RUNNER,
         labelledSource: labelled?.source,
+        precision,
+        variants: variants.map((v) => ({ name: v.variant!, onnx: v.onnx })),
       },
       cost,
       peak,

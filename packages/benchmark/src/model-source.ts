@@ -113,3 +113,45 @@ export async function resolveModel(model: string, o: ModelSourceOptions): Promis
   const { onnx, h5 } = catalogOnnx(model, o);
   return fromOnnx(model, onnx, existsSync(h5) ? h5 : undefined);
 }
+
+/** A precision variant (`--variants NAME=FILE.onnx`, e.g. from `semembed quantize`; its sidecar beside it). */
+export interface VariantSpec {
+  name: string;
+  onnx: string;
+}
+
+/** MODEL's own precision name for its rows: the sidecar's `precision` (quantize writes it), else fp32. */
+export function modelPrecision(model: ModelFiles): string {
+  const p = (model.sidecar as { precision?: unknown }).precision;
+  return typeof p === 'string' && p ? p : 'fp32';
+}
+
+/**
+ * The cheap checks of the variants (name, file, sidecar), before any work; with `main` also that each takes
+ * MODEL's input and gives its outputs, so the same inputs and reference outputs apply.
+ */
+export function resolveVariants(variants: VariantSpec[], main?: ModelFiles): ModelFiles[] {
+  const seen = new Set<string>();
+  return variants.map(({ name, onnx }) => {
+    const what = `--variants ${name}=${onnx}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+      throw new BenchmarkError(`${what}: a variant name is letters, digits, '.', '_' or '-'`);
+    if (seen.has(name)) throw new BenchmarkError(`${what}: the name ${name} is given twice`);
+    seen.add(name);
+    if (extname(onnx).toLowerCase() !== '.onnx') throw new BenchmarkError(`${what}: a variant is an .onnx file`);
+    if (!existsSync(onnx)) throw new BenchmarkError(`${what}: no such file`);
+    let m: ModelFiles;
+    try {
+      m = { ...fromOnnx(onnx, onnx), variant: name };
+    } catch (err) {
+      throw new BenchmarkError(`${what}: ${firstLine(err).replace(/^MODEL \S+: /, '')}`);
+    }
+    if (main && m.sampleShape.join() !== main.sampleShape.join())
+      throw new BenchmarkError(`${what}: input ${m.sampleShape.join('x')}, MODEL takes ${main.sampleShape.join('x')}`);
+    if (main && m.outputNames.join() !== main.outputNames.join())
+      throw new BenchmarkError(
+        `${what}: outputs ${m.outputNames.join(', ')}, MODEL's are ${main.outputNames.join(', ')}`,
+      );
+    return m;
+  });
+}

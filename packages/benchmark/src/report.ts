@@ -30,6 +30,7 @@ export function tableRows(res: BenchmarkResult): { head: string[]; rows: string[
   const head = [
     'runtime',
     'status',
+    'variant',
     'p50 ms',
     'p99 ms',
     ...batches.map((b) => `b${b} img/s`),
@@ -52,6 +53,7 @@ export function tableRows(res: BenchmarkResult): { head: string[]; rows: string[
     return [
       r.id,
       'ok',
+      r.variant ?? '-',
       fmt(r.singleStream?.p50),
       fmt(r.singleStream?.p99),
       ...batches.map((b) => fmt(off(b)?.throughput.median)),
@@ -137,7 +139,7 @@ export function markdownReport(res: BenchmarkResult, plots: string[] = []): stri
     `**Recommendation**: ${res.recommendation}`,
     '',
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,
+    `|${head.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`,
   ];
   for (const r of rows)
     out.push(

@@ -71,6 +71,11 @@ export const RESULT_SCHEMA = {
         accuracySamples: { type: 'integer', minimum: 1 },
         reference: str,
         labelledSource: str,
+        precision: str,
+        variants: {
+          type: 'array',
+          items: { type: 'object', required: ['name', 'onnx'], properties: { name: str, onnx: str } },
+        },
       },
     },
     cost: { type: 'object', properties: { flopsPerSample: num, bytesPerSample: num, reason: str } },
@@ -86,6 +91,7 @@ export const RESULT_SCHEMA = {
         required: ['id', 'label', 'family', 'status'],
         properties: {
           id: str,
+          variant: str,
           label: str,
           family: { enum: ['node', 'browser', 'server'] },
           status: { enum: ['ok', 'unavailable', 'failed'] },

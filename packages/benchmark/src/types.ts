@@ -16,6 +16,8 @@ export interface ModelFiles {
   sampleSize: number;
   /** Output names in sidecar order. */
   outputNames: string[];
+  /** Precision-variant name (`--variants NAME=FILE.onnx`); absent for MODEL itself. */
+  variant?: string;
 }
 
 /** Inputs are deterministic and shared by every runner, keyed so a runner may cache an upload. */
@@ -138,7 +140,10 @@ export interface AccuracyResult {
 }
 
 export interface RunnerReport {
+  /** The runner's id; a variant's rows are `<runner>@<variant>`. */
   id: string;
+  /** Which model ran: MODEL's precision (sidecar `precision`, else fp32) or the `--variants` name. */
+  variant?: string;
   label: string;
   family: string;
   status: 'ok' | 'unavailable' | 'failed';

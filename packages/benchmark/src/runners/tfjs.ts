@@ -27,6 +27,8 @@ export class TfjsRunner implements Runner {
   ) {}
 
   async available(ctx: RunnerContext): Promise<Availability> {
+    if (ctx.model.variant)
+      return { ok: false, reason: `variant ${ctx.model.variant} is ONNX only: TensorFlow.js runs MODEL's Keras .h5` };
     if (!ctx.model.h5)
       return {
         ok: false,

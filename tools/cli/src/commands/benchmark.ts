@@ -14,6 +14,15 @@ const list =
     return s;
   };
 
+/** `--variants NAME=FILE.onnx[,NAME=FILE.onnx...]`: precision variants of MODEL, each run and compared too. */
+const variants = (v: unknown): { name: string; onnx: string }[] =>
+  list('variants')(v).map((item) => {
+    const eq = item.indexOf('=');
+    if (eq < 1 || eq === item.length - 1)
+      throw new FlagError(`--variants: '${item}' is not NAME=FILE.onnx (e.g. int8=model.int8.onnx)`);
+    return { name: item.slice(0, eq).trim(), onnx: item.slice(eq + 1).trim() };
+  });
+
 const builder = (y: Argv) =>
   withProgressOptions(
     withForceOption(y)
@@ -36,6 +45,13 @@ const builder = (y: Argv) =>
         default: '1,8,32',
         describe: 'Batch sizes of the offline scenario',
         coerce: list('batch'),
+      })
+      .option('variants', {
+        type: 'string',
+        describe:
+          'Precision variants of MODEL (e.g. from semembed quantize), NAME=FILE.onnx[,...]: run on the ONNX ' +
+          'runtimes, compared with the same reference outputs',
+        coerce: variants,
       })
       .option('images', {
         type: 'string',
@@ -133,6 +149,7 @@ interface Flags {
   runtimes?: string[];
   scenarios?: string[];
   batch: string[];
+  variants?: { name: string; onnx: string }[];
   images?: string;
   dataset?: string;
   data_root?: string;
@@ -166,6 +183,7 @@ function benchmarkOptions(a: Flags): import('@semembed/benchmark').BenchmarkOpti
     runtimes: a.runtimes,
     scenarios: a.scenarios as import('@semembed/benchmark').Scenario[] | undefined,
     batches,
+    variants: a.variants,
     tolerance: a.tolerance,
     latencyBoundMs: a.latency_bound_ms,
     quick: a.quick,

@@ -11,18 +11,10 @@ import { mulberry32 } from '@semembed/formats';
 import { selectBackend, type Tf } from '../src/index.js';
 import { shareGradients } from '../src/fit.js';
 import { relErr } from './helpers.js';
-import { cases, gradsOn } from './kernel-cases.js';
+import { cases, gradsOn, randArr } from './kernel-cases.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
 
 let tf: Tf;
 beforeAll(async () => {
@@ -89,7 +81,7 @@ async function stepOn(backend: string, arch: string, shape: [number, number, num
   const emb = new Float32Array(100);
   for (let i = 0; i < 10; i++) emb[i * 11] = 1;
   const [H, W, C] = shape;
-  const x = rand(n * H * W * C, 7).map((v) => v * 2);
+  const x = randArr(n * H * W * C, 7).map((v) => v * 2);
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
   const o = { model, loss: 'inv_corr' as const, clsWeight: 0.1, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: shape } };
   const r = await shareGradients(tf, o, vars, x, labels, n);

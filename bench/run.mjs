@@ -25,15 +25,23 @@ const suite = [
   ['runtime-node', 'node bench/runtime-node/bench.mjs --models fashion,resnet-110-wfc,resnet-50'],
   ['runtime-web', 'node bench/runtime-web/bench.mjs'],
   ['reliability', 'node bench/reliability/run.mjs --runs 3 --requests 2000'],
-  ['quantize', 'node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx --resnet random --rounds 3'],
+  [
+    'quantize',
+    'node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx --resnet random --rounds 3',
+  ],
 ];
 
 if (!args.includes('--assemble')) {
   for (const [area, cmd] of suite) {
     if (only && !only.includes(area)) continue;
     console.error(`\n=== bench ${area}: ${cmd}`);
-    const r = spawnSync('bash', ['-c', cmd], { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
-    if (r.status !== 0) console.error(`bench ${area} failed (exit ${r.status}); its previous results stay in bench/results/${area}.md`);
+    const r = spawnSync('bash', ['-c', cmd], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+    });
+    if (r.status !== 0)
+      console.error(`bench ${area} failed (exit ${r.status}); its previous results stay in bench/results/${area}.md`);
   }
 }
 
@@ -47,7 +55,8 @@ files.sort((a, b) => {
 let md = '# Benchmarks\n\n';
 md += `Assembled by \`node bench/run.mjs\` from \`bench/results/*.md\` (each section names its own command, machine and\n`;
 md += `number of runs). Machine of the last assembly: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.\n`;
-md += 'The development machine is shared and was heavily loaded while most of these were taken (load average 7–35 on 2 cores):\n';
+md +=
+  'The development machine is shared and was heavily loaded while most of these were taken (load average 7–35 on 2 cores):\n';
 md += 'absolute times are pessimistic; the ratios against a baseline measured in the same run are the headline.\n\n';
 for (const f of files) {
   const text = readFileSync(join(root, 'bench', 'results', f), 'utf8').trim();

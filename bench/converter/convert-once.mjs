@@ -11,4 +11,11 @@ else if (mode === 'convert-fp16') await convertKeras({ h5, out, fp16: true });
 else await readKerasH5(h5);
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(c0);
-console.log(JSON.stringify({ mode, wallMs: Math.round(wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(
+  JSON.stringify({
+    mode,
+    wallMs: Math.round(wallMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -7,7 +7,12 @@ import { buildArchitecture, modelFromKerasConfig, weightsFromKerasNames } from '
 const out = process.argv[2];
 await tf.setBackend('cpu');
 await h5wasm.ready;
-const config = buildArchitecture('resnet-50', { embeddingDim: 1000, numClasses: 1000, clsWeight: 0.1, inputShape: [224, 224, 3] });
+const config = buildArchitecture('resnet-50', {
+  embeddingDim: 1000,
+  numClasses: 1000,
+  clsWeight: 0.1,
+  inputShape: [224, 224, 3],
+});
 const model = await modelFromKerasConfig(tf, config);
 const f = new h5wasm.File(out, 'w');
 f.create_attribute('keras_version', '2.2.4');
@@ -15,7 +20,10 @@ f.create_attribute('backend', 'tensorflow');
 f.create_attribute('model_config', JSON.stringify(config));
 const mw = f.create_group('model_weights');
 const layers = weightsFromKerasNames(model);
-mw.create_attribute('layer_names', layers.map((l) => l.layer));
+mw.create_attribute(
+  'layer_names',
+  layers.map((l) => l.layer),
+);
 let params = 0;
 for (const l of layers) {
   const g = mw.create_group(l.layer);
@@ -23,7 +31,10 @@ for (const l of layers) {
     g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
     continue;
   }
-  g.create_attribute('weight_names', l.weights.map((w) => w.name));
+  g.create_attribute(
+    'weight_names',
+    l.weights.map((w) => w.name),
+  );
   const sub = g.create_group(l.layer);
   for (const w of l.weights) {
     let data = w.variable.read().dataSync();

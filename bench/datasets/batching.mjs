@@ -18,9 +18,24 @@ function synthetic(n, shape, zoom) {
   const images = new Uint8Array(n * shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < images.length; i++) images[i] = rng.u32() & 255;
   return {
-    name: 'synthetic', split: 'train', images, labels: new Int32Array(n), shape, inputShape: shape, numClasses: 1,
-    mean: [127.5, 127.5, 127.5].slice(0, shape[2]), std: [73.6, 73.6, 73.6].slice(0, shape[2]), colorMode: 'rgb', stdEpsilon: 1e-6,
-    augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: zoom ? [0.75, 1.25] : null },
+    name: 'synthetic',
+    split: 'train',
+    images,
+    labels: new Int32Array(n),
+    shape,
+    inputShape: shape,
+    numClasses: 1,
+    mean: [127.5, 127.5, 127.5].slice(0, shape[2]),
+    std: [73.6, 73.6, 73.6].slice(0, shape[2]),
+    colorMode: 'rgb',
+    stdEpsilon: 1e-6,
+    augmentation: {
+      kind: 'keras',
+      horizontalFlip: true,
+      widthShift: 0.15,
+      heightShift: 0.15,
+      zoom: zoom ? [0.75, 1.25] : null,
+    },
   };
 }
 
@@ -38,13 +53,28 @@ function python(...args) {
 const hasPy = existsSync(PY);
 const cases = [
   ['CIFAR-size 32x32x3, no augmentation', synthetic(50000, [32, 32, 3], false), false, null],
-  ['CIFAR-100 augmentation (shift 15% + flip)', synthetic(50000, [32, 32, 3], false), true, ['augment', '3000', '32', '32', '3', '0']],
-  ['CIFAR-10 augmentation (shift + zoom + flip)', synthetic(50000, [32, 32, 3], true), true, ['augment', '3000', '32', '32', '3', '1']],
+  [
+    'CIFAR-100 augmentation (shift 15% + flip)',
+    synthetic(50000, [32, 32, 3], false),
+    true,
+    ['augment', '3000', '32', '32', '3', '0'],
+  ],
+  [
+    'CIFAR-10 augmentation (shift + zoom + flip)',
+    synthetic(50000, [32, 32, 3], true),
+    true,
+    ['augment', '3000', '32', '32', '3', '1'],
+  ],
 ];
 if (existsSync(join(FASHION_MNIST_ROOT, 'train-images-idx3-ubyte.gz'))) {
   const t = performance.now();
   const { train } = await loadDatasetSplits('FashionMNIST');
-  rows.push(['Fashion-MNIST load (both splits, gunzip + IDX + stats)', `${((performance.now() - t) / 1000).toFixed(2)} s`, '', '1 run']);
+  rows.push([
+    'Fashion-MNIST load (both splits, gunzip + IDX + stats)',
+    `${((performance.now() - t) / 1000).toFixed(2)} s`,
+    '',
+    '1 run',
+  ]);
   cases.push(['Fashion-MNIST 28x28x1, no augmentation', train, false, null]);
   cases.push(['Fashion-MNIST augmentation (shift + flip)', train, true, ['augment', '3000', '28', '28', '1', '0']]);
 }
@@ -55,7 +85,12 @@ for (const [label, ds, augment, py] of cases) {
     ours.push(imgPerSec(ds, augment));
     if (py && hasPy) ref.push(python(...py));
   }
-  rows.push([label, `${Math.round(median(ours))} img/s`, ref.length ? `${Math.round(median(ref))} img/s` : '', `${runs} runs`]);
+  rows.push([
+    label,
+    `${Math.round(median(ours))} img/s`,
+    ref.length ? `${Math.round(median(ref))} img/s` : '',
+    `${runs} runs`,
+  ]);
 }
 
 if (hasPy) {
@@ -71,15 +106,23 @@ if (hasPy) {
         ours.push((performance.now() - t) / 1000);
         if (layout !== 'bin') ref.push(python('load-cifar', join(dir, layout)));
       }
-      rows.push([`CIFAR-100 full-size load, ${layout === 'bin' ? 'binary' : layout === 'py2' ? 'python (py2-style pickle)' : 'python (py3 protocol-2 pickle)'} (50000 + 10000, incl. stats)`,
-        `${median(ours).toFixed(2)} s`, ref.length ? `${median(ref).toFixed(2)} s` : '', `${ours.length} runs`]);
+      rows.push([
+        `CIFAR-100 full-size load, ${layout === 'bin' ? 'binary' : layout === 'py2' ? 'python (py2-style pickle)' : 'python (py3 protocol-2 pickle)'} (50000 + 10000, incl. stats)`,
+        `${median(ours).toFixed(2)} s`,
+        ref.length ? `${median(ref).toFixed(2)} s` : '',
+        `${ours.length} runs`,
+      ]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-console.log(`machine: ${cpus().length} x ${cpus()[0].model}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared with other agents), node ${process.version}`);
+console.log(
+  `machine: ${cpus().length} x ${cpus()[0].model}, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (shared with other agents), node ${process.version}`,
+);
 console.log('| case | @semembed/datasets (median) | reference pipeline, Python numpy/scipy (median) | runs |');
 console.log('|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -11,7 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { requestGpuAdapter, describeAdapter } from '@semembed/gpu';
 import {
-  selectBackend, fit, KerasSGD, makeSchedule, writeKerasH5, modelWeights, splitFromDataset,
+  selectBackend,
+  fit,
+  KerasSGD,
+  makeSchedule,
+  writeKerasH5,
+  modelWeights,
+  splitFromDataset,
 } from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 import { convertKeras } from '@semembed/converter';
@@ -47,9 +53,18 @@ function synthetic(shape, n) {
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
   const c = shape[2];
   return splitFromDataset({
-    name: 'random', split: 'train', images, labels, shape, inputShape: shape, numClasses: 10,
-    mean: Array(c).fill(127.5), std: Array(c).fill(64), colorMode: c === 1 ? 'gray' : 'rgb',
-    augmentation: { kind: 'keras', horizontalFlip: false, widthShift: 0, heightShift: 0, zoom: null }, stdEpsilon: 0,
+    name: 'random',
+    split: 'train',
+    images,
+    labels,
+    shape,
+    inputShape: shape,
+    numClasses: 10,
+    mean: Array(c).fill(127.5),
+    std: Array(c).fill(64),
+    colorMode: c === 1 ? 'gray' : 'rgb',
+    augmentation: { kind: 'keras', horizontalFlip: false, widthShift: 0, heightShift: 0, zoom: null },
+    stdEpsilon: 0,
   });
 }
 
@@ -68,8 +83,20 @@ async function train() {
   for (let i = 0; i < 10; i++) emb[i * 11] = 1;
   const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
   const common = {
-    tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10,
-    batchSize: batch, valBatchSize: batch, optimizer: opt, seed: 0, augment: false, epochs: 1,
+    tf,
+    model,
+    loss: 'inv_corr',
+    embedding: emb,
+    embRows: 10,
+    embDim: 10,
+    clsWeight: 0,
+    numClasses: 10,
+    batchSize: batch,
+    valBatchSize: batch,
+    optimizer: opt,
+    seed: 0,
+    augment: false,
+    epochs: 1,
   };
   const schedule = (n) => makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, n);
   const w0 = performance.now();
@@ -83,8 +110,14 @@ async function train() {
     runs.push((batch * steps) / ((performance.now() - t0) / 1000));
   }
   emit({
-    arch, backend: sel.name, adapter: sel.adapter ? describeAdapter(sel.adapter) : undefined, batch, steps,
-    warmup_s: warmupS, img_per_s: median(runs), runs,
+    arch,
+    backend: sel.name,
+    adapter: sel.adapter ? describeAdapter(sel.adapter) : undefined,
+    batch,
+    steps,
+    warmup_s: warmupS,
+    img_per_s: median(runs),
+    runs,
   });
 }
 

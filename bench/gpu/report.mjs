@@ -65,12 +65,15 @@ export function renderReport(lines) {
 }
 
 export async function report(inFile, outFile) {
-  const lines = readFileSync(inFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
-    try {
-      return JSON.parse(l);
-    } catch {
-      return { part: 'unparsed', error: l.slice(0, 200) };
-    }
-  });
+  const lines = readFileSync(inFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return { part: 'unparsed', error: l.slice(0, 200) };
+      }
+    });
   writeFileSync(outFile, renderReport(lines));
 }

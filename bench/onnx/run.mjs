@@ -6,7 +6,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  DataType, inferShapes, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, modelCost, readModel, writeModel,
+  DataType,
+  inferShapes,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeTensor,
+  makeValueInfo,
+  modelCost,
+  readModel,
+  writeModel,
   writeModelChunks,
 } from '@semembed/onnx';
 
@@ -25,7 +34,7 @@ function buildModel() {
   let seed = 1;
   const rand = (n) => {
     const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    for (let i = 0; i < n; i++) a[i] = (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
     return a;
   };
   const widths = [...Array(13).fill(128), ...Array(13).fill(256), ...Array(13).fill(256), ...Array(14).fill(320)];
@@ -44,9 +53,13 @@ function buildModel() {
   inits.push(makeTensor('fc2', DataType.FLOAT, [2048, 1000], rand(2048 * 1000)));
   nodes.push(makeNode('Gemm', ['flat', 'fc'], ['h'], { name: 'fc' }));
   nodes.push(makeNode('Gemm', ['h', 'fc2'], ['y'], { name: 'fc2' }));
-  const graph = makeGraph({ name: 'bench', nodes, initializers: inits,
+  const graph = makeGraph({
+    name: 'bench',
+    nodes,
+    initializers: inits,
     inputs: [makeValueInfo('x', DataType.FLOAT, ['N', 3, 56, 56])],
-    outputs: [makeValueInfo('y', DataType.FLOAT, ['N', 1000])] });
+    outputs: [makeValueInfo('y', DataType.FLOAT, ['N', 1000])],
+  });
   return makeModel({ graph, opset: 17, producerName: 'bench' });
 }
 
@@ -71,14 +84,21 @@ const params = model.graph.initializer.reduce((s, t) => s + t.dims.reduce((a, b)
 const rows = [];
 const w = time(() => writeModel(model));
 rows.push(['writeModel (ours, protobufjs 8.8.1; one Uint8Array)', w.ms]);
-rows.push(['writeModelChunks (ours; large tensors passed through, as the converter writes files)',
-  time(() => writeModelChunks(model)).ms]);
+rows.push([
+  'writeModelChunks (ours; large tensors passed through, as the converter writes files)',
+  time(() => writeModelChunks(model)).ms,
+]);
 const r = time(() => readModel(bytes));
 rows.push(['readModel (ours)', r.ms]);
 rows.push(['inferShapes (ours)', time(() => inferShapes(model)).ms]);
 const cost = time(() => modelCost(model, { x: [1, 3, 56, 56] }));
 rows.push(['modelCost (ours)', cost.ms]);
-const py = JSON.parse(execFileSync('/usr/bin/python3', ['-c', `
+const py = JSON.parse(
+  execFileSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      `
 import onnx, time, json, sys
 data = open(sys.argv[1], 'rb').read(); runs = int(sys.argv[2])
 def t(f):
@@ -88,7 +108,13 @@ def t(f):
     return out
 m = onnx.load_model_from_string(data)
 print(json.dumps({'parse': t(lambda: onnx.load_model_from_string(data)), 'serialize': t(lambda: m.SerializeToString()),
-  'same': m.SerializeToString() == data, 'version': onnx.__version__}))`, file, String(runs)], { encoding: 'utf8' }));
+  'same': m.SerializeToString() == data, 'version': onnx.__version__}))`,
+      file,
+      String(runs),
+    ],
+    { encoding: 'utf8' },
+  ),
+);
 rows.push([`onnx ${py.version} load_model_from_string (C++ protobuf, baseline)`, py.parse]);
 rows.push([`onnx ${py.version} SerializeToString (baseline)`, py.serialize]);
 const after = loadavg();

@@ -22,7 +22,11 @@ const NO_B32 = (arg('no_batch32', '') || '').split(',');
 const MERGED = arg('merge') ? JSON.parse(readFileSync(arg('merge'), 'utf8')) : [];
 const HIER = join(root, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt');
 const out = mkdtempSync(join(tmpdir(), 'semembed-bench-quantize-'));
-const load = () => execSync('uptime').toString().trim().replace(/.*load average: /, '');
+const load = () =>
+  execSync('uptime')
+    .toString()
+    .trim()
+    .replace(/.*load average: /, '');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const loads = [load()];
 
@@ -44,13 +48,17 @@ async function ortLatency(path, shape, batch, threads, iters) {
 /** Calibration samples: the dataset's training images, or smooth random images in the sidecar's normalisation. */
 function syntheticCalibration(sidecar, n) {
   const sc = JSON.parse(readFileSync(sidecar, 'utf8'));
-  const [h, w] = sc.preprocessing.resize, c = sc.input.channels;
+  const [h, w] = sc.preprocessing.resize,
+    c = sc.input.channels;
   const data = new Float32Array(n * h * w * c);
-  for (let s = 0; s < n; s++) for (let p = 0; p < h * w * c; p++) {
-    const ch = sc.input.layout === 'NCHW' ? Math.floor(p / (h * w)) : p % c;
-    const px = 127.5 + 127.5 * Math.sin(p * (0.01 + 0.003 * s) + s);
-    data[s * h * w * c + p] = (px - sc.preprocessing.mean[ch % sc.preprocessing.mean.length]) / sc.preprocessing.std[ch % sc.preprocessing.std.length];
-  }
+  for (let s = 0; s < n; s++)
+    for (let p = 0; p < h * w * c; p++) {
+      const ch = sc.input.layout === 'NCHW' ? Math.floor(p / (h * w)) : p % c;
+      const px = 127.5 + 127.5 * Math.sin(p * (0.01 + 0.003 * s) + s);
+      data[s * h * w * c + p] =
+        (px - sc.preprocessing.mean[ch % sc.preprocessing.mean.length]) /
+        sc.preprocessing.std[ch % sc.preprocessing.std.length];
+    }
   return { data, n };
 }
 
@@ -69,22 +77,52 @@ async function variantsOf(name, onnx, calibration) {
 
 async function browserLatency(name, files, sidecar, shape, b32) {
   const site = join(out, `${name}-site`);
-  makeSite({ model: sidecar, out: site, variants: { fp16: files.fp16.replace(/\.onnx$/, '.json'), int8: files.int8.replace(/\.onnx$/, '.json'), dynamic: files.dynamic.replace(/\.onnx$/, '.json') } });
-  const server = await createServer({ models: [{ path: join(site, 'models/default/model.json'), name: 'm' }], webRoot: site, port: 0, ep: 'cpu', logger: 'silent' });
+  makeSite({
+    model: sidecar,
+    out: site,
+    variants: {
+      fp16: files.fp16.replace(/\.onnx$/, '.json'),
+      int8: files.int8.replace(/\.onnx$/, '.json'),
+      dynamic: files.dynamic.replace(/\.onnx$/, '.json'),
+    },
+  });
+  const server = await createServer({
+    models: [{ path: join(site, 'models/default/model.json'), name: 'm' }],
+    webRoot: site,
+    port: 0,
+    ep: 'cpu',
+    logger: 'silent',
+  });
   const base = await server.listen();
   const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'semembed-chr-')), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const res = {};
   try {
     for (const v of ['fp32', 'fp16', 'int8', 'dynamic']) {
       const page = await ctx.newPage();
       await page.goto(`${base}/?variant=${v}&ep=wasm&threads=1`);
-      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 300_000 });
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+        timeout: 300_000,
+      });
       const err = await page.evaluate(() => window.semembed.error);
-      if (err) { res[v] = { error: err }; await page.close(); continue; }
-      const b1 = [], batch32 = [];
+      if (err) {
+        res[v] = { error: err };
+        await page.close();
+        continue;
+      }
+      const b1 = [],
+        batch32 = [];
       for (let r = 0; r < ROUNDS; r++) {
         b1.push((await page.evaluate(() => window.semembed.bench(1, 20))).medianMs);
         if (b32) batch32.push((await page.evaluate(() => window.semembed.bench(32, 4))).medianMs);
@@ -104,7 +142,14 @@ const fashion = arg('fashion');
 if (fashion) {
   const sidecar = fashion.replace(/\.onnx$/, '.json');
   const calib = await datasetSamples('FashionMNIST', undefined, sidecar, 'train', 256);
-  models.push({ name: 'fashion', onnx: fashion, sidecar, shape: [28, 28, 1], calib, how: arg('fashion_how', 'trained') });
+  models.push({
+    name: 'fashion',
+    onnx: fashion,
+    sidecar,
+    shape: [28, 28, 1],
+    calib,
+    how: arg('fashion_how', 'trained'),
+  });
 }
 /** resnet-110-wfc with random weights (bench/runtime-node/prepare.mjs's builder), converted by semembed convert. */
 async function makeResnet() {
@@ -115,14 +160,24 @@ async function makeResnet() {
   const { cfg, model } = await buildTfModel(tf, 'resnet-110-wfc');
   const h5 = join(out, 'resnet-110-wfc.h5');
   await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });
-  execSync(`node ${join(root, 'tools/cli/bin/semembed.js')} convert ${h5} ${join(out, 'resnet-110-wfc.onnx')} --dataset CIFAR-100`, { stdio: 'inherit' });
+  execSync(
+    `node ${join(root, 'tools/cli/bin/semembed.js')} convert ${h5} ${join(out, 'resnet-110-wfc.onnx')} --dataset CIFAR-100`,
+    { stdio: 'inherit' },
+  );
   return join(out, 'resnet-110-wfc.onnx');
 }
 
 const resnet = arg('resnet') === 'random' ? await makeResnet() : arg('resnet');
 if (resnet) {
   const sidecar = resnet.replace(/\.onnx$/, '.json');
-  models.push({ name: 'resnet-110-wfc', onnx: resnet, sidecar, shape: [32, 32, 3], calib: syntheticCalibration(sidecar, 64), how: 'random weights' });
+  models.push({
+    name: 'resnet-110-wfc',
+    onnx: resnet,
+    sidecar,
+    shape: [32, 32, 3],
+    calib: syntheticCalibration(sidecar, 64),
+    how: 'random weights',
+  });
 }
 
 const report = [...MERGED];
@@ -135,14 +190,24 @@ for (const m of models) {
       lat.t1b1.push(await ortLatency(f, m.shape, 1, 1, 20));
       if (!NO_B32.includes(m.name)) lat.t1b32.push(await ortLatency(f, m.shape, 32, 1, 4));
     }
-    row[v] = { bytes: statSync(f).size, ortB1: median(lat.t1b1), ortB32: lat.t1b32.length ? median(lat.t1b32) : undefined };
+    row[v] = {
+      bytes: statSync(f).size,
+      ortB1: median(lat.t1b1),
+      ortB32: lat.t1b32.length ? median(lat.t1b32) : undefined,
+    };
   }
   if (m.name === 'fashion') {
     const slice = await datasetSamples('FashionMNIST', undefined, m.sidecar, 'test', 1000);
     const sc = JSON.parse(readFileSync(m.sidecar, 'utf8'));
-    const res = await evaluateCandidates(Object.entries(files).map(([name, f]) => ({ name, bytes: readFileSync(f) })), { ...slice, hierarchy: readHierarchy(HIER) }, {
-      embeddingOutput: sc.outputs.find((o) => o.kind === 'embedding').name, probOutput: sc.outputs.find((o) => o.kind === 'probabilities').name, latencyRuns: 3,
-    });
+    const res = await evaluateCandidates(
+      Object.entries(files).map(([name, f]) => ({ name, bytes: readFileSync(f) })),
+      { ...slice, hierarchy: readHierarchy(HIER) },
+      {
+        embeddingOutput: sc.outputs.find((o) => o.kind === 'embedding').name,
+        probOutput: sc.outputs.find((o) => o.kind === 'probabilities').name,
+        latencyRuns: 3,
+      },
+    );
     for (const r of res) Object.assign(row[r.name], { mahp: r.mahp, acc: r.accuracy, delta: r.maxAbsDelta, ok: r.ok });
   }
   const web = await browserLatency(m.name, files, m.sidecar, m.shape, !NO_B32.includes(m.name));

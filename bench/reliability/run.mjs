@@ -92,7 +92,7 @@ function slowClient(url, bytes) {
     let i = 0;
     s.on('error', () => {});
     const timer = setInterval(() => {
-      if (i >= bytes || s.destroyed) return clearInterval(timer), s.destroy();
+      if (i >= bytes || s.destroyed) return (clearInterval(timer), s.destroy());
       s.write(text[i++]);
     }, 100);
     s.on('close', () => (clearInterval(timer), resolve()));

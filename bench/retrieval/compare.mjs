@@ -10,7 +10,24 @@ const h = readHierarchy('hierarchies/Cifar-Hierarchy/cifar.parent-child.txt');
 const classes = h.leaves().slice(0, 100);
 const sims = { WUP: h.similarityMatrix(classes, 'WUP'), LCS_HEIGHT: h.similarityMatrix(classes, 'LCS_HEIGHT') };
 const ks = Array.from({ length: 250 }, (_, i) => i + 1);
-const t0 = performance.now(); const c0 = process.cpuUsage();
-const r = lib.evaluateRetrieval(x, 100, labels, sims, { ks, computeAhp: 250, computeAp: true, threads: Number(process.argv[4] ?? 1) });
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+const r = lib.evaluateRetrieval(x, 100, labels, sims, {
+  ks,
+  computeAhp: 250,
+  computeAp: true,
+  threads: Number(process.argv[4] ?? 1),
+});
 const cpu = process.cpuUsage(c0);
-console.log(JSON.stringify({ lib: process.argv[3], n, threads: r.threads ?? 1, load1: (await import('node:os')).loadavg()[0], seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, mAP: r.mean.AP, mAHP: r.mean['AHP@250 (LCS_HEIGHT)'] }));
+console.log(
+  JSON.stringify({
+    lib: process.argv[3],
+    n,
+    threads: r.threads ?? 1,
+    load1: (await import('node:os')).loadavg()[0],
+    seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    mAP: r.mean.AP,
+    mAHP: r.mean['AHP@250 (LCS_HEIGHT)'],
+  }),
+);

@@ -14,7 +14,8 @@ import { writeFileSync } from 'node:fs';
 const [, , kind, nArg, engine = 'auto', threadsArg] = process.argv;
 const threads = threadsArg ? Number(threadsArg) : undefined;
 const n = Number(nArg);
-const dim = 100, C = 100;
+const dim = 100,
+  C = 100;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // CIFAR-100-like synthetic features: 100 classes, class centre + noise, float32, labels i % 100
@@ -24,7 +25,8 @@ export function synthetic(n, seed = 1) {
   const centres = Float32Array.from({ length: C * dim }, gauss);
   const labels = Int32Array.from({ length: n }, (_, i) => i % C);
   const x = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) x[i * dim + t] = centres[labels[i] * dim + t] + 1.2 * gauss();
+  for (let i = 0; i < n; i++)
+    for (let t = 0; t < dim; t++) x[i * dim + t] = centres[labels[i] * dim + t] + 1.2 * gauss();
   return { x, labels };
 }
 
@@ -42,13 +44,27 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const t0 = performance.now();
   if (kind === 'eval-clip' || kind === 'eval-full') {
     const ks = Array.from({ length: 250 }, (_, i) => i + 1);
-    const res = evaluateRetrieval(x, dim, labels, sims, { ks, computeAhp: kind === 'eval-full' ? true : 250, computeAp: true, engine, threads });
-    Object.assign(out, { engine: res.engine, threads: res.threads, load1: (await import('node:os')).loadavg()[0], seconds: (performance.now() - t0) / 1000, mAP: res.mean.AP, mAHP: res.mean[kind === 'eval-full' ? 'AHP (LCS_HEIGHT)' : 'AHP@250 (LCS_HEIGHT)'] });
+    const res = evaluateRetrieval(x, dim, labels, sims, {
+      ks,
+      computeAhp: kind === 'eval-full' ? true : 250,
+      computeAp: true,
+      engine,
+      threads,
+    });
+    Object.assign(out, {
+      engine: res.engine,
+      threads: res.threads,
+      load1: (await import('node:os')).loadavg()[0],
+      seconds: (performance.now() - t0) / 1000,
+      mAP: res.mean.AP,
+      mAHP: res.mean[kind === 'eval-full' ? 'AHP (LCS_HEIGHT)' : 'AHP@250 (LCS_HEIGHT)'],
+    });
   } else if (kind === 'hnsw') {
     const { index } = buildIndex(x, dim, { factory: 'HNSW32' });
     const build = (performance.now() - t0) / 1000;
     index.setParameter('efSearch', 128);
-    const nq = 1000, step = Math.floor(n / nq);
+    const nq = 1000,
+      step = Math.floor(n / nq);
     const q = new Float32Array(nq * dim);
     for (let i = 0; i < nq; i++) q.set(x.subarray(i * step * dim, (i * step + 1) * dim), i * dim);
     const t1 = performance.now();
@@ -58,7 +74,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const t2 = performance.now();
     exact.searchFloat32(q, 250);
     const exactSearch = (performance.now() - t2) / 1000;
-    Object.assign(out, { buildSeconds: build, searchSeconds1000q: search, exactSearchSeconds1000q: exactSearch, recall10: recallAtK(index, exact, q, 10), recall250: recallAtK(index, exact, q, 250) });
+    Object.assign(out, {
+      buildSeconds: build,
+      searchSeconds1000q: search,
+      exactSearchSeconds1000q: exactSearch,
+      recall10: recallAtK(index, exact, q, 10),
+      recall250: recallAtK(index, exact, q, 250),
+    });
   }
   // CPU seconds of this process (all threads, BLAS/OpenMP included): less sensitive to other load than wall time
   const cpu = process.cpuUsage();

@@ -144,12 +144,29 @@ for (const name of MODELS) {
           'anything for accuracy. TF.js cpu and WebGPU over SwiftShader are left out (minutes per image here); batches 1 and 8.',
         {
           model: h5,
-          runtimes: ['ort-node-cpu', 'ort-node-cpu-1', 'ort-node-cuda', 'ort-web-node-wasm', 'tfjs-wasm', 'server', 'chromium-wasm'],
+          runtimes: [
+            'ort-node-cpu',
+            'ort-node-cpu-1',
+            'ort-node-cuda',
+            'ort-web-node-wasm',
+            'tfjs-wasm',
+            'server',
+            'chromium-wasm',
+          ],
           batches: [1, 8],
           quick: QUICK,
           limits: QUICK
             ? {}
-            : { ...LIMITS, repeats: 2, warmups: 1, minBatches: 1, offlineSeconds: 2, queries: 10, serverSeconds: 3, serverLevels: 3 },
+            : {
+                ...LIMITS,
+                repeats: 2,
+                warmups: 1,
+                minBatches: 1,
+                offlineSeconds: 2,
+                queries: 10,
+                serverSeconds: 3,
+                serverLevels: 3,
+              },
         },
       ),
     );

@@ -20,7 +20,18 @@ export async function makeModel(out, arch = 'fashion-cnn', dim = 100) {
   }));
   const h5 = join(out, `${arch}.h5`);
   await writeKerasH5(h5, { modelConfig: config, layers });
-  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const names = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ];
   const res = await convertKeras({
     h5,
     out: join(out, 'model.onnx'),

@@ -15,21 +15,65 @@ let depth = 0;
 for (const k of tf.getKernelsForBackend('wasm')) {
   const f = k.kernelFunc;
   tf.unregisterKernel(k.kernelName, 'wasm');
-  tf.registerKernel({ ...k, kernelFunc: (a) => {
-    depth++;
-    const t = performance.now();
-    try { return f(a); } finally { depth--; if (depth === 0) { const e = times.get(k.kernelName) ?? [0, 0]; e[0] += performance.now() - t; e[1]++; times.set(k.kernelName, e); } }
-  } });
+  tf.registerKernel({
+    ...k,
+    kernelFunc: (a) => {
+      depth++;
+      const t = performance.now();
+      try {
+        return f(a);
+      } finally {
+        depth--;
+        if (depth === 0) {
+          const e = times.get(k.kernelName) ?? [0, 0];
+          e[0] += performance.now() - t;
+          e[1]++;
+          times.set(k.kernelName, e);
+        }
+      }
+    },
+  });
 }
 const cfg = buildArchitecture(arch, { inputShape: SH, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
 const model = await modelFromKerasConfig(tf, cfg);
-const emb = new Float32Array(100); for (let i = 0; i < 10; i++) emb[i * 11] = 1;
-const n = 100 * 3, size = SH[0] * SH[1] * SH[2];
+const emb = new Float32Array(100);
+for (let i = 0; i < 10; i++) emb[i * 11] = 1;
+const n = 100 * 3,
+  size = SH[0] * SH[1] * SH[2];
 const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-const train = { size: n, inputShape: SH, labels, batches: function* (o) { for (let b = 0; b * o.batchSize < n; b++) yield { x: x.subarray(b * o.batchSize * size, (b + 1) * o.batchSize * size), labels: labels.subarray(b * o.batchSize, (b + 1) * o.batchSize), size: o.batchSize }; } };
+const train = {
+  size: n,
+  inputShape: SH,
+  labels,
+  batches: function* (o) {
+    for (let b = 0; b * o.batchSize < n; b++)
+      yield {
+        x: x.subarray(b * o.batchSize * size, (b + 1) * o.batchSize * size),
+        labels: labels.subarray(b * o.batchSize, (b + 1) * o.batchSize),
+        size: o.batchSize,
+      };
+  },
+};
 const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
-const common = { tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: 100, valBatchSize: 100, optimizer: opt, seed: 0, augment: false, epochs: 1, train, schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 3) };
+const common = {
+  tf,
+  model,
+  loss: 'inv_corr',
+  embedding: emb,
+  embRows: 10,
+  embDim: 10,
+  clsWeight: 0,
+  numClasses: 10,
+  batchSize: 100,
+  valBatchSize: 100,
+  optimizer: opt,
+  seed: 0,
+  augment: false,
+  epochs: 1,
+  train,
+  schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 3),
+};
 await fit(common);
 const median = (a) => [...a].sort((p, q) => p - q)[(a.length - 1) >> 1];
 const perKernel = new Map();
@@ -44,8 +88,13 @@ for (let r = 0; r < reps; r++) {
 const tot = median(totals);
 const rows = [...perKernel].map(([k, v]) => [k, median(v.t), v.c]).sort((a, b) => b[1] - a[1]);
 const kern = rows.reduce((s, r) => s + r[1], 0);
-console.log(`${arch}: median of ${reps} fits of 3 steps (batch 100): total ${tot.toFixed(0)} ms, in kernels ${kern.toFixed(0)} ms`);
+console.log(
+  `${arch}: median of ${reps} fits of 3 steps (batch 100): total ${tot.toFixed(0)} ms, in kernels ${kern.toFixed(0)} ms`,
+);
 console.log('| kernel | ms / 3 steps (median) | share of total | calls |');
 console.log('|---|---|---|---|');
-for (const [k, t, c] of rows.slice(0, 25)) console.log(`| ${k} | ${t.toFixed(0)} | ${((100 * t) / tot).toFixed(1)} % | ${c} |`);
-console.log(`| (outside kernels: tape, tidy, optimiser bookkeeping, data) | ${(tot - kern).toFixed(0)} | ${((100 * (tot - kern)) / tot).toFixed(1)} % | |`);
+for (const [k, t, c] of rows.slice(0, 25))
+  console.log(`| ${k} | ${t.toFixed(0)} | ${((100 * t) / tot).toFixed(1)} % | ${c} |`);
+console.log(
+  `| (outside kernels: tape, tidy, optimiser bookkeeping, data) | ${(tot - kern).toFixed(0)} | ${((100 * (tot - kern)) / tot).toFixed(1)} % | |`,
+);

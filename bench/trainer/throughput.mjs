@@ -38,7 +38,11 @@ function synthetic(shape, n) {
     batches: function* (o) {
       for (let b = 0; b * o.batchSize < n; b++) {
         const s = Math.min(o.batchSize, n - b * o.batchSize);
-        yield { x: x.subarray(b * o.batchSize * size, (b * o.batchSize + s) * size), labels: labels.subarray(b * o.batchSize, b * o.batchSize + s), size: s };
+        yield {
+          x: x.subarray(b * o.batchSize * size, (b * o.batchSize + s) * size),
+          labels: labels.subarray(b * o.batchSize, b * o.batchSize + s),
+          size: s,
+        };
       }
     },
   };
@@ -51,14 +55,50 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
   const emb = new Float32Array(100);
   for (let i = 0; i < 10; i++) emb[i * 11] = 1;
   const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
-  const workers = threads > 1
-    ? await GradientWorkers.start(threads, model, { backend, modelConfig: cfg, loss: 'inv_corr', clsWeight: 0, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, inputShape: SHAPES[arch] })
-    : undefined;
-  const common = { workers, tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: 10, clsWeight: 0, numClasses: 10, batchSize: batch, valBatchSize: batch, optimizer: opt, seed: 0, augment: false, epochs: 1 };
-  if (warmup) await fit({ ...common, train: synthetic(SHAPES[arch], batch * 2), schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2) });
+  const workers =
+    threads > 1
+      ? await GradientWorkers.start(threads, model, {
+          backend,
+          modelConfig: cfg,
+          loss: 'inv_corr',
+          clsWeight: 0,
+          embedding: emb,
+          embRows: 10,
+          embDim: 10,
+          numClasses: 10,
+          inputShape: SHAPES[arch],
+        })
+      : undefined;
+  const common = {
+    workers,
+    tf,
+    model,
+    loss: 'inv_corr',
+    embedding: emb,
+    embRows: 10,
+    embDim: 10,
+    clsWeight: 0,
+    numClasses: 10,
+    batchSize: batch,
+    valBatchSize: batch,
+    optimizer: opt,
+    seed: 0,
+    augment: false,
+    epochs: 1,
+  };
+  if (warmup)
+    await fit({
+      ...common,
+      train: synthetic(SHAPES[arch], batch * 2),
+      schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2),
+    });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await fit({ ...common, train: synthetic(SHAPES[arch], batch * nSteps), schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, nSteps) });
+  await fit({
+    ...common,
+    train: synthetic(SHAPES[arch], batch * nSteps),
+    schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, nSteps),
+  });
   const wall = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);
   opt.dispose();
@@ -68,7 +108,11 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
 }
 
 function torchRun(arch, threads, batch, nSteps) {
-  const r = spawnSync(python, [path.join(here, 'torch_throughput.py'), arch, String(threads), String(batch), String(nSteps)], { encoding: 'utf8' });
+  const r = spawnSync(
+    python,
+    [path.join(here, 'torch_throughput.py'), arch, String(threads), String(batch), String(nSteps)],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return { error: (r.stderr || '').trim().split('\n').pop() };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -88,7 +132,8 @@ for (let r = 0; r < reps; r++) {
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
       const name = be === 'wasm' && loadNativeConv().native ? 'wasm + native conv' : be;
       add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
-      if (be === 'wasm') add(`${arch} | tfjs ${name} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
+      if (be === 'wasm')
+        add(`${arch} | tfjs ${name} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
     }
     for (const th of torch ? [1, 2] : []) {
       const t = torchRun(arch, th, 100, steps);
@@ -97,8 +142,13 @@ for (let r = 0; r < reps; r++) {
     console.error(`rep ${r + 1}/${reps} ${arch} done`);
   }
 }
-const load = os.loadavg().map((v) => v.toFixed(1)).join(' ');
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, load average at end ${load}; ${reps} runs each, ${steps} steps after 2 warm-up steps`);
+const load = os
+  .loadavg()
+  .map((v) => v.toFixed(1))
+  .join(' ');
+console.log(
+  `machine: ${os.cpus().length} x ${os.cpus()[0].model}, load average at end ${load}; ${reps} runs each, ${steps} steps after 2 warm-up steps`,
+);
 console.log('| network | runtime | batch | img/s wall (median) | img/s per CPU-second (median) | runs (wall) |');
 console.log('|---|---|---|---|---|---|');
 for (const [k, v] of Object.entries(results)) {
@@ -108,5 +158,7 @@ for (const [k, v] of Object.entries(results)) {
     continue;
   }
   const [net, rt, b] = k.split(' | ');
-  console.log(`| ${net} | ${rt} | ${b.replace('batch ', '')} | ${median(ok.map((x) => x.img_per_s)).toFixed(1)} | ${median(ok.map((x) => x.cpu_img_per_s)).toFixed(1)} | ${ok.map((x) => x.img_per_s.toFixed(0)).join(', ')} |`);
+  console.log(
+    `| ${net} | ${rt} | ${b.replace('batch ', '')} | ${median(ok.map((x) => x.img_per_s)).toFixed(1)} | ${median(ok.map((x) => x.cpu_img_per_s)).toFixed(1)} | ${ok.map((x) => x.img_per_s.toFixed(0)).join(', ')} |`,
+  );
 }

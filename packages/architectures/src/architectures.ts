@@ -122,7 +122,8 @@ function pyramidNet(depth: number, alpha: number, bottleneck: boolean): Builder 
         x,
         name,
       );
-    const bn = (x: SymTensor, name?: string, axis = -1) => g.apply('BatchNormalization', batchNormConfig({ axis }), x, name);
+    const bn = (x: SymTensor, name?: string, axis = -1) =>
+      g.apply('BatchNormalization', batchNormConfig({ axis }), x, name);
     const act = (x: SymTensor, name?: string) => g.apply('Activation', { activation: 'relu' }, x, name);
     const shortcut = (x: SymTensor, nOut: number, stride: number) => {
       if (stride > 1) x = g.apply('AveragePooling2D', pool2dConfig(stride), x);
@@ -173,11 +174,21 @@ function wideResNet(N: number, k: number): Builder {
     const conv = (x: SymTensor, f: number, kernel: number, stride = 1) =>
       g.apply(
         'Conv2D',
-        conv2dConfig(f, { kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: init.heNormal() }),
+        conv2dConfig(f, {
+          kernelSize: kernel,
+          strides: stride,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: init.heNormal(),
+        }),
         x,
       );
     const bn = (x: SymTensor) =>
-      g.apply('BatchNormalization', batchNormConfig({ axis: -1, momentum: 0.1, epsilon: 1e-5, gammaInitializer: init.uniform() }), x);
+      g.apply(
+        'BatchNormalization',
+        batchNormConfig({ axis: -1, momentum: 0.1, epsilon: 1e-5, gammaInitializer: init.uniform() }),
+        x,
+      );
     const act = (x: SymTensor) => g.apply('Activation', { activation: 'relu' }, x);
 
     let x = act(bn(conv(input, 16, 3)));
@@ -212,7 +223,13 @@ function plainNet(filters: PlainSpec, reg: number): Builder {
   return (g, input, dim) => {
     const r = l2(reg);
     const convRelu = (x: SymTensor, f: number, name: string, extra?: Record<string, unknown>) =>
-      g.apply('Conv2D', conv2dConfig(f, { kernelSize: 3, padding: 'same', activation: 'relu', kernelRegularizer: r }), x, name, extra);
+      g.apply(
+        'Conv2D',
+        conv2dConfig(f, { kernelSize: 3, padding: 'same', activation: 'relu', kernelRegularizer: r }),
+        x,
+        name,
+        extra,
+      );
     const bn = (x: SymTensor, name: string) => g.apply('BatchNormalization', batchNormConfig(), x, name);
 
     // The reference passes input_shape to the first Conv2D, so Keras records it in that layer's config.
@@ -231,7 +248,12 @@ function plainNet(filters: PlainSpec, reg: number): Builder {
           x = g.apply('Flatten', { data_format: 'channels_last' }, x, 'flatten');
           flattened = true;
         }
-        x = g.apply('Dense', denseConfig(Number(f.slice(2)), { activation: 'relu', kernelRegularizer: r }), x, `fc${i}`);
+        x = g.apply(
+          'Dense',
+          denseConfig(Number(f.slice(2)), { activation: 'relu', kernelRegularizer: r }),
+          x,
+          `fc${i}`,
+        );
         x = bn(x, `bn${i}`);
       } else {
         x = bn(convRelu(x, f, `conv${i}`), `bn${i}`);
@@ -268,9 +290,32 @@ function resnet50(legacy = false): Builder {
       return relu(g.apply('Add', {}, [x, shortcut]));
     };
 
-    let x = g.apply('ZeroPadding2D', { padding: [[3, 3], [3, 3]], data_format: 'channels_last' }, input, 'conv1_pad');
+    let x = g.apply(
+      'ZeroPadding2D',
+      {
+        padding: [
+          [3, 3],
+          [3, 3],
+        ],
+        data_format: 'channels_last',
+      },
+      input,
+      'conv1_pad',
+    );
     x = relu(bn(conv(x, 64, 7, 'conv1', 2), 'bn_conv1'));
-    if (!legacy) x = g.apply('ZeroPadding2D', { padding: [[1, 1], [1, 1]], data_format: 'channels_last' }, x, 'pool1_pad');
+    if (!legacy)
+      x = g.apply(
+        'ZeroPadding2D',
+        {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+          data_format: 'channels_last',
+        },
+        x,
+        'pool1_pad',
+      );
     x = g.apply('MaxPooling2D', pool2dConfig(3, 2), x);
     const stages: [number, [number, number, number], number][] = [
       [2, [64, 64, 256], 3],
@@ -293,7 +338,8 @@ function resnet50(legacy = false): Builder {
 const REGISTRY: Entry[] = [
   {
     name: 'simple',
-    description: 'Plain-11 (models/plainnet.py): conv 64,64,ap,128x3,ap,256x3,ap,512, global avg pool, fc512, embedding; conv/dense = ReLU then BN; L2 5e-4',
+    description:
+      'Plain-11 (models/plainnet.py): conv 64,64,ap,128x3,ap,256x3,ap,512, global avg pool, fc512, embedding; conv/dense = ReLU then BN; L2 5e-4',
     defaultInputShape: [32, 32, 3],
     embeddingLayer: 'embedding',
     inputName: 'conv1_input',
@@ -301,7 +347,8 @@ const REGISTRY: Entry[] = [
   },
   {
     name: 'resnet-32',
-    description: 'CIFAR ResNet-32 (SmallResNet n=5, 16/32/64, no top): the embedding is the 64-d global average pooling',
+    description:
+      'CIFAR ResNet-32 (SmallResNet n=5, 16/32/64, no top): the embedding is the 64-d global average pooling',
     defaultInputShape: [null, null, 3],
     embeddingLayer: 'avg_pool',
     fixedEmbeddingDim: 64,
@@ -309,7 +356,8 @@ const REGISTRY: Entry[] = [
   },
   {
     name: 'resnet-110',
-    description: 'CIFAR ResNet-110 (SmallResNet n=18, 16/32/64, no top): the embedding is the 64-d global average pooling',
+    description:
+      'CIFAR ResNet-110 (SmallResNet n=18, 16/32/64, no top): the embedding is the 64-d global average pooling',
     defaultInputShape: [null, null, 3],
     embeddingLayer: 'avg_pool',
     fixedEmbeddingDim: 64,
@@ -331,7 +379,8 @@ const REGISTRY: Entry[] = [
   },
   {
     name: 'wrn-28-10',
-    description: 'Wide ResNet-28-10 (models/wide_residual_network.py, N=4, k=10) + Dense `embedding`; auto-named layers',
+    description:
+      'Wide ResNet-28-10 (models/wide_residual_network.py, N=4, k=10) + Dense `embedding`; auto-named layers',
     defaultInputShape: [32, 32, 3],
     embeddingLayer: 'embedding',
     build: wideResNet(4, 10),
@@ -352,14 +401,16 @@ const REGISTRY: Entry[] = [
   },
   {
     name: 'resnet-50-legacy',
-    description: 'resnet-50 as older keras_applications (Keras 2.2.0 era) built it: no pool1_pad before the max pooling; same weight names',
+    description:
+      'resnet-50 as older keras_applications (Keras 2.2.0 era) built it: no pool1_pad before the max pooling; same weight names',
     defaultInputShape: [null, null, 3],
     embeddingLayer: 'embedding',
     build: resnet50(true),
   },
   {
     name: 'fashion-cnn',
-    description: 'small default for 28x28x1 Fashion-MNIST: conv16, mp, conv32, mp, fc128, embedding; conv/dense = ReLU then BN; L2 5e-4',
+    description:
+      'small default for 28x28x1 Fashion-MNIST: conv16, mp, conv32, mp, fc128, embedding; conv/dense = ReLU then BN; L2 5e-4',
     defaultInputShape: [28, 28, 1],
     embeddingLayer: 'embedding',
     inputName: 'conv1_input',
@@ -367,7 +418,8 @@ const REGISTRY: Entry[] = [
   },
   {
     name: 'fashion-cnn-wide',
-    description: 'wider 28x28x1 variant: conv32, conv32, mp, conv64, conv64, mp, fc128, embedding (about 15x the compute of fashion-cnn)',
+    description:
+      'wider 28x28x1 variant: conv32, conv32, mp, conv64, conv64, mp, fc128, embedding (about 15x the compute of fashion-cnn)',
     defaultInputShape: [28, 28, 1],
     embeddingLayer: 'embedding',
     inputName: 'conv1_input',
@@ -377,7 +429,10 @@ const REGISTRY: Entry[] = [
 
 /** The architectures buildArchitecture knows, in the reference's order, then ours. */
 export function listArchitectures(): ArchitectureInfo[] {
-  return REGISTRY.map(({ build: _b, inputName: _i, ...info }) => ({ ...info, defaultInputShape: [...info.defaultInputShape] }));
+  return REGISTRY.map(({ build: _b, inputName: _i, ...info }) => ({
+    ...info,
+    defaultInputShape: [...info.defaultInputShape],
+  }));
 }
 
 function checkInt(v: unknown, what: string, min = 1): number {
@@ -400,9 +455,11 @@ export function buildArchitecture(name: string, options: BuildOptions): KerasMod
   }
   const dim = checkInt(options.embeddingDim, `${name}: embeddingDim`);
   const loss = options.loss ?? 'inv_corr';
-  if (!LOSSES.includes(loss)) throw new ArchitectureError(`unknown loss '${String(loss)}'; known: ${LOSSES.join(', ')}`);
+  if (!LOSSES.includes(loss))
+    throw new ArchitectureError(`unknown loss '${String(loss)}'; known: ${LOSSES.join(', ')}`);
   const clsWeight = options.clsWeight ?? 0;
-  if (typeof clsWeight !== 'number' || !Number.isFinite(clsWeight)) throw new ArchitectureError(`clsWeight must be a number, got ${String(clsWeight)}`);
+  if (typeof clsWeight !== 'number' || !Number.isFinite(clsWeight))
+    throw new ArchitectureError(`clsWeight must be a number, got ${String(clsWeight)}`);
 
   const shape = options.inputShape ?? entry.defaultInputShape;
   if (!Array.isArray(shape) || shape.length !== 3) {
@@ -443,7 +500,8 @@ export function buildArchitecture(name: string, options: BuildOptions): KerasMod
       if (/^-?\d+$/.test(cb)) {
         const i = Number(cb);
         const layer = layers[i < 0 ? layers.length + i : i];
-        if (layer === undefined) throw new ArchitectureError(`clsBase index ${cb} is out of range: the model has ${layers.length} layers`);
+        if (layer === undefined)
+          throw new ArchitectureError(`clsBase index ${cb} is out of range: the model has ${layers.length} layers`);
         base = g.tensor(layer);
       } else {
         if (!layers.includes(cb)) throw new ArchitectureError(`clsBase: the ${name} model has no layer named '${cb}'`);

@@ -113,7 +113,10 @@ export function batchNormConfig(o: BatchNormOptions = {}): Json {
   };
 }
 
-export function denseConfig(units: number, o: { activation?: string | null; kernelRegularizer?: Json | null } = {}): Json {
+export function denseConfig(
+  units: number,
+  o: { activation?: string | null; kernelRegularizer?: Json | null } = {},
+): Json {
   return {
     units,
     activation: o.activation ?? 'linear',
@@ -128,7 +131,11 @@ export function denseConfig(units: number, o: { activation?: string | null; kern
   };
 }
 
-export function pool2dConfig(poolSize: number | [number, number], strides?: number | [number, number], padding: 'valid' | 'same' = 'valid'): Json {
+export function pool2dConfig(
+  poolSize: number | [number, number],
+  strides?: number | [number, number],
+  padding: 'valid' | 'same' = 'valid',
+): Json {
   return {
     pool_size: pair(poolSize),
     padding,
@@ -281,7 +288,12 @@ export class KerasGraph {
     for (const t of ins) {
       if (!this.records.has(t.layer)) throw new ArchitectureError(`layer ${layerName}: unknown input layer ${t.layer}`);
     }
-    const shape = inferShape(className, config, ins.map((t) => t.shape), layerName);
+    const shape = inferShape(
+      className,
+      config,
+      ins.map((t) => t.shape),
+      layerName,
+    );
     if (shape.some((d) => d !== null && d < 1)) {
       throw new ArchitectureError(
         `layer ${layerName} (${className}): input shape [${ins[0]!.shape.slice(1).join(',')}] is too small, the output would be [${shape.slice(1).join(',')}]`,
@@ -325,7 +337,8 @@ export class KerasGraph {
     const modelName = name ?? `model_${this.uid('model')}`;
     const order = this.orderedLayers(outputs);
     for (const i of inputs) {
-      if (!order.includes(i.layer)) throw new ArchitectureError(`model ${modelName}: input ${i.layer} is not connected to the outputs`);
+      if (!order.includes(i.layer))
+        throw new ArchitectureError(`model ${modelName}: input ${i.layer} is not connected to the outputs`);
     }
     const layers: KerasLayerConfig[] = order.map((n) => {
       const r = this.records.get(n)!;
@@ -354,7 +367,10 @@ export class KerasGraph {
  * nodes'; layers are listed by decreasing depth, ties in discovery order.
  * `nodesOf(layer)[i]` lists node i's inbound [layer, node index] pairs; `outputs` are [layer, node index].
  */
-export function kerasLayerOrder(nodesOf: (layer: string) => [string, number][][], outputs: [string, number][]): string[] {
+export function kerasLayerOrder(
+  nodesOf: (layer: string) => [string, number][][],
+  outputs: [string, number][],
+): string[] {
   const key = (l: string, n: number) => `${n}\u0000${l}`;
   const inboundOf = (l: string, n: number): [string, number][] => {
     const nodes = nodesOf(l);

@@ -41,10 +41,14 @@ export function registerCustomLayers(tf: TF): void {
       const p = args.padding ?? 1;
       this.padding = typeof p === 'number' ? [p, p] : [Number(p[0]), Number(p[1])];
       if (this.padding.some((v) => !Number.isInteger(v) || v < 0)) {
-        throw new ArchitectureError(`layer ${String(args.name)}: ChannelPadding padding must be two integers >= 0, got ${JSON.stringify(p)}`);
+        throw new ArchitectureError(
+          `layer ${String(args.name)}: ChannelPadding padding must be two integers >= 0, got ${JSON.stringify(p)}`,
+        );
       }
       // Keras writes 'channels_last'; tfjs's config conversion turns it into 'channelsLast'.
-      const df = String(args.dataFormat ?? 'channelsLast').replace('_f', 'F').replace('_l', 'L');
+      const df = String(args.dataFormat ?? 'channelsLast')
+        .replace('_f', 'F')
+        .replace('_l', 'L');
       if (df !== 'channelsFirst' && df !== 'channelsLast') {
         throw new ArchitectureError(`layer ${String(args.name)}: unknown data_format ${String(args.dataFormat)}`);
       }
@@ -91,7 +95,13 @@ export function registerCustomLayers(tf: TF): void {
         );
       }
       this.fn = resolved;
-      this.rawConfig = { function: [resolved, null, null], functionType: 'lambda', outputShape: null, outputShapeType: 'raw', arguments: {} };
+      this.rawConfig = {
+        function: [resolved, null, null],
+        functionType: 'lambda',
+        outputShape: null,
+        outputShapeType: 'raw',
+        arguments: {},
+      };
     }
 
     override computeOutputShape(inputShape: tfTypes.Shape | tfTypes.Shape[]): tfTypes.Shape {
@@ -124,7 +134,8 @@ export type AnyKerasModelConfig = KerasModelConfig | { class_name: string; confi
 function layersOf(config: AnyKerasModelConfig): KerasLayerConfig[] {
   const c = (config as { config?: unknown }).config;
   const layers = Array.isArray(c) ? c : (c as { layers?: unknown } | undefined)?.layers;
-  if (!Array.isArray(layers)) throw new ArchitectureError(`not a Keras model config: no layer list in ${String(config.class_name)} config`);
+  if (!Array.isArray(layers))
+    throw new ArchitectureError(`not a Keras model config: no layer list in ${String(config.class_name)} config`);
   return layers as KerasLayerConfig[];
 }
 
@@ -133,7 +144,11 @@ function layersOf(config: AnyKerasModelConfig): KerasLayerConfig[] {
  * dict form),
  * with fresh initial weights. Lambda layers must be known (`l2norm`, `identity`) or mapped in `options.lambdas`.
  */
-export async function modelFromKerasConfig(tf: TF, config: AnyKerasModelConfig, options: FromConfigOptions = {}): Promise<LayersModel> {
+export async function modelFromKerasConfig(
+  tf: TF,
+  config: AnyKerasModelConfig,
+  options: FromConfigOptions = {},
+): Promise<LayersModel> {
   registerCustomLayers(tf);
   const cfg = structuredClone(config);
   for (const layer of layersOf(cfg)) {
@@ -142,7 +157,10 @@ export async function modelFromKerasConfig(tf: TF, config: AnyKerasModelConfig, 
     const name = layer.name ?? (layer.config?.name as string);
     const mapped = options.lambdas?.[name];
     if (mapped !== undefined) {
-      if (!isKnown(mapped)) throw new ArchitectureError(`--lambda ${name}=${String(mapped)}: unknown function; known: ${Object.keys(KNOWN_LAMBDAS).join(', ')}`);
+      if (!isKnown(mapped))
+        throw new ArchitectureError(
+          `--lambda ${name}=${String(mapped)}: unknown function; known: ${Object.keys(KNOWN_LAMBDAS).join(', ')}`,
+        );
       layer.config = { ...layer.config, function: [mapped, null, null], function_type: 'lambda' };
     }
   }
@@ -216,7 +234,9 @@ export function loadWeightsByKerasName(
       const same = arr.shape.length === w.shape.length && arr.shape.every((d, i) => d === w.shape[i]);
       if (!same) {
         if (!opts.skipMismatch) {
-          throw new ArchitectureError(`${where}layer ${l.layer}: weight ${w.name} has shape [${arr.shape.join(',')}], the model needs [${w.shape.join(',')}]`);
+          throw new ArchitectureError(
+            `${where}layer ${l.layer}: weight ${w.name} has shape [${arr.shape.join(',')}], the model needs [${w.shape.join(',')}]`,
+          );
         }
         res.mismatched.push(w.name);
         continue;

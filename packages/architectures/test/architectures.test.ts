@@ -86,7 +86,17 @@ const layerNames = (cfg: KerasModelConfig) => cfg.config.layers.map((l) => l.nam
 describe('listArchitectures', () => {
   it('names the reference architectures and the Fashion-MNIST default', () => {
     const names = listArchitectures().map((a) => a.name);
-    for (const n of ['simple', 'resnet-32', 'resnet-110', 'resnet-110-fc', 'resnet-110-wfc', 'wrn-28-10', 'pyramidnet-272-200', 'resnet-50', 'fashion-cnn']) {
+    for (const n of [
+      'simple',
+      'resnet-32',
+      'resnet-110',
+      'resnet-110-fc',
+      'resnet-110-wfc',
+      'wrn-28-10',
+      'pyramidnet-272-200',
+      'resnet-50',
+      'fashion-cnn',
+    ]) {
       expect(names).toContain(n);
     }
   });
@@ -149,7 +159,15 @@ describe('parameter counts', () => {
 
   it('fashion-cnn matches the formula', async () => {
     const { model } = await build('fashion-cnn', { embeddingDim: 10, numClasses: 10, clsWeight: 1 });
-    const p = conv(3, 1, 16) + bn(16) + conv(3, 16, 32) + bn(32) + dense(7 * 7 * 32, 128) + bn(128) + dense(128, 10) + clsHead(10, 10);
+    const p =
+      conv(3, 1, 16) +
+      bn(16) +
+      conv(3, 16, 32) +
+      bn(32) +
+      dense(7 * 7 * 32, 128) +
+      bn(128) +
+      dense(128, 10) +
+      clsHead(10, 10);
     expect(model.countParams()).toBe(p);
     model.dispose();
   });
@@ -163,7 +181,17 @@ describe('layer names as the reference', () => {
     for (let u = 1; u <= 3; u++) {
       for (let b = 1; b <= 18; b++) expected.push(`res${u}-${b}x`, `bn${u}-${b}x`, `res${u}-${b}y`, `bn${u}-${b}y`);
     }
-    expected.push('avg2-1', 'pad2-1', 'avg3-1', 'pad3-1', 'avg_pool', 'embedding', 'l2norm', 'batch_normalization_1', 'prob');
+    expected.push(
+      'avg2-1',
+      'pad2-1',
+      'avg3-1',
+      'pad3-1',
+      'avg_pool',
+      'embedding',
+      'l2norm',
+      'batch_normalization_1',
+      'prob',
+    );
     // 1 + 3*18*2 activations before the head, so the head's ReLU is activation_110 in a fresh Keras session.
     expected.push('activation_1', 'activation_109', 'activation_110', 'add_1', 'add_54');
     for (const n of expected) expect(names).toContain(n);
@@ -191,18 +219,42 @@ describe('layer names as the reference', () => {
     expect(cfg.config.layers.find((l) => l.name === 'avg2-1')!.config.pool_size).toEqual([2, 2]);
     const convs = cfg.config.layers.filter((l) => l.class_name === 'Conv2D');
     expect(convs.length).toBe(1 + 3 * 18 * 2);
-    for (const c of convs) expect((c.config.kernel_regularizer as { config: { l2: number } }).config.l2).toBe(Math.fround(2e-4));
+    for (const c of convs)
+      expect((c.config.kernel_regularizer as { config: { l2: number } }).config.l2).toBe(Math.fround(2e-4));
     expect(cfg.config.output_layers).toEqual([['avg_pool', 0, 0]]);
   });
 
   it('simple: Sequential-style names by list position', () => {
     const cfg = buildArchitecture('simple', { embeddingDim: 100 });
-    const weighted = cfg.config.layers.filter((l) => ['Conv2D', 'Dense', 'BatchNormalization'].includes(l.class_name)).map((l) => l.name);
+    const weighted = cfg.config.layers
+      .filter((l) => ['Conv2D', 'Dense', 'BatchNormalization'].includes(l.class_name))
+      .map((l) => l.name);
     expect(weighted).toEqual([
-      'conv1', 'bn1', 'conv2', 'bn2', 'conv4', 'bn4', 'conv5', 'bn5', 'conv6', 'bn6', 'conv8', 'bn8', 'conv9', 'bn9',
-      'conv10', 'bn10', 'conv12', 'bn12', 'fc14', 'bn14', 'embedding',
+      'conv1',
+      'bn1',
+      'conv2',
+      'bn2',
+      'conv4',
+      'bn4',
+      'conv5',
+      'bn5',
+      'conv6',
+      'bn6',
+      'conv8',
+      'bn8',
+      'conv9',
+      'bn9',
+      'conv10',
+      'bn10',
+      'conv12',
+      'bn12',
+      'fc14',
+      'bn14',
+      'embedding',
     ]);
-    expect(layerNames(cfg)).toEqual(expect.arrayContaining(['conv1_input', 'ap3', 'ap7', 'ap11', 'avg_pool', 'l2norm']));
+    expect(layerNames(cfg)).toEqual(
+      expect.arrayContaining(['conv1_input', 'ap3', 'ap7', 'ap11', 'avg_pool', 'l2norm']),
+    );
     const conv1 = cfg.config.layers.find((l) => l.name === 'conv1')!.config;
     expect(conv1.batch_input_shape).toEqual([null, 32, 32, 3]);
     expect(conv1.activation).toBe('relu');
@@ -211,8 +263,24 @@ describe('layer names as the reference', () => {
   it('resnet-50: keras.applications names', () => {
     const cfg = buildArchitecture('resnet-50', { embeddingDim: 128 });
     const names = layerNames(cfg);
-    for (const n of ['conv1_pad', 'conv1', 'bn_conv1', 'pool1_pad', 'max_pooling2d_1', 'res2a_branch2a', 'res2a_branch1', 'bn2a_branch1',
-      'res3d_branch2c', 'res4f_branch2b', 'res5c_branch2c', 'bn5c_branch2c', 'activation_49', 'avg_pool', 'embedding', 'l2norm']) {
+    for (const n of [
+      'conv1_pad',
+      'conv1',
+      'bn_conv1',
+      'pool1_pad',
+      'max_pooling2d_1',
+      'res2a_branch2a',
+      'res2a_branch1',
+      'bn2a_branch1',
+      'res3d_branch2c',
+      'res4f_branch2b',
+      'res5c_branch2c',
+      'bn5c_branch2c',
+      'activation_49',
+      'avg_pool',
+      'embedding',
+      'l2norm',
+    ]) {
       expect(names).toContain(n);
     }
     expect(cfg.config.layers.filter((l) => l.class_name === 'Conv2D').length).toBe(53);
@@ -244,7 +312,18 @@ describe('layer names as the reference', () => {
     expect(w).toContain('global_average_pooling2d_1');
     const p = buildArchitecture('pyramidnet-272-200', { embeddingDim: 10 });
     const pn = layerNames(p);
-    expect(pn).toEqual(expect.arrayContaining(['conv0', 'bn0', 'bn4', 'act4', 'avg_pool', 'embedding', 'channel_padding_1', 'average_pooling2d_2']));
+    expect(pn).toEqual(
+      expect.arrayContaining([
+        'conv0',
+        'bn0',
+        'bn4',
+        'act4',
+        'avg_pool',
+        'embedding',
+        'channel_padding_1',
+        'average_pooling2d_2',
+      ]),
+    );
     // 90 bottleneck blocks x 3 convolutions, + conv0
     expect(p.config.layers.filter((l) => l.class_name === 'Conv2D').length).toBe(271);
     const pad1 = p.config.layers.find((l) => l.name === 'channel_padding_1')!;
@@ -252,9 +331,14 @@ describe('layer names as the reference', () => {
     expect(pad1.config.padding).toEqual([0, 56]);
   });
 
-  it('Keras layer order: tfjs (its own port of Keras\'s graph sort) lists the same order', async () => {
+  it("Keras layer order: tfjs (its own port of Keras's graph sort) lists the same order", async () => {
     for (const name of ['resnet-32', 'fashion-cnn']) {
-      const { cfg, model } = await build(name, { embeddingDim: 64, numClasses: 5, clsWeight: 1, inputShape: [8, 8, name === 'fashion-cnn' ? 1 : 3] });
+      const { cfg, model } = await build(name, {
+        embeddingDim: 64,
+        numClasses: 5,
+        clsWeight: 1,
+        inputShape: [8, 8, name === 'fashion-cnn' ? 1 : 3],
+      });
       expect(model.layers.map((l) => l.name)).toEqual(layerNames(cfg));
       model.dispose();
     }
@@ -266,8 +350,16 @@ describe('heads and output shapes', () => {
     for (const a of listArchitectures()) {
       const dim = a.fixedEmbeddingDim ?? 12;
       const shape = a.defaultInputShape[2] === 1 ? [28, 28, 1] : [32, 32, 3];
-      const { cfg, model } = await build(a.name, { embeddingDim: dim, numClasses: 7, clsWeight: 0.5, inputShape: shape });
-      expect(model.outputs.map((o) => o.shape), a.name).toEqual([
+      const { cfg, model } = await build(a.name, {
+        embeddingDim: dim,
+        numClasses: 7,
+        clsWeight: 0.5,
+        inputShape: shape,
+      });
+      expect(
+        model.outputs.map((o) => o.shape),
+        a.name,
+      ).toEqual([
         [null, dim],
         [null, 7],
       ]);
@@ -310,29 +402,73 @@ describe('heads and output shapes', () => {
   });
 
   it('clsBase picks the classifier input by name or Python index', async () => {
-    const byName = buildArchitecture('resnet-110-wfc', { embeddingDim: 100, numClasses: 10, clsWeight: 1, clsBase: 'avg_pool' });
+    const byName = buildArchitecture('resnet-110-wfc', {
+      embeddingDim: 100,
+      numClasses: 10,
+      clsWeight: 1,
+      clsBase: 'avg_pool',
+    });
     const relu = byName.config.layers.find((l) => l.name === 'activation_110')!;
     expect(relu.inbound_nodes).toEqual([[['avg_pool', 0, 0, {}]]]);
     const m = await modelFromKerasConfig(tf, byName);
     expect(m.getLayer('prob').getWeights()[0]!.shape).toEqual([128, 10]);
     m.dispose();
     // -3 from the end of [..., avg_pool, embedding, l2norm] is avg_pool, as Keras's model.layers[int(cls_base)].
-    const byIndex = buildArchitecture('resnet-110-wfc', { embeddingDim: 100, numClasses: 10, clsWeight: 1, clsBase: '-3' });
-    expect(byIndex.config.layers.find((l) => l.name === 'activation_110')!.inbound_nodes).toEqual([[['avg_pool', 0, 0, {}]]]);
+    const byIndex = buildArchitecture('resnet-110-wfc', {
+      embeddingDim: 100,
+      numClasses: 10,
+      clsWeight: 1,
+      clsBase: '-3',
+    });
+    expect(byIndex.config.layers.find((l) => l.name === 'activation_110')!.inbound_nodes).toEqual([
+      [['avg_pool', 0, 0, {}]],
+    ]);
   });
 });
 
 describe('bad options fail with one clear line', () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ['unknown architecture', () => buildArchitecture('resnet-7', { embeddingDim: 3 }), /unknown architecture 'resnet-7'; known: simple, /],
-    ['resnet-110 cannot output 100 dims', () => buildArchitecture('resnet-110', { embeddingDim: 100 }), /resnet-110 has no embedding layer.*64-d.*resnet-110-fc/],
-    ['cls without numClasses', () => buildArchitecture('simple', { embeddingDim: 3, clsWeight: 1 }), /numClasses \(required with clsWeight > 0\)/],
-    ['bad input shape', () => buildArchitecture('simple', { embeddingDim: 3, inputShape: [32, 32] }), /inputShape must be \[height, width, channels\]/],
-    ['zero channels', () => buildArchitecture('simple', { embeddingDim: 3, inputShape: [32, 32, 0] }), /inputShape\[2\] must be an integer >= 1/],
+    [
+      'unknown architecture',
+      () => buildArchitecture('resnet-7', { embeddingDim: 3 }),
+      /unknown architecture 'resnet-7'; known: simple, /,
+    ],
+    [
+      'resnet-110 cannot output 100 dims',
+      () => buildArchitecture('resnet-110', { embeddingDim: 100 }),
+      /resnet-110 has no embedding layer.*64-d.*resnet-110-fc/,
+    ],
+    [
+      'cls without numClasses',
+      () => buildArchitecture('simple', { embeddingDim: 3, clsWeight: 1 }),
+      /numClasses \(required with clsWeight > 0\)/,
+    ],
+    [
+      'bad input shape',
+      () => buildArchitecture('simple', { embeddingDim: 3, inputShape: [32, 32] }),
+      /inputShape must be \[height, width, channels\]/,
+    ],
+    [
+      'zero channels',
+      () => buildArchitecture('simple', { embeddingDim: 3, inputShape: [32, 32, 0] }),
+      /inputShape\[2\] must be an integer >= 1/,
+    ],
     ['bad dim', () => buildArchitecture('simple', { embeddingDim: 2.5 }), /embeddingDim must be an integer/],
-    ['bad loss', () => buildArchitecture('simple', { embeddingDim: 3, loss: 'cosine' as never }), /unknown loss 'cosine'/],
-    ['bad clsBase', () => buildArchitecture('simple', { embeddingDim: 3, numClasses: 2, clsWeight: 1, clsBase: 'fc99' }), /no layer named 'fc99'/],
-    ['clsBase index', () => buildArchitecture('simple', { embeddingDim: 3, numClasses: 2, clsWeight: 1, clsBase: '500' }), /index 500 is out of range/],
+    [
+      'bad loss',
+      () => buildArchitecture('simple', { embeddingDim: 3, loss: 'cosine' as never }),
+      /unknown loss 'cosine'/,
+    ],
+    [
+      'bad clsBase',
+      () => buildArchitecture('simple', { embeddingDim: 3, numClasses: 2, clsWeight: 1, clsBase: 'fc99' }),
+      /no layer named 'fc99'/,
+    ],
+    [
+      'clsBase index',
+      () => buildArchitecture('simple', { embeddingDim: 3, numClasses: 2, clsWeight: 1, clsBase: '500' }),
+      /index 500 is out of range/,
+    ],
     ['too small input', () => buildArchitecture('simple', { embeddingDim: 3, inputShape: [4, 4, 3] }), /layer .*: /],
   ];
   for (const [what, fn, re] of cases) {

@@ -17,7 +17,10 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 interface Fixture {
   keras_version: string;
-  model_config: { class_name: string; config: { layers: KerasLayerConfig[]; output_layers: [string, number, number][] } | KerasLayerConfig[] };
+  model_config: {
+    class_name: string;
+    config: { layers: KerasLayerConfig[]; output_layers: [string, number, number][] } | KerasLayerConfig[];
+  };
   weight_names: Record<string, string[]>;
 }
 const fixture = (name: string): Fixture =>
@@ -60,19 +63,38 @@ describe('layer configs have the keys and defaults Keras 2.x writes', () => {
   // One built model that contains every class our architectures use.
   const ours = new Map<string, KerasLayerConfig[]>();
   for (const arch of ['resnet-50', 'resnet-110-fc', 'simple']) {
-    for (const l of buildArchitecture(arch, { embeddingDim: 10, numClasses: 3, clsWeight: 1, inputShape: [32, 32, 3] }).config.layers) {
+    for (const l of buildArchitecture(arch, { embeddingDim: 10, numClasses: 3, clsWeight: 1, inputShape: [32, 32, 3] })
+      .config.layers) {
       if (!ours.has(l.class_name)) ours.set(l.class_name, []);
       ours.get(l.class_name)!.push(l);
     }
   }
   const theirs = new Map<string, { layer: KerasLayerConfig; version: string }>();
-  for (const name of ['dl4j__12net', 'dl4j__cnn_batch_norm', 'dl4j__dcgan_discriminator', 'dl4j__lambda__model_lambda']) {
+  for (const name of [
+    'dl4j__12net',
+    'dl4j__cnn_batch_norm',
+    'dl4j__dcgan_discriminator',
+    'dl4j__lambda__model_lambda',
+  ]) {
     const f = fixture(name);
-    for (const l of layersOf(f)) if (!theirs.has(l.class_name)) theirs.set(l.class_name, { layer: l, version: f.keras_version });
+    for (const l of layersOf(f))
+      if (!theirs.has(l.class_name)) theirs.set(l.class_name, { layer: l, version: f.keras_version });
   }
-  const keys = (c: Record<string, unknown>) => Object.keys(c).filter((k) => k !== 'batch_input_shape' && k !== 'dtype').sort();
+  const keys = (c: Record<string, unknown>) =>
+    Object.keys(c)
+      .filter((k) => k !== 'batch_input_shape' && k !== 'dtype')
+      .sort();
 
-  for (const cls of ['InputLayer', 'Conv2D', 'MaxPooling2D', 'BatchNormalization', 'Activation', 'Dense', 'ZeroPadding2D', 'Lambda']) {
+  for (const cls of [
+    'InputLayer',
+    'Conv2D',
+    'MaxPooling2D',
+    'BatchNormalization',
+    'Activation',
+    'Dense',
+    'ZeroPadding2D',
+    'Lambda',
+  ]) {
     it(cls, () => {
       const t = theirs.get(cls);
       const o = ours.get(cls);
@@ -107,9 +129,13 @@ describe('layer configs have the keys and defaults Keras 2.x writes', () => {
   it('regularisers are stored as Keras stores float32 factors', () => {
     const conv0 = ours.get('Conv2D')!.find((l) => l.name === 'conv0')!.config;
     // 2e-4 and 5e-4 as float32, printed as Python floats.
-    expect(JSON.stringify(conv0.kernel_regularizer)).toBe('{"class_name":"L1L2","config":{"l1":0,"l2":0.00019999999494757503}}');
+    expect(JSON.stringify(conv0.kernel_regularizer)).toBe(
+      '{"class_name":"L1L2","config":{"l1":0,"l2":0.00019999999494757503}}',
+    );
     const prob = ours.get('Dense')!.find((l) => l.name === 'prob')!.config;
-    expect(JSON.stringify(prob.kernel_regularizer)).toBe('{"class_name":"L1L2","config":{"l1":0,"l2":0.0005000000237487257}}');
+    expect(JSON.stringify(prob.kernel_regularizer)).toBe(
+      '{"class_name":"L1L2","config":{"l1":0,"l2":0.0005000000237487257}}',
+    );
   });
 
   it('toKerasJson adds the version keys model.to_json() writes', () => {
@@ -129,7 +155,10 @@ describe('weight names are the ones Keras writes into .h5 files', () => {
       // Old Sequential configs keep the name only inside config.
       return f.weight_names[layer.name ?? (layer.config.name as string)]!.map((w) => w.slice(w.lastIndexOf('/') + 1));
     };
-    const model = await modelFromKerasConfig(tf, buildArchitecture('fashion-cnn', { embeddingDim: 5, numClasses: 3, clsWeight: 1 }));
+    const model = await modelFromKerasConfig(
+      tf,
+      buildArchitecture('fashion-cnn', { embeddingDim: 5, numClasses: 3, clsWeight: 1 }),
+    );
     const ws = weightsFromKerasNames(model);
     for (const cls of ['Conv2D', 'BatchNormalization', 'Dense']) {
       const ours = ws.filter((l) => l.className === cls);
@@ -170,7 +199,11 @@ describe('modelFromKerasConfig on configs Keras wrote', () => {
   it('Lambdas holding Python bytecode fail with the layer name unless mapped', async () => {
     const cfg = fixture('dl4j__lambda__model_lambda').model_config;
     await expect(modelFromKerasConfig(tf, cfg)).rejects.toThrow(/Lambda layer 'lambda_\d+' holds Python code/);
-    const lambdas = Object.fromEntries(layersOf(fixture('dl4j__lambda__model_lambda')).filter((l) => l.class_name === 'Lambda').map((l) => [l.name, 'identity' as const]));
+    const lambdas = Object.fromEntries(
+      layersOf(fixture('dl4j__lambda__model_lambda'))
+        .filter((l) => l.class_name === 'Lambda')
+        .map((l) => [l.name, 'identity' as const]),
+    );
     const m = await modelFromKerasConfig(tf, cfg, { lambdas });
     expect(m.outputs[0]!.shape).toEqual([null, 10]);
     m.dispose();

@@ -17,7 +17,12 @@ beforeAll(async () => {
 });
 
 /** input -> one layer, as a Keras functional config. */
-function single(className: string, config: Record<string, unknown>, shape: (number | null)[], name = 'x'): KerasModelConfig {
+function single(
+  className: string,
+  config: Record<string, unknown>,
+  shape: (number | null)[],
+  name = 'x',
+): KerasModelConfig {
   const g = new KerasGraph();
   const i = g.input(shape);
   // KerasGraph infers shapes only for classes it knows; Lambda/ChannelPadding are among them.
@@ -29,7 +34,18 @@ describe('Lambda l2norm (K.l2_normalize over the last axis, epsilon 1e-12 on the
   it('normalises rows and keeps tiny / zero rows finite as Keras does', async () => {
     const model = await modelFromKerasConfig(
       tf,
-      single('Lambda', { function: ['l2norm', null, null], function_type: 'lambda', output_shape: null, output_shape_type: 'raw', arguments: {} }, [2], 'l2norm'),
+      single(
+        'Lambda',
+        {
+          function: ['l2norm', null, null],
+          function_type: 'lambda',
+          output_shape: null,
+          output_shape_type: 'raw',
+          arguments: {},
+        },
+        [2],
+        'l2norm',
+      ),
     );
     const x = tf.tensor2d([
       [3, 4],
@@ -49,14 +65,19 @@ describe('Lambda l2norm (K.l2_normalize over the last axis, epsilon 1e-12 on the
   });
 
   it('works on 4-D inputs (last axis) and has a gradient', async () => {
-    const model = await modelFromKerasConfig(tf, single('Lambda', { function: ['l2norm', null, null], function_type: 'lambda' }, [2, 2, 3]));
+    const model = await modelFromKerasConfig(
+      tf,
+      single('Lambda', { function: ['l2norm', null, null], function_type: 'lambda' }, [2, 2, 3]),
+    );
     const x = tf.randomNormal([2, 2, 2, 3], 0, 1, 'float32', 1);
     const y = model.predict(x) as tf.Tensor;
     for (const n of tf.norm(y, 'euclidean', -1).dataSync()) expect(n).toBeCloseTo(1, 5);
     // d/dx sum(w . x/|x|) = (w - (w.u)u)/|x| for u = x/|x|: compare with tf.grad of the layer.
     const v = tf.tensor1d([3, 4, 12]);
     const w = tf.tensor1d([1, 2, 3]);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul((model.apply(tf.tile(t.reshape([1, 1, 1, 3]), [1, 2, 2, 1])) as tf.Tensor), w)))(v);
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.mul(model.apply(tf.tile(t.reshape([1, 1, 1, 3]), [1, 2, 2, 1])) as tf.Tensor, w)),
+    )(v);
     const u = [3 / 13, 4 / 13, 12 / 13];
     const wu = 1 * u[0]! + 2 * u[1]! + 3 * u[2]!;
     // four identical positions, so four times the single-vector gradient
@@ -68,7 +89,12 @@ describe('Lambda l2norm (K.l2_normalize over the last axis, epsilon 1e-12 on the
   it('recognises the reference l2norm by layer name when the function is Python bytecode', async () => {
     const model = await modelFromKerasConfig(
       tf,
-      single('Lambda', { function: ['4wEAAAAAAAAAAQAAAAMAAABTAAAAcw4AAAB0AHwAZAGDAlMAKQJO', null, null], function_type: 'lambda' }, [2], 'l2norm'),
+      single(
+        'Lambda',
+        { function: ['4wEAAAAAAAAAAQAAAAMAAABTAAAAcw4AAAB0AHwAZAGDAlMAKQJO', null, null], function_type: 'lambda' },
+        [2],
+        'l2norm',
+      ),
     );
     expect((model.predict(tf.tensor2d([[0, 5]])) as tf.Tensor).arraySync()).toEqual([[0, 1]]);
     model.dispose();
@@ -76,9 +102,13 @@ describe('Lambda l2norm (K.l2_normalize over the last axis, epsilon 1e-12 on the
 
   it('an unknown Lambda is a clear error naming it; a mapping makes it loadable', async () => {
     const cfg = single('Lambda', { function: ['4wEAAAAAAAAA', null, null], function_type: 'lambda' }, [2], 'lambda_1');
-    await expect(modelFromKerasConfig(tf, cfg)).rejects.toThrow(/Lambda layer 'lambda_1' holds Python code.*l2norm, identity/);
+    await expect(modelFromKerasConfig(tf, cfg)).rejects.toThrow(
+      /Lambda layer 'lambda_1' holds Python code.*l2norm, identity/,
+    );
     await expect(modelFromKerasConfig(tf, cfg)).rejects.toBeInstanceOf(ArchitectureError);
-    await expect(modelFromKerasConfig(tf, cfg, { lambdas: { lambda_1: 'nope' as never } })).rejects.toThrow(/lambda_1=nope: unknown function/);
+    await expect(modelFromKerasConfig(tf, cfg, { lambdas: { lambda_1: 'nope' as never } })).rejects.toThrow(
+      /lambda_1=nope: unknown function/,
+    );
     const model = await modelFromKerasConfig(tf, cfg, { lambdas: { lambda_1: 'identity' } });
     expect((model.predict(tf.tensor2d([[2, 3]])) as tf.Tensor).arraySync()).toEqual([[2, 3]]);
     model.dispose();
@@ -87,10 +117,31 @@ describe('Lambda l2norm (K.l2_normalize over the last axis, epsilon 1e-12 on the
 
 describe('ChannelPadding', () => {
   it('pads zeros before and after on the channel axis (channels_last), as the reference stores it', async () => {
-    const model = await modelFromKerasConfig(tf, single('ChannelPadding', { padding: [1, 2], data_format: 'channels_last' }, [1, 2, 2]));
+    const model = await modelFromKerasConfig(
+      tf,
+      single('ChannelPadding', { padding: [1, 2], data_format: 'channels_last' }, [1, 2, 2]),
+    );
     expect(model.outputs[0]!.shape).toEqual([null, 1, 2, 5]);
-    const y = (model.predict(tf.tensor4d([[[[1, 2], [3, 4]]]])) as tf.Tensor).arraySync();
-    expect(y).toEqual([[[[0, 1, 2, 0, 0], [0, 3, 4, 0, 0]]]]);
+    const y = (
+      model.predict(
+        tf.tensor4d([
+          [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        ]),
+      ) as tf.Tensor
+    ).arraySync();
+    expect(y).toEqual([
+      [
+        [
+          [0, 1, 2, 0, 0],
+          [0, 3, 4, 0, 0],
+        ],
+      ],
+    ]);
     const cfg = model.getLayer('x').getConfig();
     expect(cfg.padding).toEqual([1, 2]);
     model.dispose();
@@ -102,7 +153,12 @@ describe('ChannelPadding', () => {
     // KerasGraph's shape rule is channels-last only; the layer itself honours data_format.
     const o = g.apply('Activation', { activation: 'linear' }, i, 'lin');
     const cfg = g.model([i], [o]);
-    cfg.config.layers.push({ name: 'pad', class_name: 'ChannelPadding', config: { name: 'pad', trainable: true, padding: [2, 0], data_format: 'channels_first' }, inbound_nodes: [[['lin', 0, 0, {}]]] });
+    cfg.config.layers.push({
+      name: 'pad',
+      class_name: 'ChannelPadding',
+      config: { name: 'pad', trainable: true, padding: [2, 0], data_format: 'channels_first' },
+      inbound_nodes: [[['lin', 0, 0, {}]]],
+    });
     cfg.config.output_layers = [['pad', 0, 0]];
     const model = await modelFromKerasConfig(tf, cfg);
     expect(model.outputs[0]!.shape).toEqual([null, 3, 1, 2]);
@@ -112,21 +168,34 @@ describe('ChannelPadding', () => {
   });
 
   it('rejects a negative padding with the layer name', async () => {
-    await expect(modelFromKerasConfig(tf, single('ChannelPadding', { padding: [1, -1], data_format: 'channels_last' }, [1, 1, 1], 'pad9'))).rejects.toThrow(/layer pad9: ChannelPadding padding/);
+    await expect(
+      modelFromKerasConfig(
+        tf,
+        single('ChannelPadding', { padding: [1, -1], data_format: 'channels_last' }, [1, 1, 1], 'pad9'),
+      ),
+    ).rejects.toThrow(/layer pad9: ChannelPadding padding/);
   });
 });
 
 describe('weights by Keras name', () => {
   it('copies every weight between two models by name and reproduces the outputs', async () => {
-    const cfg = buildArchitecture('resnet-32', { embeddingDim: 64, numClasses: 3, clsWeight: 1, inputShape: [8, 8, 3] });
+    const cfg = buildArchitecture('resnet-32', {
+      embeddingDim: 64,
+      numClasses: 3,
+      clsWeight: 1,
+      inputShape: [8, 8, 3],
+    });
     const a = await modelFromKerasConfig(tf, cfg);
     const b = await modelFromKerasConfig(tf, cfg);
     // Non-default BN statistics so that moving_mean / moving_variance matter.
     for (const l of weightsFromKerasNames(a)) {
-      for (const w of l.weights) if (w.name.includes('moving')) w.variable.write(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 3));
+      for (const w of l.weights)
+        if (w.name.includes('moving')) w.variable.write(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 3));
     }
     const store = new Map<string, WeightArray>();
-    for (const l of weightsFromKerasNames(a)) for (const w of l.weights) store.set(w.name, { shape: w.shape, data: w.variable.read().dataSync() as Float32Array });
+    for (const l of weightsFromKerasNames(a))
+      for (const w of l.weights)
+        store.set(w.name, { shape: w.shape, data: w.variable.read().dataSync() as Float32Array });
     expect(store.has('bn2-1x/moving_variance:0')).toBe(true);
     expect(store.has('prob/kernel:0')).toBe(true);
     const res = loadWeightsByKerasName(tf, b, (n) => store.get(n));
@@ -140,9 +209,17 @@ describe('weights by Keras name', () => {
   });
 
   it('missing and mismatched weights: errors by default, skipped when asked (as --finetune)', async () => {
-    const m = await modelFromKerasConfig(tf, buildArchitecture('fashion-cnn', { embeddingDim: 4, numClasses: 3, clsWeight: 1 }));
+    const m = await modelFromKerasConfig(
+      tf,
+      buildArchitecture('fashion-cnn', { embeddingDim: 4, numClasses: 3, clsWeight: 1 }),
+    );
     const names = weightsFromKerasNames(m).flatMap((l) => l.weights);
-    const full = new Map(names.map((w) => [w.name, { shape: w.shape, data: new Float32Array(w.shape.reduce((p, d) => p * d, 1)).fill(0.25) }]));
+    const full = new Map(
+      names.map((w) => [
+        w.name,
+        { shape: w.shape, data: new Float32Array(w.shape.reduce((p, d) => p * d, 1)).fill(0.25) },
+      ]),
+    );
     const before = m.getLayer('conv1').getWeights()[0]!.dataSync()[0];
     full.set('prob/kernel:0', { shape: [4, 7], data: new Float32Array(28) });
     expect(() => loadWeightsByKerasName(tf, m, (n) => full.get(n), { source: 'w.h5' })).toThrow(
@@ -150,11 +227,16 @@ describe('weights by Keras name', () => {
     );
     // a failed load changes nothing
     expect(m.getLayer('conv1').getWeights()[0]!.dataSync()[0]).toBe(before);
-    const r = loadWeightsByKerasName(tf, m, (n) => (n.startsWith('embedding') ? undefined : full.get(n)), { skipMismatch: true, allowMissing: true });
+    const r = loadWeightsByKerasName(tf, m, (n) => (n.startsWith('embedding') ? undefined : full.get(n)), {
+      skipMismatch: true,
+      allowMissing: true,
+    });
     expect(r.mismatched).toEqual(['prob/kernel:0']);
     expect(r.missing).toEqual(['embedding/kernel:0', 'embedding/bias:0']);
     expect(m.getLayer('conv1').getWeights()[0]!.dataSync()[0]).toBe(0.25);
-    expect(() => loadWeightsByKerasName(tf, m, () => undefined)).toThrow(/layer conv1: weight conv1\/kernel:0 is missing/);
+    expect(() => loadWeightsByKerasName(tf, m, () => undefined)).toThrow(
+      /layer conv1: weight conv1\/kernel:0 is missing/,
+    );
     m.dispose();
   });
 });

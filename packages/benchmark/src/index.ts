@@ -17,13 +17,7 @@ export { ServerRunner } from './runners/server.js';
 export { OrtWebNodeRunner } from './runners/ort-web-node.js';
 export { compareOutputs, predictClasses, labelledMetrics, DEFAULT_TOLERANCE, type LabelledData } from './accuracy.js';
 export { loadLabelled, type LabelledOptions } from './data.js';
-export {
-  resolveModel,
-  checkModelArg,
-  resolveVariants,
-  modelPrecision,
-  type VariantSpec,
-} from './model-source.js';
+export { resolveModel, checkModelArg, resolveVariants, modelPrecision, type VariantSpec } from './model-source.js';
 export {
   singleStream,
   offline,

@@ -160,8 +160,7 @@ export function markdownReport(res: BenchmarkResult, plots: string[] = []): stri
       `Server scenario (Poisson arrivals, p99 bound ${res.settings.latencyBoundMs} ms), levels tried (QPS → p99 ms):`,
       '',
     );
-    const level = (l: { qps: number; p99: number; ok: boolean }) =>
-      `${fmt(l.qps)} → ${fmt(l.p99)}${l.ok ? '' : ' ✗'}`;
+    const level = (l: { qps: number; p99: number; ok: boolean }) => `${fmt(l.qps)} → ${fmt(l.p99)}${l.ok ? '' : ' ✗'}`;
     for (const r of server) out.push(`- \`${r.id}\`: ${r.server!.levels.map(level).join(', ')}`);
     out.push('');
   }

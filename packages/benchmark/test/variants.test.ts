@@ -54,10 +54,12 @@ beforeAll(async () => {
   await convertKeras({ h5, out: onnx });
   const sampleSize = 28 * 28;
   fp16 = (await quantizeFile(onnx, join(v, 'tiny.fp16.onnx'), { mode: 'fp16' })).out;
-  int8 = (await quantizeFile(onnx, join(v, 'tiny.int8.onnx'), {
-    mode: 'int8',
-    calibration: [{ data: samples(32, sampleSize, 3), n: 32 }],
-  })).out;
+  int8 = (
+    await quantizeFile(onnx, join(v, 'tiny.int8.onnx'), {
+      mode: 'int8',
+      calibration: [{ data: samples(32, sampleSize, 3), n: 32 }],
+    })
+  ).out;
   const hier = join(dir, 'h.txt');
   const lines = [0, 1, 2, 3, 4].map((c) => `10 ${c}`).concat([5, 6, 7, 8, 9].map((c) => `11 ${c}`));
   writeFileSync(hier, [...lines, '12 10', '12 11'].join('\n'));

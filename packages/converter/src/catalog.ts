@@ -59,6 +59,9 @@ export function readCatalog(path = defaultCatalogPath()): Catalog {
 
 export function findCatalogModel(name: string, catalog = readCatalog()): CatalogModel {
   const m = catalog.models.find((x) => x.name === name);
-  if (!m) throw new ConverterError(`unknown model '${name}'; the catalog has: ${catalog.models.map((x) => x.name).join(', ')}`);
+  if (!m)
+    throw new ConverterError(
+      `unknown model '${name}'; the catalog has: ${catalog.models.map((x) => x.name).join(', ')}`,
+    );
   return m;
 }

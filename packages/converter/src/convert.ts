@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { SIDECAR_FORMAT, SIDECAR_VERSION, validateWrittenSidecar, type OutputKind, type Preprocessing, type Sidecar, type SidecarClass } from '@semembed/model';
+import {
+  SIDECAR_FORMAT,
+  SIDECAR_VERSION,
+  validateWrittenSidecar,
+  type OutputKind,
+  type Preprocessing,
+  type Sidecar,
+  type SidecarClass,
+} from '@semembed/model';
 import { ConverterError } from './errors.js';
 import { KerasToOnnx, type BuiltOutput, type Dim } from './graph.js';
 import { type KerasH5, type KerasWeight } from './h5.js';
@@ -76,7 +84,8 @@ async function architectureConfig(
     throw new ConverterError(`--architecture needs the @semembed/architectures package, which is not installed`);
   }
   const known = arch.listArchitectures().map((a) => a.name);
-  if (!known.includes(name)) throw new ConverterError(`--architecture ${name}: unknown architecture; known: ${known.join(', ')}`);
+  if (!known.includes(name))
+    throw new ConverterError(`--architecture ${name}: unknown architecture; known: ${known.join(', ')}`);
   const info = arch.listArchitectures().find((a) => a.name === name)!;
   // The head sizes are in the weights: embedding units from `embedding`'s kernel, classes from `prob`'s.
   const kernelCols = (layer: string): number | undefined => {
@@ -86,11 +95,17 @@ async function architectureConfig(
   const numClasses = kernelCols('prob');
   const embeddingDim = kernelCols('embedding') ?? info.fixedEmbeddingDim ?? numClasses;
   if (embeddingDim === undefined) {
-    throw new ConverterError(`${h5.file}: cannot tell the embedding size: the file has neither an 'embedding' nor a 'prob' layer for architecture ${name}`);
+    throw new ConverterError(
+      `${h5.file}: cannot tell the embedding size: the file has neither an 'embedding' nor a 'prob' layer for architecture ${name}`,
+    );
   }
   const pre = dataset ? datasetPreprocessing(dataset) : undefined;
   const channels = info.defaultInputShape[2] ?? 3;
-  const inputShape = inputSize ? [...inputSize, channels] : pre ? [pre.resize[0], pre.resize[1], channels] : info.defaultInputShape;
+  const inputShape = inputSize
+    ? [...inputSize, channels]
+    : pre
+      ? [pre.resize[0], pre.resize[1], channels]
+      : info.defaultInputShape;
   try {
     return arch.buildArchitecture(name, {
       embeddingDim,
@@ -127,7 +142,9 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   }
   const h5 = await readKerasModelFile(options.h5);
   if (h5.kerasVersion?.startsWith('1.')) {
-    throw new ConverterError(`${options.h5}: written by Keras ${h5.kerasVersion}; Keras 1 files are not supported (load and re-save the model with Keras 2)`);
+    throw new ConverterError(
+      `${options.h5}: written by Keras ${h5.kerasVersion}; Keras 1 files are not supported (load and re-save the model with Keras 2)`,
+    );
   }
   let cfg: unknown;
   let cfgSource = options.h5;
@@ -221,12 +238,24 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
     },
     input: { name: first.name, layout, shape, dtype: 'float32', channels },
     ...(g.inputInfo.length > 1
-      ? { inputs: g.inputInfo.map((i) => ({ name: i.name, layout: i.layout, shape: i.shape, dtype: 'float32' as const })) }
+      ? {
+          inputs: g.inputInfo.map((i) => ({
+            name: i.name,
+            layout: i.layout,
+            shape: i.shape,
+            dtype: 'float32' as const,
+          })),
+        }
       : {}),
     ...(preprocessing ? { preprocessing } : {}),
     outputs: g.outputInfo.map((o) => {
       const k = outputKind(o);
-      return { name: o.name, kind: k.kind, dim: o.shape[o.shape.length - 1] ?? null, ...(k.normalized !== undefined ? { normalized: k.normalized } : {}) };
+      return {
+        name: o.name,
+        kind: k.kind,
+        dim: o.shape[o.shape.length - 1] ?? null,
+        ...(k.normalized !== undefined ? { normalized: k.normalized } : {}),
+      };
     }),
     ...(options.classes ? { classes: options.classes } : {}),
     ...(options.classEmbedding ? { classEmbedding: options.classEmbedding } : {}),
@@ -234,11 +263,15 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   // Labels that do not fit the model's outputs would mislabel every prediction.
   for (const o of sidecar.outputs) {
     if (options.classes && o.kind === 'probabilities' && o.dim !== null && o.dim !== options.classes.length) {
-      throw new ConverterError(`output '${o.name}' gives ${o.dim} class probabilities, but ${options.classes.length} classes were given`);
+      throw new ConverterError(
+        `output '${o.name}' gives ${o.dim} class probabilities, but ${options.classes.length} classes were given`,
+      );
     }
     const embDim = options.classEmbedding?.[0]?.length;
     if (embDim !== undefined && o.kind === 'embedding' && o.dim !== null && o.dim !== embDim) {
-      throw new ConverterError(`output '${o.name}' is a ${o.dim}-d embedding, but the class embedding has ${embDim} dimensions`);
+      throw new ConverterError(
+        `output '${o.name}' is a ${o.dim}-d embedding, but the class embedding has ${embDim} dimensions`,
+      );
     }
   }
   const sidecarPath = sidecarPathFor(options.out);
@@ -246,5 +279,12 @@ export async function convertKeras(options: ConvertOptions): Promise<ConvertResu
   validateWrittenSidecar(sidecar, sidecarPath);
   // Both files to temporaries, then renamed; the sidecar records the ONNX file's hash (see pair.ts).
   writeModelPair(options.out, sidecarPath, writeModelChunks(describeModel(onnxModel, sidecar)), sidecar);
-  return { onnxPath: options.out, sidecarPath, sidecar, foldedBatchNorms: g.foldedBatchNorms, nodes: g.nodes.length, initializers: g.initializers.length };
+  return {
+    onnxPath: options.out,
+    sidecarPath,
+    sidecar,
+    foldedBatchNorms: g.foldedBatchNorms,
+    nodes: g.nodes.length,
+    initializers: g.initializers.length,
+  };
 }

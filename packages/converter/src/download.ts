@@ -66,8 +66,14 @@ export async function downloadFile(o: DownloadOptions): Promise<string> {
   if (!res.ok || !res.body) throw new ConverterError(`cannot download ${o.url}: HTTP ${res.status}; ${byHand}`);
   const append = res.status === 206 && have > 0;
   const len = Number(res.headers.get('content-length') ?? NaN);
-  const total = Number.isFinite(len) ? len + (append ? have : 0) : o.bytes ?? 0;
-  const bar = o.progress !== false && process.stderr.isTTY ? new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} bytes | ETA {eta}s`, stream: process.stderr }) : undefined;
+  const total = Number.isFinite(len) ? len + (append ? have : 0) : (o.bytes ?? 0);
+  const bar =
+    o.progress !== false && process.stderr.isTTY
+      ? new SingleBar({
+          format: `${name} [{bar}] {percentage}% | {value}/{total} bytes | ETA {eta}s`,
+          stream: process.stderr,
+        })
+      : undefined;
   let done = append ? have : 0;
   bar?.start(total || 1, done);
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -79,7 +85,9 @@ export async function downloadFile(o: DownloadOptions): Promise<string> {
     await pipeline(body, createWriteStream(part, { flags: append ? 'a' : 'w' }));
   } catch (e) {
     bar?.stop();
-    throw new ConverterError(`download of ${o.url} broke off after ${done} bytes (${e instanceof Error ? e.message : String(e)}); run the command again to resume`);
+    throw new ConverterError(
+      `download of ${o.url} broke off after ${done} bytes (${e instanceof Error ? e.message : String(e)}); run the command again to resume`,
+    );
   }
   bar?.stop();
   renameSync(part, final);
@@ -95,10 +103,14 @@ export async function downloadFile(o: DownloadOptions): Promise<string> {
 async function verify(path: string, o: DownloadOptions): Promise<void> {
   if (o.bytes != null) {
     const size = statSync(path).size;
-    if (size !== o.bytes) throw new ConverterError(`${path}: ${size} bytes, the catalog says ${o.bytes}; delete it and download again`);
+    if (size !== o.bytes)
+      throw new ConverterError(`${path}: ${size} bytes, the catalog says ${o.bytes}; delete it and download again`);
   }
   if (o.sha256) {
     const got = await sha256File(path);
-    if (got !== o.sha256.toLowerCase()) throw new ConverterError(`${path}: sha256 ${got} differs from the catalog's ${o.sha256}; delete it and download again`);
+    if (got !== o.sha256.toLowerCase())
+      throw new ConverterError(
+        `${path}: sha256 ${got} differs from the catalog's ${o.sha256}; delete it and download again`,
+      );
   }
 }

@@ -15,5 +15,9 @@ export interface KerasH5 extends KerasH5File {
 /** Reads a Keras-2 HDF5 file (full model or save_weights); bad files are one FormatError line naming the file. */
 export async function readKerasH5(file: string): Promise<KerasH5> {
   const h5 = await readFile(file);
-  return { ...h5, layerNames: h5.layers.map((l) => l.name), weights: new Map(h5.layers.map((l) => [l.name, l.weights])) };
+  return {
+    ...h5,
+    layerNames: h5.layers.map((l) => l.name),
+    weights: new Map(h5.layers.map((l) => [l.name, l.weights])),
+  };
 }

@@ -58,7 +58,13 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       // The released files are full models; a weights-only copy needs the architecture.
       architecture: o.architecture ?? (h5.modelConfig === undefined ? m.architecture : undefined),
       dataset: o.dataset ?? m.dataset,
-      preprocessing: { mean: m.preprocessing.mean, std: m.preprocessing.std, resize: m.inputSize, colorSpace: m.preprocessing.colorSpace, crop: 'center' },
+      preprocessing: {
+        mean: m.preprocessing.mean,
+        std: m.preprocessing.std,
+        resize: m.inputSize,
+        colorSpace: m.preprocessing.colorSpace,
+        crop: 'center',
+      },
       opset: o.opset,
       inputLayout: o.inputLayout,
       fp16: o.fp16,

@@ -19,7 +19,13 @@ export {
 } from './convert.js';
 export { datasetPreprocessing, knownDatasets } from './datasets.js';
 export { checkLambdaKind, LAMBDA_KINDS_HELP } from './lambda/index.js';
-export { verifyConversion, formatVerifyTable, type VerifyOptions, type VerifyReport, type LayerDiff } from './verify.js';
+export {
+  verifyConversion,
+  formatVerifyTable,
+  type VerifyOptions,
+  type VerifyReport,
+  type LayerDiff,
+} from './verify.js';
 export { writeModelPair, removeStaleTemporaries, sha256Hex } from './pair.js';
 export { readCatalog, findCatalogModel, defaultCatalogPath, type Catalog, type CatalogModel } from './catalog.js';
 export { downloadFile, defaultCacheDir, sha256File, type DownloadOptions } from './download.js';

@@ -101,7 +101,10 @@ function readVars(group: H5Group | undefined, path: string): { name?: string; da
   const vars = group && child(group, 'vars');
   if (!vars) return { data: [] };
   const attr = (vars.attrs as Record<string, { value: unknown }>).name;
-  const keys = vars.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+  const keys = vars
+    .keys()
+    .filter((k) => /^\d+$/.test(k))
+    .sort((a, b) => Number(a) - Number(b));
   const data = keys.map((k) => {
     const ds = vars.get(k) as H5Dataset;
     const v = ds.value;
@@ -147,7 +150,10 @@ function walkModel(
     if (inner) {
       const sub = new Map<string, KerasWeight[]>();
       walkModel(w, g, inner, `${prefix}${name}/`, sub);
-      out.set(name, [...sub.values()].flat().map((x) => ({ ...x, name: `${name}/${x.name}` })));
+      out.set(
+        name,
+        [...sub.values()].flat().map((x) => ({ ...x, name: `${name}/${x.name}` })),
+      );
       continue;
     }
     let stored = readVars(g, path);
@@ -170,10 +176,15 @@ function walkModel(
       fail(`its weights are missing from model.weights.h5 (expected ${path}/vars with ${names.join(', ')})`);
     }
     if (stored.data.length !== names.length) {
-      fail(`model.weights.h5 stores ${stored.data.length} variables at ${path}/vars, expected ${names.length} ` +
-        `(${names.join(', ')})`);
+      fail(
+        `model.weights.h5 stores ${stored.data.length} variables at ${path}/vars, expected ${names.length} ` +
+          `(${names.join(', ')})`,
+      );
     }
-    out.set(name, stored.data.map((x, i) => ({ ...x, name: `${name}/${names[i]}:0` })));
+    out.set(
+      name,
+      stored.data.map((x, i) => ({ ...x, name: `${name}/${names[i]}:0` })),
+    );
   }
 }
 

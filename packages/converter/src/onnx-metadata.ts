@@ -45,8 +45,14 @@ export function onnxMetadata(s: SidecarFacts): Record<string, string> {
     m['semembed.input.std'] = JSON.stringify(pre.std);
     m['semembed.input.normalization'] = 'input[c] = (pixel[c] - mean[c]) / std[c], 8-bit pixels 0-255, resized to size';
   }
-  m['semembed.outputs'] = JSON.stringify(s.outputs.map((o) => ({ name: o.name, kind: o.kind, dim: o.dim ?? null,
-    ...(o.normalized !== undefined ? { normalized: o.normalized } : {}) })));
+  m['semembed.outputs'] = JSON.stringify(
+    s.outputs.map((o) => ({
+      name: o.name,
+      kind: o.kind,
+      dim: o.dim ?? null,
+      ...(o.normalized !== undefined ? { normalized: o.normalized } : {}),
+    })),
+  );
   if (s.classes) {
     m['semembed.class_labels'] = JSON.stringify(s.classes.map((c) => c.name ?? String(c.id)));
     m['semembed.classes'] = JSON.stringify(s.classes);
@@ -86,8 +92,11 @@ export const PRODUCER_ATTR = 'semembed_producer';
  * ModelProto.doc_string: where the model came from. Files our trainer wrote say Keras 2.2.4 (they keep Keras's
  * layout on purpose) and are told apart by PRODUCER_ATTR.
  */
-export function producedBy(h5Path: string, h5: { kerasVersion?: string; attrs?: Record<string, string> },
-  converter: string): string {
+export function producedBy(
+  h5Path: string,
+  h5: { kerasVersion?: string; attrs?: Record<string, string> },
+  converter: string,
+): string {
   const file = h5Path.split(/[\\/]/).pop() ?? h5Path;
   const ours = h5.attrs?.[PRODUCER_ATTR];
   if (ours) return `Trained by ${ours} (Keras-2 layout), converted from ${file} by ${converter}`;

@@ -62,15 +62,30 @@ function attributeValue(v: AttrValue): AttributeValue {
 
 const tensor = (t: TensorProto): onnx.TensorProto => makeTensor(t.name, t.dataType, t.dims, { raw: t.raw });
 
-const node = (n: NodeProto): onnx.NodeProto => makeNode(n.opType, n.inputs, n.outputs,
-  { name: n.name, attributes: Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, attributeValue(v)])) });
+const node = (n: NodeProto): onnx.NodeProto =>
+  makeNode(n.opType, n.inputs, n.outputs, {
+    name: n.name,
+    attributes: Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, attributeValue(v)])),
+  });
 
 const valueInfo = (v: ValueInfo): onnx.ValueInfoProto => makeValueInfo(v.name, v.elemType, v.shape);
 
 /** The converted graph as an ONNX model (what `writeModel` of @semembed/onnx serialises). */
 export function toOnnxModel(m: ConvertedGraph): onnx.ModelProto {
-  const graph = makeGraph({ nodes: m.nodes.map(node), name: m.graphName, initializers: m.initializers.map(tensor),
-    inputs: m.inputs.map(valueInfo), outputs: m.outputs.map(valueInfo) });
-  return makeModel({ graph, opset: m.opset, irVersion: m.irVersion, producerName: m.producerName,
-    producerVersion: m.producerVersion, docString: m.docString || undefined, metadata: m.metadata });
+  const graph = makeGraph({
+    nodes: m.nodes.map(node),
+    name: m.graphName,
+    initializers: m.initializers.map(tensor),
+    inputs: m.inputs.map(valueInfo),
+    outputs: m.outputs.map(valueInfo),
+  });
+  return makeModel({
+    graph,
+    opset: m.opset,
+    irVersion: m.irVersion,
+    producerName: m.producerName,
+    producerVersion: m.producerVersion,
+    docString: m.docString || undefined,
+    metadata: m.metadata,
+  });
 }

@@ -59,7 +59,7 @@ export function removeStaleTemporaries(paths: string[]): string[] {
 function writeFlushed(path: string, chunks: Uint8Array[]): void {
   const fd = openSync(path, 'w');
   try {
-    for (const c of chunks) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
+    for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off, c.length - off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

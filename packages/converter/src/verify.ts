@@ -59,14 +59,12 @@ function forTfjs(v: unknown): unknown {
     for (const [k, x] of Object.entries(v)) {
       // TF.js cannot feed float32 into integer inputs (Embedding ids are fed as floats).
       if (k === 'dtype' && typeof x === 'string' && x !== 'float32') o[k] = 'float32';
-      else if (
-        !(
-          /_initializer$/.test(k) &&
-          x &&
-          typeof x === 'object' &&
-          (x as { class_name?: string }).class_name === 'function'
-        )
-      )
+      else if (!(
+        /_initializer$/.test(k) &&
+        x &&
+        typeof x === 'object' &&
+        (x as { class_name?: string }).class_name === 'function'
+      ))
         o[k] = forTfjs(x);
     }
     return o;

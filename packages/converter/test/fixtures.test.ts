@@ -38,7 +38,12 @@ const CASES: Case[] = [
   { file: 'dl4j__dcgan_discriminator.h5', shape: [3, 28, 28, 1], image: true },
   { file: 'dl4j__tfkeras_issue_9349.hdf5', shape: [4, 6], ints: 5 },
   { file: 'hls4ml__selu_no_stream/selu.h5', shape: [3, 5, 5, 1], image: true },
-  { file: 'hls4ml__selu_no_stream/selu_weights.h5', config: 'hls4ml__selu_no_stream/selu.json', shape: [3, 5, 5, 1], image: true },
+  {
+    file: 'hls4ml__selu_no_stream/selu_weights.h5',
+    config: 'hls4ml__selu_no_stream/selu.json',
+    shape: [3, 5, 5, 1],
+    image: true,
+  },
   {
     file: 'dl4j__mnist_mlp_tf_keras_2/mnist_mlp_tf_keras_2_weights.h5',
     config: 'dl4j__mnist_mlp_tf_keras_2/mnist_mlp_tf_keras_2_config.json',
@@ -83,7 +88,13 @@ describe('real Keras fixtures: ONNX Runtime matches TensorFlow.js', () => {
       if (c.image) {
         // The same model with NCHW input: no Transpose may touch the input, outputs unchanged.
         const out2 = join(dir, 'nchw.onnx');
-        const res2 = await convertKeras({ h5: fx(c.file), out: out2, config: c.config ? fx(c.config) : undefined, inputLayout: 'nchw', opset: 13 });
+        const res2 = await convertKeras({
+          h5: fx(c.file),
+          out: out2,
+          config: c.config ? fx(c.config) : undefined,
+          inputLayout: 'nchw',
+          opset: 13,
+        });
         if (checker) checkOnnx(out2);
         expect(res2.sidecar.input.layout).toBe('NCHW');
         const keras = res.sidecar.input.layout;
@@ -168,14 +179,25 @@ function inputFeedsTranspose(bytes: Uint8Array, input: string): boolean {
 
 describe('fixtures with outputs computed by Keras itself', () => {
   it('hls4ml selu (full model and save_weights + model.json) matches Keras to 1e-5', async () => {
-    const x = Float32Array.from(readFileSync(fx('hls4ml__selu_no_stream/tb_input_features.dat'), 'utf8').trim().split(/\s+/).map(Number));
-    const y = Float32Array.from(readFileSync(fx('hls4ml__selu_no_stream/tb_output_predictions.dat'), 'utf8').trim().split(/\s+/).map(Number));
+    const x = Float32Array.from(
+      readFileSync(fx('hls4ml__selu_no_stream/tb_input_features.dat'), 'utf8').trim().split(/\s+/).map(Number),
+    );
+    const y = Float32Array.from(
+      readFileSync(fx('hls4ml__selu_no_stream/tb_output_predictions.dat'), 'utf8').trim().split(/\s+/).map(Number),
+    );
     // Two samples, one per line.
     expect(x.length).toBe(50);
     expect(y.length).toBe(18);
-    for (const [h5, config] of [['selu.h5', undefined], ['selu_weights.h5', 'selu.json']] as const) {
+    for (const [h5, config] of [
+      ['selu.h5', undefined],
+      ['selu_weights.h5', 'selu.json'],
+    ] as const) {
       const out = join(tmp(), 'selu.onnx');
-      const r = await convertKeras({ h5: fx(`hls4ml__selu_no_stream/${h5}`), out, config: config && fx(`hls4ml__selu_no_stream/${config}`) });
+      const r = await convertKeras({
+        h5: fx(`hls4ml__selu_no_stream/${h5}`),
+        out,
+        config: config && fx(`hls4ml__selu_no_stream/${config}`),
+      });
       const got = await runOnnx(out, { [r.sidecar.input.name]: { data: x, shape: [2, 5, 5, 1] } });
       const o = got[r.sidecar.outputs[0].name];
       expect(o.dims).toEqual([2, 3, 3, 1]);
@@ -221,7 +243,9 @@ describe('Lambda layers', () => {
     const seen: string[] = [];
     for (const file of ['dl4j__lambda__model_lambda.h5', 'dl4j__deepfm.h5']) {
       const h5 = await readKerasH5(fx(file));
-      for (const l of (h5.modelConfig as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } }).config.layers) {
+      for (const l of (
+        h5.modelConfig as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } }
+      ).config.layers) {
         if (l.class_name !== 'Lambda') continue;
         const r = readLambdaConfig(l.config);
         const name = String(l.config.name);
@@ -239,22 +263,25 @@ describe('Lambda layers', () => {
   it.each([
     ['--lambda', { lambda_1: 'square', lambda_2: 'scale:3' }],
     ['their code', {}],
-  ])('mapped by %s (x**2 and 3*x in dl4j sequential_lambda), they match an independent tf.js computation', async (_, lambdas) => {
-    const out = join(tmp(), 'lam.onnx');
-    const r = await convertKeras({ h5: fx('dl4j__lambda__sequential_lambda.h5'), out, lambdas });
-    if (checker) checkOnnx(out);
-    const h5 = await readKerasH5(fx('dl4j__lambda__sequential_lambda.h5'));
-    const w = (l: string, k: string) => h5.weights.get(l)!.find((x) => x.name.endsWith(`${k}:0`))!;
-    const { tfjs } = await import('./helpers.js');
-    const tf = await tfjs();
-    const x = randomArray(4 * 100, rng(11));
-    const t = (a: { data: Float32Array; shape: number[] }) => tf.tensor(a.data, a.shape);
-    const h = tf.relu(tf.add(tf.matMul(tf.tensor(x, [4, 100]), t(w('dense_1', 'kernel'))), t(w('dense_1', 'bias'))));
-    const ref = tf.add(tf.matMul(tf.mul(tf.square(h), 3), t(w('dense_2', 'kernel'))), t(w('dense_2', 'bias')));
-    const got = await runOnnx(out, { [r.sidecar.input.name]: { data: x, shape: [4, 100] } });
-    const { maxAbs, scale } = compare(got.dense_2.data, (await ref.data()) as Float32Array);
-    expect(maxAbs).toBeLessThanOrEqual(1e-4 * scale);
-  });
+  ])(
+    'mapped by %s (x**2 and 3*x in dl4j sequential_lambda), they match an independent tf.js computation',
+    async (_, lambdas) => {
+      const out = join(tmp(), 'lam.onnx');
+      const r = await convertKeras({ h5: fx('dl4j__lambda__sequential_lambda.h5'), out, lambdas });
+      if (checker) checkOnnx(out);
+      const h5 = await readKerasH5(fx('dl4j__lambda__sequential_lambda.h5'));
+      const w = (l: string, k: string) => h5.weights.get(l)!.find((x) => x.name.endsWith(`${k}:0`))!;
+      const { tfjs } = await import('./helpers.js');
+      const tf = await tfjs();
+      const x = randomArray(4 * 100, rng(11));
+      const t = (a: { data: Float32Array; shape: number[] }) => tf.tensor(a.data, a.shape);
+      const h = tf.relu(tf.add(tf.matMul(tf.tensor(x, [4, 100]), t(w('dense_1', 'kernel'))), t(w('dense_1', 'bias'))));
+      const ref = tf.add(tf.matMul(tf.mul(tf.square(h), 3), t(w('dense_2', 'kernel'))), t(w('dense_2', 'bias')));
+      const got = await runOnnx(out, { [r.sidecar.input.name]: { data: x, shape: [4, 100] } });
+      const { maxAbs, scale } = compare(got.dense_2.data, (await ref.data()) as Float32Array);
+      expect(maxAbs).toBeLessThanOrEqual(1e-4 * scale);
+    },
+  );
 });
 
 describe('bad input gives one clear message and no output file', () => {
@@ -267,17 +294,26 @@ describe('bad input gives one clear message and no output file', () => {
 
   it('Keras 1 file', async () => {
     const dir = tmp();
-    await fails({ h5: fx('dl4j__keras1_cnn_tf_model.h5'), out: join(dir, 'm.onnx') }, /dl4j__keras1_cnn_tf_model\.h5: written by Keras 1\.1\.2; Keras 1 files are not supported/);
+    await fails(
+      { h5: fx('dl4j__keras1_cnn_tf_model.h5'), out: join(dir, 'm.onnx') },
+      /dl4j__keras1_cnn_tf_model\.h5: written by Keras 1\.1\.2; Keras 1 files are not supported/,
+    );
   });
 
   it('model saved before it was built', async () => {
     const dir = tmp();
-    await fails({ h5: fx('kerasnet__unbuilt_model.h5'), out: join(dir, 'm.onnx') }, /kerasnet__unbuilt_model\.h5: input 'flatten_input' has no input shape: the model was saved before it was built/);
+    await fails(
+      { h5: fx('kerasnet__unbuilt_model.h5'), out: join(dir, 'm.onnx') },
+      /kerasnet__unbuilt_model\.h5: input 'flatten_input' has no input shape: the model was saved before it was built/,
+    );
   });
 
   it('unsupported layer class names the layer', async () => {
     const dir = tmp();
-    await fails({ h5: fx('dl4j__keras-attention.h5'), out: join(dir, 'm.onnx') }, /layer 'attention' \(Attention\): layer class Attention is not supported/);
+    await fails(
+      { h5: fx('dl4j__keras-attention.h5'), out: join(dir, 'm.onnx') },
+      /layer 'attention' \(Attention\): layer class Attention is not supported/,
+    );
   });
 
   it('not HDF5, truncated, missing file', async () => {
@@ -322,8 +358,14 @@ describe('bad input gives one clear message and no output file', () => {
 
   it('bad options', async () => {
     const dir = tmp();
-    await fails({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'm.onnx'), opset: 11 }, /--opset 11: choose an opset from 13/);
-    await fails({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'no', 'dir', 'm.onnx') }, /cannot write .*m\.onnx: its folder does not exist/);
+    await fails(
+      { h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'm.onnx'), opset: 11 },
+      /--opset 11: choose an opset from 13/,
+    );
+    await fails(
+      { h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'no', 'dir', 'm.onnx') },
+      /cannot write .*m\.onnx: its folder does not exist/,
+    );
     const m = fx('dl4j__mnist_mlp_tf_keras_2');
     await fails(
       {
@@ -357,10 +399,21 @@ describe('sidecar', () => {
     expect(s).toEqual(r.sidecar);
     expect(s.format).toBe('semembed-onnx-sidecar/1');
     expect(s.model).toBe('bn.onnx');
-    expect(s.input).toEqual({ name: 'conv2d_1_input', layout: 'NHWC', shape: [null, 10, 10, 3], dtype: 'float32', channels: 3 });
+    expect(s.input).toEqual({
+      name: 'conv2d_1_input',
+      layout: 'NHWC',
+      shape: [null, 10, 10, 3],
+      dtype: 'float32',
+      channels: 3,
+    });
     expect(s.preprocessing).toMatchObject({ resize: [10, 10], colorSpace: 'rgb' });
     expect(s.outputs).toEqual([{ name: 'dense_1', kind: 'logits', dim: 1 }]);
-    expect(s.source).toMatchObject({ file: 'dl4j__cnn_batch_norm.h5', keras_version: '2.1.3', model_class: 'Sequential', opset: 17 });
+    expect(s.source).toMatchObject({
+      file: 'dl4j__cnn_batch_norm.h5',
+      keras_version: '2.1.3',
+      model_class: 'Sequential',
+      opset: 17,
+    });
     expect(r.foldedBatchNorms).toEqual(['batch_normalization_1']);
     // The runtimes' contract (@semembed/model): version 2, and what the converter wrote validates as an image model.
     expect(s.version).toBe(2);
@@ -369,7 +422,11 @@ describe('sidecar', () => {
 
   it('a sidecar the runtimes would refuse is one line naming the field, and nothing is written', async () => {
     const dir = tmp();
-    const p = convertKeras({ h5: fx('dl4j__cnn_batch_norm.h5'), out: join(dir, 'm.onnx'), preprocessing: { mean: [1, 2] } });
+    const p = convertKeras({
+      h5: fx('dl4j__cnn_batch_norm.h5'),
+      out: join(dir, 'm.onnx'),
+      preprocessing: { mean: [1, 2] },
+    });
     await expect(p).rejects.toThrow(/m\.json: preprocessing\.mean: must have 1 or 3 entries \(got \[1,2\]\)$/);
     await expect(p).rejects.toBeInstanceOf(SidecarError);
     expect(readdirSync(dir)).toEqual([]);

@@ -38,8 +38,10 @@ export function hasOnnxChecker(): boolean {
     const r = spawnSync(PY, ['-c', 'import onnx'], { stdio: 'pipe' });
     checkerAvailable = r.status === 0;
     if (!checkerAvailable) {
-      throw new Error('/usr/bin/python3 with the onnx module is missing: the onnx.checker tests need it '
-        + '(apt-get install python3-onnx)');
+      throw new Error(
+        '/usr/bin/python3 with the onnx module is missing: the onnx.checker tests need it ' +
+          '(apt-get install python3-onnx)',
+      );
     }
   }
   return checkerAvailable;
@@ -47,10 +49,15 @@ export function hasOnnxChecker(): boolean {
 
 /** Runs onnx.checker.check_model(full_check=True); throws with the checker's message on failure. */
 export function checkOnnx(path: string): void {
-  execFileSync(PY, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { stdio: 'pipe' });
+  execFileSync(PY, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], {
+    stdio: 'pipe',
+  });
 }
 
-export async function runOnnx(path: string, feeds: Record<string, { data: Float32Array; shape: number[] }>): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+export async function runOnnx(
+  path: string,
+  feeds: Record<string, { data: Float32Array; shape: number[] }>,
+): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
   const s = await ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
   const t: Record<string, ort.Tensor> = {};
   for (const [k, v] of Object.entries(feeds)) t[k] = new ort.Tensor('float32', v.data, v.shape);
@@ -72,7 +79,13 @@ function stripInitializers(v: unknown): unknown {
         o[k] = 'float32';
         continue;
       }
-      if (/_initializer$/.test(k) && x && typeof x === 'object' && (x as { class_name?: string }).class_name === 'function') continue;
+      if (
+        /_initializer$/.test(k) &&
+        x &&
+        typeof x === 'object' &&
+        (x as { class_name?: string }).class_name === 'function'
+      )
+        continue;
       o[k] = stripInitializers(x);
     }
     return o;
@@ -98,12 +111,17 @@ export async function tfjsModel(config: unknown, weights: Map<string, KerasWeigh
   return m;
 }
 
-export async function tfjsPredict(m: tf.LayersModel, inputs: { data: Float32Array; shape: number[] }[]): Promise<{ data: Float32Array; shape: number[] }[]> {
+export async function tfjsPredict(
+  m: tf.LayersModel,
+  inputs: { data: Float32Array; shape: number[] }[],
+): Promise<{ data: Float32Array; shape: number[] }[]> {
   const t = await tfjs();
   const xs = inputs.map((i) => t.tensor(i.data, i.shape));
   const ys = m.predict(xs.length === 1 ? xs[0] : xs);
   const arr = Array.isArray(ys) ? ys : [ys];
-  const out = await Promise.all(arr.map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape as number[] })));
+  const out = await Promise.all(
+    arr.map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape as number[] })),
+  );
   xs.forEach((x) => x.dispose());
   arr.forEach((y) => y.dispose());
   return out;
@@ -127,7 +145,8 @@ export function toNchw(a: Float32Array, [n, h, w, c]: number[]): Float32Array {
   const out = new Float32Array(a.length);
   for (let b = 0; b < n; b++)
     for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = a[((b * h + y) * w + x) * c + k];
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = a[((b * h + y) * w + x) * c + k];
   return out;
 }
 

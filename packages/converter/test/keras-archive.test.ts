@@ -58,7 +58,10 @@ async function variant(dir: string, name: string, edit: Edit): Promise<string> {
 
 async function refused(h5: string, dir: string): Promise<string> {
   const out = join(dir, 'bad.onnx');
-  const err = await convertKeras({ h5, out }).then(() => undefined, (e: unknown) => e);
+  const err = await convertKeras({ h5, out }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConverterError);
   expect(existsSync(out)).toBe(false);
   const msg = (err as Error).message;
@@ -77,11 +80,18 @@ describe('Keras 3 .keras archives', () => {
     expect(k.weights.get('dw')?.map((w) => w.name)).toEqual(['dw/depthwise_kernel:0', 'dw/bias:0']);
     // center=False: no beta, so vars/1 is the moving mean
     expect(k.weights.get('dw_bn')?.map((w) => w.name)).toEqual([
-      'dw_bn/gamma:0', 'dw_bn/moving_mean:0', 'dw_bn/moving_variance:0',
+      'dw_bn/gamma:0',
+      'dw_bn/moving_mean:0',
+      'dw_bn/moving_variance:0',
     ]);
     expect(k.weights.get('tower')?.map((w) => w.name)).toEqual([
-      'tower/pw/kernel:0', 'tower/pw/bias:0', 'tower/pw_bn/gamma:0', 'tower/pw_bn/beta:0',
-      'tower/pw_bn/moving_mean:0', 'tower/pw_bn/moving_variance:0', 'tower/down/kernel:0',
+      'tower/pw/kernel:0',
+      'tower/pw/bias:0',
+      'tower/pw_bn/gamma:0',
+      'tower/pw_bn/beta:0',
+      'tower/pw_bn/moving_mean:0',
+      'tower/pw_bn/moving_variance:0',
+      'tower/down/kernel:0',
     ]);
   });
 
@@ -102,7 +112,10 @@ describe('Keras 3 .keras archives', () => {
     const dir = tmp();
     const x = readNpy(join(K3, 'tiny.input.npy'));
     const want = { embed: readNpy(join(K3, 'tiny.embed.npy')), prob: readNpy(join(K3, 'tiny.prob.npy')) };
-    for (const [file, layout] of [[TINY, 'nhwc'], [join(dir, 'renamed.h5'), 'nchw']] as const) {
+    for (const [file, layout] of [
+      [TINY, 'nhwc'],
+      [join(dir, 'renamed.h5'), 'nchw'],
+    ] as const) {
       if (file !== TINY) copyFileSync(TINY, file); // told by its zip signature, not its extension
       const out = join(dir, `${layout}.onnx`);
       const r = await convertKeras({ h5: file, out, inputLayout: layout });

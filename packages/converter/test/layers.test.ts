@@ -428,13 +428,21 @@ describe('SeparableConv1D (TF.js has none)', () => {
     const pw = randomArray(C * M * F, r);
     const bias = randomArray(F, r);
     const x = randomArray(N * W * C, rng(32), -2, 2);
-    for (const [padding, stride] of [['same', 2], ['valid', 1]] as const) {
+    for (const [padding, stride] of [
+      ['same', 2],
+      ['valid', 1],
+    ] as const) {
       const config = {
         class_name: 'Model',
         config: {
           name: 's1',
           layers: [
-            { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, W, C] }, inbound_nodes: [] },
+            {
+              class_name: 'InputLayer',
+              name: 'x',
+              config: { name: 'x', batch_input_shape: [null, W, C] },
+              inbound_nodes: [],
+            },
             {
               class_name: 'SeparableConv1D',
               name: 'sep',
@@ -461,7 +469,13 @@ describe('SeparableConv1D (TF.js has none)', () => {
       const res = await convertKeras({ h5: join(dir, 's.h5'), out: join(dir, 's.onnx') });
       if (checker) checkOnnx(res.onnxPath);
       const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, W, C] } });
-      const layer = tf.layers.separableConv2d({ filters: F, kernelSize: [1, K], strides: [1, stride], padding, depthMultiplier: M });
+      const layer = tf.layers.separableConv2d({
+        filters: F,
+        kernelSize: [1, K],
+        strides: [1, stride],
+        padding,
+        depthMultiplier: M,
+      });
       layer.apply(tf.tensor4d(x, [N, 1, W, C])); // builds the layer's weights
       layer.setWeights([tf.tensor4d(dw, [1, K, C, M]), tf.tensor4d(pw, [1, 1, C * M, F]), tf.tensor1d(bias)]);
       const want = layer.apply(tf.tensor4d(x, [N, 1, W, C])) as tfTypes.Tensor;

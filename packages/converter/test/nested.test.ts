@@ -18,7 +18,10 @@ const dense = (name: string, units: number, activation: string, extra: Record<st
   class_name: 'Dense',
   config: { name, units, activation, use_bias: true, ...extra },
 });
-const inner = { class_name: 'Sequential', config: { name: 'seq', layers: [dense('d1', 4, 'relu', { batch_input_shape: [null, 3] }), dense('d2', 2, 'tanh')] } };
+const inner = {
+  class_name: 'Sequential',
+  config: { name: 'seq', layers: [dense('d1', 4, 'relu', { batch_input_shape: [null, 3] }), dense('d2', 2, 'tanh')] },
+};
 const weights = [
   { name: 'inp', weights: [] },
   {
@@ -30,14 +33,22 @@ const weights = [
       { name: 'd2/bias:0', shape: [2], data: W.d2b },
     ],
   },
-  { name: 'out', weights: [{ name: 'out/kernel:0', shape: [2, 1], data: W.outk }, { name: 'out/bias:0', shape: [1], data: W.outb }] },
+  {
+    name: 'out',
+    weights: [
+      { name: 'out/kernel:0', shape: [2, 1], data: W.outk },
+      { name: 'out/bias:0', shape: [1], data: W.outb },
+    ],
+  },
 ];
 
 /** The same computation written out: out = sigmoid(tanh(relu(x·K1 + b1)·K2 + b2)·K3 + b3). */
 function expected(x: Float32Array, n: number): Float32Array {
   const y = new Float32Array(n);
   for (let s = 0; s < n; s++) {
-    const h = [0, 1, 2, 3].map((j) => Math.max(0, W.d1b[j] + [0, 1, 2].reduce((a, i) => a + x[s * 3 + i] * W.d1k[i * 4 + j], 0)));
+    const h = [0, 1, 2, 3].map((j) =>
+      Math.max(0, W.d1b[j] + [0, 1, 2].reduce((a, i) => a + x[s * 3 + i] * W.d1k[i * 4 + j], 0)),
+    );
     const g = [0, 1].map((j) => Math.tanh(W.d2b[j] + h.reduce((a, v, i) => a + v * W.d2k[i * 2 + j], 0)));
     y[s] = 1 / (1 + Math.exp(-(W.outb[0] + g[0] * W.outk[0] + g[1] * W.outk[1])));
   }
@@ -55,7 +66,12 @@ describe('nested models', () => {
       config: {
         name: 'outer',
         layers: [
-          { class_name: 'InputLayer', name: 'inp', config: { name: 'inp', batch_input_shape: [null, 3], dtype: 'float32' }, inbound_nodes: [] },
+          {
+            class_name: 'InputLayer',
+            name: 'inp',
+            config: { name: 'inp', batch_input_shape: [null, 3], dtype: 'float32' },
+            inbound_nodes: [],
+          },
           { ...inner, name: 'seq', inbound_nodes: [[['inp', 0, 0, {}]]] },
           { ...dense('out', 1, 'sigmoid'), name: 'out', inbound_nodes: [[['seq', 1, 0, {}]]] },
         ],

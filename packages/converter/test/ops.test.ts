@@ -12,11 +12,19 @@ const B1 = randomArray(4, r);
 const K2 = randomArray(6 * 4, r);
 const B2 = randomArray(4, r);
 
-const t = (layer: string, shape: (number | null)[]) => ({ class_name: '__keras_tensor__', config: { shape, dtype: 'float32', keras_history: [layer, 0, 0] } });
+const t = (layer: string, shape: (number | null)[]) => ({
+  class_name: '__keras_tensor__',
+  config: { shape, dtype: 'float32', keras_history: [layer, 0, 0] },
+});
 const layer = (class_name: string, name: string, config: Record<string, unknown>, args: unknown[]) => ({
   module: 'keras.layers',
   class_name,
-  config: { name, trainable: true, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' } }, ...config },
+  config: {
+    name,
+    trainable: true,
+    dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' } },
+    ...config,
+  },
   registered_name: null,
   name,
   inbound_nodes: args.length ? [{ args, kwargs: {} }] : [],
@@ -38,19 +46,37 @@ const config = {
       layer('Softmax', 'sm', { axis: 1 }, [t('rs', [null, 2, 2])]),
     ],
     input_layers: [['x', 0, 0]],
-    output_layers: [['relu', 0, 0], ['elu', 0, 0], ['sm', 0, 0]],
+    output_layers: [
+      ['relu', 0, 0],
+      ['elu', 0, 0],
+      ['sm', 0, 0],
+    ],
   },
 };
 
 const weights = [
   { name: 'x', weights: [] },
-  { name: 'd1', weights: [{ name: 'd1/kernel:0', shape: [6, 4], data: K1 }, { name: 'd1/bias:0', shape: [4], data: B1 }] },
-  { name: 'd2', weights: [{ name: 'd2/kernel:0', shape: [6, 4], data: K2 }, { name: 'd2/bias:0', shape: [4], data: B2 }] },
+  {
+    name: 'd1',
+    weights: [
+      { name: 'd1/kernel:0', shape: [6, 4], data: K1 },
+      { name: 'd1/bias:0', shape: [4], data: B1 },
+    ],
+  },
+  {
+    name: 'd2',
+    weights: [
+      { name: 'd2/kernel:0', shape: [6, 4], data: K2 },
+      { name: 'd2/bias:0', shape: [4], data: B2 },
+    ],
+  },
   ...['relu', 'elu', 'sub', 'rs', 'sm'].map((name) => ({ name, weights: [] })),
 ];
 
 function dense(x: Float32Array, n: number, K: Float32Array, B: Float32Array): number[][] {
-  return Array.from({ length: n }, (_, s) => [0, 1, 2, 3].map((j) => B[j] + [0, 1, 2, 3, 4, 5].reduce((a, i) => a + x[s * 6 + i] * K[i * 4 + j], 0)));
+  return Array.from({ length: n }, (_, s) =>
+    [0, 1, 2, 3].map((j) => B[j] + [0, 1, 2, 3, 4, 5].reduce((a, i) => a + x[s * 6 + i] * K[i * 4 + j], 0)),
+  );
 }
 
 const checker = hasOnnxChecker();
@@ -94,16 +120,36 @@ describe('Keras 3 config form; ReLU / ELU / Softmax / Subtract options by formul
       config: {
         name: 'l2',
         layers: [
-          { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, 6] }, inbound_nodes: [] },
-          { class_name: 'Dense', name: 'd1', config: { name: 'd1', units: 4, activation: 'linear' }, inbound_nodes: [[['x', 0, 0, {}]]] },
-          { class_name: 'Lambda', name: 'l2norm', config: { name: 'l2norm', function: ['4wEAAA==', null, null], function_type: 'lambda' }, inbound_nodes: [[['d1', 0, 0, {}]]] },
+          {
+            class_name: 'InputLayer',
+            name: 'x',
+            config: { name: 'x', batch_input_shape: [null, 6] },
+            inbound_nodes: [],
+          },
+          {
+            class_name: 'Dense',
+            name: 'd1',
+            config: { name: 'd1', units: 4, activation: 'linear' },
+            inbound_nodes: [[['x', 0, 0, {}]]],
+          },
+          {
+            class_name: 'Lambda',
+            name: 'l2norm',
+            config: { name: 'l2norm', function: ['4wEAAA==', null, null], function_type: 'lambda' },
+            inbound_nodes: [[['d1', 0, 0, {}]]],
+          },
         ],
         input_layers: [['x', 0, 0]],
         output_layers: [['l2norm', 0, 0]],
       },
     };
     const want = h1.flatMap((row) => {
-      const n = Math.sqrt(Math.max(row.reduce((a, v) => a + v * v, 0), 1e-12));
+      const n = Math.sqrt(
+        Math.max(
+          row.reduce((a, v) => a + v * v, 0),
+          1e-12,
+        ),
+      );
       return row.map((v) => v / n);
     });
     for (const opset of [17, 18, 21]) {

@@ -40,7 +40,10 @@ export function numBatches(numSamples: number, batchSize: number, dropRemainder 
 }
 
 /** The sample order of one epoch. */
-export function epochOrder(numSamples: number, opts: { shuffle?: boolean; seed?: number; epoch?: number } = {}): Int32Array {
+export function epochOrder(
+  numSamples: number,
+  opts: { shuffle?: boolean; seed?: number; epoch?: number } = {},
+): Int32Array {
   const order = new Int32Array(numSamples);
   for (let i = 0; i < numSamples; i++) order[i] = i;
   if (opts.shuffle) new Rng(opts.seed ?? 0, opts.epoch ?? 0, 1).shuffle(order);
@@ -69,7 +72,14 @@ export function* batches(ds: Dataset, opts: BatchOptions): Generator<Batch, void
     const lb = reuse ? labels!.subarray(0, count) : new Int32Array(count);
     composer.compose(indices, count, xb, opts.augment === true, augRng);
     for (let i = 0; i < count; i++) lb[i] = ds.labels[indices[i]];
-    yield { x: xb, labels: lb, indices: reuse ? indices : indices.slice(), size: count, shape: [count, H, W, C], index: b };
+    yield {
+      x: xb,
+      labels: lb,
+      indices: reuse ? indices : indices.slice(),
+      size: count,
+      shape: [count, H, W, C],
+      index: b,
+    };
   }
   x = undefined;
   labels = undefined;

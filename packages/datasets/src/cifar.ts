@@ -33,7 +33,11 @@ function subdirs(v: CifarVariant): string[] {
 }
 
 /** Locates the batch files for one split in either official layout (python pickles preferred). */
-export function locateCifar(root: string, v: CifarVariant, split: 'train' | 'test'): { dir: string; layout: 'python' | 'binary'; files: string[] } {
+export function locateCifar(
+  root: string,
+  v: CifarVariant,
+  split: 'train' | 'test',
+): { dir: string; layout: 'python' | 'binary'; files: string[] } {
   for (const sub of subdirs(v)) {
     const dir = sub ? join(root, sub) : root;
     for (const layout of ['python', 'binary'] as const) {
@@ -42,7 +46,9 @@ export function locateCifar(root: string, v: CifarVariant, split: 'train' | 'tes
     }
   }
   const expect = [...layoutFiles(v, split, 'python'), ...layoutFiles(v, split, 'binary')].join(', ');
-  const where = existsSync(root) ? `CIFAR-${v} ${split} batches not found in ${root} or its ${subdirs(v).slice(1).join('/ or ')}/ folders (expected ${expect})` : `${root} does not exist`;
+  const where = existsSync(root)
+    ? `CIFAR-${v} ${split} batches not found in ${root} or its ${subdirs(v).slice(1).join('/ or ')}/ folders (expected ${expect})`
+    : `${root} does not exist`;
   throw new DatasetError(`${where}. ${CIFAR_HOW_TO_GET}`);
 }
 
@@ -56,7 +62,9 @@ function getKey(dict: Map<unknown, unknown>, key: string): unknown {
 }
 
 function keyNames(dict: Map<unknown, unknown>): string {
-  return [...dict.keys()].map((k) => (k instanceof Uint8Array ? `b'${Buffer.from(k).toString('latin1')}'` : `'${String(k)}'`)).join(', ');
+  return [...dict.keys()]
+    .map((k) => (k instanceof Uint8Array ? `b'${Buffer.from(k).toString('latin1')}'` : `'${String(k)}'`))
+    .join(', ');
 }
 
 function toLabelArray(v: unknown, file: string, key: string): Int32Array {
@@ -64,14 +72,16 @@ function toLabelArray(v: unknown, file: string, key: string): Int32Array {
     const out = new Int32Array(v.length);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (typeof x !== 'number' || !Number.isInteger(x)) throw new DatasetError(`${file}: '${key}' entry ${i} is not an integer`);
+      if (typeof x !== 'number' || !Number.isInteger(x))
+        throw new DatasetError(`${file}: '${key}' entry ${i} is not an integer`);
       out[i] = x;
     }
     return out;
   }
   if (v && typeof v === 'object' && 'shape' in v && 'data' in v) {
     const a = v as NdArray;
-    if (a.shape.length !== 1) throw new DatasetError(`${file}: '${key}' has shape [${a.shape.join(', ')}], expected a 1-D list`);
+    if (a.shape.length !== 1)
+      throw new DatasetError(`${file}: '${key}' has shape [${a.shape.join(', ')}], expected a 1-D list`);
     const out = new Int32Array(a.shape[0]);
     for (let i = 0; i < out.length; i++) out[i] = Number(a.data[i]);
     return out;
@@ -81,7 +91,8 @@ function toLabelArray(v: unknown, file: string, key: string): Int32Array {
 
 function checkLabels(labels: Int32Array, max: number, file: string, key: string): void {
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] < 0 || labels[i] >= max) throw new DatasetError(`${file}: ${key} ${i} is ${labels[i]}, outside 0..${max - 1}`);
+    if (labels[i] < 0 || labels[i] >= max)
+      throw new DatasetError(`${file}: ${key} ${i} is ${labels[i]}, outside 0..${max - 1}`);
   }
 }
 
@@ -112,16 +123,23 @@ function readPicklePart(file: string, v: CifarVariant): Part {
     const msg = (e as Error).message;
     throw new DatasetError(msg.includes(file) ? msg : `${file}: not a readable CIFAR python batch (${msg})`);
   }
-  if (!(obj instanceof Map)) throw new DatasetError(`${file}: expected a pickled dict, found ${Array.isArray(obj) ? 'a list' : typeof obj}`);
+  if (!(obj instanceof Map))
+    throw new DatasetError(`${file}: expected a pickled dict, found ${Array.isArray(obj) ? 'a list' : typeof obj}`);
   const data = getKey(obj, 'data') as NdArray | undefined;
-  if (!data || typeof data !== 'object' || !('shape' in data)) throw new DatasetError(`${file}: no 'data' array in the batch (keys: ${keyNames(obj)})`);
+  if (!data || typeof data !== 'object' || !('shape' in data))
+    throw new DatasetError(`${file}: no 'data' array in the batch (keys: ${keyNames(obj)})`);
   if (data.dtype !== 'uint8') throw new DatasetError(`${file}: 'data' has dtype ${data.dtype}, expected uint8`);
   if (data.shape.length !== 2 || data.shape[1] !== IMAGE_BYTES) {
-    throw new DatasetError(`${file}: 'data' has shape [${data.shape.join(', ')}], expected [N, ${IMAGE_BYTES}] (32x32x3 planes)`);
+    throw new DatasetError(
+      `${file}: 'data' has shape [${data.shape.join(', ')}], expected [N, ${IMAGE_BYTES}] (32x32x3 planes)`,
+    );
   }
   const labelKey = v === 10 ? 'labels' : 'fine_labels';
   const rawLabels = getKey(obj, labelKey);
-  if (rawLabels === undefined) throw new DatasetError(`${file}: no '${labelKey}' in the batch (keys: ${keyNames(obj)})${v === 10 && getKey(obj, 'fine_labels') !== undefined ? ' - this looks like CIFAR-100' : ''}${v === 100 && getKey(obj, 'labels') !== undefined ? ' - this looks like CIFAR-10' : ''}`);
+  if (rawLabels === undefined)
+    throw new DatasetError(
+      `${file}: no '${labelKey}' in the batch (keys: ${keyNames(obj)})${v === 10 && getKey(obj, 'fine_labels') !== undefined ? ' - this looks like CIFAR-100' : ''}${v === 100 && getKey(obj, 'labels') !== undefined ? ' - this looks like CIFAR-10' : ''}`,
+    );
   const labels = toLabelArray(rawLabels, file, labelKey);
   const n = data.shape[0];
   if (labels.length !== n) throw new DatasetError(`${file}: ${labels.length} labels for ${n} images`);
@@ -141,7 +159,9 @@ function readBinaryPart(file: string, v: CifarVariant): Part {
   const lb = v === 10 ? 1 : 2;
   const rec = lb + IMAGE_BYTES;
   if (buf.length === 0 || buf.length % rec !== 0) {
-    throw new DatasetError(`${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR-${v} records (${lb} label byte${lb > 1 ? 's' : ''} + ${IMAGE_BYTES} pixels): truncated or not CIFAR-${v}`);
+    throw new DatasetError(
+      `${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR-${v} records (${lb} label byte${lb > 1 ? 's' : ''} + ${IMAGE_BYTES} pixels): truncated or not CIFAR-${v}`,
+    );
   }
   const n = buf.length / rec;
   const labels = new Int32Array(n);
@@ -159,7 +179,12 @@ function readBinaryPart(file: string, v: CifarVariant): Part {
 }
 
 /** Reads one CIFAR split (all its batch files) into HWC uint8 images. */
-export function readCifarSplit(root: string, v: CifarVariant, split: 'train' | 'test', onFile?: (done: number, total: number) => void): CifarSplit {
+export function readCifarSplit(
+  root: string,
+  v: CifarVariant,
+  split: 'train' | 'test',
+  onFile?: (done: number, total: number) => void,
+): CifarSplit {
   const { layout, files } = locateCifar(root, v, split);
   const parts = files.map((f, i) => {
     const part = layout === 'python' ? readPicklePart(f, v) : readBinaryPart(f, v);

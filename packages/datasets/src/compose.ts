@@ -149,14 +149,17 @@ export class BatchComposer {
     if (C === 1) {
       for (let p = 0; p < n; p++) out[outOff + p] = lut[src[off + p]];
     } else if (C === 3) {
-      const p0 = perm[0], p1 = perm[1], p2 = perm[2];
+      const p0 = perm[0],
+        p1 = perm[1],
+        p2 = perm[2];
       for (let p = 0; p < n; p += 3) {
         out[outOff + p] = lut[src[off + p + p0]];
         out[outOff + p + 1] = lut[256 + src[off + p + p1]];
         out[outOff + p + 2] = lut[512 + src[off + p + p2]];
       }
     } else {
-      for (let p = 0; p < n; p += C) for (let k = 0; k < C; k++) out[outOff + p + k] = lut[k * 256 + src[off + p + perm[k]]];
+      for (let p = 0; p < n; p += C)
+        for (let k = 0; k < C; k++) out[outOff + p + k] = lut[k * 256 + src[off + p + perm[k]]];
     }
   }
 
@@ -208,7 +211,8 @@ export class BatchComposer {
         const o = rowOut + (t.flip ? W - 1 - c : c) * C;
         for (let k = 0; k < C; k++) {
           const s = perm[k];
-          const v = gy * (gx * src[a + ca + s] + fx * src[a + cb + s]) + fy * (gx * src[b + ca + s] + fx * src[b + cb + s]);
+          const v =
+            gy * (gx * src[a + ca + s] + fx * src[a + cb + s]) + fy * (gx * src[b + ca + s] + fx * src[b + cb + s]);
           out[o + k] = v * scale[s] + bias[s];
         }
       }
@@ -257,7 +261,11 @@ export class BatchComposer {
  * Applies one Keras transform to a single uint8 HWC image and returns float32 pixel values (not
  * normalised): the unit the tests compare against scipy.ndimage.
  */
-export function applyKerasTransform(image: Uint8Array, shape: [number, number, number], t: KerasTransform): Float32Array {
+export function applyKerasTransform(
+  image: Uint8Array,
+  shape: [number, number, number],
+  t: KerasTransform,
+): Float32Array {
   const ds = {
     name: 'single',
     split: 'train',

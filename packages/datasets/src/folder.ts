@@ -41,7 +41,8 @@ function imagesIn(dir: string): string[] {
  * reference's order), or the order of `classes` when given (then other folders are ignored).
  */
 export function listImageFolder(root: string, split: 'train' | 'test', classes?: string[]): FolderListing {
-  if (!isDir(root)) throw new DatasetError(`image folder ${root} does not exist or is not a directory. ${FOLDER_LAYOUTS}`);
+  if (!isDir(root))
+    throw new DatasetError(`image folder ${root} does not exist or is not a directory. ${FOLDER_LAYOUTS}`);
   const trainDir = join(root, 'train');
   const testDir = [join(root, 'test'), join(root, 'val')].find(isDir);
   const hasLists = existsSync(join(root, 'train.txt')) && existsSync(join(root, 'test.txt'));
@@ -61,7 +62,9 @@ export function listImageFolder(root: string, split: 'train' | 'test', classes?:
       }
     });
     if (classes && !classes.some((c) => all.includes(c))) {
-      throw new DatasetError(`none of the ${classes.length} classes in the class list ('${classes.slice(0, 3).join("', '")}'${classes.length > 3 ? ', ...' : ''}) has a folder in ${trainDir}; wrong class embedding file?`);
+      throw new DatasetError(
+        `none of the ${classes.length} classes in the class list ('${classes.slice(0, 3).join("', '")}'${classes.length > 3 ? ', ...' : ''}) has a folder in ${trainDir}; wrong class embedding file?`,
+      );
     }
     if (files.length === 0) throw new DatasetError(`no JPEG/PNG/WebP images in the class folders of ${splitDir}`);
     return { layout: 'split-folders', classes: cls, files, labels: Int32Array.from(labels) };
@@ -86,7 +89,10 @@ export function listImageFolder(root: string, split: 'train' | 'test', classes?:
         files.push(f);
         labels.push(lbl);
       });
-    if (files.length === 0) throw new DatasetError(`${list} lists no images of known classes (class folders: ${all.slice(0, 5).join(', ')}${all.length > 5 ? ', ...' : ''})`);
+    if (files.length === 0)
+      throw new DatasetError(
+        `${list} lists no images of known classes (class folders: ${all.slice(0, 5).join(', ')}${all.length > 5 ? ', ...' : ''})`,
+      );
     return { layout: 'list-files', classes: cls, files, labels: Int32Array.from(labels) };
   }
   throw new DatasetError(`${root} is not an image-folder dataset. ${FOLDER_LAYOUTS}`);

@@ -8,7 +8,14 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-const IDX_TYPES: Record<number, string> = { 0x08: 'uint8', 0x09: 'int8', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const IDX_TYPES: Record<number, string> = {
+  0x08: 'uint8',
+  0x09: 'int8',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 /** Reads gzip-compressed or plain bytes; gzip is recognised by its magic number, not the file name. */
 export function readMaybeGzip(path: string): Uint8Array {
@@ -42,14 +49,19 @@ export function parseIdx(buf: Uint8Array, source: string, expectDims?: number): 
   const ndims = buf[3];
   if (type !== 0x08) {
     const t = IDX_TYPES[type];
-    throw new DatasetError(`${source}: IDX element type ${t ?? `0x${type.toString(16)} (invalid)`} is not supported, expected uint8 (0x08)`);
+    throw new DatasetError(
+      `${source}: IDX element type ${t ?? `0x${type.toString(16)} (invalid)`} is not supported, expected uint8 (0x08)`,
+    );
   }
   if (expectDims !== undefined && ndims !== expectDims) {
-    throw new DatasetError(`${source}: expected a ${expectDims}-dimensional IDX array (magic 0x0000080${expectDims}), found ${ndims} dimensions`);
+    throw new DatasetError(
+      `${source}: expected a ${expectDims}-dimensional IDX array (magic 0x0000080${expectDims}), found ${ndims} dimensions`,
+    );
   }
   if (ndims === 0) throw new DatasetError(`${source}: IDX array with 0 dimensions`);
   const header = 4 + 4 * ndims;
-  if (buf.length < header) throw new DatasetError(`${source}: truncated IDX header (${buf.length} bytes, need ${header})`);
+  if (buf.length < header)
+    throw new DatasetError(`${source}: truncated IDX header (${buf.length} bytes, need ${header})`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims: number[] = [];
   let size = 1;
@@ -60,10 +72,14 @@ export function parseIdx(buf: Uint8Array, source: string, expectDims?: number): 
   }
   const have = buf.length - header;
   if (have < size) {
-    throw new DatasetError(`${source}: truncated: header says ${dims.join('x')} = ${size} bytes of data, file has ${have}`);
+    throw new DatasetError(
+      `${source}: truncated: header says ${dims.join('x')} = ${size} bytes of data, file has ${have}`,
+    );
   }
   if (have > size) {
-    throw new DatasetError(`${source}: ${have - size} unexpected bytes after the ${dims.join('x')} data (corrupt file?)`);
+    throw new DatasetError(
+      `${source}: ${have - size} unexpected bytes after the ${dims.join('x')} data (corrupt file?)`,
+    );
   }
   return { dims, data: buf.subarray(header) };
 }
@@ -73,12 +89,28 @@ function hex(buf: Uint8Array, from: number, to: number): string {
 }
 
 export const FASHION_MNIST_ROOT = '/usr/share/datasets/fashion-mnist';
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 /** File names to try, in order: the official (and Debian dataset-fashion-mnist) .gz names, unpacked, and the dotted variant. */
 export function idxCandidates(prefix: string, kind: 'images' | 'labels'): string[] {
   const d = kind === 'images' ? 'idx3' : 'idx1';
-  return [`${prefix}-${kind}-${d}-ubyte.gz`, `${prefix}-${kind}-${d}-ubyte`, `${prefix}-${kind}.${d}-ubyte`, `${prefix}-${kind}.${d}-ubyte.gz`];
+  return [
+    `${prefix}-${kind}-${d}-ubyte.gz`,
+    `${prefix}-${kind}-${d}-ubyte`,
+    `${prefix}-${kind}.${d}-ubyte`,
+    `${prefix}-${kind}.${d}-ubyte.gz`,
+  ];
 }
 
 export function findFile(root: string, names: string[]): string | undefined {
@@ -104,7 +136,9 @@ export function readIdxSplit(root: string, split: 'train' | 'test', datasetName:
   const lblPath = findFile(root, lblNames);
   if (!imgPath || !lblPath) {
     const missing = !imgPath ? imgNames : lblNames;
-    const what = !existsSync(root) ? `${root} does not exist` : `${datasetName} ${split} ${!imgPath ? 'images' : 'labels'} not found in ${root} (looked for ${missing.join(', ')})`;
+    const what = !existsSync(root)
+      ? `${root} does not exist`
+      : `${datasetName} ${split} ${!imgPath ? 'images' : 'labels'} not found in ${root} (looked for ${missing.join(', ')})`;
     throw new DatasetError(`${what}. ${howToGet}`);
   }
   const img = parseIdx(readMaybeGzip(imgPath), imgPath, 3);

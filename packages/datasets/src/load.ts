@@ -12,7 +12,18 @@ import type { Augmentation, ChannelStats, Dataset, Split } from './types.js';
  */
 export const KNOWN_STATS = DATASET_STATS;
 
-export const DATASET_NAMES = ['FashionMNIST', 'CIFAR-10', 'CIFAR-100', 'CIFAR-100-a', 'CIFAR-100-b', 'CIFAR-100-a-consec', 'CIFAR-100-b-consec', 'folder', 'folder-ilsvrcmean', 'folder-caffe'];
+export const DATASET_NAMES = [
+  'FashionMNIST',
+  'CIFAR-10',
+  'CIFAR-100',
+  'CIFAR-100-a',
+  'CIFAR-100-b',
+  'CIFAR-100-a-consec',
+  'CIFAR-100-b-consec',
+  'folder',
+  'folder-ilsvrcmean',
+  'folder-caffe',
+];
 
 export interface LoadOptions {
   /** Dataset folder. Default for FashionMNIST: /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist). */
@@ -57,9 +68,12 @@ function parseName(name: string): Parsed {
   }
   const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
   let p: Parsed | undefined;
-  if (['fashionmnist', 'fashion-mnist', 'fashion_mnist'].includes(n)) p = { kind: 'fashion-mnist', canonical: 'FashionMNIST', reenumerate: true };
-  else if (n === 'cifar-10' || n === 'cifar10') p = { kind: 'cifar', canonical: 'CIFAR-10', cifar: 10, reenumerate: true };
-  else if (n === 'cifar-100' || n === 'cifar100') p = { kind: 'cifar', canonical: 'CIFAR-100', cifar: 100, reenumerate: true };
+  if (['fashionmnist', 'fashion-mnist', 'fashion_mnist'].includes(n))
+    p = { kind: 'fashion-mnist', canonical: 'FashionMNIST', reenumerate: true };
+  else if (n === 'cifar-10' || n === 'cifar10')
+    p = { kind: 'cifar', canonical: 'CIFAR-10', cifar: 10, reenumerate: true };
+  else if (n === 'cifar-100' || n === 'cifar100')
+    p = { kind: 'cifar', canonical: 'CIFAR-100', cifar: 100, reenumerate: true };
   else if (n.startsWith('cifar-100-a') || n.startsWith('cifar-100-b')) {
     const b = n[10] === 'b';
     const consec = n.endsWith('-consec');
@@ -75,7 +89,9 @@ function parseName(name: string): Parsed {
   } else if (n === 'folder') p = { kind: 'folder', canonical: 'folder', reenumerate: true };
   if (!p) throw new DatasetError(`unknown dataset '${name}'; supported: ${DATASET_NAMES.join(', ')}`);
   if (statsVariant && p.kind !== 'folder') {
-    throw new DatasetError(`dataset '${name}': the -${statsVariant} suffix applies to image-folder datasets only (as in the reference), not ${p.canonical}`);
+    throw new DatasetError(
+      `dataset '${name}': the -${statsVariant} suffix applies to image-folder datasets only (as in the reference), not ${p.canonical}`,
+    );
   }
   if (statsVariant) p.canonical += `-${statsVariant}`;
   p.statsVariant = statsVariant;
@@ -85,8 +101,20 @@ function parseName(name: string): Parsed {
 /** Default training augmentation per dataset, as the reference configures it (datasets/__init__.py, common.py). */
 export function defaultAugmentation(name: string): Augmentation {
   const p = parseName(name);
-  if (p.kind === 'folder') return { kind: 'crop', horizontalFlip: true, randomErase: 0.5, eraseParams: { sl: 0.02, sh: 0.3, r1: 0.3, r2: 1 / 0.3 } };
-  return { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: p.cifar === 10 && !p.fixedClasses ? [0.75, 1.25] : null };
+  if (p.kind === 'folder')
+    return {
+      kind: 'crop',
+      horizontalFlip: true,
+      randomErase: 0.5,
+      eraseParams: { sl: 0.02, sh: 0.3, r1: 0.3, r2: 1 / 0.3 },
+    };
+  return {
+    kind: 'keras',
+    horizontalFlip: true,
+    widthShift: 0.15,
+    heightShift: 0.15,
+    zoom: p.cifar === 10 && !p.fixedClasses ? [0.75, 1.25] : null,
+  };
 }
 
 interface Loaded extends RawSplit {
@@ -130,7 +158,14 @@ function numericClasses(classes: (number | string)[], max: number, dataset: stri
     return Number.isInteger(v) && v >= 0 && v < max ? v : null;
   });
   if (classes.length > 0 && out.every((v) => v === null)) {
-    throw new DatasetError(`none of the ${classes.length} classes in the class list (${classes.slice(0, 3).map((c) => `'${c}'`).join(', ')}${classes.length > 3 ? ', ...' : ''}) is a ${dataset} label (0..${max - 1}); wrong class embedding file?`);
+    throw new DatasetError(
+      `none of the ${classes.length} classes in the class list (${classes
+        .slice(0, 3)
+        .map((c) => `'${c}'`)
+        .join(
+          ', ',
+        )}${classes.length > 3 ? ', ...' : ''}) is a ${dataset} label (0..${max - 1}); wrong class embedding file?`,
+    );
   }
   return out;
 }
@@ -144,9 +179,15 @@ function limitSplit<T extends RawSplit>(raw: T, limit: number | undefined): T {
 async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Loaded> {
   if (p.kind === 'fashion-mnist') {
     const root = opts.dataRoot || FASHION_MNIST_ROOT;
-    const raw = readIdxSplit(root, split, 'Fashion-MNIST', 'Install it with `apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data_root.');
+    const raw = readIdxSplit(
+      root,
+      split,
+      'Fashion-MNIST',
+      'Install it with `apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data_root.',
+    );
     for (let i = 0; i < raw.labels.length; i++) {
-      if (raw.labels[i] > 9) throw new DatasetError(`${root}: Fashion-MNIST ${split} label ${i} is ${raw.labels[i]}, outside 0..9`);
+      if (raw.labels[i] > 9)
+        throw new DatasetError(`${root}: Fashion-MNIST ${split} label ${i} is ${raw.labels[i]}, outside 0..9`);
     }
     if (opts.classes) {
       const cls = numericClasses(opts.classes, 10, 'Fashion-MNIST');
@@ -160,23 +201,38 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
     return { ...limitSplit(raw, opts.limit), classNames: [...FASHION_MNIST_CLASSES], numClasses: 10 };
   }
   if (p.kind === 'cifar') {
-    if (!opts.dataRoot) throw new DatasetError(`${p.canonical} needs --data_root (the folder with the CIFAR batch files); it cannot be downloaded automatically here`);
+    if (!opts.dataRoot)
+      throw new DatasetError(
+        `${p.canonical} needs --data_root (the folder with the CIFAR batch files); it cannot be downloaded automatically here`,
+      );
     const v = p.cifar!;
-    const raw = readCifarSplit(opts.dataRoot, v, split, opts.onProgress && ((d, t) => opts.onProgress!(d, t, `reading ${split} batches`)));
+    const raw = readCifarSplit(
+      opts.dataRoot,
+      v,
+      split,
+      opts.onProgress && ((d, t) => opts.onProgress!(d, t, `reading ${split} batches`)),
+    );
     const names = readCifarClassNames(opts.dataRoot, v);
-    if (names && names.length !== v) throw new DatasetError(`${opts.dataRoot}: CIFAR-${v} meta lists ${names.length} class names, expected ${v}`);
+    if (names && names.length !== v)
+      throw new DatasetError(`${opts.dataRoot}: CIFAR-${v} meta lists ${names.length} class names, expected ${v}`);
     if (p.fixedClasses) {
       // CIFAR-100-a / -b (the reference ignores the class list here): without -consec labels keep their
       // CIFAR-100 values and the classifier gets max(label) + 1 outputs, as the reference sizes it.
       const r = limitSplit(restrictNumeric(raw, p.fixedClasses, p.reenumerate), opts.limit);
       const fixed = p.fixedClasses;
-      if (p.reenumerate) return { ...r, classIds: fixed, classNames: names && fixed.map((c) => names[c]), numClasses: fixed.length };
+      if (p.reenumerate)
+        return { ...r, classIds: fixed, classNames: names && fixed.map((c) => names[c]), numClasses: fixed.length };
       return { ...r, classNames: names, numClasses: Math.max(...fixed) + 1 };
     }
     if (!opts.classes) return { ...limitSplit(raw, opts.limit), classNames: names, numClasses: v };
     const cls = numericClasses(opts.classes, v, p.canonical);
     const r = limitSplit(restrictNumeric(raw, cls, true), opts.limit);
-    return { ...r, classIds: cls.map((c, i) => c ?? opts.classes![i]), classNames: names && cls.map((c, i) => (c === null ? String(opts.classes![i]) : names[c])), numClasses: cls.length };
+    return {
+      ...r,
+      classIds: cls.map((c, i) => c ?? opts.classes![i]),
+      classNames: names && cls.map((c, i) => (c === null ? String(opts.classes![i]) : names[c])),
+      numClasses: cls.length,
+    };
   }
   const root = opts.dataRoot;
   if (!root) throw new DatasetError('the folder dataset needs --data_root (a folder with one sub-folder per class)');
@@ -184,8 +240,19 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
   const listing = listImageFolder(root, split, opts.classes?.map(String));
   const count = opts.limit === undefined ? listing.files.length : Math.min(opts.limit, listing.files.length);
   const files = listing.files.slice(0, count);
-  const images = await decodeImages(files, size, opts.onProgress && ((d, t) => opts.onProgress!(d, t, `decoding ${split} images`)));
-  return { images, labels: listing.labels.slice(0, count), shape: [size, size, 3], classIds: listing.classes, classNames: listing.classes, numClasses: listing.classes.length };
+  const images = await decodeImages(
+    files,
+    size,
+    opts.onProgress && ((d, t) => opts.onProgress!(d, t, `decoding ${split} images`)),
+  );
+  return {
+    images,
+    labels: listing.labels.slice(0, count),
+    shape: [size, size, 3],
+    classIds: listing.classes,
+    classNames: listing.classes,
+    numClasses: listing.classes.length,
+  };
 }
 
 function assemble(p: Parsed, split: Split, l: Loaded, stats: ChannelStats, opts: LoadOptions): Dataset {
@@ -205,7 +272,12 @@ function assemble(p: Parsed, split: Split, l: Loaded, stats: ChannelStats, opts:
   if (p.kind === 'folder') {
     const crop = opts.cropSize ?? 224;
     if (crop > l.shape[0]) throw new DatasetError(`cropSize ${crop} is larger than imageSize ${l.shape[0]}`);
-    return { ...base, inputShape: [crop, crop, 3], colorMode: p.statsVariant === 'caffe' ? 'bgr' : 'rgb', stdEpsilon: 0 };
+    return {
+      ...base,
+      inputShape: [crop, crop, 3],
+      colorMode: p.statsVariant === 'caffe' ? 'bgr' : 'rgb',
+      stdEpsilon: 0,
+    };
   }
   return { ...base, inputShape: [...l.shape], colorMode: l.shape[2] === 1 ? 'gray' : 'rgb', stdEpsilon: 1e-6 };
 }
@@ -216,8 +288,11 @@ function statsFor(p: Parsed, train: Loaded | undefined, opts: LoadOptions): Chan
   if (p.statsVariant === 'caffe') return KNOWN_STATS.caffe;
   if (!train) return undefined;
   const [H, W, C] = train.shape;
-  if (train.labels.length === 0) throw new DatasetError(`${p.canonical}: the training split is empty; cannot compute mean/std`);
-  return p.kind === 'folder' ? perImageStats(train.images, train.labels.length, H * W, C) : featurewiseStats(train.images, C);
+  if (train.labels.length === 0)
+    throw new DatasetError(`${p.canonical}: the training split is empty; cannot compute mean/std`);
+  return p.kind === 'folder'
+    ? perImageStats(train.images, train.labels.length, H * W, C)
+    : featurewiseStats(train.images, C);
 }
 
 /**
@@ -225,7 +300,10 @@ function statsFor(p: Parsed, train: Loaded | undefined, opts: LoadOptions): Chan
  * for in-memory data; per-image averaged for folders, as the reference's _compute_stats), unless the
  * dataset name or `opts.stats` fixes them.
  */
-export async function loadDatasetSplits(name: string, opts: Omit<LoadOptions, 'split'> = {}): Promise<{ train: Dataset; test: Dataset }> {
+export async function loadDatasetSplits(
+  name: string,
+  opts: Omit<LoadOptions, 'split'> = {},
+): Promise<{ train: Dataset; test: Dataset }> {
   const p = parseName(name);
   const train = await loadSplit(p, 'train', opts);
   const test = await loadSplit(p, 'test', opts);

@@ -20,11 +20,22 @@ export function featurewiseStats(images: Uint8Array, channels: number): ChannelS
     sum[0] = s;
     sq[0] = q;
   } else if (channels === 3) {
-    let s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      q0 = 0,
+      q1 = 0,
+      q2 = 0;
     for (let i = 0; i + 2 < images.length; i += 3) {
-      const a = images[i], b = images[i + 1], c = images[i + 2];
-      s0 += a; s1 += b; s2 += c;
-      q0 += a * a; q1 += b * b; q2 += c * c;
+      const a = images[i],
+        b = images[i + 1],
+        c = images[i + 2];
+      s0 += a;
+      s1 += b;
+      s2 += c;
+      q0 += a * a;
+      q1 += b * b;
+      q2 += c * c;
     }
     sum.set([s0, s1, s2]);
     sq.set([q0, q1, q2]);
@@ -73,7 +84,8 @@ export function perImageStats(images: Uint8Array, count: number, pixels: number,
   for (let i = 0; i < count; i++) {
     const off = i * stride;
     acc.fill(0);
-    for (let p = 0; p < stride; p += channels) for (let c = 0; c < channels; c++) acc[c] += sq[c * 256 + images[off + p + c]];
+    for (let p = 0; p < stride; p += channels)
+      for (let c = 0; c < channels; c++) acc[c] += sq[c * 256 + images[off + p + c]];
     for (let c = 0; c < channels; c++) v[c] += acc[c] / pixels;
   }
   return { mean: Array.from(mean), std: Array.from(v, (x) => Math.sqrt(x / Math.max(count - 1, 1))) };

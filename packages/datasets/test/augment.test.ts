@@ -4,14 +4,36 @@ import { describe, expect, it } from 'vitest';
 import { applyKerasTransform, BatchComposer, Rng, type Dataset } from '../src/index.js';
 import { FIXTURES } from './helpers.js';
 
-interface Case { shape: [number, number, number]; image: number[]; tx: number; ty: number; zx: number; zy: number; flip: boolean; expected: number[] }
+interface Case {
+  shape: [number, number, number];
+  image: number[];
+  tx: number;
+  ty: number;
+  zx: number;
+  zy: number;
+  flip: boolean;
+  expected: number[];
+}
 const ref = JSON.parse(readFileSync(join(FIXTURES, 'augmentation.json'), 'utf8')) as { cases: Case[] };
 
-function memDataset(images: Uint8Array, shape: [number, number, number], zoom: [number, number] | null = null): Dataset {
+function memDataset(
+  images: Uint8Array,
+  shape: [number, number, number],
+  zoom: [number, number] | null = null,
+): Dataset {
   const n = images.length / (shape[0] * shape[1] * shape[2]);
   return {
-    name: 'mem', split: 'train', images, labels: new Int32Array(n), shape, inputShape: shape, numClasses: 1,
-    mean: new Array(shape[2]).fill(0), std: new Array(shape[2]).fill(1), colorMode: 'rgb', stdEpsilon: 0,
+    name: 'mem',
+    split: 'train',
+    images,
+    labels: new Int32Array(n),
+    shape,
+    inputShape: shape,
+    numClasses: 1,
+    mean: new Array(shape[2]).fill(0),
+    std: new Array(shape[2]).fill(1),
+    colorMode: 'rgb',
+    stdEpsilon: 0,
     augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom },
   };
 }

@@ -1,18 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { batches, numBatches, epochOrder, normalizedImages, BatchComposer, Rng, applyKerasTransform, type Dataset } from '../src/index.js';
+import {
+  batches,
+  numBatches,
+  epochOrder,
+  normalizedImages,
+  BatchComposer,
+  Rng,
+  applyKerasTransform,
+  type Dataset,
+} from '../src/index.js';
 
 function dataset(n: number, shape: [number, number, number] = [6, 5, 3], seed = 1): Dataset {
   const rng = new Rng(seed);
   const images = Uint8Array.from({ length: n * shape[0] * shape[1] * shape[2] }, () => rng.int(256));
   return {
-    name: 'mem', split: 'train', images, labels: Int32Array.from({ length: n }, (_, i) => i % 7), shape, inputShape: shape, numClasses: 7,
-    mean: [100, 120, 90].slice(0, shape[2]), std: [50, 60, 70].slice(0, shape[2]), colorMode: shape[2] === 1 ? 'gray' : 'rgb', stdEpsilon: 1e-6,
+    name: 'mem',
+    split: 'train',
+    images,
+    labels: Int32Array.from({ length: n }, (_, i) => i % 7),
+    shape,
+    inputShape: shape,
+    numClasses: 7,
+    mean: [100, 120, 90].slice(0, shape[2]),
+    std: [50, 60, 70].slice(0, shape[2]),
+    colorMode: shape[2] === 1 ? 'gray' : 'rgb',
+    stdEpsilon: 1e-6,
     augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: null },
   };
 }
 
 const collect = (ds: Dataset, o: Parameters<typeof batches>[1]) =>
-  [...batches(ds, { ...o, reuseBuffer: false })].map((b) => ({ x: Array.from(b.x), labels: Array.from(b.labels), indices: Array.from(b.indices), size: b.size }));
+  [...batches(ds, { ...o, reuseBuffer: false })].map((b) => ({
+    x: Array.from(b.x),
+    labels: Array.from(b.labels),
+    indices: Array.from(b.indices),
+    size: b.size,
+  }));
 
 describe('batches', () => {
   it('normalises as (pixel - mean) / (std + eps) per channel, in order, with a smaller last batch', () => {
@@ -48,7 +71,9 @@ describe('batches', () => {
     const otherEpoch = collect(ds, { batchSize: 8, shuffle: true, seed: 7, epoch: 1, augment: true });
     expect(otherSeed.flatMap((x) => x.indices)).not.toEqual(idx);
     expect(otherEpoch.flatMap((x) => x.indices)).not.toEqual(idx);
-    expect(Array.from(epochOrder(50, { shuffle: true, seed: 7, epoch: 1 }))).toEqual(otherEpoch.flatMap((x) => x.indices));
+    expect(Array.from(epochOrder(50, { shuffle: true, seed: 7, epoch: 1 }))).toEqual(
+      otherEpoch.flatMap((x) => x.indices),
+    );
   });
 
   it('augments only when asked; augmented images are the Keras transform of the source, normalised', () => {
@@ -64,7 +89,8 @@ describe('batches', () => {
     for (let i = 0; i < 12; i++) {
       const t = comp.drawKeras(rng);
       const px = applyKerasTransform(ds.images.subarray(i * per, (i + 1) * per), [6, 5, 3], t);
-      for (let p = 0; p < per; p++) expect(aug[0].x[i * per + p]).toBeCloseTo((px[p] - ds.mean[p % 3]) / (ds.std[p % 3] + 1e-6), 4);
+      for (let p = 0; p < per; p++)
+        expect(aug[0].x[i * per + p]).toBeCloseTo((px[p] - ds.mean[p % 3]) / (ds.std[p % 3] + 1e-6), 4);
     }
   });
 
@@ -84,6 +110,7 @@ describe('batches', () => {
     const x = normalizedImages(ds);
     const per = 6 * 5 * 3;
     for (let p = 0; p < 3 * per; p += 3)
-      for (let k = 0; k < 3; k++) expect(x[p + k]).toBeCloseTo((ds.images[p + 2 - k] - ds.mean[2 - k]) / (ds.std[2 - k] + 1e-6), 5);
+      for (let k = 0; k < 3; k++)
+        expect(x[p + k]).toBeCloseTo((ds.images[p + 2 - k] - ds.mean[2 - k]) / (ds.std[2 - k] + 1e-6), 5);
   });
 });

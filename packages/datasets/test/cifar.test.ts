@@ -30,8 +30,13 @@ describe('CIFAR-10 readers', () => {
   for (const dir of ['cifar10-py3', 'cifar10-py2', 'cifar10-bin']) {
     it(`reads the ${dir} layout: HWC pixels, labels, class names, featurewise stats`, async () => {
       const progress: string[] = [];
-      const { train, test } = await loadDatasetSplits('CIFAR-10', { dataRoot: join(FIXTURES, dir), onProgress: (d, t, w) => progress.push(`${w} ${d}/${t}`) });
-      expect(progress).toEqual([1, 2, 3, 4, 5].map((i) => `reading train batches ${i}/5`).concat(['reading test batches 1/1']));
+      const { train, test } = await loadDatasetSplits('CIFAR-10', {
+        dataRoot: join(FIXTURES, dir),
+        onProgress: (d, t, w) => progress.push(`${w} ${d}/${t}`),
+      });
+      expect(progress).toEqual(
+        [1, 2, 3, 4, 5].map((i) => `reading train batches ${i}/5`).concat(['reading test batches 1/1']),
+      );
       const trainIds = Array.from({ length: C10_TRAIN }, (_, i) => i);
       const testIds = Array.from({ length: C10_TEST }, (_, i) => 1000 + i);
       expectImages(train.images, trainIds);
@@ -40,7 +45,18 @@ describe('CIFAR-10 readers', () => {
       expect(Array.from(test.labels)).toEqual(testIds.map(lbl10));
       expect(train.shape).toEqual([32, 32, 3]);
       expect(train.numClasses).toBe(10);
-      expect(train.classNames).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+      expect(train.classNames).toEqual([
+        'airplane',
+        'automobile',
+        'bird',
+        'cat',
+        'deer',
+        'dog',
+        'frog',
+        'horse',
+        'ship',
+        'truck',
+      ]);
       // Stats come from the training split for both splits; checked against a direct two-pass computation.
       const all = Buffer.concat(trainIds.map((i) => Buffer.from(cifarHwc(i))));
       for (let c = 0; c < 3; c++) {
@@ -56,7 +72,13 @@ describe('CIFAR-10 readers', () => {
       expect(test.std).toEqual(train.std);
       expect(test.mean).not.toEqual(featurewiseStats(test.images, 3).mean);
       // CIFAR-10 trains with zoom as well (the reference's train_generator_kwargs for cifar-10).
-      expect(train.augmentation).toEqual({ kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: [0.75, 1.25] });
+      expect(train.augmentation).toEqual({
+        kind: 'keras',
+        horizontalFlip: true,
+        widthShift: 0.15,
+        heightShift: 0.15,
+        zoom: [0.75, 1.25],
+      });
     });
   }
 
@@ -69,7 +91,10 @@ describe('CIFAR-10 readers', () => {
   });
 
   it('restricts to given classes and re-enumerates them in that order (reference: classes = ind2label)', async () => {
-    const { train } = await loadDatasetSplits('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [7, 1, '4'] });
+    const { train } = await loadDatasetSplits('CIFAR-10', {
+      dataRoot: join(FIXTURES, 'cifar10-py3'),
+      classes: [7, 1, '4'],
+    });
     const keep = Array.from({ length: C10_TRAIN }, (_, i) => i).filter((i) => [7, 1, 4].includes(lbl10(i)));
     expectImages(train.images, keep);
     expect(Array.from(train.labels)).toEqual(keep.map((i) => [7, 1, 4].indexOf(lbl10(i))));
@@ -81,7 +106,12 @@ describe('CIFAR-10 readers', () => {
     expect(extra.numClasses).toBe(3);
     expect(Array.from(extra.labels)).toEqual(keep.filter((i) => lbl10(i) === 4).map(() => 2));
     expect(extra.classNames).toEqual(['12', 'n0144', 'deer']);
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [10, 'n01440764'] }), /none of the 2 classes/, /CIFAR-10 label \(0\.\.9\)/, /wrong class embedding/);
+    await expectUserError(
+      () => loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py3'), classes: [10, 'n01440764'] }),
+      /none of the 2 classes/,
+      /CIFAR-10 label \(0\.\.9\)/,
+      /wrong class embedding/,
+    );
   });
 });
 
@@ -130,7 +160,12 @@ describe('CIFAR-100 readers', () => {
 describe('CIFAR errors', () => {
   it('names where it looked and how to get the data when files are missing', async () => {
     const root = tmp();
-    await expectUserError(() => loadDataset('CIFAR-100', { dataRoot: root }), /CIFAR-100 train batches not found/, new RegExp(root), /cs\.toronto\.edu/);
+    await expectUserError(
+      () => loadDataset('CIFAR-100', { dataRoot: root }),
+      /CIFAR-100 train batches not found/,
+      new RegExp(root),
+      /cs\.toronto\.edu/,
+    );
     await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: join(root, 'nope') }), /does not exist/);
     await expectUserError(() => loadDataset('CIFAR-10', {}), /--data_root/);
   });
@@ -139,14 +174,22 @@ describe('CIFAR errors', () => {
     const root = copyDir(join(FIXTURES, 'cifar10-bin'), tmp());
     const f = join(root, 'data_batch_3.bin');
     writeFileSync(f, readFileSync(f).subarray(0, 3073 * 2 + 100));
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: root }), new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), /3073-byte/, /truncated/);
+    await expectUserError(
+      () => loadDataset('CIFAR-10', { dataRoot: root }),
+      new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      /3073-byte/,
+      /truncated/,
+    );
   });
 
   it('rejects CIFAR-100 binary records read as CIFAR-10 by their length', async () => {
     const root = tmp();
     for (const n of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'])
       copyFileSync(join(FIXTURES, 'cifar100-bin', 'test.bin'), join(root, `${n}.bin`));
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: root }), /not a whole number of 3073-byte CIFAR-10 records/);
+    await expectUserError(
+      () => loadDataset('CIFAR-10', { dataRoot: root }),
+      /not a whole number of 3073-byte CIFAR-10 records/,
+    );
   });
 
   it('rejects a truncated pickle, a wrong-variant pickle and out-of-range labels', async () => {
@@ -166,19 +209,33 @@ describe('CIFAR errors', () => {
     const buf = readFileSync(g);
     buf[3073] = 12;
     writeFileSync(g, buf);
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: r3, split: 'test' }), /test_batch\.bin/, /is 12, outside 0\.\.9/);
+    await expectUserError(
+      () => loadDataset('CIFAR-10', { dataRoot: r3, split: 'test' }),
+      /test_batch\.bin/,
+      /is 12, outside 0\.\.9/,
+    );
   });
 
   it('refuses a pickle that would run code, naming the file', async () => {
     const root = copyDir(join(FIXTURES, 'cifar10-py3'), tmp());
     // protocol 2: GLOBAL os.system, then REDUCE ('echo') -- the classic malicious pickle.
-    const evil = Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('cos\nsystem\nq\x00X\x04\x00\x00\x00echoq\x01\x85q\x02Rq\x03.', 'latin1')]);
+    const evil = Buffer.concat([
+      Buffer.from([0x80, 0x02]),
+      Buffer.from('cos\nsystem\nq\x00X\x04\x00\x00\x00echoq\x01\x85q\x02Rq\x03.', 'latin1'),
+    ]);
     writeFileSync(join(root, 'test_batch'), evil);
-    await expectUserError(() => loadDataset('CIFAR-10', { dataRoot: root, split: 'test', stats: { mean: [0, 0, 0], std: [1, 1, 1] } }), /test_batch/, /os\.system/);
+    await expectUserError(
+      () => loadDataset('CIFAR-10', { dataRoot: root, split: 'test', stats: { mean: [0, 0, 0], std: [1, 1, 1] } }),
+      /test_batch/,
+      /os\.system/,
+    );
   });
 
   it('rejects the -ilsvrcmean / -caffe suffixes and unknown names like the reference', async () => {
-    await expectUserError(() => loadDataset('CIFAR-100-caffe', { dataRoot: FIXTURES }), /folder datasets only|image-folder datasets only/);
+    await expectUserError(
+      () => loadDataset('CIFAR-100-caffe', { dataRoot: FIXTURES }),
+      /folder datasets only|image-folder datasets only/,
+    );
     await expectUserError(() => loadDataset('SVHN', {}), /unknown dataset 'SVHN'/, /CIFAR-100-a/);
   });
 });

@@ -7,7 +7,10 @@ import { FIXTURES } from './helpers.js';
 describe('limit, sidecar preprocessing, shared datasets', () => {
   it('limit keeps the first N samples per split and computes stats on them', async () => {
     const full = await loadDatasetSplits('CIFAR-100', { dataRoot: join(FIXTURES, 'cifar100-bin') });
-    const { train, test } = await loadDatasetSplits('CIFAR-100', { dataRoot: join(FIXTURES, 'cifar100-bin'), limit: 5 });
+    const { train, test } = await loadDatasetSplits('CIFAR-100', {
+      dataRoot: join(FIXTURES, 'cifar100-bin'),
+      limit: 5,
+    });
     expect(train.labels.length).toBe(5);
     expect(test.labels.length).toBe(5);
     expect(Array.from(train.labels)).toEqual(Array.from(full.train.labels.subarray(0, 5)));
@@ -31,8 +34,14 @@ describe('limit, sidecar preprocessing, shared datasets', () => {
   it('a shared dataset reaches a worker without copying its pixels', async () => {
     const ds = shareDataset(await loadDataset('CIFAR-10', { dataRoot: join(FIXTURES, 'cifar10-py2'), split: 'test' }));
     expect(ds.images.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const w = new Worker('const { parentPort, workerData } = require("node:worker_threads"); workerData.images[0] = 201; parentPort.postMessage(workerData.labels[1]);', { eval: true, workerData: ds });
-    const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    const w = new Worker(
+      'const { parentPort, workerData } = require("node:worker_threads"); workerData.images[0] = 201; parentPort.postMessage(workerData.labels[1]);',
+      { eval: true, workerData: ds },
+    );
+    const msg = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
     await w.terminate();
     expect(msg).toBe(ds.labels[1]);
     expect(ds.images[0]).toBe(201);

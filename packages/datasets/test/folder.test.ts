@@ -2,7 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { batches, loadDataset, loadDatasetSplits, normalizedImages, KNOWN_STATS, BatchComposer, Rng } from '../src/index.js';
+import {
+  batches,
+  loadDataset,
+  loadDatasetSplits,
+  normalizedImages,
+  KNOWN_STATS,
+  BatchComposer,
+  Rng,
+} from '../src/index.js';
 import { expectUserError, tmp } from './helpers.js';
 
 /** Deterministic RGB pixels for image `seed` (8x8 unless given). */
@@ -11,7 +19,9 @@ function pixels(seed: number, w = 8, h = 8, ch = 3): Buffer {
 }
 
 async function png(path: string, data: Buffer, w = 8, h = 8, ch: 1 | 3 | 4 = 3) {
-  await sharp(data, { raw: { width: w, height: h, channels: ch } }).png().toFile(path);
+  await sharp(data, { raw: { width: w, height: h, channels: ch } })
+    .png()
+    .toFile(path);
 }
 
 async function makeSplitFolders(root: string) {
@@ -74,13 +84,22 @@ describe('image folders', () => {
     }
     writeFileSync(join(root, 'train.txt'), 'a/0.png\nb/0.png\nc/0.png\n\nc/1.png\n');
     writeFileSync(join(root, 'test.txt'), 'a/1.png\nb/1.png\n');
-    const { train, test } = await loadDatasetSplits('folder', { dataRoot: root, imageSize: 8, cropSize: 8, classes: ['c', 'a'] });
+    const { train, test } = await loadDatasetSplits('folder', {
+      dataRoot: root,
+      imageSize: 8,
+      cropSize: 8,
+      classes: ['c', 'a'],
+    });
     expect(Array.from(train.labels)).toEqual([1, 0, 0]);
     expect(Array.from(test.labels)).toEqual([1]);
     expect(train.classIds).toEqual(['c', 'a']);
     expect(Buffer.compare(Buffer.from(train.images.subarray(0, 192)), pixels(0 + 97))).toBe(0);
     writeFileSync(join(root, 'test.txt'), 'a/1.png\nb/7.png\n');
-    await expectUserError(() => loadDataset('folder', { dataRoot: root, split: 'test', imageSize: 8, cropSize: 8, stats: KNOWN_STATS.ILSVRC }), /test\.txt:2: image b\/7\.png does not exist/);
+    await expectUserError(
+      () =>
+        loadDataset('folder', { dataRoot: root, split: 'test', imageSize: 8, cropSize: 8, stats: KNOWN_STATS.ILSVRC }),
+      /test\.txt:2: image b\/7\.png does not exist/,
+    );
   });
 
   it('converts gray and RGBA to RGB, resizes the smaller side and centre-crops', async () => {
@@ -92,20 +111,29 @@ describe('image folders', () => {
     const wide = Buffer.alloc(16 * 8 * 3);
     for (let r = 0; r < 8; r++) for (let c = 0; c < 16; c++) wide[(r * 16 + c) * 3 + (c < 8 ? 0 : 2)] = 255;
     await png(join(root, 'test', 'x', 'wide.png'), wide, 16, 8);
-    await sharp(pixels(5), { raw: { width: 8, height: 8, channels: 3 } }).jpeg({ quality: 95 }).toFile(join(root, 'train', 'x', '3.jpg'));
+    await sharp(pixels(5), { raw: { width: 8, height: 8, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toFile(join(root, 'train', 'x', '3.jpg'));
     const train = await loadDataset('folder', { dataRoot: root, imageSize: 8, cropSize: 8 });
     const gray = pixels(3, 8, 8, 1);
     for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) expect(train.images[p * 3 + c]).toBe(gray[p]);
     const rgba = pixels(4, 8, 8, 4);
-    for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) expect(train.images[192 + p * 3 + c]).toBe(rgba[p * 4 + c]);
+    for (let p = 0; p < 64; p++)
+      for (let c = 0; c < 3; c++) expect(train.images[192 + p * 3 + c]).toBe(rgba[p * 4 + c]);
     const jpg = pixels(5);
     let err = 0;
     for (let p = 0; p < 192; p++) err += Math.abs(train.images[384 + p] - jpg[p]);
     expect(err / 192).toBeLessThan(40); // lossy, but the same picture
-    const test = await loadDataset('folder', { dataRoot: root, split: 'test', imageSize: 4, cropSize: 4, stats: KNOWN_STATS.ILSVRC });
+    const test = await loadDataset('folder', {
+      dataRoot: root,
+      split: 'test',
+      imageSize: 4,
+      cropSize: 4,
+      stats: KNOWN_STATS.ILSVRC,
+    });
     expect(test.shape).toEqual([4, 4, 3]);
     for (let r = 0; r < 4; r++) {
-      expect(Array.from(test.images.subarray((r * 4) * 3, (r * 4) * 3 + 3))).toEqual([255, 0, 0]);
+      expect(Array.from(test.images.subarray(r * 4 * 3, r * 4 * 3 + 3))).toEqual([255, 0, 0]);
       expect(Array.from(test.images.subarray((r * 4 + 3) * 3, (r * 4 + 3) * 3 + 3))).toEqual([0, 0, 255]);
     }
   });
@@ -136,10 +164,16 @@ describe('image folders', () => {
     expect(x.length).toBe(9 * 6 * 6 * 3);
     const sc = (v: number, c: number) => (v - ds.mean[c]) / ds.std[c];
     // centre crop offset (8 - 6) / 2 = 1
-    for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) for (let k = 0; k < 3; k++)
-      expect(x[(r * 6 + c) * 3 + k]).toBeCloseTo(sc(ds.images[((r + 1) * 8 + c + 1) * 3 + k], k), 4);
-    const a = [...batches(ds, { batchSize: 4, seed: 3, augment: true, reuseBuffer: false })].map((b) => Array.from(b.x));
-    const b = [...batches(ds, { batchSize: 4, seed: 3, augment: true, reuseBuffer: false })].map((b) => Array.from(b.x));
+    for (let r = 0; r < 6; r++)
+      for (let c = 0; c < 6; c++)
+        for (let k = 0; k < 3; k++)
+          expect(x[(r * 6 + c) * 3 + k]).toBeCloseTo(sc(ds.images[((r + 1) * 8 + c + 1) * 3 + k], k), 4);
+    const a = [...batches(ds, { batchSize: 4, seed: 3, augment: true, reuseBuffer: false })].map((b) =>
+      Array.from(b.x),
+    );
+    const b = [...batches(ds, { batchSize: 4, seed: 3, augment: true, reuseBuffer: false })].map((b) =>
+      Array.from(b.x),
+    );
     expect(a).toEqual(b);
     // Every augmented image is a flipped-or-not crop of its source, except inside an erased rectangle.
     const comp = new BatchComposer(ds);
@@ -164,13 +198,19 @@ describe('image folders', () => {
     expect(flipped / 400).toBeGreaterThan(0.4);
     const out = new Float32Array(6 * 6 * 3);
     comp.cropImage(0, { oy: 2, ox: 0, flip: true, erase: null }, out, 0);
-    for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) for (let k = 0; k < 3; k++)
-      expect(out[(r * 6 + c) * 3 + k]).toBeCloseTo(sc(ds.images[((r + 2) * 8 + (7 - c)) * 3 + k], k), 4);
+    for (let r = 0; r < 6; r++)
+      for (let c = 0; c < 6; c++)
+        for (let k = 0; k < 3; k++)
+          expect(out[(r * 6 + c) * 3 + k]).toBeCloseTo(sc(ds.images[((r + 2) * 8 + (7 - c)) * 3 + k], k), 4);
   });
 
   it('clear errors: no such folder, wrong layout, undecodable image, crop larger than image', async () => {
     const root = tmp();
-    await expectUserError(() => loadDataset('folder', { dataRoot: join(root, 'nope') }), /does not exist/, /train\/<class>/);
+    await expectUserError(
+      () => loadDataset('folder', { dataRoot: join(root, 'nope') }),
+      /does not exist/,
+      /train\/<class>/,
+    );
     mkdirSync(join(root, 'stuff'));
     await expectUserError(() => loadDataset('folder', { dataRoot: root }), /is not an image-folder dataset/);
     await expectUserError(() => loadDataset('folder', {}), /--data_root/);
@@ -178,13 +218,23 @@ describe('image folders', () => {
     await makeSplitFolders(r2);
     const bad = join(r2, 'train', 'cat', 'broken.png');
     writeFileSync(bad, Buffer.from('\x89PNG\r\n\x1a\n not really a png', 'latin1'));
-    await expectUserError(() => loadDataset('folder', { dataRoot: r2, imageSize: 8, cropSize: 8 }), new RegExp(`${bad.replace(/[.]/g, '\\.')}: cannot decode image`));
+    await expectUserError(
+      () => loadDataset('folder', { dataRoot: r2, imageSize: 8, cropSize: 8 }),
+      new RegExp(`${bad.replace(/[.]/g, '\\.')}: cannot decode image`),
+    );
     const r3 = tmp();
     await makeSplitFolders(r3);
-    await expectUserError(() => loadDataset('folder', { dataRoot: r3, imageSize: 8, cropSize: 10 }), /cropSize 10 is larger than imageSize 8/);
+    await expectUserError(
+      () => loadDataset('folder', { dataRoot: r3, imageSize: 8, cropSize: 10 }),
+      /cropSize 10 is larger than imageSize 8/,
+    );
     const some = await loadDataset('folder', { dataRoot: r3, imageSize: 8, cropSize: 8, classes: ['cow', 'cat'] });
     expect(Array.from(some.labels)).toEqual([1, 1, 1]);
     expect(some.numClasses).toBe(2);
-    await expectUserError(() => loadDataset('folder', { dataRoot: r3, imageSize: 8, classes: ['cow', 'pig'] }), /none of the 2 classes/, /has a folder/);
+    await expectUserError(
+      () => loadDataset('folder', { dataRoot: r3, imageSize: 8, classes: ['cow', 'pig'] }),
+      /none of the 2 classes/,
+      /has a folder/,
+    );
   });
 });

@@ -18,7 +18,8 @@ export function cifarByte(i: number, j: number): number {
 export function cifarHwc(i: number): Uint8Array {
   const out = new Uint8Array(3072);
   for (let r = 0; r < 32; r++)
-    for (let c = 0; c < 32; c++) for (let ch = 0; ch < 3; ch++) out[(r * 32 + c) * 3 + ch] = cifarByte(i, ch * 1024 + r * 32 + c);
+    for (let c = 0; c < 32; c++)
+      for (let ch = 0; ch < 3; ch++) out[(r * 32 + c) * 3 + ch] = cifarByte(i, ch * 1024 + r * 32 + c);
   return out;
 }
 

@@ -74,7 +74,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | Uint8A
   writeViaTempSync(path, (tmp) => {
     const fd = openSync(tmp, 'w');
     try {
-      for (const c of chunks) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
+      for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off, c.length - off);
     } finally {
       closeSync(fd);
     }

@@ -15,7 +15,10 @@ export class UserError extends Error {
   /** HTTP status the server answers with when this error reaches a route. */
   readonly statusCode: number;
 
-  constructor(message: string, options: { code?: string; exitCode?: number; statusCode?: number; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: string; exitCode?: number; statusCode?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = options.code ?? 'USER_ERROR';
@@ -28,7 +31,9 @@ export class UserError extends Error {
  * True for a UserError, also one from another copy of this module (a bundled page, a worker) or an error
  * that carries the `userFacing` flag, as errors rebuilt from worker messages do.
  */
-export function isUserError(err: unknown): err is Error & { userFacing: true; exitCode?: number; statusCode?: number; code?: string } {
+export function isUserError(
+  err: unknown,
+): err is Error & { userFacing: true; exitCode?: number; statusCode?: number; code?: string } {
   return err instanceof UserError || (err instanceof Error && (err as { userFacing?: unknown }).userFacing === true);
 }
 

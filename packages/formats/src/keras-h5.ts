@@ -116,7 +116,13 @@ function quietly<T>(file: string, what: string, fn: () => T): T {
     captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
     return true;
   }) as typeof process.stderr.write;
-  nodeFs.writeSync = ((fd: number, buf: string | NodeJS.ArrayBufferView, offset?: number, length?: number, ...rest: unknown[]) => {
+  nodeFs.writeSync = ((
+    fd: number,
+    buf: string | NodeJS.ArrayBufferView,
+    offset?: number,
+    length?: number,
+    ...rest: unknown[]
+  ) => {
     if (fd !== 2) return (writeSync as (...a: unknown[]) => number)(fd, buf, offset, length, ...rest);
     if (typeof buf === 'string') {
       captured += buf;
@@ -140,7 +146,8 @@ function quietly<T>(file: string, what: string, fn: () => T): T {
   }
 }
 
-const text = (v: unknown): string => (v instanceof Uint8Array ? Buffer.from(v).toString() : String(v)).replace(/\0+$/, '');
+const text = (v: unknown): string =>
+  (v instanceof Uint8Array ? Buffer.from(v).toString() : String(v)).replace(/\0+$/, '');
 
 /** A string-list attribute as h5py and Keras store them (fixed-length, NUL-padded; [] as an empty float64 array). */
 function strList(value: unknown): string[] {
@@ -167,7 +174,8 @@ function toFloat32(v: unknown, file: string, where: string, dtype: unknown): Flo
 function readWeights(file: string, g: H5Group, names: string[], where: string): KerasH5Weight[] {
   return names.map((name) => {
     const ds = g.get(name) as InstanceType<typeof h5wasm.Dataset> | null;
-    if (!ds || !('shape' in ds)) throw new FormatError(`${file}: ${where}: weight '${name}' is listed in weight_names but not stored`);
+    if (!ds || !('shape' in ds))
+      throw new FormatError(`${file}: ${where}: weight '${name}' is listed in weight_names but not stored`);
     const shape = (ds.shape ?? []).map(Number);
     return { name, shape, data: toFloat32(ds.value, file, `${where}: weight '${name}'`, ds.dtype) };
   });
@@ -198,12 +206,17 @@ export async function readKerasH5(file: string): Promise<KerasH5File> {
       const root = (keys.includes('model_weights') ? f.get('model_weights') : f) as H5Group;
       const layerNames = strList(attrValue(root, 'layer_names'));
       if (layerNames.length === 0 && modelConfig === undefined && attrValue(root, 'layer_names') === undefined) {
-        throw new FormatError(`${file}: neither a Keras model (no model_config attribute) nor a Keras weights file (no layer_names attribute)`);
+        throw new FormatError(
+          `${file}: neither a Keras model (no model_config attribute) nor a Keras weights file (no layer_names attribute)`,
+        );
       }
       const layers = layerNames.map((layer) => {
         const g = root.get(layer) as H5Group | null;
         if (!g) throw new FormatError(`${file}: layer '${layer}' is listed in layer_names but has no weight group`);
-        return { name: layer, weights: readWeights(file, g, strList(attrValue(g, 'weight_names')), `layer '${layer}'`) };
+        return {
+          name: layer,
+          weights: readWeights(file, g, strList(attrValue(g, 'weight_names')), `layer '${layer}'`),
+        };
       });
       let optimizerWeights: KerasH5Weight[] = [];
       if (keys.includes('optimizer_weights')) {
@@ -248,12 +261,20 @@ function writeDataset(g: H5Group, w: KerasH5Weight): void {
 }
 
 function writeLayers(g: H5Group, layers: KerasH5Layer[]): void {
-  strListAttr(g, 'layer_names', layers.map((l) => l.name));
+  strListAttr(
+    g,
+    'layer_names',
+    layers.map((l) => l.name),
+  );
   strAttr(g, 'backend', 'tensorflow');
   strAttr(g, 'keras_version', '2.2.4');
   for (const layer of layers) {
     const lg = g.create_group(layer.name);
-    strListAttr(lg, 'weight_names', layer.weights.map((w) => w.name));
+    strListAttr(
+      lg,
+      'weight_names',
+      layer.weights.map((w) => w.name),
+    );
     for (const w of layer.weights) writeDataset(lg, w);
   }
 }
@@ -262,7 +283,11 @@ function writeLayers(g: H5Group, layers: KerasH5Layer[]): void {
  * Writes a Keras-2 model file (`kind` 'model', with modelConfig) or a save_weights file ('weights'), as Keras 2.2.4
  * does, through a temporary file: the target appears complete or not at all.
  */
-export async function writeKerasH5(file: string, content: KerasH5Content, kind: 'model' | 'weights' = 'model'): Promise<void> {
+export async function writeKerasH5(
+  file: string,
+  content: KerasH5Content,
+  kind: 'model' | 'weights' = 'model',
+): Promise<void> {
   await h5();
   try {
     await writeViaTemp(resolve(file), (tmp) => {
@@ -281,7 +306,11 @@ export async function writeKerasH5(file: string, content: KerasH5Content, kind: 
         writeLayers(f.create_group('model_weights'), content.layers);
         if (content.optimizerWeights?.length) {
           const og = f.create_group('optimizer_weights');
-          strListAttr(og, 'weight_names', content.optimizerWeights.map((w) => w.name));
+          strListAttr(
+            og,
+            'weight_names',
+            content.optimizerWeights.map((w) => w.name),
+          );
           for (const w of content.optimizerWeights) writeDataset(og, w);
         }
       } finally {

@@ -52,15 +52,28 @@ export function dtypeFromDescr(descr: string, where: string): { code: string; in
     s = s.slice(1);
   }
   const info = DTYPES[s];
-  if (!info) throw new FormatError(`${where}: unsupported dtype '${descr}' (supported: ${Object.values(DTYPES).map((d) => d.name).join(', ')})`);
+  if (!info)
+    throw new FormatError(
+      `${where}: unsupported dtype '${descr}' (supported: ${Object.values(DTYPES)
+        .map((d) => d.name)
+        .join(', ')})`,
+    );
   return { code: s, info, bigEndian: bigEndian && info.size > 1 };
 }
 
 /** Copies raw bytes into a fresh, aligned typed array of the given dtype. */
-export function typedFromBytes(bytes: Uint8Array, descr: string, count: number, where: string): { dtype: string; data: TypedArray } {
+export function typedFromBytes(
+  bytes: Uint8Array,
+  descr: string,
+  count: number,
+  where: string,
+): { dtype: string; data: TypedArray } {
   const { info, bigEndian } = dtypeFromDescr(descr, where);
   const need = count * info.size;
-  if (bytes.length < need) throw new FormatError(`${where}: data is truncated (${bytes.length} bytes, need ${need} for ${count} × ${info.name})`);
+  if (bytes.length < need)
+    throw new FormatError(
+      `${where}: data is truncated (${bytes.length} bytes, need ${need} for ${count} × ${info.name})`,
+    );
   const copy = new Uint8Array(need);
   copy.set(bytes.subarray(0, need));
   if (bigEndian) {

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
 import { FormatError } from './errors.js';
-import { dtypeCode, dtypeOfTypedArray, fortranToC, shapeSize, typedFromBytes, type NdArray, type TypedArray } from './ndarray.js';
+import {
+  dtypeCode,
+  dtypeOfTypedArray,
+  fortranToC,
+  shapeSize,
+  typedFromBytes,
+  type NdArray,
+  type TypedArray,
+} from './ndarray.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 

@@ -40,7 +40,9 @@ export function encodePickle(value: unknown): Uint8Array {
     const out: number[] = [];
     for (;;) {
       out.push(Number(x & 0xffn));
-      const done = (x >> 7n === 0n && (out[out.length - 1] & 0x80) === 0) || (x >> 7n === -1n && (out[out.length - 1] & 0x80) !== 0);
+      const done =
+        (x >> 7n === 0n && (out[out.length - 1] & 0x80) === 0) ||
+        (x >> 7n === -1n && (out[out.length - 1] & 0x80) !== 0);
       x >>= 8n;
       if (done) break;
     }

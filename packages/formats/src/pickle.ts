@@ -131,7 +131,8 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
     if (!Array.isArray(shp)) fail(`${what}: shape is not a tuple`);
     const shape = (shp as Value[]).map((d) => (typeof d === 'bigint' ? Number(d) : d));
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail(`${what}: shape (${shape.join(', ')}) has a dimension that is not a non-negative integer`);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+        fail(`${what}: shape (${shape.join(', ')}) has a dimension that is not a non-negative integer`);
     }
     return shape as number[];
   };
@@ -167,16 +168,24 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         const dt = a[0];
         const raw = a[1];
         if (!(dt instanceof Dtype)) fail('numpy scalar without dtype');
-        const data = raw instanceof Uint8Array ? raw : typeof raw === 'string' ? latin1Bytes(raw) : fail('numpy scalar without data');
+        const data =
+          raw instanceof Uint8Array
+            ? raw
+            : typeof raw === 'string'
+              ? latin1Bytes(raw)
+              : fail('numpy scalar without data');
         const { data: arr } = typedFromBytes(data as Uint8Array, (dt as Dtype).descr, 1, source);
         const v = arr[0];
-        return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+        return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(v)
+          : v;
       }
       case 'numpy.core.numeric _frombuffer':
       case 'numpy._core.numeric _frombuffer': {
         // protocol 5: _frombuffer(buffer, dtype, shape, order)
         const [raw, dt, shp, order] = a;
-        if (!(raw instanceof Uint8Array) || !(dt instanceof Dtype) || !Array.isArray(shp)) fail('malformed numpy _frombuffer call');
+        if (!(raw instanceof Uint8Array) || !(dt instanceof Dtype) || !Array.isArray(shp))
+          fail('malformed numpy _frombuffer call');
         const shape = checkShape(shp, 'numpy array');
         const typed = typedFromBytes(raw as Uint8Array, (dt as Dtype).descr, shapeSize(shape), source);
         const arr: NdArray = { dtype: typed.dtype, shape, data: typed.data };
@@ -217,7 +226,12 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
       const raw = s[off + 3];
       if (!(dt instanceof Dtype)) fail('ndarray state without dtype');
       if (Array.isArray(raw)) fail('object arrays are not supported');
-      const data = raw instanceof Uint8Array ? raw : typeof raw === 'string' ? latin1Bytes(raw) : fail('ndarray state without data');
+      const data =
+        raw instanceof Uint8Array
+          ? raw
+          : typeof raw === 'string'
+            ? latin1Bytes(raw)
+            : fail('ndarray state without data');
       dtypeFromDescr((dt as Dtype).descr, source);
       const typed = typedFromBytes(data as Uint8Array, (dt as Dtype).descr, shapeSize(shape), source);
       const arr: NdArray = { dtype: typed.dtype, shape, data: typed.data };
@@ -369,7 +383,8 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
       case 0x46: {
         // FLOAT (protocol 0): repr() of a float, also inf / nan
         const s = line().trim();
-        if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan)$/.test(s)) fail(`corrupt FLOAT ${JSON.stringify(s.slice(0, 40))}`);
+        if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan)$/.test(s))
+          fail(`corrupt FLOAT ${JSON.stringify(s.slice(0, 40))}`);
         stack.push(s.endsWith('inf') ? (s.startsWith('-') ? -Infinity : Infinity) : s === 'nan' ? NaN : Number(s));
         break;
       }
@@ -395,7 +410,19 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
         // STRING (protocol 0, quoted repr)
         const s = line().trim();
         const body = s.slice(1, -1);
-        stack.push(body.replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex, ch) => (hex ? String.fromCharCode(Number.parseInt(hex, 16)) : ch === 'n' ? '\n' : ch === 't' ? '\t' : ch === 'r' ? '\r' : ch)));
+        stack.push(
+          body.replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex, ch) =>
+            hex
+              ? String.fromCharCode(Number.parseInt(hex, 16))
+              : ch === 'n'
+                ? '\n'
+                : ch === 't'
+                  ? '\t'
+                  : ch === 'r'
+                    ? '\r'
+                    : ch,
+          ),
+        );
         break;
       }
       case 0x42: // BINBYTES
@@ -508,7 +535,8 @@ export const MAX_PICKLE_DEPTH = 1000;
 
 /** Replaces construction placeholders by their final values, recursively, keeping shared references. */
 function resolve(v: Value, seen = new Map<Value, Value>(), depth = 0, source = 'pickle'): Value {
-  if (depth > MAX_PICKLE_DEPTH) throw new FormatError(`${source}: containers nested deeper than ${MAX_PICKLE_DEPTH} levels`);
+  if (depth > MAX_PICKLE_DEPTH)
+    throw new FormatError(`${source}: containers nested deeper than ${MAX_PICKLE_DEPTH} levels`);
   if (v instanceof PendingArray) {
     if (!v.array) throw new FormatError('pickle: numpy array without data');
     return v.array;

@@ -13,7 +13,11 @@ const FIXTURE = join(import.meta.dirname, 'fixtures', 'keras-h5', 'dl4j__cnn_bat
  * h5py's view of a Keras file (the independent reference; python3-h5py is installed by
  * scripts/install-system-deps.sh, so a missing h5py fails the test instead of skipping it).
  */
-function h5pyListing(file: string): { attrs: Record<string, string>; layers: [string, [string, number[], number][]][]; optimizer: [string, number[], number][] } {
+function h5pyListing(file: string): {
+  attrs: Record<string, string>;
+  layers: [string, [string, number[], number][]][];
+  optimizer: [string, number[], number][];
+} {
   const code = [
     'import h5py, json, sys',
     'f = h5py.File(sys.argv[1], "r")',
@@ -51,7 +55,13 @@ describe('Keras HDF5 files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'semembed-h5-'));
     const r = mulberry32(11);
     const layers: KerasH5Layer[] = [
-      { name: 'conv1', weights: [{ name: 'conv1/kernel:0', shape: [3, 3, 1, 4], data: randomFloat32(36, r) }, { name: 'conv1/bias:0', shape: [4], data: randomFloat32(4, r) }] },
+      {
+        name: 'conv1',
+        weights: [
+          { name: 'conv1/kernel:0', shape: [3, 3, 1, 4], data: randomFloat32(36, r) },
+          { name: 'conv1/bias:0', shape: [4], data: randomFloat32(4, r) },
+        ],
+      },
       { name: 'pool', weights: [] },
       { name: 'embedding', weights: [{ name: 'embedding/kernel:0', shape: [4, 2], data: randomFloat32(8, r) }] },
     ];
@@ -63,8 +73,16 @@ describe('Keras HDF5 files', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     const ref = h5pyListing(model);
-    expect(ref.attrs).toEqual({ keras_version: '2.2.4', backend: 'tensorflow', semembed_producer: 'semembed', model_config: JSON.stringify(modelConfig), semembed_state: '{"epoch":2}' });
-    expect(ref.layers.map(([n, ws]) => [n, ws.map(([w, s]) => [w, s])])).toEqual(layers.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])]));
+    expect(ref.attrs).toEqual({
+      keras_version: '2.2.4',
+      backend: 'tensorflow',
+      semembed_producer: 'semembed',
+      model_config: JSON.stringify(modelConfig),
+      semembed_state: '{"epoch":2}',
+    });
+    expect(ref.layers.map(([n, ws]) => [n, ws.map(([w, s]) => [w, s])])).toEqual(
+      layers.map((l) => [l.name, l.weights.map((w) => [w.name, w.shape])]),
+    );
     expect(ref.optimizer[0][2]).toBeCloseTo(sum(optimizerWeights[0].data), 4);
 
     const back = await readKerasH5(model);
@@ -84,7 +102,9 @@ describe('Keras HDF5 files', () => {
     writeFileSync(join(dir, 'trunc.h5'), readFileSync(FIXTURE).subarray(0, 5000));
     await expect(readKerasH5(join(dir, 'nope.h5'))).rejects.toThrow(/nope\.h5: no such file$/);
     await expect(readKerasH5(join(dir, 'text.h5'))).rejects.toThrow(/text\.h5: not an HDF5 file/);
-    await expect(readKerasH5(join(dir, 'trunc.h5'))).rejects.toThrow(/trunc\.h5: truncated HDF5 file \(5000 bytes on disk/);
+    await expect(readKerasH5(join(dir, 'trunc.h5'))).rejects.toThrow(
+      /trunc\.h5: truncated HDF5 file \(5000 bytes on disk/,
+    );
     await expect(readKerasH5(join(dir, 'trunc.h5'))).rejects.toBeInstanceOf(FormatError);
   });
 });
@@ -96,10 +116,12 @@ describe('atomic writes', () => {
     const target = join(dir, 'out.txt');
     writeFileAtomic(target, [Buffer.from('one '), Buffer.from('two')]);
     expect(readFileSync(target, 'utf8')).toBe('one two');
-    await expect(writeViaTemp(target, (tmp) => {
-      writeFileSync(tmp, 'half');
-      throw new Error('disk on fire');
-    })).rejects.toThrow('disk on fire');
+    await expect(
+      writeViaTemp(target, (tmp) => {
+        writeFileSync(tmp, 'half');
+        throw new Error('disk on fire');
+      }),
+    ).rejects.toThrow('disk on fire');
     expect(readFileSync(target, 'utf8')).toBe('one two');
     expect(readdirSync(dir)).toEqual(['out.txt']);
   });

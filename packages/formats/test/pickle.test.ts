@@ -26,18 +26,24 @@ describe('parsePickle', () => {
     // pickle.dumps of os.system('true') via __reduce__ (protocol 0 and 2 spellings)
     const proto0 = Buffer.from("cposix\nsystem\n(S'true'\ntR.", 'latin1');
     expect(() => parsePickle(proto0, 'evil.pickle')).toThrow(FormatError);
-    expect(() => parsePickle(proto0, 'evil.pickle')).toThrow(/evil\.pickle: refusing to load: the pickle references 'posix\.system'/);
+    expect(() => parsePickle(proto0, 'evil.pickle')).toThrow(
+      /evil\.pickle: refusing to load: the pickle references 'posix\.system'/,
+    );
     const proto4 = Buffer.from(
       '8004951f000000000000008c086275696c74696e73948c046576616c9493948c03312b3194859452942e',
       'hex',
     );
-    expect(() => parsePickle(proto4, 'evil4.pickle')).toThrow(/refusing to load: the pickle references 'builtins\.eval'/);
+    expect(() => parsePickle(proto4, 'evil4.pickle')).toThrow(
+      /refusing to load: the pickle references 'builtins\.eval'/,
+    );
   });
 
   it('rejects truncated and non-pickle input', () => {
     const good = readFileSync(join(fixtures, 'cifar100.unitsphere.pickle'));
     expect(() => parsePickle(good.subarray(0, 5000), 'cut.pickle')).toThrow(/cut\.pickle: truncated pickle/);
-    expect(() => parsePickle(Buffer.from('{"json": 1}'), 'x.json')).toThrow(/x\.json: unsupported or unsafe pickle opcode/);
+    expect(() => parsePickle(Buffer.from('{"json": 1}'), 'x.json')).toThrow(
+      /x\.json: unsupported or unsafe pickle opcode/,
+    );
   });
 
   it('reads numpy arrays, scalars and python values written by every protocol', () => {
@@ -66,7 +72,9 @@ for p in range(0, pickle.HIGHEST_PROTOCOL+1):
       expect(v.get('neg')).toBe(-300000);
       expect(v.get('f')).toBe(3.5);
       expect(v.get(7)).toBe('int key');
-      expect(((v.get('nested') as Map<string, Map<number, number[]>>).get('feat') as Map<number, number[]>).get(0)).toEqual([1, 2]);
+      expect(
+        ((v.get('nested') as Map<string, Map<number, number[]>>).get('feat') as Map<number, number[]>).get(0),
+      ).toEqual([1, 2]);
       if (p >= 3) expect(Array.from(v.get('b') as Uint8Array)).toEqual([0, 97, 98]);
     }
   });
@@ -78,7 +86,13 @@ describe('encodePickle', () => {
     const value = new Map<unknown, unknown>([
       ['embedding', { dtype: 'float64', shape: [2, 2], data: new Float64Array([1, 0.5, -0.25, 1e-300]) }],
       ['ind2label', [3, 'x', -7, 2 ** 40, 2n ** 70n]],
-      ['label2ind', new Map([[3, 0], ['x', 1]])],
+      [
+        'label2ind',
+        new Map<unknown, unknown>([
+          [3, 0],
+          ['x', 1],
+        ]),
+      ],
       ['f', 2.5],
       ['n', null],
     ]);
@@ -98,7 +112,10 @@ describe('encodePickle', () => {
       encodePickle({
         embedding: { dtype: 'float64', shape: [2, 3], data: new Float64Array([1, 2, 3, 4, 5, 6.5]) },
         ind2label: [10, 20],
-        label2ind: new Map([[10, 0], [20, 1]]),
+        label2ind: new Map([
+          [10, 0],
+          [20, 1],
+        ]),
         neg: -123456789012,
       }),
     );

@@ -51,12 +51,16 @@ export async function dawnGpu(): Promise<GPU> {
   Object.assign(globalThis, dawn.globals);
   gpuInstance = dawn.create([]);
   const nav = (globalThis as { navigator?: object }).navigator ?? {};
-  Object.defineProperty(globalThis, 'navigator', { value: Object.assign(nav, { gpu: gpuInstance }), configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: Object.assign(nav, { gpu: gpuInstance }),
+    configurable: true,
+    writable: true,
+  });
   return gpuInstance;
 }
 
 export const NO_ADAPTER =
-  'no WebGPU adapter: Dawn found no Vulkan device (install the GPU vendor\'s Vulkan driver and libvulkan1; for tests ' +
+  "no WebGPU adapter: Dawn found no Vulkan device (install the GPU vendor's Vulkan driver and libvulkan1; for tests " +
   'without a GPU, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)';
 
 export function reportOf(adapter: GPUAdapter): GpuAdapterReport {
@@ -72,7 +76,9 @@ export function reportOf(adapter: GPUAdapter): GpuAdapterReport {
 }
 
 /** Finds an adapter, or throws why there is none. */
-export async function requestGpuAdapter(powerPreference: PowerPreference = 'high-performance'): Promise<{ adapter: GPUAdapter; report: GpuAdapterReport }> {
+export async function requestGpuAdapter(
+  powerPreference: PowerPreference = 'high-performance',
+): Promise<{ adapter: GPUAdapter; report: GpuAdapterReport }> {
   const gpu = await dawnGpu();
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (!adapter) throw new Error(NO_ADAPTER);

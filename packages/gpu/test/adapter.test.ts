@@ -7,7 +7,10 @@ process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
 
 describe('WebGPU adapters through Dawn', () => {
   it('finds an adapter and says whether it is a real GPU', async () => {
-    expect(fs.existsSync(process.env.VK_ICD_FILENAMES!), `Vulkan ICD ${process.env.VK_ICD_FILENAMES} (apt-get install chromium libvulkan1)`).toBe(true);
+    expect(
+      fs.existsSync(process.env.VK_ICD_FILENAMES!),
+      `Vulkan ICD ${process.env.VK_ICD_FILENAMES} (apt-get install chromium libvulkan1)`,
+    ).toBe(true);
     const { adapter, report } = await requestGpuAdapter();
     expect(adapter.limits.maxBufferSize).toBeGreaterThan(0);
     if (process.env.VK_ICD_FILENAMES === SWIFTSHADER) {

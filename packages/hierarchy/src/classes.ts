@@ -35,7 +35,8 @@ export function readClassNames(path: string, options: IdOptions = {}): Map<Class
   for (let k = 0; k < lines.length; k++) {
     const m = /^(\S+)\s+(.+)$/.exec(lines[k].trim());
     if (!m) {
-      if (lines[k].trim() !== '') throw new HierarchyError(`${path}:${k + 1}: expected 'id name', got '${lines[k].trim()}'`);
+      if (lines[k].trim() !== '')
+        throw new HierarchyError(`${path}:${k + 1}: expected 'id name', got '${lines[k].trim()}'`);
       continue;
     }
     names.set(requireId(m[1], options.strIds, `${path}:${k + 1}`), m[2]);

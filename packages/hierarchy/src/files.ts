@@ -1,5 +1,13 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { FormatError, encodePickle, parsePickle, toFloat64, writeFileAtomic, writeViaTempSync, type NdArray } from '@semembed/formats';
+import {
+  FormatError,
+  encodePickle,
+  parsePickle,
+  toFloat64,
+  writeFileAtomic,
+  writeViaTempSync,
+  type NdArray,
+} from '@semembed/formats';
 import { HierarchyError } from './errors.js';
 import type { ClassId } from './ids.js';
 
@@ -80,11 +88,15 @@ export function isPicklePath(path: string): boolean {
 }
 
 function fromRows(rows: unknown, source: string): { data: Float64Array; rows: number; dim: number } {
-  if (!Array.isArray(rows) || rows.length === 0) throw new HierarchyError(`${source}: 'embedding' must be a non-empty list of rows`);
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new HierarchyError(`${source}: 'embedding' must be a non-empty list of rows`);
   const dim = (rows[0] as unknown[]).length;
   const data = new Float64Array(rows.length * dim);
   rows.forEach((r, i) => {
-    if (!Array.isArray(r) || r.length !== dim) throw new HierarchyError(`${source}: embedding row ${i} has ${Array.isArray(r) ? r.length : 'no'} values, expected ${dim}`);
+    if (!Array.isArray(r) || r.length !== dim)
+      throw new HierarchyError(
+        `${source}: embedding row ${i} has ${Array.isArray(r) ? r.length : 'no'} values, expected ${dim}`,
+      );
     r.forEach((v, k) => {
       data[i * dim + k] = v === null ? Number.NaN : Number(v);
     });
@@ -99,7 +111,9 @@ export function readClassEmbedding(path: string): ClassEmbedding {
     buf = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new HierarchyError(`${path}: cannot read the class embedding file (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
+    throw new HierarchyError(
+      `${path}: cannot read the class embedding file (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`,
+    );
   }
   if (buf.length === 0) throw new HierarchyError(`${path}: the class embedding file is empty`);
   const first = buf.subarray(0, 64).toString('latin1').trimStart()[0];
@@ -115,11 +129,17 @@ export function readClassEmbedding(path: string): ClassEmbedding {
     } catch (err) {
       throw new HierarchyError(`${path}: not valid JSON (${(err as Error).message})`);
     }
-    if (!Array.isArray(doc.ind2label)) throw new HierarchyError(`${path}: missing 'ind2label' (not a class embedding file)`);
+    if (!Array.isArray(doc.ind2label))
+      throw new HierarchyError(`${path}: missing 'ind2label' (not a class embedding file)`);
     ind2label = doc.ind2label as ClassId[];
     data = fromRows(doc.embedding, path);
     method = typeof doc.method === 'string' ? doc.method : method;
-    hierarchy = typeof doc.hierarchy === 'string' ? doc.hierarchy : typeof doc.hierarchy_file === 'string' ? (doc.hierarchy_file as string) : undefined;
+    hierarchy =
+      typeof doc.hierarchy === 'string'
+        ? doc.hierarchy
+        : typeof doc.hierarchy_file === 'string'
+          ? (doc.hierarchy_file as string)
+          : undefined;
     const { embedding: _e, ind2label: _i, label2ind: _l, ...rest } = doc;
     meta = rest;
   } else {
@@ -131,10 +151,13 @@ export function readClassEmbedding(path: string): ClassEmbedding {
       throw err;
     }
     if (!(value instanceof Map) || !value.has('embedding') || !value.has('ind2label')) {
-      throw new HierarchyError(`${path}: the pickle is not a class embedding (expected a dict with 'embedding' and 'ind2label')`);
+      throw new HierarchyError(
+        `${path}: the pickle is not a class embedding (expected a dict with 'embedding' and 'ind2label')`,
+      );
     }
     const arr = value.get('embedding') as NdArray;
-    if (!arr || !Array.isArray(arr.shape) || arr.shape.length !== 2) throw new HierarchyError(`${path}: 'embedding' is not a 2-d numpy array`);
+    if (!arr || !Array.isArray(arr.shape) || arr.shape.length !== 2)
+      throw new HierarchyError(`${path}: 'embedding' is not a 2-d numpy array`);
     data = { data: toFloat64(arr), rows: arr.shape[0], dim: arr.shape[1] };
     ind2label = (value.get('ind2label') as unknown[]).map((l) => (typeof l === 'bigint' ? Number(l) : (l as ClassId)));
     method = 'pickle';

@@ -16,7 +16,10 @@ export function pyFloat(x: number): string {
   const digits = mant.replace('-', '').replace('.', '');
   let s: string;
   if (exp >= 0) {
-    s = digits.length <= exp + 1 ? digits + '0'.repeat(exp + 1 - digits.length) + '.0' : `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+    s =
+      digits.length <= exp + 1
+        ? digits + '0'.repeat(exp + 1 - digits.length) + '.0'
+        : `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
   } else {
     s = `0.${'0'.repeat(-exp - 1)}${digits}`;
   }

@@ -402,7 +402,9 @@ export function parseHierarchy(text: string, options: ParseOptions & { source?: 
     const m = /^(\S+)\s+(.+)$/.exec(raw);
     const where = `${source}:${k + 1}`;
     if (!m) {
-      throw new HierarchyError(`${where}: malformed line '${raw}': expected '${options.isA ? 'child parent' : 'parent child'}'`);
+      throw new HierarchyError(
+        `${where}: malformed line '${raw}': expected '${options.isA ? 'child parent' : 'parent child'}'`,
+      );
     }
     let a = requireId(m[1], options.strIds, where);
     let b = requireId(m[2], options.strIds, where);
@@ -421,6 +423,8 @@ export function readText(path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new HierarchyError(`${path}: cannot read the ${what} file (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
+    throw new HierarchyError(
+      `${path}: cannot read the ${what} file (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`,
+    );
   }
 }

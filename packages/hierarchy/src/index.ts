@@ -18,6 +18,12 @@ export {
   embeddingDeviation,
   normalizeRows,
 } from './methods.js';
-export { type ClassEmbedding, EMBEDDING_FORMAT, readClassEmbedding, writeClassEmbedding, isPicklePath } from './files.js';
+export {
+  type ClassEmbedding,
+  EMBEDDING_FORMAT,
+  readClassEmbedding,
+  writeClassEmbedding,
+  isPicklePath,
+} from './files.js';
 export { choleskyInPlace, symmetricEigen, topEigen } from './linalg.js';
 export { pyFloat } from './format.js';

@@ -93,7 +93,15 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
 
 /** X -= Q (Qᵀ X): removes from the n×m block X its components in the span of the orthonormal n×c block Q. */
 /** Qᵀ·X for the first c columns of Q (n rows, row stride qStride) and the first m columns of X (row stride xStride). */
-function transposeTimes(q: Float64Array, qStride: number, c: number, x: Float64Array, xStride: number, m: number, n: number): Float64Array {
+function transposeTimes(
+  q: Float64Array,
+  qStride: number,
+  c: number,
+  x: Float64Array,
+  xStride: number,
+  m: number,
+  n: number,
+): Float64Array {
   const out = new Float64Array(c * m);
   for (let i = 0; i < n; i++) {
     const qi = i * qStride;

@@ -24,7 +24,12 @@ export const NORM_EPS = 1e-8;
  * unitsphere: E·Eᵀ = S with E lower triangular and a positive diagonal, i.e. the Cholesky factor of S (spec §2.5).
  * The reference reaches the same factor with n triangular solves (O(n⁴)); this is the O(n³/3) factorisation.
  */
-export function unitsphereEmbedding(sim: Float64Array, n: number, classes?: ClassId[], inPlace = false): EmbeddingResult {
+export function unitsphereEmbedding(
+  sim: Float64Array,
+  n: number,
+  classes?: ClassId[],
+  inPlace = false,
+): EmbeddingResult {
   const t0 = performance.now();
   const a = inPlace ? sim : sim.slice();
   const bad = choleskyInPlace(a, n, 64 * n * Number.EPSILON);
@@ -101,7 +106,8 @@ export function mdsEmbedding(dist: Float64Array, n: number, numDim: number | und
   }
   grand /= n * n;
   const b = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i * n + j] = (d2[i * n + j] - rowMean[i] - rowMean[j] + grand) / -2;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) b[i * n + j] = (d2[i * n + j] - rowMean[i] - rowMean[j] + grand) / -2;
   const { values, vectors } = symmetricEigen(b, n);
   const keep: number[] = [];
   for (let c = 0; c < n; c++) if (values[c] > Number.EPSILON) keep.push(c);
@@ -155,7 +161,10 @@ export function spheresEmbedding(dist: Float64Array, n: number): EmbeddingResult
         if (!(Math.abs(s - bk) <= 1e-8 + 1e-5 * Math.abs(bk))) ok = false;
       }
     }
-    if (!ok) throw new HierarchyError(`spheres: failed to place class #${c + 1}: the hyperspheres do not intersect (the distances are not a Euclidean metric)`);
+    if (!ok)
+      throw new HierarchyError(
+        `spheres: failed to place class #${c + 1}: the hyperspheres do not intersect (the distances are not a Euclidean metric)`,
+      );
     let dsq = 0;
     for (const v of x) dsq += v * v;
     if (dsq > r0) {
@@ -168,7 +177,13 @@ export function spheresEmbedding(dist: Float64Array, n: number): EmbeddingResult
     e[row + c - 1] = Math.sqrt(r0 - dsq);
     rowSq[c] = dsq + (r0 - dsq);
   }
-  return { embedding: e, rows: n, dim: m, solver: 'forward-substitution', solveSeconds: (performance.now() - t0) / 1000 };
+  return {
+    embedding: e,
+    rows: n,
+    dim: m,
+    solver: 'forward-substitution',
+    solveSeconds: (performance.now() - t0) / 1000,
+  };
 }
 
 export interface Deviation {
@@ -271,7 +286,11 @@ export interface ClassEmbeddingComputation extends EmbeddingResult {
 }
 
 /** compute_class_embedding.py's main path: targets from the taxonomy, the method, the deviation, --norm. */
-export function computeClassEmbedding(h: Hierarchy, classes: ClassId[], options: ComputeOptions): ClassEmbeddingComputation {
+export function computeClassEmbedding(
+  h: Hierarchy,
+  classes: ClassId[],
+  options: ComputeOptions,
+): ClassEmbeddingComputation {
   const n = classes.length;
   if (n === 0) throw new HierarchyError(`${h.source}: no target classes`);
   const t0 = performance.now();

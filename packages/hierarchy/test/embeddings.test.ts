@@ -59,7 +59,9 @@ describe('approx_sim matches the reference Gram matrix to 1e-10', () => {
     const n = ref.ind2label.length;
     const refDim = ref.embedding[0].length;
     expect(res.dim).toBe(refDim);
-    expect(maxAbsDiff(gram(res.embedding, n, res.dim), gram(flat(ref.embedding), n, refDim))).toBeLessThanOrEqual(1e-10);
+    expect(maxAbsDiff(gram(res.embedding, n, res.dim), gram(flat(ref.embedding), n, refDim))).toBeLessThanOrEqual(
+      1e-10,
+    );
     expect(Math.abs(res.deviation.max - ref.max_dev)).toBeLessThan(1e-10);
     expect(Math.abs(res.deviation.mean - ref.mean_dev)).toBeLessThan(1e-10);
     // nab (555 classes) takes the tree Krylov path; cifar's small cuts the dense one
@@ -125,7 +127,8 @@ describe('mds and spheres reproduce the distances to 1e-10', () => {
       expect(maxAbsDiff(pdist(res.embedding, n, res.dim), dist)).toBeLessThanOrEqual(1e-10);
     }
     expect(maxAbsDiff(pdist(res.embedding, n, res.dim), pdist(refFlat, n, refDim))).toBeLessThanOrEqual(1e-10);
-    if (method === 'mds') expect(maxAbsDiff(gram(res.embedding, n, res.dim), gram(refFlat, n, refDim))).toBeLessThanOrEqual(1e-10);
+    if (method === 'mds')
+      expect(maxAbsDiff(gram(res.embedding, n, res.dim), gram(refFlat, n, refDim))).toBeLessThanOrEqual(1e-10);
     if (method === 'spheres') expect(maxAbsDiff(res.embedding, refFlat)).toBeLessThanOrEqual(1e-10);
     expect(res.deviation.kind).toBe('distances');
     expect(Math.abs(res.deviation.max - ref.max_dev)).toBeLessThan(1e-10);
@@ -134,7 +137,9 @@ describe('mds and spheres reproduce the distances to 1e-10', () => {
   it('spheres fails clearly when the distances are not Euclidean', () => {
     // d(0,1) = 1, d(0,2) = 1, d(1,2) = 3 violates the triangle inequality
     const D = new Float64Array([0, 1, 1, 1, 0, 3, 1, 3, 0]);
-    expect(() => spheresEmbedding(D, 3)).toThrow(/spheres: failed to place class #3: there is no common intersection of all spheres/);
+    expect(() => spheresEmbedding(D, 3)).toThrow(
+      /spheres: failed to place class #3: there is no common intersection of all spheres/,
+    );
   });
 });
 

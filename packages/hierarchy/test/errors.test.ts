@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HierarchyError, computeClassEmbedding, parseHierarchy, readClassEmbedding, readClassList, readHierarchy } from '../src/index.js';
+import {
+  HierarchyError,
+  computeClassEmbedding,
+  parseHierarchy,
+  readClassEmbedding,
+  readClassList,
+  readHierarchy,
+} from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hier-err-'));
 const file = (name: string, text: string | Buffer) => {
@@ -25,7 +32,9 @@ describe('bad input gives a clear error naming file and line', () => {
 
   it('cycle, with the lines that form it', () => {
     const p = file('cycle.txt', '0 1\n1 2\n2 3\n3 1\n');
-    expect(() => readHierarchy(p)).toThrow(/cycle\.txt: the taxonomy has a cycle: 2 -> 3 \(line 3\), 3 -> 1 \(line 4\), 1 -> 2 \(line 2\)/);
+    expect(() => readHierarchy(p)).toThrow(
+      /cycle\.txt: the taxonomy has a cycle: 2 -> 3 \(line 3\), 3 -> 1 \(line 4\), 1 -> 2 \(line 2\)/,
+    );
   });
 
   it('classes without a common ancestor', () => {
@@ -47,7 +56,10 @@ describe('bad input gives a clear error naming file and line', () => {
   it('non positive definite similarities (DAG) for unitsphere and approx_sim', () => {
     // b has two parents, p (with a) and q (with c); a long chain elsewhere makes max_height 6, so
     // S(a,b) = S(b,c) = 5/6 while S(a,c) = 0: not positive semi-definite.
-    const h = parseHierarchy('r p\nr q\np a\np b\nq b\nq c\nr x1\nx1 x2\nx2 x3\nx3 x4\nx4 x5\n', { strIds: true, source: 'dag.txt' });
+    const h = parseHierarchy('r p\nr q\np a\np b\nq b\nq c\nr x1\nx1 x2\nx2 x3\nx3 x4\nx4 x5\n', {
+      strIds: true,
+      source: 'dag.txt',
+    });
     expect(h.isTree()).toBe(false);
     expect(() => computeClassEmbedding(h, h.leaves(), { method: 'unitsphere' })).toThrow(
       /unitsphere: the class similarity matrix is not positive definite \(the factorisation fails at class 'c' \(row 2\)\)/,
@@ -61,8 +73,12 @@ describe('bad input gives a clear error naming file and line', () => {
   });
 
   it('missing files', () => {
-    expect(() => readHierarchy(join(dir, 'nope.txt'))).toThrow(/nope\.txt: cannot read the taxonomy file \(no such file\)/);
-    expect(() => readClassEmbedding(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read the class embedding file/);
+    expect(() => readHierarchy(join(dir, 'nope.txt'))).toThrow(
+      /nope\.txt: cannot read the taxonomy file \(no such file\)/,
+    );
+    expect(() => readClassEmbedding(join(dir, 'nope.json'))).toThrow(
+      /nope\.json: cannot read the class embedding file/,
+    );
   });
 
   it('hostile pickle is refused, never executed', () => {

@@ -16,7 +16,9 @@ interface RefHierarchy {
 }
 
 const asMap = (v: unknown, nodes: number[]): Map<number, number> =>
-  new Map(Array.isArray(v) && Array.isArray(v[0]) ? (v as [number, number][]) : nodes.map((n, i) => [n, (v as number[])[i]]));
+  new Map(
+    Array.isArray(v) && Array.isArray(v[0]) ? (v as [number, number][]) : nodes.map((n, i) => [n, (v as number[])[i]]),
+  );
 
 describe.each([
   ['cifar', 'hierarchies/cifar.json'],

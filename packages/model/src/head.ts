@@ -100,8 +100,12 @@ export class OutputHead {
   }
 
   /** The checks before a batch of n samples runs; returns the output names to fetch (default: the sidecar's). */
-  checkBatch(input: Float32Array, n: number, outputNames: readonly string[] | undefined,
-    available: readonly string[]): string[] {
+  checkBatch(
+    input: Float32Array,
+    n: number,
+    outputNames: readonly string[] | undefined,
+    available: readonly string[],
+  ): string[] {
     if (!Number.isInteger(n) || n < 1) throw new TensorError(`batch size must be a positive integer, got ${n}`);
     if (input.length !== n * this.sampleSize) {
       const want = `${n} x ${this.sampleShape.join('x')} = ${n * this.sampleSize}`;

@@ -14,7 +14,13 @@ export {
   type OutputKind,
   type ColorSpace,
 } from './sidecar-schema.js';
-export { validateSidecar, validateImageSidecar, validateWrittenSidecar, parseSidecarJson, inputSize } from './sidecar.js';
+export {
+  validateSidecar,
+  validateImageSidecar,
+  validateWrittenSidecar,
+  parseSidecarJson,
+  inputSize,
+} from './sidecar.js';
 export { migrateSidecar } from './migrate.js';
 export {
   OutputHead,

@@ -14,7 +14,10 @@ function schemaValidator(): ValidateFunction {
 
 /** '/preprocessing/mean/0' -> 'preprocessing.mean[0]'. */
 function fieldName(pointer: string, child?: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (child !== undefined) parts.push(child);
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
@@ -151,6 +154,7 @@ export function parseSidecarJson(text: string, source = 'model.json'): unknown {
 export function validateWrittenSidecar(raw: unknown, source = 'model.json'): Sidecar {
   const s = validateSidecar(raw, source);
   const { height, width } = s.input.shape.length === 4 ? inputSize(s.input) : { height: null, width: null };
-  const image = s.preprocessing && height !== null && width !== null && (s.input.channels === 1 || s.input.channels === 3);
+  const image =
+    s.preprocessing && height !== null && width !== null && (s.input.channels === 1 || s.input.channels === 3);
   return image ? validateImageSidecar(s, source) : s;
 }

@@ -31,8 +31,15 @@ describe('normalizePixels equals numpy', () => {
   const gray = validateImageSidecar(fixture('fashion-tiny.v1.json'));
   const nchw = validateImageSidecar(fixture('rgb-nchw.v1.json'));
   const nhwc = validateImageSidecar({ ...nchw, input: { ...nchw.input, layout: 'NHWC', shape: [null, 32, 32, 3] } });
-  const bgr = (s: ImageSidecar) => validateImageSidecar({ ...s, preprocessing: { ...s.preprocessing, colorSpace: 'bgr' } });
-  const cases: [string, ImageSidecar][] = [['gray NHWC', gray], ['rgb NCHW', nchw], ['rgb NHWC', nhwc], ['bgr NCHW', bgr(nchw)], ['bgr NHWC', bgr(nhwc)]];
+  const bgr = (s: ImageSidecar) =>
+    validateImageSidecar({ ...s, preprocessing: { ...s.preprocessing, colorSpace: 'bgr' } });
+  const cases: [string, ImageSidecar][] = [
+    ['gray NHWC', gray],
+    ['rgb NCHW', nchw],
+    ['rgb NHWC', nhwc],
+    ['bgr NCHW', bgr(nchw)],
+    ['bgr NHWC', bgr(nhwc)],
+  ];
   for (const [what, sc] of cases) {
     it(what, () => {
       const [H, W] = sc.preprocessing.resize;

@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 as rng } from '@semembed/formats';
-import { float32ToHalf, fromHalf, halfToFloat32, l2normalize, l2normalizeRows, L2_EPS, softmaxInPlace, toHalf, topK } from '../src/index.js';
+import {
+  float32ToHalf,
+  fromHalf,
+  halfToFloat32,
+  l2normalize,
+  l2normalizeRows,
+  L2_EPS,
+  softmaxInPlace,
+  toHalf,
+  topK,
+} from '../src/index.js';
 
 describe('topK', () => {
   it('equals a full sort (value desc, index asc) for random data with ties, any k', () => {
@@ -27,19 +37,37 @@ describe('float16', () => {
 
   it('rounds as numpy astype(float16) (ties to even, subnormals, overflow)', () => {
     const r = rng(2);
-    const edges = [0, -0, 1, 65504, 65520, 1e6, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-5, 0.1, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const edges = [
+      0,
+      -0,
+      1,
+      65504,
+      65520,
+      1e6,
+      -1e6,
+      6e-8,
+      3e-8,
+      2.98e-8,
+      1e-5,
+      0.1,
+      1 / 3,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+    ];
     const xs = [...edges, ...Array.from({ length: 2000 }, () => (r() - 0.5) * 2 ** Math.floor(r() * 40 - 25))];
     const f32 = Float32Array.from(xs);
-    const code = 'import sys,numpy as np; a=np.frombuffer(sys.stdin.buffer.read(),dtype="<f4"); sys.stdout.buffer.write(a.astype(np.float16).tobytes())';
+    const code =
+      'import sys,numpy as np; a=np.frombuffer(sys.stdin.buffer.read(),dtype="<f4"); sys.stdout.buffer.write(a.astype(np.float16).tobytes())';
     const py = spawnSync('/usr/bin/python3', ['-c', code], { input: Buffer.from(f32.buffer) });
     // numpy is the independent reference (python3-numpy, installed by scripts/install-system-deps.sh): no skip.
     expect(py.status, `python3 with numpy is needed (apt-get install python3-numpy): ${py.stderr}`).toBe(0);
-    const ref = new Uint16Array(py.stdout.buffer.slice(py.stdout.byteOffset, py.stdout.byteOffset + py.stdout.byteLength));
+    const ref = new Uint16Array(
+      py.stdout.buffer.slice(py.stdout.byteOffset, py.stdout.byteOffset + py.stdout.byteLength),
+    );
     expect(Array.from(float32ToHalf(f32))).toEqual(Array.from(ref));
     expect(Array.from(halfToFloat32(ref))).toEqual(Array.from(ref, fromHalf));
   });
 });
-
 
 describe('L2 normalisation: one rule, v / max(|v|, eps)', () => {
   it('scales to unit length and keeps a zero vector at zero (no NaN)', () => {
@@ -56,7 +84,8 @@ describe('L2 normalisation: one rule, v / max(|v|, eps)', () => {
     x.fill(0, 8, 12);
     const y = Float64Array.from(x);
     expect(l2normalizeRows(y, 4)).toBe(1);
-    for (let i = 0; i < 6; i++) expect(Array.from(y.subarray(i * 4, i * 4 + 4))).toEqual(Array.from(l2normalize(x.slice(i * 4, i * 4 + 4))));
+    for (let i = 0; i < 6; i++)
+      expect(Array.from(y.subarray(i * 4, i * 4 + 4))).toEqual(Array.from(l2normalize(x.slice(i * 4, i * 4 + 4))));
     expect(Math.sqrt(1e-12)).toBe(L2_EPS); // the runtimes' former sqrt(max(s, 1e-12)) is the same rule
   });
 
@@ -67,6 +96,9 @@ describe('L2 normalisation: one rule, v / max(|v|, eps)', () => {
   });
 
   it('topK never takes NaN', () => {
-    expect(topK([NaN, 1, NaN, 2], 3)).toEqual([[3, 2], [1, 1]]);
+    expect(topK([NaN, 1, NaN, 2], 3)).toEqual([
+      [3, 2],
+      [1, 1],
+    ]);
   });
 });

@@ -117,10 +117,19 @@ export interface NodeOptions {
 }
 
 /** A NodeProto (onnx.helper.make_node). */
-export function makeNode(opType: string, inputs: readonly string[], outputs: readonly string[],
-  options: NodeOptions = {}): onnx.NodeProto {
-  const node: onnx.NodeProto = { input: [...inputs], output: [...outputs], attribute: [], metadataProps: [],
-    deviceConfigurations: [] };
+export function makeNode(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  options: NodeOptions = {},
+): onnx.NodeProto {
+  const node: onnx.NodeProto = {
+    input: [...inputs],
+    output: [...outputs],
+    attribute: [],
+    metadataProps: [],
+    deviceConfigurations: [],
+  };
   if (options.name !== undefined) node.name = options.name;
   node.opType = opType;
   if (options.domain !== undefined) node.domain = options.domain;
@@ -147,7 +156,7 @@ export function makeValueInfo(name: string, elemType: number, dims?: readonly Di
 export function valueInfoType(v: onnx.ValueInfoProto): { elemType: number; dims: Dim[] | undefined } | undefined {
   const t = v.type?.tensorType;
   if (!t) return undefined;
-  const dims = t.shape?.dim.map((d): Dim => (d.dimValue !== undefined ? d.dimValue : d.dimParam ?? null));
+  const dims = t.shape?.dim.map((d): Dim => (d.dimValue !== undefined ? d.dimValue : (d.dimParam ?? null)));
   return { elemType: t.elemType ?? 0, dims };
 }
 
@@ -163,8 +172,17 @@ export interface GraphParts {
 
 /** A GraphProto (onnx.helper.make_graph). */
 export function makeGraph(p: GraphParts): onnx.GraphProto {
-  const g: onnx.GraphProto = { node: p.nodes, name: p.name, initializer: p.initializers ?? [], sparseInitializer: [],
-    input: p.inputs, output: p.outputs, valueInfo: p.valueInfo ?? [], quantizationAnnotation: [], metadataProps: [] };
+  const g: onnx.GraphProto = {
+    node: p.nodes,
+    name: p.name,
+    initializer: p.initializers ?? [],
+    sparseInitializer: [],
+    input: p.inputs,
+    output: p.outputs,
+    valueInfo: p.valueInfo ?? [],
+    quantizationAnnotation: [],
+    metadataProps: [],
+  };
   if (p.docString !== undefined) g.docString = p.docString;
   return g;
 }
@@ -183,8 +201,14 @@ export interface ModelParts {
 /** A ModelProto importing the default ONNX domain at `opset` (onnx.helper.make_model). */
 export function makeModel(p: ModelParts): onnx.ModelProto {
   const m: onnx.ModelProto = {
-    irVersion: p.irVersion ?? irVersionForOpset(p.opset), opsetImport: [{ domain: '', version: p.opset }],
-    metadataProps: [], trainingInfo: [], functions: [], configuration: [], graph: p.graph };
+    irVersion: p.irVersion ?? irVersionForOpset(p.opset),
+    opsetImport: [{ domain: '', version: p.opset }],
+    metadataProps: [],
+    trainingInfo: [],
+    functions: [],
+    configuration: [],
+    graph: p.graph,
+  };
   if (p.producerName !== undefined) m.producerName = p.producerName;
   if (p.producerVersion !== undefined) m.producerVersion = p.producerVersion;
   if (p.docString !== undefined) m.docString = p.docString;

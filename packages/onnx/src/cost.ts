@@ -60,7 +60,7 @@ export function modelCost(model: onnx.ModelProto, inputShapes: InputShapes = {})
     const inputs = node.input.map((x) => (x ? types.get(x) : undefined));
     const outputs = node.output.map((o) => types.get(o));
     let flops = 0;
-    if (!rule) unknown.add(node.domain ? `${node.domain}.${node.opType}` : node.opType ?? '');
+    if (!rule) unknown.add(node.domain ? `${node.domain}.${node.opType}` : (node.opType ?? ''));
     else if (outputs[0]) {
       const c: OpContext = { node, opset, inputs, constant: () => undefined };
       flops = rule.flops ? rule.flops(c, outputs as ValueType[]) : count(outputs[0].dims);

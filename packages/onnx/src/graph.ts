@@ -18,8 +18,9 @@ export function topologicalNodes(graph: onnx.GraphProto): onnx.NodeProto[] {
     for (const x of ins) {
       if (!producer.has(x)) {
         const n = graph.node[i];
-        throw new OnnxError(`node '${n.name ?? ''}' (${n.opType}) reads '${x}', which no node, input or initializer `
-          + 'gives');
+        throw new OnnxError(
+          `node '${n.name ?? ''}' (${n.opType}) reads '${x}', which no node, input or initializer ` + 'gives',
+        );
       }
       consumers.set(x, [...(consumers.get(x) ?? []), i]);
     }

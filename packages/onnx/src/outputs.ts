@@ -10,8 +10,11 @@ import type { onnx } from './types.js';
  * without a type get the inferred one. Throws naming a value
  * that is not in the graph or whose type cannot be inferred.
  */
-export function addOutputs(model: onnx.ModelProto, valueNames: readonly string[], inputShapes?: InputShapes):
-  onnx.ModelProto {
+export function addOutputs(
+  model: onnx.ModelProto,
+  valueNames: readonly string[],
+  inputShapes?: InputShapes,
+): onnx.ModelProto {
   const graph = model.graph;
   if (!graph) throw new OnnxError('addOutputs: the model has no graph');
   const types = inferShapes(model, inputShapes);

@@ -11,8 +11,12 @@ const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
 const ModelType = root.lookupType('onnx.ModelProto');
 
 /** int64 fields that are sizes, versions or counts: numbers, refused past 2^53. Every other int64 may be a bigint. */
-const EXACT_INT64 = new Set(['onnx.AttributeProto.i', 'onnx.AttributeProto.ints', 'onnx.TensorProto.int64Data',
-  'onnx.TensorProto.uint64Data']);
+const EXACT_INT64 = new Set([
+  'onnx.AttributeProto.i',
+  'onnx.AttributeProto.ints',
+  'onnx.TensorProto.int64Data',
+  'onnx.TensorProto.uint64Data',
+]);
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
 interface Plan {
@@ -29,8 +33,12 @@ function planOf(type: protobuf.Type): Plan {
   for (const f of type.fieldsArray) {
     f.resolve();
     if (LONG_TYPES.has(f.type)) {
-      plan.longs.push({ name: f.name, repeated: f.repeated, exact: EXACT_INT64.has(f.fullName.replace(/^\./, '')),
-        unsigned: f.type === 'uint64' || f.type === 'fixed64' });
+      plan.longs.push({
+        name: f.name,
+        repeated: f.repeated,
+        exact: EXACT_INT64.has(f.fullName.replace(/^\./, '')),
+        unsigned: f.type === 'uint64' || f.type === 'fixed64',
+      });
     } else if (f.resolvedType instanceof protobuf.Type) {
       plan.messages.push({ name: f.name, repeated: f.repeated, type: f.resolvedType });
     }
@@ -142,8 +150,8 @@ function varint(n: number): number[] {
 }
 
 /** Tag and length of a length-delimited field. */
-const header = (field: number, length: number): Uint8Array => Uint8Array.from([...varint((field << 3) | 2),
-  ...varint(length)]);
+const header = (field: number, length: number): Uint8Array =>
+  Uint8Array.from([...varint((field << 3) | 2), ...varint(length)]);
 
 /** The message's fields whose number passes `keep`, encoded (protobufjs writes only own, set properties). */
 function encodeFields(type: protobuf.Type, obj: Record<string, unknown>, keep: (id: number) => boolean): Uint8Array {

@@ -9,13 +9,24 @@ import { DataType, type onnx } from './types.js';
 /** Dims to use for graph inputs instead of the declared ones (e.g. a batch size for a named batch dimension). */
 export type InputShapes = Record<string, readonly Dim[]>;
 
-const INT_TYPES = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT8, DataType.UINT8, DataType.INT16,
-  DataType.UINT16, DataType.UINT32, DataType.UINT64, DataType.FLOAT, DataType.DOUBLE]);
+const INT_TYPES = new Set<number>([
+  DataType.INT64,
+  DataType.INT32,
+  DataType.INT8,
+  DataType.UINT8,
+  DataType.INT16,
+  DataType.UINT16,
+  DataType.UINT32,
+  DataType.UINT64,
+  DataType.FLOAT,
+  DataType.DOUBLE,
+]);
 
 function values(t: onnx.TensorProto): number[] | undefined {
   if (!INT_TYPES.has(t.dataType ?? 0)) return undefined;
   return Array.from(tensorData(t) as ArrayLike<number | bigint>, (v) =>
-    typeof v === 'bigint' ? (v > 2n ** 62n ? Infinity : v < -(2n ** 62n) ? -Infinity : Number(v)) : v);
+    typeof v === 'bigint' ? (v > 2n ** 62n ? Infinity : v < -(2n ** 62n) ? -Infinity : Number(v)) : v,
+  );
 }
 
 /** Inferred dims, with what the file declares (value_info, outputs) where inference could not tell. */

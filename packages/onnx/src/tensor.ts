@@ -2,11 +2,23 @@
 import { OnnxError } from './errors.js';
 import { DataType, type Int64, type onnx } from './types.js';
 
-export type TensorArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array
-  | Uint32Array | BigInt64Array | BigUint64Array;
+export type TensorArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
-type ArrayCtor = { new (buf: ArrayBuffer, off: number, len: number): TensorArray; new (len: number): TensorArray;
-  BYTES_PER_ELEMENT: number };
+type ArrayCtor = {
+  new (buf: ArrayBuffer, off: number, len: number): TensorArray;
+  new (len: number): TensorArray;
+  BYTES_PER_ELEMENT: number;
+};
 
 /** The typed array per data type; FLOAT16 and BFLOAT16 come as their 16-bit patterns, BOOL as 0/1 bytes. */
 const ARRAY: Partial<Record<number, ArrayCtor>> = {
@@ -104,8 +116,12 @@ export type TensorValues = TensorArray | readonly (number | bigint)[] | { raw: U
  * A TensorProto with its values as raw_data (the compact form onnx writers use). A typed array of the right kind
  * is shared, not copied; plain arrays are converted. Throws when the count does not fit the shape.
  */
-export function makeTensor(name: string, dataType: number, dims: readonly number[], data: TensorValues):
-  onnx.TensorProto {
+export function makeTensor(
+  name: string,
+  dataType: number,
+  dims: readonly number[],
+  data: TensorValues,
+): onnx.TensorProto {
   const Ctor = ARRAY[dataType];
   const n = elementCount(dims);
   let raw: Uint8Array;
@@ -135,6 +151,15 @@ export function makeTensor(name: string, dataType: number, dims: readonly number
 
 /** A TensorProto with every repeated field empty and nothing set. */
 export function emptyTensor(): onnx.TensorProto {
-  return { dims: [], floatData: [], int32Data: [], stringData: [], int64Data: [] as Int64[], externalData: [],
-    doubleData: [], uint64Data: [] as Int64[], metadataProps: [] };
+  return {
+    dims: [],
+    floatData: [],
+    int32Data: [],
+    stringData: [],
+    int64Data: [] as Int64[],
+    externalData: [],
+    doubleData: [],
+    uint64Data: [] as Int64[],
+    metadataProps: [],
+  };
 }

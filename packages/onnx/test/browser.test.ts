@@ -22,16 +22,21 @@ describe('in a browser', () => {
         outDir: out,
         emptyOutDir: true,
         minify: false,
-        lib: { entry: join(PKG, 'src', 'index.ts'), formats: ['iife'], name: 'semembedOnnx',
-          fileName: () => 'onnx.js' },
+        lib: {
+          entry: join(PKG, 'src', 'index.ts'),
+          formats: ['iife'],
+          name: 'semembedOnnx',
+          fileName: () => 'onnx.js',
+        },
       },
     });
     const bundle = readFileSync(join(out, 'onnx.js'), 'utf8');
     // vite swaps a Node built-in for an empty stub; only protobufjs's optional fs (it checks and falls back, as its
     // package.json "browser" field intends) may use one. Modules are separated by `// <path>` comments.
     const sections = bundle.split(/\n\t*\/\/ (?=\S+\n)/).map((t) => ({ path: t.slice(0, t.indexOf('\n')), text: t }));
-    const stubbed = sections.filter((m) => m.path !== '__vite-browser-external'
-      && /(require|import)___vite_browser_external\b/.test(m.text)).map((m) => m.path);
+    const stubbed = sections
+      .filter((m) => m.path !== '__vite-browser-external' && /(require|import)___vite_browser_external\b/.test(m.text))
+      .map((m) => m.path);
     expect(stubbed).toEqual(['node_modules/protobufjs/src/util/fs.js']);
     expect(bundle).not.toMatch(/from\s*["']node:|require\(["']node:/);
     const model = readFileSync(join(PKG, 'test', 'fixtures', 'converter-12net.onnx')).toString('base64');

@@ -22,17 +22,25 @@ import { checkModel, python, tmpFile } from './python.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, name)));
-const MODELS = ['ops-model.onnx', 'python-model.onnx', 'converter-12net.onnx', 'converter-cnn-batch-norm.onnx',
-  'converter-tfkeras-9349.onnx'];
+const MODELS = [
+  'ops-model.onnx',
+  'python-model.onnx',
+  'converter-12net.onnx',
+  'converter-cnn-batch-norm.onnx',
+  'converter-tfkeras-9349.onnx',
+];
 
 /** onnx.shape_inference.infer_shapes(strict) of a fixture: name -> [elem_type, dims] (unknown dims as '?'). */
 function onnxShapes(file: string): Record<string, [number, (number | string)[]]> {
-  return JSON.parse(python(
-    'import onnx,sys,json; m=onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1]), strict_mode=True); '
-      + 'g=m.graph; print(json.dumps({v.name: [v.type.tensor_type.elem_type, [d.dim_value if d.HasField("dim_value")'
-      + ' else (d.dim_param or "?") for d in v.type.tensor_type.shape.dim]]'
-      + ' for v in list(g.value_info)+list(g.output)}))',
-    [join(FIXTURES, file)]));
+  return JSON.parse(
+    python(
+      'import onnx,sys,json; m=onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1]), strict_mode=True); ' +
+        'g=m.graph; print(json.dumps({v.name: [v.type.tensor_type.elem_type, [d.dim_value if d.HasField("dim_value")' +
+        ' else (d.dim_param or "?") for d in v.type.tensor_type.shape.dim]]' +
+        ' for v in list(g.value_info)+list(g.output)}))',
+      [join(FIXTURES, file)],
+    ),
+  );
 }
 
 describe('inferShapes', () => {
@@ -76,11 +84,11 @@ describe('topologicalNodes', () => {
   it('names the node on a cycle or with a missing input', () => {
     const a = makeNode('Add', ['x', 'b'], ['a'], { name: 'a' });
     const b = makeNode('Neg', ['a'], ['b'], { name: 'b' });
-    expect(() => topologicalNodes(makeGraph({ name: 'g', inputs: [x], outputs: [y], nodes: [a, b] })))
-      .toThrow(/node 'a' \(Add\) is on a cycle/);
+    expect(() => topologicalNodes(makeGraph({ name: 'g', inputs: [x], outputs: [y], nodes: [a, b] }))).toThrow(
+      /node 'a' \(Add\) is on a cycle/,
+    );
     const c = makeNode('Neg', ['nope'], ['y'], { name: 'c' });
-    expect(() => topologicalNodes(makeGraph({ name: 'g', inputs: [x], outputs: [y], nodes: [c] })))
-      .toThrow(OnnxError);
+    expect(() => topologicalNodes(makeGraph({ name: 'g', inputs: [x], outputs: [y], nodes: [c] }))).toThrow(OnnxError);
   });
 });
 
@@ -129,7 +137,8 @@ describe('modelCost', () => {
     const flat = makeNode('Flatten', ['c'], ['f'], { name: 'flat' });
     const gemm = makeNode('Gemm', ['f', 'fc', 'fb'], ['y'], { name: 'gemm' });
     const graph = makeGraph({
-      name: 'g', nodes: [conv, flat, gemm],
+      name: 'g',
+      nodes: [conv, flat, gemm],
       inputs: [makeValueInfo('x', DataType.FLOAT, ['N', 3, 8, 8])],
       outputs: [makeValueInfo('y', DataType.FLOAT, ['N', 10])],
       initializers: [
@@ -144,12 +153,22 @@ describe('modelCost', () => {
     const cost = modelCost(model);
     const [c, f, g] = cost.nodes;
     // 256 outputs, each 27 multiply-adds (3 channels x 3 x 3) + 1 bias add.
-    expect(c).toEqual({ name: 'conv', opType: 'Conv', flops: 256 * (2 * 27 + 1), bytesRead: 4 * (192 + 108 + 4),
-      bytesWritten: 4 * 256 });
+    expect(c).toEqual({
+      name: 'conv',
+      opType: 'Conv',
+      flops: 256 * (2 * 27 + 1),
+      bytesRead: 4 * (192 + 108 + 4),
+      bytesWritten: 4 * 256,
+    });
     expect(f.flops).toBe(0);
     // 10 outputs, each 256 multiply-adds + 1 bias add.
-    expect(g).toEqual({ name: 'gemm', opType: 'Gemm', flops: 10 * (2 * 256 + 1), bytesRead: 4 * (256 + 2560 + 10),
-      bytesWritten: 40 });
+    expect(g).toEqual({
+      name: 'gemm',
+      opType: 'Gemm',
+      flops: 10 * (2 * 256 + 1),
+      bytesRead: 4 * (256 + 2560 + 10),
+      bytesWritten: 40,
+    });
     expect(cost.flops).toBe(c.flops + g.flops);
     expect(cost.parameters).toBe(108 + 4 + 2560 + 10);
     expect(cost.bytes).toBe(cost.nodes.reduce((s, n) => s + n.bytesRead + n.bytesWritten, 0));

@@ -42,13 +42,20 @@ function toProtoJson(v: unknown): unknown {
 describe('readModel', () => {
   it('reads what the onnx Python package wrote, field for field as protobuf itself reads it', () => {
     const ours = readModel(pythonModel);
-    const theirs = JSON.parse(python(
-      'import onnx,sys,json; from google.protobuf.json_format import MessageToDict as d; '
-        + 'print(json.dumps(d(onnx.load(sys.argv[1]), use_integers_for_enums=True)))',
-      [join(FIXTURES, 'python-model.onnx')]));
+    const theirs = JSON.parse(
+      python(
+        'import onnx,sys,json; from google.protobuf.json_format import MessageToDict as d; ' +
+          'print(json.dumps(d(onnx.load(sys.argv[1]), use_integers_for_enums=True)))',
+        [join(FIXTURES, 'python-model.onnx')],
+      ),
+    );
     // MessageToDict writes int64 as strings and float32 in their shortest form; compare as float32 numbers.
-    const norm = (o: unknown): unknown => JSON.parse(JSON.stringify(o, (_k, x) =>
-      typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : typeof x === 'number' ? Math.fround(x) : x));
+    const norm = (o: unknown): unknown =>
+      JSON.parse(
+        JSON.stringify(o, (_k, x) =>
+          typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : typeof x === 'number' ? Math.fround(x) : x,
+        ),
+      );
     const ourJson = toProtoJson(ours) as Record<string, unknown>;
     expect(norm(ourJson)).toEqual(norm(theirs));
     // The one value past 2^53 stays exact.
@@ -89,10 +96,18 @@ describe('writeModel', () => {
   it('writes what onnx.checker accepts and onnx reads back with the same values', () => {
     const x = makeValueInfo('x', DataType.FLOAT, ['N', 4]);
     const y = makeValueInfo('y', DataType.FLOAT, ['N', 3]);
-    const w = makeTensor('w', DataType.FLOAT, [4, 3], Float32Array.from({ length: 12 }, (_, i) => i / 4 - 1));
+    const w = makeTensor(
+      'w',
+      DataType.FLOAT,
+      [4, 3],
+      Float32Array.from({ length: 12 }, (_, i) => i / 4 - 1),
+    );
     const shape = makeTensor('shape', DataType.INT64, [2], [-1, 3]);
     const graph = makeGraph({
-      name: 'g', inputs: [x], outputs: [y], initializers: [w, shape],
+      name: 'g',
+      inputs: [x],
+      outputs: [y],
+      initializers: [w, shape],
       nodes: [
         makeNode('MatMul', ['x', 'w'], ['m'], { name: 'mm' }),
         makeNode('Reshape', ['m', 'shape'], ['r'], { name: 'rs' }),
@@ -104,11 +119,14 @@ describe('writeModel', () => {
     const bytes = writeModel(model);
     checkModel(bytes);
     const dump = python(
-      'import onnx,sys; from onnx import numpy_helper as nh; m=onnx.load(sys.argv[1]); '
-        + 'print(m.ir_version, m.opset_import[0].version, m.metadata_props[0].key, m.metadata_props[0].value); '
-        + 'print(" ".join(str(v) for v in nh.to_array(m.graph.initializer[0]).ravel())); '
-        + 'print(m.graph.node[2].attribute[0].f, m.graph.input[0].type.tensor_type.shape.dim[0].dim_param)',
-      [tmpFile('m.onnx', bytes)]).trim().split('\n');
+      'import onnx,sys; from onnx import numpy_helper as nh; m=onnx.load(sys.argv[1]); ' +
+        'print(m.ir_version, m.opset_import[0].version, m.metadata_props[0].key, m.metadata_props[0].value); ' +
+        'print(" ".join(str(v) for v in nh.to_array(m.graph.initializer[0]).ravel())); ' +
+        'print(m.graph.node[2].attribute[0].f, m.graph.input[0].type.tensor_type.shape.dim[0].dim_param)',
+      [tmpFile('m.onnx', bytes)],
+    )
+      .trim()
+      .split('\n');
     expect(dump[0]).toBe('8 17 k v');
     expect(dump[1].split(' ').map(Number)).toEqual(Array.from(tensorData(w) as Float32Array));
     expect(dump[2]).toBe('0.5 N');
@@ -119,9 +137,13 @@ describe('writeModel', () => {
     const big = new Float32Array(100_000).map((_, i) => Math.cos(i));
     const small = makeTensor('s', DataType.FLOAT, [2], Float32Array.of(1, 2));
     const w = makeTensor('w', DataType.FLOAT, [1000, 100], big);
-    const graph = makeGraph({ name: 'g', initializers: [small, w], nodes: [makeNode('MatMul', ['x', 'w'], ['y'])],
+    const graph = makeGraph({
+      name: 'g',
+      initializers: [small, w],
+      nodes: [makeNode('MatMul', ['x', 'w'], ['y'])],
       inputs: [makeValueInfo('x', DataType.FLOAT, [1, 1000])],
-      outputs: [makeValueInfo('y', DataType.FLOAT, [1, 100])] });
+      outputs: [makeValueInfo('y', DataType.FLOAT, [1, 100])],
+    });
     const model = makeModel({ graph, opset: 17 });
     const chunks = writeModelChunks(model);
     expect(chunks.some((c) => c.buffer === big.buffer)).toBe(true);
@@ -135,8 +157,9 @@ describe('writeModel', () => {
     const m = readModel(pythonModel);
     const ends = m.graph!.initializer.find((t) => t.name === 'ends')!;
     ends.int64Data = [-9223372036854775808n];
-    const out = python('import onnx,sys; print(onnx.load(sys.argv[1]).graph.initializer[3].int64_data[0])',
-      [tmpFile('m.onnx', writeModel(m))]);
+    const out = python('import onnx,sys; print(onnx.load(sys.argv[1]).graph.initializer[3].int64_data[0])', [
+      tmpFile('m.onnx', writeModel(m)),
+    ]);
     expect(out.trim()).toBe('-9223372036854775808');
   });
 

@@ -86,15 +86,17 @@ export function entropyThreshold(absValues: Float32Array, bins = 2048, levels = 
     for (let l = 0; l < levels; l++) {
       const a = Math.floor((l * i) / levels);
       const b = Math.floor(((l + 1) * i) / levels);
-      let sum = 0, nonzero = 0;
-      for (let j = a; j < b; j++) if (hist[j] > 0) (sum += hist[j]), nonzero++;
+      let sum = 0,
+        nonzero = 0;
+      for (let j = a; j < b; j++) if (hist[j] > 0) ((sum += hist[j]), nonzero++);
       for (let j = a; j < b; j++) if (hist[j] > 0) q[j] = sum / nonzero;
     }
-    let ps = 0, qs = 0;
-    for (let j = 0; j < i; j++) (ps += p[j]), (qs += q[j]);
+    let ps = 0,
+      qs = 0;
+    for (let j = 0; j < i; j++) ((ps += p[j]), (qs += q[j]));
     let kl = 0;
     for (let j = 0; j < i; j++) if (p[j] > 0 && q[j] > 0) kl += (p[j] / ps) * Math.log(p[j] / ps / (q[j] / qs));
-    if (kl < bestKl) (bestKl = kl), (best = i);
+    if (kl < bestKl) ((bestKl = kl), (best = i));
   }
   return ((best + 0.5) / bins) * top;
 }
@@ -106,8 +108,11 @@ function entropyRange(s: TensorStats): Range {
 }
 
 /** Ranges of every float activation of `model` (and its input) over the calibration batches. */
-export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatch[], o: CalibrateOptions = {}):
-  Promise<Map<string, Range>> {
+export async function calibrate(
+  model: onnx.ModelProto,
+  batches: CalibrationBatch[],
+  o: CalibrateOptions = {},
+): Promise<Map<string, Range>> {
   const method = o.method ?? 'minmax';
   if (!CALIBRATION_METHODS.includes(method)) {
     throw new QuantizeError(`--method ${method}: use minmax, percentile or entropy`);
@@ -126,8 +131,10 @@ export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatc
   try {
     for (const b of batches) {
       if (Number.isFinite(sampleSize) && b.data.length !== b.n * sampleSize) {
-        throw new QuantizeError(`calibration batch of ${b.n} samples has ${b.data.length} values, ` +
-          `the input '${input.name}' takes ${sampleSize} per sample`);
+        throw new QuantizeError(
+          `calibration batch of ${b.n} samples has ${b.data.length} values, ` +
+            `the input '${input.name}' takes ${sampleSize} per sample`,
+        );
       }
       const step = fixedBatch ?? b.n;
       for (let s = 0; s < b.n; s += step) {
@@ -155,8 +162,14 @@ export async function calibrate(model: onnx.ModelProto, batches: CalibrationBatc
     }
     // The image input keeps its full range: clipping pixels only loses (its range is the preprocessing's).
     const full = method === 'minmax' || name === input.name;
-    ranges.set(name, full ? { min: s.min, max: s.max }
-      : method === 'percentile' ? percentileRange(s, o.percentile ?? 99.999) : entropyRange(s));
+    ranges.set(
+      name,
+      full
+        ? { min: s.min, max: s.max }
+        : method === 'percentile'
+          ? percentileRange(s, o.percentile ?? 99.999)
+          : entropyRange(s),
+    );
   }
   return ranges;
 }

@@ -49,8 +49,13 @@ export interface DatasetSamples extends CalibrationBatch {
 }
 
 /** The first `limit` samples of a dataset split, normalised with the sidecar's mean / std in its layout. */
-export async function datasetSamples(name: string, dataRoot: string | undefined, sidecarPath: string,
-  split: 'train' | 'test', limit: number): Promise<DatasetSamples> {
+export async function datasetSamples(
+  name: string,
+  dataRoot: string | undefined,
+  sidecarPath: string,
+  split: 'train' | 'test',
+  limit: number,
+): Promise<DatasetSamples> {
   const sc = readSidecar(sidecarPath);
   const ds = await loadDataset(name, { dataRoot, split });
   const [H, W, C] = ds.shape;

@@ -11,8 +11,11 @@ export interface DynamicOptions {
 }
 
 /** [K, N] weight of a plain y = x W (+ b) Gemm / MatMul, transposed from Gemm's transB layout when needed. */
-function weightKN(n: onnx.NodeProto, w: Float32Array, dims: number[]):
-  { data: Float32Array; k: number; n: number } | undefined {
+function weightKN(
+  n: onnx.NodeProto,
+  w: Float32Array,
+  dims: number[],
+): { data: Float32Array; k: number; n: number } | undefined {
   if (dims.length !== 2) return undefined;
   if (n.opType === 'MatMul') return { data: w, k: dims[0], n: dims[1] };
   const num = (k: string, d: number) => Number(getAttribute(n, k) ?? d);
@@ -24,8 +27,10 @@ function weightKN(n: onnx.NodeProto, w: Float32Array, dims: number[]):
   return { data: t, k: K, n: N };
 }
 
-export function quantizeDynamic(model: onnx.ModelProto, o: DynamicOptions = {}):
-  { weights: string[]; skipped: string[] } {
+export function quantizeDynamic(
+  model: onnx.ModelProto,
+  o: DynamicOptions = {},
+): { weights: string[]; skipped: string[] } {
   requireOpset(model, 13);
   const g = model.graph!;
   const ix = new GraphIndex(g);
@@ -47,8 +52,18 @@ export function quantizeDynamic(model: onnx.ModelProto, o: DynamicOptions = {}):
     const x = n.input[0];
     const base = ix.fresh(`${name}_dyn`);
     const t = (s: string) => ix.fresh(`${base}_${s}`);
-    const [wq, ws, wz, xq, xs, xz, acc, accF, sc, noBias] = ['W_quantized', 'W_scale', 'W_zero_point', 'x_quantized',
-      'x_scale', 'x_zero_point', 'int32', 'float', 'scale', 'no_bias'].map(t);
+    const [wq, ws, wz, xq, xs, xz, acc, accF, sc, noBias] = [
+      'W_quantized',
+      'W_scale',
+      'W_zero_point',
+      'x_quantized',
+      'x_scale',
+      'x_zero_point',
+      'int32',
+      'float',
+      'scale',
+      'no_bias',
+    ].map(t);
     const perCol = scales.length > 1;
     g.initializer.push(
       makeTensor(wq, DataType.INT8, [kn.k, kn.n], q),

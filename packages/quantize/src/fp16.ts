@@ -6,12 +6,40 @@ import { float32ToHalf } from '@semembed/model';
 import { GraphIndex, pruneUnused } from './graph.js';
 
 export const FP16_BLOCK = new Set([
-  'Softmax', 'LogSoftmax', 'LpNormalization', 'ReduceSumSquare', 'ReduceL2', 'ReduceSum', 'ReduceMean', 'Sqrt',
-  'Div', 'Max', 'Min', 'Pow', 'Reciprocal', 'Exp', 'Log', 'Cast', 'Constant', 'ConstantOfShape', 'Range',
+  'Softmax',
+  'LogSoftmax',
+  'LpNormalization',
+  'ReduceSumSquare',
+  'ReduceL2',
+  'ReduceSum',
+  'ReduceMean',
+  'Sqrt',
+  'Div',
+  'Max',
+  'Min',
+  'Pow',
+  'Reciprocal',
+  'Exp',
+  'Log',
+  'Cast',
+  'Constant',
+  'ConstantOfShape',
+  'Range',
 ]);
 /** Ops whose outputs are not float tensors (no Cast ever goes on them). */
-const NOT_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Greater', 'Less', 'Not', 'And',
-  'Or']);
+const NOT_FLOAT = new Set([
+  'Shape',
+  'Size',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'Equal',
+  'Greater',
+  'Less',
+  'Not',
+  'And',
+  'Or',
+]);
 
 export interface Fp16Options {
   /** More op types to keep in float32. */

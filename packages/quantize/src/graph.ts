@@ -57,13 +57,21 @@ export function modelInput(model: onnx.ModelProto): { name: string; dims: (numbe
   }
   const tt = inputs[0].type?.tensorType;
   if (tt?.elemType !== DataType.FLOAT) throw new QuantizeError(`input '${inputs[0].name}' is not float32`);
-  const dims = (tt.shape?.dim ?? []).map((d) => (d.dimValue !== undefined ? Number(d.dimValue) : d.dimParam ?? null));
+  const dims = (tt.shape?.dim ?? []).map((d) => (d.dimValue !== undefined ? Number(d.dimValue) : (d.dimParam ?? null)));
   return { name: inputs[0].name ?? '', dims };
 }
 
 /** Ops whose outputs are never float activations worth calibrating. */
-const NON_FLOAT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'QuantizeLinear', 'DynamicQuantizeLinear',
-  'MatMulInteger']);
+const NON_FLOAT = new Set([
+  'Shape',
+  'Size',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'QuantizeLinear',
+  'DynamicQuantizeLinear',
+  'MatMulInteger',
+]);
 
 /** A copy of the model whose graph also outputs each of `names` (float32, shape left open). */
 export function exposeOutputs(model: onnx.ModelProto, names: string[]): onnx.ModelProto {

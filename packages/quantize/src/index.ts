@@ -1,18 +1,34 @@
 export { QuantizeError } from './errors.js';
 export {
-  calibrate, entropyThreshold, CALIBRATION_METHODS,
-  type CalibrationMethod, type CalibrationBatch, type CalibrateOptions, type Range,
+  calibrate,
+  entropyThreshold,
+  CALIBRATION_METHODS,
+  type CalibrationMethod,
+  type CalibrationBatch,
+  type CalibrateOptions,
+  type Range,
 } from './calibrate.js';
 export { quantizeStatic, type StaticOptions, type QuantizeReport } from './static-int8.js';
 export { quantizeDynamic, type DynamicOptions } from './dynamic-int8.js';
 export { convertFp16, FP16_BLOCK, type Fp16Options } from './fp16.js';
 export { activationParams, quantizeWeights, quantizeBias, roundEven } from './qparams.js';
 export {
-  quantizeModel, quantizeFile, sidecarOf, QUANTIZE_MODES, PRECISION,
-  type QuantizeMode, type QuantizeOptions, type QuantizeResult,
+  quantizeModel,
+  quantizeFile,
+  sidecarOf,
+  QUANTIZE_MODES,
+  PRECISION,
+  type QuantizeMode,
+  type QuantizeOptions,
+  type QuantizeResult,
 } from './quantize.js';
 export {
-  evaluateCandidates, chooseCandidate, formatCandidates,
-  type Candidate, type CandidateResult, type LabelledSlice, type SelectOptions,
+  evaluateCandidates,
+  chooseCandidate,
+  formatCandidates,
+  type Candidate,
+  type CandidateResult,
+  type LabelledSlice,
+  type SelectOptions,
 } from './select.js';
 export { imagesCalibration, datasetSamples, type DatasetSamples } from './calibration-data.js';

@@ -30,8 +30,11 @@ export function activationParams(min: number, max: number, type: 'int8' | 'uint8
  * Symmetric int8 weights (zero point 0, range ±127), one scale per slice along `axis` (per channel) or one for
  * the whole tensor.
  */
-export function quantizeWeights(w: Float32Array, dims: number[], axis: number | undefined):
-  { q: Int8Array; scales: Float32Array } {
+export function quantizeWeights(
+  w: Float32Array,
+  dims: number[],
+  axis: number | undefined,
+): { q: Int8Array; scales: Float32Array } {
   const channels = axis === undefined ? 1 : dims[axis];
   const inner = axis === undefined ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const chan = (i: number) => (axis === undefined ? 0 : Math.floor(i / inner) % channels);
@@ -44,8 +47,11 @@ export function quantizeWeights(w: Float32Array, dims: number[], axis: number | 
 }
 
 /** Bias as int32 with scale inputScale * weightScale[c] (what ORT's QLinearConv / QGemm expect). */
-export function quantizeBias(b: Float32Array, inputScale: number, weightScales: Float32Array):
-  { q: Int32Array; scales: Float32Array } {
+export function quantizeBias(
+  b: Float32Array,
+  inputScale: number,
+  weightScales: Float32Array,
+): { q: Int32Array; scales: Float32Array } {
   const scales = Float32Array.from(b, (_, c) => inputScale * weightScales[weightScales.length === 1 ? 0 : c]);
   const q = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / scales[c]))));
   return { q, scales };

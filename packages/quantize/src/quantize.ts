@@ -14,7 +14,10 @@ export type QuantizeMode = 'int8' | 'fp16' | 'dynamic';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'fp16', 'dynamic'];
 /** The precision name a mode's output carries in its sidecar (and the page's variant list). */
 export const PRECISION: Record<QuantizeMode | 'fp32', string> = {
-  fp32: 'fp32', fp16: 'fp16', int8: 'int8', dynamic: 'dynamic',
+  fp32: 'fp32',
+  fp16: 'fp16',
+  int8: 'int8',
+  dynamic: 'dynamic',
 };
 
 export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
@@ -51,9 +54,17 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
     const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
     info = {
-      mode: 'int8', format: 'QDQ', method, perChannel: o.perChannel ?? true, activations: o.activations ?? 'uint8',
-      calibrationSamples: samples, int8Weights: r.weights.length, quantizedActivations: r.activations,
-      foldedRelus: r.foldedRelus, depthwiseAffine: r.depthwise, skipped: r.skipped,
+      mode: 'int8',
+      format: 'QDQ',
+      method,
+      perChannel: o.perChannel ?? true,
+      activations: o.activations ?? 'uint8',
+      calibrationSamples: samples,
+      int8Weights: r.weights.length,
+      quantizedActivations: r.activations,
+      foldedRelus: r.foldedRelus,
+      depthwiseAffine: r.depthwise,
+      skipped: r.skipped,
     };
   } else if (o.mode === 'dynamic') {
     const r = quantizeDynamic(model, { perChannel: o.perChannel });
@@ -81,8 +92,11 @@ export function sidecarOf(onnxPath: string): string | undefined {
  * Quantises IN.onnx into OUT.onnx and writes OUT.json (IN's sidecar, `model` pointing at OUT, `precision` and
  * `quantization` added). Everything is checked before the first write; both files are written atomically.
  */
-export async function quantizeFile(inPath: string, outPath: string, o: QuantizeOptions & { force?: boolean }):
-  Promise<{ out: string; sidecar?: string; bytes: number; info: Record<string, unknown> }> {
+export async function quantizeFile(
+  inPath: string,
+  outPath: string,
+  o: QuantizeOptions & { force?: boolean },
+): Promise<{ out: string; sidecar?: string; bytes: number; info: Record<string, unknown> }> {
   if (!existsSync(inPath)) throw new QuantizeError(`${inPath}: no such file`);
   if (!outPath.endsWith('.onnx')) throw new QuantizeError(`${outPath}: the output must be a .onnx file`);
   const outSidecar = outPath.replace(/\.onnx$/, '.json');
@@ -104,10 +118,16 @@ export async function quantizeFile(inPath: string, outPath: string, o: QuantizeO
     const quantization = { ...r.info, from: basename(inPath) };
     // The sidecar names its own ONNX file's hash (runtime-node refuses a pair whose hash does not match).
     const src = sidecar.source as Record<string, unknown> | undefined;
-    const source = src?.onnx_sha256 === undefined
-      ? src : { ...src, onnx_sha256: createHash('sha256').update(r.bytes).digest('hex') };
+    const source =
+      src?.onnx_sha256 === undefined
+        ? src
+        : { ...src, onnx_sha256: createHash('sha256').update(r.bytes).digest('hex') };
     const next = {
-      ...sidecar, model: basename(outPath), precision: PRECISION[o.mode], quantization, ...(source && { source }),
+      ...sidecar,
+      model: basename(outPath),
+      precision: PRECISION[o.mode],
+      quantization,
+      ...(source && { source }),
     };
     writeFileAtomic(outSidecar, JSON.stringify(next, null, 1));
   }

@@ -59,8 +59,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function runAll(session: ort.InferenceSession, slice: LabelledSlice, outputs: string[], batch: number):
-  Promise<Record<string, Float32Array>> {
+async function runAll(
+  session: ort.InferenceSession,
+  slice: LabelledSlice,
+  outputs: string[],
+  batch: number,
+): Promise<Record<string, Float32Array>> {
   const inName = session.inputNames[0];
   const meta = session.inputMetadata[0] as { shape?: (number | string)[] };
   const per = slice.data.length / slice.n;
@@ -80,7 +84,7 @@ async function runAll(session: ort.InferenceSession, slice: LabelledSlice, outpu
 function concat(xs: Float32Array[]): Float32Array {
   const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
   let off = 0;
-  for (const x of xs) out.set(x, off), (off += x.length);
+  for (const x of xs) (out.set(x, off), (off += x.length));
   return out;
 }
 
@@ -102,8 +106,11 @@ async function latency(session: ort.InferenceSession, slice: LabelledSlice, n: n
 }
 
 /** Embeds the slice with every candidate, scores them, marks which stay within `maxDrop` of the first. */
-export async function evaluateCandidates(candidates: Candidate[], slice: LabelledSlice, o: SelectOptions):
-  Promise<CandidateResult[]> {
+export async function evaluateCandidates(
+  candidates: Candidate[],
+  slice: LabelledSlice,
+  o: SelectOptions,
+): Promise<CandidateResult[]> {
   if (slice.n < 2) throw new QuantizeError(`the labelled slice has ${slice.n} samples; retrieval needs at least 2`);
   // AHP@k needs k other samples: a smaller slice is scored at AHP@(n - 1).
   const clip = Math.min(o.clipAhp ?? 250, slice.n - 1);
@@ -126,8 +133,14 @@ export async function evaluateCandidates(candidates: Candidate[], slice: Labelle
       const r = await runAll(session, slice, outs, batch);
       const emb = r[o.embeddingOutput];
       const dim = emb.length / slice.n;
-      const ret = evaluateRetrieval(emb, dim, slice.labels, sims,
-        { ks: [1], computeAhp: clip, computeAp: false, normalize: false, engine: 'exact', threads: 1 });
+      const ret = evaluateRetrieval(emb, dim, slice.labels, sims, {
+        ks: [1],
+        computeAhp: clip,
+        computeAp: false,
+        normalize: false,
+        engine: 'exact',
+        threads: 1,
+      });
       const ranked = o.probOutput
         ? rankClasses(r[o.probOutput], r[o.probOutput].length / slice.n, { kind: 'prob' }, 1)
         : rankClasses(emb, dim, { kind: 'centroids', centroids: o.centroids!.data, rows: o.centroids!.rows }, 1);
@@ -138,16 +151,30 @@ export async function evaluateCandidates(candidates: Candidate[], slice: Labelle
       for (let i = 0; i < emb.length; i++) d = Math.max(d, Math.abs(emb[i] - reference[i]));
       const runs = o.latencyRuns ?? 10;
       results.push({
-        name: c.name, ...(c.path && { path: c.path }), bytes: c.bytes.length,
+        name: c.name,
+        ...(c.path && { path: c.path }),
+        bytes: c.bytes.length,
         latencySingleMs: await latency(session, slice, 1, runs),
-        latencyBatchMs: await latency(session, slice, batch, Math.max(3, runs >> 1)), batch,
-        mahp: ret.mean[`AHP@${clip} (LCS_HEIGHT)`], accuracy: acc, maxAbsDelta: d, ok: true,
+        latencyBatchMs: await latency(session, slice, batch, Math.max(3, runs >> 1)),
+        batch,
+        mahp: ret.mean[`AHP@${clip} (LCS_HEIGHT)`],
+        accuracy: acc,
+        maxAbsDelta: d,
+        ok: true,
       });
     } catch (err) {
       if (results.length === 0) throw err; // the float model itself must run
       results.push({
-        name: c.name, bytes: c.bytes.length, latencySingleMs: NaN, latencyBatchMs: NaN, batch, mahp: NaN, accuracy: NaN,
-        maxAbsDelta: NaN, ok: false, error: (err as Error).message.split('\n')[0],
+        name: c.name,
+        bytes: c.bytes.length,
+        latencySingleMs: NaN,
+        latencyBatchMs: NaN,
+        batch,
+        mahp: NaN,
+        accuracy: NaN,
+        maxAbsDelta: NaN,
+        ok: false,
+        error: (err as Error).message.split('\n')[0],
       });
     } finally {
       await session?.release();
@@ -170,14 +197,27 @@ export function chooseCandidate(results: CandidateResult[], objective: 'size' | 
 export function formatCandidates(results: CandidateResult[], chosen: CandidateResult, maxDrop: number): string {
   const f = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const rows = results.map((r) => {
-    const verdict = r.error ? `not run: ${r.error}`
-      : r === chosen ? '**chosen**' : r.ok ? 'within bound' : `drop > ${maxDrop}`;
-    const cells = [r.name, `${(r.bytes / 1024).toFixed(1)} KiB`, `${f(r.latencySingleMs, 2)} ms`,
-      `${f(r.latencyBatchMs, 1)} ms (${r.batch})`, f(r.mahp, 4), `${f(r.accuracy * 100, 2)}%`, f(r.maxAbsDelta, 4),
-      verdict];
+    const verdict = r.error
+      ? `not run: ${r.error}`
+      : r === chosen
+        ? '**chosen**'
+        : r.ok
+          ? 'within bound'
+          : `drop > ${maxDrop}`;
+    const cells = [
+      r.name,
+      `${(r.bytes / 1024).toFixed(1)} KiB`,
+      `${f(r.latencySingleMs, 2)} ms`,
+      `${f(r.latencyBatchMs, 1)} ms (${r.batch})`,
+      f(r.mahp, 4),
+      `${f(r.accuracy * 100, 2)}%`,
+      f(r.maxAbsDelta, 4),
+      verdict,
+    ];
     return `| ${cells.join(' | ')} |`;
   });
-  const head = '| variant | size | latency, 1 image | latency, batch | mAHP@250 | balanced accuracy ' +
+  const head =
+    '| variant | size | latency, 1 image | latency, batch | mAHP@250 | balanced accuracy ' +
     '| max abs Δ embedding | |';
   return [head, '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }

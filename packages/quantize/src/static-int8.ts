@@ -10,8 +10,17 @@ import { activationParams, quantizeBias, quantizeWeights } from './qparams.js';
 /** Ops with int8 kernels taking a weight (input 1) and an optional bias (input 2). */
 const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
 /** Ops that run on int8 between quantised neighbours (ORT drops or fuses their Q/DQ). */
-const FLOW = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Relu', 'Flatten', 'Reshape', 'Transpose',
-  'Concat']);
+const FLOW = new Set([
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Add',
+  'Relu',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Concat',
+]);
 
 export interface StaticOptions {
   /** One weight scale per output channel (default true). */
@@ -99,10 +108,13 @@ function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex): number {
     const add = single && readers[0].opType === 'Add' ? readers[0] : undefined;
     const shift = add && add.input.map((i) => (i === mul.output[0] ? undefined : perChannel(i))).find((x) => x);
     const last = shift ? add! : mul;
-    const w = ix.fresh(`${mul.input[k]}_depthwise`), b = ix.fresh(`${last.output[0]}_depthwise_bias`);
+    const w = ix.fresh(`${mul.input[k]}_depthwise`),
+      b = ix.fresh(`${last.output[0]}_depthwise_bias`);
     const bias = shift ? Float32Array.from(shift) : new Float32Array(scale.length);
-    g.initializer.push(makeTensor(w, DataType.FLOAT, [scale.length, 1, 1, 1], Float32Array.from(scale)),
-      makeTensor(b, DataType.FLOAT, [scale.length], bias));
+    g.initializer.push(
+      makeTensor(w, DataType.FLOAT, [scale.length, 1, 1, 1], Float32Array.from(scale)),
+      makeTensor(b, DataType.FLOAT, [scale.length], bias),
+    );
     ix.initializers.set(w, g.initializer.at(-2)!);
     ix.initializers.set(b, g.initializer.at(-1)!);
     const conv = makeNode('Conv', [mul.input[1 - k], w, b], [last.output[0]], {
@@ -136,14 +148,23 @@ class Additions {
   constructor(readonly ix: GraphIndex) {}
 
   /** `values` (already quantised, of `dataType`) behind a DequantizeLinear; returns the node and its output. */
-  dequantized(base: string, dataType: number, dims: number[], values: Int8Array | Int32Array, scales: Float32Array,
-    axis?: number): { node: onnx.NodeProto; output: string } {
+  dequantized(
+    base: string,
+    dataType: number,
+    dims: number[],
+    values: Int8Array | Int32Array,
+    scales: Float32Array,
+    axis?: number,
+  ): { node: onnx.NodeProto; output: string } {
     const ix = this.ix;
     const [q, s, z, dq] = ['quantized', 'scale', 'zero_point', 'dequantized'].map((x) => ix.fresh(`${base}_${x}`));
     const perAxis = axis !== undefined ? [scales.length] : [];
     const zeros = dataType === DataType.INT32 ? new Int32Array(scales.length) : new Int8Array(scales.length);
-    this.inits.push(makeTensor(q, dataType, dims, values), makeTensor(s, DataType.FLOAT, perAxis, scales),
-      makeTensor(z, dataType, perAxis, zeros));
+    this.inits.push(
+      makeTensor(q, dataType, dims, values),
+      makeTensor(s, DataType.FLOAT, perAxis, scales),
+      makeTensor(z, dataType, perAxis, zeros),
+    );
     const attributes = axis !== undefined ? { axis: { int: axis } } : undefined;
     const name = ix.fresh(`${base}_DequantizeLinear`);
     const node = makeNode('DequantizeLinear', [q, s, z], [dq], { name, attributes });
@@ -172,8 +193,11 @@ function weightAxis(n: onnx.NodeProto, dims: number[], perChannel: boolean): num
 }
 
 /** The model rewritten in place to static QDQ int8. `ranges` come from calibrate() on the float model. */
-export function quantizeStatic(model: onnx.ModelProto, ranges: Map<string, Range>, o: StaticOptions = {}):
-  QuantizeReport {
+export function quantizeStatic(
+  model: onnx.ModelProto,
+  ranges: Map<string, Range>,
+  o: StaticOptions = {},
+): QuantizeReport {
   const perChannel = o.perChannel ?? true;
   const zeroType = (o.activations ?? 'uint8') === 'uint8' ? DataType.UINT8 : DataType.INT8;
   requireOpset(model, 13);

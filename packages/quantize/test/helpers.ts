@@ -13,12 +13,24 @@ export const PYTHON = process.env.ONNX_PYTHON ?? '/usr/bin/python3';
 
 /** onnx.checker.check_model(full_check=True) on a file; throws with the checker's message (or if onnx is missing). */
 export function onnxCheck(path: string): void {
-  const r = spawnSync(PYTHON, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], { encoding: 'utf8' });
+  const r = spawnSync(
+    PYTHON,
+    ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`onnx.checker failed on ${path}: ${r.stderr || r.error?.message}`);
 }
 
-export async function run(bytes: Uint8Array | string, x: Float32Array, dims: number[], opts: ort.InferenceSession.SessionOptions = {}): Promise<Record<string, Float32Array>> {
-  const s = typeof bytes === 'string' ? await ort.InferenceSession.create(bytes, opts) : await ort.InferenceSession.create(bytes, opts);
+export async function run(
+  bytes: Uint8Array | string,
+  x: Float32Array,
+  dims: number[],
+  opts: ort.InferenceSession.SessionOptions = {},
+): Promise<Record<string, Float32Array>> {
+  const s =
+    typeof bytes === 'string'
+      ? await ort.InferenceSession.create(bytes, opts)
+      : await ort.InferenceSession.create(bytes, opts);
   try {
     const r = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', x, dims) });
     return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.data as Float32Array]));

@@ -37,7 +37,9 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
       onnxCheck(out);
       const got = await run(out, test.data, [test.n, 28, 28, 1]);
       const d = { l2norm: maxAbsDiff(got.l2norm, ref.l2norm), prob: maxAbsDiff(got.prob, ref.prob) };
-      console.log(`${mode}: ${readFileSync(IN).length} -> ${r.bytes} bytes, max|Δ| l2norm ${d.l2norm.toExponential(2)}, prob ${d.prob.toExponential(2)}`);
+      console.log(
+        `${mode}: ${readFileSync(IN).length} -> ${r.bytes} bytes, max|Δ| l2norm ${d.l2norm.toExponential(2)}, prob ${d.prob.toExponential(2)}`,
+      );
       expect(d.l2norm).toBeLessThanOrEqual(BOUND[mode].l2norm);
       expect(d.prob).toBeLessThanOrEqual(BOUND[mode].prob);
       expect(d.l2norm).toBeGreaterThan(0); // it really is another computation
@@ -54,7 +56,9 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
         const int32 = m.graph!.initializer.filter((x) => x.dataType === DataType.INT32);
         expect(int32.filter((x) => x.dims.length === 1 && x.name!.endsWith('_quantized'))).toHaveLength(4);
         const floats = m.graph!.initializer.filter((x) => x.dataType === DataType.FLOAT);
-        expect(floats.every((x) => (x.dims.length === 0 || x.dims.length === 1) && !/^W\d$/.test(x.name ?? ''))).toBe(true);
+        expect(floats.every((x) => (x.dims.length === 0 || x.dims.length === 1) && !/^W\d$/.test(x.name ?? ''))).toBe(
+          true,
+        );
         expect(m.graph!.node.filter((n) => n.opType === 'QuantizeLinear').length).toBe(r.info.quantizedActivations);
       }
       if (mode === 'fp16') {
@@ -76,7 +80,10 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
     const out = join(dir, 'fused.int8.onnx');
     await quantizeFile(IN, out, { mode: 'int8', calibration: [calib] });
     const optimized = join(dir, 'fused.optimized.onnx');
-    await run(out, test.data.subarray(0, 784), [1, 28, 28, 1], { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized });
+    await run(out, test.data.subarray(0, 784), [1, 28, 28, 1], {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+    });
     const ops = readModel(readFileSync(optimized)).graph!.node.map((n) => n.opType);
     expect(ops).toContain('QLinearConv');
     expect(ops.some((o) => o === 'QGemm' || o === 'QLinearMatMul')).toBe(true);
@@ -85,7 +92,9 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
 
   it('percentile and entropy calibration give working models too', async () => {
     // The entropy threshold of a normal sample (20k values): clips the sparse tail, keeps the bulk (measured 1.9 sigma).
-    const g = uniform(20000, 0, 1, 3).map((u, i, a) => Math.sqrt(-2 * Math.log(u || 1e-9)) * Math.cos(2 * Math.PI * a[(i + 1) % a.length]));
+    const g = uniform(20000, 0, 1, 3).map(
+      (u, i, a) => Math.sqrt(-2 * Math.log(u || 1e-9)) * Math.cos(2 * Math.PI * a[(i + 1) % a.length]),
+    );
     const t = (await import('../src/index.js')).entropyThreshold(g.map(Math.abs));
     expect(t).toBeGreaterThan(1.5);
     expect(t).toBeLessThan(Math.max(...g.map(Math.abs))); // clipped below the largest value
@@ -106,7 +115,9 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
     const sharp = (await import('sharp')).default;
     for (let i = 0; i < 6; i++) {
       const px = Buffer.from(uniform(32 * 32 * 3, 0, 255, i + 1).map(Math.floor));
-      await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(imgs, `img${i}.png`));
+      await sharp(px, { raw: { width: 32, height: 32, channels: 3 } })
+        .png()
+        .toFile(join(imgs, `img${i}.png`));
     }
     const batch = await imagesCalibration(imgs, fixture('rgb-nchw.json'));
     expect(batch.n).toBe(6);
@@ -123,7 +134,9 @@ describe('bad input: one clear error, no output file', () => {
   it('calibration folder that is empty, holds no images, or a broken image', async () => {
     const d = tmp();
     mkdirSync(join(d, 'empty'));
-    await expect(imagesCalibration(join(d, 'empty'), SIDE)).rejects.toThrow(/^--calibration .*empty: no images \(the folder is empty\)$/);
+    await expect(imagesCalibration(join(d, 'empty'), SIDE)).rejects.toThrow(
+      /^--calibration .*empty: no images \(the folder is empty\)$/,
+    );
     mkdirSync(join(d, 'text'));
     writeFileSync(join(d, 'text', 'notes.txt'), 'hello');
     await expect(imagesCalibration(join(d, 'text'), SIDE)).rejects.toThrow(/no images \(1 entries, none a \.png/);
@@ -140,11 +153,19 @@ describe('bad input: one clear error, no output file', () => {
     const d = tmp();
     const out = join(d, 'out.onnx');
     await expect(quantizeFile(IN, out, { mode: 'int8' })).rejects.toThrow(/--mode int8 needs calibration data/);
-    await expect(quantizeFile(IN, out, { mode: 'int8', calibration: [{ data: new Float32Array(100), n: 1 }] })).rejects.toThrow(/calibration batch of 1 samples has 100 values, the input 'input' takes 784 per sample/);
+    await expect(
+      quantizeFile(IN, out, { mode: 'int8', calibration: [{ data: new Float32Array(100), n: 1 }] }),
+    ).rejects.toThrow(/calibration batch of 1 samples has 100 values, the input 'input' takes 784 per sample/);
     const nan = new Float32Array(784).fill(NaN);
-    await expect(quantizeFile(IN, out, { mode: 'int8', calibration: [{ data: nan, n: 1 }] })).rejects.toThrow(/non-finite values/);
-    await expect(datasetSamples('FashionMNIST', undefined, fixture('rgb-nchw.json'), 'train', 4)).rejects.toThrow(/--dataset FashionMNIST: images are 28x28x1, the model takes 32x32x3/);
-    await expect(quantizeFile(IN, out, { mode: 'int4' as QuantizeMode, calibration: [calib] })).rejects.toThrow(/--mode int4: use int8, fp16 or dynamic/);
+    await expect(quantizeFile(IN, out, { mode: 'int8', calibration: [{ data: nan, n: 1 }] })).rejects.toThrow(
+      /non-finite values/,
+    );
+    await expect(datasetSamples('FashionMNIST', undefined, fixture('rgb-nchw.json'), 'train', 4)).rejects.toThrow(
+      /--dataset FashionMNIST: images are 28x28x1, the model takes 32x32x3/,
+    );
+    await expect(quantizeFile(IN, out, { mode: 'int4' as QuantizeMode, calibration: [calib] })).rejects.toThrow(
+      /--mode int4: use int8, fp16 or dynamic/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(d)).toEqual([]);
   });
@@ -153,7 +174,9 @@ describe('bad input: one clear error, no output file', () => {
     const d = tmp();
     const out = join(d, 'out.onnx');
     writeFileSync(out, 'keep me');
-    await expect(quantizeFile(IN, out, { mode: 'fp16' })).rejects.toThrow(/out\.onnx exists \(use --force to replace it\)/);
+    await expect(quantizeFile(IN, out, { mode: 'fp16' })).rejects.toThrow(
+      /out\.onnx exists \(use --force to replace it\)/,
+    );
     expect(readFileSync(out, 'utf8')).toBe('keep me');
   });
 });
@@ -166,7 +189,11 @@ describe('Relu folding keeps the Relu', () => {
       name: 'conv-relu-mul',
       inputs: [makeValueInfo('x', DataType.FLOAT, ['N', 2, 6, 6])],
       outputs: [makeValueInfo('y', DataType.FLOAT, ['N', 4, 6, 6])],
-      initializers: [makeTensor('W', DataType.FLOAT, [4, 2, 3, 3], uniform(72, -1, 1, 4)), makeTensor('B', DataType.FLOAT, [4], [0.1, -0.2, 0.3, -0.4]), makeTensor('s', DataType.FLOAT, [1, 4, 1, 1], [2, -1, 0.5, 3])],
+      initializers: [
+        makeTensor('W', DataType.FLOAT, [4, 2, 3, 3], uniform(72, -1, 1, 4)),
+        makeTensor('B', DataType.FLOAT, [4], [0.1, -0.2, 0.3, -0.4]),
+        makeTensor('s', DataType.FLOAT, [1, 4, 1, 1], [2, -1, 0.5, 3]),
+      ],
       nodes: [
         makeNode('Conv', ['x', 'W', 'B'], ['c'], { attributes: { pads: [1, 1, 1, 1] } }),
         makeNode('Relu', ['c'], ['r']),
@@ -183,7 +210,9 @@ describe('Relu folding keeps the Relu', () => {
     // The per-channel Mul became a 1x1 depthwise Conv (group 4), so ORT runs it as a QLinearConv.
     const ops = readModel(q.bytes).graph!.node;
     expect(ops.filter((n) => n.opType === 'Mul')).toHaveLength(0);
-    expect(ops.filter((n) => n.opType === 'Conv' && n.attribute.some((at) => at.name === 'group' && Number(at.i) === 4))).toHaveLength(1);
+    expect(
+      ops.filter((n) => n.opType === 'Conv' && n.attribute.some((at) => at.name === 'group' && Number(at.i) === 4)),
+    ).toHaveLength(1);
     expect(q.info.depthwiseAffine).toBe(1);
     expect(Math.min(...Array.from(a.y).filter((_, i) => Math.floor(i / 36) % 4 === 1))).toBeLessThanOrEqual(0); // channel scaled by -1: all <= 0
   });

@@ -1,26 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { DataType, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, writeModel } from '@semembed/onnx';
 import { parseHierarchy } from '@semembed/hierarchy';
-import { chooseCandidate, evaluateCandidates, formatCandidates, quantizeModel, type LabelledSlice } from '../src/index.js';
+import {
+  chooseCandidate,
+  evaluateCandidates,
+  formatCandidates,
+  quantizeModel,
+  type LabelledSlice,
+} from '../src/index.js';
 import { uniform } from './helpers.js';
 
 // A constructed case for --max_drop: a Dense embedding model whose informative input features are tiny
 // (|x| ~ 0.01) next to one huge feature the weights ignore (|x| ~ 1000). Per-tensor int8 of that input
 // (static and dynamic alike) rounds the informative part away; fp16 keeps it. With a well-scaled input int8 is fine.
 
-const D = 256, E = 64, C = 3, N = 300;
+const D = 256,
+  E = 64,
+  C = 3,
+  N = 300;
 
 function denseModel(): Uint8Array {
   const w = uniform(D * E, -1, 1, 5);
   for (let j = 0; j < E; j++) w[j] = 0; // row 0 (the outlier feature) does not matter
   // The class head points at each class's embedding direction (the sum of W's rows of its features).
   const wc = new Float32Array(E * C);
-  for (let c = 0; c < C; c++) for (let f = 1 + c * 8; f <= 8 + c * 8; f++) for (let j = 0; j < E; j++) wc[j * C + c] += 3 * w[f * E + j];
+  for (let c = 0; c < C; c++)
+    for (let f = 1 + c * 8; f <= 8 + c * 8; f++) for (let j = 0; j < E; j++) wc[j * C + c] += 3 * w[f * E + j];
   const g = makeGraph({
     name: 'dense',
     inputs: [makeValueInfo('x', DataType.FLOAT, ['N', D])],
     outputs: [makeValueInfo('emb', DataType.FLOAT, ['N', E]), makeValueInfo('prob', DataType.FLOAT, ['N', C])],
-    initializers: [makeTensor('W', DataType.FLOAT, [D, E], w), makeTensor('B', DataType.FLOAT, [E], new Float32Array(E)), makeTensor('Wc', DataType.FLOAT, [E, C], wc), makeTensor('eps', DataType.FLOAT, [], [1e-12])],
+    initializers: [
+      makeTensor('W', DataType.FLOAT, [D, E], w),
+      makeTensor('B', DataType.FLOAT, [E], new Float32Array(E)),
+      makeTensor('Wc', DataType.FLOAT, [E, C], wc),
+      makeTensor('eps', DataType.FLOAT, [], [1e-12]),
+    ],
     nodes: [
       makeNode('Gemm', ['x', 'W', 'B'], ['y']),
       makeNode('ReduceSumSquare', ['y'], ['ss'], { attributes: { axes: [1], keepdims: { int: 1 } } }),
@@ -53,14 +68,20 @@ async function variants(calib: LabelledSlice) {
   const fp32 = denseModel();
   const cal = [{ data: calib.data, n: calib.n }];
   const out = [{ name: 'fp32', bytes: fp32 }];
-  for (const mode of ['fp16', 'int8', 'dynamic'] as const) out.push({ name: mode, bytes: (await quantizeModel(fp32, { mode, calibration: cal })).bytes });
+  for (const mode of ['fp16', 'int8', 'dynamic'] as const)
+    out.push({ name: mode, bytes: (await quantizeModel(fp32, { mode, calibration: cal })).bytes });
   return out;
 }
 
 describe('--max_drop: the smallest variant whose mAHP@250 and balanced accuracy stay within the bound', () => {
   it('int8 breaks the bound (outlier input feature): fp16 is chosen; the table says why', async () => {
     const s = slice(1000, 11);
-    const res = await evaluateCandidates(await variants(slice(1000, 21)), s, { embeddingOutput: 'emb', probOutput: 'prob', maxDrop: 0.005, latencyRuns: 3 });
+    const res = await evaluateCandidates(await variants(slice(1000, 21)), s, {
+      embeddingOutput: 'emb',
+      probOutput: 'prob',
+      maxDrop: 0.005,
+      latencyRuns: 3,
+    });
     const by = Object.fromEntries(res.map((r) => [r.name, r]));
     console.log(formatCandidates(res, chooseCandidate(res), 0.005));
     expect(by.fp32.mahp).toBeGreaterThan(0.9); // the float model separates the classes
@@ -76,13 +97,20 @@ describe('--max_drop: the smallest variant whose mAHP@250 and balanced accuracy 
 
   it('a well-scaled input: int8 and dynamic stay within the bound; the smallest of them is chosen', async () => {
     const s = slice(0.004, 31);
-    const res = await evaluateCandidates(await variants(slice(0.004, 41)), s, { embeddingOutput: 'emb', probOutput: 'prob', maxDrop: 0.005, latencyRuns: 3 });
+    const res = await evaluateCandidates(await variants(slice(0.004, 41)), s, {
+      embeddingOutput: 'emb',
+      probOutput: 'prob',
+      maxDrop: 0.005,
+      latencyRuns: 3,
+    });
     const by = Object.fromEntries(res.map((r) => [r.name, r]));
     expect(by.int8.ok).toBe(true);
     expect(Math.abs(by.fp32.mahp - by.int8.mahp)).toBeLessThanOrEqual(0.005);
     // The smallest within the bound wins: dynamic (int8 Dense weights without the QDQ scales) here, int8 without it.
     expect(chooseCandidate(res).name).toBe('dynamic');
     expect(chooseCandidate(res.filter((r) => r.name !== 'dynamic')).name).toBe('int8');
-    expect(chooseCandidate(res, 'latency').latencySingleMs).toBe(Math.min(...res.filter((r) => r.ok).map((r) => r.latencySingleMs)));
+    expect(chooseCandidate(res, 'latency').latencySingleMs).toBe(
+      Math.min(...res.filter((r) => r.ok).map((r) => r.latencySingleMs)),
+    );
   });
 });

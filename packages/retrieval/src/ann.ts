@@ -23,7 +23,11 @@ function faiss(): FaissModule {
 }
 
 /** Builds (trains if needed, adds) an index; IP metric on normalised rows when `normalize`. */
-export function buildIndex(features: Features, dim: number, options: { factory?: string; normalize?: boolean; trainSize?: number } = {}): { index: FaissIndex; meta: IndexMeta } {
+export function buildIndex(
+  features: Features,
+  dim: number,
+  options: { factory?: string; normalize?: boolean; trainSize?: number } = {},
+): { index: FaissIndex; meta: IndexMeta } {
   const factory = options.factory ?? 'Flat';
   const x = toFloat32(options.normalize ? normalizeRows(features, dim) : features);
   const n = x.length / dim;
@@ -42,7 +46,17 @@ export function buildIndex(features: Features, dim: number, options: { factory?:
     }
   }
   index.addFloat32(x);
-  return { index, meta: { format: 'semembed-faiss-index/1', factory, metric: options.normalize ? 'ip' : 'l2', normalize: !!options.normalize, dim, n } };
+  return {
+    index,
+    meta: {
+      format: 'semembed-faiss-index/1',
+      factory,
+      metric: options.normalize ? 'ip' : 'l2',
+      normalize: !!options.normalize,
+      dim,
+      n,
+    },
+  };
 }
 
 /** Writes the index (FAISS format) and `<path>.json` (the sidecar), each through a temp file + rename. */
@@ -70,7 +84,9 @@ export function loadIndex(path: string): { index: FaissIndex; meta: IndexMeta } 
     throw new RetrievalError(`${path}: cannot read the FAISS index (${(err as Error).message})`);
   }
   if (index.getDimension() !== meta.dim || index.ntotal() !== meta.n)
-    throw new RetrievalError(`${path}: the index (${index.ntotal()} x ${index.getDimension()}) does not match its sidecar (${meta.n} x ${meta.dim})`);
+    throw new RetrievalError(
+      `${path}: the index (${index.ntotal()} x ${index.getDimension()}) does not match its sidecar (${meta.n} x ${meta.dim})`,
+    );
   return { index, meta };
 }
 

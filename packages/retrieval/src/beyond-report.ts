@@ -57,7 +57,10 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
   const levels = lcsLevels(sims.LCS_HEIGHT, maxHeight);
   // the cut-offs the sets were evaluated with (nDCG@k names), 10 and above
   const names = sets[0]?.retrieval.names ?? [];
-  const gradedKs = names.flatMap((m) => /^nDCG@(\d+) /.exec(m)?.[1] ?? []).map(Number).filter((k) => k >= 10);
+  const gradedKs = names
+    .flatMap((m) => /^nDCG@(\d+) /.exec(m)?.[1] ?? [])
+    .map(Number)
+    .filter((k) => k >= 10);
   const rMetrics = beyondRetrievalMetrics(clip, gradedKs);
   const rRows = new Map<string, Record<string, Interval>>();
   const expected = new Map<string, EvaluateResult>();
@@ -80,7 +83,10 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
     rRows.set(`${s.label}, softmax by expected similarity`, retrievalIntervals(e.perQuery, rMetrics, bootstrap));
     const m = probabilityMistakes(s.probs.data, C, labels, levels);
     cMetrics = m.plain.names;
-    for (const [how, res] of [['softmax', m.plain], ['softmax + CRM', m.crm!]] as const) {
+    for (const [how, res] of [
+      ['softmax', m.plain],
+      ['softmax + CRM', m.crm!],
+    ] as const) {
       const ci = mistakeIntervals(res, bootstrap);
       const label = `${s.label}, ${how}`;
       cRows.set(label, ci);
@@ -96,11 +102,13 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
     comparisons.push(...compareSets(ra, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics, bootstrap));
     // per-sample metrics only (mistake severity averages over a different subset per model)
     const paired = cMetrics.filter((x) => x !== 'Mistake Severity');
-    const la = `${a.label}, softmax`, lb = `${b.label}, softmax`;
+    const la = `${a.label}, softmax`,
+      lb = `${b.label}, softmax`;
     comparisons.push(...compareSets(samples(la), samples(lb), paired, bootstrap));
   }
   for (const s of sets) {
-    const la = `${s.label}, softmax + CRM`, lb = `${s.label}, softmax`;
+    const la = `${s.label}, softmax + CRM`,
+      lb = `${s.label}, softmax`;
     const hd5 = ['Hier. Distance@5'].filter((x) => cMetrics.includes(x));
     comparisons.push(...compareSets(samples(la), samples(lb), hd5, bootstrap));
   }

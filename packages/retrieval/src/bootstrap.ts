@@ -62,7 +62,8 @@ export function bootstrapInterval(
   const stats = new Float64Array(options.resamples);
   let kept = 0;
   for (let b = 0; b < options.resamples; b++) {
-    let s = 0, d = 0;
+    let s = 0,
+      d = 0;
     for (let i = 0; i < n; i++) {
       const j = Math.floor(rnd() * n);
       s += num[j];
@@ -70,7 +71,8 @@ export function bootstrapInterval(
     }
     if (d > 0) stats[kept++] = s / d;
   }
-  let s = 0, d = 0;
+  let s = 0,
+    d = 0;
   for (let i = 0; i < n; i++) {
     s += num[i];
     d += den ? den[i] : 1;
@@ -115,7 +117,8 @@ export function pairedTest(
     // relative slack: sums in another order may differ by rounding when the flips reproduce the sample
     if (s >= observed - 1e-12 * Math.abs(observed)) atLeast++;
   }
-  const lo = sign * (sign > 0 ? ci.lo : ci.hi), hi = sign * (sign > 0 ? ci.hi : ci.lo);
+  const lo = sign * (sign > 0 ? ci.lo : ci.hi),
+    hi = sign * (sign > 0 ? ci.hi : ci.lo);
   return { difference: sign * ci.estimate, lo, hi, p: (1 + atLeast) / (1 + options.resamples) };
 }
 

@@ -100,7 +100,8 @@ export class BucketSelector {
     const { n, hist, classHist, flag, cand, buckets: B } = this;
     // the range from a sample of the row: buckets only need to be monotonic (values outside are clamped)
     const step = Math.max(1, n >> 10);
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 0; i < n; i += step) {
       const d = row[i];
       if (d < lo) lo = d;
@@ -132,7 +133,8 @@ export class BucketSelector {
     // one pass: the histogram, the top candidates, and the non-members sharing a bucket with a member
     hist.fill(0);
     const { shared, sharedBucket } = this;
-    let top = 0, ns = 0;
+    let top = 0,
+      ns = 0;
     if (members) {
       for (let i = 0; i < n; i++) {
         const b = bucket(row[i]);
@@ -180,7 +182,8 @@ export class BucketSelector {
     for (let t = 0; t < ns; t++) cand2[fillAt[sharedBucket[t]]++] = shared[t];
     this.sortByDistance(row, mem!, P);
     // position of member j = non-members in lower buckets + non-members of its bucket before it + j
-    let below = 0, b0 = 0;
+    let below = 0,
+      b0 = 0;
     for (let j = 0; j < P; j++) {
       const mj = mem![j];
       const d = row[mj];

@@ -5,18 +5,31 @@
 import { RetrievalError } from './errors.js';
 import type { Features } from './search.js';
 
-export const CLASSIFICATION_METRICS = ['Accuracy', 'Top-5 Accuracy', 'Hierarchical Accuracy', 'Balanced Accuracy', 'Balanced Top-5 Accuracy'];
+export const CLASSIFICATION_METRICS = [
+  'Accuracy',
+  'Top-5 Accuracy',
+  'Hierarchical Accuracy',
+  'Balanced Accuracy',
+  'Balanced Top-5 Accuracy',
+];
 
 /**
  * Class columns ranked per sample (n x min(topK, C)). 'prob': by score descending, ties to the higher column
  * (as argsort()[:, ::-1] of a stable sort); 'centroids': features vs class embeddings by squared Euclidean
  * distance ascending, ties to the lower column.
  */
-export function rankClasses(x: Features, dim: number, mode: { kind: 'prob' } | { kind: 'centroids'; centroids: Float64Array; rows: number }, topK: number): { ranked: Int32Array; k: number; classes: number } {
+export function rankClasses(
+  x: Features,
+  dim: number,
+  mode: { kind: 'prob' } | { kind: 'centroids'; centroids: Float64Array; rows: number },
+  topK: number,
+): { ranked: Int32Array; k: number; classes: number } {
   const n = x.length / dim;
   const C = mode.kind === 'prob' ? dim : mode.rows;
   if (mode.kind === 'centroids' && mode.centroids.length !== C * dim)
-    throw new RetrievalError(`class embeddings have ${mode.centroids.length / mode.rows} dimensions, the features ${dim}`);
+    throw new RetrievalError(
+      `class embeddings have ${mode.centroids.length / mode.rows} dimensions, the features ${dim}`,
+    );
   const k = Math.min(topK, C);
   const ranked = new Int32Array(n * k);
   const score = new Float64Array(C);
@@ -60,7 +73,9 @@ export function classificationAccuracy(
 ): ClassificationResult {
   const n = truth.length;
   if (ranked.length !== n * k) throw new RetrievalError(`${ranked.length / k} predictions but ${n} labels`);
-  let correct = 0, correct5 = 0, hier = 0.0;
+  let correct = 0,
+    correct5 = 0,
+    hier = 0.0;
   const perClass = new Map<number | string, { n: number; top1: number; top5: number }>();
   for (let i = 0; i < n; i++) {
     const yt = truth[i];
@@ -77,7 +92,8 @@ export function classificationAccuracy(
     if (hit5) pc.top5++;
     perClass.set(yt, pc);
   }
-  let bal = 0, bal5 = 0;
+  let bal = 0,
+    bal5 = 0;
   const perClassAccuracy = new Map<number | string, number>();
   for (const [c, v] of perClass) {
     bal += v.top1 / v.n;

@@ -21,7 +21,9 @@ try {
     const seq = Atomics.load(ctrl, base + CTRL.SEQ);
     if (seq < 0) break;
     seen = seq;
-    const b0 = ctrl[base + CTRL.BATCH_START], q0 = ctrl[base + CTRL.FROM], q1 = ctrl[base + CTRL.TO];
+    const b0 = ctrl[base + CTRL.BATCH_START],
+      q0 = ctrl[base + CTRL.FROM],
+      q1 = ctrl[base + CTRL.TO];
     const n = init.n;
     for (let q = q0; q < q1; q++) scorer.score(q, rows.subarray((q - b0) * n, (q - b0 + 1) * n));
     Atomics.store(ctrl, base + CTRL.DONE, seq);

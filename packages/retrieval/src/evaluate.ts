@@ -71,7 +71,9 @@ export function evaluateRetrieval(
   checkInputs(n, labels, sims);
   for (let i = 0; i < features.length; i++)
     if (!Number.isFinite(features[i]))
-      throw new RetrievalError(`features: row ${Math.floor(i / dim)}, column ${i % dim} is ${features[i]} (not finite)`);
+      throw new RetrievalError(
+        `features: row ${Math.floor(i / dim)}, column ${i % dim} is ${features[i]} (not finite)`,
+      );
   if (options.queries && options.queries.length !== features.length)
     throw new RetrievalError(`${options.queries.length / dim} query rows for ${n} gallery rows`);
   const threads = options.threads ?? defaultThreads(n);
@@ -171,7 +173,13 @@ export function evaluateRankings(
       if (labels[r] === lbl) ranks.push(pos);
       pos++;
     }
-    metrics.add(q, q, lbl, Int32Array.from({ length: depth }, (_, i) => ranking[i]), ranks);
+    metrics.add(
+      q,
+      q,
+      lbl,
+      Int32Array.from({ length: depth }, (_, i) => ranking[i]),
+      ranks,
+    );
     graded?.add(q, q, lbl, ranking);
   });
   return withGraded(metrics.result(), graded);
@@ -187,7 +195,11 @@ function sequentialSum(values: Float64Array): number {
 /** Appends the graded metrics (means as Python's sum / count, like the others). */
 function withGraded(res: MetricResults, graded: GradedRetrieval | undefined): MetricResults {
   if (!graded) return res;
-  const g = resultOf(graded.names, graded.perQuery.map((v) => v.subarray(0, res.numQueries)), false);
+  const g = resultOf(
+    graded.names,
+    graded.perQuery.map((v) => v.subarray(0, res.numQueries)),
+    false,
+  );
   return {
     ...res,
     names: [...res.names, ...g.names],

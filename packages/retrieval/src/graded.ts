@@ -60,7 +60,8 @@ export class GradedRetrieval {
     const { C, sim, kmax, discount } = this;
     const order = Array.from({ length: C }, (_, c) => c).sort((a, b) => sim[lbl * C + b] - sim[lbl * C + a]);
     cum = new Float64Array(kmax);
-    let p = 0, acc = 0;
+    let p = 0,
+      acc = 0;
     for (const c of order) {
       let m = this.counts[c] - (c === lbl ? 1 : 0);
       for (; m > 0 && p < kmax; m--, p++) cum[p] = acc += sim[lbl * C + c] * discount[p];
@@ -76,7 +77,9 @@ export class GradedRetrieval {
     const best = this.ideal(lbl);
     const ks = this.options.ks;
     const nk = ks.length;
-    let dcg = 0, height = 0, pos = 0;
+    let dcg = 0,
+      height = 0,
+      pos = 0;
     const byK = ks.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]);
     let t = 0;
     for (let i = 0; pos < kmax; i++) {

@@ -12,13 +12,38 @@ export {
 } from './metrics.js';
 export { RowRanker, quickselect } from './ranking.js';
 export { BucketSelector } from './bucket-select.js';
-export { loadFaiss, faissAvailable, METRIC_L2, METRIC_INNER_PRODUCT, type FaissIndex, type FaissModule } from './faiss.js';
-export { Searcher, normalizeRows, toFloat32, type Features, type EngineChoice, type SearcherOptions } from './search.js';
-export { evaluateRetrieval, evaluateRankings, type EvaluateOptions, type EvaluateResult, type Similarities } from './evaluate.js';
+export {
+  loadFaiss,
+  faissAvailable,
+  METRIC_L2,
+  METRIC_INNER_PRODUCT,
+  type FaissIndex,
+  type FaissModule,
+} from './faiss.js';
+export {
+  Searcher,
+  normalizeRows,
+  toFloat32,
+  type Features,
+  type EngineChoice,
+  type SearcherOptions,
+} from './search.js';
+export {
+  evaluateRetrieval,
+  evaluateRankings,
+  type EvaluateOptions,
+  type EvaluateResult,
+  type Similarities,
+} from './evaluate.js';
 export { readFeatures, readLabels, type FeatureSet } from './io.js';
 export { tableMetrics, formatTable, formatCsv, referenceKs } from './report.js';
 export { precisionCurveSpec, mahpBarSpec, renderSvg, writePlot, type PlotFiles } from './plots.js';
-export { rankClasses, classificationAccuracy, CLASSIFICATION_METRICS, type ClassificationResult } from './classification.js';
+export {
+  rankClasses,
+  classificationAccuracy,
+  CLASSIFICATION_METRICS,
+  type ClassificationResult,
+} from './classification.js';
 export { buildIndex, saveIndex, loadIndex, recallAtK, type IndexMeta } from './ann.js';
 export { GradedRetrieval, gradedMetricNames, type GradedOptions } from './graded.js';
 export {
@@ -58,4 +83,10 @@ export {
   type ClassifierMistakes,
   type Comparison,
 } from './beyond.js';
-export { beyondReport, beyondRetrievalMetrics, type BeyondInput, type BeyondOutput, type BeyondSet } from './beyond-report.js';
+export {
+  beyondReport,
+  beyondRetrievalMetrics,
+  type BeyondInput,
+  type BeyondOutput,
+  type BeyondSet,
+} from './beyond-report.js';

@@ -27,7 +27,8 @@ function nonEmpty(path: string): void {
 
 function floatRows(arr: NdArray, path: string): Features {
   if (arr.data instanceof Float32Array || arr.data instanceof Float64Array) return arr.data;
-  if (arr.data instanceof BigInt64Array || arr.data instanceof BigUint64Array) return Float64Array.from(arr.data as ArrayLike<bigint> & Iterable<bigint>, Number);
+  if (arr.data instanceof BigInt64Array || arr.data instanceof BigUint64Array)
+    return Float64Array.from(arr.data as ArrayLike<bigint> & Iterable<bigint>, Number);
   return Float64Array.from(arr.data as ArrayLike<number>);
   void path;
 }
@@ -35,7 +36,9 @@ function floatRows(arr: NdArray, path: string): Features {
 function checkFinite(data: Features, dim: number, path: string): void {
   for (let i = 0; i < data.length; i++)
     if (!Number.isFinite(data[i]))
-      throw new RetrievalError(`${path}: feature row ${Math.floor(i / dim)}, column ${i % dim} is ${data[i]} (not finite)`);
+      throw new RetrievalError(
+        `${path}: feature row ${Math.floor(i / dim)}, column ${i % dim} is ${data[i]} (not finite)`,
+      );
 }
 
 function isNdArray(v: unknown): v is NdArray {
@@ -48,7 +51,10 @@ export function readFeatures(path: string): FeatureSet {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') {
     const arr = readNpy(path);
-    if (arr.shape.length !== 2) throw new RetrievalError(`${path}: features must be a 2-D array (rows = samples), got shape [${arr.shape.join(', ')}]`);
+    if (arr.shape.length !== 2)
+      throw new RetrievalError(
+        `${path}: features must be a 2-D array (rows = samples), got shape [${arr.shape.join(', ')}]`,
+      );
     const [n, dim] = arr.shape;
     if (n === 0 || dim === 0) throw new RetrievalError(`${path}: no features (shape [${arr.shape.join(', ')}])`);
     const data = floatRows(arr, path);
@@ -58,11 +64,14 @@ export function readFeatures(path: string): FeatureSet {
   let obj = readPickle(path);
   if (obj instanceof Map && obj.has('feat')) obj = obj.get('feat');
   if (!(obj instanceof Map))
-    throw new RetrievalError(`${path}: expected a pickled dict {'feat': {id: vector}} or {id: vector} (or a .npy file)`);
+    throw new RetrievalError(
+      `${path}: expected a pickled dict {'feat': {id: vector}} or {id: vector} (or a .npy file)`,
+    );
   if (obj.size === 0) throw new RetrievalError(`${path}: the feature dump holds no features`);
   const entries = [...obj.entries()].map(([id, v], row) => {
     const key = typeof id === 'bigint' ? Number(id) : id;
-    if (typeof key !== 'number' && typeof key !== 'string') throw new RetrievalError(`${path}: feature id of row ${row} is not a number or string`);
+    if (typeof key !== 'number' && typeof key !== 'string')
+      throw new RetrievalError(`${path}: feature id of row ${row} is not a number or string`);
     if (!isNdArray(v)) throw new RetrievalError(`${path}: the feature of id ${String(key)} is not a numpy array`);
     return { id: key, v };
   });
@@ -70,10 +79,13 @@ export function readFeatures(path: string): FeatureSet {
   const f32 = entries.every((e) => e.v.data instanceof Float32Array);
   const data = f32 ? new Float32Array(entries.length * dim) : new Float64Array(entries.length * dim);
   // rows in id order, so that row i is image i (the reference looks labels up by id)
-  entries.sort((a, b) => (typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : String(a.id) < String(b.id) ? -1 : 1));
+  entries.sort((a, b) =>
+    typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : String(a.id) < String(b.id) ? -1 : 1,
+  );
   entries.forEach((e, i) => {
     const size = e.v.shape.reduce((a, b) => a * b, 1);
-    if (size !== dim) throw new RetrievalError(`${path}: feature of id ${String(e.id)} has ${size} values, the first one ${dim}`);
+    if (size !== dim)
+      throw new RetrievalError(`${path}: feature of id ${String(e.id)} has ${size} values, the first one ${dim}`);
     data.set(floatRows(e.v, path), i * dim);
   });
   checkFinite(data, dim, path);

@@ -155,10 +155,19 @@ export class HierarchicalPrecision {
     if (m < this.depth) throw new Error(`query ${q}: ranking has ${ranked.length} items, ${this.depth} needed`);
     const corrected = options.ideal === 'corrected';
     let qi = -1;
-    if (qid >= 0) for (let i = 0; i < m; i++) if (ranked[i] === qid) { qi = i; break; }
+    if (qid >= 0)
+      for (let i = 0; i < m; i++)
+        if (ranked[i] === qid) {
+          qi = i;
+          break;
+        }
     // similarity lists of the ranking prefix, query removed
-    const simW = this.sims.WUP, simL = this.sims.LCS_HEIGHT, C = this.numClasses, gl = this.galleryLabels;
-    const wup = this.wup, lcs = this.lcs;
+    const simW = this.sims.WUP,
+      simL = this.sims.LCS_HEIGHT,
+      C = this.numClasses,
+      gl = this.galleryLabels;
+    const wup = this.wup,
+      lcs = this.lcs;
     let len = 0;
     for (let i = 0; i < m; i++) {
       if (i === qi) continue;

@@ -51,7 +51,9 @@ export function mistakeMetrics(
     if (!Number.isInteger(kk) || kk < 1 || kk > k)
       throw new RetrievalError(`hierarchical distance @${kk}: k must be 1..${k}`);
   const names = mistakeMetricNames(ks);
-  const err = new Float64Array(n), sev = new Float64Array(n), isMistake = new Float64Array(n);
+  const err = new Float64Array(n),
+    sev = new Float64Array(n),
+    isMistake = new Float64Array(n);
   const hd = ks.map(() => new Float64Array(n));
   for (let i = 0; i < n; i++) {
     const t = truth[i];
@@ -62,7 +64,8 @@ export function mistakeMetrics(
       isMistake[i] = 1;
       sev[i] = levels[t * C + top];
     }
-    let acc = 0, j = 0;
+    let acc = 0,
+      j = 0;
     ks.forEach((kk, s) => {
       for (; j < kk; j++) acc += levels[t * C + ranked[i * k + j]];
       hd[s][i] = acc / kk;
@@ -76,7 +79,8 @@ export function mistakeMetrics(
   const mean: Record<string, number> = {};
   for (const name of names) {
     const { num, den } = perSample[name];
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (let i = 0; i < n; i++) {
       a += num[i];
       b += den ? den[i] : 1;

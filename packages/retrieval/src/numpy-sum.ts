@@ -10,16 +10,28 @@ function pairwise(a: ArrayLike<number>, start: number, n: number): number {
     return res;
   }
   if (n <= 128) {
-    let r0 = a[start], r1 = a[start + 1], r2 = a[start + 2], r3 = a[start + 3];
-    let r4 = a[start + 4], r5 = a[start + 5], r6 = a[start + 6], r7 = a[start + 7];
+    let r0 = a[start],
+      r1 = a[start + 1],
+      r2 = a[start + 2],
+      r3 = a[start + 3];
+    let r4 = a[start + 4],
+      r5 = a[start + 5],
+      r6 = a[start + 6],
+      r7 = a[start + 7];
     const full = n - (n % 8);
     let i = 8;
     for (; i < full; i += 8) {
       const p = start + i;
-      r0 += a[p]; r1 += a[p + 1]; r2 += a[p + 2]; r3 += a[p + 3];
-      r4 += a[p + 4]; r5 += a[p + 5]; r6 += a[p + 6]; r7 += a[p + 7];
+      r0 += a[p];
+      r1 += a[p + 1];
+      r2 += a[p + 2];
+      r3 += a[p + 3];
+      r4 += a[p + 4];
+      r5 += a[p + 5];
+      r6 += a[p + 6];
+      r7 += a[p + 7];
     }
-    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < n; i++) res += a[start + i];
     return res;
   }
@@ -39,7 +51,12 @@ export function numpySum(a: ArrayLike<number>, start = 0, length = a.length - st
  * `np.sum` of a vector of `length` elements that are +0.0 except at the sorted positions `pos` (values `val`):
  * the same additions in the same grouping as numpySum, skipping the all-zero parts (x + 0.0 == x for x != -0.0).
  */
-export function numpySumSparse(length: number, pos: ArrayLike<number>, val: ArrayLike<number>, count = pos.length): number {
+export function numpySumSparse(
+  length: number,
+  pos: ArrayLike<number>,
+  val: ArrayLike<number>,
+  count = pos.length,
+): number {
   let acc = 0.0;
   let lo = 0;
   for (let s = 0; s < length; s += BLOCK) {
@@ -52,7 +69,14 @@ export function numpySumSparse(length: number, pos: ArrayLike<number>, val: Arra
   return acc;
 }
 
-function sparsePairwise(pos: ArrayLike<number>, val: ArrayLike<number>, lo: number, hi: number, start: number, n: number): number {
+function sparsePairwise(
+  pos: ArrayLike<number>,
+  val: ArrayLike<number>,
+  lo: number,
+  hi: number,
+  start: number,
+  n: number,
+): number {
   if (lo === hi) return 0.0;
   if (n < 8) {
     let res = 0.0;
@@ -64,7 +88,7 @@ function sparsePairwise(pos: ArrayLike<number>, val: ArrayLike<number>, lo: numb
     const full = start + n - (n % 8);
     let i = lo;
     for (; i < hi && pos[i] < full; i++) r[(pos[i] - start) % 8] += val[i];
-    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < hi; i++) res += val[i];
     return res;
   }

@@ -10,7 +10,11 @@ export interface PlotFiles {
   png: string;
 }
 
-export function precisionCurveSpec(perf: Map<string, Record<string, number>>, plotMax: number, precType: string): TopLevelSpec {
+export function precisionCurveSpec(
+  perf: Map<string, Record<string, number>>,
+  plotMax: number,
+  precType: string,
+): TopLevelSpec {
   const values: { label: string; k: number; precision: number }[] = [];
   let minPrec = 1.0;
   for (const [label, metrics] of perf)
@@ -49,7 +53,12 @@ export function mahpBarSpec(perf: Map<string, Record<string, number>>, metric: s
     data: { values },
     encoding: {
       y: { field: 'label', type: 'nominal', title: null, sort: null },
-      x: { field: 'mahp', type: 'quantitative', title: 'Mean Average Hierarchical Precision', scale: { domain: [0, 1] } },
+      x: {
+        field: 'mahp',
+        type: 'quantitative',
+        title: 'Mean Average Hierarchical Precision',
+        scale: { domain: [0, 1] },
+      },
     },
     layer: [
       { mark: { type: 'bar' }, encoding: { color: { field: 'label', type: 'nominal', legend: null, sort: null } } },

@@ -128,7 +128,8 @@ export class RowRanker {
     if (P === 0) return out;
     const sorted = rk.subarray(0, P).sort();
     const hist = new Float64Array(P);
-    const kmin = sorted[0], kmax = sorted[P - 1];
+    const kmin = sorted[0],
+      kmax = sorted[P - 1];
     for (let i = 0; i < n; i++) {
       const k = keys[i];
       if (k > kmax || labels[i] === lbl || i === qid) continue;
@@ -136,7 +137,8 @@ export class RowRanker {
         hist[0]++;
         continue;
       }
-      let lo = 0, hi = P; // first j with sorted[j] > k
+      let lo = 0,
+        hi = P; // first j with sorted[j] > k
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         if (sorted[mid] > k) hi = mid;
@@ -168,14 +170,18 @@ function siftDown(h: Float64Array, i: number, m: number): void {
 
 /** Rearranges a so that its m smallest values come first (in any order). Values must be distinct. */
 export function quickselect(a: Float64Array, m: number): void {
-  let lo = 0, hi = a.length - 1;
+  let lo = 0,
+    hi = a.length - 1;
   const k = m - 1;
   while (hi > lo) {
     const mid = (lo + hi) >> 1;
     // median of three as pivot
-    const x = a[lo], y = a[mid], z = a[hi];
+    const x = a[lo],
+      y = a[mid],
+      z = a[hi];
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;

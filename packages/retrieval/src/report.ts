@@ -40,7 +40,11 @@ function center(s: string, width: number): string {
 }
 
 /** write_performance: `k;label...` then one line per k while every set has P@k (prec_type); Python float repr. */
-export function formatCsv(perf: Map<string, Record<string, number>>, precType: string, pyFloat: (x: number) => string): string {
+export function formatCsv(
+  perf: Map<string, Record<string, number>>,
+  precType: string,
+  pyFloat: (x: number) => string,
+): string {
   let out = `k;${[...perf.keys()].join(';')}\n`;
   for (let k = 1; ; k++) {
     const name = `P@${k} (${precType})`;

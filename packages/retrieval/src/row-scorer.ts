@@ -39,7 +39,10 @@ export class RowScorer {
   private ranker?: RowRanker;
 
   /** storage: one array of n values per scorerNames() entry. */
-  constructor(private readonly setup: ScorerSetup, storage: Float64Array[]) {
+  constructor(
+    private readonly setup: ScorerSetup,
+    storage: Float64Array[],
+  ) {
     const { labels, sims, options } = setup;
     const n = (this.n = labels.length);
     const nm = metricNames(options).length;
@@ -68,7 +71,8 @@ export class RowScorer {
       if (options.computeAp) {
         // whole ranking at hand: positions of the class members, query removed
         ranks = new Float64Array(members.length - 1);
-        let p = 0, pos = 0;
+        let p = 0,
+          pos = 0;
         for (let i = 0; i < n; i++) {
           const r = top[i];
           if (r === q) continue;

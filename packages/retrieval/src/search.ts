@@ -48,9 +48,14 @@ export class Searcher {
   private readonly sq?: Float64Array;
   private buffer?: Float32Array | Float64Array;
 
-  constructor(gallery: Features, readonly dim: number, readonly options: SearcherOptions = {}) {
+  constructor(
+    gallery: Features,
+    readonly dim: number,
+    readonly options: SearcherOptions = {},
+  ) {
     this.n = gallery.length / dim;
-    if (!Number.isInteger(this.n)) throw new RetrievalError(`gallery length ${gallery.length} is not a multiple of dim ${dim}`);
+    if (!Number.isInteger(this.n))
+      throw new RetrievalError(`gallery length ${gallery.length} is not a multiple of dim ${dim}`);
     this.gallery = options.normalize ? normalizeRows(gallery, dim, 'gallery') : gallery;
     const choice = options.engine ?? 'auto';
     let engine: 'faiss' | 'exact' = 'exact';
@@ -94,14 +99,19 @@ export class Searcher {
     let target: Float32Array | Float64Array | undefined;
     if (typeof reuse !== 'boolean') {
       if (reuse.length < size || (this.index ? !(reuse instanceof Float32Array) : !(reuse instanceof Float64Array)))
-        throw new RetrievalError(`distanceRows: the output must be a ${this.index ? 'Float32Array' : 'Float64Array'} of >= ${size} values`);
+        throw new RetrievalError(
+          `distanceRows: the output must be a ${this.index ? 'Float32Array' : 'Float64Array'} of >= ${size} values`,
+        );
       target = reuse;
     } else if (reuse) {
-      if (!(this.buffer && this.buffer.length >= size)) this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
+      if (!(this.buffer && this.buffer.length >= size))
+        this.buffer = this.index ? new Float32Array(size) : new Float64Array(size);
       target = this.buffer;
     }
     if (this.index) {
-      const out = target ? this.index.distanceRows(toFloat32(queries), target as Float32Array).subarray(0, size) : this.index.distanceRows(toFloat32(queries));
+      const out = target
+        ? this.index.distanceRows(toFloat32(queries), target as Float32Array).subarray(0, size)
+        : this.index.distanceRows(toFloat32(queries));
       if (this.options.normalize || this.options.innerProduct) for (let i = 0; i < out.length; i++) out[i] = -out[i];
       return out;
     }

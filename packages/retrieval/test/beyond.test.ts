@@ -4,7 +4,15 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { beyondReport, compareSets, crmRank, evaluateRetrieval, formatIntervalTable, lcsLevels, mistakeMetrics } from '../src/index.js';
+import {
+  beyondReport,
+  compareSets,
+  crmRank,
+  evaluateRetrieval,
+  formatIntervalTable,
+  lcsLevels,
+  mistakeMetrics,
+} from '../src/index.js';
 import { cifarSimilarities } from './helpers.js';
 
 const { sims } = cifarSimilarities();
@@ -12,10 +20,11 @@ const C = 100;
 
 function fakeSet(seed: number, noise: number, n: number, labels: Int32Array) {
   let s = seed;
-  const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
   const dim = 16;
   const feats = Float32Array.from({ length: n * dim }, (_, i) => {
-    const l = labels[Math.floor(i / dim)], j = i % dim;
+    const l = labels[Math.floor(i / dim)],
+      j = i % dim;
     return (j === l % dim ? 1 : 0) + (j === Math.floor(l / dim) ? 1 : 0) + noise * rnd();
   });
   const probs = new Float32Array(n * C);
@@ -34,12 +43,26 @@ describe('beyondReport', () => {
     const graded = { ks: [10, 50], maxHeight: 8 };
     const mk = (label: string, seed: number, noise: number) => {
       const f = fakeSet(seed, noise, n, labels);
-      const retrieval = evaluateRetrieval(f.feats, f.dim, labels, sims, { ks: [1, 10], computeAhp: 50, computeAp: true, graded, normalize: true });
+      const retrieval = evaluateRetrieval(f.feats, f.dim, labels, sims, {
+        ks: [1, 10],
+        computeAhp: 50,
+        computeAp: true,
+        graded,
+        normalize: true,
+      });
       return { label, retrieval, probs: { data: f.probs, dim: C } };
     };
     const sets = [mk('good', 1, 0.5), mk('bad', 2, 2)];
     const out = mkdtempSync(join(tmpdir(), 'beyond-'));
-    const r = await beyondReport({ sets, labels, sims, maxHeight: 8, clip: 50, bootstrap: { resamples: 200, seed: 1 }, outDir: out });
+    const r = await beyondReport({
+      sets,
+      labels,
+      sims,
+      maxHeight: 8,
+      clip: 50,
+      bootstrap: { resamples: 200, seed: 1 },
+      outDir: out,
+    });
     expect(existsSync(join(out, 'mistake-severity.svg')) && existsSync(join(out, 'mistake-severity.png'))).toBe(true);
     const ret = r.json.retrieval as Record<string, Record<string, { estimate: number; lo: number; hi: number }>>;
     for (const name of ['AHP@50 (LCS_HEIGHT)', 'AP', 'nDCG@10 (LCS_HEIGHT)', 'LCS height@50']) {

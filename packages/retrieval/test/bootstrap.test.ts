@@ -6,8 +6,11 @@ import { bootstrapInterval, metricIntervals, pairedTest, quantileSorted } from '
 
 function sample(n: number, seed: number, shift = 0): Float64Array {
   let s = seed;
-  const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  return Float64Array.from({ length: n }, () => shift + Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd()));
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  return Float64Array.from(
+    { length: n },
+    () => shift + Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd()),
+  );
 }
 
 function scipy(code: string, input: unknown): any {
@@ -46,7 +49,7 @@ describe('bootstrap intervals', () => {
     expect(Math.abs(ours.lo - ref[1])).toBeLessThan(0.08 * width);
     expect(Math.abs(ours.hi - ref[2])).toBeLessThan(0.08 * width);
     // and the normal approximation: mean +- 1.96 sd / sqrt(n)
-    expect(width).toBeGreaterThan(0.9 * 2 * 1.96 / Math.sqrt(400) * 0.9);
+    expect(width).toBeGreaterThan(((0.9 * 2 * 1.96) / Math.sqrt(400)) * 0.9);
   });
 
   it('ratios leave out resamples without a denominator and average over the subset', () => {
@@ -81,10 +84,11 @@ describe('paired test', () => {
   });
 
   it('matches scipy.stats.permutation_test (paired samples, one-sided) within Monte-Carlo error', () => {
-    const a = sample(30, 21, 0.35), b = sample(30, 22);
+    const a = sample(30, 21, 0.35),
+      b = sample(30, 22);
     const ours = pairedTest(a, b, { resamples: 20000, seed: 4 });
     const ref = scipy(
-      "a, b = np.array(d[0]), np.array(d[1])\n" +
+      'a, b = np.array(d[0]), np.array(d[1])\n' +
         "r = st.permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type='samples', alternative='greater', n_resamples=20000, random_state=0)\n" +
         'print(json.dumps(r.pvalue))',
       [Array.from(a), Array.from(b)],

@@ -4,7 +4,7 @@ import { BucketSelector, RowRanker } from '../src/index.js';
 
 function rng(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
 }
 
 function check(row: Float32Array | Float64Array, labels: Int32Array, q: number, m: number): void {
@@ -54,7 +54,8 @@ describe('BucketSelector', () => {
     const ref = new RowRanker(n);
     for (let t = 0; t < 12; t++) {
       const row = Float32Array.from({ length: n }, () => (t % 3 === 0 ? Math.floor(r() * 40) : r() * (t + 1)));
-      const q = (t * 131) % n, lbl = labels[q];
+      const q = (t * 131) % n,
+        lbl = labels[q];
       const members = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => labels[i] === lbl));
       const m = [5, 251, 1000][t % 3];
       ref.load(row);

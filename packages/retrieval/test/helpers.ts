@@ -48,7 +48,10 @@ export function loadCase(name: string): RefCase {
 }
 
 /** Largest |a - b| over the reference's metrics (null = NaN); -0.0 vs 0.0 counts as equal here. */
-export function maxDiff(ours: Record<string, number>, ref: Record<string, number | null>): { max: number; worst: string } {
+export function maxDiff(
+  ours: Record<string, number>,
+  ref: Record<string, number | null>,
+): { max: number; worst: string } {
   let max = 0;
   let worst = '';
   for (const [name, value] of Object.entries(ref)) {

@@ -27,7 +27,14 @@ describe('mistake metrics', () => {
   });
 
   it('integer levels from LCS_HEIGHT similarities', () => {
-    expect(Array.from(lcsLevels(Float64Array.from(L, (h) => 1.0 - h / 2), 2))).toEqual(Array.from(L));
+    expect(
+      Array.from(
+        lcsLevels(
+          Float64Array.from(L, (h) => 1.0 - h / 2),
+          2,
+        ),
+      ),
+    ).toEqual(Array.from(L));
   });
 
   it('rejects k beyond the ranked predictions', () => {
@@ -51,8 +58,9 @@ describe('CRM', () => {
 
   it('agrees with numpy on random softmax outputs (np.dot(p, D), top-k, hdist@k, severity)', () => {
     let s = 3;
-    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-    const n = 200, C = 4;
+    const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+    const n = 200,
+      C = 4;
     const prob = new Float64Array(n * C);
     for (let i = 0; i < n; i++) {
       const e = Array.from({ length: C }, () => Math.exp(3 * rnd()));
@@ -74,7 +82,9 @@ print(json.dumps({'order': order.ravel().tolist(), 'err': float(wrong.mean()),
   'sev': float(D[t[wrong], top1[wrong]].mean()), 'hd1': float(D[t, top1].mean()),
   'hd3': float(np.mean([D[t[i], order[i]].mean() for i in range(len(t))]))}))`;
     const out = JSON.parse(
-      execFileSync('python3', ['-c', py], { input: JSON.stringify({ p: Array.from(prob), L: Array.from(L), t: Array.from(truth) }) }).toString(),
+      execFileSync('python3', ['-c', py], {
+        input: JSON.stringify({ p: Array.from(prob), L: Array.from(L), t: Array.from(truth) }),
+      }).toString(),
     );
     expect(Array.from(crm.ranked)).toEqual(out.order);
     expect(ours.mean['Top-1 Error']).toBeCloseTo(out.err, 12);

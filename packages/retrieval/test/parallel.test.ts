@@ -7,8 +7,9 @@ const { sims } = cifarSimilarities();
 
 describe('evaluateRetrieval with helper threads', () => {
   let s = 9;
-  const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  const n = 1500, dim = 8;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const n = 1500,
+    dim = 8;
   const labels = Int32Array.from({ length: n }, (_, i) => i % 100);
   const x = Float64Array.from({ length: n * dim }, (_, i) => ((Math.floor(i / dim) % 100) % 7) * 0.2 + rnd());
   const base = { ks: [1, 10, 100], computeAp: true, graded: { ks: [10], maxHeight: 8 }, batchSize: 128 };

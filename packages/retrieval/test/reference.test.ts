@@ -16,7 +16,10 @@ function optionsOf(c: RefCase, run: RefCase['results']['runs'][number]): MetricO
   return { ks: c.results.ks, computeAhp: run.compute_ahp, computeAp: true };
 }
 
-function compare(ours: { mean: Record<string, number>; perQuery: Record<string, Float64Array> }, run: RefCase['results']['runs'][number]) {
+function compare(
+  ours: { mean: Record<string, number>; perQuery: Record<string, Float64Array> },
+  run: RefCase['results']['runs'][number],
+) {
   const mean = maxDiff(ours.mean, run.metrics_mean);
   expect(mean.max, `mean ${mean.worst}`).toBeLessThanOrEqual(TOL);
   expect(Object.keys(ours.mean)).toEqual(Object.keys(run.metrics_mean));
@@ -69,14 +72,21 @@ describe('a_noise_s0p1: features -> ranking -> metrics (float64)', () => {
   );
   it.each(cases)('%s', (_l, i, engine) => {
     const run = c.results.runs[i];
-    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize, engine });
+    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, {
+      ...optionsOf(c, run),
+      normalize: run.normalize,
+      engine,
+    });
     expect([res.engine, res.precision]).toEqual(['exact', 'float64']);
     compare(res, run);
   });
 
   it('float32 features go to FAISS by default', () => {
     const run = c.results.runs[0];
-    const res = evaluateRetrieval(Float32Array.from(features), c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: run.normalize });
+    const res = evaluateRetrieval(Float32Array.from(features), c.inputs.dim, labels, sims, {
+      ...optionsOf(c, run),
+      normalize: run.normalize,
+    });
     expect([res.engine, res.precision]).toEqual(['faiss', 'float32']);
   });
 });
@@ -88,10 +98,16 @@ describe('c_ties: features -> stable ranking reproduces the reference stable_arg
   // squared distances of small integer vectors are exact integers in float32 and float64: both engines must
   // produce the stable order (ties by index) and hence exactly the reference's stable_argsort metrics
   const runs = c.results.runs.filter((r) => !r.normalize && r.ranking === 'stable_argsort');
-  it.each(runs.flatMap((r) => (['exact', 'faiss'] as const).map((e) => [`${e} ahp=${r.compute_ahp}`, r, e] as const)))('%s', (_l, run, engine) => {
-    const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, { ...optionsOf(c, run), normalize: false, engine });
-    expect(res.engine).toBe(engine);
-    compare(res, run);
-  });
+  it.each(runs.flatMap((r) => (['exact', 'faiss'] as const).map((e) => [`${e} ahp=${r.compute_ahp}`, r, e] as const)))(
+    '%s',
+    (_l, run, engine) => {
+      const res = evaluateRetrieval(features, c.inputs.dim, labels, sims, {
+        ...optionsOf(c, run),
+        normalize: false,
+        engine,
+      });
+      expect(res.engine).toBe(engine);
+      compare(res, run);
+    },
+  );
 });
-

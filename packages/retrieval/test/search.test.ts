@@ -29,38 +29,49 @@ function fullRankings(s: Searcher, x: Float32Array | Float64Array): Int32Array[]
 describe('FAISS and the exact engine rank alike', () => {
   it('integer features (exact distances, ties broken by index in both)', () => {
     const r = rng(1);
-    const n = 400, dim = 6;
+    const n = 400,
+      dim = 6;
     const x = Float32Array.from({ length: n * dim }, () => Math.floor(r() * 6));
     const a = fullRankings(new Searcher(x, dim, { engine: 'faiss' }), x);
     const b = fullRankings(new Searcher(Float64Array.from(x), dim, { engine: 'exact' }), Float64Array.from(x));
     expect(a).toEqual(b);
     // ties exist here and are ordered by index: the query itself comes first among its exact duplicates
     const q = 0;
-    const dupes = Array.from({ length: n }, (_, i) => i).filter((i) => x.subarray(i * dim, i * dim + dim).every((v, t) => v === x[q * dim + t]));
+    const dupes = Array.from({ length: n }, (_, i) => i).filter((i) =>
+      x.subarray(i * dim, i * dim + dim).every((v, t) => v === x[q * dim + t]),
+    );
     expect(Array.from(a[q].subarray(0, dupes.length))).toEqual(dupes);
   });
 
-  it.each([false, true])('gaussian features, normalize=%s: identical wherever distances are not float32 near-ties', (normalize) => {
-    const r = rng(7);
-    const n = 300, dim = 12;
-    const x = Float64Array.from({ length: n * dim }, () => r() * 2 - 1 + (r() - 0.5));
-    const exact = new Searcher(x, dim, { engine: 'exact', normalize });
-    const a = fullRankings(new Searcher(Float32Array.from(x), dim, { engine: 'faiss', normalize }), Float32Array.from(x));
-    const b = fullRankings(exact, x);
-    const d = exact.distanceRows(exact.prepareQueries(x));
-    let differing = 0, compared = 0;
-    for (let q = 0; q < n; q++)
-      for (let i = 0; i < n; i++) {
-        compared++;
-        if (a[q][i] !== b[q][i]) {
-          differing++;
-          // a swap is only allowed between items whose float64 distances agree to float32 precision
-          expect(Math.abs(d[q * n + a[q][i]] - d[q * n + b[q][i]])).toBeLessThan(1e-5);
+  it.each([false, true])(
+    'gaussian features, normalize=%s: identical wherever distances are not float32 near-ties',
+    (normalize) => {
+      const r = rng(7);
+      const n = 300,
+        dim = 12;
+      const x = Float64Array.from({ length: n * dim }, () => r() * 2 - 1 + (r() - 0.5));
+      const exact = new Searcher(x, dim, { engine: 'exact', normalize });
+      const a = fullRankings(
+        new Searcher(Float32Array.from(x), dim, { engine: 'faiss', normalize }),
+        Float32Array.from(x),
+      );
+      const b = fullRankings(exact, x);
+      const d = exact.distanceRows(exact.prepareQueries(x));
+      let differing = 0,
+        compared = 0;
+      for (let q = 0; q < n; q++)
+        for (let i = 0; i < n; i++) {
+          compared++;
+          if (a[q][i] !== b[q][i]) {
+            differing++;
+            // a swap is only allowed between items whose float64 distances agree to float32 precision
+            expect(Math.abs(d[q * n + a[q][i]] - d[q * n + b[q][i]])).toBeLessThan(1e-5);
+          }
         }
-      }
-    expect(compared).toBe(n * n);
-    expect(differing / compared).toBeLessThan(0.01);
-  });
+      expect(compared).toBe(n * n);
+      expect(differing / compared).toBeLessThan(0.01);
+    },
+  );
 });
 
 describe('RowRanker', () => {

@@ -41,7 +41,10 @@ export class DynamicBatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(readonly model: Model, private readonly opts: BatcherOptions = {}) {
+  constructor(
+    readonly model: Model,
+    private readonly opts: BatcherOptions = {},
+  ) {
     this.maxBatchSize = Math.max(1, opts.maxBatchSize ?? 32);
     this.maxQueueDelayMs = Math.max(0, opts.maxQueueDelayMs ?? 2);
   }
@@ -54,7 +57,9 @@ export class DynamicBatcher {
   /** Queues `n` preprocessed samples; resolves with this job's rows of every model output. */
   submit(input: Float32Array, n: number, signal?: AbortSignal): Promise<Record<string, OutputTensor>> {
     if (input.length !== n * this.model.sampleSize) {
-      return Promise.reject(new RuntimeNodeError(`input has ${input.length} values, expected ${n} x ${this.model.sampleShape.join('x')}`));
+      return Promise.reject(
+        new RuntimeNodeError(`input has ${input.length} values, expected ${n} x ${this.model.sampleShape.join('x')}`),
+      );
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -122,7 +127,13 @@ export class DynamicBatcher {
 
   private async runBatch(jobs: Job[], size: number): Promise<void> {
     for (const job of jobs) if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
-    const input = jobs.length === 1 ? jobs[0].input : concat(jobs.map((j) => j.input), size * this.model.sampleSize);
+    const input =
+      jobs.length === 1
+        ? jobs[0].input
+        : concat(
+            jobs.map((j) => j.input),
+            size * this.model.sampleSize,
+          );
     const t0 = performance.now();
     try {
       const out = await this.model.run(input, size, this.model.session.outputNames as string[]);
@@ -165,7 +176,12 @@ function concat(parts: Float32Array[], total: number): Float32Array {
   return out;
 }
 
-function sliceRows(out: Record<string, OutputTensor>, batch: number, start: number, n: number): Record<string, OutputTensor> {
+function sliceRows(
+  out: Record<string, OutputTensor>,
+  batch: number,
+  start: number,
+  n: number,
+): Record<string, OutputTensor> {
   const res: Record<string, OutputTensor> = {};
   for (const [name, t] of Object.entries(out)) {
     const per = t.data.length / batch;

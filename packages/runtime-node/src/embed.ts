@@ -30,16 +30,23 @@ export function listImages(inputs: string[]): ImageEntry[] {
     }
     const top = readdirSync(abs, { withFileTypes: true });
     const topImages = top.filter((d) => d.isFile() && isImage(d.name));
-    const subdirs = top.filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const subdirs = top
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     if (topImages.length === 0 && subdirs.length > 0) {
       for (const cls of subdirs) {
-        for (const f of walk(join(abs, cls))) entries.push({ file: f, id: relative(abs, f).split(sep).join('/'), label: cls });
+        for (const f of walk(join(abs, cls)))
+          entries.push({ file: f, id: relative(abs, f).split(sep).join('/'), label: cls });
       }
     } else {
       for (const f of walk(abs)) entries.push({ file: f, id: relative(abs, f).split(sep).join('/') });
     }
   }
-  if (entries.length === 0) throw new RuntimeNodeError(`--input ${inputs.join(' ')}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')})`);
+  if (entries.length === 0)
+    throw new RuntimeNodeError(
+      `--input ${inputs.join(' ')}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')})`,
+    );
   return entries;
 }
 
@@ -49,7 +56,9 @@ function isImage(name: string): boolean {
 
 function walk(dir: string): string[] {
   const out: string[] = [];
-  for (const d of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const d of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
     const p = join(dir, d.name);
     if (d.isDirectory()) out.push(...walk(p));
     else if (d.isFile() && isImage(d.name)) out.push(p);
@@ -80,8 +89,13 @@ export interface EmbedImagesResult {
  * Embeds image files / folders with a loaded model, in batches. Reads files one batch at a time so
  * memory stays bounded on large folders.
  */
-export async function embedImages(model: Model, inputs: string[] | ImageEntry[], opts: EmbedImagesOptions = {}): Promise<EmbedImagesResult> {
-  const entries = typeof inputs[0] === 'string' || inputs.length === 0 ? listImages(inputs as string[]) : (inputs as ImageEntry[]);
+export async function embedImages(
+  model: Model,
+  inputs: string[] | ImageEntry[],
+  opts: EmbedImagesOptions = {},
+): Promise<EmbedImagesResult> {
+  const entries =
+    typeof inputs[0] === 'string' || inputs.length === 0 ? listImages(inputs as string[]) : (inputs as ImageEntry[]);
   model.requireEmbedding('give image features');
   const bs = opts.batchSize ?? 32;
   let features: Float32Array | undefined;
@@ -90,7 +104,11 @@ export async function embedImages(model: Model, inputs: string[] | ImageEntry[],
   for (let start = 0; start < entries.length; start += bs) {
     const chunk = entries.slice(start, start + bs);
     const bytes = chunk.map((e) => readFileSync(e.file));
-    const results = await model.embedImages(bytes, { batchSize: bs, maxImagePixels: opts.maxImagePixels, sources: chunk.map((e) => e.file) });
+    const results = await model.embedImages(bytes, {
+      batchSize: bs,
+      maxImagePixels: opts.maxImagePixels,
+      sources: chunk.map((e) => e.file),
+    });
     if (!features) {
       dim = results[0].embedding.length;
       features = new Float32Array(entries.length * dim);
@@ -103,5 +121,12 @@ export async function embedImages(model: Model, inputs: string[] | ImageEntry[],
     opts.onProgress?.(Math.min(start + bs, entries.length), entries.length);
   }
   const labels = entries.every((e) => e.label !== undefined) ? entries.map((e) => e.label!) : undefined;
-  return { features: features!, n: entries.length, dim, ids: entries.map((e) => e.id), ...(labels && { labels }), ...(probabilities && { probabilities }) };
+  return {
+    features: features!,
+    n: entries.length,
+    dim,
+    ids: entries.map((e) => e.id),
+    ...(labels && { labels }),
+    ...(probabilities && { probabilities }),
+  };
 }

@@ -24,7 +24,8 @@ export interface GalleryFiles {
 function readLines(path: string, n: number, what: string): string[] {
   const lines = readFileSync(path, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
-  if (lines.length !== n) throw new RuntimeNodeError(`${path}: ${lines.length} ${what}, but the features have ${n} rows`);
+  if (lines.length !== n)
+    throw new RuntimeNodeError(`${path}: ${lines.length} ${what}, but the features have ${n} rows`);
   return lines;
 }
 
@@ -46,13 +47,18 @@ export class ExactGallery implements Gallery {
   static load(files: GalleryFiles): ExactGallery {
     if (!existsSync(files.features)) throw new RuntimeNodeError(`--gallery ${files.features}: no such file`);
     const arr = readNpy(files.features);
-    if (arr.shape.length !== 2) throw new RuntimeNodeError(`--gallery ${files.features}: expected a 2-D features array, got shape [${arr.shape}]`);
+    if (arr.shape.length !== 2)
+      throw new RuntimeNodeError(
+        `--gallery ${files.features}: expected a 2-D features array, got shape [${arr.shape}]`,
+      );
     const [n, dim] = arr.shape;
     const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as ArrayLike<number>);
     // A NaN row would rank first or last for every query (FAISS and the JS search alike): refuse the file.
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
-      throw new RuntimeNodeError(`--gallery ${files.features}: row ${Math.floor(bad / dim)} has a non-finite value (${data[bad]}); re-extract the features`);
+      throw new RuntimeNodeError(
+        `--gallery ${files.features}: row ${Math.floor(bad / dim)} has a non-finite value (${data[bad]}); re-extract the features`,
+      );
     }
     const idsPath = files.ids ?? sidePath(files.features, 'ids');
     const labelsPath = files.labels ?? sidePath(files.features, 'labels');
@@ -62,7 +68,8 @@ export class ExactGallery implements Gallery {
   }
 
   search(query: Float32Array, k: number): GalleryMatch[] {
-    if (query.length !== this.dim) throw new RuntimeNodeError(`query has ${query.length} dimensions, the gallery ${this.dim}`);
+    if (query.length !== this.dim)
+      throw new RuntimeNodeError(`query has ${query.length} dimensions, the gallery ${this.dim}`);
     const sims = new Float32Array(this.size);
     for (let r = 0; r < this.size; r++) {
       let s = 0;
@@ -110,7 +117,8 @@ export class FaissGallery implements Gallery {
   ) {}
 
   search(query: Float32Array, k: number): GalleryMatch[] {
-    if (query.length !== this.dim) throw new RuntimeNodeError(`query has ${query.length} dimensions, the gallery ${this.dim}`);
+    if (query.length !== this.dim)
+      throw new RuntimeNodeError(`query has ${query.length} dimensions, the gallery ${this.dim}`);
     const { distances, labels } = this.index.searchFloat32(query, Math.min(k, this.size));
     const out: GalleryMatch[] = [];
     for (let i = 0; i < labels.length; i++) {
@@ -139,9 +147,13 @@ export async function loadGallery(spec: string | GalleryFiles, log?: (msg: strin
   if (!existsSync(files.features)) throw new RuntimeNodeError(`--gallery ${files.features}: no such file`);
   const r = await retrieval();
   if (!files.features.endsWith('.npy')) {
-    if (!r.mod) throw new RuntimeNodeError(`--gallery ${files.features}: a FAISS index needs @semembed/retrieval with FAISS (${r.why})`);
+    if (!r.mod)
+      throw new RuntimeNodeError(
+        `--gallery ${files.features}: a FAISS index needs @semembed/retrieval with FAISS (${r.why})`,
+      );
     const { index, meta } = r.mod.loadIndex(files.features);
-    if (!meta.normalize) log?.(`gallery ${files.features}: index built without --norm; similarities assume unit-length features`);
+    if (!meta.normalize)
+      log?.(`gallery ${files.features}: index built without --norm; similarities assume unit-length features`);
     const idsPath = files.ids ?? `${files.features}.ids.txt`;
     const ids = existsSync(idsPath) ? readLines(idsPath, meta.n, 'ids') : undefined;
     return new FaissGallery(index, meta.metric, meta.n, meta.dim, ids, meta.labels);

@@ -12,7 +12,13 @@ export {
   DEFAULT_EP_ORDER,
 } from './providers.js';
 export type { ExecutionProvider, SessionOptions, ProviderReport, ProviderAttempt } from './providers.js';
-export { preprocessImage, pixelsToTensor, sniffFormat, ACCEPTED_FORMATS, DEFAULT_MAX_IMAGE_PIXELS } from './preprocess.js';
+export {
+  preprocessImage,
+  pixelsToTensor,
+  sniffFormat,
+  ACCEPTED_FORMATS,
+  DEFAULT_MAX_IMAGE_PIXELS,
+} from './preprocess.js';
 export type { PreprocessOptions } from './preprocess.js';
 export { Model, loadModel } from './model.js';
 export { l2normalize, topK } from '@semembed/model';

@@ -72,7 +72,10 @@ export class Model extends OutputHead {
   }
 
   /** Images -> results, in batches of `batchSize` (default 32). */
-  async embedImages(images: Uint8Array[], opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {}): Promise<ImageResult[]> {
+  async embedImages(
+    images: Uint8Array[],
+    opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {},
+  ): Promise<ImageResult[]> {
     const bs = opts.batchSize ?? 32;
     const results: ImageResult[] = [];
     for (let start = 0; start < images.length; start += bs) {
@@ -98,7 +101,9 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   const files = resolveModelFiles(path);
   const sidecar = readSidecar(files.sidecar);
   checkModelPair(files.onnx, files.sidecar, sidecar.source);
-  const { session, report } = opts.worker ? await WorkerSession.create(files.onnx, strip(opts)) : await createLocalSession(files.onnx, opts);
+  const { session, report } = opts.worker
+    ? await WorkerSession.create(files.onnx, strip(opts))
+    : await createLocalSession(files.onnx, opts);
   const name = opts.name ?? defaultModelName(files);
   let model: Model;
   try {
@@ -112,7 +117,9 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
       await model.run(new Float32Array(model.sampleSize), 1);
     } catch (err) {
       await session.release();
-      throw new ModelLoadError(`${files.onnx}: warm-up run failed on ${report.chosen} (${(err as Error).message.split('\n')[0]}); does the sidecar's input shape ${JSON.stringify(sidecar.input.shape)} match the model?`);
+      throw new ModelLoadError(
+        `${files.onnx}: warm-up run failed on ${report.chosen} (${(err as Error).message.split('\n')[0]}); does the sidecar's input shape ${JSON.stringify(sidecar.input.shape)} match the model?`,
+      );
     }
   }
   return model;

@@ -34,7 +34,9 @@ export async function preprocessImage(
   // costs a second trip through the thread pool per image).
   const format = sniffFormat(bytes);
   if (!format) {
-    throw new ImageError(`${where}not a JPEG, PNG or WebP image (starts with ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'nothing'})`);
+    throw new ImageError(
+      `${where}not a JPEG, PNG or WebP image (starts with ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'nothing'})`,
+    );
   }
   const [H, W] = sidecar.preprocessing.resize;
   const C = sidecar.input.channels;
@@ -51,7 +53,12 @@ export async function preprocessImage(
   } catch (err) {
     const msg = shortSharpMessage(err);
     if (/pixel limit/i.test(msg)) {
-      const size = await sharp(bytes, { limitInputPixels: false }).metadata().then((m) => `${m.width}x${m.height}`, () => 'too many');
+      const size = await sharp(bytes, { limitInputPixels: false })
+        .metadata()
+        .then(
+          (m) => `${m.width}x${m.height}`,
+          () => 'too many',
+        );
       throw new ImageError(`${where}image is ${size} pixels, more than the limit of ${maxPixels}`, 413);
     }
     throw new ImageError(`${where}corrupt ${format} image (${msg})`);
@@ -69,13 +76,32 @@ export function pixelsToTensor(pixels: Uint8Array, sidecar: Sidecar, out: Float3
 
 function shortSharpMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0].replace(/^Input (buffer|file) /, '').trim();
+  return msg
+    .split('\n')[0]
+    .replace(/^Input (buffer|file) /, '')
+    .trim();
 }
 
 /** JPEG, PNG or WebP by their signatures; anything else (GIF, TIFF, SVG, HEIF, ...) is refused. */
 export function sniffFormat(b: Uint8Array): 'jpeg' | 'png' | 'webp' | undefined {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
-  if (b.length >= 12 && String.fromCharCode(...b.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...b.subarray(8, 12)) === 'WEBP') return 'webp';
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
+  if (
+    b.length >= 12 &&
+    String.fromCharCode(...b.subarray(0, 4)) === 'RIFF' &&
+    String.fromCharCode(...b.subarray(8, 12)) === 'WEBP'
+  )
+    return 'webp';
   return undefined;
 }

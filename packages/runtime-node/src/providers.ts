@@ -51,7 +51,10 @@ export interface ProviderReport {
 }
 
 /** Why WebGPU cannot be tried (no adapter, or an emulation `auto` must not pass off as a GPU), with the adapter. */
-async function webgpuCheck(explicit: boolean, opts: SessionOptions): Promise<{ why?: string; adapter?: GpuAdapterReport }> {
+async function webgpuCheck(
+  explicit: boolean,
+  opts: SessionOptions,
+): Promise<{ why?: string; adapter?: GpuAdapterReport }> {
   let adapter: GpuAdapterReport;
   try {
     adapter = (await requestGpuAdapter('high-performance')).report;
@@ -59,7 +62,10 @@ async function webgpuCheck(explicit: boolean, opts: SessionOptions): Promise<{ w
     return { why: (err as Error).message };
   }
   if (adapter.software && !explicit && !opts.allowSoftwareGpu) {
-    return { adapter, why: `the adapter is ${describeAdapter(adapter)}, not a GPU (slower than the CPU provider; --ep webgpu uses it anyway)` };
+    return {
+      adapter,
+      why: `the adapter is ${describeAdapter(adapter)}, not a GPU (slower than the CPU provider; --ep webgpu uses it anyway)`,
+    };
   }
   return { adapter };
 }
@@ -68,7 +74,12 @@ const KNOWN: ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
 
 export function parseEpList(ep: SessionOptions['ep']): ExecutionProvider[] {
   if (ep === undefined || ep === 'auto') return [...DEFAULT_EP_ORDER];
-  const list = Array.isArray(ep) ? ep : String(ep).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = Array.isArray(ep)
+    ? ep
+    : String(ep)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   if (list.length === 0) throw new ModelLoadError('--ep: no execution provider named');
   for (const e of list) {
     if (!KNOWN.includes(e as ExecutionProvider)) {
@@ -93,14 +104,20 @@ const CUDA_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_provide
  * loader (LD_LIBRARY_PATH as it was when the process started, or ldconfig).
  */
 export function prepareCuda(cudaProviderDir?: string): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `CUDA provider is only wired up for linux-x64 here (this is ${process.platform}-${process.arch})`;
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return `CUDA provider is only wired up for linux-x64 here (this is ${process.platform}-${process.arch})`;
   const bin = ortBinDir();
   if (cudaProviderDir) {
     if (!existsSync(cudaProviderDir)) return `--cuda_path ${cudaProviderDir} does not exist`;
     for (const lib of CUDA_LIBS) {
       const src = join(cudaProviderDir, lib);
       const dst = join(bin, lib);
-      if (!existsSync(src)) return `${lib} not found in --cuda_path ${cudaProviderDir} (found: ${readdirSync(cudaProviderDir).filter((f) => f.endsWith('.so')).join(', ') || 'no .so files'})`;
+      if (!existsSync(src))
+        return `${lib} not found in --cuda_path ${cudaProviderDir} (found: ${
+          readdirSync(cudaProviderDir)
+            .filter((f) => f.endsWith('.so'))
+            .join(', ') || 'no .so files'
+        })`;
       if (!existsSync(dst)) {
         try {
           symlinkSync(src, dst);
@@ -175,7 +192,8 @@ export async function createSession(
     } catch (err) {
       let reason = firstLine(err);
       if (ep === 'webgpu' && /No supported adapters/.test(reason)) {
-        reason += ' (no Vulkan device: on a machine without a GPU set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for the slow SwiftShader adapter)';
+        reason +=
+          ' (no Vulkan device: on a machine without a GPU set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for the slow SwiftShader adapter)';
       }
       attempts.push({ ep, ok: false, reason, ms: performance.now() - t0 });
       // A model that ORT cannot even parse fails the same on every provider: stop early.

@@ -25,10 +25,16 @@ export class LocalSession implements SessionLike {
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }
-  async run(inputName: string, input: Float32Array, dims: number[], fetches: string[]): Promise<Record<string, RawOutput>> {
+  async run(
+    inputName: string,
+    input: Float32Array,
+    dims: number[],
+    fetches: string[],
+  ): Promise<Record<string, RawOutput>> {
     const result = await this.session.run({ [inputName]: new ort.Tensor('float32', input, dims) }, fetches);
     const out: Record<string, RawOutput> = {};
-    for (const name of fetches) out[name] = { type: result[name].type, data: result[name].data as Float32Array, dims: [...result[name].dims] };
+    for (const name of fetches)
+      out[name] = { type: result[name].type, data: result[name].data as Float32Array, dims: [...result[name].dims] };
     return out;
   }
   release(): Promise<void> {
@@ -36,7 +42,10 @@ export class LocalSession implements SessionLike {
   }
 }
 
-export async function createLocalSession(modelPath: string, opts: SessionOptions): Promise<{ session: SessionLike; report: ProviderReport }> {
+export async function createLocalSession(
+  modelPath: string,
+  opts: SessionOptions,
+): Promise<{ session: SessionLike; report: ProviderReport }> {
   const { session, report } = await createSession(modelPath, opts);
   return { session: new LocalSession(session), report };
 }
@@ -47,7 +56,10 @@ interface Pending {
 }
 
 // vitest runs the sources; the worker itself must be compiled JavaScript, so it comes from dist there.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? '../dist/session-worker.js' : './session-worker.js', import.meta.url);
+const workerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? '../dist/session-worker.js' : './session-worker.js',
+  import.meta.url,
+);
 
 /**
  * A session owned by a worker thread. onnxruntime-node computes `run()` synchronously on the thread
@@ -64,13 +76,16 @@ export class WorkerSession implements SessionLike {
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
   ) {
-    worker.on('message', (m: { id: number; outputs?: Record<string, RawOutput>; error?: string; userFacing?: boolean }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(m.userFacing ? new RuntimeNodeError(m.error) : new Error(m.error));
-      else p.resolve(m.outputs!);
-    });
+    worker.on(
+      'message',
+      (m: { id: number; outputs?: Record<string, RawOutput>; error?: string; userFacing?: boolean }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error !== undefined) p.reject(m.userFacing ? new RuntimeNodeError(m.error) : new Error(m.error));
+        else p.resolve(m.outputs!);
+      },
+    );
     const failAll = (err: Error) => {
       this.exited = true;
       for (const p of this.pending.values()) p.reject(err);
@@ -80,17 +95,32 @@ export class WorkerSession implements SessionLike {
     worker.on('exit', (code) => failAll(new Error(`inference worker exited (code ${code})`)));
   }
 
-  static async create(modelPath: string, opts: SessionOptions): Promise<{ session: WorkerSession; report: ProviderReport }> {
+  static async create(
+    modelPath: string,
+    opts: SessionOptions,
+  ): Promise<{ session: WorkerSession; report: ProviderReport }> {
     const worker = new Worker(workerUrl, { workerData: { modelPath, options: opts } });
-    const ready = await new Promise<{ report: ProviderReport; inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      worker.once('error', onError);
-      worker.once('message', (m: { type: string; report?: ProviderReport; inputNames?: string[]; outputNames?: string[]; error?: string }) => {
-        worker.off('error', onError);
-        if (m.type === 'ready') resolve({ report: m.report!, inputNames: m.inputNames!, outputNames: m.outputNames! });
-        else reject(new ModelLoadError(m.error ?? 'inference worker failed to start'));
-      });
-    }).catch(async (err) => {
+    const ready = await new Promise<{ report: ProviderReport; inputNames: string[]; outputNames: string[] }>(
+      (resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        worker.once('error', onError);
+        worker.once(
+          'message',
+          (m: {
+            type: string;
+            report?: ProviderReport;
+            inputNames?: string[];
+            outputNames?: string[];
+            error?: string;
+          }) => {
+            worker.off('error', onError);
+            if (m.type === 'ready')
+              resolve({ report: m.report!, inputNames: m.inputNames!, outputNames: m.outputNames! });
+            else reject(new ModelLoadError(m.error ?? 'inference worker failed to start'));
+          },
+        );
+      },
+    ).catch(async (err) => {
       await worker.terminate();
       throw err;
     });

@@ -34,7 +34,9 @@ export function readSidecar(path: string): ImageSidecar {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ModelLoadError(`${path}: cannot read the sidecar (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ModelLoadError(
+      `${path}: cannot read the sidecar (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return validateImageSidecar(parseSidecarJson(text, path), path);
 }

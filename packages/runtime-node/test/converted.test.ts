@@ -19,20 +19,48 @@ let server: SemembedServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rn-converted-'));
   await tf.setBackend('cpu');
-  const cfg = buildArchitecture('fashion-cnn', { inputShape: [28, 28, 1], embeddingDim: 10, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+  const cfg = buildArchitecture('fashion-cnn', {
+    inputShape: [28, 28, 1],
+    embeddingDim: 10,
+    numClasses: 10,
+    loss: 'inv_corr',
+    clsWeight: 0.1,
+  });
   tfModel = await modelFromKerasConfig(tf, cfg);
   let seed = 3;
   for (const layer of tfModel.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     const ws = layer.getWeights();
     const n = ws[0].shape[0];
-    layer.setWeights([ws[0], ws[1], tf.randomNormal([n], 0, 0.2, 'float32', seed++), tf.randomUniform([n], 0.5, 1.5, 'float32', seed++)]);
+    layer.setWeights([
+      ws[0],
+      ws[1],
+      tf.randomNormal([n], 0, 0.2, 'float32', seed++),
+      tf.randomUniform([n], 0.5, 1.5, 'float32', seed++),
+    ]);
   }
   const h5 = join(dir, 'fashion.h5');
   await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(tfModel) });
-  const classes = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'].map((name, index) => ({ index, id: index, name, path: ['item', name] }));
+  const classes = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ].map((name, index) => ({ index, id: index, name, path: ['item', name] }));
   const classEmbedding = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 1 : 0)));
-  await convertKeras({ h5, out: join(dir, 'model.onnx'), preprocessing: { mean: [72.94], std: [90.02], colorSpace: 'gray' }, classes, classEmbedding });
+  await convertKeras({
+    h5,
+    out: join(dir, 'model.onnx'),
+    preprocessing: { mean: [72.94], std: [90.02], colorSpace: 'gray' },
+    classes,
+    classEmbedding,
+  });
   model = await loadModel(dir, { ep: 'cpu' });
   server = await createServer({ models: [model], port: 0, logger: 'silent' });
 }, 60_000);
@@ -60,13 +88,25 @@ describe('a model converted by @semembed/converter', () => {
   it('classifies a PNG over HTTP with the sidecar classes, same as TF.js on the hand-preprocessed image', async () => {
     const png = readFileSync(fixture('gray28.png'));
     const url = await server.listen();
-    const r = (await (await fetch(`${url}/v1/classify?top_k=10`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).json()) as {
-      results: { classes: { index: number; name: string; path: string[]; probability: number }[]; nearest: { index: number; similarity: number }[] }[];
+    const r = (await (
+      await fetch(`${url}/v1/classify?top_k=10`, {
+        method: 'POST',
+        body: png,
+        headers: { 'content-type': 'image/png' },
+      })
+    ).json()) as {
+      results: {
+        classes: { index: number; name: string; path: string[]; probability: number }[];
+        nearest: { index: number; similarity: number }[];
+      }[];
     };
     // Independent path: decode the PNG pixels ourselves through TF.js (PNG decoding is exact), normalise, predict.
     const { data, info } = await (await import('sharp')).default(png).raw().toBuffer({ resolveWithObject: true });
     const c = info.channels; // sharp may expand gray to RGB (R = G = B)
-    const x = tf.tensor(Float32Array.from({ length: 784 }, (_, i) => (data[i * c] - 72.94) / 90.02), [1, 28, 28, 1]);
+    const x = tf.tensor(
+      Float32Array.from({ length: 784 }, (_, i) => (data[i * c] - 72.94) / 90.02),
+      [1, 28, 28, 1],
+    );
     const [emb, prob] = tfModel.predict(x) as tf.Tensor[];
     const p = prob.dataSync();
     const res = r.results[0];

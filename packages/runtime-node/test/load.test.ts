@@ -60,7 +60,7 @@ describe('load', () => {
       timeout: 60,
     });
     console.log(
-      `load: ${result.requests.total} requests in ${(result.duration).toFixed(1)} s, ${result.requests.average.toFixed(0)} req/s, ` +
+      `load: ${result.requests.total} requests in ${result.duration.toFixed(1)} s, ${result.requests.average.toFixed(0)} req/s, ` +
         `latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (2 shared cores)`,
     );
     expect(result.errors).toBe(0);
@@ -78,10 +78,32 @@ describe('load', () => {
 
   it('fault mix: malformed and oversized requests among valid ones; every valid one succeeds', async () => {
     const n = 800;
-    const kinds = ['png', 'png', 'png', 'json', 'corrupt', 'oversized', 'badjson', 'badshape', 'unknown-model', 'empty', 'bigmultipart', 'badmultipart'] as const;
+    const kinds = [
+      'png',
+      'png',
+      'png',
+      'json',
+      'corrupt',
+      'oversized',
+      'badjson',
+      'badshape',
+      'unknown-model',
+      'empty',
+      'bigmultipart',
+      'badmultipart',
+    ] as const;
     type Kind = (typeof kinds)[number];
     const expected: Record<Kind, number> = {
-      png: 200, json: 200, corrupt: 400, oversized: 413, badjson: 400, badshape: 400, 'unknown-model': 404, empty: 400, bigmultipart: 413, badmultipart: 400,
+      png: 200,
+      json: 200,
+      corrupt: 400,
+      oversized: 413,
+      badjson: 400,
+      badshape: 400,
+      'unknown-model': 404,
+      empty: 400,
+      bigmultipart: 413,
+      badmultipart: 400,
     };
     const b64 = png.toString('base64');
     const oversized = Buffer.alloc(300 * 1024, 7);
@@ -95,16 +117,36 @@ describe('load', () => {
       const post = (path: string, body: Uint8Array | string | FormData, type?: string) =>
         fetch(url + path, { method: 'POST', body, headers: type ? { 'content-type': type } : {} });
       switch (kind) {
-        case 'bigmultipart': return post('/v1/embed', bigForm());
-        case 'badmultipart': return post('/v1/embed', '--b\r\ncontent-disposition: form-data; name="a"; filename="a"\r\n\r\nxx', 'multipart/form-data; boundary=b');
-        case 'png': return post('/v1/embed', png, 'image/png');
-        case 'json': return post('/v1/embed', JSON.stringify({ images: [b64, b64] }), 'application/json');
-        case 'corrupt': return post('/v1/embed', png.subarray(0, 100), 'image/png');
-        case 'oversized': return post('/v1/embed', oversized, 'image/png');
-        case 'badjson': return post('/v1/embed', '{"images": ["', 'application/json');
-        case 'badshape': return post('/v2/models/fashion-tiny/infer', JSON.stringify({ inputs: [{ name: 'input', shape: [1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }] }), 'application/json');
-        case 'unknown-model': return post('/v1/embed?model=nope', png, 'image/png');
-        case 'empty': return post('/v1/embed', new Uint8Array(0), 'image/png');
+        case 'bigmultipart':
+          return post('/v1/embed', bigForm());
+        case 'badmultipart':
+          return post(
+            '/v1/embed',
+            '--b\r\ncontent-disposition: form-data; name="a"; filename="a"\r\n\r\nxx',
+            'multipart/form-data; boundary=b',
+          );
+        case 'png':
+          return post('/v1/embed', png, 'image/png');
+        case 'json':
+          return post('/v1/embed', JSON.stringify({ images: [b64, b64] }), 'application/json');
+        case 'corrupt':
+          return post('/v1/embed', png.subarray(0, 100), 'image/png');
+        case 'oversized':
+          return post('/v1/embed', oversized, 'image/png');
+        case 'badjson':
+          return post('/v1/embed', '{"images": ["', 'application/json');
+        case 'badshape':
+          return post(
+            '/v2/models/fashion-tiny/infer',
+            JSON.stringify({
+              inputs: [{ name: 'input', shape: [1, 28, 28], datatype: 'FP32', data: new Array(784).fill(0) }],
+            }),
+            'application/json',
+          );
+        case 'unknown-model':
+          return post('/v1/embed?model=nope', png, 'image/png');
+        case 'empty':
+          return post('/v1/embed', new Uint8Array(0), 'image/png');
       }
     };
     const tally: Record<string, number> = {};
@@ -117,7 +159,8 @@ describe('load', () => {
         const body = (await r.json()) as { embeddings?: number[][]; error?: string };
         tally[`${kind} ${r.status}`] = (tally[`${kind} ${r.status}`] ?? 0) + 1;
         if (r.status !== expected[kind]) wrong.push(`${kind}: ${r.status} ${body.error ?? ''}`);
-        else if (r.status === 200 && body.embeddings!.some((e) => maxAbsDiff(e, ref.l2norm) > 2e-5)) wrong.push(`${kind}: wrong embedding`);
+        else if (r.status === 200 && body.embeddings!.some((e) => maxAbsDiff(e, ref.l2norm) > 2e-5))
+          wrong.push(`${kind}: wrong embedding`);
         else if (r.status !== 200 && !body.error) wrong.push(`${kind}: no error message`);
       }
     };

@@ -305,7 +305,11 @@ describe('slow clients', () => {
       const t0 = Date.now();
       slow.write('POST /v1/embed HTTP/1.1\r\nHost: x\r\n');
       const closed = new Promise<number>((r) => slow.once('close', () => r(Date.now() - t0)));
-      const ok = await fetch(u.origin + '/v1/embed', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+      const ok = await fetch(u.origin + '/v1/embed', {
+        method: 'POST',
+        body: png,
+        headers: { 'content-type': 'image/png' },
+      });
       expect(ok.status).toBe(200);
       const ms = await closed;
       expect(answer).toMatch(/^HTTP\/1\.1 408/);

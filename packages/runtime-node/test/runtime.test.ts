@@ -63,7 +63,9 @@ describe('execution providers', () => {
 
   it('fails with every reason when no provider works', async () => {
     await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda' })).rejects.toThrow(ModelLoadError);
-    await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda' })).rejects.toThrow(/no execution provider could run .*cuda: /);
+    await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda' })).rejects.toThrow(
+      /no execution provider could run .*cuda: /,
+    );
   });
 
   const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -79,7 +81,13 @@ describe('execution providers', () => {
         l2norm: Array.from(out.l2norm.data), prob: Array.from(out.prob.data) }));
       await m.release();`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, EP: ep, VK_ICD_FILENAMES: swiftshader, MODEL: fixture('fashion-tiny.onnx'), REF: JSON.stringify(fashionRef.random) },
+      env: {
+        ...process.env,
+        EP: ep,
+        VK_ICD_FILENAMES: swiftshader,
+        MODEL: fixture('fashion-tiny.onnx'),
+        REF: JSON.stringify(fashionRef.random),
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -127,7 +135,9 @@ describe('inference', () => {
     expect(maxAbsDiff(r.embedding, fashionRef['gray28.png'].l2norm)).toBeLessThan(2e-5);
     await w.release();
     await expect(w.run(Float32Array.from(input), shape[0])).rejects.toThrow(/released/);
-    await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda', worker: true })).rejects.toThrow(/no execution provider could run/);
+    await expect(loadModel(fixture('fashion-tiny.onnx'), { ep: 'cuda', worker: true })).rejects.toThrow(
+      /no execution provider could run/,
+    );
   });
 
   it('gives the same result per sample in a batch as alone', async () => {
@@ -151,7 +161,11 @@ describe('inference', () => {
     expect(nearest.map((c) => c.index)).toEqual(ref.nearestByEmbedding);
     expect(nearest[0].path?.at(-1)).toBe(nearest[0].name);
     const top = fashion.topClasses(r.probabilities!, 3);
-    const order = ref.prob.map((p: number, i: number) => [p, i]).sort((a: number[], b: number[]) => b[0] - a[0]).slice(0, 3).map((x: number[]) => x[1]);
+    const order = ref.prob
+      .map((p: number, i: number) => [p, i])
+      .sort((a: number[], b: number[]) => b[0] - a[0])
+      .slice(0, 3)
+      .map((x: number[]) => x[1]);
     expect(top.map((c) => c.index)).toEqual(order);
     expect(top[0].path).toEqual(readSidecar(fixture('fashion-tiny.json')).classes![order[0]].path);
   });
@@ -176,14 +190,18 @@ describe('inference', () => {
 
 describe('preprocessing', () => {
   const sc = readSidecar(fixture('rgb-nchw.json'));
-  const toPixels = (x: Float32Array, c: number, i: number) => x[c * 1024 + i] * sc.preprocessing.std[c] + sc.preprocessing.mean[c];
+  const toPixels = (x: Float32Array, c: number, i: number) =>
+    x[c * 1024 + i] * sc.preprocessing.std[c] + sc.preprocessing.mean[c];
   const round = (v: number) => Math.round(v) + 0; // no -0
 
   it('scales to cover and crops the centre (wide image: the side bands are cut off)', async () => {
     // 96x32: red | blue | green thirds; covering 32x32 keeps only the blue middle third.
     const raw = Buffer.alloc(96 * 32 * 3);
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 96; x++) raw.set(x < 32 ? [255, 0, 0] : x < 64 ? [0, 0, 255] : [0, 255, 0], (y * 96 + x) * 3);
-    const png = await sharp(raw, { raw: { width: 96, height: 32, channels: 3 } }).png().toBuffer();
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 96; x++) raw.set(x < 32 ? [255, 0, 0] : x < 64 ? [0, 0, 255] : [0, 255, 0], (y * 96 + x) * 3);
+    const png = await sharp(raw, { raw: { width: 96, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
     const out = new Float32Array(3 * 1024);
     await preprocessImage(png, sc, out, 0);
     for (let y = 0; y < 32; y++) {
@@ -199,7 +217,9 @@ describe('preprocessing', () => {
     // 16..47 = source rows 32..95, all black: the white band is cut off.
     const raw = Buffer.alloc(64 * 128 * 3);
     for (let y = 0; y < 32; y++) raw.fill(255, y * 64 * 3, (y + 1) * 64 * 3);
-    const png = await sharp(raw, { raw: { width: 64, height: 128, channels: 3 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 64, height: 128, channels: 3 } })
+      .png()
+      .toBuffer();
     const out = new Float32Array(3 * 1024);
     await preprocessImage(png, sc, out, 0);
     expect(round(toPixels(out, 0, 5 * 32 + 10))).toBe(0);
@@ -214,7 +234,11 @@ describe('preprocessing', () => {
     pixelsToTensor(pixels, sc, nchw, 5);
     const nhwc = new Float32Array(3 * 1024);
     pixelsToTensor(pixels, { ...sc, input: { ...sc.input, layout: 'NHWC', shape: [null, 32, 32, 3] } }, nhwc, 0);
-    for (const [i, c] of [[0, 0], [77, 1], [1023, 2]]) {
+    for (const [i, c] of [
+      [0, 0],
+      [77, 1],
+      [1023, 2],
+    ]) {
       const want = (pixels[i * 3 + c] - sc.preprocessing.mean[c]) / sc.preprocessing.std[c];
       expect(nchw[5 + c * 1024 + i]).toBeCloseTo(want, 5);
       expect(nhwc[i * 3 + c]).toBeCloseTo(want, 5);
@@ -222,7 +246,10 @@ describe('preprocessing', () => {
   });
 
   it('converts colour images to gray for gray models', async () => {
-    const gray = await sharp(readFileSync(fixture('gray28.png'))).toColourspace('srgb').png().toBuffer();
+    const gray = await sharp(readFileSync(fixture('gray28.png')))
+      .toColourspace('srgb')
+      .png()
+      .toBuffer();
     const [a] = await fashion.embedImages([readFileSync(fixture('gray28.png'))]);
     const [b] = await fashion.embedImages([gray]);
     expect(maxAbsDiff(a.embedding, b.embedding)).toBeLessThan(1e-3);
@@ -231,11 +258,17 @@ describe('preprocessing', () => {
   it('refuses corrupt, empty, unsupported and oversized images with a reason', async () => {
     const png = readFileSync(fixture('rgb32.png'));
     const out = new Float32Array(3 * 1024);
-    await expect(preprocessImage(png.subarray(0, 200), sc, out, 0, { source: 'cut.png' })).rejects.toThrow(/^cut\.png: corrupt png image/);
+    await expect(preprocessImage(png.subarray(0, 200), sc, out, 0, { source: 'cut.png' })).rejects.toThrow(
+      /^cut\.png: corrupt png image/,
+    );
     await expect(preprocessImage(new Uint8Array(0), sc, out, 0)).rejects.toThrow(/empty image/);
-    await expect(preprocessImage(Buffer.from('hello world, not an image'), sc, out, 0)).rejects.toThrow(/not a JPEG, PNG or WebP image \(starts with 68656c6c\)/);
+    await expect(preprocessImage(Buffer.from('hello world, not an image'), sc, out, 0)).rejects.toThrow(
+      /not a JPEG, PNG or WebP image \(starts with 68656c6c\)/,
+    );
     const gif = await sharp(png).gif().toBuffer();
-    await expect(preprocessImage(gif, sc, out, 0)).rejects.toThrow(/not a JPEG, PNG or WebP image \(starts with 47494638\)/);
+    await expect(preprocessImage(gif, sc, out, 0)).rejects.toThrow(
+      /not a JPEG, PNG or WebP image \(starts with 47494638\)/,
+    );
     const err = await preprocessImage(png, sc, out, 0, { maxImagePixels: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(ImageError);
     expect(err.statusCode).toBe(413);
@@ -247,10 +280,18 @@ describe('sidecar', () => {
   const good = readJson('fashion-tiny.json');
   it('accepts the fixture and names the bad field otherwise', () => {
     expect(validateSidecar(good).input.layout).toBe('NHWC');
-    expect(() => validateSidecar({ ...good, format: 'x' }, 'm.json')).toThrow(/^m\.json: format: must be "semembed-onnx-sidecar\/1" \(got "x"\)$/);
-    expect(() => validateSidecar({ ...good, input: { ...good.input, layout: 'HWC' } })).toThrow(/input\.layout: must be one of "NHWC", "NCHW"/);
-    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } })).toThrow(/preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]/);
-    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, mean: [1, 2] } })).toThrow(/preprocessing\.mean: must have 1 entry/);
+    expect(() => validateSidecar({ ...good, format: 'x' }, 'm.json')).toThrow(
+      /^m\.json: format: must be "semembed-onnx-sidecar\/1" \(got "x"\)$/,
+    );
+    expect(() => validateSidecar({ ...good, input: { ...good.input, layout: 'HWC' } })).toThrow(
+      /input\.layout: must be one of "NHWC", "NCHW"/,
+    );
+    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } })).toThrow(
+      /preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]/,
+    );
+    expect(() => validateSidecar({ ...good, preprocessing: { ...good.preprocessing, mean: [1, 2] } })).toThrow(
+      /preprocessing\.mean: must have 1 entry/,
+    );
     expect(() => validateSidecar({ ...good, classEmbedding: [[1, 2]] })).toThrow(/classEmbedding: rows have 2 values/);
   });
 

@@ -1,4 +1,15 @@
-import { isUserError, loadGallery, loadModel, firstLine, type ClassScore, type GalleryMatch, type ImageInput, type ImageResult, type WebGallery, type WebModel } from '../src/index.js';
+import {
+  isUserError,
+  loadGallery,
+  loadModel,
+  firstLine,
+  type ClassScore,
+  type GalleryMatch,
+  type ImageInput,
+  type ImageResult,
+  type WebGallery,
+  type WebModel,
+} from '../src/index.js';
 import { ensureOffline, registerServiceWorker, type OfflineReport } from './offline.js';
 import { SearchClient } from './search-client.js';
 import { pickVariant, type VariantChoice } from './variants.js';
@@ -7,7 +18,17 @@ import { pickVariant, type VariantChoice } from './variants.js';
 interface PageApi {
   model?: WebModel;
   gallery?: WebGallery;
-  last?: { source: string; embedding: number[]; probabilities?: number[]; classes: ClassScore[]; nearest: ClassScore[]; matches: GalleryMatch[]; ep: string; ms: { preprocess: number; inference: number; search: number }; excluded?: number };
+  last?: {
+    source: string;
+    embedding: number[];
+    probabilities?: number[];
+    classes: ClassScore[];
+    nearest: ClassScore[];
+    matches: GalleryMatch[];
+    ep: string;
+    ms: { preprocess: number; inference: number; search: number };
+    excluded?: number;
+  };
   error?: string;
   /** The model variant running (fp32 / fp16 / int8 / ...), why, and its latency for one image. */
   variant?: VariantChoice & { latencyMs: number };
@@ -16,7 +37,11 @@ interface PageApi {
   /** `exclude`: the query is gallery row `exclude`; it is left out of the matches. */
   query(input: ImageInput, source?: string, exclude?: number): Promise<void>;
   /** Times model.run on random inputs: median ms per batch over `iters` runs after `warmup`. */
-  bench(batch: number, iters: number, warmup?: number): Promise<{ batch: number; iters: number; medianMs: number; imgPerS: number; runsMs: number[] }>;
+  bench(
+    batch: number,
+    iters: number,
+    warmup?: number,
+  ): Promise<{ batch: number; iters: number; medianMs: number; imgPerS: number; runsMs: number[] }>;
   /** Times gallery search in the search worker: median ms over `iters` queries. */
   benchSearch(iters: number, k?: number): Promise<{ medianMs: number; rows: number; dim: number }>;
 }
@@ -179,8 +204,12 @@ async function load(): Promise<void> {
   const t0 = performance.now();
   try {
     const choice: VariantChoice = cfg.custom
-      ? { name: 'custom', url: cfg.model, eps: cfg.ep ? (cfg.ep.split(',') as VariantChoice['eps']) : ['webgpu', 'wasm'],
-        why: 'model URL given' }
+      ? {
+          name: 'custom',
+          url: cfg.model,
+          eps: cfg.ep ? (cfg.ep.split(',') as VariantChoice['eps']) : ['webgpu', 'wasm'],
+          why: 'model URL given',
+        }
       : await pickVariant(cfg.variants ?? {}, { override: cfg.variant, ep: cfg.ep, fallbackUrl: cfg.model });
     $<HTMLInputElement>('model-url').value = choice.url;
     if (await offlineCopy(choice)) return;
@@ -207,7 +236,12 @@ async function load(): Promise<void> {
     $('status').dataset.ep = r.chosen;
     $('status').dataset.variant = choice.name;
     if (gallery && model.embeddingOutput?.dim !== undefined && gallery.dim !== model.embeddingOutput.dim) {
-      throw Object.assign(new Error(`gallery ${cfg.gallery} has ${gallery.dim}-d embeddings, model ${model.name} gives ${model.embeddingOutput.dim}-d`), { userFacing: true });
+      throw Object.assign(
+        new Error(
+          `gallery ${cfg.gallery} has ${gallery.dim}-d embeddings, model ${model.name} gives ${model.embeddingOutput.dim}-d`,
+        ),
+        { userFacing: true },
+      );
     }
     renderPicks();
     setState('ready');
@@ -298,7 +332,8 @@ async function query(input: ImageInput, source = 'image', exclude?: number): Pro
     const left = exclude === undefined ? '' : ' (the query itself is left out of the matches)';
     $('query-name').textContent = source + left;
     const r = model.providers;
-    $('timing').textContent = `${r.chosen}${r.chosen === 'wasm' ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''} · preprocess ${preprocessMs.toFixed(1)} ms · inference ${inferenceMs.toFixed(1)} ms · search ${searchMs.toFixed(1)} ms`;
+    $('timing').textContent =
+      `${r.chosen}${r.chosen === 'wasm' ? ` (${r.threads} thread${r.threads > 1 ? 's' : ''})` : ''} · preprocess ${preprocessMs.toFixed(1)} ms · inference ${inferenceMs.toFixed(1)} ms · search ${searchMs.toFixed(1)} ms`;
     api.last = {
       source,
       embedding: Array.from(result.embedding),
@@ -327,9 +362,15 @@ function drawQuery(input: ImageInput, H: number, W: number): void {
     ctx.drawImage(src, (c.width - w * s) / 2, (c.height - h * s) / 2, w * s, h * s);
   };
   if (input instanceof Blob) {
-    createImageBitmap(input).then((b) => draw(b, b.width, b.height), () => undefined);
+    createImageBitmap(input).then(
+      (b) => draw(b, b.width, b.height),
+      () => undefined,
+    );
   } else if (input instanceof ImageData) {
-    createImageBitmap(input).then((b) => draw(b, b.width, b.height), () => undefined);
+    createImageBitmap(input).then(
+      (b) => draw(b, b.width, b.height),
+      () => undefined,
+    );
   } else if (input instanceof HTMLImageElement) draw(input, input.naturalWidth || W, input.naturalHeight || H);
   else draw(input as CanvasImageSource, (input as { width: number }).width, (input as { height: number }).height);
 }

@@ -37,8 +37,11 @@ export class SearchClient {
     await this.call({ type: 'load', header: g.header, features }, [features.buffer]);
   }
 
-  async search(query: ArrayLike<number>, k: number, exclude?: number):
-    Promise<{ matches: GalleryMatch[]; ms: number }> {
+  async search(
+    query: ArrayLike<number>,
+    k: number,
+    exclude?: number,
+  ): Promise<{ matches: GalleryMatch[]; ms: number }> {
     const q = Float32Array.from(query);
     const r = await this.call({ type: 'search', query: q, k, ...(exclude !== undefined && { exclude }) });
     return { matches: r.matches!, ms: r.ms! };

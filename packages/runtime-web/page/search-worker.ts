@@ -17,7 +17,10 @@ let gallery: WebGallery | undefined;
 export function searchExcluding(g: WebGallery, query: ArrayLike<number>, k: number, exclude?: number): GalleryMatch[] {
   const drop = exclude !== undefined && exclude >= 0 && exclude < g.size;
   const found = g.search(query, Math.min(g.size, k + (drop ? 1 : 0)));
-  return found.filter((m) => !drop || m.index !== exclude).slice(0, k).map((m, r) => ({ ...m, rank: r + 1 }));
+  return found
+    .filter((m) => !drop || m.index !== exclude)
+    .slice(0, k)
+    .map((m, r) => ({ ...m, rank: r + 1 }));
 }
 
 const scope = self as unknown as {

@@ -32,7 +32,12 @@ export async function pickVariant(
   o: { override?: string; ep?: string; fallbackUrl: string },
 ): Promise<VariantChoice> {
   const names = Object.keys(variants);
-  const eps = o.ep ? (o.ep.split(',').map((s) => s.trim()).filter(Boolean) as WebExecutionProvider[]) : undefined;
+  const eps = o.ep
+    ? (o.ep
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) as WebExecutionProvider[])
+    : undefined;
   const epsFor = (name: string): WebExecutionProvider[] =>
     eps ?? (GPU_ORDER.includes(name) ? ['webgpu', 'wasm'] : ['wasm']);
   if (o.override && o.override !== 'auto') {
@@ -53,7 +58,12 @@ export async function pickVariant(
   const order = gpu ? (support.f16 ? GPU_ORDER : ['fp32']).concat(WASM_ORDER) : WASM_ORDER;
   const name = order.find((n) => variants[n]) ?? names[0];
   const f16 = support.f16 ? '' : ', no shader-f16';
-  const why = gpu ? (eps ? `provider webgpu asked for${f16}` : `WebGPU adapter found${f16}`)
-    : eps ? 'provider wasm asked for' : 'no WebGPU adapter';
+  const why = gpu
+    ? eps
+      ? `provider webgpu asked for${f16}`
+      : `WebGPU adapter found${f16}`
+    : eps
+      ? 'provider wasm asked for'
+      : 'no WebGPU adapter';
   return { name, url: variants[name], eps: eps ?? (gpu ? ['webgpu', 'wasm'] : ['wasm']), why };
 }

@@ -18,7 +18,8 @@ function ortWasm(): Plugin {
     name: 'semembed-ort-wasm',
     apply: 'build',
     generateBundle() {
-      for (const f of ORT_FILES) this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(dist, f)) });
+      for (const f of ORT_FILES)
+        this.emitFile({ type: 'asset', fileName: `ort/${f}`, source: readFileSync(join(dist, f)) });
     },
   };
 }

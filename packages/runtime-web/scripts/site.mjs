@@ -9,12 +9,22 @@ const argv = process.argv.slice(2);
 try {
   for (let i = 0; i < argv.length; i += 2) {
     const m = /^--([a-z_-]+)$/.exec(argv[i]);
-    if (!m || argv[i + 1] === undefined) throw Object.assign(new Error(`bad argument ${argv[i]} (flags take one value each)`), { userFacing: true });
+    if (!m || argv[i + 1] === undefined)
+      throw Object.assign(new Error(`bad argument ${argv[i]} (flags take one value each)`), { userFacing: true });
     a[m[1].replace(/-/g, '_')] = argv[i + 1];
   }
   if (!a.model || !a.out) throw Object.assign(new Error('--model and --out are required'), { userFacing: true });
-  const r = makeSite({ model: a.model, out: a.out, gallery: a.gallery, thumbsIdx: a.thumbs_idx, imagesList: a.images_list, dtype: a.dtype });
-  console.log(`site in ${r.out}${r.gallery ? ` (gallery ${r.gallery.rows} x ${r.gallery.dim}, ${r.gallery.bytes} bytes)` : ''}`);
+  const r = makeSite({
+    model: a.model,
+    out: a.out,
+    gallery: a.gallery,
+    thumbsIdx: a.thumbs_idx,
+    imagesList: a.images_list,
+    dtype: a.dtype,
+  });
+  console.log(
+    `site in ${r.out}${r.gallery ? ` (gallery ${r.gallery.rows} x ${r.gallery.dim}, ${r.gallery.bytes} bytes)` : ''}`,
+  );
 } catch (err) {
   console.error(`site: ${err.userFacing ? err.message : err.stack}`);
   process.exit(1);

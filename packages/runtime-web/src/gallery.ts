@@ -46,7 +46,8 @@ export interface EncodeGalleryOptions {
 const pad8 = (n: number): number => (n + 7) & ~7;
 
 function checkLittleEndian(): void {
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new GalleryError('gallery files are little-endian; this platform is big-endian');
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new GalleryError('gallery files are little-endian; this platform is big-endian');
 }
 
 /** Builds a gallery file from row-major embeddings (default float32; float16 for half the bytes). */
@@ -54,15 +55,24 @@ export function encodeGallery(features: ArrayLike<number>, o: EncodeGalleryOptio
   checkLittleEndian();
   const { rows, dim } = o;
   const dtype = o.dtype ?? 'float32';
-  if (!Number.isInteger(rows) || !Number.isInteger(dim) || rows < 1 || dim < 1) throw new GalleryError(`gallery needs rows >= 1 and dim >= 1, got ${rows} x ${dim}`);
-  if (features.length !== rows * dim) throw new GalleryError(`features have ${features.length} values, expected ${rows} x ${dim}`);
-  for (const [name, list] of [['ids', o.ids], ['labels', o.labels], ['images', o.images]] as const) {
-    if (list && list.length !== rows) throw new GalleryError(`${name} has ${list.length} entries, the features ${rows} rows`);
+  if (!Number.isInteger(rows) || !Number.isInteger(dim) || rows < 1 || dim < 1)
+    throw new GalleryError(`gallery needs rows >= 1 and dim >= 1, got ${rows} x ${dim}`);
+  if (features.length !== rows * dim)
+    throw new GalleryError(`features have ${features.length} values, expected ${rows} x ${dim}`);
+  for (const [name, list] of [
+    ['ids', o.ids],
+    ['labels', o.labels],
+    ['images', o.images],
+  ] as const) {
+    if (list && list.length !== rows)
+      throw new GalleryError(`${name} has ${list.length} entries, the features ${rows} rows`);
   }
   const featBytes = rows * dim * (dtype === 'float16' ? 2 : 4);
   const th = o.thumbnails;
   if (th && th.data.length !== rows * th.width * th.height * th.channels) {
-    throw new GalleryError(`thumbnails have ${th.data.length} bytes, expected ${rows} x ${th.height} x ${th.width} x ${th.channels}`);
+    throw new GalleryError(
+      `thumbnails have ${th.data.length} bytes, expected ${rows} x ${th.height} x ${th.width} x ${th.channels}`,
+    );
   }
   // Offsets depend on the header length, which depends on the offsets' digits: settle by iterating.
   let headerLen = 0;
@@ -81,7 +91,15 @@ export function encodeGallery(features: ArrayLike<number>, o: EncodeGalleryOptio
       ...(o.labels && { labels: o.labels }),
       ...(o.images && { images: o.images }),
       features: { offset: featOff, length: featBytes },
-      ...(th && { thumbnails: { offset: thumbOff, length: th.data.length, width: th.width, height: th.height, channels: th.channels } }),
+      ...(th && {
+        thumbnails: {
+          offset: thumbOff,
+          length: th.data.length,
+          width: th.width,
+          height: th.height,
+          channels: th.channels,
+        },
+      }),
     };
     json = new TextEncoder().encode(JSON.stringify(header));
     if (json.length === headerLen) break;
@@ -92,7 +110,10 @@ export function encodeGallery(features: ArrayLike<number>, o: EncodeGalleryOptio
   out.set(new TextEncoder().encode(GALLERY_MAGIC), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
-  const feat = dtype === 'float16' ? new Uint8Array(float32ToHalf(features).buffer) : new Uint8Array(Float32Array.from(features).buffer);
+  const feat =
+    dtype === 'float16'
+      ? new Uint8Array(float32ToHalf(features).buffer)
+      : new Uint8Array(Float32Array.from(features).buffer);
   out.set(feat, header.features.offset);
   if (th) out.set(th.data, header.thumbnails!.offset);
   return out;
@@ -173,7 +194,9 @@ export function parseGallery(buf: ArrayBuffer | Uint8Array, source = 'gallery'):
     throw new GalleryError(`${source}: ${what}`);
   };
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== GALLERY_MAGIC) {
-    fail(`not a semembed gallery file (expected magic ${JSON.stringify(GALLERY_MAGIC)}; make one with encodeGallery or scripts/make-gallery.mjs)`);
+    fail(
+      `not a semembed gallery file (expected magic ${JSON.stringify(GALLERY_MAGIC)}; make one with encodeGallery or scripts/make-gallery.mjs)`,
+    );
   }
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (12 + len > bytes.length) fail(`header of ${len} bytes runs past the end of the file (${bytes.length} bytes)`);
@@ -184,15 +207,20 @@ export function parseGallery(buf: ArrayBuffer | Uint8Array, source = 'gallery'):
     return fail(`header is not JSON (${(err as Error).message})`);
   }
   if (h.format !== GALLERY_FORMAT) fail(`format is ${JSON.stringify(h.format)}, expected "${GALLERY_FORMAT}"`);
-  if (!Number.isInteger(h.rows) || !Number.isInteger(h.dim) || h.rows < 1 || h.dim < 1) fail(`rows / dim must be positive integers, got ${h.rows} / ${h.dim}`);
-  if (h.dtype !== 'float16' && h.dtype !== 'float32') fail(`dtype ${JSON.stringify(h.dtype)} is not float16 or float32`);
+  if (!Number.isInteger(h.rows) || !Number.isInteger(h.dim) || h.rows < 1 || h.dim < 1)
+    fail(`rows / dim must be positive integers, got ${h.rows} / ${h.dim}`);
+  if (h.dtype !== 'float16' && h.dtype !== 'float32')
+    fail(`dtype ${JSON.stringify(h.dtype)} is not float16 or float32`);
   const width = h.dtype === 'float16' ? 2 : 4;
   const f = h.features;
-  if (!f || f.length !== h.rows * h.dim * width) fail(`features block is ${f?.length} bytes, expected ${h.rows} x ${h.dim} x ${width}`);
-  if (f.offset % width !== 0 || f.offset < 12 + len || f.offset + f.length > bytes.length) fail(`features block [${f.offset}, +${f.length}) lies outside the file (${bytes.length} bytes) or is misaligned`);
+  if (!f || f.length !== h.rows * h.dim * width)
+    fail(`features block is ${f?.length} bytes, expected ${h.rows} x ${h.dim} x ${width}`);
+  if (f.offset % width !== 0 || f.offset < 12 + len || f.offset + f.length > bytes.length)
+    fail(`features block [${f.offset}, +${f.length}) lies outside the file (${bytes.length} bytes) or is misaligned`);
   for (const name of ['ids', 'labels', 'images'] as const) {
     const list = h[name];
-    if (list !== undefined && (!Array.isArray(list) || list.length !== h.rows)) fail(`${name} must list ${h.rows} entries`);
+    if (list !== undefined && (!Array.isArray(list) || list.length !== h.rows))
+      fail(`${name} must list ${h.rows} entries`);
   }
   // Copy into an aligned buffer of our own (the input may sit at any byte offset of a larger buffer).
   // Uint8Array.prototype.slice, not the argument's own: Node's Buffer#slice shares memory instead of copying.
@@ -201,7 +229,8 @@ export function parseGallery(buf: ArrayBuffer | Uint8Array, source = 'gallery'):
   let thumbs: Uint8Array | undefined;
   if (h.thumbnails) {
     const t = h.thumbnails;
-    if (t.length !== h.rows * t.width * t.height * t.channels || t.offset + t.length > bytes.length) fail(`thumbnails block does not fit ${h.rows} x ${t.height} x ${t.width} x ${t.channels} inside the file`);
+    if (t.length !== h.rows * t.width * t.height * t.channels || t.offset + t.length > bytes.length)
+      fail(`thumbnails block does not fit ${h.rows} x ${t.height} x ${t.width} x ${t.channels} inside the file`);
     thumbs = bytes.subarray(t.offset, t.offset + t.length);
   }
   return new WebGallery(h, features, thumbs);

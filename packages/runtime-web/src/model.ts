@@ -65,14 +65,26 @@ function configureWasm(opts: LoadModelOptions): number {
 }
 
 async function webgpuAdapter(): Promise<{ ok: true; name: string } | { ok: false; reason: string }> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } })?.gpu;
+  const gpu = (
+    globalThis.navigator as Navigator & {
+      gpu?: {
+        requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
+      };
+    }
+  )?.gpu;
   if (!gpu) {
     const secure = typeof isSecureContext === 'undefined' || isSecureContext;
-    return { ok: false, reason: secure ? 'navigator.gpu is missing (this browser has WebGPU off; Chromium on Linux needs --enable-unsafe-webgpu)' : 'navigator.gpu is missing: the page is not a secure context (serve it over https or from localhost)' };
+    return {
+      ok: false,
+      reason: secure
+        ? 'navigator.gpu is missing (this browser has WebGPU off; Chromium on Linux needs --enable-unsafe-webgpu)'
+        : 'navigator.gpu is missing: the page is not a secure context (serve it over https or from localhost)',
+    };
   }
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return { ok: false, reason: 'navigator.gpu.requestAdapter() found no adapter (no usable GPU or driver)' };
+    if (!adapter)
+      return { ok: false, reason: 'navigator.gpu.requestAdapter() found no adapter (no usable GPU or driver)' };
     const i = adapter.info ?? {};
     return { ok: true, name: [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unknown adapter' };
   } catch (err) {
@@ -137,7 +149,10 @@ export class WebModel extends OutputHead {
   }
 
   /** Images -> results, in batches of batchSize (default 32); lastTiming says where the time went. */
-  async embedImages(images: ImageInput[], opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {}): Promise<ImageResult[]> {
+  async embedImages(
+    images: ImageInput[],
+    opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {},
+  ): Promise<ImageResult[]> {
     const bs = opts.batchSize ?? 32;
     const results: ImageResult[] = [];
     const timing: Timing = { preprocessMs: 0, inferenceMs: 0 };
@@ -187,7 +202,10 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
     const base = typeof location !== 'undefined' ? location.href : undefined;
     const url = new URL(String(from), base);
     source = url.href;
-    if (url.pathname.endsWith('.onnx')) throw new ModelLoadError(`${source}: give the sidecar (model.json) URL; the .onnx alone says nothing about preprocessing`);
+    if (url.pathname.endsWith('.onnx'))
+      throw new ModelLoadError(
+        `${source}: give the sidecar (model.json) URL; the .onnx alone says nothing about preprocessing`,
+      );
     const raw = await fetchBytes(url.href, 'sidecar', f);
     sidecar = validateSidecar(parseSidecarJson(new TextDecoder().decode(raw), source), source);
     bytes = await fetchBytes(new URL(sidecar.model, url).href, 'model', f);
@@ -204,7 +222,8 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
   let adapter: string | undefined;
   const name = opts.name ?? sidecarName(source);
   for (const ep of order) {
-    if (ep !== 'webgpu' && ep !== 'wasm') throw new ModelLoadError(`unknown execution provider "${ep as string}" (webgpu or wasm)`);
+    if (ep !== 'webgpu' && ep !== 'wasm')
+      throw new ModelLoadError(`unknown execution provider "${ep as string}" (webgpu or wasm)`);
     if (ep === 'webgpu') {
       const a = await webgpuAdapter();
       if (!a.ok) {
@@ -244,7 +263,9 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
       attempts.push({ ep, ok: false, reason: `session failed: ${firstLine(err)}` });
     }
   }
-  throw new ModelLoadError(`${source}: no execution provider could run the model (${attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ')})`);
+  throw new ModelLoadError(
+    `${source}: no execution provider could run the model (${attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ')})`,
+  );
 }
 
 function sidecarName(source: string): string {

@@ -33,7 +33,8 @@ function canvas(w: number, h: number): { ctx: Ctx2D } {
 function sourceName(input: ImageInput, opts: PreprocessOptions): string {
   if (opts.source) return opts.source;
   if (typeof File !== 'undefined' && input instanceof File) return input.name || 'file';
-  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement) return input.currentSrc || input.src || 'image';
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement)
+    return input.currentSrc || input.src || 'image';
   return 'image';
 }
 
@@ -41,16 +42,24 @@ function sourceName(input: ImageInput, opts: PreprocessOptions): string {
  * Decodes (if needed) without colour management or premultiplication, so the pixels are the file's
  * own values as sharp reads them on the server.
  */
-async function decode(input: ImageInput, where: string): Promise<{ src: CanvasImageSource | ImageData; width: number; height: number; close?: () => void }> {
-  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { src: input, width: input.width, height: input.height };
+async function decode(
+  input: ImageInput,
+  where: string,
+): Promise<{ src: CanvasImageSource | ImageData; width: number; height: number; close?: () => void }> {
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData)
+    return { src: input, width: input.width, height: input.height };
   if (input instanceof Blob) {
     if (input.size === 0) throw new ImageError(`${where}: empty file`);
     let bmp: ImageBitmap;
     try {
       bmp = await createImageBitmap(input, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
     } catch (err) {
-      const head = Array.from(new Uint8Array(await input.slice(0, 4).arrayBuffer()), (b) => b.toString(16).padStart(2, '0')).join('');
-      throw new ImageError(`${where}: not an image this browser can decode (${input.type || 'unknown type'}, starts with ${head || 'nothing'}; ${firstLine(err)})`);
+      const head = Array.from(new Uint8Array(await input.slice(0, 4).arrayBuffer()), (b) =>
+        b.toString(16).padStart(2, '0'),
+      ).join('');
+      throw new ImageError(
+        `${where}: not an image this browser can decode (${input.type || 'unknown type'}, starts with ${head || 'nothing'}; ${firstLine(err)})`,
+      );
     }
     return { src: bmp, width: bmp.width, height: bmp.height, close: () => bmp.close() };
   }
@@ -74,13 +83,19 @@ async function decode(input: ImageInput, where: string): Promise<{ src: CanvasIm
  * the model's size is copied pixel for pixel; other sizes use the canvas's high-quality scaler, which
  * is close to but not the same filter as sharp's lanczos3 (see README).
  */
-export async function toModelPixels(input: ImageInput, H: number, W: number, opts: PreprocessOptions = {}): Promise<Uint8ClampedArray> {
+export async function toModelPixels(
+  input: ImageInput,
+  H: number,
+  W: number,
+  opts: PreprocessOptions = {},
+): Promise<Uint8ClampedArray> {
   const where = sourceName(input, opts);
   const max = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   const img = await decode(input, where);
   try {
     if (!img.width || !img.height) throw new ImageError(`${where}: the image is empty (${img.width}x${img.height})`);
-    if (img.width * img.height > max) throw new ImageError(`${where}: image is ${img.width}x${img.height} pixels, more than the limit of ${max}`);
+    if (img.width * img.height > max)
+      throw new ImageError(`${where}: image is ${img.width}x${img.height} pixels, more than the limit of ${max}`);
     if (img.src instanceof ImageData && img.width === W && img.height === H) return new Uint8ClampedArray(img.src.data);
     let src: CanvasImageSource;
     if (img.src instanceof ImageData) {
@@ -135,7 +150,13 @@ export function rgbaToTensor(rgba: ArrayLike<number>, sidecar: Sidecar, out: Flo
 }
 
 /** One image -> normalised tensor values of one sample, written into out at offset. */
-export async function preprocessImage(input: ImageInput, sidecar: Sidecar, out: Float32Array, offset: number, opts: PreprocessOptions = {}): Promise<void> {
+export async function preprocessImage(
+  input: ImageInput,
+  sidecar: Sidecar,
+  out: Float32Array,
+  offset: number,
+  opts: PreprocessOptions = {},
+): Promise<void> {
   const [H, W] = sidecar.preprocessing.resize;
   rgbaToTensor(await toModelPixels(input, H, W, opts), sidecar, out, offset);
 }

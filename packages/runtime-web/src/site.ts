@@ -14,7 +14,6 @@ export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), 'web');
 
 export class SiteError extends RuntimeWebError {}
 
-
 function readLines(path: string, n: number, what: string): string[] {
   const lines = readFileSync(path, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -28,7 +27,8 @@ export function readIdxImages(path: string): { n: number; h: number; w: number; 
   let b: Buffer = readFileSync(path);
   if (b[0] === 0x1f && b[1] === 0x8b) b = gunzipSync(b);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (b.length < 16 || dv.getUint16(0) !== 0 || b[2] !== 0x08 || b[3] !== 3) throw new SiteError(`${path}: not an IDX file of uint8 images (starts with ${b.subarray(0, 4).toString('hex')})`);
+  if (b.length < 16 || dv.getUint16(0) !== 0 || b[2] !== 0x08 || b[3] !== 3)
+    throw new SiteError(`${path}: not an IDX file of uint8 images (starts with ${b.subarray(0, 4).toString('hex')})`);
   const [n, h, w] = [dv.getUint32(4), dv.getUint32(8), dv.getUint32(12)];
   if (b.length !== 16 + n * h * w) throw new SiteError(`${path}: ${b.length} bytes, expected 16 + ${n} x ${h} x ${w}`);
   return { n, h, w, data: new Uint8Array(b.buffer, b.byteOffset + 16, n * h * w) };
@@ -56,7 +56,8 @@ export function makeGalleryFile(o: GalleryFileOptions): { rows: number; dim: num
 function galleryBytes(o: Omit<GalleryFileOptions, 'out'>): { rows: number; dim: number; bytes: Uint8Array } {
   if (!existsSync(o.features)) throw new SiteError(`--gallery ${o.features}: no such file`);
   const arr = readNpy(o.features);
-  if (arr.shape.length !== 2) throw new SiteError(`--gallery ${o.features}: expected 2-D features, got shape [${arr.shape}]`);
+  if (arr.shape.length !== 2)
+    throw new SiteError(`--gallery ${o.features}: expected 2-D features, got shape [${arr.shape}]`);
   const [rows, dim] = arr.shape;
   const stem = o.features.replace(/\.npy$/, '');
   const ids = existsSync(`${stem}.ids.txt`) ? readLines(`${stem}.ids.txt`, rows, 'ids') : undefined;
@@ -67,7 +68,16 @@ function galleryBytes(o: Omit<GalleryFileOptions, 'out'>): { rows: number; dim: 
     if (t.n < rows) throw new SiteError(`--thumbs_idx ${o.thumbsIdx}: ${t.n} images, the gallery has ${rows} rows`);
     thumbnails = { data: t.data.subarray(0, rows * t.h * t.w), width: t.w, height: t.h, channels: 1 as const };
   }
-  const bytes = encodeGallery(arr.data as ArrayLike<number>, { rows, dim, dtype: o.dtype, ids, labels, images: o.images, thumbnails, model: o.model });
+  const bytes = encodeGallery(arr.data as ArrayLike<number>, {
+    rows,
+    dim,
+    dtype: o.dtype,
+    ids,
+    labels,
+    images: o.images,
+    thumbnails,
+    model: o.model,
+  });
   return { rows, dim, bytes };
 }
 
@@ -98,8 +108,11 @@ interface ModelFiles {
 /** A model.json (or the .onnx / folder beside it) and its .onnx, checked; `flag` names it in errors. */
 function modelFiles(model: string, flag: string): ModelFiles {
   if (!existsSync(model)) throw new SiteError(`${flag} ${model}: no such file or folder`);
-  const sidecarPath = model.endsWith('.json') ? model
-    : existsSync(join(model, 'model.json')) ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
+  const sidecarPath = model.endsWith('.json')
+    ? model
+    : existsSync(join(model, 'model.json'))
+      ? join(model, 'model.json')
+      : model.replace(/\.onnx$/, '.json');
   if (!existsSync(sidecarPath)) throw new SiteError(`${flag} ${model}: no sidecar (model.json) beside it`);
   let sidecar: ModelFiles['sidecar'];
   try {
@@ -108,7 +121,8 @@ function modelFiles(model: string, flag: string): ModelFiles {
     throw new SiteError(`${sidecarPath}: not JSON (${(err as Error).message.split('\n')[0]})`);
   }
   const onnx = join(dirname(sidecarPath), sidecar.model ?? '');
-  if (!sidecar.model || !existsSync(onnx)) throw new SiteError(`${sidecarPath}: its model file "${sidecar.model}" is not there`);
+  if (!sidecar.model || !existsSync(onnx))
+    throw new SiteError(`${sidecarPath}: its model file "${sidecar.model}" is not there`);
   return { sidecarPath, sidecar, onnx };
 }
 
@@ -128,8 +142,10 @@ function listFiles(root: string, dir = ''): string[] {
  * site-manifest.json: every file of the site with its size and group ('core', 'gallery', 'variant:<name>'), and a
  * version (hash of all contents) that changes whenever any file does; the page's offline copy follows it.
  */
-export function writeSiteManifest(out: string, groups: Record<string, string>):
-  { version: string; files: number; bytes: number } {
+export function writeSiteManifest(
+  out: string,
+  groups: Record<string, string>,
+): { version: string; files: number; bytes: number } {
   const hash = createHash('sha256');
   const files = listFiles(out)
     .filter((p) => p !== 'site-manifest.json' && !basename(p).startsWith('.'))
@@ -146,10 +162,14 @@ export function writeSiteManifest(out: string, groups: Record<string, string>):
 }
 
 /** Page + model (models/default/) + gallery + config.json in one folder, ready for `semembed serve --web_root`. */
-export function makeSite(o: SiteOptions):
-  { out: string; version: string; gallery?: { rows: number; dim: number; bytes: number } } {
+export function makeSite(o: SiteOptions): {
+  out: string;
+  version: string;
+  gallery?: { rows: number; dim: number; bytes: number };
+} {
   const web = o.web ?? WEB_DIST;
-  if (!existsSync(join(web, 'index.html'))) throw new SiteError(`${web}: no built page (run npm run build in packages/runtime-web)`);
+  if (!existsSync(join(web, 'index.html')))
+    throw new SiteError(`${web}: no built page (run npm run build in packages/runtime-web)`);
   const main = modelFiles(o.model, '--model');
   const sidecar = main.sidecar;
   const mainName = sidecar.precision ?? 'fp32';
@@ -165,8 +185,18 @@ export function makeSite(o: SiteOptions):
   let g: { rows: number; dim: number; bytes: Uint8Array } | undefined;
   if (o.gallery) {
     const rows = existsSync(o.gallery) ? readNpy(o.gallery).shape[0] : 0;
-    const images = o.imagesList ? readLines(o.imagesList, rows, 'image paths').map((p) => relative(resolve(mdir), resolve(dirname(o.imagesList!), p))) : undefined;
-    g = galleryBytes({ features: o.gallery, dtype: o.dtype, thumbsIdx: o.thumbsIdx, images, model: sidecar.source?.file });
+    const images = o.imagesList
+      ? readLines(o.imagesList, rows, 'image paths').map((p) =>
+          relative(resolve(mdir), resolve(dirname(o.imagesList!), p)),
+        )
+      : undefined;
+    g = galleryBytes({
+      features: o.gallery,
+      dtype: o.dtype,
+      thumbsIdx: o.thumbsIdx,
+      images,
+      model: sidecar.source?.file,
+    });
   }
   mkdirSync(mdir, { recursive: true });
   cpSync(web, o.out, { recursive: true });

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { writeNpy } from '@semembed/formats';
-import { createServer, loadModel as loadNodeModel, type Model as NodeModel, type SemembedServer } from '@semembed/runtime-node';
+import {
+  createServer,
+  loadModel as loadNodeModel,
+  type Model as NodeModel,
+  type SemembedServer,
+} from '@semembed/runtime-node';
 import { ARTIFACTS, FASHION_T10K, builtPage, fixture, launchChromium, maxAbsDiff, png, tmp } from './helpers.js';
 import { makeSite, readIdxImages } from '../src/site.js';
 import { encodeGallery } from '../src/gallery.js';
@@ -46,7 +51,11 @@ function galleryPixels(): { data: Uint8Array; w: number; h: number; real: boolea
   }
   // Without the Debian dataset: deterministic synthetic patterns (stripes, blobs) of the same size.
   const data = new Uint8Array(N * 784);
-  for (let i = 0; i < N; i++) for (let p = 0; p < 784; p++) data[i * 784 + p] = Math.round(127.5 + 127.5 * Math.sin((p % 28) * (0.1 + (i % 7) * 0.07) + Math.floor(p / 28) * (i % 5) * 0.09));
+  for (let i = 0; i < N; i++)
+    for (let p = 0; p < 784; p++)
+      data[i * 784 + p] = Math.round(
+        127.5 + 127.5 * Math.sin((p % 28) * (0.1 + (i % 7) * 0.07) + Math.floor(p / 28) * (i % 5) * 0.09),
+      );
   return { data, w: 28, h: 28, real: false };
 }
 
@@ -55,7 +64,8 @@ beforeAll(async () => {
   const dir = tmp();
   const px = galleryPixels();
   galleryRaw = px.data;
-  if (!px.real) console.warn('\n!!! dataset-fashion-mnist not installed: the browser tests use synthetic gallery images !!!\n');
+  if (!px.real)
+    console.warn('\n!!! dataset-fashion-mnist not installed: the browser tests use synthetic gallery images !!!\n');
   mkdirSync(join(dir, 'imgs'));
   for (let i = 0; i < N; i++) {
     const b = png(px.data.subarray(i * 784, (i + 1) * 784), 28, 28, 1);
@@ -73,7 +83,10 @@ beforeAll(async () => {
   galleryEmb.forEach((e, i) => feat.set(e, i * dim));
   const features = (galleryFeatures = join(dir, 'gallery.npy'));
   writeNpy(features, { dtype: 'float32', shape: [N, dim], data: feat });
-  writeFileSync(join(dir, 'gallery.labels.txt'), Array.from({ length: N }, (_, i) => `label${i % 10}`).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'gallery.labels.txt'),
+    Array.from({ length: N }, (_, i) => `label${i % 10}`).join('\n') + '\n',
+  );
   writeFileSync(join(dir, 'gallery.ids.txt'), Array.from({ length: N }, (_, i) => `img${i}`).join('\n') + '\n');
   const idx = Buffer.alloc(16 + N * 784);
   idx.set([0, 0, 8, 3]);
@@ -83,11 +96,20 @@ beforeAll(async () => {
   idx.set(px.data.subarray(0, N * 784), 16);
   writeFileSync(join(dir, 'thumbs.idx'), idx);
   site = join(dir, 'site');
-  makeSite({ model: fixture('fashion-tiny.json'), gallery: features, out: site, thumbsIdx: join(dir, 'thumbs.idx'), web });
+  makeSite({
+    model: fixture('fashion-tiny.json'),
+    gallery: features,
+    out: site,
+    thumbsIdx: join(dir, 'thumbs.idx'),
+    web,
+  });
   // A second gallery whose thumbnails are image URLs (the page then queries with an <img> element).
   mkdirSync(join(site, 'imgs'));
   for (let i = 0; i < N; i++) writeFileSync(join(site, 'imgs', `img${i}.png`), images[i]);
-  writeFileSync(join(site, 'models', 'default', 'gallery-urls.bin'), encodeGallery(feat, { rows: N, dim, images: Array.from({ length: N }, (_, i) => `../../imgs/img${i}.png`) }));
+  writeFileSync(
+    join(site, 'models', 'default', 'gallery-urls.bin'),
+    encodeGallery(feat, { rows: N, dim, images: Array.from({ length: N }, (_, i) => `../../imgs/img${i}.png`) }),
+  );
   // A second model for the RGB / NCHW path, by URL.
   mkdirSync(join(site, 'models', 'rgb'), { recursive: true });
   writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.onnx'), readFileSync(fixture('rgb-nchw.onnx')));
@@ -115,25 +137,39 @@ async function open(query: string): Promise<Page> {
   const logs: string[] = [];
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(`${base}/${query}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 150_000,
+  });
   const state = await page.evaluate(() => document.body.dataset.state);
   if (state === 'error') throw new Error(`page did not load: ${await page.textContent('#error')} ${logs.join(' ')}`);
   return page;
 }
 
-async function queryFile(page: Page, file: string | { name: string; mimeType: string; buffer: Buffer }): Promise<string> {
+async function queryFile(
+  page: Page,
+  file: string | { name: string; mimeType: string; buffer: Buffer },
+): Promise<string> {
   await page.evaluate(() => (document.body.dataset.state = 'ready'));
   await page.setInputFiles('#file', file);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 150_000,
+  });
   return (await page.evaluate(() => document.body.dataset.state))!;
 }
 
-const last = (page: Page): Promise<Last> => page.evaluate(() => (window as unknown as { semembed: { last: Last } }).semembed.last);
+const last = (page: Page): Promise<Last> =>
+  page.evaluate(() => (window as unknown as { semembed: { last: Last } }).semembed.last);
 
 async function serverSearch(img: Buffer, k: number) {
-  const r = await fetch(`${base}/v1/search?top_k=${k}`, { method: 'POST', body: new Uint8Array(img), headers: { 'content-type': 'image/png' } });
+  const r = await fetch(`${base}/v1/search?top_k=${k}`, {
+    method: 'POST',
+    body: new Uint8Array(img),
+    headers: { 'content-type': 'image/png' },
+  });
   expect(r.status).toBe(200);
-  const body = (await r.json()) as { results: { matches: { index: number; id?: string; label?: string; similarity: number }[] }[] };
+  const body = (await r.json()) as {
+    results: { matches: { index: number; id?: string; label?: string; similarity: number }[] }[];
+  };
   return body.results[0].matches;
 }
 
@@ -152,7 +188,12 @@ async function checkAgainstNode(page: Page, i: number): Promise<Last> {
   const srv = await serverSearch(images[i], 10);
   expect(got.matches.map((m) => m.index)).toEqual(srv.map((m) => m.index));
   expect(got.matches.map((m) => m.id)).toEqual(srv.map((m) => m.id));
-  expect(maxAbsDiff(got.matches.map((m) => m.similarity), srv.map((m) => m.similarity))).toBeLessThanOrEqual(TOL);
+  expect(
+    maxAbsDiff(
+      got.matches.map((m) => m.similarity),
+      srv.map((m) => m.similarity),
+    ),
+  ).toBeLessThanOrEqual(TOL);
   // The query is a gallery image itself: it must come first, similarity ~1.
   expect(got.matches[0].index).toBe(i);
   expect(got.matches[0].similarity).toBeGreaterThan(1 - 1e-4);
@@ -208,17 +249,22 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     // img 5 upscaled 2x (nearest) and padded to 64x56: cover-scale and centre crop must land on the original.
     const src = Buffer.from(readIdx28(5));
     const big = new Uint8Array(56 * 64);
-    for (let y = 0; y < 56; y++) for (let x = 0; x < 64; x++) big[y * 64 + x] = x < 4 || x >= 60 ? 0 : src[Math.floor(y / 2) * 28 + Math.floor((x - 4) / 2)];
+    for (let y = 0; y < 56; y++)
+      for (let x = 0; x < 64; x++)
+        big[y * 64 + x] = x < 4 || x >= 60 ? 0 : src[Math.floor(y / 2) * 28 + Math.floor((x - 4) / 2)];
     const file = png(big, 64, 56, 1);
     const browserX: number[] = await page.evaluate(async (bytes) => {
-      const api = (window as unknown as { semembed: { model: { preprocess(i: Blob[]): Promise<Float32Array> } } }).semembed;
+      const api = (window as unknown as { semembed: { model: { preprocess(i: Blob[]): Promise<Float32Array> } } })
+        .semembed;
       return Array.from(await api.model.preprocess([new Blob([new Uint8Array(bytes)], { type: 'image/png' })]));
     }, Array.from(file));
     const nodeX = await nodeModel.preprocess([file]);
     const std = nodeModel.sidecar.preprocessing.std[0];
     const diffs = browserX.map((v, i) => Math.abs(v - nodeX[i]) * std); // in gray levels
     const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
-    console.log(`resize path: browser vs sharp, mean |diff| ${mean.toFixed(2)} gray levels, max ${Math.max(...diffs).toFixed(1)}`);
+    console.log(
+      `resize path: browser vs sharp, mean |diff| ${mean.toFixed(2)} gray levels, max ${Math.max(...diffs).toFixed(1)}`,
+    );
     expect(browserX).toHaveLength(784);
     expect(mean).toBeLessThan(6); // measured 2.8 (lanczos3 rings at edges: max 32)
     // Against the original 28x28 pixels (what both should approximate).
@@ -233,12 +279,16 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.fill('#gallery-url', 'models/default/gallery-urls.bin');
     await page.evaluate(() => (document.body.dataset.state = 'loading'));
     await page.click('#model-form button');
-    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+      timeout: 150_000,
+    });
     expect(await page.textContent('#status')).toMatch(/gallery 96 × 12/);
     const pick = page.locator('#picks img').nth(3);
     const index = Number(await pick.getAttribute('data-index'));
     await pick.click();
-    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+      timeout: 60_000,
+    });
     expect(await page.isVisible('#error')).toBe(false);
     const got = await last(page);
     expect(got.source).toBe(`gallery #${index}`);
@@ -253,7 +303,11 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
 
   it('a bad image shows a readable error in the page, and the next good image works', async () => {
     const page = wasmPage;
-    const state = await queryFile(page, { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not a PNG at all') });
+    const state = await queryFile(page, {
+      name: 'broken.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('this is not a PNG at all'),
+    });
     expect(state).toBe('error');
     expect(await page.isVisible('#error')).toBe(true);
     const msg = (await page.textContent('#error'))!;
@@ -270,7 +324,9 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     await page.fill('#gallery-url', '');
     await page.evaluate(() => (document.body.dataset.state = 'loading'));
     await page.click('#model-form button');
-    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+      timeout: 150_000,
+    });
     expect(await page.textContent('#status')).toMatch(/^rgb-nchw: wasm .* no gallery/);
     expect(await queryFile(page, fixture('rgb32.png'))).toBe('done');
     const got = await last(page);
@@ -300,19 +356,30 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
   it('?coi=1 on a server without COOP/COEP: the service worker isolates the page, wasm gets 2 threads', async () => {
     // A server with the headers turned off; own browser profile (the service worker stays registered per origin).
     const models = [{ path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery: galleryFeatures }];
-    const plain = await createServer({ models, webRoot: site, port: 0, ep: 'cpu', logger: 'silent', crossOriginIsolation: false });
+    const plain = await createServer({
+      models,
+      webRoot: site,
+      port: 0,
+      ep: 'cpu',
+      logger: 'silent',
+      crossOriginIsolation: false,
+    });
     const plainBase = await plain.listen();
     const ctx2 = await launchChromium();
     try {
       const first = await ctx2.newPage();
       await first.goto(`${plainBase}/?ep=wasm&gallery=`);
-      await first.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+      await first.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+        timeout: 150_000,
+      });
       expect(await first.evaluate(() => crossOriginIsolated)).toBe(false); // without ?coi=1: not isolated, 1 thread
       expect(await first.textContent('#status')).toMatch(/wasm SIMD, 1 thread/);
       await first.close();
       const page = await ctx2.newPage();
       await page.goto(`${plainBase}/?ep=wasm&threads=2&coi=1`);
-      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+      await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+        timeout: 150_000,
+      });
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
       expect(await page.textContent('#status')).toMatch(/wasm SIMD, 2 threads \(page is cross-origin isolated\)/);
       expect(await queryFile(page, imageFiles[9])).toBe('done');
@@ -328,7 +395,9 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
     const page = await ctx.newPage();
     await page.goto(`${base}/?model=models/nope/model.json&gallery=`);
     await page.waitForFunction(() => document.body.dataset.state === 'error');
-    expect(await page.textContent('#error')).toMatch(/^sidecar http:\/\/127\.0\.0\.1:\d+\/models\/nope\/model\.json: HTTP 404/);
+    expect(await page.textContent('#error')).toMatch(
+      /^sidecar http:\/\/127\.0\.0\.1:\d+\/models\/nope\/model\.json: HTTP 404/,
+    );
     await page.close();
   });
 });

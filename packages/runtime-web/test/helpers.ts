@@ -25,7 +25,11 @@ export function builtPage(): string {
     if (r.status !== 0) throw new Error(`tsc failed: ${r.stdout || r.stderr}`);
   }
   if (!existsSync(join(web, 'index.html'))) {
-    const r = spawnSync('npx', ['vite', 'build', '--config', 'page/vite.config.ts'], { cwd: PKG, stdio: 'pipe', encoding: 'utf8' });
+    const r = spawnSync('npx', ['vite', 'build', '--config', 'page/vite.config.ts'], {
+      cwd: PKG,
+      stdio: 'pipe',
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`vite build failed: ${r.stderr || r.stdout}`);
   }
   return web;
@@ -36,7 +40,10 @@ export function png(pixels: Uint8Array, w: number, h: number, channels: 1 | 3): 
   const raw = Buffer.alloc(h * (1 + w * channels));
   for (let y = 0; y < h; y++) {
     raw[y * (1 + w * channels)] = 0;
-    Buffer.from(pixels.buffer, pixels.byteOffset + y * w * channels, w * channels).copy(raw, y * (1 + w * channels) + 1);
+    Buffer.from(pixels.buffer, pixels.byteOffset + y * w * channels, w * channels).copy(
+      raw,
+      y * (1 + w * channels) + 1,
+    );
   }
   const chunk = (tag: string, data: Buffer): Buffer => {
     const len = Buffer.alloc(4);
@@ -50,13 +57,33 @@ export function png(pixels: Uint8Array, w: number, h: number, channels: 1 | 3): 
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, channels === 1 ? 0 : 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Chromium as DESIGN.md says (fresh profile, no background traffic); WebGPU on (SwiftShader here). */
 export async function launchChromium(extraArgs: string[] = []): Promise<BrowserContext> {
-  const flags = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', ...extraArgs];
-  return chromium.launchPersistentContext(tmp('semembed-chromium-'), { executablePath: CHROMIUM, args: flags, headless: true, viewport: { width: 1280, height: 800 } });
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--enable-unsafe-webgpu',
+    ...extraArgs,
+  ];
+  return chromium.launchPersistentContext(tmp('semembed-chromium-'), {
+    executablePath: CHROMIUM,
+    args: flags,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+  });
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -32,7 +32,9 @@ interface Last {
   matches: { rank: number; index: number; similarity: number }[];
   ms: { search: number };
 }
-type Api = { semembed: { offline: Offline; last: Last; benchSearch(n: number): Promise<{ medianMs: number; rows: number }> } };
+type Api = {
+  semembed: { offline: Offline; last: Last; benchSearch(n: number): Promise<{ medianMs: number; rows: number }> };
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -44,7 +46,13 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(): Promise<string> {
-  server = await createServer({ models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }], webRoot: site, port, ep: 'cpu', logger: 'silent' });
+  server = await createServer({
+    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }],
+    webRoot: site,
+    port,
+    ep: 'cpu',
+    logger: 'silent',
+  });
   return server.listen();
 }
 
@@ -54,15 +62,20 @@ async function stopServer(): Promise<void> {
 }
 
 async function waitLoaded(page: Page): Promise<void> {
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
-  if ((await page.evaluate(() => document.body.dataset.state)) === 'error') throw new Error(`page error: ${await page.textContent('#error')}`);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 150_000,
+  });
+  if ((await page.evaluate(() => document.body.dataset.state)) === 'error')
+    throw new Error(`page error: ${await page.textContent('#error')}`);
 }
 
 async function queryFile(page: Page, file: string): Promise<Last> {
   await page.evaluate(() => (document.body.dataset.state = 'ready'));
   await page.setInputFiles('#file', []); // the same file twice would fire no change event
   await page.setInputFiles('#file', file);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 60_000,
+  });
   expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
   return page.evaluate(() => (window as unknown as Api).semembed.last);
 }
@@ -77,7 +90,9 @@ function topK(q: ArrayLike<number>, k: number): number[] {
     for (let j = 0; j < dim; j++) a += gallery[r * dim + j] * q[j];
     s[r] = a;
   }
-  return Array.from(s.keys()).sort((a, b) => s[b] - s[a] || a - b).slice(0, k);
+  return Array.from(s.keys())
+    .sort((a, b) => s[b] - s[a] || a - b)
+    .slice(0, k);
 }
 
 beforeAll(async () => {
@@ -119,17 +134,31 @@ describe('the page offline (service worker + Cache API)', () => {
     await page.goto(`http://127.0.0.1:${port}/?ep=wasm`);
     await waitLoaded(page);
     const o = await offline(page);
-    const manifest = JSON.parse(readFileSync(join(site, 'site-manifest.json'), 'utf8')) as { version: string; files: { path: string; bytes: number; group: string }[] };
+    const manifest = JSON.parse(readFileSync(join(site, 'site-manifest.json'), 'utf8')) as {
+      version: string;
+      files: { path: string; bytes: number; group: string }[];
+    };
     expect(o.status).toBe('downloaded');
     expect(o.version).toBe(manifest.version);
     // Everything this visit needs: core (page, ort wasm, config), the gallery, the fp32 model.
     const want = manifest.files.filter((f) => ['core', 'gallery', 'variant:fp32'].includes(f.group));
-    expect(want.map((f) => f.path)).toEqual(expect.arrayContaining(['index.html', 'sw.js', 'config.json', 'models/default/gallery.bin', 'models/default/model.json']));
+    expect(want.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        'index.html',
+        'sw.js',
+        'config.json',
+        'models/default/gallery.bin',
+        'models/default/model.json',
+      ]),
+    );
     expect(want.some((f) => f.path.startsWith('ort/') && f.path.endsWith('.wasm'))).toBe(true);
     expect(o.bytes).toBe(want.reduce((a, f) => a + f.bytes, 0));
     expect(o.progressEvents).toBeGreaterThan(3); // the bar moved while the wasm and the gallery streamed in
     expect(await page.textContent('#offline-text')).toMatch(/^available offline \(version [0-9a-f]{12}\)/);
-    const cached = await page.evaluate(async () => (await Promise.all((await caches.keys()).map(async (n) => (await (await caches.open(n)).keys()).length))));
+    const cached = await page.evaluate(
+      async () =>
+        await Promise.all((await caches.keys()).map(async (n) => (await (await caches.open(n)).keys()).length)),
+    );
     expect(cached).toHaveLength(1);
     expect(cached[0]).toBeGreaterThanOrEqual(want.length);
     online = await queryFile(page, fixture('gray28.png'));
@@ -158,11 +187,19 @@ describe('the page offline (service worker + Cache API)', () => {
   it('a new site version on the server: the page downloads it, drops the old cache and reloads into it', async () => {
     const cfgPath = join(site, 'config.json');
     writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), k: 5 }));
-    const { version } = writeSiteManifest(site, { 'models/default/gallery.bin': 'gallery', 'models/default/model.json': 'variant:fp32', 'models/default/fashion-tiny.onnx': 'variant:fp32' });
+    const { version } = writeSiteManifest(site, {
+      'models/default/gallery.bin': 'gallery',
+      'models/default/model.json': 'variant:fp32',
+      'models/default/fashion-tiny.onnx': 'variant:fp32',
+    });
     await startServer();
     await page.reload();
     // First load sees the new manifest ('updated'), fills the new cache and reloads; the second runs it.
-    await page.waitForFunction((v) => (window as unknown as Api).semembed.offline?.version === v && document.body.dataset.state === 'ready', version, { timeout: 150_000 });
+    await page.waitForFunction(
+      (v) => (window as unknown as Api).semembed.offline?.version === v && document.body.dataset.state === 'ready',
+      version,
+      { timeout: 150_000 },
+    );
     const o = await offline(page);
     expect(o.status).toBe('cached');
     const names = await page.evaluate(async () => caches.keys());
@@ -187,7 +224,9 @@ describe('the page offline (service worker + Cache API)', () => {
       stop = true;
       return { ...b, ticks, totalMs: performance.now() - t0 };
     });
-    console.log(`100k x 12 gallery search in the worker: median ${r.medianMs.toFixed(1)} ms, ${r.ticks} main-thread ticks in ${r.totalMs.toFixed(0)} ms`);
+    console.log(
+      `100k x 12 gallery search in the worker: median ${r.medianMs.toFixed(1)} ms, ${r.ticks} main-thread ticks in ${r.totalMs.toFixed(0)} ms`,
+    );
     expect(r.rows).toBe(ROWS);
     // The 20 searches are one message to the worker: on the main thread they would be one synchronous loop, so at
     // most the first tick and one after it. More than that means the main thread kept running (how many more

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { pixelsToTensor, validateSidecar as nodeValidate, type Sidecar as NodeSidecar } from '@semembed/runtime-node';
 import { mulberry32 as rng } from '@semembed/formats';
 import { SidecarError } from '@semembed/model';
-import { GalleryError, encodeGallery, grayOf, parseGallery, rgbaToTensor, validateSidecar, type Sidecar } from '../src/index.js';
+import {
+  GalleryError,
+  encodeGallery,
+  grayOf,
+  parseGallery,
+  rgbaToTensor,
+  validateSidecar,
+  type Sidecar,
+} from '../src/index.js';
 import { fixture, maxAbsDiff } from './helpers.js';
 
 describe('gallery file', () => {
@@ -16,7 +24,13 @@ describe('gallery file', () => {
   const thumbs = Uint8Array.from({ length: rows * 4 * 5 }, (_, i) => i % 256);
 
   it('float32 round-trips exactly and searches like brute force', () => {
-    const bytes = encodeGallery(feat, { rows, dim, ids, labels, thumbnails: { data: thumbs, width: 5, height: 4, channels: 1 } });
+    const bytes = encodeGallery(feat, {
+      rows,
+      dim,
+      ids,
+      labels,
+      thumbnails: { data: thumbs, width: 5, height: 4, channels: 1 },
+    });
     // Parse from an odd offset inside a larger buffer (as a fetch slice could be).
     const big = new Uint8Array(bytes.length + 3);
     big.set(bytes, 3);
@@ -53,8 +67,12 @@ describe('gallery file', () => {
 
   it('refuses broken files with the file name and what is wrong', () => {
     const ok = encodeGallery(feat, { rows, dim });
-    expect(() => parseGallery(new TextEncoder().encode('hello world, not a gallery'), 'x.bin')).toThrow(/^x\.bin: not a semembed gallery file/);
-    expect(() => parseGallery(ok.subarray(0, ok.length - 8), 'cut.bin')).toThrow(/^cut\.bin: features block .* lies outside the file/);
+    expect(() => parseGallery(new TextEncoder().encode('hello world, not a gallery'), 'x.bin')).toThrow(
+      /^x\.bin: not a semembed gallery file/,
+    );
+    expect(() => parseGallery(ok.subarray(0, ok.length - 8), 'cut.bin')).toThrow(
+      /^cut\.bin: features block .* lies outside the file/,
+    );
     const bad = ok.slice();
     bad[13] = 0x7b; // break the JSON
     expect(() => parseGallery(bad, 'b.bin')).toThrow(GalleryError);
@@ -64,8 +82,10 @@ describe('gallery file', () => {
   });
 });
 
-describe('the RGBA path (canvas pixels, gray by luminance) equals runtime-node\'s interleaved path', () => {
-  const sidecars = ['fashion-tiny.json', 'rgb-nchw.json'].map((f) => JSON.parse(readFileSync(fixture(f), 'utf8')) as Sidecar);
+describe("the RGBA path (canvas pixels, gray by luminance) equals runtime-node's interleaved path", () => {
+  const sidecars = ['fashion-tiny.json', 'rgb-nchw.json'].map(
+    (f) => JSON.parse(readFileSync(fixture(f), 'utf8')) as Sidecar,
+  );
   for (const sc of sidecars) {
     it(`${sc.input.layout} ${sc.preprocessing.colorSpace}`, () => {
       const [H, W] = sc.preprocessing.resize;
@@ -102,7 +122,10 @@ describe('sidecar validation', () => {
       [{ ...good, format: 'x' }, /^s\.json: format: must be "semembed-onnx-sidecar\/1"/],
       [{ ...good, input: { ...good.input, layout: 'HWC' } }, /input\.layout: must be one of "NHWC", "NCHW"/],
       [{ ...good, preprocessing: { ...good.preprocessing, std: [0] } }, /preprocessing\.std\[0\]: must not be 0/],
-      [{ ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } }, /preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]/],
+      [
+        { ...good, preprocessing: { ...good.preprocessing, resize: [32, 32] } },
+        /preprocessing\.resize: \[32,32\] differs from the input size \[28, 28\]/,
+      ],
       [{ ...good, outputs: [] }, /outputs: must have at least 1 entry/],
       [{ ...good, classEmbedding: [[1, 2]] }, /classEmbedding: rows have 2 values/],
       ['[]', /not a JSON object/],

@@ -17,14 +17,20 @@ let ctx: BrowserContext;
 let dir: string;
 const node: Record<string, number[]> = {};
 
-interface Last { embedding: number[]; ep: string }
+interface Last {
+  embedding: number[];
+  ep: string;
+}
 type Api = { semembed: { last: Last; variant: { name: string; latencyMs: number; why: string } } };
 
 async function open(query: string, noWebGpu = false): Promise<Page> {
   const page = await ctx.newPage();
-  if (noWebGpu) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  if (noWebGpu)
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
   await page.goto(`${base}/${query}`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 150_000,
+  });
   return page;
 }
 
@@ -32,7 +38,9 @@ async function embed(page: Page): Promise<Last> {
   expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
   await page.setInputFiles('#file', []); // the same file twice would fire no change event
   await page.setInputFiles('#file', fixture('gray28.png'));
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 60_000,
+  });
   expect(await page.evaluate(() => document.body.dataset.state)).toBe('done');
   return page.evaluate(() => (window as unknown as Api).semembed.last);
 }
@@ -41,15 +49,31 @@ beforeAll(async () => {
   const web = builtPage();
   dir = tmp('semembed-variants-');
   const calib = await datasetSamples('FashionMNIST', undefined, fixture('fashion-tiny.json'), 'train', 128);
-  for (const mode of ['int8', 'fp16'] as const) await quantizeFile(fixture('fashion-tiny.onnx'), join(dir, `m.${mode}.onnx`), { mode, calibration: [calib] });
+  for (const mode of ['int8', 'fp16'] as const)
+    await quantizeFile(fixture('fashion-tiny.onnx'), join(dir, `m.${mode}.onnx`), { mode, calibration: [calib] });
   const site = join(dir, 'site');
-  makeSite({ model: fixture('fashion-tiny.json'), out: site, web, variants: { int8: join(dir, 'm.int8.json'), fp16: join(dir, 'm.fp16.json') } });
-  for (const [name, sc] of [['fp32', fixture('fashion-tiny.json')], ['int8', join(dir, 'm.int8.json')], ['fp16', join(dir, 'm.fp16.json')]]) {
+  makeSite({
+    model: fixture('fashion-tiny.json'),
+    out: site,
+    web,
+    variants: { int8: join(dir, 'm.int8.json'), fp16: join(dir, 'm.fp16.json') },
+  });
+  for (const [name, sc] of [
+    ['fp32', fixture('fashion-tiny.json')],
+    ['int8', join(dir, 'm.int8.json')],
+    ['fp16', join(dir, 'm.fp16.json')],
+  ]) {
     const m = await loadNodeModel(sc, { ep: 'cpu', warmup: false });
     node[name] = Array.from((await m.embedImages([readFileSync(fixture('gray28.png'))]))[0].embedding);
     await m.release();
   }
-  server = await createServer({ models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }], webRoot: site, port: 0, ep: 'cpu', logger: 'silent' });
+  server = await createServer({
+    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }],
+    webRoot: site,
+    port: 0,
+    ep: 'cpu',
+    logger: 'silent',
+  });
   base = await server.listen();
   ctx = await launchChromium();
 }, 180_000);
@@ -66,7 +90,9 @@ describe('model variants on the page', () => {
     expect(await page.getAttribute('#status', 'data-ep')).toBe('wasm');
     expect(await page.textContent('#status')).toMatch(/variant int8 \(no WebGPU adapter\) · [0-9.]+ ms per image/);
     const got = await embed(page);
-    console.log(`int8 in Chromium wasm: vs onnxruntime-node int8 ${maxAbsDiff(got.embedding, node.int8).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`);
+    console.log(
+      `int8 in Chromium wasm: vs onnxruntime-node int8 ${maxAbsDiff(got.embedding, node.int8).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`,
+    );
     expect(maxAbsDiff(got.embedding, node.int8)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDiff(got.embedding, node.fp32)).toBeLessThanOrEqual(0.06);
     await page.close();
@@ -74,14 +100,25 @@ describe('model variants on the page', () => {
 
   it('WebGPU: fp16 when the adapter has shader-f16, else fp32; near onnxruntime-node', async () => {
     const page = await open('');
-    const f16 = await page.evaluate(async () => !!(await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> }> } }).gpu.requestAdapter()).features.has('shader-f16'));
+    const f16 = await page.evaluate(
+      async () =>
+        !!(
+          await (
+            navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> }> } }
+          ).gpu.requestAdapter()
+        ).features.has('shader-f16'),
+    );
     const want = f16 ? 'fp16' : 'fp32';
     console.log(`WebGPU adapter here: shader-f16 ${f16} -> ${want}`);
     expect(await page.getAttribute('#status', 'data-variant')).toBe(want);
     expect(await page.getAttribute('#status', 'data-ep')).toBe('webgpu');
-    expect(await page.textContent('#status')).toMatch(new RegExp(`variant ${want} \\(WebGPU adapter found${f16 ? '' : ', no shader-f16'}\\)`));
+    expect(await page.textContent('#status')).toMatch(
+      new RegExp(`variant ${want} \\(WebGPU adapter found${f16 ? '' : ', no shader-f16'}\\)`),
+    );
     const got = await embed(page);
-    console.log(`${want} on WebGPU: vs onnxruntime-node ${want} ${maxAbsDiff(got.embedding, node[want]).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`);
+    console.log(
+      `${want} on WebGPU: vs onnxruntime-node ${want} ${maxAbsDiff(got.embedding, node[want]).toExponential(2)}, vs fp32 ${maxAbsDiff(got.embedding, node.fp32).toExponential(2)}`,
+    );
     expect(maxAbsDiff(got.embedding, node[want])).toBeLessThanOrEqual(2e-3);
     expect(maxAbsDiff(got.embedding, node.fp32)).toBeLessThanOrEqual(2e-3);
     await page.close();

@@ -45,7 +45,9 @@ export interface BackendChoice {
 
 const require = createRequire(import.meta.url);
 
-async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<{ tf?: Tf; why?: string }> {
+async function tryNative(
+  pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node',
+): Promise<{ tf?: Tf; why?: string }> {
   try {
     const mod = (await import(pkg)) as unknown as { default?: Tf } & Tf;
     const tf = (mod.default ?? mod) as Tf;
@@ -53,7 +55,9 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      return { why: `${pkg} is not installed (optional: \`npm install ${pkg}@4.22.0\` needs internet; see the trainer README)` };
+      return {
+        why: `${pkg} is not installed (optional: \`npm install ${pkg}@4.22.0\` needs internet; see the trainer README)`,
+      };
     }
     return { why: `${pkg} failed to load: ${(err as Error).message.split('\n')[0]}` };
   }
@@ -87,7 +91,10 @@ function nativeHasGpu(tf: Tf): boolean {
  * Selects and initialises a backend. `auto` walks tensorflow-gpu, webgpu (real GPUs only), tensorflow, wasm, cpu and
  * records why each faster one was skipped. An explicit name that cannot load is a user error.
  */
-export async function selectBackend(requested: BackendName = 'auto', opts: BackendOptions = {}): Promise<BackendChoice> {
+export async function selectBackend(
+  requested: BackendName = 'auto',
+  opts: BackendOptions = {},
+): Promise<BackendChoice> {
   if (!BACKEND_NAMES.includes(requested)) {
     throw new TrainerError(`--backend: unknown backend '${requested}' (choose ${BACKEND_NAMES.join('|')})`);
   }

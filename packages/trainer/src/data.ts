@@ -7,6 +7,7 @@ export function splitFromDataset(ds: Dataset): DataSplit {
     size: ds.labels.length,
     inputShape: ds.inputShape,
     labels: ds.labels,
-    batches: (o) => batches(ds, { batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch, augment: o.augment }),
+    batches: (o) =>
+      batches(ds, { batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch, augment: o.augment }),
   };
 }

@@ -146,7 +146,11 @@ function outputsOf(out: tfType.Tensor | tfType.Tensor[]): [tfType.Tensor, tfType
   return Array.isArray(out) ? [out[0], out[1]] : [out, undefined];
 }
 
-function targetsFor(tf: Tf, o: Pick<FitOptions, 'embedding' | 'embRows' | 'embDim' | 'numClasses'>, labels: Int32Array) {
+function targetsFor(
+  tf: Tf,
+  o: Pick<FitOptions, 'embedding' | 'embRows' | 'embDim' | 'numClasses'>,
+  labels: Int32Array,
+) {
   const emb = tf.tensor2d(o.embedding, [o.embRows, o.embDim]);
   const idx = tf.tensor1d(labels, 'int32');
   const yEmb = tf.gather(emb, idx);
@@ -164,7 +168,8 @@ function batchLoss(
   yCls: tfType.Tensor,
 ): tfType.Scalar {
   let total: tfType.Tensor = tf.mean(embeddingLoss(tf, o.loss, yEmb, emb));
-  if (prob && o.clsWeight > 0) total = tf.add(total, tf.mul(o.clsWeight, tf.mean(categoricalCrossentropy(tf, yCls, prob))));
+  if (prob && o.clsWeight > 0)
+    total = tf.add(total, tf.mul(o.clsWeight, tf.mean(categoricalCrossentropy(tf, yCls, prob))));
   for (const r of o.model.calculateLosses()) total = tf.add(total, r);
   return total as tfType.Scalar;
 }
@@ -236,7 +241,9 @@ export interface ShareResult {
 
 export async function shareGradients(
   tf: Tf,
-  o: Pick<FitOptions, 'model' | 'loss' | 'clsWeight' | 'embedding' | 'embRows' | 'embDim' | 'numClasses'> & { train: Pick<DataSplit, 'inputShape'> },
+  o: Pick<FitOptions, 'model' | 'loss' | 'clsWeight' | 'embedding' | 'embRows' | 'embDim' | 'numClasses'> & {
+    train: Pick<DataSplit, 'inputShape'>;
+  },
   vars: tfType.Variable[],
   x: Float32Array,
   labels: Int32Array,
@@ -274,7 +281,8 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
   const [H, W, C] = o.train.inputShape;
   const logs: EpochLog[] = [];
   const stepsPerEpoch = Math.ceil(o.train.size / o.batchSize);
-  const trained = (w: tfType.LayerVariable) => w.trainable && (!o.trainableLayers || o.trainableLayers.has(w.originalName.split('/')[0]));
+  const trained = (w: tfType.LayerVariable) =>
+    w.trainable && (!o.trainableLayers || o.trainableLayers.has(w.originalName.split('/')[0]));
   const trainVars = model.trainableWeights.filter(trained).map((w) => w.read() as tfType.Variable);
   // The same variables as indices into model.weights: the helpers' models name their variables differently.
   const trainIdx = model.weights.flatMap((w, i) => (trained(w) ? [i] : []));
@@ -287,7 +295,13 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
     let clsOk = 0;
     let seen = 0;
     let b = 0;
-    for (const batch of o.train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch, augment: o.augment })) {
+    for (const batch of o.train.batches({
+      batchSize: o.batchSize,
+      shuffle: true,
+      seed: o.seed,
+      epoch,
+      augment: o.augment,
+    })) {
       if (o.schedule.batchLr) optimizer.lr = o.schedule.batchLr(optimizer.iterations);
       const lrUsed = optimizer.effectiveLr();
       const local = (x: Float32Array, labels: Int32Array, n: number) => shareGradients(tf, o, trainVars, x, labels, n);

@@ -11,7 +11,13 @@ import type { HelperSetup, StepReply, StepRequest } from './parallel.js';
 
 interface WorkerInput {
   setup: HelperSetup;
-  layout: { offsets: number[]; sizes: number[]; weights: SharedArrayBuffer; grads: SharedArrayBuffer; stats: SharedArrayBuffer };
+  layout: {
+    offsets: number[];
+    sizes: number[];
+    weights: SharedArrayBuffer;
+    grads: SharedArrayBuffer;
+    stats: SharedArrayBuffer;
+  };
   weightCount: number;
 }
 

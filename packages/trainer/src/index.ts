@@ -11,7 +11,16 @@ export {
 } from './backend.js';
 export { initWebgpu } from './webgpu.js';
 export { registerFastWasmKernels, type FastKernelOptions } from './wasm-kernels.js';
-export { LOSSES, embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, balancedAccuracy, nearestClass, type LossName } from './losses.js';
+export {
+  LOSSES,
+  embeddingLoss,
+  categoricalCrossentropy,
+  embeddingCorrect,
+  classCorrect,
+  balancedAccuracy,
+  nearestClass,
+  type LossName,
+} from './losses.js';
 export {
   LR_SCHEDULES,
   makeSchedule,
@@ -25,7 +34,16 @@ export {
   type LrScheduleName,
   type ScheduleOptions,
 } from './schedules.js';
-export { fit, evaluate, KerasSGD, type DataSplit, type FitOptions, type EvalResult, type EpochLog, type ProgressEvent } from './fit.js';
+export {
+  fit,
+  evaluate,
+  KerasSGD,
+  type DataSplit,
+  type FitOptions,
+  type EvalResult,
+  type EpochLog,
+  type ProgressEvent,
+} from './fit.js';
 export { addHeads, l2NormalizeLayerClass, type HeadOptions } from './model.js';
 export { writeKerasH5, readKerasH5, type H5Layer, type H5Weight, type KerasH5Content } from './h5.js';
 export { splitFromDataset } from './data.js';

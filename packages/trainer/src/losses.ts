@@ -94,7 +94,14 @@ export function balancedAccuracy(pred: Int32Array, labels: Int32Array): number {
 }
 
 /** Nearest class embedding per sample (dot product for *_corr, Euclidean for mse). */
-export function nearestClass(loss: LossName, pred: Float32Array, n: number, emb: Float32Array, rows: number, dim: number): Int32Array {
+export function nearestClass(
+  loss: LossName,
+  pred: Float32Array,
+  n: number,
+  emb: Float32Array,
+  rows: number,
+  dim: number,
+): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = loss === 'mse' ? Infinity : -Infinity;

@@ -42,7 +42,11 @@ export interface HeadOptions {
 }
 
 /** Adds the reference's heads to `base` (one input, one output). Returns the model and its output names. */
-export function addHeads(tf: Tf, base: tfType.LayersModel, o: HeadOptions): { model: tfType.LayersModel; embeddingOutput: string } {
+export function addHeads(
+  tf: Tf,
+  base: tfType.LayersModel,
+  o: HeadOptions,
+): { model: tfType.LayersModel; embeddingOutput: string } {
   let out = base.outputs[0];
   let embeddingOutput = base.outputLayers[0].name;
   if (o.loss === 'inv_corr') {
@@ -71,7 +75,12 @@ export function addHeads(tf: Tf, base: tfType.LayersModel, o: HeadOptions): { mo
   let x = tf.layers.activation({ activation: 'relu' }).apply(clsIn) as tfType.SymbolicTensor;
   x = tf.layers.batchNormalization({}).apply(x) as tfType.SymbolicTensor;
   x = tf.layers
-    .dense({ units: o.numClasses, activation: 'softmax', kernelRegularizer: tf.regularizers.l2({ l2: 5e-4 }), name: 'prob' })
+    .dense({
+      units: o.numClasses,
+      activation: 'softmax',
+      kernelRegularizer: tf.regularizers.l2({ l2: 5e-4 }),
+      name: 'prob',
+    })
     .apply(x) as tfType.SymbolicTensor;
   return { model: tf.model({ inputs: base.inputs, outputs: [out, x], name: base.name }), embeddingOutput };
 }

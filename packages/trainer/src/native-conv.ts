@@ -26,7 +26,14 @@ export interface NativeConv {
 /** Where the build script puts the addon. */
 export function nativeConvPath(): string {
   // src/ (tests) and dist/ are both one level below the package root.
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'Release', 'semembed_conv.node');
+  return path.join(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    'native',
+    'build',
+    'Release',
+    'semembed_conv.node',
+  );
 }
 
 let cached: { native?: NativeConv; why: string } | undefined;
@@ -38,7 +45,9 @@ export function loadNativeConv(): { native?: NativeConv; why: string } {
   if (process.env.SEMEMBED_NATIVE_CONV === '0') {
     cached = { why: 'XNNPACK (wasm); the native OpenBLAS convolutions are off (SEMEMBED_NATIVE_CONV=0)' };
   } else if (!fs.existsSync(file)) {
-    cached = { why: `XNNPACK (wasm); the native OpenBLAS convolutions are not built (${file} missing: run bash scripts/build-native-conv.sh; needs g++ cmake libopenblas-dev)` };
+    cached = {
+      why: `XNNPACK (wasm); the native OpenBLAS convolutions are not built (${file} missing: run bash scripts/build-native-conv.sh; needs g++ cmake libopenblas-dev)`,
+    };
   } else {
     try {
       const native = createRequire(import.meta.url)(file) as NativeConv;
@@ -46,7 +55,9 @@ export function loadNativeConv(): { native?: NativeConv; why: string } {
       native.setThreads(1);
       cached = { native, why: 'native OpenBLAS (im2col + sgemm)' };
     } catch (err) {
-      cached = { why: `XNNPACK (wasm); the native convolutions failed to load: ${(err as Error).message.split('\n')[0]}` };
+      cached = {
+        why: `XNNPACK (wasm); the native convolutions failed to load: ${(err as Error).message.split('\n')[0]}`,
+      };
     }
   }
   return cached;

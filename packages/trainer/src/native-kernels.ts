@@ -45,9 +45,19 @@ export function nativeKernels(
   // (dilation, channels-first) goes to the fallbacks.
   const geometry = (info: ReturnType<typeof convInfoOf>) =>
     new Float32Array([
-      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
-      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-      info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      info.outHeight,
+      info.outWidth,
     ]);
   const plain = (a: Record<string, unknown>, ...ts: TensorInfo[]) => {
     const d = a.dilations as number | [number, number] | undefined;
@@ -57,26 +67,28 @@ export function nativeKernels(
   };
   // op 0: y from (x, filter); 1: dw from (x, dy); 2: dx from (dy, filter). The conv geometry comes from the x
   // and filter shapes (given or taken from the attrs); the output has the shape of what is computed.
-  const nativeKernel = (
-    op: 0 | 1 | 2,
-    names: [string, string],
-    shapes: (a: TensorInfo, b: TensorInfo, attrs: Record<string, unknown>) => { x: number[]; filter: number[] },
-    fallback: tfType.KernelFunc,
-  ): tfType.KernelFunc => (args) => {
-    const a = args.inputs[names[0]] as TensorInfo;
-    const b = args.inputs[names[1]] as TensorInfo;
-    const attrs = args.attrs as unknown as Record<string, unknown>;
-    if (!plain(attrs, a, b)) return fallback(args);
-    const s = shapes(a, b, attrs);
-    const info = convInfoOf(tf, s.x, s.filter, attrs);
-    const yShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const outShape = op === 0 ? yShape : op === 1 ? s.filter : s.x;
-    const out = backend.makeOutput(outShape, 'float32');
-    // Views after makeOutput: allocating may grow (and detach) the wasm heap.
-    const heap = backend.typedArrayFromHeap.bind(backend);
-    native.conv(op, heap(a), heap(b), heap(out), geometry(info));
-    return out;
-  };
+  const nativeKernel =
+    (
+      op: 0 | 1 | 2,
+      names: [string, string],
+      shapes: (a: TensorInfo, b: TensorInfo, attrs: Record<string, unknown>) => { x: number[]; filter: number[] },
+      fallback: tfType.KernelFunc,
+    ): tfType.KernelFunc =>
+    (args) => {
+      const a = args.inputs[names[0]] as TensorInfo;
+      const b = args.inputs[names[1]] as TensorInfo;
+      const attrs = args.attrs as unknown as Record<string, unknown>;
+      if (!plain(attrs, a, b)) return fallback(args);
+      const s = shapes(a, b, attrs);
+      const info = convInfoOf(tf, s.x, s.filter, attrs);
+      const yShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+      const outShape = op === 0 ? yShape : op === 1 ? s.filter : s.x;
+      const out = backend.makeOutput(outShape, 'float32');
+      // Views after makeOutput: allocating may grow (and detach) the wasm heap.
+      const heap = backend.typedArrayFromHeap.bind(backend);
+      native.conv(op, heap(a), heap(b), heap(out), geometry(info));
+      return out;
+    };
   const conv2D = nativeKernel(0, ['x', 'filter'], (x, f) => ({ x: x.shape, filter: f.shape }), fallbacks.Conv2D);
   const filterShapes = (x: TensorInfo, _dy: TensorInfo, at: Record<string, unknown>) => ({
     x: x.shape,

@@ -132,7 +132,11 @@ export class GradientWorkers {
       layout.grads.push(grads);
       layout.stats.push(stats);
       const worker = new Worker(workerScript(), {
-        workerData: { setup, layout: { offsets, sizes, weights: layout.weights, grads, stats }, weightCount: model.weights.length },
+        workerData: {
+          setup,
+          layout: { offsets, sizes, weights: layout.weights, grads, stats },
+          weightCount: model.weights.length,
+        },
       });
       const h: Helper = { worker };
       helpers.push(h);

@@ -72,7 +72,9 @@ export function parseSgdSchedule(spec: string): Array<[number, number | null]> {
     const epoch = Number(e);
     const value = lr === undefined ? null : Number(lr);
     if (extra !== undefined || !Number.isInteger(epoch) || epoch < 1 || (value !== null && !(value > 0))) {
-      throw new TrainerError(`--sgd_schedule: bad entry '${part}' in '${spec}' (expected epoch:lr pairs like "1:0.1,31:0.01,50")`);
+      throw new TrainerError(
+        `--sgd_schedule: bad entry '${part}' in '${spec}' (expected epoch:lr pairs like "1:0.1,31:0.01,50")`,
+      );
     }
     points.push([epoch - 1, value]);
   }
@@ -120,7 +122,13 @@ export function makeSchedule(name: string, o: ScheduleOptions, stepsPerEpoch: nu
     };
   }
   if (lower === 'resnet-schedule') {
-    return { name: 'ResNet-Schedule', defaultEpochs: 164, epochLr: resnetScheduleLr, state: () => ({}), restore: () => {} };
+    return {
+      name: 'ResNet-Schedule',
+      defaultEpochs: 164,
+      epochLr: resnetScheduleLr,
+      state: () => ({}),
+      restore: () => {},
+    };
   }
   if (lower === 'sgd') {
     if (o.sgdSchedule) {

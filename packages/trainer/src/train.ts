@@ -6,7 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
-import { buildArchitecture, listArchitectures, loadWeightsByKerasName, modelFromKerasConfig, weightsFromKerasNames, type KerasModelConfig } from '@semembed/architectures';
+import {
+  buildArchitecture,
+  listArchitectures,
+  loadWeightsByKerasName,
+  modelFromKerasConfig,
+  weightsFromKerasNames,
+  type KerasModelConfig,
+} from '@semembed/architectures';
 import { loadDatasetSplits, type Dataset } from '@semembed/datasets';
 import { mulberry32, writeNpy } from '@semembed/formats';
 import { readClassEmbedding, type ClassId } from '@semembed/hierarchy';
@@ -106,7 +113,12 @@ async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Prom
   }
 }
 
-function loadEmbedding(spec: string): { embedding: Float32Array | null; rows: number; dim: number; classes?: ClassId[] } {
+function loadEmbedding(spec: string): {
+  embedding: Float32Array | null;
+  rows: number;
+  dim: number;
+  classes?: ClassId[];
+} {
   if (spec === 'onehot') return { embedding: null, rows: 0, dim: 0 };
   const e = readClassEmbedding(spec);
   return { embedding: Float32Array.from(e.embedding), rows: e.rows, dim: e.dim, classes: e.ind2label };
@@ -117,7 +129,8 @@ export async function modelWeights(model: tfType.LayersModel): Promise<H5Layer[]
   const layers: H5Layer[] = [];
   for (const l of weightsFromKerasNames(model)) {
     const weights: H5Weight[] = [];
-    for (const w of l.weights) weights.push({ name: w.name, shape: w.shape, data: (await w.variable.read().data()) as Float32Array });
+    for (const w of l.weights)
+      weights.push({ name: w.name, shape: w.shape, data: (await w.variable.read().data()) as Float32Array });
     layers.push({ name: l.layer, weights });
   }
   return layers;
@@ -130,12 +143,27 @@ function lookupFrom(layers: H5Layer[]): (name: string) => H5Weight | undefined {
 }
 
 /** Saves model + optimiser momenta + loop state (atomic). */
-async function writeSnapshot(file: string, cfg: KerasModelConfig, model: tfType.LayersModel, opt: KerasSGD, state: SnapshotState): Promise<void> {
+async function writeSnapshot(
+  file: string,
+  cfg: KerasModelConfig,
+  model: tfType.LayersModel,
+  opt: KerasSGD,
+  state: SnapshotState,
+): Promise<void> {
   const optimizerWeights: H5Weight[] = [];
   for (const [name, v] of opt.momenta) {
-    optimizerWeights.push({ name: `SGD/momentum/${name}:0`, shape: [...v.shape], data: (await v.data()) as Float32Array });
+    optimizerWeights.push({
+      name: `SGD/momentum/${name}:0`,
+      shape: [...v.shape],
+      data: (await v.data()) as Float32Array,
+    });
   }
-  await writeKerasH5(file, { modelConfig: cfg, layers: await modelWeights(model), optimizerWeights, extraAttrs: { semembed_state: JSON.stringify(state) } });
+  await writeKerasH5(file, {
+    modelConfig: cfg,
+    layers: await modelWeights(model),
+    optimizerWeights,
+    extraAttrs: { semembed_state: JSON.stringify(state) },
+  });
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -161,20 +189,45 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
   const batchSize = o.batchSize ?? 100;
   check(Number.isInteger(batchSize) && batchSize > 0, `--batch_size must be a positive integer, got ${batchSize}`);
   const valBatchSize = o.valBatchSize ?? batchSize;
-  check(Number.isInteger(valBatchSize) && valBatchSize > 0, `--val_batch_size must be a positive integer, got ${valBatchSize}`);
-  if (o.epochs !== undefined) check(Number.isInteger(o.epochs) && o.epochs > 0, `--epochs must be a positive integer, got ${o.epochs}`);
+  check(
+    Number.isInteger(valBatchSize) && valBatchSize > 0,
+    `--val_batch_size must be a positive integer, got ${valBatchSize}`,
+  );
+  if (o.epochs !== undefined)
+    check(Number.isInteger(o.epochs) && o.epochs > 0, `--epochs must be a positive integer, got ${o.epochs}`);
   const seed = o.seed ?? 0;
   const workerCount = resolveWorkers(o.workers);
-  check(Number.isInteger(workerCount) && workerCount >= 1 && workerCount <= 64, `--workers must be auto or an integer from 1 to 64, got ${o.workers}`);
+  check(
+    Number.isInteger(workerCount) && workerCount >= 1 && workerCount <= 64,
+    `--workers must be auto or an integer from 1 to 64, got ${o.workers}`,
+  );
   check(Number.isInteger(seed) && seed >= 0, `--seed must be a non-negative integer, got ${seed}`);
-  for (const [flag, file] of [['--model_dump', o.modelDump], ['--weight_dump', o.weightDump], ['--feature_dump', o.featureDump], ['--snapshot', o.snapshot]] as const) {
-    if (file) check(fs.existsSync(path.dirname(path.resolve(file))), `${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`);
+  for (const [flag, file] of [
+    ['--model_dump', o.modelDump],
+    ['--weight_dump', o.weightDump],
+    ['--feature_dump', o.featureDump],
+    ['--snapshot', o.snapshot],
+  ] as const) {
+    if (file)
+      check(
+        fs.existsSync(path.dirname(path.resolve(file))),
+        `${flag} ${file}: folder ${path.dirname(path.resolve(file))} does not exist`,
+      );
   }
   if (o.finetune) check(fs.existsSync(o.finetune), `--finetune ${o.finetune}: no such file`);
-  const architecture = o.architecture ?? (o.dataset.toLowerCase().replace(/[^a-z]/g, '').includes('fashion') ? 'fashion-cnn' : 'simple');
+  const architecture =
+    o.architecture ??
+    (o.dataset
+      .toLowerCase()
+      .replace(/[^a-z]/g, '')
+      .includes('fashion')
+      ? 'fashion-cnn'
+      : 'simple');
   check(
     listArchitectures().some((a) => a.name === architecture),
-    `--architecture: unknown architecture '${architecture}' (choose ${listArchitectures().map((a) => a.name).join('|')})`,
+    `--architecture: unknown architecture '${architecture}' (choose ${listArchitectures()
+      .map((a) => a.name)
+      .join('|')})`,
   );
 
   // Data and targets
@@ -192,13 +245,18 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     embedding = emb.embedding;
     rows = emb.rows;
     dim = emb.dim;
-    check(rows >= numClasses, `--embedding ${o.embedding}: ${rows} class embeddings, but the dataset has ${numClasses} classes`);
+    check(
+      rows >= numClasses,
+      `--embedding ${o.embedding}: ${rows} class embeddings, but the dataset has ${numClasses} classes`,
+    );
   } else {
     rows = dim = numClasses;
     embedding = new Float32Array(rows * dim);
     for (let i = 0; i < rows; i++) embedding[i * dim + i] = 1;
   }
-  log(`Data: ${o.dataset}, ${trainDs.labels.length} training / ${testDs.labels.length} test images of ${trainDs.inputShape.join('x')}, ${numClasses} classes; embedding ${o.embedding === 'onehot' ? 'onehot' : o.embedding} (${rows}x${dim})`);
+  log(
+    `Data: ${o.dataset}, ${trainDs.labels.length} training / ${testDs.labels.length} test images of ${trainDs.inputShape.join('x')}, ${numClasses} classes; embedding ${o.embedding === 'onehot' ? 'onehot' : o.embedding} (${rows}x${dim})`,
+  );
 
   // Backend and model
   const choice: BackendChoice = await selectBackend(o.backend ?? 'auto', { powerPreference: o.gpuAdapter });
@@ -229,7 +287,10 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     }
   }
   const model = await withSeededMathRandom(seed, () => modelFromKerasConfig(tf, cfg));
-  check(model.outputs.length === (clsWeight > 0 ? 2 : 1), `the model has ${model.outputs.length} outputs, expected ${clsWeight > 0 ? 2 : 1} for --cls_weight ${clsWeight}`);
+  check(
+    model.outputs.length === (clsWeight > 0 ? 2 : 1),
+    `the model has ${model.outputs.length} outputs, expected ${clsWeight > 0 ? 2 : 1} for --cls_weight ${clsWeight}`,
+  );
   if (snapshotContent) {
     loadWeightsByKerasName(tf, model, lookupFrom(snapshotContent.layers), { source: o.snapshot });
   }
@@ -248,7 +309,9 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
       inputShape: trainDs.inputShape,
     });
     cleanup.push(() => workers!.dispose());
-    log(`Data-parallel training: ${workerCount} threads, each computes the gradients of 1/${workerCount} of every batch (--workers)`);
+    log(
+      `Data-parallel training: ${workerCount} threads, each computes the gradients of 1/${workerCount} of every batch (--workers)`,
+    );
   } else if (workerCount > 1) {
     log(`--workers ${workerCount}: not used, the ${choice.name} backend runs its own threads`);
   }
@@ -263,10 +326,12 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     optimizer.lr = state.lr;
     optimizer.iterations = state.iterations;
     schedule.restore(state.schedule);
-    const vars = new Map(model.trainableWeights.map((w) => {
-      const v = w.read() as tfType.Variable;
-      return [v.name, v] as const;
-    }));
+    const vars = new Map(
+      model.trainableWeights.map((w) => {
+        const v = w.read() as tfType.Variable;
+        return [v.name, v] as const;
+      }),
+    );
     for (const w of snapshotContent!.optimizerWeights) {
       const m = /^SGD\/momentum\/(.*):0$/.exec(w.name);
       const v = m ? vars.get(m[1]) : undefined;
@@ -309,8 +374,14 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
   if (o.finetune && !finetuneDone) {
     log(`Loading pre-trained weights from ${o.finetune}`);
     const src = await readKerasH5(o.finetune);
-    const r = loadWeightsByKerasName(tf, model, lookupFrom(src.layers), { allowMissing: true, skipMismatch: true, source: o.finetune });
-    log(`  loaded ${r.loaded.length} weights, ${r.missing.length} not in the file, ${r.mismatched.length} skipped (shape mismatch)`);
+    const r = loadWeightsByKerasName(tf, model, lookupFrom(src.layers), {
+      allowMissing: true,
+      skipMismatch: true,
+      source: o.finetune,
+    });
+    log(
+      `  loaded ${r.loaded.length} weights, ${r.missing.length} not in the file, ${r.mismatched.length} skipped (shape mismatch)`,
+    );
     const initEpochs = o.finetuneInit ?? 8;
     if (initEpochs > 0) {
       log('Pre-training new layers');
@@ -386,7 +457,8 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
       modelConfig: cfg,
     };
     if (wasStopped) {
-      if (snapshotWritten) log(`Interrupted: snapshot written to ${snapshotWritten}; rerun the same command to resume.`);
+      if (snapshotWritten)
+        log(`Interrupted: snapshot written to ${snapshotWritten}; rerun the same command to resume.`);
       optimizer.dispose();
       model.dispose();
       return result;
@@ -396,14 +468,22 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     const embPred = nearestClass(loss, ev.features!, testDs.labels.length, embedding, rows, dim);
     const balEmb = balancedAccuracy(embPred, testDs.labels);
     const balCls = ev.clsPred ? balancedAccuracy(ev.clsPred, testDs.labels) : balEmb;
-    log(`[${[ev.loss, ev.embAcc, ...(ev.clsAcc !== undefined ? [ev.clsAcc] : [])].map((v) => v.toFixed(6)).join(', ')}]`);
+    log(
+      `[${[ev.loss, ev.embAcc, ...(ev.clsAcc !== undefined ? [ev.clsAcc] : [])].map((v) => v.toFixed(6)).join(', ')}]`,
+    );
     log(
       `Test: loss ${ev.loss.toFixed(4)}, embedding accuracy ${ev.embAcc.toFixed(4)}` +
         (ev.clsAcc !== undefined ? `, classification accuracy ${ev.clsAcc.toFixed(4)}` : ''),
     );
     if (ev.clsPred) log(`Average Accuracy: ${balCls.toFixed(4)}`);
     log(`Average Accuracy (nearest class embedding): ${balEmb.toFixed(4)}`);
-    result.test = { loss: ev.loss, embAcc: ev.embAcc, clsAcc: ev.clsAcc, balancedAccuracy: balCls, balancedAccuracyEmbedding: balEmb };
+    result.test = {
+      loss: ev.loss,
+      embAcc: ev.embAcc,
+      clsAcc: ev.clsAcc,
+      balancedAccuracy: balCls,
+      balancedAccuracyEmbedding: balEmb,
+    };
 
     if (o.weightDump) {
       await writeKerasH5(o.weightDump, { layers: await modelWeights(model) }, 'weights');

@@ -27,12 +27,21 @@ function runnerFor(tf: Tf, backend: WasmBackendLike, originals: Map<string, tfTy
   return (name, inputs, attrs = {}) => {
     const fn = originals.get(name) ?? tf.getKernel(name, 'wasm')?.kernelFunc;
     if (!fn) throw new Error(`wasm backend has no kernel ${name}`);
-    return fn({ inputs: inputs as tfType.NamedTensorInfoMap, backend: backend as never, attrs: attrs as never }) as TensorInfo;
+    return fn({
+      inputs: inputs as tfType.NamedTensorInfoMap,
+      backend: backend as never,
+      attrs: attrs as never,
+    }) as TensorInfo;
   };
 }
 
 /** Slices negative amounts off, then zero-pads positive amounts, per axis. */
-function padOrCrop(run: KernelRunner, backend: WasmBackendLike, x: TensorInfo, amounts: Array<[number, number]>): TensorInfo {
+function padOrCrop(
+  run: KernelRunner,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  amounts: Array<[number, number]>,
+): TensorInfo {
   let cur = x;
   let owned = false;
   if (amounts.some(([a, b]) => a < 0 || b < 0)) {
@@ -42,7 +51,11 @@ function padOrCrop(run: KernelRunner, backend: WasmBackendLike, x: TensorInfo, a
     owned = true;
   }
   if (amounts.some(([a, b]) => a > 0 || b > 0)) {
-    const next = run('PadV2', { x: cur }, { paddings: amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)]), constantValue: 0 });
+    const next = run(
+      'PadV2',
+      { x: cur },
+      { paddings: amounts.map(([a, b]) => [Math.max(0, a), Math.max(0, b)]), constantValue: 0 },
+    );
     if (owned) backend.disposeData(cur.dataId);
     cur = next;
     owned = true;
@@ -59,7 +72,21 @@ function dilateSpatial(run: KernelRunner, backend: WasmBackendLike, x: TensorInf
   if (sh === 1 && sw === 1) return run('Reshape', { x }, { shape: x.shape });
   const [n, h, w, c] = x.shape;
   const r = run('Reshape', { x }, { shape: [n, h, 1, w, 1, c] });
-  const p = run('PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  const p = run(
+    'PadV2',
+    { x: r },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   backend.disposeData(r.dataId);
   const r2 = run('Reshape', { x: p }, { shape: [n, h * sh, w * sw, c] });
   backend.disposeData(p.dataId);
@@ -72,7 +99,15 @@ function dilateSpatial(run: KernelRunner, backend: WasmBackendLike, x: TensorInf
  * Calls fn for every window of a 2x2, stride-2, unpadded pooling of an NHWC tensor: i00 = offset of the window's
  * top-left value (channel 0), o = offset of its output (channel 0), row = W * C.
  */
-function forEach2x2Window(N: number, H: number, W: number, C: number, OH: number, OW: number, fn: (i00: number, o: number, row: number) => void): void {
+function forEach2x2Window(
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  fn: (i00: number, o: number, row: number) => void,
+): void {
   const row = W * C;
   for (let n = 0; n < N; n++) {
     for (let p = 0; p < OH; p++) {
@@ -135,7 +170,11 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     const xt = run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] });
     const dyt = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
     free(xp);
-    const g = run('Conv2D', { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: s, dimRoundingMode: undefined });
+    const g = run(
+      'Conv2D',
+      { x: xt, filter: dyt },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: s, dimRoundingMode: undefined },
+    );
     free(xt, dyt);
     const out = run('Transpose', { x: g }, { perm: [1, 2, 0, 3] });
     free(g);
@@ -165,7 +204,11 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     const fr = run('Reverse', { x: filter }, { dims: [0, 1] });
     const ft = run('Transpose', { x: fr }, { perm: [0, 1, 3, 2] });
     free(fr);
-    const out = run('Conv2D', { x: dyp, filter: ft }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined });
+    const out = run(
+      'Conv2D',
+      { x: dyp, filter: ft },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+    );
     free(dyp, ft);
     return out;
   };
@@ -205,8 +248,14 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
       a.pad as 'same' | 'valid',
     );
     const simple2x2 =
-      info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-      info.padInfo.top === 0 && info.padInfo.left === 0 && info.padInfo.bottom === 0 && info.padInfo.right === 0;
+      info.filterHeight === 2 &&
+      info.filterWidth === 2 &&
+      info.strideHeight === 2 &&
+      info.strideWidth === 2 &&
+      info.padInfo.top === 0 &&
+      info.padInfo.left === 0 &&
+      info.padInfo.bottom === 0 &&
+      info.padInfo.right === 0;
     if (!simple2x2 || dy.dtype !== 'float32') {
       if (!origAvgPoolGrad) throw new Error('wasm backend has no kernel AvgPoolGrad');
       return origAvgPoolGrad(args);
@@ -362,7 +411,13 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
       const size = (t: TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
       const isVec = (t: TensorInfo, full: TensorInfo) => {
         const C = full.shape[full.shape.length - 1];
-        return t.shape.length >= 1 && t.shape.length <= full.shape.length && t.shape[t.shape.length - 1] === C && size(t) === C && size(full) > C;
+        return (
+          t.shape.length >= 1 &&
+          t.shape.length <= full.shape.length &&
+          t.shape[t.shape.length - 1] === C &&
+          size(t) === C &&
+          size(full) > C
+        );
       };
       let full: TensorInfo;
       let vec: TensorInfo;

@@ -17,10 +17,14 @@ let current: { tf: typeof tfType; powerPreference: PowerPreference; report: GpuA
  * Initialises tfjs's webgpu backend on a chosen adapter. The device gets the adapter's limits for the buffer and
  * workgroup sizes (as the backend's own factory asks), so large convolutions fit.
  */
-export async function initWebgpu(tf: typeof tfType, powerPreference: PowerPreference = 'high-performance'): Promise<GpuAdapterReport> {
+export async function initWebgpu(
+  tf: typeof tfType,
+  powerPreference: PowerPreference = 'high-performance',
+): Promise<GpuAdapterReport> {
   // One device per process and preference: a new device per call would strand the tensors of the old one.
   if (current && current.tf === tf && current.powerPreference === powerPreference && tf.findBackend('webgpu')) {
-    if (!(await tf.setBackend('webgpu'))) throw new TrainerError(`the webgpu backend did not initialise on ${describeAdapter(current.report)}`);
+    if (!(await tf.setBackend('webgpu')))
+      throw new TrainerError(`the webgpu backend did not initialise on ${describeAdapter(current.report)}`);
     return current.report;
   }
   const { adapter, report } = await requestGpuAdapter(powerPreference);

@@ -23,9 +23,29 @@ describe("BatchNormalization's moving statistics follow Keras 2.2 (unbiased batc
     const emb = new Float32Array(100);
     for (let i = 0; i < 10; i++) emb[i * 11] = 1;
     const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
-    const r = await shareGradients(tf, { model, loss: 'inv_corr', clsWeight: 0, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: [H, W, C] } }, vars, x, labels, N);
+    const r = await shareGradients(
+      tf,
+      {
+        model,
+        loss: 'inv_corr',
+        clsWeight: 0,
+        embedding: emb,
+        embRows: 10,
+        embDim: 10,
+        numClasses: 10,
+        train: { inputShape: [H, W, C] },
+      },
+      vars,
+      x,
+      labels,
+      N,
+    );
     tf.dispose(r.grads);
-    const byName = (s: string) => model.weights.find((w) => w.originalName.endsWith(s))!.read().dataSync();
+    const byName = (s: string) =>
+      model.weights
+        .find((w) => w.originalName.endsWith(s))!
+        .read()
+        .dataSync();
     const mv = byName('moving_variance');
     const mm = byName('moving_mean');
     const n = N * H * W;

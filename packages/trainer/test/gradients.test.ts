@@ -33,9 +33,21 @@ describe('wasm gradients match the cpu backend', () => {
         const v = tf.tensor1d(randArr(6, 2));
         const v4 = tf.reshape(v, [1, 1, 1, 6]);
         return [
-          tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.sum(x, [0]), tf.mean(x, [1, 0]), tf.sum(x, -1), tf.mean(x),
-          tf.mul(x, v), tf.mul(v4, x), tf.add(x, v), tf.sub(x, v4), tf.sub(v, x), tf.add(tf.reshape(x, [60, 6]), v),
-          tf.broadcastTo(v4, [3, 4, 5, 6]), tf.tile(tf.reshape(v, [1, 6]), [7, 1]), tf.tile(tf.reshape(v, [6, 1]), [2, 3]),
+          tf.sum(x, [0, 1, 2]),
+          tf.mean(x, [0, 1, 2], true),
+          tf.sum(x, [0]),
+          tf.mean(x, [1, 0]),
+          tf.sum(x, -1),
+          tf.mean(x),
+          tf.mul(x, v),
+          tf.mul(v4, x),
+          tf.add(x, v),
+          tf.sub(x, v4),
+          tf.sub(v, x),
+          tf.add(tf.reshape(x, [60, 6]), v),
+          tf.broadcastTo(v4, [3, 4, 5, 6]),
+          tf.tile(tf.reshape(v, [1, 6]), [7, 1]),
+          tf.tile(tf.reshape(v, [6, 1]), [2, 3]),
         ].map((t) => [t.shape, Array.from(t.dataSync())]);
       });
     };
@@ -43,14 +55,25 @@ describe('wasm gradients match the cpu backend', () => {
     const got = await run('wasm');
     for (let i = 0; i < ref.length; i++) {
       expect(got[i][0]).toEqual(ref[i][0]);
-      expect(relErr(Float32Array.from(got[i][1] as number[]), Float32Array.from(ref[i][1] as number[]))).toBeLessThanOrEqual(1e-6);
+      expect(
+        relErr(Float32Array.from(got[i][1] as number[]), Float32Array.from(ref[i][1] as number[])),
+      ).toBeLessThanOrEqual(1e-6);
     }
   });
 
   it('registers the replacement kernels on wasm', async () => {
     const choice = await selectBackend('wasm');
     expect(choice.fastKernels).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'AvgPoolGrad', 'Sum', 'Mean', 'Multiply']),
+      expect.arrayContaining([
+        'Conv2DBackpropFilter',
+        'Conv2DBackpropInput',
+        'BatchMatMul',
+        'MaxPoolGrad',
+        'AvgPoolGrad',
+        'Sum',
+        'Mean',
+        'Multiply',
+      ]),
     );
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
@@ -62,10 +85,24 @@ describe('a whole layers model (conv, BN in training mode, max-pool, dense, l2no
     const seedInit = (seed: number) => tf.initializers.glorotUniform({ seed });
     const m = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seedInit(1) }),
+        tf.layers.conv2d({
+          inputShape: [10, 10, 2],
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: seedInit(1),
+        }),
         tf.layers.batchNormalization(),
         tf.layers.maxPooling2d({ poolSize: 2 }),
-        tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: seedInit(2) }),
+        tf.layers.conv2d({
+          filters: 6,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: seedInit(2),
+        }),
         tf.layers.batchNormalization(),
         tf.layers.flatten(),
         tf.layers.dense({ units: 5, kernelInitializer: seedInit(3) }),
@@ -82,7 +119,12 @@ describe('a whole layers model (conv, BN in training mode, max-pool, dense, l2no
         return tf.mean(tf.sub(1, tf.sum(tf.mul(n, t), -1))) as any;
       }, vars);
       // variable names get a per-model suffix; key by position
-      vars.forEach((v: any, i: number) => out.set(`${i}:${m.trainableWeights[i].originalName.replace(/\d+/g, '')}`, grads[v.name].dataSync() as Float32Array));
+      vars.forEach((v: any, i: number) =>
+        out.set(
+          `${i}:${m.trainableWeights[i].originalName.replace(/\d+/g, '')}`,
+          grads[v.name].dataSync() as Float32Array,
+        ),
+      );
     });
     m.dispose();
     return out;

@@ -36,7 +36,6 @@ export async function gradsOn(tf: Tf, backend: string, c: Case): Promise<Float32
 
 export type Case = { name: string; shapes: number[][]; quant?: number; f: (tf: Tf, ...xs: any[]) => any };
 
-
 const conv = (shape: number[], f: number[], strides: number, pad: 'same' | 'valid'): Case => ({
   name: `conv2d x${shape} k${f} s${strides} ${pad}`,
   shapes: [shape, f],
@@ -58,10 +57,38 @@ export const cases: Case[] = [
     shapes: [[2, 6, 6, 3], [3, 3, 3, 4], [4]],
     f: (tf, x, k, b) => tf.fused.conv2d({ x, filter: k, strides: 1, pad: 'same', bias: b, activation: 'relu' }),
   },
-  { name: 'dense matMul', shapes: [[5, 7], [7, 3]], f: (tf, a, b) => tf.matMul(a, b) },
-  { name: 'matMul transposeA', shapes: [[7, 5], [7, 3]], f: (tf, a, b) => tf.matMul(a, b, true, false) },
-  { name: 'matMul transposeB', shapes: [[5, 7], [3, 7]], f: (tf, a, b) => tf.matMul(a, b, false, true) },
-  { name: 'batched matMul transpose both', shapes: [[2, 7, 5], [2, 3, 7]], f: (tf, a, b) => tf.matMul(a, b, true, true) },
+  {
+    name: 'dense matMul',
+    shapes: [
+      [5, 7],
+      [7, 3],
+    ],
+    f: (tf, a, b) => tf.matMul(a, b),
+  },
+  {
+    name: 'matMul transposeA',
+    shapes: [
+      [7, 5],
+      [7, 3],
+    ],
+    f: (tf, a, b) => tf.matMul(a, b, true, false),
+  },
+  {
+    name: 'matMul transposeB',
+    shapes: [
+      [5, 7],
+      [3, 7],
+    ],
+    f: (tf, a, b) => tf.matMul(a, b, false, true),
+  },
+  {
+    name: 'batched matMul transpose both',
+    shapes: [
+      [2, 7, 5],
+      [2, 3, 7],
+    ],
+    f: (tf, a, b) => tf.matMul(a, b, true, true),
+  },
   {
     name: 'fused dense + bias + relu',
     shapes: [[4, 6], [6, 5], [5]],
@@ -69,15 +96,44 @@ export const cases: Case[] = [
   },
   { name: 'maxPool 2x2 s2', shapes: [[2, 8, 8, 3]], f: (tf, x) => tf.maxPool(x, 2, 2, 'valid') },
   { name: 'maxPool 2x2 s2 with ties', shapes: [[2, 8, 8, 3]], quant: 2, f: (tf, x) => tf.maxPool(x, 2, 2, 'valid') },
-  { name: 'maxPool 3x3 s2 same, odd size', shapes: [[2, 7, 9, 2]], quant: 3, f: (tf, x) => tf.maxPool(x, 3, 2, 'same') },
+  {
+    name: 'maxPool 3x3 s2 same, odd size',
+    shapes: [[2, 7, 9, 2]],
+    quant: 3,
+    f: (tf, x) => tf.maxPool(x, 3, 2, 'same'),
+  },
   { name: 'avgPool 2x2 s2', shapes: [[2, 8, 8, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'valid') },
-  { name: 'avgPool 2x2 s2, odd size (last row/column unused)', shapes: [[2, 7, 9, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'valid') },
-  { name: 'avgPool 2x2 s2 same, odd size (padded: original kernel)', shapes: [[2, 7, 9, 3]], f: (tf, x) => tf.avgPool(x, 2, 2, 'same') },
+  {
+    name: 'avgPool 2x2 s2, odd size (last row/column unused)',
+    shapes: [[2, 7, 9, 3]],
+    f: (tf, x) => tf.avgPool(x, 2, 2, 'valid'),
+  },
+  {
+    name: 'avgPool 2x2 s2 same, odd size (padded: original kernel)',
+    shapes: [[2, 7, 9, 3]],
+    f: (tf, x) => tf.avgPool(x, 2, 2, 'same'),
+  },
   { name: 'avgPool 3x3 s1 same', shapes: [[2, 5, 5, 2]], f: (tf, x) => tf.avgPool(x, 3, 1, 'same') },
   { name: 'global average pool (mean)', shapes: [[2, 5, 5, 4]], f: (tf, x) => tf.mean(x, [1, 2]) },
-  { name: 'per-channel mean and sum (leading axes)', shapes: [[3, 4, 5, 6]], f: (tf, x) => tf.add(tf.mean(x, [0, 1, 2]), tf.mul(tf.sum(x, [0, 1, 2], true), 0.5)) },
-  { name: 'sum over all axes and over the last axis', shapes: [[3, 4, 5]], f: (tf, x) => tf.add(tf.sum(tf.square(x)), tf.sum(tf.mean(x, -1))) },
-  { name: 'broadcastTo (Tile)', shapes: [[1, 1, 6]], f: (tf, x) => tf.add(tf.sum(tf.square(tf.broadcastTo(x, [4, 5, 6])), -1), tf.sum(tf.square(tf.broadcastTo(tf.reshape(x, [6, 1]), [6, 3])))) },
+  {
+    name: 'per-channel mean and sum (leading axes)',
+    shapes: [[3, 4, 5, 6]],
+    f: (tf, x) => tf.add(tf.mean(x, [0, 1, 2]), tf.mul(tf.sum(x, [0, 1, 2], true), 0.5)),
+  },
+  {
+    name: 'sum over all axes and over the last axis',
+    shapes: [[3, 4, 5]],
+    f: (tf, x) => tf.add(tf.sum(tf.square(x)), tf.sum(tf.mean(x, -1))),
+  },
+  {
+    name: 'broadcastTo (Tile)',
+    shapes: [[1, 1, 6]],
+    f: (tf, x) =>
+      tf.add(
+        tf.sum(tf.square(tf.broadcastTo(x, [4, 5, 6])), -1),
+        tf.sum(tf.square(tf.broadcastTo(tf.reshape(x, [6, 1]), [6, 3]))),
+      ),
+  },
   {
     name: 'batch norm (training statistics)',
     shapes: [[6, 3, 3, 4], [4], [4]],
@@ -99,4 +155,3 @@ export const cases: Case[] = [
     f: (tf, x) => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-12))),
   },
 ];
-

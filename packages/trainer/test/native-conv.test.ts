@@ -50,7 +50,29 @@ describe('native OpenBLAS convolutions', () => {
     it(`forward conv x${xs} k${ks} s${stride} ${pad} on wasm equals the cpu backend`, async () => {
       const run = async (backend: string) => {
         await tf.setBackend(backend);
-        return tf.tidy(() => tf.conv2d(tf.tensor4d(rand(xs.reduce((a, b) => a * b), 3), xs as never), tf.tensor4d(rand(ks.reduce((a, b) => a * b), 5), ks as never), stride, pad).dataSync() as Float32Array);
+        return tf.tidy(
+          () =>
+            tf
+              .conv2d(
+                tf.tensor4d(
+                  rand(
+                    xs.reduce((a, b) => a * b),
+                    3,
+                  ),
+                  xs as never,
+                ),
+                tf.tensor4d(
+                  rand(
+                    ks.reduce((a, b) => a * b),
+                    5,
+                  ),
+                  ks as never,
+                ),
+                stride,
+                pad,
+              )
+              .dataSync() as Float32Array,
+        );
       };
       const ref = await run('cpu');
       const got = await run('wasm');
@@ -65,10 +87,24 @@ describe('native OpenBLAS convolutions', () => {
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
-        const x = tf.tensor4d(rand(xs.reduce((a, b) => a * b), 7), xs as never);
-        const k = tf.tensor4d(rand(ks.reduce((a, b) => a * b), 8), ks as never);
+        const x = tf.tensor4d(
+          rand(
+            xs.reduce((a, b) => a * b),
+            7,
+          ),
+          xs as never,
+        );
+        const k = tf.tensor4d(
+          rand(
+            ks.reduce((a, b) => a * b),
+            8,
+          ),
+          ks as never,
+        );
         const w = tf.tensor4d(rand(40 * 32 * 32 * 4, 9), [40, 32, 32, 4]);
-        return tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as Tensor4D, b as Tensor4D, 1, 'same'), w)))([x, k]).map((g) => g.dataSync() as Float32Array);
+        return tf
+          .grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as Tensor4D, b as Tensor4D, 1, 'same'), w)))([x, k])
+          .map((g) => g.dataSync() as Float32Array);
       });
     };
     const ref = await run('cpu');
@@ -80,8 +116,12 @@ describe('native OpenBLAS convolutions', () => {
   it('reject arrays that do not match the geometry with a message (no crash)', () => {
     if (!native) return;
     const geo = new Float32Array([1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 2, 2]);
-    expect(() => native.conv(0, new Float32Array(3), new Float32Array(1), new Float32Array(4), geo)).toThrow(/array sizes do not match the geometry/);
-    expect(() => native.conv(0, new Float32Array(4), new Float32Array(1), new Float32Array(4), new Float32Array(3))).toThrow(/geometry a Float32Array of 13/);
+    expect(() => native.conv(0, new Float32Array(3), new Float32Array(1), new Float32Array(4), geo)).toThrow(
+      /array sizes do not match the geometry/,
+    );
+    expect(() =>
+      native.conv(0, new Float32Array(4), new Float32Array(1), new Float32Array(4), new Float32Array(3)),
+    ).toThrow(/geometry a Float32Array of 13/);
     expect(createRequire(import.meta.url).resolve(nativeConvPath())).toBe(nativeConvPath());
   });
 
@@ -94,8 +134,12 @@ describe('native OpenBLAS convolutions', () => {
     native.reduceRows!(Float32Array.from([1, 2, 3, 4, 5, 6]), out, 0.5);
     expect(Array.from(out)).toEqual([2.5, 3.5, 4.5]);
     expect(() => native.reduceRows!(new Float32Array(7), new Float32Array(3), 1)).toThrow(/not a multiple/);
-    expect(() => native.channelOp!(0, new Float32Array(6), new Float32Array(4), new Float32Array(6))).toThrow(/sizes do not match/);
-    expect(() => native.channelOp!(4 as never, new Float32Array(6), new Float32Array(3), new Float32Array(6))).toThrow(/op 0-3/);
+    expect(() => native.channelOp!(0, new Float32Array(6), new Float32Array(4), new Float32Array(6))).toThrow(
+      /sizes do not match/,
+    );
+    expect(() => native.channelOp!(4 as never, new Float32Array(6), new Float32Array(3), new Float32Array(6))).toThrow(
+      /op 0-3/,
+    );
   });
 
   it('per-channel ops on a fashion-cnn-sized activation equal the cpu backend (broadcasts exactly)', async () => {
@@ -108,7 +152,10 @@ describe('native OpenBLAS convolutions', () => {
         const v4 = tf.reshape(v, [1, 1, 1, 16]);
         const ops = [tf.mul(x, v), tf.mul(v4, x), tf.add(x, v4), tf.sub(x, v), tf.sub(v4, x)];
         const sums = [tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), tf.mean(tf.reshape(x, [1568, 16]), 0)];
-        return { ops: ops.map((t) => t.dataSync() as Float32Array), sums: sums.map((t) => t.dataSync() as Float32Array) };
+        return {
+          ops: ops.map((t) => t.dataSync() as Float32Array),
+          sums: sums.map((t) => t.dataSync() as Float32Array),
+        };
       });
     };
     const ref = await run('cpu');
@@ -119,7 +166,15 @@ describe('native OpenBLAS convolutions', () => {
 
   it('batched sgemm (BatchMatMul) on wasm equals the cpu backend for every transpose and a broadcast batch', async () => {
     if (native) expect(typeof native.matmul).toBe('function');
-    if (native) expect(() => native.matmul!(new Float32Array(6), new Float32Array(6), new Float32Array(4), new Float32Array([1, 1, 2, 3, 3, 0]))).toThrow(/sizes do not match/);
+    if (native)
+      expect(() =>
+        native.matmul!(
+          new Float32Array(6),
+          new Float32Array(6),
+          new Float32Array(4),
+          new Float32Array([1, 1, 2, 3, 3, 0]),
+        ),
+      ).toThrow(/sizes do not match/);
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
@@ -128,7 +183,9 @@ describe('native OpenBLAS convolutions', () => {
         const bat = tf.tensor3d(rand(3 * 5 * 7, 23), [3, 5, 7]);
         const one = tf.tensor3d(rand(7 * 4, 24), [1, 7, 4]);
         const g = tf.grads((a, b) => tf.sum(tf.square(tf.matMul(a as never, b as never))))([x, w]);
-        return [tf.matMul(x, w), tf.matMul(w, x, true, true), tf.matMul(bat, one), ...g].map((t) => t.dataSync() as Float32Array);
+        return [tf.matMul(x, w), tf.matMul(w, x, true, true), tf.matMul(bat, one), ...g].map(
+          (t) => t.dataSync() as Float32Array,
+        );
       });
     };
     const ref = await run('cpu');
@@ -138,14 +195,21 @@ describe('native OpenBLAS convolutions', () => {
 
   it('max-pool gradients (2x2/2, 3x3/2 same, ties) on a fashion-cnn-sized activation equal the cpu backend', async () => {
     if (native) expect(typeof native.maxPoolGrad).toBe('function');
-    if (native) expect(() => native.maxPoolGrad!(new Float32Array(8), new Float32Array(1), new Float32Array(8), new Float32Array(12))).toThrow(/sizes do not match/);
+    if (native)
+      expect(() =>
+        native.maxPoolGrad!(new Float32Array(8), new Float32Array(1), new Float32Array(8), new Float32Array(12)),
+      ).toThrow(/sizes do not match/);
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
         // quantised values: many ties inside windows, where the first maximum must win
         const x = tf.round(tf.mul(tf.tensor4d(rand(2 * 28 * 28 * 16, 31), [2, 28, 28, 16]), 6));
         const w = tf.tensor4d(rand(2 * 14 * 14 * 16, 32), [2, 14, 14, 16]);
-        const f = (t: tfType.Tensor) => tf.add(tf.sum(tf.mul(tf.maxPool(t as Tensor4D, 2, 2, 'valid'), w)), tf.sum(tf.maxPool(t as Tensor4D, 3, 2, 'same')));
+        const f = (t: tfType.Tensor) =>
+          tf.add(
+            tf.sum(tf.mul(tf.maxPool(t as Tensor4D, 2, 2, 'valid'), w)),
+            tf.sum(tf.maxPool(t as Tensor4D, 3, 2, 'same')),
+          );
         return tf.grad(f)(x).dataSync() as Float32Array;
       });
     };
@@ -157,12 +221,16 @@ describe('native OpenBLAS convolutions', () => {
   it('without them (SEMEMBED_NATIVE_CONV=0) the wasm compositions still match the cpu gradients', () => {
     if (process.env.SEMEMBED_NATIVE_CONV === '0') return; // we are that run
     const vitest = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
-    const r = spawnSync(process.execPath, [vitest, 'run', 'test/gradients.test.ts', 'test/native-conv.test.ts', '--reporter', 'dot'], {
-      cwd: path.join(here, '..'),
-      env: { ...process.env, SEMEMBED_NATIVE_CONV: '0' },
-      encoding: 'utf8',
-      timeout: 170_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [vitest, 'run', 'test/gradients.test.ts', 'test/native-conv.test.ts', '--reporter', 'dot'],
+      {
+        cwd: path.join(here, '..'),
+        env: { ...process.env, SEMEMBED_NATIVE_CONV: '0' },
+        encoding: 'utf8',
+        timeout: 170_000,
+      },
+    );
     const out = `${r.stdout}\n${r.stderr}`;
     expect(r.status, out.slice(-2000)).toBe(0);
     expect(out).toMatch(/Tests\s+.*\d+ passed/);

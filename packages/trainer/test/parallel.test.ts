@@ -14,7 +14,9 @@ const SHAPE: [number, number, number] = [28, 28, 1];
 
 /** fashion-cnn with its BatchNormalization layers cut out (inputs rewired): gradients then do not depend on how a batch is split. */
 function withoutBatchNorm(cfg: KerasModelConfig): KerasModelConfig {
-  const c = structuredClone(cfg) as unknown as { config: { layers: Array<{ class_name: string; name: string; inbound_nodes: unknown[][][] }> } };
+  const c = structuredClone(cfg) as unknown as {
+    config: { layers: Array<{ class_name: string; name: string; inbound_nodes: unknown[][][] }> };
+  };
   const replaced = new Map<string, string>();
   const layers = [];
   for (const l of c.config.layers) {
@@ -37,15 +39,34 @@ const emb = new Float32Array(100);
 for (let i = 0; i < 10; i++) emb[i * 11] = 1;
 
 function setupFor(cfg: KerasModelConfig, clsWeight = 0): HelperSetup {
-  return { backend: 'wasm', modelConfig: cfg, loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, inputShape: SHAPE };
+  return {
+    backend: 'wasm',
+    modelConfig: cfg,
+    loss: 'inv_corr',
+    clsWeight,
+    embedding: emb,
+    embRows: 10,
+    embDim: 10,
+    numClasses: 10,
+    inputShape: SHAPE,
+  };
 }
-
 
 describe('batchParts', () => {
   it('splits rows into contiguous, nearly equal shares that cover the batch', () => {
-    expect(batchParts(100, 2)).toEqual([[0, 50], [50, 100]]);
-    expect(batchParts(7, 3)).toEqual([[0, 3], [3, 5], [5, 7]]);
-    expect(batchParts(1, 2)).toEqual([[0, 1], [1, 1]]);
+    expect(batchParts(100, 2)).toEqual([
+      [0, 50],
+      [50, 100],
+    ]);
+    expect(batchParts(7, 3)).toEqual([
+      [0, 3],
+      [3, 5],
+      [5, 7],
+    ]);
+    expect(batchParts(1, 2)).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
   });
   it('auto uses the usable cores, at most 4', () => {
     const r = resolveWorkers('auto');
@@ -61,12 +82,35 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
     tf = (await selectBackend('wasm')).tf;
   });
 
-  const localFor = (model: tfType.LayersModel, vars: tfType.Variable[], clsWeight = 0) => (x: Float32Array, labels: Int32Array, n: number) =>
-    shareGradients(tf, { model, loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: SHAPE } }, vars, x, labels, n);
+  const localFor =
+    (model: tfType.LayersModel, vars: tfType.Variable[], clsWeight = 0) =>
+    (x: Float32Array, labels: Int32Array, n: number) =>
+      shareGradients(
+        tf,
+        {
+          model,
+          loss: 'inv_corr',
+          clsWeight,
+          embedding: emb,
+          embRows: 10,
+          embDim: 10,
+          numClasses: 10,
+          train: { inputShape: SHAPE },
+        },
+        vars,
+        x,
+        labels,
+        n,
+      );
 
-  for (const [threads, n] of [[2, 40], [3, 7]] as const) {
+  for (const [threads, n] of [
+    [2, 40],
+    [3, 7],
+  ] as const) {
     it(`${threads} threads, batch ${n}: the same loss, outputs and gradients as one thread on the whole batch`, async () => {
-      const cfg = withoutBatchNorm(buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' }));
+      const cfg = withoutBatchNorm(
+        buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' }),
+      );
       const model = await modelFromKerasConfig(tf, cfg);
       const workers = await GradientWorkers.start(threads, model, setupFor(cfg));
       try {
@@ -78,7 +122,10 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
         expect(Math.abs(par.value - whole.value)).toBeLessThan(1e-6);
         expect(relErr(par.emb, whole.emb)).toBeLessThan(1e-5);
         for (const v of vars) {
-          const d = relErr(par.grads[v.name].dataSync() as Float32Array, whole.grads[v.name].dataSync() as Float32Array);
+          const d = relErr(
+            par.grads[v.name].dataSync() as Float32Array,
+            whole.grads[v.name].dataSync() as Float32Array,
+          );
           expect(d, v.name).toBeLessThan(1e-4);
         }
         tf.dispose([...Object.values(par.grads), ...Object.values(whole.grads)]);
@@ -90,7 +137,13 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
   }
 
   it('with BatchNorm: gradients and moving statistics are the share-size-weighted means of each share alone', async () => {
-    const cfg = buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+    const cfg = buildArchitecture('fashion-cnn', {
+      inputShape: SHAPE,
+      embeddingDim: 10,
+      numClasses: 10,
+      loss: 'inv_corr',
+      clsWeight: 0.1,
+    });
     const model = await modelFromKerasConfig(tf, cfg);
     const workers = await GradientWorkers.start(2, model, setupFor(cfg, 0.1));
     try {
@@ -135,19 +188,28 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
   });
 
   it('a process whose only pending work is a helper step waits for it, then exits (idle helpers hold no reference)', () => {
-    const r = spawnSync(process.execPath, [path.join(here, 'fixtures', 'await-helper.mjs')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(here, 'fixtures', 'await-helper.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('reply number');
     expect(r.status).toBe(0);
   }, 70_000);
 
   it('a helper that cannot build the model fails start() with a clear message', async () => {
-    const cfg = buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
+    const cfg = buildArchitecture('fashion-cnn', {
+      inputShape: SHAPE,
+      embeddingDim: 10,
+      numClasses: 10,
+      loss: 'inv_corr',
+    });
     const model = await modelFromKerasConfig(tf, cfg);
     const broken = structuredClone(cfg) as unknown as { config: { layers: Array<{ class_name: string }> } };
     broken.config.layers[1].class_name = 'NoSuchLayer';
-    await expect(GradientWorkers.start(2, model, setupFor(broken as unknown as KerasModelConfig))).rejects.toThrow(/training worker 1 could not start: .*NoSuchLayer/);
+    await expect(GradientWorkers.start(2, model, setupFor(broken as unknown as KerasModelConfig))).rejects.toThrow(
+      /training worker 1 could not start: .*NoSuchLayer/,
+    );
     model.dispose();
   });
 });
-

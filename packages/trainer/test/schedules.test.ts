@@ -47,14 +47,21 @@ describe('CLR (triangular, per batch)', () => {
 describe('ResNet-Schedule', () => {
   const s = makeSchedule('ResNet-Schedule', {}, 1);
   it('0.01, 0.1 from 1, 0.01 from 80, 0.001 from 120; 164 epochs', () => {
-    expect([0, 1, 79, 80, 119, 120, 163].map((e) => s.epochLr(e, 0))).toEqual([0.01, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001]);
+    expect([0, 1, 79, 80, 119, 120, 163].map((e) => s.epochLr(e, 0))).toEqual([
+      0.01, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001,
+    ]);
     expect(s.defaultEpochs).toBe(164);
   });
 });
 
 describe('SGD', () => {
   it('explicit schedule "1:0.1,31:0.01,41:0.001,50"', () => {
-    expect(parseSgdSchedule('1:0.1,31:0.01,41:0.001,50')).toEqual([[0, 0.1], [30, 0.01], [40, 0.001], [49, null]]);
+    expect(parseSgdSchedule('1:0.1,31:0.01,41:0.001,50')).toEqual([
+      [0, 0.1],
+      [30, 0.01],
+      [40, 0.001],
+      [49, null],
+    ]);
     const s = makeSchedule('SGD', { sgdSchedule: '1:0.1,31:0.01,41:0.001,50' }, 1);
     expect(s.defaultEpochs).toBe(50);
     // the lr carries over between epochs, as Keras's LearningRateScheduler sees it

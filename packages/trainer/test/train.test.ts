@@ -29,7 +29,14 @@ beforeAll(() => {
   const h = readHierarchy(path.join(here, 'fixtures', 'fashion-mnist.parent-child.txt'));
   const classes = h.leaves();
   const res = computeClassEmbedding(h, classes, { method: 'unitsphere' });
-  writeClassEmbedding(embPath, { method: res.method, ind2label: classes, label2ind: new Map(classes.map((c, i) => [c, i])), embedding: res.embedding, rows: res.rows, dim: res.dim });
+  writeClassEmbedding(embPath, {
+    method: res.method,
+    ind2label: classes,
+    label2ind: new Map(classes.map((c, i) => [c, i])),
+    embedding: res.embedding,
+    rows: res.rows,
+    dim: res.dim,
+  });
 });
 
 const quiet = () => {};
@@ -79,7 +86,10 @@ describe('a short real training run on Fashion-MNIST (wasm)', () => {
     expect(h5.attrs.backend).toBe('tensorflow');
     const cfg = JSON.parse(h5.attrs.model_config);
     expect(h5.layers.map((l) => l.name)).toEqual(cfg.config.layers.map((l: { name: string }) => l.name));
-    expect(h5.layers.find((l) => l.name === 'conv1')!.weights.map((w) => w.name)).toEqual(['conv1/kernel:0', 'conv1/bias:0']);
+    expect(h5.layers.find((l) => l.name === 'conv1')!.weights.map((w) => w.name)).toEqual([
+      'conv1/kernel:0',
+      'conv1/bias:0',
+    ]);
     expect(h5.layers.find((l) => l.name === 'prob')!.weights[0].shape).toEqual([10, 10]);
 
     const feats = readNpy(featureDump);
@@ -99,7 +109,8 @@ describe('a short real training run on Fashion-MNIST (wasm)', () => {
     const out = model.predict(x) as import('@tensorflow/tfjs').Tensor[];
     const emb = out[0].dataSync();
     let maxDiff = 0;
-    for (let i = 0; i < emb.length; i++) maxDiff = Math.max(maxDiff, Math.abs(emb[i] - (feats.data as Float32Array)[i]));
+    for (let i = 0; i < emb.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(emb[i] - (feats.data as Float32Array)[i]));
     expect(maxDiff).toBeLessThan(1e-5);
     for (let i = 0; i < 400; i++) expect(Number((labels.data as BigInt64Array)[i])).toBe(test.labels[i]);
     tf.dispose([x, ...out]);
@@ -130,7 +141,12 @@ describe('a short real training run on Fashion-MNIST (wasm)', () => {
     const o = JSON.parse(r.stdout);
     expect(o.attrs).toEqual({ keras_version: '2.2.4', backend: 'tensorflow', semembed_producer: 'semembed' });
     expect(o.layers).toEqual(o.config_layers);
-    expect(o.weights.bn1.map((w: [string]) => w[0])).toEqual(['bn1/gamma:0', 'bn1/beta:0', 'bn1/moving_mean:0', 'bn1/moving_variance:0']);
+    expect(o.weights.bn1.map((w: [string]) => w[0])).toEqual([
+      'bn1/gamma:0',
+      'bn1/beta:0',
+      'bn1/moving_mean:0',
+      'bn1/moving_variance:0',
+    ]);
     expect(o.weights.conv1[0]).toEqual(['conv1/kernel:0', [3, 3, 1, 16]]);
     expect(o.weights.mp2).toEqual([]);
   });
@@ -175,7 +191,14 @@ describe('seed, snapshots and interruption', () => {
 
     // Interrupt during epoch 3: the snapshot keeps epoch 2 as the one to (re)run.
     const ctl = new AbortController();
-    const r3 = await train({ ...base, epochs: 3, seed: 2, snapshot: snap, signal: ctl.signal, onProgress: () => ctl.abort() });
+    const r3 = await train({
+      ...base,
+      epochs: 3,
+      seed: 2,
+      snapshot: snap,
+      signal: ctl.signal,
+      onProgress: () => ctl.abort(),
+    });
     expect(r3.stopped).toBe(true);
     expect(r3.test).toBeUndefined();
     expect(JSON.parse((await readKerasH5(snap)).attrs.semembed_state)).toMatchObject({ epoch: 2, iterations: 5 });
@@ -185,7 +208,9 @@ describe('seed, snapshots and interruption', () => {
   it('rejects bad options with the flag name', async () => {
     await expect(train({ ...base, batchSize: 0 })).rejects.toThrow(/--batch_size/);
     await expect(train({ ...base, lrSchedule: 'fast' })).rejects.toThrow(/--lr_schedule/);
-    await expect(train({ ...base, architecture: 'nope' })).rejects.toThrow(/--architecture: unknown architecture 'nope'/);
+    await expect(train({ ...base, architecture: 'nope' })).rejects.toThrow(
+      /--architecture: unknown architecture 'nope'/,
+    );
     await expect(train({ ...base, modelDump: '/no/such/dir/m.h5' })).rejects.toThrow(/--model_dump/);
     await expect(train({ ...base, sgdSchedule: '1:x' })).rejects.toThrow(/--sgd_schedule/);
   });
@@ -195,7 +220,10 @@ describe('CIFAR-sized 32x32x3 networks train on wasm (smoke)', () => {
   function synthetic(n: number): DataSplit {
     const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
     let s = 1;
-    const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1);
+    const x = Float32Array.from(
+      { length: n * 32 * 32 * 3 },
+      () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1,
+    );
     return {
       size: n,
       inputShape: [32, 32, 3],
@@ -211,23 +239,47 @@ describe('CIFAR-sized 32x32x3 networks train on wasm (smoke)', () => {
   }
 
   // resnet-32's embedding is its 64-d pooled features (no Dense), as in the reference.
-  for (const [arch, dim] of [['simple', 10], ['resnet-32', 64]] as const) {
+  for (const [arch, dim] of [
+    ['simple', 10],
+    ['resnet-32', 64],
+  ] as const) {
     it(`${arch}: finite loss, every trainable weight moves`, async () => {
       const { tf } = (await selectBackend('wasm')) as { tf: Tf };
-      const cfg = buildArchitecture(arch, { inputShape: [32, 32, 3], embeddingDim: dim, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+      const cfg = buildArchitecture(arch, {
+        inputShape: [32, 32, 3],
+        embeddingDim: dim,
+        numClasses: 10,
+        loss: 'inv_corr',
+        clsWeight: 0.1,
+      });
       const model = await modelFromKerasConfig(tf, cfg);
       const before = model.trainableWeights.map((w) => w.read().dataSync().slice());
       const emb = new Float32Array(10 * dim);
       for (let i = 0; i < 10; i++) emb[i * dim + i] = 1;
       const opt = new KerasSGD(tf, 0.05, { momentum: 0.9, nesterov: true, clipnorm: 10, decay: 0 });
       const r = await fit({
-        tf, model, loss: 'inv_corr', embedding: emb, embRows: 10, embDim: dim, clsWeight: 0.1, numClasses: 10,
-        train: synthetic(8), epochs: 1, batchSize: 4, valBatchSize: 4,
-        schedule: makeSchedule('SGD', { sgdSchedule: '1:0.05,1' }, 2), optimizer: opt, seed: 0, augment: false,
+        tf,
+        model,
+        loss: 'inv_corr',
+        embedding: emb,
+        embRows: 10,
+        embDim: dim,
+        clsWeight: 0.1,
+        numClasses: 10,
+        train: synthetic(8),
+        epochs: 1,
+        batchSize: 4,
+        valBatchSize: 4,
+        schedule: makeSchedule('SGD', { sgdSchedule: '1:0.05,1' }, 2),
+        optimizer: opt,
+        seed: 0,
+        augment: false,
       });
       expect(Number.isFinite(r.logs[0].loss)).toBe(true);
       const after = model.trainableWeights.map((w) => w.read().dataSync());
-      const unchanged = model.trainableWeights.filter((_, i) => after[i].every((v, j) => v === before[i][j])).map((w) => w.name);
+      const unchanged = model.trainableWeights
+        .filter((_, i) => after[i].every((v, j) => v === before[i][j]))
+        .map((w) => w.name);
       expect(unchanged).toEqual([]);
       opt.dispose();
       model.dispose();

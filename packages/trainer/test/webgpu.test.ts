@@ -18,7 +18,10 @@ process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
 
 let tf: Tf;
 beforeAll(async () => {
-  expect(fs.existsSync(process.env.VK_ICD_FILENAMES!), `Vulkan ICD ${process.env.VK_ICD_FILENAMES} (apt-get install chromium libvulkan1)`).toBe(true);
+  expect(
+    fs.existsSync(process.env.VK_ICD_FILENAMES!),
+    `Vulkan ICD ${process.env.VK_ICD_FILENAMES} (apt-get install chromium libvulkan1)`,
+  ).toBe(true);
   tf = (await selectBackend('cpu')).tf;
 });
 
@@ -30,7 +33,9 @@ describe('backend selection', () => {
     expect(c.adapter).toBeDefined();
     if (process.env.VK_ICD_FILENAMES === SWIFTSHADER) {
       expect(c.adapter!.software).toBe(true);
-      expect(`${c.adapter!.vendor} ${c.adapter!.architecture} ${c.adapter!.description}`.toLowerCase()).toContain('swiftshader');
+      expect(`${c.adapter!.vendor} ${c.adapter!.architecture} ${c.adapter!.description}`.toLowerCase()).toContain(
+        'swiftshader',
+      );
     }
     const y = c.tf.matMul(c.tf.tensor2d([1, 2, 3, 4], [2, 2]), c.tf.tensor2d([1, 0, 0, 1], [2, 2]));
     expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
@@ -62,9 +67,21 @@ describe('webgpu gradients match the cpu backend, kernel by kernel', () => {
 });
 
 /** Loss, gradients and outputs of one training step of `arch` on `backend`, from fixed weights and inputs. */
-async function stepOn(backend: string, arch: string, shape: [number, number, number], n: number, weights?: Float32Array[]) {
+async function stepOn(
+  backend: string,
+  arch: string,
+  shape: [number, number, number],
+  n: number,
+  weights?: Float32Array[],
+) {
   await tf.setBackend(backend);
-  const cfg = buildArchitecture(arch, { inputShape: shape, embeddingDim: 10, numClasses: 10, loss: 'inv_corr', clsWeight: 0.1 });
+  const cfg = buildArchitecture(arch, {
+    inputShape: shape,
+    embeddingDim: 10,
+    numClasses: 10,
+    loss: 'inv_corr',
+    clsWeight: 0.1,
+  });
   // Seeded initial weights: the comparison is then the same every run. With random weights a near-tie in a max-pool
   // window (two values equal to float rounding) now and then routes a gradient differently on the two backends.
   const orig = Math.random;
@@ -75,7 +92,8 @@ async function stepOn(backend: string, arch: string, shape: [number, number, num
   } finally {
     Math.random = orig;
   }
-  const initial = weights ?? (await Promise.all(model.weights.map(async (w) => (await w.read().data()) as Float32Array)));
+  const initial =
+    weights ?? (await Promise.all(model.weights.map(async (w) => (await w.read().data()) as Float32Array)));
   model.weights.forEach((w, i) => (w.read() as tfType.Variable).assign(tf.tensor(initial[i], w.shape as number[])));
   const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
   const emb = new Float32Array(100);
@@ -83,12 +101,23 @@ async function stepOn(backend: string, arch: string, shape: [number, number, num
   const [H, W, C] = shape;
   const x = randArr(n * H * W * C, 7).map((v) => v * 2);
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-  const o = { model, loss: 'inv_corr' as const, clsWeight: 0.1, embedding: emb, embRows: 10, embDim: 10, numClasses: 10, train: { inputShape: shape } };
+  const o = {
+    model,
+    loss: 'inv_corr' as const,
+    clsWeight: 0.1,
+    embedding: emb,
+    embRows: 10,
+    embDim: 10,
+    numClasses: 10,
+    train: { inputShape: shape },
+  };
   const r = await shareGradients(tf, o, vars, x, labels, n);
   const grads = await Promise.all(vars.map(async (v) => (await r.grads[v.name].data()) as Float32Array));
   const names = model.trainableWeights.map((w) => w.originalName);
   // BatchNorm moving statistics after the step (Keras 2.2's unbiased variance rule).
-  const moving = await Promise.all(model.weights.filter((w) => !w.trainable).map(async (w) => (await w.read().data()) as Float32Array));
+  const moving = await Promise.all(
+    model.weights.filter((w) => !w.trainable).map(async (w) => (await w.read().data()) as Float32Array),
+  );
   tf.dispose(Object.values(r.grads));
   model.dispose();
   return { value: r.value, emb: r.emb, prob: r.prob, grads, names, moving, initial };

@@ -12,7 +12,9 @@ if (!existsSync(dist)) {
     console.error(`semembed: ${fileURLToPath(dist)} is missing and this is not a source checkout to build it in`);
     process.exit(70);
   }
-  console.error('semembed: first run without dist/ (installed with --ignore-scripts?): building the packages once (npm run build)...');
+  console.error(
+    'semembed: first run without dist/ (installed with --ignore-scripts?): building the packages once (npm run build)...',
+  );
   const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0 || !existsSync(dist)) {
     console.error('semembed: the build failed (errors above); fix them and run: npm run build');

@@ -8,7 +8,12 @@ import type { LossName, LrScheduleName } from '@semembed/trainer';
 type All<Union, List extends readonly unknown[]> = [Exclude<Union, List[number]>] extends [never] ? true : false;
 const all = <T extends true>(t: T) => t;
 
-export const EMBEDDING_METHODS = ['unitsphere', 'approx_sim', 'mds', 'spheres'] as const satisfies readonly EmbeddingMethod[];
+export const EMBEDDING_METHODS = [
+  'unitsphere',
+  'approx_sim',
+  'mds',
+  'spheres',
+] as const satisfies readonly EmbeddingMethod[];
 all<All<EmbeddingMethod, typeof EMBEDDING_METHODS>>(true);
 
 export const LOSSES = ['inv_corr', 'mse', 'unnorm_corr', 'softmax_corr'] as const satisfies readonly LossName[];

@@ -20,8 +20,10 @@ const REASONS: Record<string, string> = {
 
 export function describeFsError(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException;
-  if (!(err instanceof Error) || typeof e.code !== 'string' || !REASONS[e.code] || typeof e.path !== 'string') return undefined;
-  const verb = e.syscall === 'open' || e.syscall === 'write' || e.syscall === 'rename' || e.syscall === 'mkdir' ? 'write' : 'use';
+  if (!(err instanceof Error) || typeof e.code !== 'string' || !REASONS[e.code] || typeof e.path !== 'string')
+    return undefined;
+  const verb =
+    e.syscall === 'open' || e.syscall === 'write' || e.syscall === 'rename' || e.syscall === 'mkdir' ? 'write' : 'use';
   // Name the output, not the temporary it was being written through (`.NAME.<pid>.<hex>.tmp`, see formats).
   const path = e.path.replace(/(^|\/)\.([^/]+)\.\d+(\.[0-9a-f]+)?\.tmp$/, '$1$2');
   return `cannot ${verb} ${path}: ${REASONS[e.code]} (${e.code})`;

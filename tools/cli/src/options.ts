@@ -17,7 +17,11 @@ export class FlagError extends Error {
 /** The reference's taxonomy flags, shared by every command that reads a hierarchy file. */
 export function withTaxonomyOptions<T>(y: Argv<T>) {
   return y
-    .option('hierarchy', { type: 'string', demandOption: true, describe: 'Taxonomy file: one "parent child" relation per line' })
+    .option('hierarchy', {
+      type: 'string',
+      demandOption: true,
+      describe: 'Taxonomy file: one "parent child" relation per line',
+    })
     .option('is_a', { type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
     .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings, not integers' });
 }
@@ -56,7 +60,9 @@ export const yesNoListOption = (flag: string, describe: string) => ({
 /** evaluate-*: the test labels come from --labels, or from the dataset (--dataset and --data_root). */
 export function labelsSourceCheck(a: { labels?: string; dataset?: string; data_root?: string }): true {
   if (a.labels || (a.dataset && a.data_root)) return true;
-  throw new FlagError('give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels');
+  throw new FlagError(
+    'give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels',
+  );
 }
 
 /** The evaluate commands' label source: --labels, or the test split of --dataset in --data_root (checked). */
@@ -64,7 +70,10 @@ export function withLabelSourceOptions<T>(y: Argv<T>) {
   return y
     .option('dataset', { type: 'string', describe: 'Dataset name (only read when --labels is not given)' })
     .option('data_root', { type: 'string', describe: 'Root directory of the dataset' })
-    .option('labels', { type: 'string', describe: 'Class labels in feature row order: .npy of integers or text, one per line' })
+    .option('labels', {
+      type: 'string',
+      describe: 'Class labels in feature row order: .npy of integers or text, one per line',
+    })
     .check(labelsSourceCheck);
 }
 
@@ -73,11 +82,17 @@ export function parseWorkers(v: unknown): number | 'auto' {
   const last = Array.isArray(v) ? v[v.length - 1] : v;
   if (last === undefined || last === 'auto') return 'auto';
   const n = Number(last);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new FlagError(`--workers must be auto or an integer from 1 to 64, got '${String(last)}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new FlagError(`--workers must be auto or an integer from 1 to 64, got '${String(last)}'`);
   return n;
 }
 
-export const workersOption = (describe: string) => ({ default: 'auto' as const, requiresArg: true, describe, coerce: parseWorkers });
+export const workersOption = (describe: string) => ({
+  default: 'auto' as const,
+  requiresArg: true,
+  describe,
+  coerce: parseWorkers,
+});
 
 interface NumberSpec {
   describe?: string;
@@ -106,10 +121,9 @@ export function numberOption<S extends NumberSpec>(flag: string, spec: S): Numbe
   const coerce = (v: unknown): number => {
     const last = Array.isArray(v) ? v[v.length - 1] : v;
     const n = typeof last === 'number' ? last : typeof last === 'string' && last.trim() !== '' ? Number(last) : NaN;
-    const range = [
-      min !== undefined ? `${aboveMin ? '>' : '>='} ${min}` : '',
-      max !== undefined ? `<= ${max}` : '',
-    ].filter(Boolean).join(' and ');
+    const range = [min !== undefined ? `${aboveMin ? '>' : '>='} ${min}` : '', max !== undefined ? `<= ${max}` : '']
+      .filter(Boolean)
+      .join(' and ');
     const what = `${int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`;
     const bad =
       !Number.isFinite(n) ||
@@ -123,7 +137,8 @@ export function numberOption<S extends NumberSpec>(flag: string, spec: S): Numbe
 }
 
 /** Integer flag (the reference's `type = int`). */
-export const intOption = <S extends Omit<NumberSpec, 'int'>>(flag: string, spec: S) => numberOption(flag, { ...spec, int: true });
+export const intOption = <S extends Omit<NumberSpec, 'int'>>(flag: string, spec: S) =>
+  numberOption(flag, { ...spec, int: true });
 
 export interface YargsOptionsView {
   key: Record<string, unknown>;
@@ -160,14 +175,17 @@ export function withSpellingAliases<U>(y: Argv<U>): Argv<U> {
 /** The flag names (with their aliases) a builder declared, for "did you mean" suggestions. */
 export function declaredFlags(y: Argv<unknown>): string[] {
   const opts = optionsOf(y);
-  return [...new Set([...Object.keys(opts.key), ...Object.values(opts.alias).flat()])].filter((k) => k !== '$0' && k !== '_');
+  return [...new Set([...Object.keys(opts.key), ...Object.values(opts.alias).flat()])].filter(
+    (k) => k !== '$0' && k !== '_',
+  );
 }
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];
@@ -181,7 +199,8 @@ export function suggestFlag(typed: string, known: string[]): string | undefined 
   const sameStyle = (k: string) => k.includes(typed.includes('-') ? '-' : '_');
   const prefixed = new Map<string, string>();
   for (const k of candidates)
-    if (typed.length >= 3 && norm(k).startsWith(norm(typed)) && (!prefixed.has(norm(k)) || sameStyle(k))) prefixed.set(norm(k), k);
+    if (typed.length >= 3 && norm(k).startsWith(norm(typed)) && (!prefixed.has(norm(k)) || sameStyle(k)))
+      prefixed.set(norm(k), k);
   if (prefixed.size === 1) return [...prefixed.values()][0];
   let best: string | undefined;
   let bestD = Infinity;

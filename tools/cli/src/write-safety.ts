@@ -84,7 +84,9 @@ export function checkOutputs(outputs: PathArg[], inputs: PathArg[], force: boole
       rmSync(probe, { force: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      const why = { EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system' }[code as string];
+      const why = { EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'read-only file system' }[
+        code as string
+      ];
       throw new UsageError(`${flag} ${path}: cannot write into ${dir} (${why ?? code})`);
     }
   }

@@ -7,7 +7,8 @@ import * as converter from '@semembed/converter';
 import { BACKEND_NAMES, DEFAULT_OPSET, EMBEDDING_METHODS, LOSSES, LR_SCHEDULES } from '../src/choices.js';
 
 describe('flag choices equal their owners', () => {
-  it('embedding methods (@semembed/hierarchy)', () => expect([...EMBEDDING_METHODS].sort()).toEqual([...hierarchy.EMBEDDING_METHODS].sort()));
+  it('embedding methods (@semembed/hierarchy)', () =>
+    expect([...EMBEDDING_METHODS].sort()).toEqual([...hierarchy.EMBEDDING_METHODS].sort()));
   it('losses and schedules (@semembed/trainer)', () => {
     expect([...LOSSES].sort()).toEqual([...trainer.LOSSES].sort());
     expect([...LR_SCHEDULES].sort()).toEqual([...trainer.LR_SCHEDULES].sort());

@@ -14,13 +14,46 @@ const HIER = join(ROOT, 'hierarchies', 'fashion-mnist', 'fashion-mnist.parent-ch
 // suggestion must name. Inputs need not exist: nothing may be read before the flags are checked.
 const typos: Record<string, [string[], string]> = {
   'compute-class-embedding': [['--hierarchy', HIER, '--out', out('e.json'), '--metod', 'unitsphere'], 'method'],
-  'learn-image-embeddings': [['--dataset', 'FashionMNIST', '--embedding', 'onehot', '--model_dump', out('m.h5'), '--feature_dump', out('f.npy'), '--sgd_lrr', '0.1'], 'sgd_lr'],
+  'learn-image-embeddings': [
+    [
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--model_dump',
+      out('m.h5'),
+      '--feature_dump',
+      out('f.npy'),
+      '--sgd_lrr',
+      '0.1',
+    ],
+    'sgd_lr',
+  ],
   convert: [['in.h5', out('m.onnx'), '--opst', '13'], 'opset'],
   import: [['--from', 'in.h5', '--out', out('i.onnx'), '--archtecture', 'simple'], 'architecture'],
   embed: [['--model', 'm.onnx', '--input', 'images', '--out', out('f.npy'), '--batchsize', '4'], 'batch_size'],
   serve: [['--model', 'm.onnx', '--prot', '18432'], 'port'],
-  'evaluate-retrieval': [['--hierarchy', HIER, '--feat', 'f.npy', '--labels', 'l.txt', '--json', out('r.json'), '--csv', out('r.csv'), '--clip_ahb', '250'], 'clip_ahp'],
-  'evaluate-classification': [['--hierarchy', HIER, '--feat', 'p.npy', '--labels', 'l.txt', '--json', out('c.json'), '--prob_feature', 'yes'], 'prob_features'],
+  'evaluate-retrieval': [
+    [
+      '--hierarchy',
+      HIER,
+      '--feat',
+      'f.npy',
+      '--labels',
+      'l.txt',
+      '--json',
+      out('r.json'),
+      '--csv',
+      out('r.csv'),
+      '--clip_ahb',
+      '250',
+    ],
+    'clip_ahp',
+  ],
+  'evaluate-classification': [
+    ['--hierarchy', HIER, '--feat', 'p.npy', '--labels', 'l.txt', '--json', out('c.json'), '--prob_feature', 'yes'],
+    'prob_features',
+  ],
   index: [['build', '--features', 'f.npy', '--out', out('g.index'), '--factroy', 'Flat'], 'factory'],
   'web-site': [['--model', 'm.json', '--out', out('site'), '--dtpye', 'float16'], 'dtype'],
   pipeline: [['--out', out('run'), '--epoch', '1'], 'epochs'],
@@ -46,7 +79,9 @@ function expectRejected(args: string[], message: RegExp) {
 
 describe('a typo never runs', () => {
   it('covers every command', () => {
-    expect(Object.keys(typos).sort()).toEqual(commands.map((c) => (Array.isArray(c.command) ? c.command[0] : (c.command as string)).split(' ')[0]).sort());
+    expect(Object.keys(typos).sort()).toEqual(
+      commands.map((c) => (Array.isArray(c.command) ? c.command[0] : (c.command as string)).split(' ')[0]).sort(),
+    );
   });
 
   for (const [command, [args, meant]] of Object.entries(typos)) {
@@ -57,16 +92,37 @@ describe('a typo never runs', () => {
   }
 
   it('a missing required flag, a bad choice and a bad number stop before any work', () => {
-    expectRejected(['compute-class-embedding', '--out', out('e.json')], /^semembed: Missing required argument: hierarchy/);
-    expectRejected(['compute-class-embedding', '--hierarchy', HIER, '--out', out('e.json'), '--method', 'pca'], /Invalid values: .*method.*Given: "pca"/);
-    expectRejected(['compute-class-embedding', '--hierarchy', HIER, '--out', out('e.json'), '--method', 'mds', '--num_dim', 'ten'], /^semembed: --num_dim must be an integer >= 0, got 'ten'$/);
-    expectRejected(['serve', '--model', 'm.onnx', '--port', '80a'], /^semembed: --port must be an integer >= 0 and <= 65535, got '80a'$/);
-    expectRejected(['evaluate-retrieval', '--hierarchy', HIER, '--feat', 'f.npy', '--json', out('r.json')], /^semembed: give --labels F/);
-    expectRejected(['evaluate-retrieval', '--hierarchy', HIER, '--feat', 'f.npy', '--labels', 'l.txt', '--json', '-'], /^semembed: --json -: '-' \(standard output\) is not supported; give a file name/);
+    expectRejected(
+      ['compute-class-embedding', '--out', out('e.json')],
+      /^semembed: Missing required argument: hierarchy/,
+    );
+    expectRejected(
+      ['compute-class-embedding', '--hierarchy', HIER, '--out', out('e.json'), '--method', 'pca'],
+      /Invalid values: .*method.*Given: "pca"/,
+    );
+    expectRejected(
+      ['compute-class-embedding', '--hierarchy', HIER, '--out', out('e.json'), '--method', 'mds', '--num_dim', 'ten'],
+      /^semembed: --num_dim must be an integer >= 0, got 'ten'$/,
+    );
+    expectRejected(
+      ['serve', '--model', 'm.onnx', '--port', '80a'],
+      /^semembed: --port must be an integer >= 0 and <= 65535, got '80a'$/,
+    );
+    expectRejected(
+      ['evaluate-retrieval', '--hierarchy', HIER, '--feat', 'f.npy', '--json', out('r.json')],
+      /^semembed: give --labels F/,
+    );
+    expectRejected(
+      ['evaluate-retrieval', '--hierarchy', HIER, '--feat', 'f.npy', '--labels', 'l.txt', '--json', '-'],
+      /^semembed: --json -: '-' \(standard output\) is not supported; give a file name/,
+    );
   });
 
   it('an unknown command is named, with the closest one', () => {
-    expectRejected(['compute-clas', '--hierarchy', HIER], /^semembed: unknown command 'compute-clas'; did you mean compute-class-embedding\?/);
+    expectRejected(
+      ['compute-clas', '--hierarchy', HIER],
+      /^semembed: unknown command 'compute-clas'; did you mean compute-class-embedding\?/,
+    );
   });
 });
 

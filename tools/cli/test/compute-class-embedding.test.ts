@@ -21,7 +21,9 @@ describe('semembed compute-class-embedding', () => {
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Computed 100-dimensional semantic embeddings for 100 classes using the "unitsphere" method in [0-9.e-]+ seconds\.\n/);
+    expect(r.stdout).toMatch(
+      /^Computed 100-dimensional semantic embeddings for 100 classes using the "unitsphere" method in [0-9.e-]+ seconds\.\n/,
+    );
     expect(r.stdout).toMatch(/Maximum deviation from target similarities: \d\.\d+e-16\n/);
     expect(r.stdout).toMatch(/Average deviation from target similarities: \d\.\d+e-1[78]\n/);
     const emb = readClassEmbedding(out);
@@ -58,14 +60,28 @@ describe('semembed compute-class-embedding', () => {
     const childParent = join(dir, 'is_a.txt');
     writeFileSync(
       childParent,
-      readFileSync(join(import.meta.dirname, '../../../hierarchies/fashion-mnist/fashion-mnist.parent-child.txt'), 'utf8')
+      readFileSync(
+        join(import.meta.dirname, '../../../hierarchies/fashion-mnist/fashion-mnist.parent-child.txt'),
+        'utf8',
+      )
         .trim()
         .split('\n')
         .map((l) => l.split(' ').reverse().join(' '))
         .join('\n'),
     );
     const out = join(dir, 'sub.json');
-    const r = semembed(['compute-class-embedding', '--hierarchy', childParent, '--is_a', '--class_list', classes, '--method', 'unitsphere', '--out', out]);
+    const r = semembed([
+      'compute-class-embedding',
+      '--hierarchy',
+      childParent,
+      '--is_a',
+      '--class_list',
+      classes,
+      '--method',
+      'unitsphere',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     const emb = readClassEmbedding(out);
     expect(emb.ind2label).toEqual([5, 7, 9, 0]);

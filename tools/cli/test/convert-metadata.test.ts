@@ -17,11 +17,30 @@ describe('semembed convert: ONNX metadata (issue #13)', () => {
     const ce = semembed(['compute-class-embedding', '--hierarchy', h, '--out', emb]);
     expect(ce.code, ce.stderr).toBe(0);
     const out = join(d, 'm.onnx');
-    const r = semembed(['convert', join(FIX, 'dl4j__cnn_batch_norm.h5'), out, '--embedding', emb, '--hierarchy', h,
-      '--class_names', join(HIER, 'class_names.txt')]);
+    const r = semembed([
+      'convert',
+      join(FIX, 'dl4j__cnn_batch_norm.h5'),
+      out,
+      '--embedding',
+      emb,
+      '--hierarchy',
+      h,
+      '--class_names',
+      join(HIER, 'class_names.txt'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const meta = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import onnx,sys,json; m=onnx.load(sys.argv[1]); '
-      + 'print(json.dumps({p.key: p.value for p in m.metadata_props}))', out], { encoding: 'utf8' }));
+    const meta = JSON.parse(
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import onnx,sys,json; m=onnx.load(sys.argv[1]); ' +
+            'print(json.dumps({p.key: p.value for p in m.metadata_props}))',
+          out,
+        ],
+        { encoding: 'utf8' },
+      ),
+    );
     expect(meta['semembed.class_embedding.method']).toBe('unitsphere');
     expect(meta['semembed.taxonomy.sha256']).toBe(createHash('sha256').update(readFileSync(h)).digest('hex'));
     const sidecar = JSON.parse(readFileSync(join(d, 'm.json'), 'utf8'));

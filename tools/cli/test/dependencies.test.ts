@@ -14,9 +14,10 @@ interface Pkg {
   peerDependencies?: Record<string, string>;
 }
 
-const workspaces = [...readdirSync(join(ROOT, 'packages')).map((d) => join('packages', d)), join('tools', 'cli')].filter((d) =>
-  existsSync(join(ROOT, d, 'package.json')),
-);
+const workspaces = [
+  ...readdirSync(join(ROOT, 'packages')).map((d) => join('packages', d)),
+  join('tools', 'cli'),
+].filter((d) => existsSync(join(ROOT, d, 'package.json')));
 const readPkg = (dir: string): Pkg => JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
 const sources = (dir: string): string[] =>
   readdirSync(dir).flatMap((f) => {
@@ -29,11 +30,13 @@ function imports(dir: string): Map<string, { typeOnly: boolean; file: string }> 
   const used = new Map<string, { typeOnly: boolean; file: string }>();
   const src = join(ROOT, dir, 'src');
   if (!existsSync(src)) return used;
-  const re = /(?:^|[^\w.])(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]|require(?:\.resolve)?\(\s*['"]([^'"]+)['"]|\)\(\s*['"]([^'"./][^'"]*)['"]\)/gm;
+  const re =
+    /(?:^|[^\w.])(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]|require(?:\.resolve)?\(\s*['"]([^'"]+)['"]|\)\(\s*['"]([^'"./][^'"]*)['"]\)/gm;
   for (const file of sources(src)) {
     for (const m of readFileSync(file, 'utf8').matchAll(re)) {
       const spec = m[2] ?? m[3] ?? m[4] ?? m[5];
-      if (!spec || /^[./]/.test(spec) || spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
+      if (!spec || /^[./]/.test(spec) || spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]))
+        continue;
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
       const prev = used.get(name);
       used.set(name, { typeOnly: (prev?.typeOnly ?? true) && m[1] !== undefined, file: file.slice(ROOT.length + 1) });
@@ -48,7 +51,10 @@ describe('dependency declarations', () => {
       const pkg = readPkg(dir);
       const runtime = { ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies };
       const undeclared = [...imports(dir)]
-        .filter(([name, u]) => name !== pkg.name && !(name in runtime) && !(u.typeOnly && name in (pkg.devDependencies ?? {})))
+        .filter(
+          ([name, u]) =>
+            name !== pkg.name && !(name in runtime) && !(u.typeOnly && name in (pkg.devDependencies ?? {})),
+        )
         .map(([name, u]) => `${name} (${u.file})`);
       expect(undeclared).toEqual([]);
     });

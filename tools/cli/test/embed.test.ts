@@ -12,7 +12,10 @@ const dir = mkdtempSync(join(tmpdir(), 'embed-cli-'));
 
 function classFolders(): string {
   const ds = join(dir, 'ds');
-  for (const [cls, files] of [['Sandal', ['a.png', 'b.png']], ['Coat', ['c.png']]] as const) {
+  for (const [cls, files] of [
+    ['Sandal', ['a.png', 'b.png']],
+    ['Coat', ['c.png']],
+  ] as const) {
     mkdirSync(join(ds, cls), { recursive: true });
     for (const f of files) copyFileSync(join(FIX, 'gray28.png'), join(ds, cls, f));
   }
@@ -23,10 +26,26 @@ describe('semembed embed', () => {
   it('embeds a class-folder dataset: features .npy, ids and labels beside, probabilities on request', () => {
     const ds = classFolders();
     const out = join(dir, 'feat.npy');
-    const r = semembed(['embed', '--model', MODEL, '--input', ds, '--out', out, '--prob_out', join(dir, 'prob.npy'), '--ep', 'cpu', '--batch_size', '2']);
+    const r = semembed([
+      'embed',
+      '--model',
+      MODEL,
+      '--input',
+      ds,
+      '--out',
+      out,
+      '--prob_out',
+      join(dir, 'prob.npy'),
+      '--ep',
+      'cpu',
+      '--batch_size',
+      '2',
+    ]);
     expect(r.stderr).toMatch(/execution provider: cpu/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Wrote 3 x 12 features to .*feat\.npy, ids to .*feat\.ids\.txt, labels \(2 classes\) to .*feat\.labels\.txt, probabilities to .*prob\.npy in [\d.]+ s on cpu\.\n$/);
+    expect(r.stdout).toMatch(
+      /^Wrote 3 x 12 features to .*feat\.npy, ids to .*feat\.ids\.txt, labels \(2 classes\) to .*feat\.labels\.txt, probabilities to .*prob\.npy in [\d.]+ s on cpu\.\n$/,
+    );
     const feats = readNpy(out);
     expect(feats.dtype).toBe('float32');
     expect(feats.shape).toEqual([3, 12]);
@@ -39,12 +58,28 @@ describe('semembed embed', () => {
     expect(readFileSync(join(dir, 'feat.labels.txt'), 'utf8')).toBe('Coat\nSandal\nSandal\n');
     const prob = readNpy(join(dir, 'prob.npy'));
     expect(prob.shape).toEqual([3, 10]);
-    expect(Array.from(prob.data as Float32Array).slice(0, 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(
+      Array.from(prob.data as Float32Array)
+        .slice(0, 10)
+        .reduce((a, b) => a + b, 0),
+    ).toBeCloseTo(1, 5);
   }, 120_000);
 
   it('embeds listed files without labels', () => {
     const out = join(dir, 'files.npy');
-    const r = semembed(['embed', '--model', MODEL, '--input', join(FIX, 'gray28.png'), join(FIX, 'rgb32.png'), '--out', out, '--ep', 'cpu', '--no_progress']);
+    const r = semembed([
+      'embed',
+      '--model',
+      MODEL,
+      '--input',
+      join(FIX, 'gray28.png'),
+      join(FIX, 'rgb32.png'),
+      '--out',
+      out,
+      '--ep',
+      'cpu',
+      '--no_progress',
+    ]);
     expect(r.code).toBe(0);
     expect(readNpy(out).shape).toEqual([2, 12]);
     expect(existsSync(join(dir, 'files.labels.txt'))).toBe(false);
@@ -65,14 +100,22 @@ describe('semembed embed', () => {
 
   it('one-line errors for a missing model, input or bad flags', () => {
     const out = join(dir, 'none.npy');
-    expect(semembed(['embed', '--model', join(dir, 'none.onnx'), '--input', FIX, '--out', out]).stderr).toMatch(/^semembed: model not found: .*none\.onnx\n$/);
-    expect(semembed(['embed', '--model', MODEL, '--input', join(dir, 'nothing'), '--out', out]).stderr).toMatch(/^semembed: --input .*nothing: no such file or folder\n$/);
-    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', join(dir, 'x.csv')]).stderr).toMatch(/--out .*x\.csv: must end in \.npy/);
+    expect(semembed(['embed', '--model', join(dir, 'none.onnx'), '--input', FIX, '--out', out]).stderr).toMatch(
+      /^semembed: model not found: .*none\.onnx\n$/,
+    );
+    expect(semembed(['embed', '--model', MODEL, '--input', join(dir, 'nothing'), '--out', out]).stderr).toMatch(
+      /^semembed: --input .*nothing: no such file or folder\n$/,
+    );
+    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', join(dir, 'x.csv')]).stderr).toMatch(
+      /--out .*x\.csv: must end in \.npy/,
+    );
   }, 120_000);
 
   it('says why no execution provider could run', () => {
     const out = join(dir, 'none.npy');
-    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'tpu']).stderr).toMatch(/unknown execution provider "tpu"/);
+    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'tpu']).stderr).toMatch(
+      /unknown execution provider "tpu"/,
+    );
     const nocuda = semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'cuda']);
     expect(nocuda.code).toBe(1);
     expect(nocuda.stderr).toMatch(/semembed: no execution provider could run .*cuda: .*libonnxruntime_providers/);

@@ -15,7 +15,8 @@ const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
 const hierarchy = readHierarchy(join(ROOT, HIER));
 const inputs = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.inputs.json'), 'utf8'));
 const results = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.results.json'), 'utf8'));
-const n: number = inputs.n, dim: number = inputs.dim;
+const n: number = inputs.n,
+  dim: number = inputs.dim;
 const feat64 = join(dir, 'feat64.npy');
 const labelsTxt = join(dir, 'labels.txt');
 writeNpy(feat64, { data: Float64Array.from(inputs.features.flat()), shape: [n, dim] });
@@ -24,7 +25,21 @@ writeFileSync(labelsTxt, inputs.labels.join('\n') + '\n');
 describe('semembed evaluate-retrieval beyond the reference', () => {
   it('float64 features: the default engine ranks in float64 and gives the reference metrics to 1e-12', () => {
     const json = join(dir, 'default.json');
-    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', feat64, '--labels', labelsTxt, '--clip_ahp', '250', '--json', json, '--plot_max', '250']);
+    const r = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat64,
+      '--labels',
+      labelsTxt,
+      '--clip_ahp',
+      '250',
+      '--json',
+      json,
+      '--plot_max',
+      '250',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/exact search \(float64\)/);
     const ours = JSON.parse(readFileSync(json, 'utf8')).feat64;
@@ -36,8 +51,36 @@ describe('semembed evaluate-retrieval beyond the reference', () => {
   it('--hier_metrics --bootstrap: a second table with intervals, paired tests, the JSON beside the reference keys', () => {
     const json = join(dir, 'beyond.json');
     const r = semembed([
-      'evaluate-retrieval', '--hierarchy', HIER, '--feat', feat64, '--feat', feat64, '--label', 'l2', '--label', 'cos', '--norm', 'no', '--norm', 'yes',
-      '--labels', labelsTxt, '--clip_ahp', '50', '--plot_max', '50', '--hier_metrics', '--bootstrap', '200', '--seed', '3', '--json', json, '--threads', '2',
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat64,
+      '--feat',
+      feat64,
+      '--label',
+      'l2',
+      '--label',
+      'cos',
+      '--norm',
+      'no',
+      '--norm',
+      'yes',
+      '--labels',
+      labelsTxt,
+      '--clip_ahp',
+      '50',
+      '--plot_max',
+      '50',
+      '--hier_metrics',
+      '--bootstrap',
+      '200',
+      '--seed',
+      '3',
+      '--json',
+      json,
+      '--threads',
+      '2',
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Beyond the reference with 95% bootstrap intervals \(200 resamples, seed 3\)/);
@@ -54,7 +97,19 @@ describe('semembed evaluate-retrieval beyond the reference', () => {
 
   it('bad --bootstrap value: exit 2 before any work', () => {
     const json = join(dir, 'bad.json');
-    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', feat64, '--labels', labelsTxt, '--bootstrap', '-5', '--json', json]);
+    const r = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat64,
+      '--labels',
+      labelsTxt,
+      '--bootstrap',
+      '-5',
+      '--json',
+      json,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--bootstrap/);
   }, 60_000);
@@ -81,26 +136,60 @@ describe('semembed evaluate-classification beyond the reference', () => {
     const feat = join(dir, 'prob.npy');
     writeNpy(feat, { data: Float32Array.from(probs.flat()), shape: [8, 4] });
     const cols = join(dir, 'cols.json');
-    writeClassEmbedding(cols, { method: 'custom', ind2label: classes, label2ind: new Map(classes.map((c, i) => [c, i])), embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)), rows: 4, dim: 4 });
+    writeClassEmbedding(cols, {
+      method: 'custom',
+      ind2label: classes,
+      label2ind: new Map(classes.map((c, i) => [c, i])),
+      embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)),
+      rows: 4,
+      dim: 4,
+    });
     const json = join(dir, 'cls.json');
     const labels = join(dir, 'colidx.txt');
     writeFileSync(labels, truth.map((t) => classes.indexOf(t)).join('\n'));
-    const r = semembed(['evaluate-classification', '--hierarchy', HIER, '--classes_from', cols, '--feat', feat, '--prob_features', 'yes', '--labels', labels, '--crm', '--bootstrap', '100', '--json', json, '--label', 'p']);
+    const r = semembed([
+      'evaluate-classification',
+      '--hierarchy',
+      HIER,
+      '--classes_from',
+      cols,
+      '--feat',
+      feat,
+      '--prob_features',
+      'yes',
+      '--labels',
+      labels,
+      '--crm',
+      '--bootstrap',
+      '100',
+      '--json',
+      json,
+      '--label',
+      'p',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Mistakes \(LCS heights in tree levels\) with 95% bootstrap intervals/);
     const out = JSON.parse(readFileSync(json, 'utf8'));
     // by hand: argmax per row, then CRM = argmin_c sum_j p_j * height(lcs(j, c))
     const argmax = probs.map((p) => p.reduce((b, v, c) => (v > p[b] || (v === p[b] && c > b) ? c : b), 0));
     const crm = probs.map((p) => {
-      const cost = classes.map((_, c) => p.reduce((s, pj, j) => s + (j === c ? 0 : pj * lv(classes[j], classes[c])), 0));
+      const cost = classes.map((_, c) =>
+        p.reduce((s, pj, j) => s + (j === c ? 0 : pj * lv(classes[j], classes[c])), 0),
+      );
       return cost.reduce((b, v, c) => (v < cost[b] ? c : b), 0);
     });
-    for (const [label, pred] of [['p', argmax], ['p (CRM)', crm]] as const) {
+    for (const [label, pred] of [
+      ['p', argmax],
+      ['p (CRM)', crm],
+    ] as const) {
       const wrong = pred.map((c, i) => classes[c] !== truth[i]);
       const sev = pred.map((c, i) => lv(classes[c], truth[i])).filter((_, i) => wrong[i]);
       expect(out[label]['Top-1 Error'], label).toBeCloseTo(wrong.filter(Boolean).length / 8, 12);
       expect(out[label]['Mistake Severity'], label).toBeCloseTo(sev.reduce((a, b) => a + b, 0) / sev.length, 12);
-      expect(out[label]['Hier. Distance@1'], label).toBeCloseTo(pred.reduce((s, c, i) => s + lv(classes[c], truth[i]), 0) / 8, 12);
+      expect(out[label]['Hier. Distance@1'], label).toBeCloseTo(
+        pred.reduce((s, c, i) => s + lv(classes[c], truth[i]), 0) / 8,
+        12,
+      );
       expect(out[label].Accuracy, label).toBeCloseTo(1 - out[label]['Top-1 Error'], 12);
     }
     expect(out.intervals['p (CRM)']['Top-1 Error'].lo).toBeLessThanOrEqual(out['p (CRM)']['Top-1 Error']);

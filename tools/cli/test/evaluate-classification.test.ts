@@ -31,11 +31,32 @@ describe('semembed evaluate-classification', () => {
     writeNpy(feat, { data: Float32Array.from(probs.flat()), shape: [8, 4] });
     const emb = join(dir, 'classes.json');
     // --classes_from names the 4 output columns; labels are then column indices
-    writeClassEmbedding(emb, { method: 'unitsphere', ind2label: classes, label2ind: new Map(classes.map((c, i) => [c, i])), embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)), rows: 4, dim: 4 });
+    writeClassEmbedding(emb, {
+      method: 'unitsphere',
+      ind2label: classes,
+      label2ind: new Map(classes.map((c, i) => [c, i])),
+      embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)),
+      rows: 4,
+      dim: 4,
+    });
     const labels = join(dir, 'labels.txt');
     writeFileSync(labels, truth.map((t) => classes.indexOf(t)).join('\n'));
     const json = join(dir, 'out.json');
-    const r = semembed(['evaluate-classification', '--hierarchy', HIER, '--classes_from', emb, '--feat', feat, '--prob_features', 'yes', '--labels', labels, '--json', json]);
+    const r = semembed([
+      'evaluate-classification',
+      '--hierarchy',
+      HIER,
+      '--classes_from',
+      emb,
+      '--feat',
+      feat,
+      '--prob_features',
+      'yes',
+      '--labels',
+      labels,
+      '--json',
+      json,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(json, 'utf8')).prob;
@@ -52,14 +73,35 @@ describe('semembed evaluate-classification', () => {
   it('--centroids: nearest class embedding (squared Euclidean)', () => {
     const cent = join(dir, 'cent.json');
     const E = new Float64Array([1, 0, 0, 1, -1, 0, 0, -1]); // 4 classes in 2-d
-    writeClassEmbedding(cent, { method: 'custom', ind2label: classes, label2ind: new Map(classes.map((c, i) => [c, i])), embedding: E, rows: 4, dim: 2 });
+    writeClassEmbedding(cent, {
+      method: 'custom',
+      ind2label: classes,
+      label2ind: new Map(classes.map((c, i) => [c, i])),
+      embedding: E,
+      rows: 4,
+      dim: 2,
+    });
     const x = [0.9, 0.1, 0.2, 0.8, -0.7, 0.1, 0.1, -0.9, 0.6, 0.5];
     const feat = join(dir, 'emb.npy');
     writeNpy(feat, { data: Float32Array.from(x), shape: [5, 2] });
     const labels = join(dir, 'ids.txt');
     writeFileSync(labels, [3, 42, 43, 88, 42].join('\n'));
     const json = join(dir, 'cent-out.json');
-    const r = semembed(['evaluate-classification', '--hierarchy', HIER, '--feat', feat, '--centroids', cent, '--labels', labels, '--json', json, '--label', 'nn']);
+    const r = semembed([
+      'evaluate-classification',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat,
+      '--centroids',
+      cent,
+      '--labels',
+      labels,
+      '--json',
+      json,
+      '--label',
+      'nn',
+    ]);
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(json, 'utf8')).nn;
     expect(m.Accuracy).toBe(4 / 5); // last sample (0.6, 0.5) is nearest to class 3, not 42

@@ -12,7 +12,8 @@ const REF = join(ROOT, 'packages', 'retrieval', 'test', 'fixtures', 'reference',
 const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
 const inputs = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.inputs.json'), 'utf8'));
 const results = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.results.json'), 'utf8'));
-const n: number = inputs.n, dim: number = inputs.dim;
+const n: number = inputs.n,
+  dim: number = inputs.dim;
 const feat64 = join(dir, 'feat64.npy');
 const feat32 = join(dir, 'feat32.npy');
 const labelsTxt = join(dir, 'labels.txt');
@@ -32,17 +33,50 @@ describe('semembed evaluate-retrieval', () => {
     const csv = join(dir, 'out.csv');
     const plots = join(dir, 'plots');
     const r = semembed([
-      'evaluate-retrieval', '--dataset', 'CIFAR-100', '--data_root', '/nonexistent', '--hierarchy', HIER,
-      '--feat', feat64, '--feat', feat64, '--label', 'l2', '--label', 'cosine', '--norm', 'no', '--norm', 'yes',
-      '--labels', labelsTxt, '--clip_ahp', '250', '--engine', 'exact', '--json', json, '--csv', csv, '--plots', plots, '--no_progress',
+      'evaluate-retrieval',
+      '--dataset',
+      'CIFAR-100',
+      '--data_root',
+      '/nonexistent',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat64,
+      '--feat',
+      feat64,
+      '--label',
+      'l2',
+      '--label',
+      'cosine',
+      '--norm',
+      'no',
+      '--norm',
+      'yes',
+      '--labels',
+      labelsTxt,
+      '--clip_ahp',
+      '250',
+      '--engine',
+      'exact',
+      '--json',
+      json,
+      '--csv',
+      csv,
+      '--plots',
+      plots,
+      '--no_progress',
     ]);
     expect(r.stderr).not.toMatch(/Error|at /);
     expect(r.code).toBe(0);
     const ours = JSON.parse(readFileSync(json, 'utf8'));
-    for (const [label, normalize] of [['l2', false], ['cosine', true]] as const) {
+    for (const [label, normalize] of [
+      ['l2', false],
+      ['cosine', true],
+    ] as const) {
       const ref = refRun(normalize, 250).metrics_mean;
       expect(Object.keys(ours[label])).toEqual(Object.keys(ref));
-      for (const [m, v] of Object.entries(ref)) expect(Math.abs(ours[label][m] - (v as number)), `${label} ${m}`).toBeLessThanOrEqual(1e-12);
+      for (const [m, v] of Object.entries(ref))
+        expect(Math.abs(ours[label][m] - (v as number)), `${label} ${m}`).toBeLessThanOrEqual(1e-12);
     }
     // the reference's print_performance layout
     const lines = r.stdout.split('\n');
@@ -51,10 +85,15 @@ describe('semembed evaluate-retrieval', () => {
       '       | P@1 (WUP) | P@10 (WUP) | P@50 (WUP) | P@100 (WUP) | AHP@250 (WUP) | P@1 (LCS_HEIGHT) | P@10 (LCS_HEIGHT) | P@50 (LCS_HEIGHT) | P@100 (LCS_HEIGHT) | AHP@250 (LCS_HEIGHT) |   AP  ',
     );
     expect(lines[2]).toMatch(/^-+$/);
-    const cols = lines[1].split(' | ').slice(1).map((c) => c.trim());
+    const cols = lines[1]
+      .split(' | ')
+      .slice(1)
+      .map((c) => c.trim());
     expect(lines[2].length).toBe(6 + cols.reduce((s, m) => s + 3 + Math.max(6, m.length), 0));
     const ref = refRun(false, 250).metrics_mean;
-    expect(lines[3]).toBe(`l2     | ${ref['P@1 (WUP)'].toFixed(4).padStart(9)} | ${ref['P@10 (WUP)'].toFixed(4).padStart(10)} | ${ref['P@50 (WUP)'].toFixed(4).padStart(10)} | ${ref['P@100 (WUP)'].toFixed(4).padStart(11)} | ${ref['AHP@250 (WUP)'].toFixed(4).padStart(13)} | ${ref['P@1 (LCS_HEIGHT)'].toFixed(4).padStart(16)} | ${ref['P@10 (LCS_HEIGHT)'].toFixed(4).padStart(17)} | ${ref['P@50 (LCS_HEIGHT)'].toFixed(4).padStart(17)} | ${ref['P@100 (LCS_HEIGHT)'].toFixed(4).padStart(18)} | ${ref['AHP@250 (LCS_HEIGHT)'].toFixed(4).padStart(20)} | ${ref.AP.toFixed(4).padStart(6)}`);
+    expect(lines[3]).toBe(
+      `l2     | ${ref['P@1 (WUP)'].toFixed(4).padStart(9)} | ${ref['P@10 (WUP)'].toFixed(4).padStart(10)} | ${ref['P@50 (WUP)'].toFixed(4).padStart(10)} | ${ref['P@100 (WUP)'].toFixed(4).padStart(11)} | ${ref['AHP@250 (WUP)'].toFixed(4).padStart(13)} | ${ref['P@1 (LCS_HEIGHT)'].toFixed(4).padStart(16)} | ${ref['P@10 (LCS_HEIGHT)'].toFixed(4).padStart(17)} | ${ref['P@50 (LCS_HEIGHT)'].toFixed(4).padStart(17)} | ${ref['P@100 (LCS_HEIGHT)'].toFixed(4).padStart(18)} | ${ref['AHP@250 (LCS_HEIGHT)'].toFixed(4).padStart(20)} | ${ref.AP.toFixed(4).padStart(6)}`,
+    );
     // CSV: k;labels, then P@k (LCS_HEIGHT) for k = 1..250 in Python float repr
     const rows = readFileSync(csv, 'utf8').trimEnd().split('\n');
     expect(rows[0]).toBe('k;l2;cosine');
@@ -64,42 +103,90 @@ describe('semembed evaluate-retrieval', () => {
     expect(Number(a)).toBe(ours.l2['P@1 (LCS_HEIGHT)']);
     for (const f of ['hierarchical_precision', 'mahp']) {
       expect(readFileSync(join(plots, `${f}.svg`), 'utf8')).toMatch(/^<svg[^>]*>/);
-      expect(readFileSync(join(plots, `${f}.png`)).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(readFileSync(join(plots, `${f}.png`)).subarray(0, 8)).toEqual(
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      );
     }
     expect(readFileSync(join(plots, 'hierarchical_precision.svg'), 'utf8')).toContain('cosine');
   }, 240_000);
 
   it('uses FAISS by default (float32 features, .npy labels) and agrees with the reference to float32 precision', () => {
     const json = join(dir, 'faiss.json');
-    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', feat32, '--labels', labelsNpy, '--clip_ahp', '250', '--json', json, '--plot_max', '100']);
+    const r = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat32,
+      '--labels',
+      labelsNpy,
+      '--clip_ahp',
+      '250',
+      '--json',
+      json,
+      '--plot_max',
+      '100',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/faiss search/);
     expect(r.stderr).not.toMatch(/warning: FAISS/);
     const ours = JSON.parse(readFileSync(json, 'utf8')).feat32;
     const ref = refRun(false, 250).metrics_mean;
     // float32 distances reorder a few near-ties of the float64 ranking (gaps down to 3e-11): small differences only
-    for (const m of ['P@1 (WUP)', 'P@100 (LCS_HEIGHT)', 'AHP@250 (WUP)', 'AHP@250 (LCS_HEIGHT)', 'AP']) expect(Math.abs(ours[m] - ref[m]), m).toBeLessThan(2e-3);
+    for (const m of ['P@1 (WUP)', 'P@100 (LCS_HEIGHT)', 'AHP@250 (WUP)', 'AHP@250 (LCS_HEIGHT)', 'AP'])
+      expect(Math.abs(ours[m] - ref[m]), m).toBeLessThan(2e-3);
     expect(Object.keys(ours)).toContain('P@100 (WUP)');
     expect(Object.keys(ours)).not.toContain('P@101 (WUP)');
   }, 120_000);
 
   it('full AHP (no --clip_ahp) names the column AHP and matches the reference', () => {
     const json = join(dir, 'full.json');
-    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', feat64, '--labels', labelsTxt, '--engine', 'exact', '--json', json, '--plot_max', '0']);
+    const r = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      feat64,
+      '--labels',
+      labelsTxt,
+      '--engine',
+      'exact',
+      '--json',
+      json,
+      '--plot_max',
+      '0',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('| AHP (WUP) |');
     const ours = JSON.parse(readFileSync(json, 'utf8')).feat64;
     const ref = refRun(false, true).metrics_mean;
-    for (const m of ['P@1 (WUP)', 'P@10 (LCS_HEIGHT)', 'P@100 (WUP)', 'AHP (WUP)', 'AHP (LCS_HEIGHT)', 'AP']) expect(Math.abs(ours[m] - ref[m]), m).toBeLessThanOrEqual(1e-12);
+    for (const m of ['P@1 (WUP)', 'P@10 (LCS_HEIGHT)', 'P@100 (WUP)', 'AHP (WUP)', 'AHP (LCS_HEIGHT)', 'AP'])
+      expect(Math.abs(ours[m] - ref[m]), m).toBeLessThanOrEqual(1e-12);
   }, 120_000);
 
-  it('reads the reference\'s pickled feature dumps ({feat: {id: vector}}, ids in any order): c_ties matches its stable-order results', () => {
+  it("reads the reference's pickled feature dumps ({feat: {id: vector}}, ids in any order): c_ties matches its stable-order results", () => {
     const json = join(dir, 'pickle.json');
     const fx = join(ROOT, 'tools', 'cli', 'test', 'fixtures');
-    const r = semembed(['evaluate-retrieval', '--hierarchy', HIER, '--feat', join(fx, 'c_ties.feat.pickle'), '--labels', join(fx, 'c_ties.labels.txt'), '--clip_ahp', '250', '--json', json, '--plot_max', '250']);
+    const r = semembed([
+      'evaluate-retrieval',
+      '--hierarchy',
+      HIER,
+      '--feat',
+      join(fx, 'c_ties.feat.pickle'),
+      '--labels',
+      join(fx, 'c_ties.labels.txt'),
+      '--clip_ahp',
+      '250',
+      '--json',
+      json,
+      '--plot_max',
+      '250',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const ties = JSON.parse(readFileSync(join(REF, 'c_ties.results.json'), 'utf8'));
-    const ref = ties.runs.find((x: any) => !x.normalize && x.ranking === 'stable_argsort' && x.compute_ahp === 250).metrics_mean;
+    const ref = ties.runs.find(
+      (x: any) => !x.normalize && x.ranking === 'stable_argsort' && x.compute_ahp === 250,
+    ).metrics_mean;
     const ours = JSON.parse(readFileSync(json, 'utf8'))['c_ties.feat'];
     let checked = 0;
     for (const [m, v] of Object.entries(ref)) {
@@ -111,7 +198,8 @@ describe('semembed evaluate-retrieval', () => {
 
   describe('bad input: one clear line, exit 1 (2 for a bad command line), nothing written', () => {
     const out = join(dir, 'bad.json');
-    const run = (args: string[]) => semembed(['evaluate-retrieval', '--hierarchy', HIER, '--json', out, '--no_progress', ...args]);
+    const run = (args: string[]) =>
+      semembed(['evaluate-retrieval', '--hierarchy', HIER, '--json', out, '--no_progress', ...args]);
     function expectError(r: ReturnType<typeof semembed>, pattern: RegExp, code = 1) {
       expect(r.code, r.stderr).toBe(code);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
@@ -123,7 +211,10 @@ describe('semembed evaluate-retrieval', () => {
     it('feature / label count mismatch', () => {
       const short = join(dir, 'short.txt');
       writeFileSync(short, inputs.labels.slice(0, 1999).join('\n'));
-      expectError(run(['--feat', feat32, '--labels', short]), /feat32\.npy has 2000 feature rows but .*short\.txt has 1999 labels/);
+      expectError(
+        run(['--feat', feat32, '--labels', short]),
+        /feat32\.npy has 2000 feature rows but .*short\.txt has 1999 labels/,
+      );
     });
     it('NaN features', () => {
       const x = Float32Array.from(inputs.features.flat() as number[]);
@@ -149,7 +240,11 @@ describe('semembed evaluate-retrieval', () => {
       expectError(run(['--feat', feat32]), /--labels/, 2);
     });
     it('bad --norm value', () => {
-      expectError(run(['--feat', feat32, '--labels', labelsTxt, '--norm', 'maybe']), /--norm: boolean value expected/, 2);
+      expectError(
+        run(['--feat', feat32, '--labels', labelsTxt, '--norm', 'maybe']),
+        /--norm: boolean value expected/,
+        2,
+      );
     });
   });
 });

@@ -39,9 +39,23 @@ describe('every flag answers to its snake_case and kebab-case spelling', () => {
 
   it('learn-image-embeddings: --sgd_lr/--sgd-lr and every sgdr_* / clr_* flag parse to the same option', () => {
     const base = ['--dataset', 'FashionMNIST', '--embedding', 'onehot'];
-    const flags = { sgd_lr: 0.5, sgd_min_lr: 1e-4, sgd_patience: 3, sgdr_base_len: 3, sgdr_mul: 2, sgdr_max_lr: 0.2, sgdr_min_lr: 1e-6, clr_step_len: 4, clr_min_lr: 1e-5, clr_max_lr: 0.3 };
+    const flags = {
+      sgd_lr: 0.5,
+      sgd_min_lr: 1e-4,
+      sgd_patience: 3,
+      sgdr_base_len: 3,
+      sgdr_mul: 2,
+      sgdr_max_lr: 0.2,
+      sgdr_min_lr: 1e-6,
+      clr_step_len: 4,
+      clr_min_lr: 1e-5,
+      clr_max_lr: 0.3,
+    };
     for (const style of ['_', '-']) {
-      const args = [...base, ...Object.entries(flags).flatMap(([k, v]) => [`--${k.replaceAll('_', style)}`, String(v)])];
+      const args = [
+        ...base,
+        ...Object.entries(flags).flatMap(([k, v]) => [`--${k.replaceAll('_', style)}`, String(v)]),
+      ];
       const a = parse(learnImageEmbeddingsCommand as Command<unknown>, args);
       for (const [k, v] of Object.entries(flags)) expect(a[k], `--${k.replaceAll('_', style)}`).toBe(v);
     }
@@ -52,7 +66,14 @@ describe('--no-progress and --no_progress', () => {
   const withProgress = commands.filter((c) => 'no_progress' in defined(c).key);
 
   it('are offered by every command that shows progress', () => {
-    expect(withProgress.map(name).sort()).toEqual(['benchmark', 'embed', 'evaluate-retrieval', 'import', 'learn-image-embeddings', 'pipeline']);
+    expect(withProgress.map(name).sort()).toEqual([
+      'benchmark',
+      'embed',
+      'evaluate-retrieval',
+      'import',
+      'learn-image-embeddings',
+      'pipeline',
+    ]);
   });
 
   const required: Record<string, string[]> = {
@@ -67,7 +88,8 @@ describe('--no-progress and --no_progress', () => {
     it(`${name(c)}: both spellings turn progress off; without them it is on`, () => {
       const args = required[name(c)];
       expect(args, `required flags of ${name(c)} listed here`).toBeDefined();
-      const p = (extra: string[]) => showProgress(parse(c, [...args, ...extra]) as { progress: boolean; no_progress: boolean });
+      const p = (extra: string[]) =>
+        showProgress(parse(c, [...args, ...extra]) as { progress: boolean; no_progress: boolean });
       expect(p([])).toBe(true);
       expect(p(['--no-progress'])).toBe(false);
       expect(p(['--no_progress'])).toBe(false);

@@ -39,7 +39,10 @@ beforeAll(async () => {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (m) {
       const start = Number(m[1]);
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
       res.end(body.subarray(start));
     } else {
       res.writeHead(200, { 'content-length': body.length });
@@ -60,8 +63,16 @@ function catalog(dir: string, url: string, sha256: string | null, bytes: number 
       source: 'test',
       models: [
         {
-          name: 'gan', dataset: 'CIFAR-100', numClasses: 1, architecture: 'simple', inputSize: [28, 28], url, sha256, bytes,
-          embedding: 'none', outputs: ['dense_1'],
+          name: 'gan',
+          dataset: 'CIFAR-100',
+          numClasses: 1,
+          architecture: 'simple',
+          inputSize: [28, 28],
+          url,
+          sha256,
+          bytes,
+          embedding: 'none',
+          outputs: ['dense_1'],
           // a 1-channel stand-in: 'gray' (an 'rgb' entry would give a sidecar the runtimes refuse, and is refused)
           preprocessing: { colorSpace: 'gray', mean: [1], std: [2], meanStdFrom: 'test' },
           published: { mAHP250: null, balancedAccuracy: null },
@@ -125,7 +136,9 @@ describe('semembed import', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(10);
-    expect(lines[1]).toMatch(/^cifar100-resnet-110-wfc\s+CIFAR-100\s+resnet-110-wfc\s+32x32\s+mAHP@250 83\.29%\s+balanced acc\. 76\.60%$/);
+    expect(lines[1]).toMatch(
+      /^cifar100-resnet-110-wfc\s+CIFAR-100\s+resnet-110-wfc\s+32x32\s+mAHP@250 83\.29%\s+balanced acc\. 76\.60%$/,
+    );
   });
 
   it('--from a weights-only file with --architecture resnet-110-wfc --dataset CIFAR-100 works offline', async () => {
@@ -133,11 +146,32 @@ describe('semembed import', () => {
     const h5 = join(dir, 'cifar_weights.h5');
     await writeWeightsOnly(h5);
     const emb = join(dir, 'cifar100.unitsphere.json');
-    const ce = semembed(['compute-class-embedding', '--hierarchy', 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt', '--method', 'unitsphere', '--out', emb]);
+    const ce = semembed([
+      'compute-class-embedding',
+      '--hierarchy',
+      'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt',
+      '--method',
+      'unitsphere',
+      '--out',
+      emb,
+    ]);
     expect(ce.code).toBe(0);
     const r = semembed(
-      ['import', '--from', h5, '--architecture', 'resnet-110-wfc', '--dataset', 'CIFAR-100', '--embedding', emb,
-        '--class_names', 'hierarchies/Cifar-Hierarchy/class_names.txt', '--hierarchy', 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt'],
+      [
+        'import',
+        '--from',
+        h5,
+        '--architecture',
+        'resnet-110-wfc',
+        '--dataset',
+        'CIFAR-100',
+        '--embedding',
+        emb,
+        '--class_names',
+        'hierarchies/Cifar-Hierarchy/class_names.txt',
+        '--hierarchy',
+        'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt',
+      ],
       { timeout: 300_000 },
     );
     expect(r.stderr).toBe('');
@@ -162,22 +196,36 @@ async function writeWeightsOnly(path: string): Promise<void> {
   const arch = await import('@semembed/architectures');
   const { default: h5wasm } = await import('h5wasm/node');
   await h5wasm.ready;
-  const model = await arch.modelFromKerasConfig(tf, arch.buildArchitecture('resnet-110-wfc', { embeddingDim: 100, numClasses: 100, clsWeight: 0.1 }));
+  const model = await arch.modelFromKerasConfig(
+    tf,
+    arch.buildArchitecture('resnet-110-wfc', { embeddingDim: 100, numClasses: 100, clsWeight: 0.1 }),
+  );
   const f = new h5wasm.File(path, 'w');
   f.create_attribute('keras_version', '2.2.4');
   f.create_attribute('backend', 'tensorflow');
   const layers = arch.weightsFromKerasNames(model);
-  f.create_attribute('layer_names', layers.map((l) => l.layer));
+  f.create_attribute(
+    'layer_names',
+    layers.map((l) => l.layer),
+  );
   for (const l of layers) {
     const g = f.create_group(l.layer);
     if (l.weights.length === 0) {
       g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
       continue;
     }
-    g.create_attribute('weight_names', l.weights.map((w) => w.name));
+    g.create_attribute(
+      'weight_names',
+      l.weights.map((w) => w.name),
+    );
     const sub = g.create_group(l.layer);
     for (const w of l.weights) {
-      sub.create_dataset({ name: w.name.split('/').pop()!, data: w.variable.read().dataSync() as Float32Array, shape: w.shape, dtype: '<f' });
+      sub.create_dataset({
+        name: w.name.split('/').pop()!,
+        data: w.variable.read().dataSync() as Float32Array,
+        shape: w.shape,
+        dtype: '<f',
+      });
     }
   }
   f.close();

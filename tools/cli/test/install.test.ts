@@ -9,7 +9,10 @@ import { ROOT } from './run.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const checkEngines = (env: Record<string, string>) =>
-  spawnSync(process.execPath, [join(ROOT, 'scripts', 'check-engines.mjs')], { encoding: 'utf8', env: { ...process.env, ...env } });
+  spawnSync(process.execPath, [join(ROOT, 'scripts', 'check-engines.mjs')], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
 
 describe('Node.js and npm versions', () => {
   it('engines: Node ^20.19 (yargs 18, vite 8), npm >= 11.16 (allowScripts); devEngines and packageManager agree', () => {
@@ -27,9 +30,15 @@ describe('Node.js and npm versions', () => {
   });
 
   it.each([
-    [{ SEMEMBED_NPM_VERSION: '10.8.2' }, /^check-engines: npm 10\.8\.2 is too old: this project needs npm >=11\.16\.0, whose "allowScripts" .*faiss-node.*npm install -g npm@11\.\d+\.\d+/],
+    [
+      { SEMEMBED_NPM_VERSION: '10.8.2' },
+      /^check-engines: npm 10\.8\.2 is too old: this project needs npm >=11\.16\.0, whose "allowScripts" .*faiss-node.*npm install -g npm@11\.\d+\.\d+/,
+    ],
     [{ SEMEMBED_NPM_VERSION: '11.15.9' }, /npm 11\.15\.9 is too old/],
-    [{ SEMEMBED_NODE_VERSION: 'v20.11.1' }, /^check-engines: Node\.js v20\.11\.1 is too old or unsupported: this project needs \^20\.19\.0 \|\| >=22\.12\.0/],
+    [
+      { SEMEMBED_NODE_VERSION: 'v20.11.1' },
+      /^check-engines: Node\.js v20\.11\.1 is too old or unsupported: this project needs \^20\.19\.0 \|\| >=22\.12\.0/,
+    ],
     [{ SEMEMBED_NODE_VERSION: 'v22.3.0' }, /Node\.js v22\.3\.0 is too old/],
     [{ SEMEMBED_NODE_VERSION: 'v18.20.0' }, /Node\.js v18\.20\.0/],
   ])('%j: one line saying what to upgrade, exit 1', (env, message) => {
@@ -44,7 +53,9 @@ describe('Node.js and npm versions', () => {
   });
 
   it('npm start / npm test check them first', () => {
-    expect(readFileSync(join(ROOT, 'scripts', 'ensure-installed.sh'), 'utf8')).toMatch(/^node scripts\/check-engines\.mjs/m);
+    expect(readFileSync(join(ROOT, 'scripts', 'ensure-installed.sh'), 'utf8')).toMatch(
+      /^node scripts\/check-engines\.mjs/m,
+    );
   });
 });
 
@@ -66,7 +77,10 @@ describe('dist/ after npm ci', () => {
     mkdirSync(join(root, 'tools', 'cli', 'bin'), { recursive: true });
     copyFileSync(join(ROOT, 'tools', 'cli', 'bin', 'semembed.js'), join(root, 'tools', 'cli', 'bin', 'semembed.js'));
     writeFileSync(join(root, 'turbo.json'), '{}');
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fake', private: true, type: 'module', scripts: { build } }));
+    writeFileSync(
+      join(root, 'package.json'),
+      JSON.stringify({ name: 'fake', private: true, type: 'module', scripts: { build } }),
+    );
     return root;
   }
   const dist = 'export async function main(argv) { console.log(`main ${argv.join(" ")}`); return 3; }';
@@ -86,9 +100,13 @@ describe('dist/ after npm ci', () => {
 
   it('a failing build is one clear line, exit 70', () => {
     const root = fakeCheckout('exit 1');
-    const r = spawnSync(process.execPath, [join(root, 'tools', 'cli', 'bin', 'semembed.js'), '--help'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'tools', 'cli', 'bin', 'semembed.js'), '--help'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(70);
-    expect(r.stderr.trim().split('\n').pop()).toBe('semembed: the build failed (errors above); fix them and run: npm run build');
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      'semembed: the build failed (errors above); fix them and run: npm run build',
+    );
   });
 });
 

@@ -13,7 +13,15 @@ const dir = mkdtempSync(join(tmpdir(), 'lie-'));
 const emb = join(dir, 'fashion.unitsphere.json');
 
 beforeAll(() => {
-  const r = semembed(['compute-class-embedding', '--hierarchy', 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt', '--method', 'unitsphere', '--out', emb]);
+  const r = semembed([
+    'compute-class-embedding',
+    '--hierarchy',
+    'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt',
+    '--method',
+    'unitsphere',
+    '--out',
+    emb,
+  ]);
   expect(r.code).toBe(0);
 }, 60_000);
 
@@ -21,9 +29,31 @@ describe('semembed learn-image-embeddings', () => {
   it('trains on a few hundred Fashion-MNIST images and writes model, weights and features', async () => {
     const r = semembed(
       [
-        'learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', emb, '--cls_weight', '0.1',
-        '--lr_schedule', 'SGD', '--sgd_schedule', '1:0.05,1', '--limit', '300', '--batch_size', '50', '--backend', 'wasm', '--workers', '2',
-        '--model_dump', join(dir, 'm.h5'), '--weight_dump', join(dir, 'w.h5'), '--feature_dump', join(dir, 'f.npy'),
+        'learn-image-embeddings',
+        '--dataset',
+        'FashionMNIST',
+        '--embedding',
+        emb,
+        '--cls_weight',
+        '0.1',
+        '--lr_schedule',
+        'SGD',
+        '--sgd_schedule',
+        '1:0.05,1',
+        '--limit',
+        '300',
+        '--batch_size',
+        '50',
+        '--backend',
+        'wasm',
+        '--workers',
+        '2',
+        '--model_dump',
+        join(dir, 'm.h5'),
+        '--weight_dump',
+        join(dir, 'w.h5'),
+        '--feature_dump',
+        join(dir, 'f.npy'),
       ],
       { timeout: 170_000 },
     );
@@ -32,7 +62,9 @@ describe('semembed learn-image-embeddings', () => {
     expect(r.stdout).toMatch(/^Data: FashionMNIST, 300 training \/ 300 test images of 28x28x1, 10 classes/m);
     expect(r.stdout).toMatch(/^backend: wasm, fast gradient kernels: .*Conv2DBackpropFilter/m);
     expect(r.stdout).toMatch(/^Data-parallel training: 2 threads, each computes the gradients of 1\/2 of every batch/m);
-    expect(r.stdout).toMatch(/^Epoch 1 - \d+s \(\d+ img\/s\) - lr: 0\.0500 - loss: [0-9.]+ - emb_acc: [0-9.]+ - cls_acc: [0-9.]+ - val_loss: [0-9.]+/m);
+    expect(r.stdout).toMatch(
+      /^Epoch 1 - \d+s \(\d+ img\/s\) - lr: 0\.0500 - loss: [0-9.]+ - emb_acc: [0-9.]+ - cls_acc: [0-9.]+ - val_loss: [0-9.]+/m,
+    );
     expect(r.stdout).toMatch(/^\[[0-9.]+, [0-9.]+, [0-9.]+\]$/m);
     expect(r.stdout).toMatch(/^Average Accuracy: 0\.\d{4}$/m);
     expect(r.stdout).toContain(`Wrote ${join(dir, 'm.h5')}`);
@@ -46,7 +78,9 @@ describe('semembed learn-image-embeddings', () => {
     expect(c.code).toBe(0);
     const { test } = await loadDatasetSplits('FashionMNIST', { limit: 300 });
     const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', normalizedImages(test), [300, 28, 28, 1]) });
+    const out = await session.run({
+      [session.inputNames[0]]: new ort.Tensor('float32', normalizedImages(test), [300, 28, 28, 1]),
+    });
     const onnxEmb = out.l2norm.data as Float32Array;
     const tfjsEmb = readNpy(join(dir, 'f.npy')).data as Float32Array;
     expect(onnxEmb.length).toBe(tfjsEmb.length);
@@ -56,7 +90,21 @@ describe('semembed learn-image-embeddings', () => {
   }, 180_000);
 
   it('--no_progress prints only the final performance', () => {
-    const r = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--epochs', '1', '--limit', '100', '--backend', 'wasm', '--no_progress', '--no-validate']);
+    const r = semembed([
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--epochs',
+      '1',
+      '--limit',
+      '100',
+      '--backend',
+      'wasm',
+      '--no_progress',
+      '--no-validate',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       expect.stringMatching(/^\[[0-9.]+, [0-9.]+\]$/),
@@ -66,17 +114,49 @@ describe('semembed learn-image-embeddings', () => {
   }, 120_000);
 
   it('bad input: one line, exit 1 (2 for a bad flag value)', () => {
-    const r = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', join(dir, 'missing.json')]);
+    const r = semembed([
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      join(dir, 'missing.json'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^semembed: .*missing\.json/);
-    const r2 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--data_root', join(dir, 'nodata'), '--limit', '10']);
+    const r2 = semembed([
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--data_root',
+      join(dir, 'nodata'),
+      '--limit',
+      '10',
+    ]);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/^semembed: .*nodata/);
-    const r3 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--epochs', '0']);
+    const r3 = semembed([
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--epochs',
+      '0',
+    ]);
     expect(r3.code).toBe(2);
     expect(r3.stderr).toBe("semembed: --epochs must be an integer >= 1, got '0'\n");
-    const r4 = semembed(['learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot', '--workers', 'two']);
+    const r4 = semembed([
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--workers',
+      'two',
+    ]);
     expect(r4.code).toBe(2);
     expect(r4.stderr).toMatch(/^semembed: --workers must be auto or an integer from 1 to 64, got 'two'/);
   }, 60_000);
@@ -84,8 +164,27 @@ describe('semembed learn-image-embeddings', () => {
   it('Ctrl-C writes a snapshot and exits cleanly; the same command resumes', async () => {
     const snap = join(dir, 'snap.h5');
     const args = [
-      join(ROOT, 'tools', 'cli', 'bin', 'semembed.js'), 'learn-image-embeddings', '--dataset', 'FashionMNIST', '--embedding', 'onehot',
-      '--epochs', '200', '--limit', '100', '--batch_size', '20', '--backend', 'wasm', '--no-validate', '--lr_schedule', 'SGD', '--sgd_schedule', '1:0.01,200', '--snapshot', snap,
+      join(ROOT, 'tools', 'cli', 'bin', 'semembed.js'),
+      'learn-image-embeddings',
+      '--dataset',
+      'FashionMNIST',
+      '--embedding',
+      'onehot',
+      '--epochs',
+      '200',
+      '--limit',
+      '100',
+      '--batch_size',
+      '20',
+      '--backend',
+      'wasm',
+      '--no-validate',
+      '--lr_schedule',
+      'SGD',
+      '--sgd_schedule',
+      '1:0.01,200',
+      '--snapshot',
+      snap,
     ];
     const child = spawn(process.execPath, args, { cwd: ROOT });
     let stdout = '';
@@ -112,7 +211,12 @@ describe('semembed learn-image-embeddings', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(snap)).toBe(true);
 
-    const r = semembed([...args.slice(1, args.indexOf('--epochs')), '--epochs', String(state.epoch + 1), ...args.slice(args.indexOf('--epochs') + 2)]);
+    const r = semembed([
+      ...args.slice(1, args.indexOf('--epochs')),
+      '--epochs',
+      String(state.epoch + 1),
+      ...args.slice(args.indexOf('--epochs') + 2),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Resuming from snapshot /m);
     expect(r.stdout).toMatch(new RegExp(`^Epoch ${state.epoch + 1} - `, 'm'));

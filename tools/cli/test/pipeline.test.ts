@@ -14,7 +14,9 @@ describe('semembed pipeline (the main job) on a small slice of Fashion-MNIST', (
     expect(haveData, '/usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)').toBe(true);
   });
   it('runs every step and writes a consistent report', () => {
-    const r = semembed(['pipeline', '--out', out, '--limit', '400', '--epochs', '1', '--no-progress'], { timeout: 600_000 });
+    const r = semembed(['pipeline', '--out', out, '--limit', '400', '--epochs', '1', '--no-progress'], {
+      timeout: 600_000,
+    });
     expect(r.stderr).not.toMatch(/warning: .*fallback|internal error/i);
     expect(r.code).toBe(0);
     for (let s = 1; s <= 9; s++) expect(r.stderr).toMatch(new RegExp(`\\[${s}/9\\] .*: [0-9.]+ s`));
@@ -37,7 +39,13 @@ describe('semembed pipeline (the main job) on a small slice of Fashion-MNIST', (
     // l2norm output: unit rows
     const f = feats.data as Float32Array;
     expect(Math.hypot(...f.subarray(0, 10))).toBeCloseTo(1, 5);
-    for (const f of ['hp-curve-lcs_height.svg', 'hp-curve-lcs_height.png', 'mahp-bars.svg', 'mahp-bars.png', 'README.md']) {
+    for (const f of [
+      'hp-curve-lcs_height.svg',
+      'hp-curve-lcs_height.png',
+      'mahp-bars.svg',
+      'mahp-bars.png',
+      'README.md',
+    ]) {
       expect(existsSync(join(out, 'report', f)), f).toBe(true);
     }
     expect(readFileSync(join(out, 'report', 'README.md'), 'utf8')).toMatch(/\| semantic \(unitsphere\) \| 0\.\d{4} \|/);

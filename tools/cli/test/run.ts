@@ -10,7 +10,10 @@ const CPU = join(import.meta.dirname, 'cpu-at-exit.cjs');
  * Runs the built CLI as a user would: a child process, exit code and both streams; cpuMs is the child's own CPU
  * time (user + system, from its start to its exit; see cpu-at-exit.cjs).
  */
-export function semembed(args: string[], options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}) {
+export function semembed(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+) {
   const r = spawnSync(process.execPath, ['--require', CPU, BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     encoding: 'utf8',

@@ -9,7 +9,10 @@ const BIN = join(ROOT, 'tools', 'cli', 'bin', 'semembed.js');
 
 /** Starts `semembed serve` on a free loopback port; resolves with its URL once it listens. */
 function startServer(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log_level', 'warn', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log_level', 'warn', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = new Promise<string>((resolve, reject) => {
@@ -25,7 +28,16 @@ function startServer(args: string[]) {
 
 describe('semembed serve', () => {
   it('serves several models on loopback and stops cleanly on SIGTERM after in-flight requests', async () => {
-    const s = startServer(['--model', `fashion=${join(FIX, 'fashion-tiny.onnx')}`, '--model', `rgb=${join(FIX, 'rgb-nchw.json')}`, '--ep', 'cpu', '--max_queue_delay_ms', '200']);
+    const s = startServer([
+      '--model',
+      `fashion=${join(FIX, 'fashion-tiny.onnx')}`,
+      '--model',
+      `rgb=${join(FIX, 'rgb-nchw.json')}`,
+      '--ep',
+      'cpu',
+      '--max_queue_delay_ms',
+      '200',
+    ]);
     const url = await s.url;
     expect(new URL(url).hostname).toBe('127.0.0.1');
     const png = readFileSync(join(FIX, 'gray28.png'));
@@ -33,7 +45,11 @@ describe('semembed serve', () => {
     const models = (await (await fetch(url + '/v1/models')).json()) as { models: { name: string }[] };
     expect(models.models.map((m) => m.name)).toEqual(['fashion', 'rgb']);
     // This request waits ~200 ms in the batch queue; SIGTERM arrives meanwhile and must not cut it off.
-    const inflight = fetch(url + '/v1/classify?model=fashion', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    const inflight = fetch(url + '/v1/classify?model=fashion', {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    });
     await new Promise((r) => setTimeout(r, 50));
     s.child.kill('SIGTERM');
     const r = await inflight;
@@ -50,12 +66,24 @@ describe('semembed serve', () => {
     const zero = semembed(['serve', '--model', m, '--max_batch_size', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toBe("semembed: --max_batch_size must be an integer >= 1, got '0'\n");
-    const two = semembed(['serve', '--model', m, '--model', `b=${join(FIX, 'rgb-nchw.json')}`, '--gallery', 'x.npy', '--ep', 'cpu']);
+    const two = semembed([
+      'serve',
+      '--model',
+      m,
+      '--model',
+      `b=${join(FIX, 'rgb-nchw.json')}`,
+      '--gallery',
+      'x.npy',
+      '--ep',
+      'cpu',
+    ]);
     expect(two.code).toBe(1);
     expect(two.stderr).toMatch(/--gallery x\.npy: name the model/);
     const missing = semembed(['serve', '--model', m, '--gallery', join(FIX, 'none.npy'), '--ep', 'cpu', '--port', '0']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/semembed: --gallery .*none\.npy: no such file/);
-    expect(semembed(['serve', '--model', m, '--web_root', join(FIX, 'nope'), '--ep', 'cpu', '--port', '0']).stderr).toMatch(/--web_root .*nope: not a folder/);
+    expect(
+      semembed(['serve', '--model', m, '--web_root', join(FIX, 'nope'), '--ep', 'cpu', '--port', '0']).stderr,
+    ).toMatch(/--web_root .*nope: not a folder/);
   }, 120_000);
 });

@@ -29,19 +29,41 @@ function gallery(dir: string, rows: number, dim: number) {
 describe('semembed web-site', () => {
   // The page is built by @semembed/runtime-web's build (turbo builds it before these tests): missing is a failure.
   it('the built page exists', () => {
-    expect(existsSync(join(WEB, 'index.html')), `${WEB}/index.html (npm run build -w @semembed/runtime-web)`).toBe(true);
+    expect(existsSync(join(WEB, 'index.html')), `${WEB}/index.html (npm run build -w @semembed/runtime-web)`).toBe(
+      true,
+    );
   });
 
   it('writes page + ORT wasm + model + gallery + config, and semembed serve --web_root serves them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-web-'));
     const { features, data } = gallery(dir, 20, 12);
     const out = join(dir, 'site');
-    const r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--gallery', features, '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', out]);
+    const r = semembed([
+      'web-site',
+      '--model',
+      join(FIX, 'fashion-tiny.json'),
+      '--gallery',
+      features,
+      '--thumbs_idx',
+      join(dir, 'thumbs.idx'),
+      '--out',
+      out,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/gallery 20 x 12/);
-    for (const f of ['index.html', 'ort/ort-wasm-simd-threaded.jsep.wasm', 'ort/ort-wasm-simd-threaded.jsep.mjs', 'models/default/fashion-tiny.onnx']) expect(existsSync(join(out, f))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ model: 'models/default/model.json', gallery: 'models/default/gallery.bin', variants: { fp32: 'models/default/model.json' } });
+    for (const f of [
+      'index.html',
+      'ort/ort-wasm-simd-threaded.jsep.wasm',
+      'ort/ort-wasm-simd-threaded.jsep.mjs',
+      'models/default/fashion-tiny.onnx',
+    ])
+      expect(existsSync(join(out, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({
+      model: 'models/default/model.json',
+      gallery: 'models/default/gallery.bin',
+      variants: { fp32: 'models/default/model.json' },
+    });
     expect(JSON.parse(readFileSync(join(out, 'models/default/model.json'), 'utf8')).model).toBe('fashion-tiny.onnx');
     const g = parseGallery(readFileSync(join(out, 'models/default/gallery.bin')));
     expect([g.size, g.dim]).toEqual([20, 12]);
@@ -49,7 +71,24 @@ describe('semembed web-site', () => {
     expect(g.header.labels?.[13]).toBe('3');
     expect(g.thumbnailRGBA(1)!.data[0]).toBe(4);
 
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log_level', 'warn', '--ep', 'cpu', '--model', join(out, 'models/default/model.json'), '--web_root', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        '--port',
+        '0',
+        '--log_level',
+        'warn',
+        '--ep',
+        'cpu',
+        '--model',
+        join(out, 'models/default/model.json'),
+        '--web_root',
+        out,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       let stderr = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -78,10 +117,26 @@ describe('semembed web-site', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: --model ${join(dir, 'nope.json')}: no such file or folder`);
     writeFileSync(join(dir, 'feat.labels.txt'), 'a\nb\n');
-    r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--gallery', features, '--out', join(dir, 's')]);
+    r = semembed([
+      'web-site',
+      '--model',
+      join(FIX, 'fashion-tiny.json'),
+      '--gallery',
+      features,
+      '--out',
+      join(dir, 's'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: ${join(dir, 'feat.labels.txt')}: 2 labels, but the features have 20 rows`);
-    r = semembed(['web-site', '--model', join(FIX, 'fashion-tiny.json'), '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', join(dir, 's')]);
+    r = semembed([
+      'web-site',
+      '--model',
+      join(FIX, 'fashion-tiny.json'),
+      '--thumbs_idx',
+      join(dir, 'thumbs.idx'),
+      '--out',
+      join(dir, 's'),
+    ]);
     expect(r.code).toBe(2); // a bad command line: rejected by the flag checks, before any work
     expect(r.stderr.trim()).toBe('semembed: --thumbs_idx / --images_list need --gallery');
     expect(existsSync(join(dir, 's'))).toBe(false); // nothing half-written

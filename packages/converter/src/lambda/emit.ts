@@ -8,10 +8,7 @@ import { formatExpr, type Expr, type IndexItem } from './expr.js';
 
 /** What an expression evaluates to: a tensor of the graph, a number folded at conversion time, a list, a flag. */
 export type EV =
-  | { k: 'tensor'; v: Value }
-  | { k: 'num'; n: number }
-  | { k: 'list'; items: EV[] }
-  | { k: 'const'; v: boolean | null };
+  { k: 'tensor'; v: Value } | { k: 'num'; n: number } | { k: 'list'; items: EV[] } | { k: 'const'; v: boolean | null };
 
 const BIG = 2 ** 62;
 const UNARY_OPS: Record<string, string> = {

@@ -106,16 +106,15 @@ function conv(cx: LayerCtx): Value {
   const wName = b.floatConst(`${base}/kernel`, wDims, W);
   const inputs = [input, wName];
   if (bias) inputs.push(b.floatConst(`${base}/bias`, [cout], bias));
-  const attrs: Record<string, AttrValue> =
-    separable
-      ? { kernel_shape: ones }
-      : {
-          ...convPads(cx, x, spatialAxes, k, s, d, padding),
-          kernel_shape: k,
-          strides: s,
-          dilations: d,
-          group: { int: group },
-        };
+  const attrs: Record<string, AttrValue> = separable
+    ? { kernel_shape: ones }
+    : {
+        ...convPads(cx, x, spatialAxes, k, s, d, padding),
+        kernel_shape: k,
+        strides: s,
+        dilations: d,
+        group: { int: group },
+      };
   const act = String(c.activation ?? 'linear');
   const name = b.node('Conv', inputs, act === 'linear' ? base : `${base}_conv`, attrs)[0];
   const outShape: Dim[] = [...x.shape];

@@ -21,8 +21,9 @@ export function broadcast(a: readonly Dim[], b: readonly Dim[], node: onnx.NodeP
     else if (y === 1) out.push(x);
     else if (x === y) out.push(x);
     else if (typeof x === 'number' && typeof y === 'number') {
-      throw new OnnxError(`node '${node.name ?? ''}' (${node.opType}): shapes [${a.join(', ')}] and [${
-        b.join(', ')}] do not broadcast`);
+      throw new OnnxError(
+        `node '${node.name ?? ''}' (${node.opType}): shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`,
+      );
     } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : x === null ? y : x);
   }
   return out;

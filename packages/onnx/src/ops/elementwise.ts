@@ -4,9 +4,39 @@ import { DataType } from '../types.js';
 import { broadcast, count } from './dims.js';
 import type { OpRule, ValueType } from './types.js';
 
-const UNARY = ['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Elu', 'Selu', 'Celu',
-  'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'ThresholdedRelu', 'Erf', 'Gelu', 'Mish', 'Floor',
-  'Ceil', 'Round', 'Sign', 'Sin', 'Cos', 'Clip', 'Identity', 'Dropout', 'Not'];
+const UNARY = [
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Abs',
+  'Neg',
+  'Reciprocal',
+  'Elu',
+  'Selu',
+  'Celu',
+  'LeakyRelu',
+  'HardSigmoid',
+  'HardSwish',
+  'Softplus',
+  'Softsign',
+  'ThresholdedRelu',
+  'Erf',
+  'Gelu',
+  'Mish',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Clip',
+  'Identity',
+  'Dropout',
+  'Not',
+];
 const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'And', 'Or', 'Xor'];
 const VARIADIC = ['Max', 'Min', 'Sum', 'Mean'];
 const COMPARE = ['Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Equal'];
@@ -32,8 +62,8 @@ export const elementwiseRules: OpRule[] = [
   {
     ops: VARIADIC,
     infer: (c) => [broadcastAll(c.inputs, c)],
-    flops: (c, out) => count(out[0].dims) * Math.max(1, c.inputs.length - 1) + (c.node.opType === 'Mean' ? 1 : 0)
-      * count(out[0].dims),
+    flops: (c, out) =>
+      count(out[0].dims) * Math.max(1, c.inputs.length - 1) + (c.node.opType === 'Mean' ? 1 : 0) * count(out[0].dims),
   },
   {
     ops: COMPARE,

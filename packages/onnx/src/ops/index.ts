@@ -7,8 +7,15 @@ import { reduceRules } from './reduce.js';
 import { constantRule, shapeRules } from './shape.js';
 import type { OpRule } from './types.js';
 
-const RULES: OpRule[] = [...elementwiseRules, ...convRules, ...matmulRules, ...shapeRules, constantRule, ...reduceRules,
-  ...quantRules];
+const RULES: OpRule[] = [
+  ...elementwiseRules,
+  ...convRules,
+  ...matmulRules,
+  ...shapeRules,
+  constantRule,
+  ...reduceRules,
+  ...quantRules,
+];
 
 const BY_OP = new Map<string, OpRule>();
 for (const rule of RULES) {

@@ -3,8 +3,18 @@ import { intAttribute, intsAttribute } from '../build.js';
 import { axis, count } from './dims.js';
 import type { OpContext, OpRule, ValueType } from './types.js';
 
-const REDUCE = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2',
-  'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
+const REDUCE = [
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceSumSquare',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+];
 
 /** ReduceSum took its axes as an input from opset 13, the other reductions from opset 18. */
 function reduceAxes(c: OpContext): number[] | undefined | 'unknown' {
@@ -31,8 +41,13 @@ const sameAsInput = (c: OpContext): (ValueType | undefined)[] =>
 
 export const reduceRules: OpRule[] = [
   // One operation per input element (squares and logs of L2 / LogSum add one more per element or output).
-  { ops: REDUCE, infer: reduceInfer, flops: (c) => count(c.inputs[0]!.dims)
-    * (['ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].includes(c.node.opType ?? '') ? 2 : 1) },
+  {
+    ops: REDUCE,
+    infer: reduceInfer,
+    flops: (c) =>
+      count(c.inputs[0]!.dims) *
+      (['ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].includes(c.node.opType ?? '') ? 2 : 1),
+  },
   // exp, sum and divide per element.
   { ops: ['Softmax', 'LogSoftmax'], infer: sameAsInput, flops: (c) => 3 * count(c.inputs[0]!.dims) },
   // square, sum and scale per element.
@@ -40,6 +55,9 @@ export const reduceRules: OpRule[] = [
   // Inference form: one multiply-add per element with the folded scale and shift.
   { ops: ['BatchNormalization'], infer: sameAsInput, flops: (c) => 2 * count(c.inputs[0]!.dims) },
   // Mean, variance, normalise, scale and shift.
-  { ops: ['InstanceNormalization', 'LayerNormalization'], infer: sameAsInput,
-    flops: (c) => 5 * count(c.inputs[0]!.dims) },
+  {
+    ops: ['InstanceNormalization', 'LayerNormalization'],
+    infer: sameAsInput,
+    flops: (c) => 5 * count(c.inputs[0]!.dims),
+  },
 ];

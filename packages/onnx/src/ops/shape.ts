@@ -36,8 +36,9 @@ function slice(c: OpContext): Dim[] | undefined {
   const starts = c.opset >= 10 ? c.constant(1) : intsAttribute(c.node, 'starts');
   const ends = c.opset >= 10 ? c.constant(2) : intsAttribute(c.node, 'ends');
   if (!starts || !ends) return undefined;
-  const axes = (c.opset >= 10 ? (c.node.input[3] ? c.constant(3) : undefined) : intsAttribute(c.node, 'axes'))
-    ?? starts.map((_, i) => i);
+  const axes =
+    (c.opset >= 10 ? (c.node.input[3] ? c.constant(3) : undefined) : intsAttribute(c.node, 'axes')) ??
+    starts.map((_, i) => i);
   const steps = (c.opset >= 10 && c.node.input[4] ? c.constant(4) : undefined) ?? starts.map(() => 1);
   const dims = [...x.dims];
   axes.forEach((a0, i) => {
@@ -78,13 +79,14 @@ function concat(c: OpContext): Dim[] | undefined {
 
 function constantValue(node: onnx.NodeProto): ValueType | undefined {
   const t = getAttribute(node, 'value');
-  if (t && typeof t === 'object' && 'dims' in t) return { elemType: (t as onnx.TensorProto).dataType ?? 0, dims:
-    [...(t as onnx.TensorProto).dims] };
+  if (t && typeof t === 'object' && 'dims' in t)
+    return { elemType: (t as onnx.TensorProto).dataType ?? 0, dims: [...(t as onnx.TensorProto).dims] };
   return undefined;
 }
 
-const same = (x: ValueType, dims: Dim[] | undefined): (ValueType | undefined)[] =>
-  [dims && { elemType: x.elemType, dims }];
+const same = (x: ValueType, dims: Dim[] | undefined): (ValueType | undefined)[] => [
+  dims && { elemType: x.elemType, dims },
+];
 
 export const shapeRules: OpRule[] = [
   {
@@ -109,7 +111,10 @@ export const shapeRules: OpRule[] = [
     infer: (c) => {
       const x = c.inputs[0]!;
       const perm = intsAttribute(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
-      return same(x, perm.map((p) => x.dims[p]));
+      return same(
+        x,
+        perm.map((p) => x.dims[p]),
+      );
     },
     flops: () => 0,
   },
@@ -131,13 +136,18 @@ export const shapeRules: OpRule[] = [
       const x = c.inputs[0]!;
       const pads = attrOrInput(c, 'pads', 1, 11);
       if (!pads) return [undefined];
-      const axes = (c.opset >= 18 && c.node.input[3] ? c.constant(3) : undefined)?.map((a) => axis(a, x.dims.length))
-        ?? x.dims.map((_, i) => i);
+      const axes =
+        (c.opset >= 18 && c.node.input[3] ? c.constant(3) : undefined)?.map((a) => axis(a, x.dims.length)) ??
+        x.dims.map((_, i) => i);
       const dims = [...x.dims];
       axes.forEach((a, i) => {
         const d = dims[a];
-        dims[a] = typeof d === 'number' ? d + pads[i] + pads[i + axes.length] : pads[i] + pads[i + axes.length] === 0
-          ? d : null;
+        dims[a] =
+          typeof d === 'number'
+            ? d + pads[i] + pads[i + axes.length]
+            : pads[i] + pads[i + axes.length] === 0
+              ? d
+              : null;
       });
       return same(x, dims);
     },
@@ -167,7 +177,10 @@ export const shapeRules: OpRule[] = [
       const rank = x.dims.length + axes.length;
       const at = new Set(axes.map((a) => axis(a, rank)));
       const rest = [...x.dims];
-      return same(x, Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!)));
+      return same(
+        x,
+        Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!)),
+      );
     },
     flops: () => 0,
   },

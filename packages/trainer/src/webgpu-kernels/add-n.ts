@@ -14,7 +14,8 @@ interface DeviceBackend {
 
 export const addN: WebgpuKernel = {
   kernelName: 'AddN',
-  make: (_tf, original) =>
+  make:
+    (_tf, original) =>
     ({ inputs, backend, attrs }) => {
       const b = backend as unknown as DeviceBackend;
       const chunk = Math.max(2, Math.min(8, b.device.limits.maxStorageBuffersPerShaderStage) - 1);
@@ -28,7 +29,11 @@ export const addN: WebgpuKernel = {
             next.push(part[0]);
             continue;
           }
-          const sum = original({ inputs: part as unknown as tfType.NamedTensorInfoMap, backend, attrs }) as tfType.TensorInfo;
+          const sum = original({
+            inputs: part as unknown as tfType.NamedTensorInfoMap,
+            backend,
+            attrs,
+          }) as tfType.TensorInfo;
           for (const p of part) if (owned.delete(p)) b.disposeData(p.dataId);
           owned.add(sum);
           next.push(sum);

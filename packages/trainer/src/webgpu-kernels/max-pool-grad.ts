@@ -76,11 +76,24 @@ function program(outShape: number[]): WebgpuProgram {
 
 export const maxPoolGrad: WebgpuKernel = {
   kernelName: 'MaxPoolGrad',
-  make: (tf, original) =>
+  make:
+    (tf, original) =>
     ({ inputs, backend, attrs }) => {
       const { dy, input } = inputs as { dy: tfType.TensorInfo; input: tfType.TensorInfo };
-      const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
-      const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+      const a = attrs as unknown as {
+        filterSize: number | [number, number];
+        strides: number | [number, number];
+        pad: 'valid' | 'same' | number;
+        dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      };
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
       if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.dataFormat !== 'channelsLast') {
         return original({ inputs, backend, attrs });
       }
@@ -90,6 +103,11 @@ export const maxPoolGrad: WebgpuKernel = {
         { type: 'int32', data: [info.filterHeight, info.filterWidth] },
         { type: 'int32', data: [info.outHeight, info.outWidth] },
       ];
-      return (backend as unknown as WebgpuBackendLike).runWebGPUProgram(program([...input.shape]), [dy, input], 'float32', uniforms);
+      return (backend as unknown as WebgpuBackendLike).runWebGPUProgram(
+        program([...input.shape]),
+        [dy, input],
+        'float32',
+        uniforms,
+      );
     },
 };

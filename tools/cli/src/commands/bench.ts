@@ -11,11 +11,19 @@ export const benchCommand = defineCommand({
   describe: 'Run the benchmark suite and write bench/BENCHMARKS.md (needs the repository checkout)',
   builder: (y: Argv) =>
     y
-      .option('only', { type: 'string', describe: 'Comma-separated areas: hierarchy,datasets,converter,retrieval,trainer,runtime-node,runtime-web' })
-      .option('assemble', { type: 'boolean', default: false, describe: 'Only rebuild BENCHMARKS.md from bench/results/*.md' }),
+      .option('only', {
+        type: 'string',
+        describe: 'Comma-separated areas: hierarchy,datasets,converter,retrieval,trainer,runtime-node,runtime-web',
+      })
+      .option('assemble', {
+        type: 'boolean',
+        default: false,
+        describe: 'Only rebuild BENCHMARKS.md from bench/results/*.md',
+      }),
   handler: (argv) => {
     const script = fileURLToPath(new URL('../../../../bench/run.mjs', import.meta.url));
-    if (!existsSync(script)) throw new UsageError(`bench: ${script} not found (the benchmarks live in the repository checkout)`);
+    if (!existsSync(script))
+      throw new UsageError(`bench: ${script} not found (the benchmarks live in the repository checkout)`);
     const args = [script, ...(argv.only ? ['--only', argv.only] : []), ...(argv.assemble ? ['--assemble'] : [])];
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
     if (r.status !== 0) throw new UsageError(`bench: exited with ${r.status}`);

@@ -12,7 +12,11 @@ const builder = (y: Argv) =>
       type: 'string',
       describe: 'File whose lines start with the target class ids (default: the leaves of the taxonomy)',
     })
-    .option('out', { type: 'string', demandOption: true, describe: 'Output file: .json (ours) or .pickle (as the reference writes it)' })
+    .option('out', {
+      type: 'string',
+      demandOption: true,
+      describe: 'Output file: .json (ours) or .pickle (as the reference writes it)',
+    })
     .option('method', {
       choices: EMBEDDING_METHODS,
       default: 'unitsphere' as const,
@@ -21,7 +25,11 @@ const builder = (y: Argv) =>
         'mds / spheres: Euclidean distances equal the dissimilarities',
     })
     .option('num_dim', intOption('num_dim', { min: 0, describe: 'Dimensions for mds / approx_sim (mds default: n-1)' }))
-    .option('norm', { type: 'boolean', default: false, describe: 'L2-normalise the embeddings (rows below 1e-8 stay as they are)' })
+    .option('norm', {
+      type: 'boolean',
+      default: false,
+      describe: 'L2-normalise the embeddings (rows below 1e-8 stay as they are)',
+    })
     .example(
       '$0 compute-class-embedding --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --out cifar100.unitsphere.pickle',
       'the reference README command (unitsphere is the default method, as in the reference)',
@@ -48,7 +56,8 @@ async function checkDenseMemory(n: number, method: string, numDim: number | unde
   if (need > totalmem() || n * n > 2 ** 32) {
     throw new UsageError(
       `${n} classes: the ${method} method needs dense n×n float64 matrices, n² memory: about 3 × ${n}² × 8 bytes = ${gb(need)}, ` +
-        `and this machine has ${gb(totalmem())}` + (method === 'approx_sim' ? '' : '; approx_sim with --num_dim needs no n×n matrix on a tree'),
+        `and this machine has ${gb(totalmem())}` +
+        (method === 'approx_sim' ? '' : '; approx_sim with --num_dim needs no n×n matrix on a tree'),
     );
   }
 }
@@ -57,11 +66,18 @@ async function run(args: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(args, ['hierarchy', 'class_list']);
   checkInputs(inputs);
   checkOutputs([{ path: args.out, flag: '--out' }], inputs, args.force);
-  const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } = await import('@semembed/hierarchy');
+  const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } =
+    await import('@semembed/hierarchy');
   const hierarchy = readHierarchy(args.hierarchy, { isA: args.is_a, strIds: args.str_ids });
-  const classes = args.class_list ? readClassList(args.class_list, { strIds: args.str_ids, hierarchy }) : hierarchy.leaves();
+  const classes = args.class_list
+    ? readClassList(args.class_list, { strIds: args.str_ids, hierarchy })
+    : hierarchy.leaves();
   await checkDenseMemory(classes.length, args.method, args.num_dim || undefined);
-  const res = computeClassEmbedding(hierarchy, classes, { method: args.method, numDim: args.num_dim || undefined, norm: args.norm });
+  const res = computeClassEmbedding(hierarchy, classes, {
+    method: args.method,
+    numDim: args.num_dim || undefined,
+    norm: args.norm,
+  });
   console.log(
     `Computed ${res.dim}-dimensional semantic embeddings for ${res.rows} classes using the "${res.method}" method in ${pyFloat(res.solveSeconds)} seconds.`,
   );
@@ -70,7 +86,9 @@ async function run(args: ArgsOf<typeof builder>): Promise<void> {
   console.log(`Maximum deviation from target ${what}: ${pyFloat(res.deviation.max)}${sample}`);
   console.log(`Average deviation from target ${what}: ${pyFloat(res.deviation.mean)}${sample}`);
   if (args.norm && res.smallRows > 0) {
-    console.error(`warning: ${res.smallRows} embedding rows have a norm below 1e-8 and were left unnormalised (not NaN)`);
+    console.error(
+      `warning: ${res.smallRows} embedding rows have a norm below 1e-8 and were left unnormalised (not NaN)`,
+    );
   }
   writeClassEmbedding(args.out, {
     method: res.method,

@@ -14,14 +14,18 @@ export function parseLambdas(list: string[] | undefined): Record<string, string>
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw new FlagError(`--lambda ${item}: expected NAME=KIND, e.g. --lambda l2norm=l2norm`);
+    if (eq <= 0 || eq === item.length - 1)
+      throw new FlagError(`--lambda ${item}: expected NAME=KIND, e.g. --lambda l2norm=l2norm`);
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
 }
 
 /** Refuses a --lambda value that cannot work (unknown kind, expression that does not parse) before converting. */
-export function checkLambdas(lambdas: Record<string, string> | undefined, check: (kind: string) => string | undefined): void {
+export function checkLambdas(
+  lambdas: Record<string, string> | undefined,
+  check: (kind: string) => string | undefined,
+): void {
   for (const [name, kind] of Object.entries(lambdas ?? {})) {
     const problem = check(kind);
     if (problem) throw new UsageError(`--lambda ${name}=${kind}: ${problem}`);
@@ -54,7 +58,8 @@ export async function sidecarClasses(a: {
   str_ids?: boolean;
 }): Promise<{ classes?: SidecarClass[]; classEmbedding?: number[][]; sourceInfo?: Record<string, string> }> {
   if (!a.embedding) {
-    if (a.class_names || a.hierarchy) throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
+    if (a.class_names || a.hierarchy)
+      throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
     return {};
   }
   const { readClassEmbedding, readClassNames, readHierarchy } = await import('@semembed/hierarchy');
@@ -68,20 +73,35 @@ export async function sidecarClasses(a: {
     if (h?.has(id)) c.path = h.pathToRoot(id).slice().reverse().map(label);
     return c;
   });
-  const classEmbedding = Array.from({ length: emb.rows }, (_, i) => Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)));
+  const classEmbedding = Array.from({ length: emb.rows }, (_, i) =>
+    Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)),
+  );
   return { classes, classEmbedding, sourceInfo: classEmbeddingFacts(emb.method, a.hierarchy) };
 }
 
 export function commonConvertOptions<T>(y: Argv<T>) {
   return y
-    .option('embedding', { type: 'string', describe: 'Class-embedding file (JSON or the reference .pickle): class labels and embedding rows for the sidecar' })
-    .option('class_names', { type: 'string', describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)' })
+    .option('embedding', {
+      type: 'string',
+      describe: 'Class-embedding file (JSON or the reference .pickle): class labels and embedding rows for the sidecar',
+    })
+    .option('class_names', {
+      type: 'string',
+      describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)',
+    })
     .option('hierarchy', { type: 'string', describe: 'Taxonomy: adds each class path root -> leaf to the sidecar' })
     .option('is_a', { type: 'boolean', default: false, describe: 'Taxonomy lines are "child parent"' })
     .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings' })
     .option('opset', intOption('opset', { min: 13, default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' }))
-    .option('input_layout', { choices: ['nhwc', 'nchw'] as const, describe: 'Input layout of the ONNX model (default: as Keras, NHWC)' })
-    .option('fp16', { type: 'boolean', default: false, describe: 'Store weights as float16 (half the file; computed in float32)' })
+    .option('input_layout', {
+      choices: ['nhwc', 'nchw'] as const,
+      describe: 'Input layout of the ONNX model (default: as Keras, NHWC)',
+    })
+    .option('fp16', {
+      type: 'boolean',
+      default: false,
+      describe: 'Store weights as float16 (half the file; computed in float32)',
+    })
     .option('lambda', {
       type: 'string',
       array: true,
@@ -94,7 +114,8 @@ export function commonConvertOptions<T>(y: Argv<T>) {
     .option('inputs', {
       type: 'string',
       array: true,
-      describe: '--verify on these inputs: one .npy per model input, batch first, Keras layout (default: seeded random)',
+      describe:
+        '--verify on these inputs: one .npy per model input, batch first, Keras layout (default: seeded random)',
     })
     .option('verify_json', { type: 'string', describe: '--verify: also write the per-layer comparison as JSON here' });
 }
@@ -105,7 +126,11 @@ type VerifyArgs = { inputs?: string[]; verify_json?: string };
  * --verify: the Keras model in TF.js vs the ONNX model, layer by layer; prints the table, exits 1 at a divergence.
  * `required` false (import's default) turns "cannot verify this model" into a note instead of an error.
  */
-export async function runVerify(a: VerifyArgs, opts: import('@semembed/converter').VerifyOptions, required: boolean): Promise<void> {
+export async function runVerify(
+  a: VerifyArgs,
+  opts: import('@semembed/converter').VerifyOptions,
+  required: boolean,
+): Promise<void> {
   const { verifyConversion, formatVerifyTable } = await import('@semembed/converter');
   const { writeFileAtomic } = await import('@semembed/formats');
   let report: import('@semembed/converter').VerifyReport;
@@ -119,18 +144,35 @@ export async function runVerify(a: VerifyArgs, opts: import('@semembed/converter
   console.log(formatVerifyTable(report));
   if (a.verify_json) writeFileAtomic(a.verify_json, `${JSON.stringify(report, null, 1)}\n`);
   if (!report.ok) {
-    throw new UsageError(`--verify: the ONNX model differs from Keras (TensorFlow.js) from layer '${report.firstDivergent}' on; see the table above`);
+    throw new UsageError(
+      `--verify: the ONNX model differs from Keras (TensorFlow.js) from layer '${report.firstDivergent}' on; see the table above`,
+    );
   }
 }
 
 const builder = (y: Argv) =>
   commonConvertOptions(
     withForceOption(y)
-      .positional('input', { type: 'string', demandOption: true, describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture) or .keras' })
-      .positional('output', { type: 'string', demandOption: true, describe: 'The .onnx to write; the sidecar goes beside it as <name>.json' })
+      .positional('input', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Keras .h5 (full model, or save_weights output with --config / --architecture) or .keras',
+      })
+      .positional('output', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The .onnx to write; the sidecar goes beside it as <name>.json',
+      })
       .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
-      .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
-      .option('dataset', { type: 'string', describe: 'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)' })
+      .option('architecture', {
+        type: 'string',
+        describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
+      })
+      .option('dataset', {
+        type: 'string',
+        describe:
+          'Dataset the model was trained on: sets mean/std and input size (e.g. CIFAR-100, NAB, NAB-ilsvrcmean)',
+      })
       .option('verify', {
         type: 'boolean',
         default: false,
@@ -138,7 +180,10 @@ const builder = (y: Argv) =>
       })
       .conflicts('config', 'architecture'),
   )
-    .example('$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100', 'a released model')
+    .example(
+      '$0 convert cifar_unitsphere-embed+cls_resnet-110-wfc.model.h5 model.onnx --dataset CIFAR-100',
+      'a released model',
+    )
     .example('$0 convert weights.h5 model.onnx --config model.json', 'save_weights output + model.to_json()');
 
 /** Keras .h5 -> ONNX + sidecar. */
@@ -153,10 +198,20 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const { convertKeras, sidecarPathFor, checkLambdaKind } = await import('@semembed/converter');
   checkLambdas(a.lambda, checkLambdaKind);
   // The README's own `convert weights.h5 model.onnx --config model.json` would replace the config with the sidecar.
-  const inputs = [{ path: a.input, flag: 'input' }, ...pathArgs(a, ['config', 'embedding', 'class_names', 'hierarchy'])];
+  const inputs = [
+    { path: a.input, flag: 'input' },
+    ...pathArgs(a, ['config', 'embedding', 'class_names', 'hierarchy']),
+  ];
   checkInputs(inputs);
   const sidecar = sidecarPathFor(a.output);
-  checkOutputs([{ path: a.output, flag: 'output' }, { path: sidecar, flag: 'the sidecar' }], inputs, a.force);
+  checkOutputs(
+    [
+      { path: a.output, flag: 'output' },
+      { path: sidecar, flag: 'the sidecar' },
+    ],
+    inputs,
+    a.force,
+  );
   const r = await convertKeras({
     h5: a.input,
     out: a.output,

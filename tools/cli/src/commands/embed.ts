@@ -8,8 +8,15 @@ import { checkOutputs, withForceOption } from '../write-safety.js';
 /** --ep, --threads, --cuda_path: shared by embed and serve. */
 export function withRuntimeOptions<T>(y: Argv<T>) {
   return y
-    .option('ep', { type: 'string', default: 'auto', describe: 'Execution providers to try in order: auto (= cuda,webgpu,cpu) or a list like webgpu,cpu' })
-    .option('threads', intOption('threads', { min: 0, describe: 'CPU threads for ONNX Runtime (default: one per core)' }))
+    .option('ep', {
+      type: 'string',
+      default: 'auto',
+      describe: 'Execution providers to try in order: auto (= cuda,webgpu,cpu) or a list like webgpu,cpu',
+    })
+    .option(
+      'threads',
+      intOption('threads', { min: 0, describe: 'CPU threads for ONNX Runtime (default: one per core)' }),
+    )
     .option('cuda_path', {
       type: 'string',
       array: true,
@@ -26,19 +33,35 @@ const builder = (y: Argv) =>
   withProgressOptions(
     withRuntimeOptions(
       withForceOption(y)
-        .option('model', { type: 'string', demandOption: true, describe: 'model.onnx, its model.json sidecar, or their folder' })
+        .option('model', {
+          type: 'string',
+          demandOption: true,
+          describe: 'model.onnx, its model.json sidecar, or their folder',
+        })
         .option('input', {
           type: 'string',
           array: true,
           demandOption: true,
           describe: 'Image files and/or folders (a folder of class subfolders gives labels = subfolder names)',
         })
-        .option('out', { type: 'string', demandOption: true, describe: 'Features file (.npy, float32, one row per image)', coerce: npyPath('out') })
+        .option('out', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Features file (.npy, float32, one row per image)',
+          coerce: npyPath('out'),
+        })
         .option('batch_size', intOption('batch_size', { min: 1, default: 32, describe: 'Images per inference batch' }))
-        .option('prob_out', { type: 'string', describe: 'Also write class probabilities to this .npy (models with a prob output)', coerce: npyPath('prob_out') }),
+        .option('prob_out', {
+          type: 'string',
+          describe: 'Also write class probabilities to this .npy (models with a prob output)',
+          coerce: npyPath('prob_out'),
+        }),
     ),
     'progress bar',
-  ).example('$0 embed --model models/fashion/model.onnx --input data/test --out test.npy', 'features + test.ids.txt + test.labels.txt');
+  ).example(
+    '$0 embed --model models/fashion/model.onnx --input data/test --out test.npy',
+    'features + test.ids.txt + test.labels.txt',
+  );
 
 /** Images -> features .npy (+ ids / labels beside it) with an ONNX model, for evaluation and galleries. */
 export const embedCommand = defineCommand({
@@ -77,7 +100,14 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   if (a.prob_out && !model.probOutput) throw new UsageError(`--prob_out: model ${a.model} has no probabilities output`);
   const showBar = showProgress(a) && process.stderr.isTTY === true;
   const bar = showBar
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'embed [{bar}] {value}/{total} images | {eta_formatted} left | {rate} img/s', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: 'embed [{bar}] {value}/{total} images | {eta_formatted} left | {rate} img/s',
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   bar?.start(entries.length, 0, { rate: '-' });
   const t1 = performance.now();
@@ -96,7 +126,12 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const base = out.slice(0, -'.npy'.length);
   writeFileAtomic(`${base}.ids.txt`, res.ids.join('\n') + '\n');
   if (res.labels) writeFileAtomic(`${base}.labels.txt`, res.labels.join('\n') + '\n');
-  if (a.prob_out && res.probabilities) writeNpy(a.prob_out, { dtype: 'float32', shape: [res.n, res.probabilities.length / res.n], data: res.probabilities });
+  if (a.prob_out && res.probabilities)
+    writeNpy(a.prob_out, {
+      dtype: 'float32',
+      shape: [res.n, res.probabilities.length / res.n],
+      data: res.probabilities,
+    });
   const secs = (performance.now() - t0) / 1000;
   console.log(
     `Wrote ${res.n} x ${res.dim} features to ${out}, ids to ${base}.ids.txt` +

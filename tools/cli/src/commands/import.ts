@@ -11,10 +11,19 @@ const builder = (y: Argv) =>
       withForceOption(y)
         .positional('name', { type: 'string', describe: 'Catalog name (see --list)' })
         .option('from', { type: 'string', describe: 'Local .h5 to import instead of downloading' })
-        .option('architecture', { type: 'string', describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)' })
+        .option('architecture', {
+          type: 'string',
+          describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
+        })
         .option('dataset', { type: 'string', describe: 'Dataset name: mean/std and input size (e.g. CIFAR-100)' })
-        .option('out', { type: 'string', describe: 'The .onnx to write (default: <cache>/<name>.onnx, or beside --from)' })
-        .option('cache_dir', { type: 'string', describe: 'Download folder (default ~/.cache/semembed/models; env SEMEMBED_CACHE)' })
+        .option('out', {
+          type: 'string',
+          describe: 'The .onnx to write (default: <cache>/<name>.onnx, or beside --from)',
+        })
+        .option('cache_dir', {
+          type: 'string',
+          describe: 'Download folder (default ~/.cache/semembed/models; env SEMEMBED_CACHE)',
+        })
         .option('catalog', { type: 'string', describe: 'Catalog file (default models/catalog.json)' })
         .option('list', { type: 'boolean', default: false, describe: 'List the catalog and exit' })
         .option('verify', {
@@ -35,7 +44,8 @@ const builder = (y: Argv) =>
 /** Released models by catalog name (download + convert), or a local .h5 with --from (offline). */
 export const importCommand = defineCommand({
   command: 'import [name]',
-  describe: 'Download a released model of the reference (models/catalog.json) and convert it to ONNX; or import a local .h5 with --from',
+  describe:
+    'Download a released model of the reference (models/catalog.json) and convert it to ONNX; or import a local .h5 with --from',
   builder,
   handler: run,
 });
@@ -47,7 +57,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     for (const m of readCatalog(a.catalog).models) {
       const pub = m.published;
       const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
-      console.log(`${m.name.padEnd(32)} ${m.dataset.padEnd(10)} ${m.architecture.padEnd(20)} ${m.inputSize.join('x').padEnd(8)} mAHP@250 ${pct(pub.mAHP250)}  balanced acc. ${pct(pub.balancedAccuracy)}`);
+      console.log(
+        `${m.name.padEnd(32)} ${m.dataset.padEnd(10)} ${m.architecture.padEnd(20)} ${m.inputSize.join('x').padEnd(8)} mAHP@250 ${pct(pub.mAHP250)}  balanced acc. ${pct(pub.balancedAccuracy)}`,
+      );
     }
     return;
   }

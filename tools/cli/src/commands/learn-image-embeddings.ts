@@ -13,56 +13,174 @@ const builder = (y: Argv) =>
   withProgressOptions(
     withForceOption(y)
       .group(['dataset', 'data_root', 'embedding', 'limit'], 'Data parameters:')
-      .option('dataset', { type: 'string', demandOption: true, describe: 'FashionMNIST, CIFAR-10, CIFAR-100, CIFAR-100-a/-b, folder[-ilsvrcmean|-caffe]' })
-      .option('data_root', { type: 'string', describe: 'Dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist)' })
-      .option('embedding', { type: 'string', demandOption: true, describe: 'Class embedding file (.json or the reference .pickle), or "onehot"' })
-      .option('limit', intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick runs)' }))
+      .option('dataset', {
+        type: 'string',
+        demandOption: true,
+        describe: 'FashionMNIST, CIFAR-10, CIFAR-100, CIFAR-100-a/-b, folder[-ilsvrcmean|-caffe]',
+      })
+      .option('data_root', {
+        type: 'string',
+        describe: 'Dataset folder (FashionMNIST default: /usr/share/datasets/fashion-mnist)',
+      })
+      .option('embedding', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Class embedding file (.json or the reference .pickle), or "onehot"',
+      })
+      .option(
+        'limit',
+        intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick runs)' }),
+      )
       .group(
-        ['architecture', 'loss', 'cls_weight', 'cls_base', 'lr_schedule', 'clipgrad', 'max_decay', 'nesterov', 'epochs', 'batch_size', 'val_batch_size', 'snapshot', 'finetune', 'finetune_init', 'seed', 'backend', 'gpu_adapter', 'workers', 'augment', 'validate'],
+        [
+          'architecture',
+          'loss',
+          'cls_weight',
+          'cls_base',
+          'lr_schedule',
+          'clipgrad',
+          'max_decay',
+          'nesterov',
+          'epochs',
+          'batch_size',
+          'val_batch_size',
+          'snapshot',
+          'finetune',
+          'finetune_init',
+          'seed',
+          'backend',
+          'gpu_adapter',
+          'workers',
+          'augment',
+          'validate',
+        ],
         'Training parameters:',
       )
-      .option('architecture', { type: 'string', describe: 'Network architecture (default: fashion-cnn for FashionMNIST, else simple)' })
-      .option('loss', { choices: LOSSES, default: 'inv_corr' as const, describe: 'inv_corr (L2-normalised, 1 - dot), mse, unnorm_corr, softmax_corr' })
-      .option('cls_weight', numberOption('cls_weight', { min: 0, default: 0, describe: 'Weight of an extra softmax classification loss (0: none)' }))
-      .option('cls_base', { type: 'string', describe: 'Layer name or index the classifier is based on (default: the embedding)' })
+      .option('architecture', {
+        type: 'string',
+        describe: 'Network architecture (default: fashion-cnn for FashionMNIST, else simple)',
+      })
+      .option('loss', {
+        choices: LOSSES,
+        default: 'inv_corr' as const,
+        describe: 'inv_corr (L2-normalised, 1 - dot), mse, unnorm_corr, softmax_corr',
+      })
+      .option(
+        'cls_weight',
+        numberOption('cls_weight', {
+          min: 0,
+          default: 0,
+          describe: 'Weight of an extra softmax classification loss (0: none)',
+        }),
+      )
+      .option('cls_base', {
+        type: 'string',
+        describe: 'Layer name or index the classifier is based on (default: the embedding)',
+      })
       .option('lr_schedule', { choices: LR_SCHEDULES, default: 'SGDR' as const, describe: 'Learning rate schedule' })
-      .option('clipgrad', numberOption('clipgrad', { min: 0, default: 10, describe: 'Gradient norm clipping (global norm)' }))
-      .option('max_decay', numberOption('max_decay', { min: 0, default: 0, describe: 'Learning rate decay at the end of training' }))
+      .option(
+        'clipgrad',
+        numberOption('clipgrad', { min: 0, default: 10, describe: 'Gradient norm clipping (global norm)' }),
+      )
+      .option(
+        'max_decay',
+        numberOption('max_decay', { min: 0, default: 0, describe: 'Learning rate decay at the end of training' }),
+      )
       .option('nesterov', { type: 'boolean', default: false, describe: 'Nesterov momentum' })
-      .option('epochs', intOption('epochs', { min: 1, describe: "Training epochs (default: the schedule's, SGDR 372)" }))
+      .option(
+        'epochs',
+        intOption('epochs', { min: 1, describe: "Training epochs (default: the schedule's, SGDR 372)" }),
+      )
       .option('batch_size', intOption('batch_size', { min: 1, default: 100, describe: 'Batch size' }))
-      .option('val_batch_size', intOption('val_batch_size', { min: 1, describe: 'Validation batch size (default: batch_size)' }))
-      .option('snapshot', { type: 'string', describe: 'Snapshot file written after every epoch (and on Ctrl-C); resumed from when it exists' })
-      .option('finetune', { type: 'string', describe: 'Keras .h5 with pre-trained weights (loaded by layer name, mismatches skipped)' })
-      .option('finetune_init', intOption('finetune_init', { min: 0, default: 8, describe: 'Epochs training only the new layers first' }))
-      .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)' }))
+      .option(
+        'val_batch_size',
+        intOption('val_batch_size', { min: 1, describe: 'Validation batch size (default: batch_size)' }),
+      )
+      .option('snapshot', {
+        type: 'string',
+        describe: 'Snapshot file written after every epoch (and on Ctrl-C); resumed from when it exists',
+      })
+      .option('finetune', {
+        type: 'string',
+        describe: 'Keras .h5 with pre-trained weights (loaded by layer name, mismatches skipped)',
+      })
+      .option(
+        'finetune_init',
+        intOption('finetune_init', { min: 0, default: 8, describe: 'Epochs training only the new layers first' }),
+      )
+      .option(
+        'seed',
+        intOption('seed', {
+          min: 0,
+          default: 0,
+          describe:
+            'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)',
+        }),
+      )
       .option('backend', { choices: BACKEND_NAMES, default: 'auto' as const, describe: 'TensorFlow.js backend' })
       .option('gpu_adapter', {
         choices: ['high-performance', 'low-power'] as const,
         default: 'high-performance' as const,
         describe: 'WebGPU adapter to ask Dawn for (--backend webgpu; high-performance = the discrete GPU)',
       })
-      .option('workers', workersOption('Threads sharing every batch on the wasm/cpu backends (data-parallel; auto = usable cores, at most 4; 1 = this thread only)'))
-      .option('augment', { type: 'boolean', default: true, describe: "The reference's training augmentation (--no-augment to disable)" })
-      .option('validate', { type: 'boolean', default: true, describe: 'Evaluate on the test split after every epoch (--no-validate to skip)' })
+      .option(
+        'workers',
+        workersOption(
+          'Threads sharing every batch on the wasm/cpu backends (data-parallel; auto = usable cores, at most 4; 1 = this thread only)',
+        ),
+      )
+      .option('augment', {
+        type: 'boolean',
+        default: true,
+        describe: "The reference's training augmentation (--no-augment to disable)",
+      })
+      .option('validate', {
+        type: 'boolean',
+        default: true,
+        describe: 'Evaluate on the test split after every epoch (--no-validate to skip)',
+      })
       .group(['model_dump', 'weight_dump', 'feature_dump', 'no_progress'], 'Output parameters:')
       .option('model_dump', { type: 'string', describe: 'Keras-2 .h5 with model definition and weights' })
       .option('weight_dump', { type: 'string', describe: 'Keras-2 .h5 with the weights only' })
-      .option('feature_dump', { type: 'string', describe: 'Test-set embeddings (.npy float32; labels in <name>.labels.npy)' })
+      .option('feature_dump', {
+        type: 'string',
+        describe: 'Test-set embeddings (.npy float32; labels in <name>.labels.npy)',
+      })
       .group(['sgd_patience', 'sgd_lr', 'sgd_min_lr', 'sgd_schedule'], 'Parameters for --lr_schedule=SGD:')
-      .option('sgd_patience', intOption('sgd_patience', { min: 1, describe: 'Patience of learning rate reduction in epochs (10)' }))
-      .option('sgd_lr', numberOption('sgd_lr', { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' }))
+      .option(
+        'sgd_patience',
+        intOption('sgd_patience', { min: 1, describe: 'Patience of learning rate reduction in epochs (10)' }),
+      )
+      .option(
+        'sgd_lr',
+        numberOption('sgd_lr', { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' }),
+      )
       .option('sgd_min_lr', numberOption('sgd_min_lr', { min: 0, describe: 'Minimum learning rate (1e-4)' }))
-      .option('sgd_schedule', { type: 'string', describe: 'epoch:lr pairs, e.g. "1:0.1,31:0.01,41:0.001,50" (trailing number = epochs)' })
+      .option('sgd_schedule', {
+        type: 'string',
+        describe: 'epoch:lr pairs, e.g. "1:0.1,31:0.01,41:0.001,50" (trailing number = epochs)',
+      })
       .group(['sgdr_base_len', 'sgdr_mul', 'sgdr_max_lr', 'sgdr_min_lr'], 'Parameters for --lr_schedule=SGDR:')
       .option('sgdr_base_len', intOption('sgdr_base_len', { min: 1, describe: 'Length of first cycle in epochs (12)' }))
-      .option('sgdr_mul', intOption('sgdr_mul', { min: 1, describe: 'Multiplier for cycle length after each cycle (2)' }))
-      .option('sgdr_max_lr', numberOption('sgdr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }))
-      .option('sgdr_min_lr', numberOption('sgdr_min_lr', { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' }))
+      .option(
+        'sgdr_mul',
+        intOption('sgdr_mul', { min: 1, describe: 'Multiplier for cycle length after each cycle (2)' }),
+      )
+      .option(
+        'sgdr_max_lr',
+        numberOption('sgdr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }),
+      )
+      .option(
+        'sgdr_min_lr',
+        numberOption('sgdr_min_lr', { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' }),
+      )
       .group(['clr_step_len', 'clr_min_lr', 'clr_max_lr'], 'Parameters for --lr_schedule=CLR:')
       .option('clr_step_len', intOption('clr_step_len', { min: 1, describe: 'Length of each step in epochs (12)' }))
       .option('clr_min_lr', numberOption('clr_min_lr', { min: 0, describe: 'Minimum learning rate (1e-5)' }))
-      .option('clr_max_lr', numberOption('clr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }))
+      .option(
+        'clr_max_lr',
+        numberOption('clr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }),
+      )
       .example(
         '$0 learn-image-embeddings --dataset FashionMNIST --embedding fashion.unitsphere.json --cls_weight 0.1 --lr_schedule SGD --sgd_schedule "1:0.1,4:0.01,6" --model_dump fashion.h5 --feature_dump fashion.npy',
         'a few minutes on 2 cores',
@@ -89,7 +207,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     { path: a.finetune, flag: '--finetune' },
     { path: a.snapshot, flag: '--snapshot' },
   ];
-  const labelsDump = a.feature_dump ? (a.feature_dump.endsWith('.npy') ? a.feature_dump.slice(0, -4) : a.feature_dump) + '.labels.npy' : undefined;
+  const labelsDump = a.feature_dump
+    ? (a.feature_dump.endsWith('.npy') ? a.feature_dump.slice(0, -4) : a.feature_dump) + '.labels.npy'
+    : undefined;
   checkOutputs(
     [
       { path: a.model_dump, flag: '--model_dump' },
@@ -100,7 +220,10 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     inputs,
     a.force,
   );
-  const [{ train, BACKEND_NAMES: backends }, { default: cliProgress }] = await Promise.all([import('@semembed/trainer'), import('cli-progress')]);
+  const [{ train, BACKEND_NAMES: backends }, { default: cliProgress }] = await Promise.all([
+    import('@semembed/trainer'),
+    import('cli-progress'),
+  ]);
   const backend = backends.find((b) => b === a.backend);
   if (backend === undefined) throw new UsageError(`--backend ${a.backend}: this trainer offers ${backends.join(', ')}`);
   const progress = showProgress(a);
@@ -110,7 +233,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    console.error('\nsemembed: interrupted, finishing the current batch and writing a snapshot (Ctrl-C again to quit at once)');
+    console.error(
+      '\nsemembed: interrupted, finishing the current batch and writing a snapshot (Ctrl-C again to quit at once)',
+    );
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -132,13 +257,22 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       bar.start(e.batches, 0, { loss: '-', emb: '-', cls: '-', lr: '-', ips: '-' });
       barEpoch = e.epoch;
     }
-    bar.update(e.batch, { loss: fmt(e.loss), emb: fmt(e.embAcc), cls: fmt(e.clsAcc), lr: e.lr.toPrecision(3), ips: e.imgPerSec.toFixed(0) });
+    bar.update(e.batch, {
+      loss: fmt(e.loss),
+      emb: fmt(e.embAcc),
+      cls: fmt(e.clsAcc),
+      lr: e.lr.toPrecision(3),
+      ips: e.imgPerSec.toFixed(0),
+    });
   };
   const onEpochEnd = (l: EpochLog) => {
     bar?.stop();
     bar = undefined;
     if (!progress) return;
-    const val = l.valLoss !== undefined ? ` - val_loss: ${fmt(l.valLoss)} - val_emb_acc: ${fmt(l.valEmbAcc)}${l.valClsAcc !== undefined ? ` - val_cls_acc: ${fmt(l.valClsAcc)}` : ''}` : '';
+    const val =
+      l.valLoss !== undefined
+        ? ` - val_loss: ${fmt(l.valLoss)} - val_emb_acc: ${fmt(l.valEmbAcc)}${l.valClsAcc !== undefined ? ` - val_cls_acc: ${fmt(l.valClsAcc)}` : ''}`
+        : '';
     console.log(
       `Epoch ${l.epoch + 1} - ${l.seconds.toFixed(0)}s (${l.imgPerSec.toFixed(0)} img/s) - lr: ${l.lr.toPrecision(3)} - loss: ${fmt(l.loss)} - emb_acc: ${fmt(l.embAcc)}` +
         `${l.clsAcc !== undefined ? ` - cls_acc: ${fmt(l.clsAcc)}` : ''}${val}`,

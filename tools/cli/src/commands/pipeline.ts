@@ -9,24 +9,79 @@ import { intOption, numberOption, showProgress, withProgressOptions, workersOpti
 const builder = (y: Argv) =>
   withProgressOptions(
     y
-      .option('out', { type: 'string', default: 'runs/fashion-mnist', describe: 'Folder for every output (models, features, report)' })
-      .option('dataset', { type: 'string', default: 'FashionMNIST', describe: 'FashionMNIST, CIFAR-10, CIFAR-100, folder, ...' })
-      .option('data_root', { type: 'string', describe: 'Dataset folder (default for FashionMNIST: /usr/share/datasets/fashion-mnist)' })
-      .option('hierarchy', { type: 'string', describe: "Taxonomy file (default: the repository's hierarchies/fashion-mnist/fashion-mnist.parent-child.txt)" })
-      .option('class_names', { type: 'string', describe: 'Class names file ("id name" lines; default: class_names.txt beside the taxonomy)' })
+      .option('out', {
+        type: 'string',
+        default: 'runs/fashion-mnist',
+        describe: 'Folder for every output (models, features, report)',
+      })
+      .option('dataset', {
+        type: 'string',
+        default: 'FashionMNIST',
+        describe: 'FashionMNIST, CIFAR-10, CIFAR-100, folder, ...',
+      })
+      .option('data_root', {
+        type: 'string',
+        describe: 'Dataset folder (default for FashionMNIST: /usr/share/datasets/fashion-mnist)',
+      })
+      .option('hierarchy', {
+        type: 'string',
+        describe: "Taxonomy file (default: the repository's hierarchies/fashion-mnist/fashion-mnist.parent-child.txt)",
+      })
+      .option('class_names', {
+        type: 'string',
+        describe: 'Class names file ("id name" lines; default: class_names.txt beside the taxonomy)',
+      })
       .option('is_a', { type: 'boolean', default: false })
       .option('str_ids', { type: 'boolean', default: false })
-      .option('method', { choices: EMBEDDING_METHODS, default: 'unitsphere' as const, describe: 'Class embedding method' })
-      .option('architecture', { type: 'string', describe: 'Network (default: fashion-cnn for Fashion-MNIST, simple otherwise)' })
-      .option('epochs', intOption('epochs', { min: 1, default: 8, describe: 'Epochs for each model (one SGDR cosine cycle over the run)' }))
-      .option('baseline_epochs', intOption('baseline_epochs', { min: 1, describe: 'Epochs for the baseline (default: --epochs)' }))
+      .option('method', {
+        choices: EMBEDDING_METHODS,
+        default: 'unitsphere' as const,
+        describe: 'Class embedding method',
+      })
+      .option('architecture', {
+        type: 'string',
+        describe: 'Network (default: fashion-cnn for Fashion-MNIST, simple otherwise)',
+      })
+      .option(
+        'epochs',
+        intOption('epochs', {
+          min: 1,
+          default: 8,
+          describe: 'Epochs for each model (one SGDR cosine cycle over the run)',
+        }),
+      )
+      .option(
+        'baseline_epochs',
+        intOption('baseline_epochs', { min: 1, describe: 'Epochs for the baseline (default: --epochs)' }),
+      )
       .option('batch_size', intOption('batch_size', { min: 1, default: 100 }))
-      .option('cls_weight', numberOption('cls_weight', { min: 0, default: 0.1, describe: 'Weight of the classification head of the semantic model' }))
-      .option('backend', { type: 'string', default: 'auto', describe: 'TensorFlow.js backend: auto|tensorflow-gpu|tensorflow|wasm|cpu' })
-      .option('workers', workersOption('Threads sharing every training batch on wasm/cpu (auto = usable cores, at most 4)'))
-      .option('limit', intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick trials)' }))
+      .option(
+        'cls_weight',
+        numberOption('cls_weight', {
+          min: 0,
+          default: 0.1,
+          describe: 'Weight of the classification head of the semantic model',
+        }),
+      )
+      .option('backend', {
+        type: 'string',
+        default: 'auto',
+        describe: 'TensorFlow.js backend: auto|tensorflow-gpu|tensorflow|wasm|cpu',
+      })
+      .option(
+        'workers',
+        workersOption('Threads sharing every training batch on wasm/cpu (auto = usable cores, at most 4)'),
+      )
+      .option(
+        'limit',
+        intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick trials)' }),
+      )
       .option('seed', intOption('seed', { min: 0, default: 0 }))
-      .option('baseline', { type: 'boolean', default: true, describe: 'Train and evaluate the classification-only baseline too (--no-baseline skips it)' })
+      .option('baseline', {
+        type: 'boolean',
+        default: true,
+        describe: 'Train and evaluate the classification-only baseline too (--no-baseline skips it)',
+      })
       .option('force', { type: 'boolean', default: false, describe: 'Redo steps whose outputs exist' })
       .option('clip_ahp', intOption('clip_ahp', { min: 1, default: 250 }))
       .option('plot_max', intOption('plot_max', { min: 0, default: 250 }))
@@ -38,7 +93,8 @@ const builder = (y: Argv) =>
 /** The main job: the whole method end to end, by default on the embedded Fashion-MNIST. */
 export const pipelineCommand = defineCommand({
   command: ['pipeline', 'run'],
-  describe: 'Run the whole method end to end: class embeddings, training (+ a classification baseline), ONNX export, features, evaluation, report',
+  describe:
+    'Run the whole method end to end: class embeddings, training (+ a classification baseline), ONNX export, features, evaluation, report',
   builder,
   handler: run,
 });
@@ -46,7 +102,9 @@ export const pipelineCommand = defineCommand({
 async function run(a: ArgsOf<typeof builder>): Promise<void> {
   // The default taxonomy ships with the repository: find it from this file, wherever the CLI is started.
   const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-  const hierarchy = resolve(a.hierarchy ?? resolve(repoRoot, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt'));
+  const hierarchy = resolve(
+    a.hierarchy ?? resolve(repoRoot, 'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt'),
+  );
   const defaultNames = resolve(hierarchy, '..', 'class_names.txt');
   const { existsSync } = await import('node:fs');
   const o: PipelineOptions = {

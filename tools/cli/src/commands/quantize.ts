@@ -14,7 +14,8 @@ const builder = (y: Argv) =>
       .positional('in', { type: 'string', demandOption: true, describe: 'Float32 model (.onnx, sidecar beside it)' })
       .positional('out', { type: 'string', demandOption: true, describe: 'Output .onnx; its sidecar goes beside it' })
       .option('mode', {
-        type: 'string', choices: MODES,
+        type: 'string',
+        choices: MODES,
         describe: 'int8 (static QDQ), fp16 or dynamic (int8 Dense); with --max_drop: the only candidate besides fp32',
       })
       .option('calibration', { type: 'string', describe: 'Folder of images to calibrate int8 with' })
@@ -24,18 +25,29 @@ const builder = (y: Argv) =>
       })
       .option('data_root', { type: 'string', describe: 'Dataset folder' })
       .option('per_channel', {
-        type: 'boolean', default: true, describe: 'int8 weights: a scale per output channel (--no-per_channel: one)',
+        type: 'boolean',
+        default: true,
+        describe: 'int8 weights: a scale per output channel (--no-per_channel: one)',
       })
       .option('method', {
-        type: 'string', choices: METHODS, default: 'minmax', describe: 'Activation ranges from calibration statistics',
+        type: 'string',
+        choices: METHODS,
+        default: 'minmax',
+        describe: 'Activation ranges from calibration statistics',
       })
       .option('calibration_size', intOption('calibration_size', { min: 1, default: 256, describe: 'Samples' }))
-      .option('max_drop', numberOption('max_drop', {
-        min: 0, max: 1,
-        describe: 'Build the variants, keep the smallest whose mAHP@250 and balanced accuracy drop <= this',
-      }))
+      .option(
+        'max_drop',
+        numberOption('max_drop', {
+          min: 0,
+          max: 1,
+          describe: 'Build the variants, keep the smallest whose mAHP@250 and balanced accuracy drop <= this',
+        }),
+      )
       .option('objective', {
-        type: 'string', choices: OBJECTIVES, default: 'size',
+        type: 'string',
+        choices: OBJECTIVES,
+        default: 'size',
         describe: 'With --max_drop: keep the smallest or the fastest variant within the bound',
       })
       .option('hierarchy', { type: 'string', describe: 'Taxonomy for mAHP@250 (with --max_drop)' })
@@ -63,7 +75,14 @@ function checkFlags(a: Args, inPath: string, outPath: string): void {
   const input = { path: inPath, flag: 'the input' };
   checkInputs([input, { path: a.hierarchy, flag: '--hierarchy' }]);
   const sidecar = outPath.replace(/\.onnx$/, '.json');
-  checkOutputs([{ path: outPath, flag: 'the output' }, { path: sidecar, flag: 'its sidecar' }], [input], a.force);
+  checkOutputs(
+    [
+      { path: outPath, flag: 'the output' },
+      { path: sidecar, flag: 'its sidecar' },
+    ],
+    [input],
+    a.force,
+  );
   if (!outPath.endsWith('.onnx')) throw new UsageError(`the output ${outPath}: must end in .onnx`);
   if (a.calibration && a.dataset) throw new UsageError('--calibration and --dataset: give one of them');
   if (a.max_drop === undefined && !a.mode) throw new UsageError('--mode int8|fp16|dynamic is required (or --max_drop)');
@@ -76,7 +95,8 @@ function checkFlags(a: Args, inPath: string, outPath: string): void {
 }
 
 async function run(a: Args): Promise<void> {
-  const inPath = String(a.in), outPath = String(a.out);
+  const inPath = String(a.in),
+    outPath = String(a.out);
   checkFlags(a, inPath, outPath);
   const q = await import('@semembed/quantize');
   const sidecar = q.sidecarOf(inPath);
@@ -84,9 +104,12 @@ async function run(a: Args): Promise<void> {
     throw new UsageError(`the input ${inPath}: no sidecar beside it (needed to preprocess calibration images)`);
   }
   const needCalib = a.mode === 'int8' || (a.max_drop !== undefined && !a.mode);
-  const calib = !needCalib || (!a.calibration && !a.dataset) ? undefined
-    : a.calibration ? await q.imagesCalibration(a.calibration, sidecar!, a.calibration_size)
-    : await q.datasetSamples(a.dataset!, a.data_root, sidecar!, 'train', a.calibration_size);
+  const calib =
+    !needCalib || (!a.calibration && !a.dataset)
+      ? undefined
+      : a.calibration
+        ? await q.imagesCalibration(a.calibration, sidecar!, a.calibration_size)
+        : await q.datasetSamples(a.dataset!, a.data_root, sidecar!, 'train', a.calibration_size);
   const method = a.method as (typeof METHODS)[number];
   const opts: CommonOptions = { method, perChannel: a.per_channel, calibration: calib && [calib], force: a.force };
   if (a.max_drop !== undefined) return choose(a, q, inPath, outPath, sidecar!, opts);
@@ -95,8 +118,14 @@ async function run(a: Args): Promise<void> {
   console.log(`Wrote ${r.out} (${a.mode}, ${(r.bytes / 1024).toFixed(1)} KiB)${side}`);
 }
 
-async function choose(a: Args, q: Q, inPath: string, outPath: string, sidecar: string, opts: CommonOptions):
-  Promise<void> {
+async function choose(
+  a: Args,
+  q: Q,
+  inPath: string,
+  outPath: string,
+  sidecar: string,
+  opts: CommonOptions,
+): Promise<void> {
   const { readFileSync } = await import('node:fs');
   const { readHierarchy } = await import('@semembed/hierarchy');
   const sc = JSON.parse(readFileSync(sidecar, 'utf8')) as { outputs: { name: string; kind: string }[] };
@@ -113,10 +142,17 @@ async function choose(a: Args, q: Q, inPath: string, outPath: string, sidecar: s
     candidates.push({ name: mode, bytes: (await q.quantizeModel(fp32, { ...opts, mode }, inPath)).bytes });
   }
   const objective = a.objective as (typeof OBJECTIVES)[number];
-  const res = await q.evaluateCandidates(candidates, { ...slice, hierarchy }, {
-    embeddingOutput: emb.name, probOutput: prob.name, maxDrop: a.max_drop, objective,
-    onProgress: (name) => process.stderr.write(`evaluating ${name} on ${slice.n} test samples...\n`),
-  });
+  const res = await q.evaluateCandidates(
+    candidates,
+    { ...slice, hierarchy },
+    {
+      embeddingOutput: emb.name,
+      probOutput: prob.name,
+      maxDrop: a.max_drop,
+      objective,
+      onProgress: (name) => process.stderr.write(`evaluating ${name} on ${slice.n} test samples...\n`),
+    },
+  );
   const chosen = q.chooseCandidate(res, objective);
   console.log(q.formatCandidates(res, chosen, a.max_drop!));
   const r = await q.quantizeFile(inPath, outPath, { ...opts, mode: chosen.name as 'fp32' | (typeof MODES)[number] });

@@ -5,7 +5,6 @@ import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@seme
 import { readLabels } from '@semembed/retrieval';
 import { UsageError } from '../errors.js';
 
-
 /** Per-set option i of a repeated flag, or the default (the reference's `args.x[i] if i < len(args.x)`). */
 export function nth<T>(values: T[] | undefined, i: number, fallback: T): T {
   return values !== undefined && i < values.length ? values[i] : fallback;
@@ -15,12 +14,20 @@ export function nth<T>(values: T[] | undefined, i: number, fallback: T): T {
  * Class ids of the test samples, in sample order: from --labels (class ids; with --classes_from, integers are
  * indices into its ind2label, as the reference's dataset labels are) or from the dataset's test split.
  */
-export async function loadTruth(a: { labels?: string; dataset?: string; data_root?: string; classes_from?: string; str_ids: boolean }): Promise<{ truth: ClassId[]; source: string; ind2label?: ClassId[] }> {
+export async function loadTruth(a: {
+  labels?: string;
+  dataset?: string;
+  data_root?: string;
+  classes_from?: string;
+  str_ids: boolean;
+}): Promise<{ truth: ClassId[]; source: string; ind2label?: ClassId[] }> {
   const ind2label = a.classes_from ? readClassEmbedding(a.classes_from).ind2label : undefined;
   const mapIndex = (l: ClassId, where: string): ClassId => {
     if (!ind2label) return l;
     if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l >= ind2label.length)
-      throw new UsageError(`${where}: label ${String(l)} is not a class index 0..${ind2label.length - 1} of --classes_from ${a.classes_from}`);
+      throw new UsageError(
+        `${where}: label ${String(l)} is not a class index 0..${ind2label.length - 1} of --classes_from ${a.classes_from}`,
+      );
     return ind2label[l];
   };
   if (a.labels) {
@@ -31,7 +38,10 @@ export async function loadTruth(a: { labels?: string; dataset?: string; data_roo
     });
     return { truth: raw.map((l, i) => mapIndex(l, `${a.labels} (row ${i})`)), source: a.labels, ind2label };
   }
-  if (!a.dataset || !a.data_root) throw new UsageError('give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels');
+  if (!a.dataset || !a.data_root)
+    throw new UsageError(
+      'give --labels F (labels in feature row order), or --dataset and --data_root to read the test labels',
+    );
   const { loadDataset } = await import('@semembed/datasets');
   const ds = await loadDataset(a.dataset, { dataRoot: a.data_root, split: 'test', classes: ind2label });
   const truth = Array.from(ds.labels, (l) => (ind2label ? ind2label[l] : (ds.classIds?.[l] ?? l)));
@@ -44,10 +54,17 @@ export function checkInHierarchy(truth: ClassId[], hierarchy: Hierarchy, source:
       throw new UsageError(`${source}: label ${String(truth[i])} (row ${i}) is not in the hierarchy ${hierarchyPath}`);
 }
 
-export function progressBar(enabled: boolean, what: string): { update(done: number, total: number): void; stop(): void } {
+export function progressBar(
+  enabled: boolean,
+  what: string,
+): { update(done: number, total: number): void; stop(): void } {
   if (!enabled || process.stderr.isTTY !== true) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${what} [{bar}] {percentage}% | {value}/{total} queries | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${what} [{bar}] {percentage}% | {value}/{total} queries | ETA {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

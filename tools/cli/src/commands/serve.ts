@@ -16,28 +16,93 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const builder = (y: Argv) =>
   withRuntimeOptions(
     y
-      .option('model', { type: 'string', array: true, demandOption: true, describe: 'Model to serve, [name=]path (model.onnx, model.json or folder); repeat for several' })
-      .option('gallery', { type: 'string', array: true, describe: '[model=]features.npy (ids/labels from <features>.ids.txt / .labels.txt) or [model=]G.index (semembed index build --norm) for /v1/search' })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind (0.0.0.0 exposes the server to the network)' })
+      .option('model', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'Model to serve, [name=]path (model.onnx, model.json or folder); repeat for several',
+      })
+      .option('gallery', {
+        type: 'string',
+        array: true,
+        describe:
+          '[model=]features.npy (ids/labels from <features>.ids.txt / .labels.txt) or [model=]G.index (semembed index build --norm) for /v1/search',
+      })
+      .option('host', {
+        type: 'string',
+        default: '127.0.0.1',
+        describe: 'Address to bind (0.0.0.0 exposes the server to the network)',
+      })
       .option('port', intOption('port', { min: 0, max: 65535, default: 8080, describe: 'TCP port (0: any free one)' })),
   )
-    .option('max_batch_size', intOption('max_batch_size', { min: 1, default: 32, describe: 'Dynamic batching: most images per batch' }))
-    .option('max_queue_delay_ms', intOption('max_queue_delay_ms', { min: 0, default: 2, describe: 'Dynamic batching: how long a request waits for others to join its batch' }))
-    .option('body_limit_mb', numberOption('body_limit_mb', { min: 0, aboveMin: true, default: 16, describe: 'Largest request body (413 above)' }))
-    .option('max_image_mb', numberOption('max_image_mb', { min: 0, aboveMin: true, default: 8, describe: 'Largest single image file (413 above)' }))
-    .option('max_image_pixels', numberOption('max_image_pixels', { min: 0, aboveMin: true, default: 40_000_000, describe: 'Largest image width x height (413 above)' }))
-    .option('max_images', intOption('max_images', { min: 1, default: 64, describe: 'Most images in one request (413 above)' }))
-    .option('request_timeout_ms', intOption('request_timeout_ms', { min: 1, default: 30_000, describe: 'Requests not answered by then get 503' }))
-    .option('web_root', { type: 'string', describe: 'Folder served at / (e.g. the browser demo); no dotfiles, no symlinks out of it' })
-    .option('no_coi', { type: 'boolean', default: false, describe: 'Do not send COOP/COEP with --web_root (the page then runs wasm on one thread)' })
+    .option(
+      'max_batch_size',
+      intOption('max_batch_size', { min: 1, default: 32, describe: 'Dynamic batching: most images per batch' }),
+    )
+    .option(
+      'max_queue_delay_ms',
+      intOption('max_queue_delay_ms', {
+        min: 0,
+        default: 2,
+        describe: 'Dynamic batching: how long a request waits for others to join its batch',
+      }),
+    )
+    .option(
+      'body_limit_mb',
+      numberOption('body_limit_mb', {
+        min: 0,
+        aboveMin: true,
+        default: 16,
+        describe: 'Largest request body (413 above)',
+      }),
+    )
+    .option(
+      'max_image_mb',
+      numberOption('max_image_mb', {
+        min: 0,
+        aboveMin: true,
+        default: 8,
+        describe: 'Largest single image file (413 above)',
+      }),
+    )
+    .option(
+      'max_image_pixels',
+      numberOption('max_image_pixels', {
+        min: 0,
+        aboveMin: true,
+        default: 40_000_000,
+        describe: 'Largest image width x height (413 above)',
+      }),
+    )
+    .option(
+      'max_images',
+      intOption('max_images', { min: 1, default: 64, describe: 'Most images in one request (413 above)' }),
+    )
+    .option(
+      'request_timeout_ms',
+      intOption('request_timeout_ms', { min: 1, default: 30_000, describe: 'Requests not answered by then get 503' }),
+    )
+    .option('web_root', {
+      type: 'string',
+      describe: 'Folder served at / (e.g. the browser demo); no dotfiles, no symlinks out of it',
+    })
+    .option('no_coi', {
+      type: 'boolean',
+      default: false,
+      describe: 'Do not send COOP/COEP with --web_root (the page then runs wasm on one thread)',
+    })
     .option('coi', { type: 'boolean', default: true, hidden: true }) // so that --no-coi (yargs' negation) works too
     .option('log_level', { choices: LOG_LEVELS, default: 'info' as const })
-    .example('$0 serve --model fashion=models/fashion/model.onnx --gallery fashion=gallery.npy', 'then: curl --data-binary @shoe.png -H "content-type: image/png" localhost:8080/v1/classify');
+    .example(
+      '$0 serve --model fashion=models/fashion/model.onnx --gallery fashion=gallery.npy',
+      'then: curl --data-binary @shoe.png -H "content-type: image/png" localhost:8080/v1/classify',
+    );
 
 /** HTTP server: /v1 embed / classify / search, Open Inference Protocol v2, /metrics. */
 export const serveCommand = defineCommand({
   command: 'serve',
-  describe: 'Serve ONNX models over HTTP (embed, classify, gallery search, Open Inference Protocol v2, Prometheus metrics)',
+  describe:
+    'Serve ONNX models over HTTP (embed, classify, gallery search, Open Inference Protocol v2, Prometheus metrics)',
   builder,
   handler: run,
 });
@@ -81,7 +146,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   });
   for (const m of server.models.values()) console.error(`${m.name}: ${describeReport(m.providers)}`);
   const url = await server.listen();
-  console.error(`semembed serve: listening on ${url} (models: ${[...server.models.keys()].join(', ')}); Ctrl-C stops after in-flight requests`);
+  console.error(
+    `semembed serve: listening on ${url} (models: ${[...server.models.keys()].join(', ')}); Ctrl-C stops after in-flight requests`,
+  );
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {

@@ -10,7 +10,10 @@ const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '�
 const num = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(4));
 
 /** Runs the main job; returns the report folder. Heavy packages load here, not when the CLI starts. */
-export async function runPipeline(o: PipelineOptions, log: (s: string) => void = (s) => console.error(s)): Promise<string> {
+export async function runPipeline(
+  o: PipelineOptions,
+  log: (s: string) => void = (s) => console.error(s),
+): Promise<string> {
   const [hier, formats, datasets, trainer, converter, runtime, retrieval] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),
@@ -24,7 +27,9 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
   ensureDir(p.root);
   const hierarchy = hier.readHierarchy(o.hierarchy, { isA: o.isA, strIds: o.strIds });
   const classes = hierarchy.leaves();
-  const names = o.classNames ? hier.readClassNames(o.classNames, { strIds: o.strIds }) : new Map<string | number, string>();
+  const names = o.classNames
+    ? hier.readClassNames(o.classNames, { strIds: o.strIds })
+    : new Map<string | number, string>();
   const nameOf = (id: string | number) => names.get(id) ?? String(id);
   const sidecarClasses = classes.map((id, index) => ({
     index,
@@ -35,12 +40,23 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
 
   // Test split once, for features and labels (train() loads its own copy in its own step).
   let testSet: Awaited<ReturnType<typeof datasets.loadDataset>> | undefined;
-  const test = async () => (testSet ??= await datasets.loadDataset(o.dataset, { split: 'test', dataRoot: o.dataRoot, classes, limit: o.limit }));
+  const test = async () =>
+    (testSet ??= await datasets.loadDataset(o.dataset, {
+      split: 'test',
+      dataRoot: o.dataRoot,
+      classes,
+      limit: o.limit,
+    }));
 
   const bar = (title: string, total: number) => {
     if (!o.progress || !process.stderr.isTTY) return { update: (_: number) => {}, stop: () => {} };
     const b = new cliProgress.SingleBar(
-      { stream: process.stderr, format: `${title} [{bar}] {value}/{total} | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true },
+      {
+        stream: process.stderr,
+        format: `${title} [{bar}] {value}/{total} | ETA {eta_formatted}`,
+        hideCursor: true,
+        clearOnComplete: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     b.start(total, 0);
@@ -50,7 +66,10 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
   const trainStep = (which: 'semantic' | 'baseline'): Step => {
     const q = p[which];
     return {
-      name: which === 'semantic' ? `train the semantic embedding model (${o.epochs} epochs)` : `train the classification-only baseline (${o.baselineEpochs} epochs)`,
+      name:
+        which === 'semantic'
+          ? `train the semantic embedding model (${o.epochs} epochs)`
+          : `train the classification-only baseline (${o.baselineEpochs} epochs)`,
       outputs: [q.h5, q.train],
       run: async () => {
         ensureDir(q.dir);
@@ -94,7 +113,13 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
             );
           },
         });
-        writeJson(q.train, { backend: res.backend, architecture: res.architecture, epochs: res.epochs, logs: res.logs, test: res.test });
+        writeJson(q.train, {
+          backend: res.backend,
+          architecture: res.architecture,
+          epochs: res.epochs,
+          logs: res.logs,
+          test: res.test,
+        });
       },
     };
   };
@@ -108,7 +133,9 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         const ds = await test();
         const emb = which === 'semantic' ? hier.readClassEmbedding(p.embedding) : undefined;
         const classEmbedding = emb
-          ? Array.from({ length: emb.rows }, (_, i) => Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)))
+          ? Array.from({ length: emb.rows }, (_, i) =>
+              Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)),
+            )
           : undefined;
         const pre = datasets.sidecarPreprocessing(ds);
         const res = await converter.convertKeras({
@@ -118,10 +145,16 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           classEmbedding,
           // As trained: 'bgr' (the -caffe datasets) stays 'bgr', and the runtimes reverse the channels after normalising.
           preprocessing: pre,
-          sourceInfo: { pipeline: 'semembed pipeline', dataset: o.dataset, hierarchy: relative(process.cwd(), o.hierarchy),
-            ...classEmbeddingFacts(emb?.method, o.hierarchy) },
+          sourceInfo: {
+            pipeline: 'semembed pipeline',
+            dataset: o.dataset,
+            hierarchy: relative(process.cwd(), o.hierarchy),
+            ...classEmbeddingFacts(emb?.method, o.hierarchy),
+          },
         });
-        log(`    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ${res.foldedBatchNorms.length} BatchNorms folded; outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`);
+        log(
+          `    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ${res.foldedBatchNorms.length} BatchNorms folded; outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`,
+        );
       },
     };
   };
@@ -171,12 +204,21 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         // The same network in TF.js (trainer) and ONNX Runtime (converter) must agree.
         const tfjs = formats.readNpy(q.tfjsFeatures).data as Float32Array;
         let maxDiff = 0;
-        for (let i = 0; i < Math.min(tfjs.length, feats.length); i++) maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - feats[i]));
-        log(`    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`);
+        for (let i = 0; i < Math.min(tfjs.length, feats.length); i++)
+          maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - feats[i]));
+        log(
+          `    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`,
+        );
         writeJson(join(q.dir, 'consistency.json'), { output: embOut.name, maxAbsDiffOrtVsTfjs: maxDiff, n });
         // Gallery side files for `semembed serve --gallery` (/v1/search) and the web page.
-        writeFileAtomic(runtime.sidePath(q.features, 'ids'), Array.from({ length: n }, (_, i) => `test-${i}`).join('\n') + '\n');
-        writeFileAtomic(runtime.sidePath(q.features, 'labels'), Array.from(ds.labels, (l) => nameOf(classes[l])).join('\n') + '\n');
+        writeFileAtomic(
+          runtime.sidePath(q.features, 'ids'),
+          Array.from({ length: n }, (_, i) => `test-${i}`).join('\n') + '\n',
+        );
+        writeFileAtomic(
+          runtime.sidePath(q.features, 'labels'),
+          Array.from(ds.labels, (l) => nameOf(classes[l])).join('\n') + '\n',
+        );
       },
     };
   };
@@ -187,7 +229,9 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
       outputs: [p.embedding],
       run: async () => {
         const res = hier.computeClassEmbedding(hierarchy, classes, { method: o.method });
-        log(`    ${res.rows} classes, ${res.dim} dimensions, max deviation from the target similarities ${res.deviation.max.toExponential(2)}`);
+        log(
+          `    ${res.rows} classes, ${res.dim} dimensions, max deviation from the target similarities ${res.deviation.max.toExponential(2)}`,
+        );
         hier.writeClassEmbedding(p.embedding, {
           method: o.method,
           ind2label: classes,
@@ -211,7 +255,10 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
       run: async () => {
         ensureDir(p.report);
         const labels = Int32Array.from(formats.readNpy(p.labels).data as BigInt64Array, (v) => Number(v));
-        const sims = { WUP: hierarchy.similarityMatrix(classes, 'WUP'), LCS_HEIGHT: hierarchy.similarityMatrix(classes, 'LCS_HEIGHT') };
+        const sims = {
+          WUP: hierarchy.similarityMatrix(classes, 'WUP'),
+          LCS_HEIGHT: hierarchy.similarityMatrix(classes, 'LCS_HEIGHT'),
+        };
         const ks = retrieval.referenceKs(o.plotMax);
         const sets: [string, 'semantic' | 'baseline'][] = [[`semantic (${o.method})`, 'semantic']];
         if (o.baseline) sets.push(['baseline (softmax)', 'baseline']);
@@ -219,7 +266,10 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
         const cls = new Map<string, Record<string, number>>();
         const engines = new Set<string>();
         const beyondSets: import('@semembed/retrieval').BeyondSet[] = [];
-        const graded = { ks: retrieval.defaultGradedKs(Math.min(o.clipAhp, labels.length - 1), o.clipAhp), maxHeight: hierarchy.maxHeight };
+        const graded = {
+          ks: retrieval.defaultGradedKs(Math.min(o.clipAhp, labels.length - 1), o.clipAhp),
+          maxHeight: hierarchy.maxHeight,
+        };
         for (const [label, which] of sets) {
           const f = formats.readNpy(p[which].features);
           const feats: Features = { data: f.data as Float32Array, dim: f.shape[1] };
@@ -240,28 +290,60 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           beyondSets.push({ label, retrieval: res, probs: { data: probs.data as Float32Array, dim: probs.shape[1] } });
           const byProb = retrieval.rankClasses(probs.data as Float32Array, probs.shape[1], { kind: 'prob' }, 5);
           const m: Record<string, number> = {};
-          for (const [k, v] of Object.entries(retrieval.classificationAccuracy(byProb.ranked, byProb.k, classes, truth, lcs).metrics)) m[`${k} (softmax)`] = v;
+          for (const [k, v] of Object.entries(
+            retrieval.classificationAccuracy(byProb.ranked, byProb.k, classes, truth, lcs).metrics,
+          ))
+            m[`${k} (softmax)`] = v;
           if (which === 'semantic') {
             const emb = hier.readClassEmbedding(p.embedding);
-            const byEmb = retrieval.rankClasses(feats.data, feats.dim, { kind: 'centroids', centroids: emb.embedding, rows: emb.rows }, 5);
-            for (const [k, v] of Object.entries(retrieval.classificationAccuracy(byEmb.ranked, byEmb.k, classes, truth, lcs).metrics)) m[`${k} (nearest class embedding)`] = v;
+            const byEmb = retrieval.rankClasses(
+              feats.data,
+              feats.dim,
+              { kind: 'centroids', centroids: emb.embedding, rows: emb.rows },
+              5,
+            );
+            for (const [k, v] of Object.entries(
+              retrieval.classificationAccuracy(byEmb.ranked, byEmb.k, classes, truth, lcs).metrics,
+            ))
+              m[`${k} (nearest class embedding)`] = v;
           }
           cls.set(label, m);
         }
         const ahp = `AHP@${o.clipAhp}`;
         const plots: string[] = [];
         for (const kind of ['LCS_HEIGHT', 'WUP']) {
-          const f = await retrieval.writePlot(retrieval.precisionCurveSpec(perf, o.plotMax, kind), join(p.report, `hp-curve-${kind.toLowerCase()}`));
+          const f = await retrieval.writePlot(
+            retrieval.precisionCurveSpec(perf, o.plotMax, kind),
+            join(p.report, `hp-curve-${kind.toLowerCase()}`),
+          );
           plots.push(f.svg, f.png);
         }
-        const bars = await retrieval.writePlot(retrieval.mahpBarSpec(perf, `${ahp} (LCS_HEIGHT)`), join(p.report, 'mahp-bars'));
+        const bars = await retrieval.writePlot(
+          retrieval.mahpBarSpec(perf, `${ahp} (LCS_HEIGHT)`),
+          join(p.report, 'mahp-bars'),
+        );
         plots.push(bars.svg, bars.png);
         // beyond the reference: intervals, expected-similarity retrieval, CRM, paired tests (packages/retrieval)
         const bootstrap = { resamples: 1000, seed: o.seed };
-        const beyond = await retrieval.beyondReport({ sets: beyondSets, labels, sims, maxHeight: hierarchy.maxHeight, clip: o.clipAhp, bootstrap, outDir: p.report });
+        const beyond = await retrieval.beyondReport({
+          sets: beyondSets,
+          labels,
+          sims,
+          maxHeight: hierarchy.maxHeight,
+          clip: o.clipAhp,
+          bootstrap,
+          outDir: p.report,
+        });
         plots.push(...beyond.plots);
-        const trainInfo = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(p[which].train)]));
-        const consistency = Object.fromEntries(sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(join(p[which].dir, 'consistency.json'))]));
+        const trainInfo = Object.fromEntries(
+          sets.map(([label, which]) => [label, readJson<Record<string, unknown>>(p[which].train)]),
+        );
+        const consistency = Object.fromEntries(
+          sets.map(([label, which]) => [
+            label,
+            readJson<Record<string, unknown>>(join(p[which].dir, 'consistency.json')),
+          ]),
+        );
         writeJson(join(p.report, 'metrics.json'), {
           dataset: o.dataset,
           hierarchy: relative(process.cwd(), o.hierarchy),
@@ -273,9 +355,15 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
           consistency,
           beyondReference: beyond.json,
         });
-        writeFileAtomic(join(p.report, 'README.md'), reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]) + '\n' + beyond.markdown);
+        writeFileAtomic(
+          join(p.report, 'README.md'),
+          reportMarkdown(o, perf, cls, trainInfo, consistency, [...engines]) + '\n' + beyond.markdown,
+        );
         log(retrieval.formatTable(perf, retrieval.tableMetrics(o.clipAhp)));
-        for (const [label, m] of cls) log(`    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`);
+        for (const [label, m] of cls)
+          log(
+            `    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`,
+          );
       },
     },
   ];
@@ -287,16 +375,28 @@ export async function runPipeline(o: PipelineOptions, log: (s: string) => void =
       const { makeSite } = await import('@semembed/runtime-web/site');
       // Fashion-MNIST thumbnails come straight from the IDX test images (gallery row i = test image i).
       const root = o.dataRoot ?? '/usr/share/datasets/fashion-mnist';
-      const idx = ['t10k-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte'].map((f) => join(root, f)).find((f) => existsSync(f));
+      const idx = ['t10k-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte']
+        .map((f) => join(root, f))
+        .find((f) => existsSync(f));
       const thumbs = o.dataset.toLowerCase().replace(/[^a-z]/g, '') === 'fashionmnist' && !o.limit ? idx : undefined;
-      const r = makeSite({ model: p.semantic.sidecar, gallery: p.semantic.features, out: p.site, thumbsIdx: thumbs, dtype: 'float16' });
-      log(`    ${relative(process.cwd(), r.out)}${r.gallery ? `: gallery ${r.gallery.rows} × ${r.gallery.dim}` : ''}${thumbs ? ' with thumbnails' : ''}`);
+      const r = makeSite({
+        model: p.semantic.sidecar,
+        gallery: p.semantic.features,
+        out: p.site,
+        thumbsIdx: thumbs,
+        dtype: 'float16',
+      });
+      log(
+        `    ${relative(process.cwd(), r.out)}${r.gallery ? `: gallery ${r.gallery.rows} × ${r.gallery.dim}` : ''}${thumbs ? ' with thumbnails' : ''}`,
+      );
     },
   });
 
   const t0 = performance.now();
   const done = await runSteps(steps, o.force, log);
-  log(`\nDone in ${((performance.now() - t0) / 60000).toFixed(1)} min (${done.filter((d) => d.skipped).length} steps skipped).`);
+  log(
+    `\nDone in ${((performance.now() - t0) / 60000).toFixed(1)} min (${done.filter((d) => d.skipped).length} steps skipped).`,
+  );
   return p.report;
 }
 

@@ -43,13 +43,19 @@ export interface Step {
 const fmtTime = (s: number) => (s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 
 /** Runs steps in order with a header per step, elapsed times, and skip-if-done. */
-export async function runSteps(steps: Step[], force: boolean, log: (s: string) => void): Promise<{ name: string; seconds: number; skipped: boolean }[]> {
+export async function runSteps(
+  steps: Step[],
+  force: boolean,
+  log: (s: string) => void,
+): Promise<{ name: string; seconds: number; skipped: boolean }[]> {
   const done: { name: string; seconds: number; skipped: boolean }[] = [];
   const t0 = performance.now();
   for (const [i, step] of steps.entries()) {
     const head = `[${i + 1}/${steps.length}] ${step.name}`;
     if (!force && step.outputs.length > 0 && step.outputs.every((f) => existsSync(f))) {
-      log(`${head}: done already (${step.outputs.map((f) => relative(process.cwd(), f)).join(', ')}); --force redoes it`);
+      log(
+        `${head}: done already (${step.outputs.map((f) => relative(process.cwd(), f)).join(', ')}); --force redoes it`,
+      );
       done.push({ name: step.name, seconds: 0, skipped: true });
       continue;
     }
@@ -78,7 +84,11 @@ export function writeJson(file: string, value: unknown): void {
 }
 
 export function checkOptions(o: PipelineOptions): void {
-  for (const [flag, v] of [['--epochs', o.epochs], ['--baseline_epochs', o.baselineEpochs], ['--batch_size', o.batchSize]] as const) {
+  for (const [flag, v] of [
+    ['--epochs', o.epochs],
+    ['--baseline_epochs', o.baselineEpochs],
+    ['--batch_size', o.batchSize],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new UsageError(`${flag} must be a positive integer, got ${v}`);
   }
   if (!(o.clsWeight >= 0)) throw new UsageError(`--cls_weight must be >= 0, got ${o.clsWeight}`);

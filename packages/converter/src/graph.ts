@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { float32ToHalf } from '@semembed/model';
 import { ConverterError } from './errors.js';
 import type { KerasWeight } from './h5.js';
 import { declaredBatchShape, type KLayer, type KModel, type TensorRef } from './keras.js';
@@ -69,49 +70,6 @@ function sameData(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-/** IEEE half from float, round to nearest even. */
-function toHalf(a: Float32Array): Uint16Array {
-  const out = new Uint16Array(a.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < a.length; i++) {
-    f[0] = a[i];
-    const x = u[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    let e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let h = mant >> shift;
-      const rem = mant & ((1 << shift) - 1);
-      const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && h & 1)) h++;
-      out[i] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-    out[i] = sign | h;
-    e = 0;
-  }
-  return out;
-}
-
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
@@ -156,7 +114,7 @@ export class GraphBuilder {
     let name: string;
     if (this.opts.fp16 && data.length >= 64) {
       const h = this.uniq(`${base}_fp16`);
-      const half = toHalf(data);
+      const half = float32ToHalf(data);
       this.initializers.push({ name: h, dataType: DataType.FLOAT16, dims, raw: new Uint8Array(half.buffer) });
       name = this.node('Cast', [h], base, { to: { int: DataType.FLOAT } })[0];
     } else {

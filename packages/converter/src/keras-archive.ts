@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { ConverterError } from './errors.js';
+import type { KerasConfig } from './keras.js';
 import { readKerasH5, type KerasH5, type KerasWeight } from './h5.js';
 
 type H5Group = InstanceType<typeof h5wasm.Group>;
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
-type Json = Record<string, any>;
+type Json = KerasConfig;
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const ENTRIES = ['config.json', 'metadata.json', 'model.weights.h5'];

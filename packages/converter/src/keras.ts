@@ -1,6 +1,14 @@
 import { ConverterError } from './errors.js';
 
 /** A reference to one output tensor of one call ("node") of a layer, as Keras's inbound_nodes give it. */
+/**
+ * A Keras JSON config object (a layer's `config`, a model's `config`, a serialised function). Keras writes these
+ * without a schema that TypeScript could express (fields differ by class and Keras version), so they are typed
+ * loosely here, once, and each layer handler checks the fields it reads.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KerasConfig = Record<string, any>;
+
 export interface TensorRef {
   layer: string;
   node: number;
@@ -11,7 +19,7 @@ export interface TensorRef {
 export interface KLayer {
   name: string;
   className: string;
-  config: Record<string, any>;
+  config: KerasConfig;
   /** Per call of the layer: the tensors it takes. */
   inbound: TensorRef[][];
   model?: KModel;
@@ -39,7 +47,7 @@ const KERAS1_CLASSES = new Set([
   'Deconvolution2D',
 ]);
 
-function isObj(v: unknown): v is Record<string, any> {
+function isObj(v: unknown): v is KerasConfig {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -82,15 +90,15 @@ function parseIo(raw: unknown): TensorRef[] {
   // A single tensor is ['name', 0, 0]; several are [['a', 0, 0], ...].
   if (raw.length >= 2 && typeof raw[0] === 'string')
     return [{ layer: raw[0], node: Number(raw[1] ?? 0), tensor: Number(raw[2] ?? 0) }];
-  return raw.map((t: any) => ({ layer: String(t[0]), node: Number(t[1] ?? 0), tensor: Number(t[2] ?? 0) }));
+  return raw.map((t: KerasConfig) => ({ layer: String(t[0]), node: Number(t[1] ?? 0), tensor: Number(t[2] ?? 0) }));
 }
 
-export function layerName(entry: Record<string, any>): string {
+export function layerName(entry: KerasConfig): string {
   return String(entry.config?.name ?? entry.name ?? '');
 }
 
 /** The input shape a layer declares (batch included), Keras 2 or Keras 3 spelling. */
-export function declaredBatchShape(config: Record<string, any>): (number | null)[] | undefined {
+export function declaredBatchShape(config: KerasConfig): (number | null)[] | undefined {
   const s = config.batch_input_shape ?? config.batch_shape;
   if (Array.isArray(s)) return s.map((d: unknown) => (d === null ? null : Number(d)));
   if (Array.isArray(config.input_shape))
@@ -109,14 +117,14 @@ export function parseModelConfig(cfg: unknown, source: string): KModel {
   return parseModel(cfg, source);
 }
 
-function parseModel(entry: Record<string, any>, source: string): KModel {
+function parseModel(entry: KerasConfig, source: string): KModel {
   const className = String(entry.class_name);
   const cfg = entry.config;
   if (className === 'Sequential') return parseSequential(entry, source);
   if (className === 'Model' || className === 'Functional') {
     if (!isObj(cfg) || !Array.isArray(cfg.layers))
       throw new ConverterError(`${source}: ${className} config has no layer list`);
-    const layers = cfg.layers.map((l: any) => parseLayer(l, source));
+    const layers = cfg.layers.map((l: KerasConfig) => parseLayer(l, source));
     const outputs = parseIo(cfg.output_layers);
     alignNestedCalls(layers, outputs);
     return {
@@ -152,7 +160,7 @@ function alignNestedCalls(layers: KLayer[], outputs: TensorRef[]): void {
   }
 }
 
-function parseLayer(l: any, source: string): KLayer {
+function parseLayer(l: KerasConfig, source: string): KLayer {
   if (!isObj(l)) throw new ConverterError(`${source}: malformed layer entry in the model config`);
   const className = String(l.class_name);
   const name = layerName(l);
@@ -172,9 +180,9 @@ function parseLayer(l: any, source: string): KLayer {
   return layer;
 }
 
-function parseSequential(entry: Record<string, any>, source: string): KModel {
+function parseSequential(entry: KerasConfig, source: string): KModel {
   const cfg = entry.config;
-  const list: any[] = Array.isArray(cfg) ? cfg : isObj(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
+  const list: KerasConfig[] = Array.isArray(cfg) ? cfg : isObj(cfg) && Array.isArray(cfg.layers) ? cfg.layers : [];
   const name = String((isObj(cfg) ? cfg.name : undefined) ?? entry.name ?? 'sequential');
   if (list.length === 0) throw new ConverterError(`${source}: Sequential model '${name}' has no layers`);
   const layers: KLayer[] = [];

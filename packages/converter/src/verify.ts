@@ -6,13 +6,14 @@ import { convertKeras, type ConvertOptions } from './convert.js';
 import { ConverterError } from './errors.js';
 import { layerProbes, type LayerProbe } from './graph.js';
 import { type KerasWeight } from './h5.js';
+import type { KerasConfig } from './keras.js';
 import { readKerasModelFile } from './keras-archive.js';
 import { transposeArray } from './layers/util.js';
 import type { Expr } from './lambda/expr.js';
 import { parseExpr } from './lambda/expr.js';
 import { readLambdaConfig } from './lambda/index.js';
 import { kindExpression } from './lambda/kinds.js';
-import { evalExprTf, isTensor } from './lambda/tfjs.js';
+import { evalExprTf, isTensor, type TfValue } from './lambda/tfjs.js';
 
 export interface VerifyOptions extends Omit<ConvertOptions, 'out'> {
   /** One .npy per model input (batch first, Keras layout); default: seeded random inputs. */
@@ -249,7 +250,7 @@ export async function verifyConversion(options: VerifyOptions): Promise<VerifyRe
 }
 
 /** What a Lambda computes, resolved as the converter does: --lambda, else its code, else the reference's l2norm. */
-function lambdaTree(config: Record<string, any>, lambdas: Record<string, string>, inputs: number): Expr {
+function lambdaTree(config: KerasConfig, lambdas: Record<string, string>, inputs: number): Expr {
   const name = String(config.name);
   const kind = lambdas[name];
   if (kind) {
@@ -268,15 +269,15 @@ function lambdaTree(config: Record<string, any>, lambdas: Record<string, string>
 function registerTfjsLambda(tf: typeof import('@tensorflow/tfjs'), lambdas: Record<string, string>): void {
   class KerasLambda extends tf.layers.Layer {
     static className = 'Lambda';
-    private readonly keras: Record<string, any>;
-    constructor(config: Record<string, any>) {
+    private readonly keras: KerasConfig;
+    constructor(config: KerasConfig) {
       super(config);
       this.keras = config;
     }
     private run(inputs: import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]) {
       const xs = Array.isArray(inputs) ? inputs : [inputs];
-      const env = new Map<string, any>();
-      for (const [k, v] of Object.entries((this.keras.arguments ?? {}) as Record<string, unknown>)) env.set(k, v);
+      const env = new Map<string, TfValue>();
+      for (const [k, v] of Object.entries((this.keras.arguments ?? {}) as Record<string, TfValue>)) env.set(k, v);
       xs.forEach((x, i) => env.set(`x${i}`, x));
       env.set('x', xs.length === 1 ? xs[0] : xs);
       const y = evalExprTf(tf as never, lambdaTree(this.keras, lambdas, xs.length), env);
@@ -285,9 +286,9 @@ function registerTfjsLambda(tf: typeof import('@tensorflow/tfjs'), lambdas: Reco
     override call(inputs: import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[]) {
       return tf.tidy(() => this.run(inputs));
     }
-    override computeOutputShape(shape: any) {
+    override computeOutputShape(shape: (number | null)[] | (number | null)[][]) {
       // Evaluated once on zeros of the input shape (open dimensions as 1) to learn the output's shape.
-      const shapes: (number | null)[][] = Array.isArray(shape[0]) ? shape : [shape];
+      const shapes = (Array.isArray(shape[0]) ? shape : [shape]) as (number | null)[][];
       const zeros = shapes.map((s) => tf.zeros(s.map((d) => d ?? 1)));
       const y = tf.tidy(() => this.run(zeros.length === 1 ? zeros[0] : zeros));
       const out = [null, ...y.shape.slice(1)];
@@ -303,7 +304,7 @@ function registerTfjsLambda(tf: typeof import('@tensorflow/tfjs'), lambdas: Reco
       const [a, b] = inputs as import('@tensorflow/tfjs').Tensor[];
       return tf.sub(a, b);
     }
-    override computeOutputShape(shape: any) {
+    override computeOutputShape(shape: (number | null)[][]) {
       return shape[0];
     }
   }
@@ -335,7 +336,7 @@ function setWeights(
 function embeddingSize(cfg: unknown, input: string): number | undefined {
   const layers = ((cfg as { config?: { layers?: unknown[] } })?.config?.layers ?? []) as {
     class_name: string;
-    config: Record<string, any>;
+    config: KerasConfig;
     inbound_nodes?: unknown;
   }[];
   const user = layers.find(
@@ -349,7 +350,7 @@ function channelsFirstInput(cfg: unknown, input: string): boolean {
   const c = (cfg as { class_name?: string; config?: unknown })?.config;
   const layers = ((Array.isArray(c) ? c : (c as { layers?: unknown[] })?.layers) ?? []) as {
     class_name: string;
-    config: Record<string, any>;
+    config: KerasConfig;
     inbound_nodes?: unknown;
   }[];
   const sequential = (cfg as { class_name?: string }).class_name === 'Sequential';

@@ -61,8 +61,8 @@ export function* batches(ds: Dataset, opts: BatchOptions): Generator<Batch, void
   const size = composer.inputSize;
   const [H, W, C] = ds.inputShape;
   const reuse = opts.reuseBuffer !== false;
-  let x = reuse ? new Float32Array(Math.min(bs, n) * size) : undefined;
-  let labels = reuse ? new Int32Array(Math.min(bs, n)) : undefined;
+  const x = reuse ? new Float32Array(Math.min(bs, n) * size) : undefined;
+  const labels = reuse ? new Int32Array(Math.min(bs, n)) : undefined;
   const total = numBatches(n, bs, opts.dropRemainder);
   for (let b = 0; b < total; b++) {
     const start = b * bs;
@@ -81,8 +81,6 @@ export function* batches(ds: Dataset, opts: BatchOptions): Generator<Batch, void
       index: b,
     };
   }
-  x = undefined;
-  labels = undefined;
 }
 
 /** The whole split normalised without augmentation (for evaluation / feature dumps). */

@@ -42,8 +42,6 @@ class Dtype {
   }
 }
 
-const MARK = Symbol('mark');
-
 type Value = unknown;
 
 function latin1Bytes(s: string): Uint8Array {

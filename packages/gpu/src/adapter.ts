@@ -46,7 +46,9 @@ export async function dawnGpu(): Promise<GPU> {
   try {
     dawn = (await import('webgpu')) as unknown as DawnModule;
   } catch (err) {
-    throw new Error(`the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`the 'webgpu' package (Dawn for Node) did not load: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
   Object.assign(globalThis, dawn.globals);
   gpuInstance = dawn.create([]);

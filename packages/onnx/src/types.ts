@@ -9,7 +9,8 @@
 /** An int64 value: a number where it is exact, else a bigint. */
 export type Int64 = number | bigint;
 
-// eslint-disable-next-line @typescript-eslint/no-namespace
+/* eslint-disable @typescript-eslint/no-namespace -- the namespaces mirror onnx.proto3's package and nested
+   messages (onnx.AttributeProto.AttributeType, ...) as protobufjs names them. */
 export namespace onnx {
   export interface StringStringEntryProto {
     key?: string;

@@ -23,6 +23,6 @@ export function checkModel(bytes: Uint8Array): void {
   try {
     python('import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', [path]);
   } catch (e) {
-    throw new Error(`onnx.checker: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+    throw new Error(`onnx.checker: ${(e as { stderr?: string }).stderr ?? String(e)}`, { cause: e });
   }
 }

@@ -73,7 +73,7 @@ export class BrowserRunner implements Runner {
     } catch (err) {
       const why = firstLine(err).replace(/^page\.evaluate: (Error: )?/, '');
       if (this.ep === 'webgpu' && /navigator\.gpu|adapter/i.test(why)) throw new UnavailableError(why);
-      throw new Error(why);
+      throw new Error(why, { cause: err });
     }
     if (this.ep === 'wasm' && threads > 1 && !info.isolated)
       throw new Error('the page is not cross-origin isolated: wasm threads unavailable');

@@ -228,9 +228,10 @@ export function formatExpr(e: Expr): string {
       return `-${formatExpr(e.a)}`;
     case 'list':
       return `[${e.items.map(formatExpr).join(', ')}]`;
-    case 'call':
+    case 'call': {
       const kw = Object.entries(e.kw).map(([k, v]) => `${k}=${formatExpr(v)}`);
       return `${e.fn}(${[...e.args.map(formatExpr), ...kw].join(', ')})`;
+    }
     case 'index':
       return `${formatExpr(e.a)}[${e.idx
         .map((it) =>

@@ -1,6 +1,7 @@
 import { readLambdaCode, type LambdaSource, type ReadLambda } from './bytecode.js';
 import { parseExpr } from './expr.js';
 import { lambdaKindProblem, LAMBDA_KINDS_HELP } from './kinds.js';
+import type { KerasConfig } from '../keras.js';
 
 export { LAMBDA_KINDS_HELP };
 
@@ -34,12 +35,12 @@ export interface LambdaCode extends ReadLambda {
 }
 
 /** What the Lambda config says the function is: its code read into an expression, or why that failed. */
-export function readLambdaConfig(config: Record<string, any>): LambdaCode {
+export function readLambdaConfig(config: KerasConfig): LambdaCode {
   let fn: unknown = config.function;
   let type = String(config.function_type ?? 'lambda');
   // Keras 3: {class_name: '__lambda__', config: {code, defaults, closure}} or a named function.
   if (fn && typeof fn === 'object' && !Array.isArray(fn)) {
-    const f = fn as Record<string, any>;
+    const f = fn as KerasConfig;
     if (f.class_name === '__lambda__' && f.config) fn = [f.config.code, f.config.defaults, f.config.closure];
     else {
       type = 'function';

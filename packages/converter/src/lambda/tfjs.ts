@@ -3,7 +3,9 @@ import type { Expr, IndexItem } from './expr.js';
 
 type TF = typeof tfNs;
 type T = tfNs.Tensor;
-type V = T | number | boolean | null | V[];
+/** A value of the expression language under TF.js: a tensor, a number, a flag, null or a list of them. */
+export type TfValue = T | number | boolean | null | TfValue[];
+type V = TfValue;
 
 /**
  * The expression language evaluated with TensorFlow.js ops: an implementation independent of the ONNX emitter,

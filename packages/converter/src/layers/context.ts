@@ -1,6 +1,6 @@
 import { ConverterError } from '../errors.js';
 import type { KerasWeight } from '../h5.js';
-import type { KLayer } from '../keras.js';
+import type { KerasConfig, KLayer } from '../keras.js';
 import type { Dim, GraphBuilder, Value, WeightLookup } from '../graph.js';
 import { fmtShape } from './util.js';
 
@@ -35,7 +35,7 @@ export class LayerCtx {
     this.base = node === 0 ? layer.name : `${layer.name}_${node}`;
   }
 
-  get config(): Record<string, any> {
+  get config(): KerasConfig {
     return this.layer.config;
   }
 

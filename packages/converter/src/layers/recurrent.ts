@@ -70,7 +70,10 @@ function recurrent(cx: LayerCtx): Value[] {
   const f = rnnActivation(cx, String(c.recurrent_activation ?? 'hard_sigmoid'), alphas, betas);
   const g = rnnActivation(cx, String(c.activation ?? 'tanh'), alphas, betas);
   const activations = lstm ? [f, g, g] : [f, g];
-  if (lstm && activations[2] === 'HardSigmoid') (alphas.push(0.2), betas.push(0.5));
+  if (lstm && activations[2] === 'HardSigmoid') {
+    alphas.push(0.2);
+    betas.push(0.5);
+  }
   const attrs: Record<string, AttrValue> = { hidden_size: { int: units }, activations };
   if (alphas.length) Object.assign(attrs, { activation_alpha: { floats: alphas }, activation_beta: { floats: betas } });
   if (!lstm) attrs.linear_before_reset = { int: resetAfter ? 1 : 0 };

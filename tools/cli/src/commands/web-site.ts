@@ -72,7 +72,7 @@ async function checkGallery(gallery: string, model: string): Promise<void> {
   const sidecarFile =
     existsSync(model) && statSync(model).isDirectory() ? join(model, 'model.json') : model.replace(/\.onnx$/, '.json');
   if (!existsSync(sidecarFile)) return;
-  let outputs: { kind?: string; dim?: number | null }[] = [];
+  let outputs: { kind?: string; dim?: number | null }[];
   try {
     outputs = JSON.parse(readFileSync(sidecarFile, 'utf8')).outputs ?? [];
   } catch {

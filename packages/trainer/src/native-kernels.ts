@@ -109,15 +109,24 @@ export function nativeKernels(
       const a = args.inputs.a as TensorInfo;
       const b = args.inputs.b as TensorInfo;
       const { transposeA: ta, transposeB: tb } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const batchOk = a.shape[0] === b.shape[0] || a.shape[0] === 1 || b.shape[0] === 1;
-      if (a.shape.length !== 3 || b.shape.length !== 3 || a.dtype !== 'float32' || b.dtype !== 'float32' || !batchOk) {
+      // tf.matMul hands rank-2 operands (every dense layer) to the kernel as they are: a batch of one.
+      const rank = a.shape.length;
+      if ((rank !== 2 && rank !== 3) || b.shape.length !== rank || a.dtype !== 'float32' || b.dtype !== 'float32') {
         return composed(args);
       }
-      const [m, k] = ta ? [a.shape[2], a.shape[1]] : [a.shape[1], a.shape[2]];
-      const n = tb ? b.shape[1] : b.shape[2];
-      if ((tb ? b.shape[2] : b.shape[1]) !== k || m === 0 || k === 0 || n === 0) return composed(args);
-      const out = backend.makeOutput([Math.max(a.shape[0], b.shape[0]), m, n], 'float32');
-      const dims = new Float32Array([a.shape[0], b.shape[0], m, k, n, (ta ? 1 : 0) | (tb ? 2 : 0)]);
+      const [sa, sb] =
+        rank === 2
+          ? [
+              [1, ...a.shape],
+              [1, ...b.shape],
+            ]
+          : [a.shape, b.shape];
+      if (sa[0] !== sb[0] && sa[0] !== 1 && sb[0] !== 1) return composed(args);
+      const [m, k] = ta ? [sa[2], sa[1]] : [sa[1], sa[2]];
+      const n = tb ? sb[1] : sb[2];
+      if ((tb ? sb[2] : sb[1]) !== k || m === 0 || k === 0 || n === 0) return composed(args);
+      const out = backend.makeOutput(rank === 2 ? [m, n] : [Math.max(sa[0], sb[0]), m, n], 'float32');
+      const dims = new Float32Array([sa[0], sb[0], m, k, n, (ta ? 1 : 0) | (tb ? 2 : 0)]);
       // Views after makeOutput: allocating may grow (and detach) the wasm heap.
       const heap = backend.typedArrayFromHeap.bind(backend);
       nativeMatMul(heap(a), heap(b), heap(out), dims);

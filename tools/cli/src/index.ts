@@ -14,7 +14,7 @@ import { embedCommand } from './commands/embed.js';
 import { serveCommand } from './commands/serve.js';
 import { evaluateRetrievalCommand } from './commands/evaluate-retrieval.js';
 import { evaluateClassificationCommand } from './commands/evaluate-classification.js';
-import { indexCommand } from './commands/index.js';
+import { indexBuildCommand } from './commands/index-build.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { benchCommand } from './commands/bench.js';
 import { webSiteCommand } from './commands/web-site.js';
@@ -32,7 +32,7 @@ export const commands: Command<any>[] = [
   serveCommand,
   evaluateRetrievalCommand,
   evaluateClassificationCommand,
-  indexCommand,
+  indexBuildCommand,
   webSiteCommand,
   pipelineCommand,
   benchCommand,

@@ -48,7 +48,7 @@ const builder = (y: Argv) =>
     .option('k', intOption('k', { min: 1, default: 10, describe: 'recall@k' }));
 
 /** `semembed index build`: a FAISS index of a feature gallery (exact Flat or a factory string), with its recall. */
-export const indexCommand = defineCommand({
+export const indexBuildCommand = defineCommand({
   command: 'index <action>',
   describe: 'FAISS indices of feature galleries (build: from .npy features, report recall vs exact)',
   builder,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readInputFile } from './read-file.js';
 import { writeFileAtomic } from './atomic.js';
 import { FormatError } from './errors.js';
 import {
@@ -53,13 +53,7 @@ export function parseNpy(buf: Uint8Array, source = '<npy>'): NdArray {
 }
 
 export function readNpy(path: string): NdArray {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  return parseNpy(buf, path);
+  return parseNpy(readInputFile(path), path);
 }
 
 /** Encodes a C-ordered little-endian .npy (version 1.0), readable by numpy.load. */

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { FormatError } from './errors.js';
-import { dtypeFromDescr, fortranToC, shapeSize, typedFromBytes, type NdArray } from './ndarray.js';
+import { readInputFile } from './read-file.js';
+import { allowedGlobal, buildObject, callGlobal, resolve, type Value } from './pickle-numpy.js';
 
 /**
  * A safe reader for Python pickles holding plain data and NumPy arrays (the reference's class-embedding
  * and feature dumps, CIFAR's python batches). It interprets the opcode stream itself and never runs code:
  * the only callables it accepts are NumPy's array/dtype reconstruction functions and `_codecs.encode`
- * (how protocol-2 pickles spell `bytes`), each implemented here. Any other global is refused.
+ * (how protocol-2 pickles spell `bytes`), each implemented in pickle-numpy.ts. Any other global is refused.
  *
  * Mapping: dict -> Map, list/tuple -> array, numpy ndarray -> NdArray, numpy scalar -> number,
  * bytes -> Uint8Array, str -> string (Python 2 byte strings are decoded as latin-1, like
@@ -14,41 +14,22 @@ import { dtypeFromDescr, fortranToC, shapeSize, typedFromBytes, type NdArray } f
  * (bigint beyond 2^53), float -> number, None -> null, bool -> boolean, set -> Set.
  */
 
-const ALLOWED_GLOBALS = new Set([
-  'numpy.core.multiarray _reconstruct',
-  'numpy._core.multiarray _reconstruct',
-  'numpy ndarray',
-  'numpy dtype',
-  'numpy.core.multiarray scalar',
-  'numpy.core.numeric _frombuffer',
-  'numpy._core.numeric _frombuffer',
-  'numpy._core.multiarray scalar',
-  '_codecs encode',
-]);
+const toSafeNumber = (v: bigint): number | bigint =>
+  v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 
-class Global {
-  constructor(readonly name: string) {}
-}
-
-/** An ndarray under construction: created by _reconstruct, filled by BUILD. */
-class PendingArray {
-  array: NdArray | undefined;
-}
-
-class Dtype {
-  descr: string;
-  constructor(descr: string) {
-    this.descr = descr;
-  }
-}
-
-type Value = unknown;
-
-function latin1Bytes(s: string): Uint8Array {
-  // Native conversion: CIFAR batches carry 30 MB array payloads as Python 2 byte strings.
-  const b = Buffer.from(s, 'latin1');
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
+/** Python 2 STRING's quoted repr: \xNN, \n, \t, \r and backslash-escaped characters. */
+const unquote = (body: string): string =>
+  body.replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex, ch) =>
+    hex
+      ? String.fromCharCode(Number.parseInt(hex, 16))
+      : ch === 'n'
+        ? '\n'
+        : ch === 't'
+          ? '\t'
+          : ch === 'r'
+            ? '\r'
+            : ch,
+  );
 
 export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -62,32 +43,23 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
   const need = (n: number) => {
     if (pos + n > buf.length) fail('truncated pickle');
   };
-  const u8 = () => {
-    need(1);
-    return buf[pos++];
-  };
-  const u16 = () => {
-    need(2);
-    const v = view.getUint16(pos, true);
-    pos += 2;
-    return v;
-  };
-  const u32 = () => {
-    need(4);
-    const v = view.getUint32(pos, true);
-    pos += 4;
-    return v;
-  };
-  const i32 = () => {
-    need(4);
-    const v = view.getInt32(pos, true);
-    pos += 4;
-    return v;
-  };
+  // One reader per fixed-size field: check the length, read at pos, advance.
+  const fixed =
+    <T>(n: number, get: (at: number) => T) =>
+    (): T => {
+      need(n);
+      const v = get(pos);
+      pos += n;
+      return v;
+    };
+  const u8 = fixed(1, (at) => buf[at]);
+  const u16 = fixed(2, (at) => view.getUint16(at, true));
+  const u32 = fixed(4, (at) => view.getUint32(at, true));
+  const i32 = fixed(4, (at) => view.getInt32(at, true));
+  const f64be = fixed(8, (at) => view.getFloat64(at, false));
+  const u64big = fixed(8, (at) => view.getBigUint64(at, true));
   const u64 = () => {
-    need(8);
-    const v = view.getBigUint64(pos, true);
-    pos += 8;
+    const v = u64big();
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail('length too large');
     return Number(v);
   };
@@ -110,6 +82,11 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
     if (stack.length === 0) fail('stack underflow');
     return stack.pop();
   };
+  /** The top n values, in stack order (TUPLE2 / TUPLE3, SETITEM, REDUCE's callable and arguments). */
+  const popN = (n: number): Value[] => {
+    if (stack.length < n) fail('stack underflow');
+    return stack.splice(stack.length - n);
+  };
   const top = (): Value => {
     if (stack.length === 0) fail('stack underflow');
     return stack[stack.length - 1];
@@ -122,24 +99,20 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
   // Protocol-0 numbers are text lines: anything but digits is a corrupt file, not a JS SyntaxError.
   const textInt = (s: string, what: string): number | bigint => {
     if (!/^[+-]?\d+$/.test(s)) fail(`corrupt ${what} ${JSON.stringify(s.slice(0, 40))} (not an integer)`);
-    const v = BigInt(s);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  };
-  const checkShape = (shp: Value, what: string): number[] => {
-    if (!Array.isArray(shp)) fail(`${what}: shape is not a tuple`);
-    const shape = (shp as Value[]).map((d) => (typeof d === 'bigint' ? Number(d) : d));
-    for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
-        fail(`${what}: shape (${shape.join(', ')}) has a dimension that is not a non-negative integer`);
-    }
-    return shape as number[];
+    return toSafeNumber(BigInt(s));
   };
   const littleLong = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    return toSafeNumber(v);
+  };
+  const textFloat = (s: string): number => {
+    // repr() of a float, also inf / nan
+    if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan)$/.test(s))
+      fail(`corrupt FLOAT ${JSON.stringify(s.slice(0, 40))}`);
+    return s.endsWith('inf') ? (s.startsWith('-') ? -Infinity : Infinity) : s === 'nan' ? NaN : Number(s);
   };
   const setItems = (dict: Value, items: Value[]) => {
     if (!(dict instanceof Map)) fail('SETITEM on a non-dict');
@@ -149,426 +122,128 @@ export function parsePickle(buf: Uint8Array, source = '<pickle>'): unknown {
     if (!Array.isArray(list)) fail('APPEND on a non-list');
     for (const x of items) (list as Value[]).push(x); // push(...items) overflows the stack on huge batches
   };
-
-  const call = (fn: Value, args: Value): Value => {
-    if (!(fn instanceof Global)) fail('REDUCE on something that is not an allowed global');
-    const name = (fn as Global).name;
-    const a = args as Value[];
-    switch (name) {
-      case 'numpy.core.multiarray _reconstruct':
-      case 'numpy._core.multiarray _reconstruct':
-        return new PendingArray();
-      case 'numpy dtype':
-        if (typeof a[0] !== 'string') fail('numpy.dtype without a type string');
-        return new Dtype(a[0] as string);
-      case 'numpy.core.multiarray scalar':
-      case 'numpy._core.multiarray scalar': {
-        const dt = a[0];
-        const raw = a[1];
-        if (!(dt instanceof Dtype)) fail('numpy scalar without dtype');
-        const data =
-          raw instanceof Uint8Array
-            ? raw
-            : typeof raw === 'string'
-              ? latin1Bytes(raw)
-              : fail('numpy scalar without data');
-        const { data: arr } = typedFromBytes(data as Uint8Array, (dt as Dtype).descr, 1, source);
-        const v = arr[0];
-        return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-          ? Number(v)
-          : v;
-      }
-      case 'numpy.core.numeric _frombuffer':
-      case 'numpy._core.numeric _frombuffer': {
-        // protocol 5: _frombuffer(buffer, dtype, shape, order)
-        const [raw, dt, shp, order] = a;
-        if (!(raw instanceof Uint8Array) || !(dt instanceof Dtype) || !Array.isArray(shp))
-          fail('malformed numpy _frombuffer call');
-        const shape = checkShape(shp, 'numpy array');
-        const typed = typedFromBytes(raw as Uint8Array, (dt as Dtype).descr, shapeSize(shape), source);
-        const arr: NdArray = { dtype: typed.dtype, shape, data: typed.data };
-        const done = new PendingArray();
-        done.array = order === 'F' ? fortranToC(arr) : arr;
-        return done;
-      }
-      case '_codecs encode': {
-        const enc = String(a[1] ?? 'utf-8').toLowerCase();
-        if (typeof a[0] !== 'string') fail('_codecs.encode of a non-string');
-        if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') return latin1Bytes(a[0] as string);
-        if (enc === 'utf-8' || enc === 'utf8') return new Uint8Array(Buffer.from(a[0] as string, 'utf8'));
-        return fail(`_codecs.encode with unsupported encoding '${enc}'`);
-      }
-      default:
-        return fail(`global '${name}' is not allowed`);
-    }
+  const addItems = (set: Value, items: Value[]) => {
+    if (!(set instanceof Set)) fail('ADDITEMS on a non-set');
+    for (const it of items) (set as Set<Value>).add(it);
+  };
+  const memoGet = (k: number): Value => {
+    if (!memo.has(k)) fail(`memo key ${k} missing`);
+    return memo.get(k);
+  };
+  const stackGlobal = () => {
+    const [mod, name] = popN(2);
+    if (typeof mod !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL with non-string names');
+    return allowedGlobal(mod as string, name as string, fail);
+  };
+  const call = () => {
+    const [fn, args] = popN(2);
+    return callGlobal(fn, args, fail, source);
   };
 
-  const build = (obj: Value, state: Value) => {
-    if (obj instanceof Dtype) {
-      // dtype state: (version, byteorder, subdescr, names, fields, elsize, alignment, flags)
-      const s = state as Value[];
-      const order = typeof s[1] === 'string' ? (s[1] as string) : '|';
-      if (s[3] !== null && s[3] !== undefined) fail('structured numpy dtypes are not supported');
-      const base = obj.descr.replace(/^[<>|=]/, '');
-      obj.descr = (order === '>' ? '>' : order === '<' ? '<' : '|') + base;
-      return;
-    }
-    if (obj instanceof PendingArray) {
-      // ndarray state: (version, shape, dtype, is_fortran, rawdata)
-      const s = state as Value[];
-      const off = s.length === 5 ? 1 : 0;
-      if (!Array.isArray(s)) fail('ndarray state is not a tuple');
-      const shape = checkShape(s[off], 'numpy array');
-      const dt = s[off + 1];
-      const fortran = Boolean(s[off + 2]);
-      const raw = s[off + 3];
-      if (!(dt instanceof Dtype)) fail('ndarray state without dtype');
-      if (Array.isArray(raw)) fail('object arrays are not supported');
-      const data =
-        raw instanceof Uint8Array
-          ? raw
-          : typeof raw === 'string'
-            ? latin1Bytes(raw)
-            : fail('ndarray state without data');
-      dtypeFromDescr((dt as Dtype).descr, source);
-      const typed = typedFromBytes(data as Uint8Array, (dt as Dtype).descr, shapeSize(shape), source);
-      const arr: NdArray = { dtype: typed.dtype, shape, data: typed.data };
-      obj.array = fortran ? fortranToC(arr) : arr;
-      return;
-    }
-    if (obj instanceof Map && state instanceof Map) {
-      for (const [k, v] of state) obj.set(k, v);
-      return;
-    }
-    fail('BUILD on an object this reader does not construct');
+  // Opcodes that push one value: what they push.
+  const pushes: Record<number, () => Value> = {
+    0x7d: () => new Map(), // EMPTY_DICT
+    0x5d: () => [], // EMPTY_LIST
+    0x29: () => [], // EMPTY_TUPLE
+    0x8f: () => new Set(), // EMPTY_SET
+    0x64: () => {
+      // DICT
+      const d = new Map();
+      setItems(d, popMark());
+      return d;
+    },
+    0x6c: popMark, // LIST
+    0x74: popMark, // TUPLE
+    0x85: () => [pop()], // TUPLE1
+    0x86: () => popN(2), // TUPLE2
+    0x87: () => popN(3), // TUPLE3
+    0x91: () => new Set(popMark()), // FROZENSET
+    0x4e: () => null, // NONE
+    0x88: () => true, // NEWTRUE
+    0x89: () => false, // NEWFALSE
+    0x4b: u8, // BININT1
+    0x4d: u16, // BININT2
+    0x4a: i32, // BININT
+    0x8a: () => littleLong(bytes(u8())), // LONG1
+    0x8b: () => littleLong(bytes(u32())), // LONG4
+    0x49: () => {
+      // INT (protocol 0): also spells booleans as 00/01
+      const s = line().trim();
+      return s === '00' ? false : s === '01' ? true : textInt(s, 'INT');
+    },
+    0x4c: () => textInt(line().trim().replace(/L$/, ''), 'LONG'), // LONG (protocol 0)
+    0x47: f64be, // BINFLOAT (big-endian)
+    0x46: () => textFloat(line().trim()), // FLOAT (protocol 0)
+    0x58: () => utf8(bytes(u32())), // BINUNICODE
+    0x8c: () => utf8(bytes(u8())), // SHORT_BINUNICODE
+    0x8d: () => utf8(bytes(u64())), // BINUNICODE8
+    // UNICODE (raw-unicode-escape line)
+    0x56: () => line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(Number.parseInt(h, 16))),
+    0x54: () => latin1(bytes(i32())), // BINSTRING (py2 str)
+    0x55: () => latin1(bytes(u8())), // SHORT_BINSTRING
+    0x53: () => unquote(line().trim().slice(1, -1)), // STRING (protocol 0, quoted repr)
+    0x42: () => new Uint8Array(bytes(u32())), // BINBYTES
+    0x43: () => new Uint8Array(bytes(u8())), // SHORT_BINBYTES
+    0x8e: () => new Uint8Array(bytes(u64())), // BINBYTES8
+    0x96: () => new Uint8Array(bytes(u64())), // BYTEARRAY8
+    0x68: () => memoGet(u8()), // BINGET
+    0x6a: () => memoGet(u32()), // LONG_BINGET
+    0x67: () => memoGet(Number.parseInt(line(), 10)), // GET
+    0x32: top, // DUP
+    0x63: () => allowedGlobal(line(), line(), fail), // GLOBAL "module\nname\n"
+    0x93: stackGlobal, // STACK_GLOBAL
+    0x52: call, // REDUCE
+    0x81: call, // NEWOBJ: only ndarray/dtype subclass construction reaches here in numpy pickles
   };
+  // Opcodes that change the stack, the marks or the memo in place.
+  const effects: Record<number, () => void> = {
+    0x80: () => void u8(), // PROTO
+    0x95: () => void u64(), // FRAME
+    0x28: () => void marks.push(stack.length), // MARK
+    0x61: () => appendItems(...popThenTop()), // APPEND
+    0x65: () => appendItems(...markThenTop()), // APPENDS
+    0x73: () => setItems(...popThenTop(2)), // SETITEM
+    0x75: () => setItems(...markThenTop()), // SETITEMS
+    0x90: () => addItems(...markThenTop()), // ADDITEMS
+    0x71: () => void memo.set(u8(), top()), // BINPUT
+    0x72: () => void memo.set(u32(), top()), // LONG_BINPUT
+    0x70: () => void memo.set(Number.parseInt(line(), 10), top()), // PUT
+    0x94: () => void memo.set(memo.size, top()), // MEMOIZE
+    0x30: () => void pop(), // POP
+    0x31: () => void popMark(), // POP_MARK
+    0x62: () => {
+      // BUILD
+      const state = pop();
+      buildObject(top(), state, fail, source);
+    },
+  };
+  /** The container under the top n values, and those values: APPEND (n = 1), SETITEM (n = 2). */
+  function popThenTop(n = 1): [Value, Value[]] {
+    const items = popN(n);
+    return [top(), items];
+  }
+  /** The container under the last MARK, and the values above it: APPENDS, SETITEMS, ADDITEMS. */
+  function markThenTop(): [Value, Value[]] {
+    const items = popMark();
+    return [top(), items];
+  }
 
+  const table: (() => void)[] = [];
+  for (const [op, push] of Object.entries(pushes)) table[Number(op)] = () => void stack.push(push());
+  for (const [op, effect] of Object.entries(effects)) table[Number(op)] = effect;
   for (;;) {
     const op = u8();
-    switch (op) {
-      case 0x80: // PROTO
-        u8();
-        break;
-      case 0x95: // FRAME
-        u64();
-        break;
-      case 0x2e: // STOP
-        if (stack.length !== 1) fail('malformed pickle (stack not empty at STOP)');
-        return resolve(stack[0], new Map(), 0, source);
-      case 0x28: // MARK
-        marks.push(stack.length);
-        break;
-      case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
-        break;
-      case 0x5d: // EMPTY_LIST
-        stack.push([]);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push([]);
-        break;
-      case 0x8f: // EMPTY_SET
-        stack.push(new Set());
-        break;
-      case 0x64: {
-        // DICT
-        const items = popMark();
-        const d = new Map();
-        setItems(d, items);
-        stack.push(d);
-        break;
-      }
-      case 0x6c: // LIST
-      case 0x74: // TUPLE
-        stack.push(popMark());
-        break;
-      case 0x85: // TUPLE1
-        stack.push([pop()]);
-        break;
-      case 0x86: {
-        const b = pop();
-        const a = pop();
-        stack.push([a, b]);
-        break;
-      }
-      case 0x87: {
-        const c = pop();
-        const b = pop();
-        const a = pop();
-        stack.push([a, b, c]);
-        break;
-      }
-      case 0x61: {
-        // APPEND
-        const v = pop();
-        appendItems(top(), [v]);
-        break;
-      }
-      case 0x65: {
-        // APPENDS
-        const items = popMark();
-        appendItems(top(), items);
-        break;
-      }
-      case 0x73: {
-        // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: {
-        // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x90: {
-        // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof Set)) fail('ADDITEMS on a non-set');
-        for (const it of items) (s as Set<Value>).add(it);
-        break;
-      }
-      case 0x91: // FROZENSET
-        stack.push(new Set(popMark()));
-        break;
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x4b: // BININT1
-        stack.push(u8());
-        break;
-      case 0x4d: // BININT2
-        stack.push(u16());
-        break;
-      case 0x4a: // BININT
-        stack.push(i32());
-        break;
-      case 0x8a: // LONG1
-        stack.push(littleLong(bytes(u8())));
-        break;
-      case 0x8b: // LONG4
-        stack.push(littleLong(bytes(u32())));
-        break;
-      case 0x49: {
-        // INT (protocol 0): also spells booleans as 00/01
-        const s = line().trim();
-        if (s === '00') stack.push(false);
-        else if (s === '01') stack.push(true);
-        else stack.push(textInt(s, 'INT'));
-        break;
-      }
-      case 0x4c: {
-        // LONG (protocol 0)
-        stack.push(textInt(line().trim().replace(/L$/, ''), 'LONG'));
-        break;
-      }
-      case 0x47: {
-        // BINFLOAT (big-endian)
-        need(8);
-        stack.push(view.getFloat64(pos, false));
-        pos += 8;
-        break;
-      }
-      case 0x46: {
-        // FLOAT (protocol 0): repr() of a float, also inf / nan
-        const s = line().trim();
-        if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan)$/.test(s))
-          fail(`corrupt FLOAT ${JSON.stringify(s.slice(0, 40))}`);
-        stack.push(s.endsWith('inf') ? (s.startsWith('-') ? -Infinity : Infinity) : s === 'nan' ? NaN : Number(s));
-        break;
-      }
-      case 0x58: // BINUNICODE
-        stack.push(utf8(bytes(u32())));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(utf8(bytes(u8())));
-        break;
-      case 0x8d: // BINUNICODE8
-        stack.push(utf8(bytes(u64())));
-        break;
-      case 0x56: // UNICODE (raw-unicode-escape line)
-        stack.push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(Number.parseInt(h, 16))));
-        break;
-      case 0x54: // BINSTRING (py2 str)
-        stack.push(latin1(bytes(i32())));
-        break;
-      case 0x55: // SHORT_BINSTRING
-        stack.push(latin1(bytes(u8())));
-        break;
-      case 0x53: {
-        // STRING (protocol 0, quoted repr)
-        const s = line().trim();
-        const body = s.slice(1, -1);
-        stack.push(
-          body.replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex, ch) =>
-            hex
-              ? String.fromCharCode(Number.parseInt(hex, 16))
-              : ch === 'n'
-                ? '\n'
-                : ch === 't'
-                  ? '\t'
-                  : ch === 'r'
-                    ? '\r'
-                    : ch,
-          ),
-        );
-        break;
-      }
-      case 0x42: // BINBYTES
-        stack.push(new Uint8Array(bytes(u32())));
-        break;
-      case 0x43: // SHORT_BINBYTES
-        stack.push(new Uint8Array(bytes(u8())));
-        break;
-      case 0x8e: // BINBYTES8
-        stack.push(new Uint8Array(bytes(u64())));
-        break;
-      case 0x96: // BYTEARRAY8
-        stack.push(new Uint8Array(bytes(u64())));
-        break;
-      case 0x71: // BINPUT
-        memo.set(u8(), top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
-        break;
-      case 0x70: // PUT
-        memo.set(Number.parseInt(line(), 10), top());
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: {
-        // BINGET
-        const k = u8();
-        if (!memo.has(k)) fail(`memo key ${k} missing`);
-        stack.push(memo.get(k));
-        break;
-      }
-      case 0x6a: {
-        // LONG_BINGET
-        const k = u32();
-        if (!memo.has(k)) fail(`memo key ${k} missing`);
-        stack.push(memo.get(k));
-        break;
-      }
-      case 0x67: {
-        // GET
-        const k = Number.parseInt(line(), 10);
-        if (!memo.has(k)) fail(`memo key ${k} missing`);
-        stack.push(memo.get(k));
-        break;
-      }
-      case 0x30: // POP
-        pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        stack.push(top());
-        break;
-      case 0x63: {
-        // GLOBAL "module\nname\n"
-        const mod = line();
-        const name = line();
-        stack.push(global(mod, name));
-        break;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
-        const name = pop();
-        const mod = pop();
-        if (typeof mod !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL with non-string names');
-        stack.push(global(mod as string, name as string));
-        break;
-      }
-      case 0x52: {
-        // REDUCE
-        const args = pop();
-        const fn = pop();
-        stack.push(call(fn, args));
-        break;
-      }
-      case 0x81: {
-        // NEWOBJ: only ndarray/dtype subclass construction reaches here in numpy pickles
-        const args = pop();
-        const cls = pop();
-        stack.push(call(cls, args));
-        break;
-      }
-      case 0x62: {
-        // BUILD
-        const state = pop();
-        build(top(), state);
-        break;
-      }
-      default:
-        fail(`unsupported or unsafe pickle opcode 0x${op.toString(16).padStart(2, '0')}`);
+    if (op === 0x2e) {
+      // STOP
+      if (stack.length !== 1) fail('malformed pickle (stack not empty at STOP)');
+      return resolve(stack[0], new Map(), 0, source);
     }
+    const run = table[op];
+    if (run === undefined) fail(`unsupported or unsafe pickle opcode 0x${op.toString(16).padStart(2, '0')}`);
+    run();
   }
-
-  function global(mod: string, name: string): Global {
-    const key = `${mod} ${name}`;
-    if (!ALLOWED_GLOBALS.has(key)) {
-      throw new FormatError(
-        `${source}: refusing to load: the pickle references '${mod}.${name}', which could run code; only NumPy arrays and plain Python data are read (byte ${pos})`,
-      );
-    }
-    return new Global(key);
-  }
-}
-
-/** Deeper nesting than this is refused: no data file needs it, and recursion would overflow the JS stack. */
-export const MAX_PICKLE_DEPTH = 1000;
-
-/** Replaces construction placeholders by their final values, recursively, keeping shared references. */
-function resolve(v: Value, seen = new Map<Value, Value>(), depth = 0, source = 'pickle'): Value {
-  if (depth > MAX_PICKLE_DEPTH)
-    throw new FormatError(`${source}: containers nested deeper than ${MAX_PICKLE_DEPTH} levels`);
-  if (v instanceof PendingArray) {
-    if (!v.array) throw new FormatError('pickle: numpy array without data');
-    return v.array;
-  }
-  if (v instanceof Dtype) return v.descr;
-  if (v instanceof Global) throw new FormatError(`pickle: unresolved reference to ${v.name}`);
-  if (seen.has(v)) return seen.get(v);
-  if (Array.isArray(v)) {
-    const out: Value[] = [];
-    seen.set(v, out);
-    for (const x of v) out.push(resolve(x, seen, depth + 1, source));
-    return out;
-  }
-  if (v instanceof Map) {
-    const out = new Map<Value, Value>();
-    seen.set(v, out);
-    for (const [k, x] of v) out.set(resolve(k, seen, depth + 1, source), resolve(x, seen, depth + 1, source));
-    return out;
-  }
-  if (v instanceof Set) {
-    const out = new Set<Value>();
-    seen.set(v, out);
-    for (const x of v) out.add(resolve(x, seen, depth + 1, source));
-    return out;
-  }
-  return v;
 }
 
 export function readPickle(path: string): unknown {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (err) {
-    throw new FormatError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  return parsePickle(buf, path);
+  return parsePickle(readInputFile(path), path);
 }

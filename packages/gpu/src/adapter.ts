@@ -4,6 +4,8 @@
  * without CUDA; without a GPU, Chromium's SwiftShader ICD (`VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json`)
  * gives a correct but slow CPU emulation, which tests use. Callers must know which of the two they got.
  */
+import { vulkanIcdDirs, vulkanIcdFiles } from './vulkan.js';
+
 export type PowerPreference = 'high-performance' | 'low-power';
 export const POWER_PREFERENCES: readonly PowerPreference[] = ['high-performance', 'low-power'];
 
@@ -61,9 +63,11 @@ export async function dawnGpu(): Promise<GPU> {
   return gpuInstance;
 }
 
-export const NO_ADAPTER =
-  "no WebGPU adapter: Dawn found no Vulkan device (install the GPU vendor's Vulkan driver and libvulkan1; for tests " +
-  'without a GPU, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader)';
+const DRIVER_HINT =
+  "install the GPU vendor's Vulkan driver and libvulkan1; for tests without a GPU, " +
+  'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json selects SwiftShader';
+
+export const NO_ADAPTER = `no WebGPU adapter: Dawn found no Vulkan device (${DRIVER_HINT})`;
 
 export function reportOf(adapter: GPUAdapter): GpuAdapterReport {
   const info = (adapter as unknown as { info?: Partial<GPUAdapterInfo> }).info ?? {};
@@ -77,10 +81,20 @@ export function reportOf(adapter: GPUAdapter): GpuAdapterReport {
   return { ...base, software: isSoftwareAdapter(base, fallback) };
 }
 
+/** Why there can be no adapter before Dawn is even loaded (no Vulkan driver manifest anywhere), or undefined. */
+export function noVulkanDriver(env: Record<string, string | undefined> = process.env): string | undefined {
+  if (vulkanIcdFiles(env).length) return undefined;
+  const where = env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES;
+  const searched = where ? `VK_ICD_FILENAMES=${where}` : vulkanIcdDirs(env).join(', ');
+  return `no WebGPU adapter: no Vulkan driver is installed (no driver manifest in ${searched}; ${DRIVER_HINT})`;
+}
+
 /** Finds an adapter, or throws why there is none. */
 export async function requestGpuAdapter(
   powerPreference: PowerPreference = 'high-performance',
 ): Promise<{ adapter: GPUAdapter; report: GpuAdapterReport }> {
+  const noDriver = noVulkanDriver();
+  if (noDriver) throw new Error(noDriver);
   const gpu = await dawnGpu();
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (!adapter) throw new Error(NO_ADAPTER);

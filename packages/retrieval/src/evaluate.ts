@@ -8,11 +8,12 @@ import {
   type MetricResults,
   type PrecisionKind,
 } from './metrics.js';
-import { Searcher, type Features, type SearcherOptions } from './search.js';
+import { Searcher, toFloat32, type Features, type SearcherOptions } from './search.js';
 import { RowScorer, scorerNames, type ScorerOptions } from './row-scorer.js';
 import { Helpers } from './parallel.js';
 import { RetrievalError } from './errors.js';
 import { GradedRetrieval, type GradedOptions } from './graded.js';
+import { loadNative, runNative } from './native.js';
 
 export interface EvaluateOptions extends MetricOptions, SearcherOptions {
   /** nDCG@k and LCS height@k beside the reference's metrics. */
@@ -29,6 +30,12 @@ export interface EvaluateOptions extends MetricOptions, SearcherOptions {
    * galleries. Results are identical for any count.
    */
   threads?: number;
+  /**
+   * Who ranks the rows: 'native' (the addon: BLAS + fused selection over threads), 'js' (FAISS / the JS float64
+   * product, then the JS selection), 'auto' (default): native when the addon is built. Same rankings either way;
+   * float64 distances from dgemm may differ from the JS product in the last bits (near-ties could swap).
+   */
+  kernel?: 'auto' | 'native' | 'js';
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -37,6 +44,8 @@ export interface EvaluateResult extends MetricResults {
   /** Precision of the distances: float32 (FAISS) or float64 (exact engine). */
   precision: 'float32' | 'float64';
   threads: number;
+  /** Which kernel ranked the rows (EvaluateOptions.kernel). */
+  kernel: 'native' | 'js';
   seconds: number;
 }
 
@@ -79,6 +88,9 @@ export function evaluateRetrieval(
   const threads = options.threads ?? defaultThreads(n);
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new RetrievalError(`threads must be a positive integer, got ${threads}`);
+  const choice = options.kernel ?? 'auto';
+  if (!['auto', 'native', 'js'].includes(choice))
+    throw new RetrievalError(`kernel must be auto, native or js, got ${String(choice)}`);
   const scorerOptions: ScorerOptions = {
     ks: options.ks,
     computeAhp: options.computeAhp,
@@ -93,6 +105,38 @@ export function evaluateRetrieval(
   const searcher = new Searcher(features, dim, options);
   const queries = searcher.prepareQueries(options.queries ?? features);
   const batch = options.batchSize ?? Math.max(1, Math.min(n, Math.floor(16e6 / n)));
+  const res = (kernel: 'native' | 'js') => ({
+    ...resultOf(names, storage, scorerOptions.computeAp),
+    engine: searcher.engine,
+    precision: searcher.precision,
+    threads,
+    kernel,
+    seconds: (performance.now() - start) / 1000,
+  });
+  const native = choice === 'js' ? {} : loadNative();
+  if (choice === 'native' && !native.kernel) throw new RetrievalError(`native kernel not available: ${native.error}`);
+  if (native.kernel) {
+    const gallery = searcher.galleryRows();
+    runNative(native.kernel, {
+      gallery,
+      queries:
+        gallery instanceof Float32Array
+          ? toFloat32(queries)
+          : queries instanceof Float64Array
+            ? queries
+            : Float64Array.from(queries),
+      dim,
+      innerProduct: !!(options.normalize || options.innerProduct),
+      labels,
+      depth: scorer.depth,
+      ap: scorerOptions.computeAp,
+      threads,
+      batch,
+      score: (q, top, ranks) => scorer.scoreRanked(q, top, ranks),
+      onProgress: options.onProgress,
+    });
+    return res('native');
+  }
   const f32 = searcher.precision === 'float32';
   const rowsBuf = new SharedArrayBuffer(batch * n * (f32 ? 4 : 8));
   const rows = f32 ? new Float32Array(rowsBuf) : new Float64Array(rowsBuf);
@@ -125,9 +169,7 @@ export function evaluateRetrieval(
   } finally {
     helpers?.close();
   }
-  const res = resultOf(names, storage, scorerOptions.computeAp);
-  const seconds = (performance.now() - start) / 1000;
-  return { ...res, engine: searcher.engine, precision: searcher.precision, threads, seconds };
+  return res('js');
 }
 
 /** Means as Python's sum(values) / count, in query order. */

@@ -12,6 +12,7 @@ export {
 } from './metrics.js';
 export { RowRanker, quickselect } from './ranking.js';
 export { BucketSelector } from './bucket-select.js';
+export { loadNative, nativeAvailable, type NativeKernel } from './native.js';
 export {
   loadFaiss,
   faissAvailable,

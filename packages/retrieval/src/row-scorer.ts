@@ -84,4 +84,11 @@ export class RowScorer {
     this.metrics.add(q, q, lbl, top, ranks);
     this.graded?.add(q, q, lbl, top);
   }
+
+  /** Scores query q from a ranking prefix of `depth` items and its AP positions (the native kernel's output). */
+  scoreRanked(q: number, top: Int32Array, ranks: ArrayLike<number>): void {
+    const lbl = this.setup.labels[q];
+    this.metrics.add(q, q, lbl, top, this.setup.options.computeAp ? ranks : undefined);
+    this.graded?.add(q, q, lbl, top);
+  }
 }

@@ -82,6 +82,12 @@ export class Searcher {
     }
   }
 
+  /** The gallery rows the distances are computed from (normalised when normalize is set), in their precision. */
+  galleryRows(): Features {
+    if (this.precision === 'float32') return toFloat32(this.gallery);
+    return this.gallery instanceof Float64Array ? this.gallery : Float64Array.from(this.gallery);
+  }
+
   /** Queries are normalised like the gallery when normalize is set. */
   prepareQueries(queries: Features): Features {
     return this.options.normalize ? normalizeRows(queries, this.dim, 'queries') : queries;

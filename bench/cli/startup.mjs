@@ -121,7 +121,11 @@ rmSync(tmp, { recursive: true, force: true });
 const date = new Date().toISOString().slice(0, 10);
 let md = '## CLI start-up (`semembed`), whole processes\n\n';
 md += `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. `;
-md += `Command: \`node bench/cli/startup.mjs --runs ${runs}${reference ? ` --reference <cvjena/semantic-embeddings checkout>${referenceRuns !== runs ? ` --reference_runs ${referenceRuns}` : ''}` : ''}\` (${date}). `;
+const referenceFlags = reference
+  ? ' --reference <cvjena/semantic-embeddings checkout>' +
+    (referenceRuns !== runs ? ` --reference_runs ${referenceRuns}` : '')
+  : '';
+md += `Command: \`node bench/cli/startup.mjs --runs ${runs}${referenceFlags}\` (${date}). `;
 md += `Load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' / ')} before, ${load1.map((l) => l.toFixed(1)).join(' / ')} after `;
 md += `(${cpus().length} cores shared with other work: ${load0[0] > cpus().length ? 'busy' : 'fairly quiet'}).\n`;
 md += 'Wall and CPU (user + sys) are of the whole process under `/usr/bin/time`, from exec to exit.\n\n';

@@ -93,6 +93,12 @@ for (const [label, ds, augment, py] of cases) {
   ]);
 }
 
+const LAYOUT_NAMES = {
+  bin: 'binary',
+  py2: 'python (py2-style pickle)',
+  py3: 'python (py3 protocol-2 pickle)',
+};
+
 if (hasPy) {
   const dir = mkdtempSync(join(tmpdir(), 'semembed-cifar-bench-'));
   try {
@@ -107,7 +113,7 @@ if (hasPy) {
         if (layout !== 'bin') ref.push(python('load-cifar', join(dir, layout)));
       }
       rows.push([
-        `CIFAR-100 full-size load, ${layout === 'bin' ? 'binary' : layout === 'py2' ? 'python (py2-style pickle)' : 'python (py3 protocol-2 pickle)'} (50000 + 10000, incl. stats)`,
+        `CIFAR-100 full-size load, ${LAYOUT_NAMES[layout]} (50000 + 10000, incl. stats)`,
         `${median(ours).toFixed(2)} s`,
         ref.length ? `${median(ref).toFixed(2)} s` : '',
         `${ours.length} runs`,

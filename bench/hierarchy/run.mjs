@@ -151,14 +151,21 @@ for (const c of cases) {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-let md = `## Class embeddings (\`semembed compute-class-embedding\`), ${runs} run(s)${big ? ' incl. 8142-class unitsphere' : ''}, load average at the end ${loadavg()
+const loadAtEnd = loadavg()
   .map((l) => l.toFixed(1))
-  .join(' / ')}\n\n`;
+  .join(' / ');
+let md =
+  `## Class embeddings (\`semembed compute-class-embedding\`), ${runs} run(s)` +
+  `${big ? ' incl. 8142-class unitsphere' : ''}, load average at the end ${loadAtEnd}\n\n`;
 md += `Machine: ${machine}. Command: \`node bench/hierarchy/run.mjs --runs ${runs}${big ? ' --big' : ''}\` (${new Date().toISOString().slice(0, 10)}).\n`;
 md += `Wall = the whole CLI run in-process (parse, n×n similarities, solve, deviation printout, write), median of the runs.\n\n`;
-md += `| case | runs | wall (median) | solve | peak RSS | target | reference (issue, this machine) | numpy/LAPACK same run |\n|---|---|---|---|---|---|---|---|\n`;
+md +=
+  '| case | runs | wall (median) | solve | peak RSS | target | reference (issue, this machine) | numpy/LAPACK same run |\n';
+md += '|---|---|---|---|---|---|---|---|\n';
 for (const r of rows) {
-  md += `| ${r.name} | ${r.n} | ${r.wall.toFixed(2)} s | ${r.solve.toFixed(2)} s | ${r.rss.toFixed(0)} MB | ${r.target} | ${r.ref} | ${r.base ? `${r.base.op}: ${r.base.seconds.toFixed(2)} s` : '–'} |\n`;
+  const base = r.base ? `${r.base.op}: ${r.base.seconds.toFixed(2)} s` : '–';
+  md += `| ${r.name} | ${r.n} | ${r.wall.toFixed(2)} s | ${r.solve.toFixed(2)} s | ${r.rss.toFixed(0)} MB `;
+  md += `| ${r.target} | ${r.ref} | ${base} |\n`;
 }
 console.log(md);
 writeFileSync(join(root, 'bench', 'results', `hierarchy${big ? '-big' : ''}.md`), md);

@@ -225,7 +225,9 @@ const runs = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await oneRun();
   console.error(
-    `run ${i + 1}: ${REQUESTS} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.tally)}, 5xx ${r.fivexx}, wrong ${r.wrong.length}, rss ${r.rssBefore.toFixed(0)} -> ${r.rssAfter.toFixed(0)} MB (peak ${r.peak.toFixed(0)}), shutdown ${r.shutdownMs.toFixed(0)} ms`,
+    `run ${i + 1}: ${REQUESTS} requests in ${r.seconds.toFixed(1)} s, statuses ${JSON.stringify(r.tally)}, ` +
+      `5xx ${r.fivexx}, wrong ${r.wrong.length}, rss ${r.rssBefore.toFixed(0)} -> ${r.rssAfter.toFixed(0)} MB ` +
+      `(peak ${r.peak.toFixed(0)}), shutdown ${r.shutdownMs.toFixed(0)} ms`,
   );
   runs.push(r);
 }

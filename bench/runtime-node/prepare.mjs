@@ -79,7 +79,9 @@ export async function prepare(name) {
   const diff = (a, b) => a.reduce((mx, v, i) => Math.max(mx, Math.abs(v - b[i])), 0);
   const embName = m.embeddingOutput.name;
   console.log(
-    `${name}: ${res.nodes} nodes, folded ${res.foldedBatchNorms.length} BN; ORT vs TF.js max |diff| embedding ${diff(ort[embName].data, emb.dataSync()).toExponential(2)}, prob ${m.probOutput ? diff(ort[m.probOutput.name].data, prob.dataSync()).toExponential(2) : '-'}`,
+    `${name}: ${res.nodes} nodes, folded ${res.foldedBatchNorms.length} BN; ORT vs TF.js max |diff| ` +
+      `embedding ${diff(ort[embName].data, emb.dataSync()).toExponential(2)}, ` +
+      `prob ${m.probOutput ? diff(ort[m.probOutput.name].data, prob.dataSync()).toExponential(2) : '-'}`,
   );
   await m.release();
   return { h5, onnx, cfg };

@@ -17,7 +17,8 @@ export interface CifarSplit extends RawSplit {
 }
 
 export const CIFAR_HOW_TO_GET =
-  'Get it from https://www.cs.toronto.edu/~kriz/cifar.html (python or binary version), unpack it and pass --data_root to the folder holding the batch files (or the folder above it).';
+  'Get it from https://www.cs.toronto.edu/~kriz/cifar.html (python or binary version), unpack it and pass ' +
+  '--data_root to the folder holding the batch files (or the folder above it).';
 
 function layoutFiles(v: CifarVariant, split: 'train' | 'test', layout: 'python' | 'binary'): string[] {
   if (v === 10) {
@@ -138,7 +139,9 @@ function readPicklePart(file: string, v: CifarVariant): Part {
   const rawLabels = getKey(obj, labelKey);
   if (rawLabels === undefined)
     throw new DatasetError(
-      `${file}: no '${labelKey}' in the batch (keys: ${keyNames(obj)})${v === 10 && getKey(obj, 'fine_labels') !== undefined ? ' - this looks like CIFAR-100' : ''}${v === 100 && getKey(obj, 'labels') !== undefined ? ' - this looks like CIFAR-10' : ''}`,
+      `${file}: no '${labelKey}' in the batch (keys: ${keyNames(obj)})` +
+        (v === 10 && getKey(obj, 'fine_labels') !== undefined ? ' - this looks like CIFAR-100' : '') +
+        (v === 100 && getKey(obj, 'labels') !== undefined ? ' - this looks like CIFAR-10' : ''),
     );
   const labels = toLabelArray(rawLabels, file, labelKey);
   const n = data.shape[0];
@@ -160,7 +163,8 @@ function readBinaryPart(file: string, v: CifarVariant): Part {
   const rec = lb + IMAGE_BYTES;
   if (buf.length === 0 || buf.length % rec !== 0) {
     throw new DatasetError(
-      `${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR-${v} records (${lb} label byte${lb > 1 ? 's' : ''} + ${IMAGE_BYTES} pixels): truncated or not CIFAR-${v}`,
+      `${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR-${v} records ` +
+        `(${lb} label byte${lb > 1 ? 's' : ''} + ${IMAGE_BYTES} pixels): truncated or not CIFAR-${v}`,
     );
   }
   const n = buf.length / rec;

@@ -13,7 +13,8 @@ export interface FolderListing {
 }
 
 const FOLDER_LAYOUTS =
-  'Expected either <root>/train/<class>/*.jpg|png and <root>/test/<class>/... (or val/), or <root>/<class>/... with <root>/train.txt and <root>/test.txt listing "<class>/<file>" lines (the reference\'s layout).';
+  'Expected either <root>/train/<class>/*.jpg|png and <root>/test/<class>/... (or val/), or <root>/<class>/... ' +
+  'with <root>/train.txt and <root>/test.txt listing "<class>/<file>" lines (the reference\'s layout).';
 
 function isDir(p: string): boolean {
   try {
@@ -63,7 +64,8 @@ export function listImageFolder(root: string, split: 'train' | 'test', classes?:
     });
     if (classes && !classes.some((c) => all.includes(c))) {
       throw new DatasetError(
-        `none of the ${classes.length} classes in the class list ('${classes.slice(0, 3).join("', '")}'${classes.length > 3 ? ', ...' : ''}) has a folder in ${trainDir}; wrong class embedding file?`,
+        `none of the ${classes.length} classes in the class list ('${classes.slice(0, 3).join("', '")}'` +
+          `${classes.length > 3 ? ', ...' : ''}) has a folder in ${trainDir}; wrong class embedding file?`,
       );
     }
     if (files.length === 0) throw new DatasetError(`no JPEG/PNG/WebP images in the class folders of ${splitDir}`);

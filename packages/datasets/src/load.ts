@@ -183,7 +183,8 @@ async function loadSplit(p: Parsed, split: Split, opts: LoadOptions): Promise<Lo
       root,
       split,
       'Fashion-MNIST',
-      'Install it with `apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data_root.',
+      'Install it with `apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or ' +
+        'download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data_root.',
     );
     for (let i = 0; i < raw.labels.length; i++) {
       if (raw.labels[i] > 9)

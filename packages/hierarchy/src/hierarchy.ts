@@ -218,7 +218,8 @@ export class Hierarchy {
       return `'${this.nodes[r]}'${line}`;
     };
     throw new HierarchyError(
-      `${this.source}: classes '${this.nodes[a]}' and '${this.nodes[b]}' have no common ancestor (roots ${root(a)} and ${root(b)}); the taxonomy needs a single root`,
+      `${this.source}: classes '${this.nodes[a]}' and '${this.nodes[b]}' have no common ancestor ` +
+        `(roots ${root(a)} and ${root(b)}); the taxonomy needs a single root`,
     );
   }
 

@@ -118,7 +118,8 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     } catch (err) {
       await session.release();
       throw new ModelLoadError(
-        `${files.onnx}: warm-up run failed on ${report.chosen} (${(err as Error).message.split('\n')[0]}); does the sidecar's input shape ${JSON.stringify(sidecar.input.shape)} match the model?`,
+        `${files.onnx}: warm-up run failed on ${report.chosen} (${(err as Error).message.split('\n')[0]}); ` +
+          `does the sidecar's input shape ${JSON.stringify(sidecar.input.shape)} match the model?`,
       );
     }
   }

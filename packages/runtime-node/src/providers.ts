@@ -129,7 +129,10 @@ export function prepareCuda(cudaProviderDir?: string): string | undefined {
   }
   const missing = CUDA_LIBS.filter((lib) => !existsSync(join(bin, lib)));
   if (missing.length > 0) {
-    return `${missing.join(' and ')} not installed in ${bin} (onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=skip or offline; see the README's "CUDA" section, or pass --cuda_path)`;
+    return (
+      `${missing.join(' and ')} not installed in ${bin} (onnxruntime-node was installed with ` +
+      'ONNXRUNTIME_NODE_INSTALL=skip or offline; see the README\'s "CUDA" section, or pass --cuda_path)'
+    );
   }
   return undefined;
 }

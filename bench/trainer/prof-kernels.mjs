@@ -78,10 +78,14 @@ await fit(common);
 const median = (a) => [...a].sort((p, q) => p - q)[(a.length - 1) >> 1];
 const perKernel = new Map();
 const totals = [];
+const cpus = [];
 for (let r = 0; r < reps; r++) {
   times.clear();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await fit(common);
+  const c = process.cpuUsage(c0);
+  cpus.push((c.user + c.system) / 1000);
   totals.push(performance.now() - t0);
   for (const [k, [t, c]] of times) (perKernel.get(k) ?? perKernel.set(k, { t: [], c }).get(k)).t.push(t);
 }
@@ -89,7 +93,8 @@ const tot = median(totals);
 const rows = [...perKernel].map(([k, v]) => [k, median(v.t), v.c]).sort((a, b) => b[1] - a[1]);
 const kern = rows.reduce((s, r) => s + r[1], 0);
 console.log(
-  `${arch}: median of ${reps} fits of 3 steps (batch 100): total ${tot.toFixed(0)} ms, in kernels ${kern.toFixed(0)} ms`,
+  `${arch}: median of ${reps} fits of 3 steps (batch 100): total ${tot.toFixed(0)} ms, in kernels ${kern.toFixed(0)} ms` +
+    `; process CPU ${median(cpus).toFixed(0)} ms (min ${Math.min(...cpus).toFixed(0)})`,
 );
 console.log('| kernel | ms / 3 steps (median) | share of total | calls |');
 console.log('|---|---|---|---|');

@@ -167,6 +167,7 @@ napi_value Init(napi_env env, napi_value exports) {
   semembed::registerElementwise(env, exports);
   semembed::registerMatMul(env, exports);
   semembed::registerPool(env, exports);
+  semembed::registerBatchNorm(env, exports);
   return exports;
 }
 

@@ -38,5 +38,7 @@ void registerElementwise(napi_env env, napi_value exports);
 void registerMatMul(napi_env env, napi_value exports);
 // Adds maxPoolGrad (pool.cc).
 void registerPool(napi_env env, napi_value exports);
+// Adds bnForward and bnBackward (batchnorm.cc).
+void registerBatchNorm(napi_env env, napi_value exports);
 
 }  // namespace semembed

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+type F32 = Float32Array;
+
 export interface NativeConv {
   /** op 0: y = conv(x, w); 1: dw from (x, dy); 2: dx from (dy, w). geometry: n h w ci co kh kw sh sw pt pl oh ow. */
   conv(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Float32Array): void;
@@ -21,6 +23,22 @@ export interface NativeConv {
   matmul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Float32Array): void;
   /** Max-pooling gradient (first strictly greatest of a window); dims: n h w c oh ow sh sw kh kw pt pl. */
   maxPoolGrad?(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Float32Array): void;
+  /** BatchNorm training forward over the last axis: y, per-channel mean and biased variance. */
+  bnForward?(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, variance: F32, eps: number): void;
+  /** Its backward; dmean / dvariance are the gradients reaching the batch statistics (usually zero). */
+  bnBackward?(
+    x: F32,
+    dy: F32,
+    gamma: F32,
+    mean: F32,
+    variance: F32,
+    dmean: F32,
+    dvariance: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    eps: number,
+  ): void;
 }
 
 /** Where the build script puts the addon. */

@@ -11,6 +11,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import { loadNativeConv } from './native-conv.js';
 import { convInfoOf, nativeKernels } from './native-kernels.js';
 import { registerBatchNormGradient } from './bn-gradients.js';
+import { registerBatchNormTraining, unregisterBatchNormTraining } from './bn-train.js';
 
 type Tf = typeof tfType;
 type TensorInfo = tfType.TensorInfo;
@@ -515,7 +516,17 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
   registerBatchNormGradient(tf);
+  // SEMEMBED_FUSED_BN=0 keeps tfjs's moments + batchNorm composition (for measuring the difference).
+  const bnTrain =
+    elementwise !== undefined &&
+    process.env.SEMEMBED_FUSED_BN !== '0' &&
+    registerBatchNormTraining(tf, backend, elementwise);
+  if (!bnTrain) unregisterBatchNormTraining(tf);
   installedFor = backend;
-  installedList = [...Object.keys(mine), 'FusedBatchNorm/Sum/Mean gradients'];
+  installedList = [
+    ...Object.keys(mine),
+    'FusedBatchNorm/Sum/Mean gradients',
+    ...(bnTrain ? ['BatchNormTraining'] : []),
+  ];
   return [...installedList];
 }

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { selectBackend, type Tf } from '../src/backend.js';
 import { relErr } from './helpers.js';
+import { loadNativeConv } from '../src/native-conv.js';
 import { cases, gradsOn, randArr } from './kernel-cases.js';
 
 // Every gradient the fast wasm kernels produce is compared with the cpu backend's reference kernels.
@@ -73,6 +74,7 @@ describe('wasm gradients match the cpu backend', () => {
         'Sum',
         'Mean',
         'Multiply',
+        ...(loadNativeConv().native?.bnForward && process.env.SEMEMBED_FUSED_BN !== '0' ? ['BatchNormTraining'] : []),
       ]),
     );
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

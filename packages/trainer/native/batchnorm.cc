@@ -1,0 +1,127 @@
+// BatchNormalization in training (NHWC, float32, channels last) as one forward and one backward call for the
+// wasm backend: tf.moments + tf.batchNorm and their gradients were ~25 small kernels per layer and step (Sub,
+// Square, Mean, Cast, FusedBatchNorm, Sum, Multiply, ...), each a pass over the activation. Here the forward is two
+// passes (moments, then normalise) and the backward two (per-channel sums, then dx). Called on views into the wasm
+// heap; nothing is kept after return.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "napi-args.h"
+
+namespace semembed {
+namespace {
+
+// mean and biased variance per channel (double accumulation, the variance of the float32 differences as
+// tf.moments computes it), then y = (x - mean) * gamma / sqrt(var + eps) + beta.
+void forward(const float* x, size_t n, const float* gamma, const float* beta, size_t C, float eps, float* y,
+             float* mean, float* var) {
+  const size_t rows = n / C;
+  std::vector<double> acc(C, 0.0);
+  for (size_t off = 0; off < n; off += C) {
+    for (size_t c = 0; c < C; c++) acc[c] += x[off + c];
+  }
+  for (size_t c = 0; c < C; c++) mean[c] = static_cast<float>(acc[c] / rows);
+  std::fill(acc.begin(), acc.end(), 0.0);
+  for (size_t off = 0; off < n; off += C) {
+    for (size_t c = 0; c < C; c++) {
+      const float d = x[off + c] - mean[c];
+      acc[c] += d * d;
+    }
+  }
+  std::vector<float> a(C), b(C);
+  for (size_t c = 0; c < C; c++) {
+    var[c] = static_cast<float>(acc[c] / rows);
+    a[c] = static_cast<float>(gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps));
+    b[c] = beta[c];
+  }
+  for (size_t off = 0; off < n; off += C) {
+    for (size_t c = 0; c < C; c++) y[off + c] = (x[off + c] - mean[c]) * a[c] + b[c];
+  }
+}
+
+// Gradients of (y, mean, var) = forward(x, gamma, beta) given dy, dmean, dvar (the last two are zero unless
+// something downstream uses the batch statistics):
+//   dbeta = sum dy, dgamma = sum dy * xhat, xhat = (x - mean) * r, r = 1 / sqrt(var + eps),
+//   dx = gamma * r * (dy - dbeta / N - xhat * dgamma / N) + dmean / N + dvar * 2 (x - mean) / N.
+void backward(const float* x, const float* dy, size_t n, const float* gamma, const float* mean, const float* var,
+              const float* dmean, const float* dvar, size_t C, float eps, float* dx, float* dgamma, float* dbeta) {
+  const double rows = static_cast<double>(n / C);
+  std::vector<float> r(C);
+  for (size_t c = 0; c < C; c++) r[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + eps));
+  std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
+  for (size_t off = 0; off < n; off += C) {
+    for (size_t c = 0; c < C; c++) {
+      const float g = dy[off + c];
+      sdy[c] += g;
+      sdyx[c] += g * ((x[off + c] - mean[c]) * r[c]);
+    }
+  }
+  std::vector<float> k(C), kb(C), kx(C), km(C), kv(C);
+  for (size_t c = 0; c < C; c++) {
+    dbeta[c] = static_cast<float>(sdy[c]);
+    dgamma[c] = static_cast<float>(sdyx[c]);
+    k[c] = gamma[c] * r[c];
+    kb[c] = static_cast<float>(sdy[c] / rows);
+    kx[c] = static_cast<float>(sdyx[c] / rows) * r[c];
+    km[c] = static_cast<float>(dmean[c] / rows);
+    kv[c] = static_cast<float>(2.0 * dvar[c] / rows);
+  }
+  for (size_t off = 0; off < n; off += C) {
+    for (size_t c = 0; c < C; c++) {
+      const float d = x[off + c] - mean[c];
+      dx[off + c] = k[c] * (dy[off + c] - kb[c] - d * kx[c]) + km[c] + kv[c] * d;
+    }
+  }
+}
+
+// bnForward(x, gamma, beta, y, mean, var, eps)
+napi_value BnForward(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *gamma, *beta, *y, *mean, *var;
+  size_t nx, ng, nb, ny, nm, nv;
+  double eps;
+  if (argc != 7 || !floatArray(env, argv[0], &x, &nx) || !floatArray(env, argv[1], &gamma, &ng) ||
+      !floatArray(env, argv[2], &beta, &nb) || !floatArray(env, argv[3], &y, &ny) ||
+      !floatArray(env, argv[4], &mean, &nm) || !floatArray(env, argv[5], &var, &nv) ||
+      napi_get_value_double(env, argv[6], &eps) != napi_ok) {
+    return fail(env, "bnForward: expected (x, gamma, beta, y, mean, var: Float32Array, eps: number)");
+  }
+  const size_t C = ng;
+  if (C == 0 || nx == 0 || nx % C != 0 || nb != C || nm != C || nv != C || ny != nx) {
+    return fail(env, "bnForward: sizes do not match");
+  }
+  forward(x, nx, gamma, beta, C, static_cast<float>(eps), y, mean, var);
+  return nullptr;
+}
+
+// bnBackward(x, dy, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, eps)
+napi_value BnBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* p[10];
+  size_t len[10];
+  double eps;
+  bool ok = argc == 11 && napi_get_value_double(env, argv[10], &eps) == napi_ok;
+  for (int i = 0; ok && i < 10; i++) ok = floatArray(env, argv[i], &p[i], &len[i]);
+  if (!ok) return fail(env, "bnBackward: expected (x, dy, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, eps)");
+  const size_t n = len[0], C = len[2];
+  bool sizes = C > 0 && n > 0 && n % C == 0 && len[1] == n && len[7] == n;
+  for (int i : {3, 4, 5, 6, 8, 9}) sizes = sizes && len[i] == C;
+  if (!sizes) return fail(env, "bnBackward: sizes do not match");
+  backward(p[0], p[1], n, p[2], p[3], p[4], p[5], p[6], C, static_cast<float>(eps), p[7], p[8], p[9]);
+  return nullptr;
+}
+
+}  // namespace
+
+void registerBatchNorm(napi_env env, napi_value exports) {
+  exportFunction(env, exports, "bnForward", BnForward);
+  exportFunction(env, exports, "bnBackward", BnBackward);
+}
+
+}  // namespace semembed

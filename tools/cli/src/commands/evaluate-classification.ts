@@ -36,7 +36,8 @@ const builder = (y: Argv) =>
       type: 'boolean',
       default: false,
       describe:
-        'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"',
+        'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; ' +
+        'Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"',
     })
     .option(
       'bootstrap',

@@ -103,7 +103,8 @@ const builder = (y: Argv) =>
         intOption('threads', { min: 1, describe: 'Threads scoring the rankings (default: the available cores)' }),
       )
       .example(
-        '$0 evaluate-retrieval --dataset CIFAR-100 --data_root cifar --hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --feat feat.npy --labels labels.txt --clip_ahp 250',
+        '$0 evaluate-retrieval --dataset CIFAR-100 --data_root cifar ' +
+          '--hierarchy hierarchies/Cifar-Hierarchy/cifar.parent-child.txt --feat feat.npy --labels labels.txt --clip_ahp 250',
         'mAHP@250 and mAP of one feature set',
       ),
     'progress bar',
@@ -226,7 +227,8 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
         }
       })();
       console.error(
-        `${runName}: ${fs.n} x ${fs.dim} features, ${classes.length} classes, ${res.engine} search (${res.precision}), ${res.threads} thread(s), ${res.seconds.toFixed(2)} s`,
+        `${runName}: ${fs.n} x ${fs.dim} features, ${classes.length} classes, ${res.engine} search ` +
+          `(${res.precision}), ${res.threads} thread(s), ${res.seconds.toFixed(2)} s`,
       );
       if (res.queriesWithoutPositives > 0)
         console.error(

@@ -58,7 +58,8 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       const pub = m.published;
       const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
       console.log(
-        `${m.name.padEnd(32)} ${m.dataset.padEnd(10)} ${m.architecture.padEnd(20)} ${m.inputSize.join('x').padEnd(8)} mAHP@250 ${pct(pub.mAHP250)}  balanced acc. ${pct(pub.balancedAccuracy)}`,
+        `${m.name.padEnd(32)} ${m.dataset.padEnd(10)} ${m.architecture.padEnd(20)} ${m.inputSize.join('x').padEnd(8)} ` +
+          `mAHP@250 ${pct(pub.mAHP250)}  balanced acc. ${pct(pub.balancedAccuracy)}`,
       );
     }
     return;

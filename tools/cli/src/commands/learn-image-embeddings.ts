@@ -182,11 +182,13 @@ const builder = (y: Argv) =>
         numberOption('clr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }),
       )
       .example(
-        '$0 learn-image-embeddings --dataset FashionMNIST --embedding fashion.unitsphere.json --cls_weight 0.1 --lr_schedule SGD --sgd_schedule "1:0.1,4:0.01,6" --model_dump fashion.h5 --feature_dump fashion.npy',
+        '$0 learn-image-embeddings --dataset FashionMNIST --embedding fashion.unitsphere.json --cls_weight 0.1 ' +
+          '--lr_schedule SGD --sgd_schedule "1:0.1,4:0.01,6" --model_dump fashion.h5 --feature_dump fashion.npy',
         'a few minutes on 2 cores',
       )
       .example(
-        '$0 learn-image-embeddings --dataset CIFAR-100 --data_root /data/cifar-100-python --embedding embeddings/cifar100.unitsphere.pickle --architecture resnet-110-fc --cls_weight 0.1 --model_dump cifar.h5',
+        '$0 learn-image-embeddings --dataset CIFAR-100 --data_root /data/cifar-100-python ' +
+          '--embedding embeddings/cifar100.unitsphere.pickle --architecture resnet-110-fc --cls_weight 0.1 --model_dump cifar.h5',
         'the reference README command (needs a GPU backend to finish in reasonable time)',
       ),
     'progress display',
@@ -248,7 +250,9 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} | loss {loss} | emb acc {emb} | cls acc {cls} | lr {lr} | {ips} img/s | ETA {eta_formatted}`,
+          format:
+            `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} | loss {loss} | emb acc {emb} | cls acc {cls} ` +
+            '| lr {lr} | {ips} img/s | ETA {eta_formatted}',
           hideCursor: true,
           clearOnComplete: true,
         },
@@ -271,10 +275,12 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     if (!progress) return;
     const val =
       l.valLoss !== undefined
-        ? ` - val_loss: ${fmt(l.valLoss)} - val_emb_acc: ${fmt(l.valEmbAcc)}${l.valClsAcc !== undefined ? ` - val_cls_acc: ${fmt(l.valClsAcc)}` : ''}`
+        ? ` - val_loss: ${fmt(l.valLoss)} - val_emb_acc: ${fmt(l.valEmbAcc)}` +
+          (l.valClsAcc !== undefined ? ` - val_cls_acc: ${fmt(l.valClsAcc)}` : '')
         : '';
     console.log(
-      `Epoch ${l.epoch + 1} - ${l.seconds.toFixed(0)}s (${l.imgPerSec.toFixed(0)} img/s) - lr: ${l.lr.toPrecision(3)} - loss: ${fmt(l.loss)} - emb_acc: ${fmt(l.embAcc)}` +
+      `Epoch ${l.epoch + 1} - ${l.seconds.toFixed(0)}s (${l.imgPerSec.toFixed(0)} img/s) - lr: ${l.lr.toPrecision(3)} ` +
+        `- loss: ${fmt(l.loss)} - emb_acc: ${fmt(l.embAcc)}` +
         `${l.clsAcc !== undefined ? ` - cls_acc: ${fmt(l.clsAcc)}` : ''}${val}`,
     );
   };

@@ -42,7 +42,8 @@ const builder = (y: Argv) =>
       return true;
     })
     .example(
-      '$0 web-site --model runs/fashion/model.json --gallery runs/fashion/test.npy --thumbs_idx /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --out site',
+      '$0 web-site --model runs/fashion/model.json --gallery runs/fashion/test.npy ' +
+        '--thumbs_idx /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --out site',
       'then: semembed serve --model runs/fashion/model.json --gallery runs/fashion/test.npy --web_root site',
     );
 

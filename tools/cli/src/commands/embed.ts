@@ -87,7 +87,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   // Loaded here, not at the top: ONNX Runtime, sharp and fastify would slow every other subcommand's start.
   const { cudaPathSetup, describeReport, embedImages, listImages, loadModel } = await import('@semembed/runtime-node');
   const { writeFileAtomic, writeNpy } = await import('@semembed/formats');
-  const { default: cliProgress } = await import('cli-progress');
+  const { startProgressBar } = await import('../progress.js');
   const cuda = cudaPathSetup(a.cuda_path ?? []);
   if (cuda.relaunchEnv) {
     process.exitCode = await relaunch(cuda.relaunchEnv);
@@ -98,27 +98,17 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const model = await loadModel(a.model, { ep: a.ep, threads: a.threads, cudaProviderDir: cuda.cudaProviderDir });
   console.error(describeReport(model.providers));
   if (a.prob_out && !model.probOutput) throw new UsageError(`--prob_out: model ${a.model} has no probabilities output`);
-  const showBar = showProgress(a) && process.stderr.isTTY === true;
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: 'embed [{bar}] {value}/{total} images | {eta_formatted} left | {rate} img/s',
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  bar?.start(entries.length, 0, { rate: '-' });
+  const format = 'embed [{bar}] {value}/{total} images | {eta_formatted} left | {rate} img/s';
+  const bar = startProgressBar(showProgress(a), format, entries.length, { payload: { rate: '-' } });
   const t1 = performance.now();
   let res;
   try {
     res = await embedImages(model, entries, {
       batchSize: a.batch_size,
-      onProgress: (done) => bar?.update(done, { rate: (done / ((performance.now() - t1) / 1000)).toFixed(0) }),
+      onProgress: (done) => bar.update(done, { rate: (done / ((performance.now() - t1) / 1000)).toFixed(0) }),
     });
   } finally {
-    bar?.stop();
+    bar.stop();
     await model.release();
   }
   // Outputs are written only after every image succeeded, each atomically: no half-written feature files.

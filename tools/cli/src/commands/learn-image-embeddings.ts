@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { EpochLog, ProgressEvent } from '@semembed/trainer';
-import type { SingleBar } from 'cli-progress';
+import type { ProgressBar } from '../progress.js';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { BACKEND_NAMES, LOSSES, LR_SCHEDULES } from '../choices.js';
 import { UsageError } from '../errors.js';
@@ -222,14 +222,13 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     inputs,
     a.force,
   );
-  const [{ train, BACKEND_NAMES: backends }, { default: cliProgress }] = await Promise.all([
+  const [{ train, BACKEND_NAMES: backends }, { startProgressBar }] = await Promise.all([
     import('@semembed/trainer'),
-    import('cli-progress'),
+    import('../progress.js'),
   ]);
   const backend = backends.find((b) => b === a.backend);
   if (backend === undefined) throw new UsageError(`--backend ${a.backend}: this trainer offers ${backends.join(', ')}`);
   const progress = showProgress(a);
-  const showBar = progress && process.stderr.isTTY === true;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -241,24 +240,18 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  let bar: SingleBar | undefined;
+  let bar: ProgressBar | undefined;
   let barEpoch = -1;
   const onProgress = (e: ProgressEvent) => {
-    if (!showBar) return;
     if (barEpoch !== e.epoch || !bar) {
       bar?.stop();
-      bar = new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format:
-            `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} | loss {loss} | emb acc {emb} | cls acc {cls} ` +
-            '| lr {lr} | {ips} img/s | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(e.batches, 0, { loss: '-', emb: '-', cls: '-', lr: '-', ips: '-' });
+      const format =
+        `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} | loss {loss} | emb acc {emb} | cls acc {cls} ` +
+        '| lr {lr} | {ips} img/s | ETA {eta_formatted}';
+      bar = startProgressBar(progress, format, e.batches, {
+        payload: { loss: '-', emb: '-', cls: '-', lr: '-', ips: '-' },
+        clearOnComplete: true,
+      });
       barEpoch = e.epoch;
     }
     bar.update(e.batch, {

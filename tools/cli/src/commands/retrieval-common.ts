@@ -1,9 +1,9 @@
 // Shared by evaluate-retrieval and evaluate-classification: labels (file or dataset), hierarchy checks, progress.
 // Loaded by handlers only (after their own dynamic imports): importing the packages here is no start-up cost.
-import cliProgress from 'cli-progress';
 import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@semembed/hierarchy';
 import { readLabels } from '@semembed/retrieval';
 import { UsageError } from '../errors.js';
+import { startProgressBar, type ProgressBar } from '../progress.js';
 
 /** Per-set option i of a repeated flag, or the default (the reference's `args.x[i] if i < len(args.x)`). */
 export function nth<T>(values: T[] | undefined, i: number, fallback: T): T {
@@ -54,30 +54,23 @@ export function checkInHierarchy(truth: ClassId[], hierarchy: Hierarchy, source:
       throw new UsageError(`${source}: label ${String(truth[i])} (row ${i}) is not in the hierarchy ${hierarchyPath}`);
 }
 
+/** The query progress of a search: the bar starts at the first update, when the number of queries is known. */
 export function progressBar(
   enabled: boolean,
   what: string,
 ): { update(done: number, total: number): void; stop(): void } {
-  if (!enabled || process.stderr.isTTY !== true) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${what} [{bar}] {percentage}% | {value}/{total} queries | ETA {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
+  let bar: ProgressBar | undefined;
   return {
     update(done, total) {
-      if (!started) {
-        bar.start(total, 0);
-        started = true;
-      }
+      bar ??= startProgressBar(
+        enabled,
+        `${what} [{bar}] {percentage}% | {value}/{total} queries | ETA {eta_formatted}`,
+        total,
+      );
       bar.update(done);
     },
     stop() {
-      if (started) bar.stop();
+      bar?.stop();
     },
   };
 }

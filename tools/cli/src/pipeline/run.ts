@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '@semembed/formats';
 import { join, relative } from 'node:path';
-import cliProgress from 'cli-progress';
 import { classEmbeddingFacts } from '../commands/convert.js';
+import { startProgressBar } from '../progress.js';
 import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
 
 type Features = { data: Float32Array; dim: number };
@@ -48,20 +48,10 @@ export async function runPipeline(
       limit: o.limit,
     }));
 
-  const bar = (title: string, total: number) => {
-    if (!o.progress || !process.stderr.isTTY) return { update: (_: number) => {}, stop: () => {} };
-    const b = new cliProgress.SingleBar(
-      {
-        stream: process.stderr,
-        format: `${title} [{bar}] {value}/{total} | ETA {eta_formatted}`,
-        hideCursor: true,
-        clearOnComplete: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    b.start(total, 0);
-    return { update: (v: number) => b.update(v), stop: () => b.stop() };
-  };
+  const bar = (title: string, total: number) =>
+    startProgressBar(o.progress, `${title} [{bar}] {value}/{total} | ETA {eta_formatted}`, total, {
+      clearOnComplete: true,
+    });
 
   const trainStep = (which: 'semantic' | 'baseline'): Step => {
     const q = p[which];

@@ -7,6 +7,7 @@ import { readModel, setMetadata, writeModel } from '@semembed/onnx';
 import { calibrate, type CalibrateOptions, type CalibrationBatch, type CalibrationMethod } from './calibrate.js';
 import { quantizeDynamic } from './dynamic-int8.js';
 import { QuantizeError } from './errors.js';
+import { foldAffine } from './fold-affine.js';
 import { convertFp16 } from './fp16.js';
 import { quantizeStatic } from './static-int8.js';
 
@@ -29,6 +30,8 @@ export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
   perChannel?: boolean;
   /** int8: activation type (default uint8). */
   activations?: 'uint8' | 'int8';
+  /** int8: the runtime the graph form is made for (default 'cpu'; 'web': onnxruntime-web wasm, see StaticOptions). */
+  target?: 'cpu' | 'web';
   /** fp16: more op types kept in float32. */
   block?: string[];
 }
@@ -50,12 +53,16 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
     }
     const method = o.method ?? 'minmax';
+    const target = o.target ?? 'cpu';
+    // Folded before calibration: the ranges are those of the tensors the int8 graph has.
+    const foldedAffine = target === 'web' ? foldAffine(model) : 0;
     const ranges = await calibrate(model, o.calibration, { ...o, method });
-    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations });
+    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations, target });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
     info = {
       mode: 'int8',
       format: 'QDQ',
+      target,
       method,
       perChannel: o.perChannel ?? true,
       activations: o.activations ?? 'uint8',
@@ -64,6 +71,7 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       quantizedActivations: r.activations,
       foldedRelus: r.foldedRelus,
       depthwiseAffine: r.depthwise,
+      foldedAffine,
       skipped: r.skipped,
     };
   } else if (o.mode === 'dynamic') {

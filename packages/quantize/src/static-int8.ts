@@ -1,9 +1,10 @@
 // Static int8 in the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations (per tensor, from
 // calibration ranges), int8 weights per output channel behind a DequantizeLinear, int32 biases. onnxruntime
 // (node and web) fuses DQ -> Conv/Gemm/MatMul -> Q into its int8 kernels (QLinearConv, QGemm, QLinearMatMul).
-import { DataType, getAttribute, makeNode, makeTensor, type onnx } from '@semembed/onnx';
+import { DataType, makeNode, makeTensor, type onnx } from '@semembed/onnx';
 import type { Range } from './calibrate.js';
 import { QuantizeError } from './errors.js';
+import { gemmWeightAxis } from './fold-affine.js';
 import { GraphIndex, modelInput, pruneUnused, requireOpset, rewire } from './graph.js';
 import { activationParams, quantizeBias, quantizeWeights } from './qparams.js';
 
@@ -30,7 +31,22 @@ export interface StaticOptions {
    * ORT's default for QDQ, faster on ARM).
    */
   activations?: 'uint8' | 'int8';
+  /**
+   * 'cpu' (default): every Conv / Gemm / MatMul and every pooling / Add / reshaping op between them runs int8.
+   * 'web': the form onnxruntime-web's wasm kernels run fastest (see README): a Conv whose reduction depth
+   * Cin·kh·kw is below MIN_INT8_DEPTH stays float, pooling / reshaping / residual Adds run int8 only downstream of an
+   * int8 op, an Add of a constant stays float, and no affine becomes a depthwise Conv (quantizeModel folds affines
+   * into the weights first for this target).
+   */
+  target?: 'cpu' | 'web';
 }
+
+/**
+ * Below this reduction depth (Cin·kh·kw) onnxruntime-web's wasm int8 GEMM is slower than its float SGEMM (packing
+ * and requantisation per output cost more than the multiply-adds saved): fashion-cnn's first 3x3 conv on one grey
+ * channel (depth 9) took 2.2-2.8 ms as QLinearConv vs 0.6-1.1 ms as float at batch 32.
+ */
+export const MIN_INT8_DEPTH = 16;
 
 export interface QuantizeReport {
   /** Nodes whose weights are int8. */
@@ -46,38 +62,52 @@ export interface QuantizeReport {
 
 const nodeName = (n: onnx.NodeProto, i: number): string => n.name || `${n.opType}#${i}`;
 
-/** Gemm's weight axis of the output channels, or undefined when the Gemm is not a plain y = xW (+ b). */
-function gemmWeightAxis(n: onnx.NodeProto): number | undefined {
-  const num = (k: string, d: number) => Number(getAttribute(n, k) ?? d);
-  if (num('alpha', 1) !== 1 || num('beta', 1) !== 1 || num('transA', 0) !== 0) return undefined;
-  return num('transB', 0) === 1 ? 0 : 1;
-}
+type Int8Pred = (n: onnx.NodeProto | undefined) => boolean;
+const quantOp: Int8Pred = (n) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
 
-const quantOp = (n: onnx.NodeProto | undefined) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
+/** The nodes that run int8 for `target` (graph order is topological, as ONNX requires). */
+function int8Nodes(g: onnx.GraphProto, ix: GraphIndex, target: 'cpu' | 'web'): Int8Pred {
+  if (target === 'cpu') return quantOp;
+  const on = new Set<onnx.NodeProto>();
+  for (const n of g.node) {
+    const op = n.opType ?? '';
+    if (WEIGHTED.has(op)) {
+      const w = op === 'Conv' ? ix.initializers.get(n.input[1])?.dims.map(Number) : undefined;
+      if (!w || w.slice(1).reduce((a, d) => a * d, 1) >= MIN_INT8_DEPTH) on.add(n);
+      continue;
+    }
+    const acts = n.input.filter((i) => i && !ix.isConstant(i));
+    if (!FLOW.has(op) || (op === 'Add' && acts.length !== 2)) continue;
+    if (acts.length > 0 && acts.every((i) => on.has(ix.producer.get(i)!))) on.add(n);
+  }
+  return (n) => !!n && on.has(n);
+}
 
 /**
  * Whether `o` (an output of `producer`) gets a Q: always after a Conv (ORT fuses DQ -> Conv -> Q into QLinearConv only
  * with it); after other ops when something int8 reads it. An output read only by float ops (the embedding before
  * L2 normalisation) stays float, so the embedding carries no activation rounding.
  */
-function outputQuantised(ix: GraphIndex, producer: onnx.NodeProto, o: string): boolean {
-  return producer.opType === 'Conv' || (ix.consumers.get(o) ?? []).some(quantOp);
+function outputQuantised(ix: GraphIndex, producer: onnx.NodeProto, o: string, int8: Int8Pred): boolean {
+  return (producer.opType === 'Conv' && int8(producer)) || (ix.consumers.get(o) ?? []).some(int8);
 }
 
 /**
  * Removes a Relu right after a weighted op / Add (its only reader) when the Relu's output gets a Q anyway: the Q's
  * clamp at the zero point (range [0, max]) does the Relu's work, and ORT fuses the pair without it.
  */
-function foldRelus(g: onnx.GraphProto, ix: GraphIndex): number {
+function foldRelus(g: onnx.GraphProto, ix: GraphIndex, int8: Int8Pred): number {
   let folded = 0;
   for (const relu of [...g.node]) {
     if (relu.opType !== 'Relu') continue;
     const src = relu.input[0];
     const prod = ix.producer.get(src);
-    if (!prod || !(WEIGHTED.has(prod.opType ?? '') || prod.opType === 'Add') || ix.outputs.has(src)) continue;
+    if (!prod || !int8(prod) || !(WEIGHTED.has(prod.opType ?? '') || prod.opType === 'Add') || ix.outputs.has(src)) {
+      continue;
+    }
     if ((ix.consumers.get(src) ?? []).length !== 1 || ix.outputs.has(relu.output[0])) continue;
     // As if the producer wrote the Relu's output: would that get a Q?
-    if (!outputQuantised(ix, prod, relu.output[0])) continue;
+    if (!outputQuantised(ix, prod, relu.output[0], int8)) continue;
     prod.output = prod.output.map((o) => (o === src ? relu.output[0] : o));
     g.node.splice(g.node.indexOf(relu), 1);
     folded++;
@@ -129,13 +159,13 @@ function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex): number {
 }
 
 /** Weighted/flow node inputs and outputs that are activations: the tensors that get a Q/DQ pair. */
-function quantisedTensors(g: onnx.GraphProto, ix: GraphIndex): Set<string> {
+function quantisedTensors(g: onnx.GraphProto, ix: GraphIndex, int8: Int8Pred): Set<string> {
   const t = new Set<string>();
   for (const n of g.node) {
-    if (!quantOp(n)) continue;
+    if (!int8(n)) continue;
     const acts = WEIGHTED.has(n.opType ?? '') ? n.input.slice(0, n.opType === 'MatMul' ? 2 : 1) : n.input;
     for (const i of acts) if (i && !ix.isConstant(i)) t.add(i);
-    for (const o of n.output) if (outputQuantised(ix, n, o)) t.add(o);
+    for (const o of n.output) if (outputQuantised(ix, n, o, int8)) t.add(o);
   }
   // Shape-only inputs (Reshape's shape) are int64 constants or computed: never quantise them.
   for (const n of g.node) if (n.opType === 'Reshape' && n.input[1]) t.delete(n.input[1]);
@@ -203,10 +233,12 @@ export function quantizeStatic(
   requireOpset(model, 13);
   modelInput(model);
   const g = model.graph!;
-  const depthwise = affineToDepthwise(g, new GraphIndex(g));
-  const foldedRelus = foldRelus(g, new GraphIndex(g));
+  const target = o.target ?? 'cpu';
+  const depthwise = target === 'cpu' ? affineToDepthwise(g, new GraphIndex(g)) : 0;
+  const int8 = int8Nodes(g, new GraphIndex(g), target);
+  const foldedRelus = foldRelus(g, new GraphIndex(g), int8);
   const ix = new GraphIndex(g);
-  const tensors = quantisedTensors(g, ix);
+  const tensors = quantisedTensors(g, ix, int8);
   const report: QuantizeReport = { weights: [], activations: 0, foldedRelus, depthwise, skipped: [] };
   const scaleOf = new Map<string, number>();
   const add = new Additions(ix);
@@ -229,6 +261,7 @@ export function quantizeStatic(
   // Weights and biases, now that every activation input has its scale.
   g.node.forEach((n, i) => {
     if (!WEIGHTED.has(n.opType ?? '')) return;
+    if (!int8(n)) return void report.skipped.push(`${nodeName(n, i)}: kept float for the ${target} target`);
     const w = ix.floatInitializer(n.input[1]);
     if (!w) return void report.skipped.push(`${nodeName(n, i)}: weight is not a float32 constant`);
     const dims = w.t.dims.map(Number);

@@ -7,6 +7,7 @@ import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 const MODES = ['int8', 'fp16', 'dynamic'] as const;
 const METHODS = ['minmax', 'percentile', 'entropy'] as const;
 const OBJECTIVES = ['size', 'latency'] as const;
+const TARGETS = ['cpu', 'web'] as const;
 
 const builder = (y: Argv) =>
   withForceOption(
@@ -28,6 +29,12 @@ const builder = (y: Argv) =>
         type: 'boolean',
         default: true,
         describe: 'int8 weights: a scale per output channel (--no-per_channel: one)',
+      })
+      .option('target', {
+        type: 'string',
+        choices: TARGETS,
+        default: 'cpu',
+        describe: 'int8 graph form: cpu (onnxruntime-node) or web (onnxruntime-web wasm; see @semembed/quantize)',
       })
       .option('method', {
         type: 'string',
@@ -56,6 +63,7 @@ const builder = (y: Argv) =>
       .option('eval_size', intOption('eval_size', { min: 2, default: 1000, describe: 'Test samples for --max_drop' })),
   )
     .example('$0 quantize m.onnx m.int8.onnx --mode int8 --dataset FashionMNIST', 'static int8, 256 training images')
+    .example('$0 quantize m.onnx m.web.onnx --mode int8 --target web --dataset FashionMNIST', 'int8 for the browser')
     .example('$0 quantize m.onnx edge.onnx --max_drop 0.005 --dataset FashionMNIST --hierarchy H', 'within 0.5 points');
 
 /** int8 / fp16 / dynamic variants of an ONNX model; with --max_drop the one the semantic metric allows. */
@@ -111,7 +119,14 @@ async function run(a: Args): Promise<void> {
         ? await q.imagesCalibration(a.calibration, sidecar!, a.calibration_size)
         : await q.datasetSamples(a.dataset!, a.data_root, sidecar!, 'train', a.calibration_size);
   const method = a.method as (typeof METHODS)[number];
-  const opts: CommonOptions = { method, perChannel: a.per_channel, calibration: calib && [calib], force: a.force };
+  const target = a.target as (typeof TARGETS)[number];
+  const opts: CommonOptions = {
+    method,
+    target,
+    perChannel: a.per_channel,
+    calibration: calib && [calib],
+    force: a.force,
+  };
   if (a.max_drop !== undefined) return choose(a, q, inPath, outPath, sidecar!, opts);
   const r = await q.quantizeFile(inPath, outPath, { ...opts, mode: a.mode! });
   const side = r.sidecar ? ` and ${r.sidecar}` : ' (no sidecar beside the input)';

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import type { ConvertResult, SidecarClass } from '@semembed/converter';
-import type { ClassId } from '@semembed/hierarchy';
+import type { ConvertResult } from '@semembed/converter';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
+import { sidecarClasses } from '../sidecar-classes.js';
 
 /** `--lambda a=l2norm --lambda b=scale:3` -> { a: 'l2norm', b: 'scale:3' } */
 export function parseLambdas(list: string[] | undefined): Record<string, string> {
@@ -39,44 +37,6 @@ export function describeResult(r: ConvertResult): string {
   const folded = r.foldedBatchNorms.length ? `, ${r.foldedBatchNorms.length} BatchNormalization folded` : '';
   const layout = inp.shape.length === 4 ? ` ${inp.layout}` : '';
   return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
-}
-
-/** For the ONNX metadata (issue #13): the class-embedding method and the taxonomy file's sha256, when known. */
-export function classEmbeddingFacts(method: string | undefined, hierarchy: string | undefined): Record<string, string> {
-  const facts: Record<string, string> = {};
-  if (method && method !== 'unknown') facts.class_embedding_method = method;
-  if (hierarchy) facts.taxonomy_sha256 = createHash('sha256').update(readFileSync(hierarchy)).digest('hex');
-  return facts;
-}
-
-/** Sidecar labels from a class-embedding file (row order = output order), names and taxonomy paths. */
-export async function sidecarClasses(a: {
-  embedding?: string;
-  class_names?: string;
-  hierarchy?: string;
-  is_a?: boolean;
-  str_ids?: boolean;
-}): Promise<{ classes?: SidecarClass[]; classEmbedding?: number[][]; sourceInfo?: Record<string, string> }> {
-  if (!a.embedding) {
-    if (a.class_names || a.hierarchy)
-      throw new UsageError('--class_names and --hierarchy need --embedding (it gives the class order)');
-    return {};
-  }
-  const { readClassEmbedding, readClassNames, readHierarchy } = await import('@semembed/hierarchy');
-  const emb = readClassEmbedding(a.embedding);
-  const names = a.class_names ? readClassNames(a.class_names, { strIds: a.str_ids }) : undefined;
-  const h = a.hierarchy ? readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids }) : undefined;
-  const label = (id: ClassId) => names?.get(id) ?? String(id);
-  const classes = emb.ind2label.map((id, index) => {
-    const c: SidecarClass = { index, id };
-    if (names?.has(id)) c.name = names.get(id);
-    if (h?.has(id)) c.path = h.pathToRoot(id).slice().reverse().map(label);
-    return c;
-  });
-  const classEmbedding = Array.from({ length: emb.rows }, (_, i) =>
-    Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)),
-  );
-  return { classes, classEmbedding, sourceInfo: classEmbeddingFacts(emb.method, a.hierarchy) };
 }
 
 export function commonConvertOptions<T>(y: Argv<T>) {

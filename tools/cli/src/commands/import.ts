@@ -3,7 +3,8 @@ import type { Argv } from 'yargs';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
 import { checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
-import { checkLambdas, commonConvertOptions, describeResult, runVerify, sidecarClasses } from './convert.js';
+import { sidecarClasses } from '../sidecar-classes.js';
+import { checkLambdas, commonConvertOptions, describeResult, runVerify } from './convert.js';
 
 const builder = (y: Argv) =>
   withProgressOptions(

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '@semembed/formats';
 import { join, relative } from 'node:path';
-import { classEmbeddingFacts } from '../commands/convert.js';
+import { classEmbeddingFacts, classEmbeddingRows, sidecarClassList } from '../sidecar-classes.js';
 import { startProgressBar } from '../progress.js';
 import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
 
@@ -31,12 +31,7 @@ export async function runPipeline(
     ? hier.readClassNames(o.classNames, { strIds: o.strIds })
     : new Map<string | number, string>();
   const nameOf = (id: string | number) => names.get(id) ?? String(id);
-  const sidecarClasses = classes.map((id, index) => ({
-    index,
-    id,
-    name: nameOf(id),
-    path: hierarchy.pathToRoot(id).reverse().map(nameOf),
-  }));
+  const sidecarClasses = sidecarClassList(classes, nameOf, hierarchy);
 
   // Test split once, for features and labels (train() loads its own copy in its own step).
   let testSet: Awaited<ReturnType<typeof datasets.loadDataset>> | undefined;
@@ -122,11 +117,7 @@ export async function runPipeline(
       run: async () => {
         const ds = await test();
         const emb = which === 'semantic' ? hier.readClassEmbedding(p.embedding) : undefined;
-        const classEmbedding = emb
-          ? Array.from({ length: emb.rows }, (_, i) =>
-              Array.from(emb.embedding.subarray(i * emb.dim, (i + 1) * emb.dim)),
-            )
-          : undefined;
+        const classEmbedding = emb ? classEmbeddingRows(emb) : undefined;
         const pre = datasets.sidecarPreprocessing(ds);
         const res = await converter.convertKeras({
           h5: q.h5,

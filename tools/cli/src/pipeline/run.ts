@@ -93,8 +93,10 @@ export async function runPipeline(
             b?.stop();
             b = undefined;
             log(
-              `    epoch ${l.epoch + 1}: ${l.seconds.toFixed(0)} s, ${l.imgPerSec.toFixed(0)} img/s, lr ${l.lr.toPrecision(3)}, loss ${num(l.loss)}` +
-                `${l.valEmbAcc !== undefined ? `, test emb acc ${pct(l.valEmbAcc)}` : ''}${l.valClsAcc !== undefined ? `, test cls acc ${pct(l.valClsAcc)}` : ''}`,
+              `    epoch ${l.epoch + 1}: ${l.seconds.toFixed(0)} s, ${l.imgPerSec.toFixed(0)} img/s, ` +
+                `lr ${l.lr.toPrecision(3)}, loss ${num(l.loss)}` +
+                (l.valEmbAcc !== undefined ? `, test emb acc ${pct(l.valEmbAcc)}` : '') +
+                (l.valClsAcc !== undefined ? `, test cls acc ${pct(l.valClsAcc)}` : ''),
             );
           },
         });
@@ -134,7 +136,9 @@ export async function runPipeline(
           },
         });
         log(
-          `    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ${res.foldedBatchNorms.length} BatchNorms folded; outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`,
+          `    ${relative(process.cwd(), res.onnxPath)}: ${res.nodes} nodes, ` +
+            `${res.foldedBatchNorms.length} BatchNorms folded; ` +
+            `outputs ${res.sidecar.outputs.map((x) => `${x.name} (${x.kind})`).join(', ')}`,
         );
       },
     };
@@ -188,7 +192,8 @@ export async function runPipeline(
         for (let i = 0; i < Math.min(tfjs.length, feats.length); i++)
           maxDiff = Math.max(maxDiff, Math.abs(tfjs[i] - feats[i]));
         log(
-          `    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`,
+          `    ${n} × ${embDim} features from '${embOut.name}' on ${model.executionProvider}; ` +
+            `max |ONNX Runtime − TensorFlow.js| = ${maxDiff.toExponential(2)}`,
         );
         writeJson(join(q.dir, 'consistency.json'), { output: embOut.name, maxAbsDiffOrtVsTfjs: maxDiff, n });
         // Gallery side files for `semembed serve --gallery` (/v1/search) and the web page.
@@ -343,17 +348,32 @@ export async function runPipeline(
         log(retrieval.formatTable(perf, retrieval.tableMetrics(o.clipAhp)));
         for (const [label, m] of cls)
           log(
-            `    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)${m['Balanced Accuracy (nearest class embedding)'] !== undefined ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)` : ''}`,
+            `    ${label}: balanced accuracy ${pct(m['Balanced Accuracy (softmax)'])} (softmax)` +
+              (m['Balanced Accuracy (nearest class embedding)'] !== undefined
+                ? `, ${pct(m['Balanced Accuracy (nearest class embedding)'])} (nearest class embedding)`
+                : ''),
           );
       },
     },
   ];
 
+  // Precision variants for the page (int8 in onnxruntime-web's form for wasm, fp16 for WebGPU); the metrics above
+  // stay those of the fp32 model. Calibration on 64 training images keeps this step to seconds.
+  const variant = (v: string) => join(p.semantic.dir, `model.${v}.onnx`);
   steps.push({
-    name: 'browser page (model + gallery of the test set)',
-    outputs: [join(p.site, 'index.html'), join(p.site, 'config.json')],
+    name: 'browser page (model + int8/fp16 variants + gallery of the test set)',
+    outputs: [join(p.site, 'index.html'), join(p.site, 'config.json'), variant('int8'), variant('fp16')],
     run: async () => {
       const { makeSite } = await import('@semembed/runtime-web/site');
+      const q = await import('@semembed/quantize');
+      const calib = await q.datasetSamples(o.dataset, o.dataRoot, p.semantic.sidecar, 'train', 64);
+      const variants: Record<string, string> = {};
+      for (const [v, mode] of [['int8', 'int8'], ['fp16', 'fp16']] as const) {
+        const opts = { mode, target: 'web' as const, calibration: [calib], force: true };
+        const r = await q.quantizeFile(p.semantic.onnx, variant(v), opts);
+        variants[v] = r.sidecar!;
+        log(`    ${v} variant: ${relative(process.cwd(), r.out)} (${(r.bytes / 1024).toFixed(0)} KiB)`);
+      }
       // Fashion-MNIST thumbnails come straight from the IDX test images (gallery row i = test image i).
       const root = o.dataRoot ?? '/usr/share/datasets/fashion-mnist';
       const idx = ['t10k-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte']
@@ -366,6 +386,7 @@ export async function runPipeline(
         out: p.site,
         thumbsIdx: thumbs,
         dtype: 'float16',
+        variants,
       });
       log(
         `    ${relative(process.cwd(), r.out)}${r.gallery ? `: gallery ${r.gallery.rows} × ${r.gallery.dim}` : ''}${thumbs ? ' with thumbnails' : ''}`,
@@ -381,6 +402,11 @@ export async function runPipeline(
   return p.report;
 }
 
+/** One Markdown table row. */
+const row = (cells: unknown[]) => `| ${cells.map(String).join(' | ')} |\n`;
+/** A Markdown table's header row and separator. */
+const table = (header: string[]) => row(header) + `|${'---|'.repeat(header.length)}\n`;
+
 function reportMarkdown(
   o: PipelineOptions,
   perf: Map<string, Record<string, number>>,
@@ -391,24 +417,32 @@ function reportMarkdown(
 ): string {
   const ahp = `AHP@${o.clipAhp}`;
   let md = `# Report: hierarchy-based semantic embeddings on ${o.dataset}\n\n`;
-  md += `Taxonomy \`${relative(process.cwd(), o.hierarchy)}\`, class embeddings \`${o.method}\`; retrieval: every test image queries all others `;
+  md += `Taxonomy \`${relative(process.cwd(), o.hierarchy)}\`, class embeddings \`${o.method}\`; `;
+  md += 'retrieval: every test image queries all others ';
   md += `(cosine similarity, search engine: ${engines.join(', ')}); metrics as the reference's evaluate_retrieval.py.\n\n`;
-  md += `## Retrieval\n\n| features | m${ahp} (LCS_HEIGHT) | m${ahp} (WUP) | mAP | P@1 (LCS) | P@10 (LCS) | P@50 (LCS) | P@100 (LCS) |\n|---|---|---|---|---|---|---|---|\n`;
+  const ks = [1, 10, 50, 100];
+  md += '## Retrieval\n\n';
+  md += table(['features', `m${ahp} (LCS_HEIGHT)`, `m${ahp} (WUP)`, 'mAP', ...ks.map((k) => `P@${k} (LCS)`)]);
   for (const [label, m] of perf) {
-    md += `| ${label} | ${num(m[`${ahp} (LCS_HEIGHT)`])} | ${num(m[`${ahp} (WUP)`])} | ${num(m.AP)} | ${num(m['P@1 (LCS_HEIGHT)'])} | ${num(m['P@10 (LCS_HEIGHT)'])} | ${num(m['P@50 (LCS_HEIGHT)'])} | ${num(m['P@100 (LCS_HEIGHT)'])} |\n`;
+    const precisions = ks.map((k) => num(m[`P@${k} (LCS_HEIGHT)`]));
+    md += row([label, num(m[`${ahp} (LCS_HEIGHT)`]), num(m[`${ahp} (WUP)`]), num(m.AP), ...precisions]);
   }
   md += `\n![hierarchical precision curve](hp-curve-lcs_height.png)\n\n![mAHP](mahp-bars.png)\n\n`;
-  md += `## Classification\n\n| model | balanced accuracy | accuracy | top-5 | hierarchical accuracy |\n|---|---|---|---|---|\n`;
+  md += '## Classification\n\n';
+  md += table(['model', 'balanced accuracy', 'accuracy', 'top-5', 'hierarchical accuracy']);
   for (const [label, m] of cls) {
     for (const how of ['softmax', 'nearest class embedding']) {
       if (m[`Balanced Accuracy (${how})`] === undefined) continue;
-      md += `| ${label}, ${how} | ${pct(m[`Balanced Accuracy (${how})`])} | ${pct(m[`Accuracy (${how})`])} | ${pct(m[`Top-5 Accuracy (${how})`])} | ${pct(m[`Hierarchical Accuracy (${how})`])} |\n`;
+      const metrics = ['Balanced Accuracy', 'Accuracy', 'Top-5 Accuracy', 'Hierarchical Accuracy'];
+      md += row([`${label}, ${how}`, ...metrics.map((metric) => pct(m[`${metric} (${how})`]))]);
     }
   }
-  md += `\n## Training\n\n| model | backend | architecture | epochs | seconds | img/s (last epoch) |\n|---|---|---|---|---|---|\n`;
+  md += '\n## Training\n\n';
+  md += table(['model', 'backend', 'architecture', 'epochs', 'seconds', 'img/s (last epoch)']);
   for (const [label, t] of Object.entries(training)) {
     const logs = (t.logs as { seconds: number; imgPerSec: number }[]) ?? [];
-    md += `| ${label} | ${t.backend} | ${t.architecture} | ${t.epochs} | ${logs.reduce((s, l) => s + l.seconds, 0).toFixed(0)} | ${logs.at(-1)?.imgPerSec.toFixed(0) ?? '–'} |\n`;
+    const seconds = logs.reduce((s, l) => s + l.seconds, 0).toFixed(0);
+    md += row([label, t.backend, t.architecture, t.epochs, seconds, logs.at(-1)?.imgPerSec.toFixed(0) ?? '–']);
   }
   md += `\nONNX Runtime vs TensorFlow.js on the same test images (max abs difference of the features): `;
   md += Object.entries(consistency)

@@ -1,6 +1,7 @@
 // The eval-clip case of run-one.mjs (P@1..250 + AHP@250 + AP, every query against all others) through a given build
 // of @semembed/retrieval, so that an earlier build (bench/retrieval/baseline.sh) is timed in the same batch.
-// node bench/retrieval/compare.mjs <n> <path to dist/index.js> [threads]   -> one JSON line (CPU = evaluation only)
+// node bench/retrieval/compare.mjs <n> <path to dist/index.js> [threads] [engine]  -> one JSON line (CPU = evaluation
+// only); SEMEMBED_RETRIEVAL_NATIVE=0 makes a build with the native kernel use its JS kernel
 import { synthetic } from './run-one.mjs';
 import { readHierarchy } from '@semembed/hierarchy';
 const lib = await import(process.argv[3]);
@@ -17,6 +18,7 @@ const r = lib.evaluateRetrieval(x, 100, labels, sims, {
   computeAhp: 250,
   computeAp: true,
   threads: Number(process.argv[4] ?? 1),
+  engine: process.argv[5] ?? 'auto',
 });
 const cpu = process.cpuUsage(c0);
 console.log(
@@ -24,6 +26,9 @@ console.log(
     lib: process.argv[3],
     n,
     threads: r.threads ?? 1,
+    engine: r.engine,
+    kernel: r.kernel ?? 'js',
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     load1: (await import('node:os')).loadavg()[0],
     seconds: (performance.now() - t0) / 1000,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -2,7 +2,7 @@
 // node bench/retrieval/run-one.mjs <case> <n> [options]
 //   eval-clip  : all n queries vs n gallery, P@1..250, AHP@250, AP (the reference's --clip_ahp 250 run)
 //   eval-full  : the same with AHP over the whole ranking
-// optional: engine (auto|faiss|exact), threads (default: the available cores)
+// optional: engine (auto|faiss|exact), threads (default: the available cores); SEMEMBED_RETRIEVAL_NATIVE=0: JS kernel
 //   hnsw       : HNSW32 index of n vectors: build time, search time and recall@10 / @250 vs exact for 1000 queries
 import { mulberry32 } from '@semembed/formats';
 import { readHierarchy } from '@semembed/hierarchy';
@@ -53,6 +53,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     });
     Object.assign(out, {
       engine: res.engine,
+      kernel: res.kernel,
       threads: res.threads,
       load1: (await import('node:os')).loadavg()[0],
       seconds: (performance.now() - t0) / 1000,

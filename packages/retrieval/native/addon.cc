@@ -120,8 +120,9 @@ std::unique_ptr<Engine<T>> makeEngine(const T* x, size_t len, int d, bool ip, co
   std::vector<int> at(e->classStart.begin(), e->classStart.end() - 1);
   e->members.resize(n);
   for (int i = 0; i < n; i++) e->members[at[labels[i]]++] = i;
-  // distance chunks of about 8 MB per thread: GEMM output still in cache when its rows are reduced
-  e->chunk = static_cast<int>(std::max<int64_t>(8, std::min<int64_t>(256, (8 << 20) / (int64_t(n) * sizeof(T)))));
+  // distance chunks of about 32 MB per thread: BLAS packs the whole gallery once per call, so fewer rows per call
+  // cost more than the rows falling out of cache (the selection is compute-bound)
+  e->chunk = static_cast<int>(std::max<int64_t>(8, std::min<int64_t>(256, (32 << 20) / (int64_t(n) * sizeof(T)))));
   for (int t = 0; t < threads; t++) {
     e->selectors.push_back(std::make_unique<RowSelector<T>>(n, e->labels.data()));
     e->dist.emplace_back(size_t(e->chunk) * n);

@@ -10,8 +10,53 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace semembed {
+
+// The minimum of a row (no NaN here: features are checked finite); x86-64 SIMD, else scalar.
+inline float rowMin(const float* x, int n) {
+  float lo = x[0];
+  int i = 0;
+#ifdef __SSE2__
+  if (n >= 16) {
+    __m128 a = _mm_loadu_ps(x), b = _mm_loadu_ps(x + 4), c = _mm_loadu_ps(x + 8), d = _mm_loadu_ps(x + 12);
+    for (i = 16; i + 16 <= n; i += 16) {
+      a = _mm_min_ps(a, _mm_loadu_ps(x + i));
+      b = _mm_min_ps(b, _mm_loadu_ps(x + i + 4));
+      c = _mm_min_ps(c, _mm_loadu_ps(x + i + 8));
+      d = _mm_min_ps(d, _mm_loadu_ps(x + i + 12));
+    }
+    alignas(16) float v[4];
+    _mm_store_ps(v, _mm_min_ps(_mm_min_ps(a, b), _mm_min_ps(c, d)));
+    for (float y : v) lo = y < lo ? y : lo;
+  }
+#endif
+  for (; i < n; i++) lo = x[i] < lo ? x[i] : lo;
+  return lo;
+}
+inline double rowMin(const double* x, int n) {
+  double lo = x[0];
+  int i = 0;
+#ifdef __SSE2__
+  if (n >= 8) {
+    __m128d a = _mm_loadu_pd(x), b = _mm_loadu_pd(x + 2), c = _mm_loadu_pd(x + 4), d = _mm_loadu_pd(x + 6);
+    for (i = 8; i + 8 <= n; i += 8) {
+      a = _mm_min_pd(a, _mm_loadu_pd(x + i));
+      b = _mm_min_pd(b, _mm_loadu_pd(x + i + 2));
+      c = _mm_min_pd(c, _mm_loadu_pd(x + i + 4));
+      d = _mm_min_pd(d, _mm_loadu_pd(x + i + 6));
+    }
+    alignas(16) double v[2];
+    _mm_store_pd(v, _mm_min_pd(_mm_min_pd(a, b), _mm_min_pd(c, d)));
+    for (double y : v) lo = y < lo ? y : lo;
+  }
+#endif
+  for (; i < n; i++) lo = x[i] < lo ? x[i] : lo;
+  return lo;
+}
 
 template <typename T>
 class RowSelector {
@@ -23,30 +68,29 @@ class RowSelector {
     fill_.resize(B_);
     flag_.resize(B_);
     cand_.resize(n);
-    grp_.resize(n);
+    grp_.resize(n + 1);
+    grpD_.resize(n + 1);
   }
 
   // top[0..m) (m < n) and, with members (P gallery indices of the query's class, qid among them), ranks[0..P-1).
   void select(const T* row, int qid, int m, const int* members, int P, int* top, int* ranks) {
     const int n = n_, B = B_;
-    T lo = row[0];
-    for (int i = 1; i < n; i++) lo = row[i] < lo ? row[i] : lo;
+    T lo = rowMin(row, n);
     T hi = lo;
     const int step = std::max(1, n >> 10);
     for (int i = 0; i < n; i += step) hi = row[i] > hi ? row[i] : hi;
     if (!(hi > lo))
       for (int i = 0; i < n; i++) hi = row[i] > hi ? row[i] : hi;
-    const double dlo = static_cast<double>(lo);
-    const double scale = hi > lo ? B / (static_cast<double>(hi) - dlo) : 0.0;
+    // in T: every step still rounds monotonically; a separate loop so that it vectorises
+    const T scale = hi > lo ? T(B) / (hi - lo) : T(0), top_ = T(B - 1);
     uint16_t* bk = bk_.data();
+    for (int i = 0; i < n; i++) {
+      const T x = (row[i] - lo) * scale;
+      bk[i] = static_cast<uint16_t>(x < top_ ? static_cast<int>(x) : B - 1);
+    }
     int* hist = hist_.data();
     std::memset(hist, 0, sizeof(int) * B);
-    for (int i = 0; i < n; i++) {
-      const double x = (static_cast<double>(row[i]) - dlo) * scale;
-      const int b = x >= B ? B - 1 : static_cast<int>(x);
-      bk[i] = static_cast<uint16_t>(b);
-      hist[b]++;
-    }
+    for (int i = 0; i < n; i++) hist[bk[i]]++;
     int tb = 0;  // the bucket where the running count reaches m
     for (int acc = 0; tb < B; tb++) {
       acc += hist[tb];
@@ -56,40 +100,70 @@ class RowSelector {
     std::memset(flag, 0, B);
     if (members)
       for (int j = 0; j < P; j++)
-        if (members[j] != qid) flag[bk[members[j]]] = 1;
+        if (members[j] != qid) flag[bk[members[j]]] = 2;
+    // the items of member buckets grouped by bucket, with their distances; other buckets write to a dummy slot
+    // that never advances (branch-free: which items qualify is data-dependent and unpredictable)
     int* fill = fill_.data();
-    for (int b = 0, at = 0; b < B; b++)
+    int at = 0;
+    for (int b = 0; b < B; b++)
       if (flag[b]) {
         fill[b] = at;
         at += hist[b];
       }
+    for (int b = 0; b < B; b++)
+      if (!flag[b]) fill[b] = at;
     int* cand = cand_.data();
     int* grp = grp_.data();
+    T* grpD = grpD_.data();
     int nc = 0;
-    for (int i = 0; i < n; i++) {
-      const int b = bk[i];
-      if (b <= tb) cand[nc++] = i;
-      if (flag[b]) grp[fill[b]++] = i;
+    if (at < (n >> 4)) {
+      // few member-bucket items (members near the query, the usual case): one rarely taken branch per item
+      for (int b = 0; b <= tb; b++) flag[b] |= 1;
+      for (int i = 0; i < n; i++) {
+        const int b = bk[i];
+        if (flag[b]) {
+          if (flag[b] & 1) cand[nc++] = i;
+          if (flag[b] & 2) {
+            const int f = fill[b]++;
+            grp[f] = i;
+            grpD[f] = row[i];
+          }
+        }
+      }
+      for (int b = 0; b <= tb; b++) flag[b] &= 2;
+    } else {
+      for (int i = 0; i < n; i++) {
+        const int b = bk[i], f = fill[b];
+        cand[nc] = i;
+        nc += b <= tb;
+        grp[f] = i;
+        grpD[f] = row[i];
+        fill[b] = f + (flag[b] >> 1);
+      }
     }
     auto before = [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); };
     if (nc > m) std::nth_element(cand, cand + m, cand + nc, before);
     std::sort(cand, cand + m, before);
     std::memcpy(top, cand, sizeof(int) * m);
     if (!members) return;
-    const int lbl = labels_[qid], qb = bk[qid];
+    // member j's position: items of lower buckets + items of its bucket before it, the query not counted
+    const int lbl = labels_[qid];
+    const T dq = row[qid];
     int below = 0, r = 0;
     for (int b = 0; b < B; below += hist[b], b++) {
       if (!flag[b]) continue;
-      int* g = grp + fill[b] - hist[b];
-      std::sort(g, g + hist[b], before);
-      bool qseen = qb < b;
-      for (int p = 0; p < hist[b]; p++) {
-        const int i = g[p];
-        if (i == qid)
-          qseen = true;
-        else if (labels_[i] == lbl)
-          ranks[r++] = below + p - (qseen ? 1 : 0);
+      const int g0 = fill[b] - hist[b], g1 = fill[b];
+      const int r0 = r;
+      for (int p = g0; p < g1; p++) {
+        const int j = grp[p];
+        if (j == qid || labels_[j] != lbl) continue;
+        const T dj = grpD[p];
+        int k = 0;
+        for (int t = g0; t < g1; t++) k += grpD[t] < dj || (grpD[t] == dj && grp[t] < j);
+        const bool q = dq < dj || (dq == dj && qid < j);  // the query ranks before j (anywhere below)
+        ranks[r++] = below + k - q;
       }
+      std::sort(ranks + r0, ranks + r);  // members of one bucket come in index order
     }
   }
 
@@ -113,6 +187,7 @@ class RowSelector {
   const int* labels_;
   std::vector<uint16_t> bk_;
   std::vector<int> hist_, fill_, cand_, grp_;
+  std::vector<T> grpD_;
   std::vector<uint8_t> flag_;
 };
 

@@ -18,3 +18,4 @@ export type {
 export { encodeGallery, parseGallery, loadGallery, WebGallery, GALLERY_MAGIC, GALLERY_FORMAT } from './gallery.js';
 export type { GalleryHeader, GalleryMatch, GalleryDtype, EncodeGalleryOptions } from './gallery.js';
 export { topK, l2normalize, softmaxInPlace, toHalf, fromHalf, halfToFloat32, float32ToHalf } from '@semembed/model';
+export { checkModelHash, type Integrity } from './integrity.js';

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import { OutputHead, SidecarError, parseSidecarJson, type ImageResult, type OutputTensor } from '@semembed/model';
-import { ImageError, ModelLoadError, firstLine } from './errors.js';
+import { ModelLoadError, firstLine } from './errors.js';
+import { checkModelHash, type Integrity } from './integrity.js';
 import { preprocessImage, type ImageInput, type PreprocessOptions } from './preprocess.js';
 import { validateSidecar, type Sidecar } from './sidecar.js';
 
@@ -110,6 +111,8 @@ async function fetchBytes(url: string, what: string, f: typeof fetch): Promise<U
 export class WebModel extends OutputHead {
   /** Time spent in the last embedImages call. */
   lastTiming: Timing = { preprocessMs: 0, inferenceMs: 0 };
+  /** Whether the ONNX bytes were checked against the sidecar's source.onnx_sha256 (set by loadModel). */
+  integrity: Integrity = { checked: false, reason: 'not loaded by loadModel' };
   private closed = false;
 
   constructor(
@@ -198,6 +201,7 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
   let sidecar: Sidecar;
   let bytes: Uint8Array;
   let source: string;
+  let modelSource: string;
   if (typeof from === 'string' || from instanceof URL) {
     const base = typeof location !== 'undefined' ? location.href : undefined;
     const url = new URL(String(from), base);
@@ -208,12 +212,16 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
       );
     const raw = await fetchBytes(url.href, 'sidecar', f);
     sidecar = validateSidecar(parseSidecarJson(new TextDecoder().decode(raw), source), source);
-    bytes = await fetchBytes(new URL(sidecar.model, url).href, 'model', f);
+    modelSource = new URL(sidecar.model, url).href;
+    bytes = await fetchBytes(modelSource, 'model', f);
   } else {
     source = from.source ?? 'model';
     sidecar = validateSidecar(from.sidecar, source);
     bytes = from.model instanceof Uint8Array ? from.model : new Uint8Array(from.model);
+    modelSource = `the model bytes given with ${source}`;
   }
+  // Before any session: a mismatched pair is refused whatever the provider.
+  const integrity = await checkModelHash(bytes, sidecar, source, modelSource);
   const threads = configureWasm(opts);
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
   const order = opts.executionProviders ?? DEFAULT_EP_ORDER;
@@ -255,6 +263,7 @@ export async function loadModel(from: string | URL | ModelBytes, opts: LoadModel
         ...(adapter && { adapter }),
       };
       const model = new WebModel(name, sidecar, session, report, source, opts);
+      model.integrity = integrity;
       if (opts.warmup !== false) await model.run(new Float32Array(model.sampleSize), 1);
       return model;
     } catch (err) {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -15,6 +16,7 @@ let server: SemembedServer;
 let base: string;
 let ctx: BrowserContext;
 let dir: string;
+let site: string;
 const node: Record<string, number[]> = {};
 
 interface Last {
@@ -51,7 +53,7 @@ beforeAll(async () => {
   const calib = await datasetSamples('FashionMNIST', undefined, fixture('fashion-tiny.json'), 'train', 128);
   for (const mode of ['int8', 'fp16'] as const)
     await quantizeFile(fixture('fashion-tiny.onnx'), join(dir, `m.${mode}.onnx`), { mode, calibration: [calib] });
-  const site = join(dir, 'site');
+  site = join(dir, 'site');
   makeSite({
     model: fixture('fashion-tiny.json'),
     out: site,
@@ -138,6 +140,51 @@ describe('model variants on the page', () => {
     await page.close();
     const bad = await open('?variant=int4');
     expect(await bad.textContent('#error')).toBe('variant "int4" is not on this site (it has: fp32, int8, fp16)');
+    await bad.close();
+  });
+});
+
+describe("the ONNX file is checked against its sidecar's source.onnx_sha256 (crypto.subtle)", () => {
+  const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+  /** models/NAME/: the int8 sidecar recording `hash`, beside the ONNX file `onnx`. */
+  function pair(name: string, onnx: string, hash: unknown): void {
+    const d = join(site, 'models', name);
+    mkdirSync(d, { recursive: true });
+    copyFileSync(onnx, join(d, 'model.onnx'));
+    const sc = JSON.parse(readFileSync(join(dir, 'm.int8.json'), 'utf8'));
+    writeFileSync(join(d, 'model.json'), JSON.stringify({ ...sc, model: 'model.onnx', source: { onnx_sha256: hash } }));
+  }
+  beforeAll(() => {
+    pair('hashed', join(dir, 'm.int8.onnx'), sha(join(dir, 'm.int8.onnx')));
+    pair('mismatch', join(dir, 'm.fp16.onnx'), sha(join(dir, 'm.int8.onnx')));
+    pair('badhash', join(dir, 'm.int8.onnx'), 'abc');
+  });
+  const openModel = (name: string) => open(`?model=models/${name}/model.json&gallery=&ep=wasm`);
+
+  it('a matching pair loads and says the hash was checked', async () => {
+    const page = await openModel('hashed');
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
+    const integrity = await page.evaluate(
+      () => (window as unknown as { semembed: { model: { integrity: unknown } } }).semembed.model.integrity,
+    );
+    expect(integrity).toEqual({ checked: true, sha256: sha(join(dir, 'm.int8.onnx')) });
+    await page.close();
+  });
+
+  it('a mismatched pair is refused with both names and hashes; a malformed hash is named', async () => {
+    const page = await openModel('mismatch');
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('error');
+    const got = sha(join(dir, 'm.fp16.onnx')).slice(0, 12);
+    const want = sha(join(dir, 'm.int8.onnx')).slice(0, 12);
+    expect(await page.textContent('#error')).toBe(
+      `${base}/models/mismatch/model.onnx does not match its sidecar model.json (sha256 ${got}…, the sidecar ` +
+        `records ${want}…): the two files come from different conversions; convert (or quantize) the model again`,
+    );
+    await page.close();
+    const bad = await openModel('badhash');
+    expect(await bad.textContent('#error')).toBe(
+      `${base}/models/badhash/model.json: source.onnx_sha256 must be 64 hex digits, got "abc"`,
+    );
     await bad.close();
   });
 });

@@ -1,10 +1,16 @@
 // Per-kernel time of training steps on the wasm backend (wraps every registered wasm kernel with a timer; nested
 // kernel calls count toward the outer one). Medians over --reps fits of 3 steps each, after one warm-up fit.
-// Usage: node bench/trainer/prof-kernels.mjs [simple|fashion-cnn] [--reps 5]
+// Usage: node bench/trainer/prof-kernels.mjs [simple|fashion-cnn] [--reps 5] [--trainer DIR]
 // SEMEMBED_NATIVE_CONV_ONLY=1 profiles the code before issue 19's change (JavaScript per-channel loops, BatchMatMul
 // composed of Transpose + wasm's kernel); the native convolutions stay.
-import { selectBackend, fit, KerasSGD, makeSchedule } from '@semembed/trainer';
+// --trainer DIR profiles another copy of the package (its dist/ and native/build), e.g. an older commit
+// unpacked with `git archive` and built, as a baseline in the same session.
+import path from 'node:path';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+const ti = process.argv.indexOf('--trainer');
+const { selectBackend, fit, KerasSGD, makeSchedule } = await import(
+  ti > 0 ? path.resolve(process.argv[ti + 1], 'dist/index.js') : '@semembed/trainer'
+);
 const arch = process.argv[2] ?? 'simple';
 const ri = process.argv.indexOf('--reps');
 const reps = ri > 0 ? Number(process.argv[ri + 1]) : 5;

@@ -35,7 +35,14 @@ void im2col(const float* x, const Geometry& g, int64_t n0, int64_t cnt, float* c
           for (int64_t j = 0; j < g.kw; j++) {
             const int64_t c = q * g.sw - g.pl + j;
             float* dst = row + (i * g.kw + j) * g.ci;
-            if (r < 0 || r >= g.h || c < 0 || c >= g.w) {
+            const bool outside = r < 0 || r >= g.h || c < 0 || c >= g.w;
+            if (g.ci < 8 && !outside) {
+              // A call to memcpy per 1-7 floats cost more than the copy (a first layer's ci is 1 or 3).
+              const float* src = xn + (r * g.w + c) * g.ci;
+              for (int64_t t = 0; t < g.ci; t++) dst[t] = src[t];
+            } else if (g.ci < 8) {
+              for (int64_t t = 0; t < g.ci; t++) dst[t] = 0.f;
+            } else if (outside) {
               std::memset(dst, 0, sizeof(float) * g.ci);
             } else {
               std::memcpy(dst, xn + (r * g.w + c) * g.ci, sizeof(float) * g.ci);

@@ -76,11 +76,32 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(dy, x, out): out = dy * step(x) as tfjs's Relu gradient computes it (NaN where x is NaN), one pass
+// instead of Step, Cast and Multiply.
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *dy, *x, *out;
+  size_t nd, nx, no;
+  if (argc != 3 || !floatArray(env, argv[0], &dy, &nd) || !floatArray(env, argv[1], &x, &nx) ||
+      !floatArray(env, argv[2], &out, &no)) {
+    return fail(env, "reluGrad: expected (dy, x, out: Float32Array)");
+  }
+  if (nd != nx || no != nx) return fail(env, "reluGrad: sizes do not match");
+  for (size_t i = 0; i < nx; i++) {
+    const float v = x[i];
+    out[i] = dy[i] * (v > 0.f ? 1.f : (v != v ? v : 0.f));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void registerElementwise(napi_env env, napi_value exports) {
   exportFunction(env, exports, "reduceRows", ReduceRows);
   exportFunction(env, exports, "channelOp", ChannelOp);
+  exportFunction(env, exports, "reluGrad", ReluGrad);
 }
 
 }  // namespace semembed

@@ -23,6 +23,8 @@ export interface NativeConv {
   matmul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Float32Array): void;
   /** Max-pooling gradient (first strictly greatest of a window); dims: n h w c oh ow sh sw kh kw pt pl. */
   maxPoolGrad?(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Float32Array): void;
+  /** out = dy * step(x): the Relu gradient in one pass. */
+  reluGrad?(dy: F32, x: F32, out: F32): void;
   /** BatchNorm training forward over the last axis: y, per-channel mean and biased variance. */
   bnForward?(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, variance: F32, eps: number): void;
   /** Its backward; dmean / dvariance are the gradients reaching the batch statistics (usually zero). */

@@ -12,6 +12,7 @@ import { loadNativeConv } from './native-conv.js';
 import { convInfoOf, nativeKernels } from './native-kernels.js';
 import { registerBatchNormGradient } from './bn-gradients.js';
 import { elementwiseKernels } from './wasm-elementwise.js';
+import { registerReluGradient, unregisterReluGradient } from './relu-grad.js';
 import { registerBatchNormTraining, unregisterBatchNormTraining } from './bn-train.js';
 
 type Tf = typeof tfType;
@@ -407,11 +408,14 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
     process.env.SEMEMBED_FUSED_BN !== '0' &&
     registerBatchNormTraining(tf, backend, elementwise);
   if (!bnTrain) unregisterBatchNormTraining(tf);
+  const reluGrad = elementwise !== undefined && registerReluGradient(tf, backend, elementwise);
+  if (!reluGrad) unregisterReluGradient(tf);
   installedFor = backend;
   installedList = [
     ...Object.keys(mine),
     'FusedBatchNorm/Sum/Mean gradients',
     ...(bnTrain ? ['BatchNormTraining'] : []),
+    ...(reluGrad ? ['Relu gradient'] : []),
   ];
   return [...installedList];
 }

@@ -75,6 +75,7 @@ describe('wasm gradients match the cpu backend', () => {
         'Mean',
         'Multiply',
         ...(loadNativeConv().native?.bnForward && process.env.SEMEMBED_FUSED_BN !== '0' ? ['BatchNormTraining'] : []),
+        ...(loadNativeConv().native?.reluGrad ? ['Relu gradient'] : []),
       ]),
     );
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

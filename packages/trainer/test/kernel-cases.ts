@@ -94,6 +94,7 @@ export const cases: Case[] = [
     shapes: [[4, 6], [6, 5], [5]],
     f: (tf, a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }),
   },
+  { name: 'relu with exact zeros (step at 0)', shapes: [[4, 6, 5]], quant: 2, f: (tf, x) => tf.relu(x) },
   { name: 'maxPool 2x2 s2', shapes: [[2, 8, 8, 3]], f: (tf, x) => tf.maxPool(x, 2, 2, 'valid') },
   { name: 'maxPool 2x2 s2 with ties', shapes: [[2, 8, 8, 3]], quant: 2, f: (tf, x) => tf.maxPool(x, 2, 2, 'valid') },
   {

@@ -89,3 +89,13 @@ export type LayerHandler = (cx: LayerCtx) => Value[];
 
 /** A family file's handlers, keyed by Keras class name. */
 export type LayerFamily = Record<string, LayerHandler>;
+
+/** A handler for a layer with one output value. */
+export const oneOutput =
+  (convert: (cx: LayerCtx) => Value): LayerHandler =>
+  (cx) => [convert(cx)];
+
+/** The same handler for several Keras classes (e.g. every pooling class that one function converts). */
+export function sameHandler(classes: readonly string[], handler: LayerHandler): LayerFamily {
+  return Object.fromEntries(classes.map((c) => [c, handler]));
+}

@@ -2,7 +2,7 @@ import type { AttrValue } from '../onnx-model.js';
 import { DataType } from '../onnx-model.js';
 import type { Dim, Value } from '../graph.js';
 import { activation } from './activation.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput, sameHandler } from './context.js';
 import { foldBn } from './normalisation.js';
 import { channelsFirstPerm, fmtShape, ident, pair, transposeArray } from './util.js';
 
@@ -170,10 +170,6 @@ function convTranspose(cx: LayerCtx): Value {
 }
 
 export const convolutionLayers: LayerFamily = {
-  Conv2DTranspose: (cx) => [convTranspose(cx)],
-  Conv1D: (cx) => [conv(cx)],
-  Conv2D: (cx) => [conv(cx)],
-  DepthwiseConv2D: (cx) => [conv(cx)],
-  SeparableConv1D: (cx) => [conv(cx)],
-  SeparableConv2D: (cx) => [conv(cx)],
+  Conv2DTranspose: oneOutput(convTranspose),
+  ...sameHandler(['Conv1D', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv1D', 'SeparableConv2D'], oneOutput(conv)),
 };

@@ -1,7 +1,7 @@
 import { DataType } from '../onnx-model.js';
 import type { Value } from '../graph.js';
 import { activation } from './activation.js';
-import type { LayerCtx, LayerFamily, LayerHandler } from './context.js';
+import { type LayerCtx, type LayerFamily, type LayerHandler, oneOutput, sameHandler } from './context.js';
 import { foldBn } from './normalisation.js';
 import { ident } from './util.js';
 
@@ -51,16 +51,21 @@ function embedding(cx: LayerCtx): Value {
 const passThrough: LayerHandler = (cx) => [cx.one()];
 
 export const coreLayers: LayerFamily = {
-  Dense: (cx) => [dense(cx)],
-  Embedding: (cx) => [embedding(cx)],
+  Dense: oneOutput(dense),
+  Embedding: oneOutput(embedding),
   InputLayer: (cx) => [cx.xs[0]],
-  Dropout: passThrough,
-  SpatialDropout1D: passThrough,
-  SpatialDropout2D: passThrough,
-  SpatialDropout3D: passThrough,
-  GaussianNoise: passThrough,
-  GaussianDropout: passThrough,
-  AlphaDropout: passThrough,
-  ActivityRegularization: passThrough,
-  Masking: passThrough,
+  ...sameHandler(
+    [
+      'Dropout',
+      'SpatialDropout1D',
+      'SpatialDropout2D',
+      'SpatialDropout3D',
+      'GaussianNoise',
+      'GaussianDropout',
+      'AlphaDropout',
+      'ActivityRegularization',
+      'Masking',
+    ],
+    passThrough,
+  ),
 };

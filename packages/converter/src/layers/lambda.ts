@@ -4,7 +4,7 @@ import { ExprEmitter, type EV } from '../lambda/emit.js';
 import { ExprError, formatExpr, parseExpr, type Expr } from '../lambda/expr.js';
 import { readLambdaConfig } from '../lambda/index.js';
 import { kindExpression, LAMBDA_KINDS_HELP } from '../lambda/kinds.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput } from './context.js';
 
 /** The Lambda's `arguments` (keyword arguments Keras passes to the function), where they are plain numbers. */
 function argumentsEnv(cx: LayerCtx, env: Map<string, EV>): void {
@@ -71,5 +71,5 @@ function lambda(cx: LayerCtx): Value {
 }
 
 export const lambdaLayers: LayerFamily = {
-  Lambda: (cx) => [lambda(cx)],
+  Lambda: oneOutput(lambda),
 };

@@ -1,6 +1,6 @@
 import { DataType } from '../onnx-model.js';
 import type { Value } from '../graph.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput, sameHandler } from './context.js';
 import { normAxis } from './util.js';
 
 const MERGE_OPS: Record<string, string> = {
@@ -51,11 +51,6 @@ export function concatValues(cx: LayerCtx, xs: Value[], kerasAxis: number, base:
 }
 
 export const mergeLayers: LayerFamily = {
-  Add: (cx) => [merge(cx)],
-  Subtract: (cx) => [merge(cx)],
-  Multiply: (cx) => [merge(cx)],
-  Maximum: (cx) => [merge(cx)],
-  Minimum: (cx) => [merge(cx)],
-  Average: (cx) => [merge(cx)],
+  ...sameHandler(['Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Average'], oneOutput(merge)),
   Concatenate: (cx) => [concatValues(cx, cx.xs, Number(cx.config.axis ?? -1), cx.base)],
 };

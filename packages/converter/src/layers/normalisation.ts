@@ -1,6 +1,6 @@
 import type { KLayer } from '../keras.js';
 import type { Value } from '../graph.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput } from './context.js';
 import { ident, normAxis } from './util.js';
 
 /** BatchNormalization as a per-channel affine map: scale = γ/√(σ² + ε), shift = β − μ·scale. */
@@ -100,6 +100,6 @@ function layerNorm(cx: LayerCtx): Value {
 }
 
 export const normalisationLayers: LayerFamily = {
-  BatchNormalization: (cx) => [batchNorm(cx)],
-  LayerNormalization: (cx) => [layerNorm(cx)],
+  BatchNormalization: oneOutput(batchNorm),
+  LayerNormalization: oneOutput(layerNorm),
 };

@@ -1,6 +1,6 @@
 import { DataType } from '../onnx-model.js';
 import type { Value } from '../graph.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput, sameHandler } from './context.js';
 import { convOut, convPads } from './convolution.js';
 import { channelsFirstPerm, fmtShape, ident, pair } from './util.js';
 
@@ -48,12 +48,9 @@ function globalPool(cx: LayerCtx): Value {
 }
 
 export const poolingLayers: LayerFamily = {
-  MaxPooling1D: (cx) => [pool(cx)],
-  AveragePooling1D: (cx) => [pool(cx)],
-  MaxPooling2D: (cx) => [pool(cx)],
-  AveragePooling2D: (cx) => [pool(cx)],
-  GlobalAveragePooling1D: (cx) => [globalPool(cx)],
-  GlobalMaxPooling1D: (cx) => [globalPool(cx)],
-  GlobalAveragePooling2D: (cx) => [globalPool(cx)],
-  GlobalMaxPooling2D: (cx) => [globalPool(cx)],
+  ...sameHandler(['MaxPooling1D', 'AveragePooling1D', 'MaxPooling2D', 'AveragePooling2D'], oneOutput(pool)),
+  ...sameHandler(
+    ['GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D'],
+    oneOutput(globalPool),
+  ),
 };

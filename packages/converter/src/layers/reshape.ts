@@ -1,6 +1,6 @@
 import { DataType, type AttrValue } from '../onnx-model.js';
 import type { Dim, Value } from '../graph.js';
-import type { LayerCtx, LayerFamily } from './context.js';
+import { type LayerCtx, type LayerFamily, oneOutput, sameHandler } from './context.js';
 import { f32bytes, fmtShape, ident, invert, pair, product } from './util.js';
 
 function spatialAxes(cx: LayerCtx, sd: number): number[] {
@@ -150,14 +150,12 @@ function repeatVector(cx: LayerCtx): Value {
 }
 
 export const reshapeLayers: LayerFamily = {
-  RepeatVector: (cx) => [repeatVector(cx)],
-  ZeroPadding1D: (cx) => [zeroPad(cx)],
-  ZeroPadding2D: (cx) => [zeroPad(cx)],
-  Cropping1D: (cx) => [crop(cx)],
-  Cropping2D: (cx) => [crop(cx)],
-  UpSampling2D: (cx) => [upsample(cx)],
-  Flatten: (cx) => [flatten(cx)],
-  Reshape: (cx) => [reshape(cx)],
-  Permute: (cx) => [permute(cx)],
-  ChannelPadding: (cx) => [channelPadding(cx)],
+  RepeatVector: oneOutput(repeatVector),
+  ...sameHandler(['ZeroPadding1D', 'ZeroPadding2D'], oneOutput(zeroPad)),
+  ...sameHandler(['Cropping1D', 'Cropping2D'], oneOutput(crop)),
+  UpSampling2D: oneOutput(upsample),
+  Flatten: oneOutput(flatten),
+  Reshape: oneOutput(reshape),
+  Permute: oneOutput(permute),
+  ChannelPadding: oneOutput(channelPadding),
 };

@@ -357,23 +357,15 @@ export async function runPipeline(
     },
   ];
 
-  // Precision variants for the page (int8 in onnxruntime-web's form for wasm, fp16 for WebGPU); the metrics above
-  // stay those of the fp32 model. Calibration on 64 training images keeps this step to seconds.
+  // Precision variants for the page (int8 for wasm, fp16 for WebGPU); the metrics above stay the fp32 model's.
   const variant = (v: string) => join(p.semantic.dir, `model.${v}.onnx`);
   steps.push({
     name: 'browser page (model + int8/fp16 variants + gallery of the test set)',
     outputs: [join(p.site, 'index.html'), join(p.site, 'config.json'), variant('int8'), variant('fp16')],
     run: async () => {
       const { makeSite } = await import('@semembed/runtime-web/site');
-      const q = await import('@semembed/quantize');
-      const calib = await q.datasetSamples(o.dataset, o.dataRoot, p.semantic.sidecar, 'train', 64);
-      const variants: Record<string, string> = {};
-      for (const [v, mode] of [['int8', 'int8'], ['fp16', 'fp16']] as const) {
-        const opts = { mode, target: 'web' as const, calibration: [calib], force: true };
-        const r = await q.quantizeFile(p.semantic.onnx, variant(v), opts);
-        variants[v] = r.sidecar!;
-        log(`    ${v} variant: ${relative(process.cwd(), r.out)} (${(r.bytes / 1024).toFixed(0)} KiB)`);
-      }
+      const { buildSiteVariants } = await import('./site-variants.js');
+      const variants = await buildSiteVariants(p.semantic.onnx, p.semantic.sidecar, o.dataset, o.dataRoot, log);
       // Fashion-MNIST thumbnails come straight from the IDX test images (gallery row i = test image i).
       const root = o.dataRoot ?? '/usr/share/datasets/fashion-mnist';
       const idx = ['t10k-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte']

@@ -5,38 +5,23 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildArchitecture, modelFromKerasConfig, weightsFromKerasNames } from '@semembed/architectures';
-import { writeKerasH5 } from '@semembed/trainer';
+import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+import { modelWeights, writeKerasH5 } from '@semembed/trainer';
 import { convertKeras } from '@semembed/converter';
+import { FASHION_MNIST_CLASSES } from '@semembed/datasets';
 
 export async function makeModel(out, arch = 'fashion-cnn', dim = 100) {
   await tf.setBackend('cpu');
   mkdirSync(out, { recursive: true });
   const config = buildArchitecture(arch, { embeddingDim: dim, numClasses: 10, clsWeight: 0.1 });
   const model = await modelFromKerasConfig(tf, config);
-  const layers = weightsFromKerasNames(model).map((l) => ({
-    name: l.layer,
-    weights: l.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.variable.read().dataSync().slice() })),
-  }));
   const h5 = join(out, `${arch}.h5`);
-  await writeKerasH5(h5, { modelConfig: config, layers });
-  const names = [
-    'T-shirt/top',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ];
+  await writeKerasH5(h5, { modelConfig: config, layers: await modelWeights(model) });
   const res = await convertKeras({
     h5,
     out: join(out, 'model.onnx'),
     preprocessing: { resize: [28, 28], crop: 'center', colorSpace: 'gray', mean: [72.94], std: [90.02] },
-    classes: names.map((name, index) => ({ index, id: index, name })),
+    classes: FASHION_MNIST_CLASSES.map((name, index) => ({ index, id: index, name })),
   });
   return { onnx: res.onnxPath, sidecar: res.sidecarPath, params: model.countParams() };
 }

@@ -76,6 +76,18 @@ export function conv2dConfig(filters: number, o: Conv2DOptions): Json {
     padding: o.padding ?? 'valid',
     data_format: 'channels_last',
     dilation_rate: [1, 1],
+    ...kernelLayerFields(o),
+  };
+}
+
+/** The fields Keras's Conv and Dense configs share, in Keras's order (activation, bias, initialisers, ...). */
+function kernelLayerFields(o: {
+  activation?: string | null;
+  useBias?: boolean;
+  kernelInitializer?: Json;
+  kernelRegularizer?: Json | null;
+}): Json {
+  return {
     activation: o.activation ?? 'linear',
     use_bias: o.useBias ?? true,
     kernel_initializer: o.kernelInitializer ?? init.glorotUniform(),
@@ -117,18 +129,7 @@ export function denseConfig(
   units: number,
   o: { activation?: string | null; kernelRegularizer?: Json | null } = {},
 ): Json {
-  return {
-    units,
-    activation: o.activation ?? 'linear',
-    use_bias: true,
-    kernel_initializer: init.glorotUniform(),
-    bias_initializer: init.zeros(),
-    kernel_regularizer: o.kernelRegularizer ?? null,
-    bias_regularizer: null,
-    activity_regularizer: null,
-    kernel_constraint: null,
-    bias_constraint: null,
-  };
+  return { units, ...kernelLayerFields({ activation: o.activation, kernelRegularizer: o.kernelRegularizer }) };
 }
 
 export function pool2dConfig(

@@ -235,6 +235,7 @@ class Reader {
     const code = this.bytesObj('co_code');
     const consts = this.tuple('co_consts');
     const names = this.strs('co_names');
+    const head = { layout: L, argcount, kwonlyargcount, flags, code, consts, names };
     if (L === 'py311') {
       const localsplus = this.strs('co_localsplusnames');
       const kinds = this.bytesObj('co_localspluskinds');
@@ -248,13 +249,7 @@ class Reader {
       this.bytesObj('co_exceptiontable');
       const pick = (bit: number): string[] => localsplus.filter((_, i) => (kinds[i] & bit) !== 0);
       return {
-        layout: L,
-        argcount,
-        kwonlyargcount,
-        flags,
-        code,
-        consts,
-        names,
+        ...head,
         varnames: pick(CO_FAST_LOCAL),
         freevars: pick(CO_FAST_FREE),
         cellvars: pick(CO_FAST_CELL),
@@ -270,20 +265,7 @@ class Reader {
     const name = this.str('co_name');
     this.i32(); // firstlineno
     this.bytesObj('co_lnotab');
-    return {
-      layout: L,
-      argcount,
-      kwonlyargcount,
-      flags,
-      code,
-      consts,
-      names,
-      varnames,
-      freevars,
-      cellvars,
-      name,
-      filename,
-    };
+    return { ...head, varnames, freevars, cellvars, name, filename };
   }
 }
 

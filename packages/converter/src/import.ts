@@ -38,6 +38,15 @@ export interface ImportResult extends ConvertResult {
  */
 export async function importModel(o: ImportOptions): Promise<ImportResult> {
   const cacheDir = o.cacheDir ?? defaultCacheDir();
+  // What the user's flags say about the ONNX file, the same for a catalog model and a local one.
+  const onnxOptions = {
+    opset: o.opset,
+    inputLayout: o.inputLayout,
+    fp16: o.fp16,
+    lambdas: o.lambdas,
+    classes: o.classes,
+    classEmbedding: o.classEmbedding,
+  };
   if (o.name) {
     const m = findCatalogModel(o.name, readCatalog(o.catalogPath));
     const h5Path =
@@ -65,12 +74,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
         colorSpace: m.preprocessing.colorSpace,
         crop: 'center',
       },
-      opset: o.opset,
-      inputLayout: o.inputLayout,
-      fp16: o.fp16,
-      lambdas: o.lambdas,
-      classes: o.classes,
-      classEmbedding: o.classEmbedding,
+      ...onnxOptions,
       sourceInfo: { ...o.sourceInfo, catalog: m.name, url: m.url, published: m.published },
     });
     return { ...res, h5Path };
@@ -82,12 +86,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     out,
     architecture: o.architecture,
     dataset: o.dataset,
-    opset: o.opset,
-    inputLayout: o.inputLayout,
-    fp16: o.fp16,
-    lambdas: o.lambdas,
-    classes: o.classes,
-    classEmbedding: o.classEmbedding,
+    ...onnxOptions,
     sourceInfo: o.sourceInfo,
   });
   return { ...res, h5Path: o.from };

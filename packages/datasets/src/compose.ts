@@ -173,29 +173,9 @@ export class BatchComposer {
     const [H, W, C] = this.ds.shape;
     const src = this.ds.images;
     const off = idx * H * W * C;
-    const oR = H / 2 + 0.5;
-    const oC = W / 2 + 0.5;
     const { rowA, rowB, wy, colA, colB, wx } = this;
-    for (let r = 0; r < H; r++) {
-      let y = t.zx * (r - oR) + oR + t.tx;
-      if (y < 0) y = 0;
-      else if (y > H - 1) y = H - 1;
-      const y0 = Math.floor(y);
-      const y1 = y0 < H - 1 ? y0 + 1 : y0;
-      rowA[r] = off + y0 * W * C;
-      rowB[r] = off + y1 * W * C;
-      wy[r] = y - y0;
-    }
-    for (let c = 0; c < W; c++) {
-      let x = t.zy * (c - oC) + oC + t.ty;
-      if (x < 0) x = 0;
-      else if (x > W - 1) x = W - 1;
-      const x0 = Math.floor(x);
-      const x1 = x0 < W - 1 ? x0 + 1 : x0;
-      colA[c] = x0 * C;
-      colB[c] = x1 * C;
-      wx[c] = x - x0;
-    }
+    sampleAxis(H, t.zx, t.tx, W * C, off, rowA, rowB, wy);
+    sampleAxis(W, t.zy, t.ty, C, 0, colA, colB, wx);
     const { scale, bias, perm } = this;
     for (let r = 0; r < H; r++) {
       const a = rowA[r];
@@ -283,4 +263,31 @@ export function applyKerasTransform(
   const out = new Float32Array(shape[0] * shape[1] * shape[2]);
   new BatchComposer(ds).kerasImage(0, t, out, 0);
   return out;
+}
+
+/**
+ * One axis of kerasImage's bilinear sampling: output position i reads source positions a[i] and b[i] (offsets:
+ * base + index * stride) with weight w[i] on b, after zoom and shift about the centre, clamped to the edge.
+ */
+function sampleAxis(
+  n: number,
+  zoom: number,
+  shift: number,
+  stride: number,
+  base: number,
+  a: Int32Array,
+  b: Int32Array,
+  w: Float64Array,
+): void {
+  const o = n / 2 + 0.5;
+  for (let i = 0; i < n; i++) {
+    let p = zoom * (i - o) + o + shift;
+    if (p < 0) p = 0;
+    else if (p > n - 1) p = n - 1;
+    const p0 = Math.floor(p);
+    const p1 = p0 < n - 1 ? p0 + 1 : p0;
+    a[i] = base + p0 * stride;
+    b[i] = base + p1 * stride;
+    w[i] = p - p0;
+  }
 }

@@ -16,42 +16,46 @@
 
 namespace semembed {
 
-// The minimum of a row (no NaN here: features are checked finite); x86-64 SIMD, else scalar.
-inline float rowMin(const float* x, int n) {
-  float lo = x[0];
-  int i = 0;
+// The minimum of a row (no NaN here: features are checked finite): four SSE2 accumulators on x86-64, else scalar.
 #ifdef __SSE2__
-  if (n >= 16) {
-    __m128 a = _mm_loadu_ps(x), b = _mm_loadu_ps(x + 4), c = _mm_loadu_ps(x + 8), d = _mm_loadu_ps(x + 12);
-    for (i = 16; i + 16 <= n; i += 16) {
-      a = _mm_min_ps(a, _mm_loadu_ps(x + i));
-      b = _mm_min_ps(b, _mm_loadu_ps(x + i + 4));
-      c = _mm_min_ps(c, _mm_loadu_ps(x + i + 8));
-      d = _mm_min_ps(d, _mm_loadu_ps(x + i + 12));
-    }
-    alignas(16) float v[4];
-    _mm_store_ps(v, _mm_min_ps(_mm_min_ps(a, b), _mm_min_ps(c, d)));
-    for (float y : v) lo = y < lo ? y : lo;
-  }
+template <typename T>
+struct Lanes;
+template <>
+struct Lanes<float> {
+  using V = __m128;
+  static constexpr int W = 4;
+  static V load(const float* p) { return _mm_loadu_ps(p); }
+  static V min(V a, V b) { return _mm_min_ps(a, b); }
+  static void store(float* p, V v) { _mm_storeu_ps(p, v); }
+};
+template <>
+struct Lanes<double> {
+  using V = __m128d;
+  static constexpr int W = 2;
+  static V load(const double* p) { return _mm_loadu_pd(p); }
+  static V min(V a, V b) { return _mm_min_pd(a, b); }
+  static void store(double* p, V v) { _mm_storeu_pd(p, v); }
+};
 #endif
-  for (; i < n; i++) lo = x[i] < lo ? x[i] : lo;
-  return lo;
-}
-inline double rowMin(const double* x, int n) {
-  double lo = x[0];
+
+template <typename T>
+T rowMin(const T* x, int n) {
+  T lo = x[0];
   int i = 0;
 #ifdef __SSE2__
-  if (n >= 8) {
-    __m128d a = _mm_loadu_pd(x), b = _mm_loadu_pd(x + 2), c = _mm_loadu_pd(x + 4), d = _mm_loadu_pd(x + 6);
-    for (i = 8; i + 8 <= n; i += 8) {
-      a = _mm_min_pd(a, _mm_loadu_pd(x + i));
-      b = _mm_min_pd(b, _mm_loadu_pd(x + i + 2));
-      c = _mm_min_pd(c, _mm_loadu_pd(x + i + 4));
-      d = _mm_min_pd(d, _mm_loadu_pd(x + i + 6));
+  using L = Lanes<T>;
+  constexpr int W = L::W, S = 4 * W;
+  if (n >= S) {
+    typename L::V a = L::load(x), b = L::load(x + W), c = L::load(x + 2 * W), d = L::load(x + 3 * W);
+    for (i = S; i + S <= n; i += S) {
+      a = L::min(a, L::load(x + i));
+      b = L::min(b, L::load(x + i + W));
+      c = L::min(c, L::load(x + i + 2 * W));
+      d = L::min(d, L::load(x + i + 3 * W));
     }
-    alignas(16) double v[2];
-    _mm_store_pd(v, _mm_min_pd(_mm_min_pd(a, b), _mm_min_pd(c, d)));
-    for (double y : v) lo = y < lo ? y : lo;
+    T v[W];
+    L::store(v, L::min(L::min(a, b), L::min(c, d)));
+    for (T y : v) lo = y < lo ? y : lo;
   }
 #endif
   for (; i < n; i++) lo = x[i] < lo ? x[i] : lo;

@@ -228,7 +228,7 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       })();
       console.error(
         `${runName}: ${fs.n} x ${fs.dim} features, ${classes.length} classes, ${res.engine} search ` +
-          `(${res.precision}), ${res.threads} thread(s), ${res.seconds.toFixed(2)} s`,
+          `(${res.precision}), ${res.kernel} kernel, ${res.threads} thread(s), ${res.seconds.toFixed(2)} s`,
       );
       if (res.queriesWithoutPositives > 0)
         console.error(

@@ -36,6 +36,15 @@ void channelLoop(const float* full, size_t n, const float* vec, size_t C, float*
   }
 }
 
+// out = dy * step(x); selects, not branches, so that it vectorises.
+void reluGrad(const float* __restrict dy, const float* __restrict x, size_t n, float* __restrict out) {
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = v > 0.f ? 1.f : 0.f;
+    out[i] = dy[i] * (v != v ? v : s);
+  }
+}
+
 // reduceRows(x, out, scale): out.length is the inner size; x.length must be a multiple of it.
 napi_value ReduceRows(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -89,10 +98,7 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
     return fail(env, "reluGrad: expected (dy, x, out: Float32Array)");
   }
   if (nd != nx || no != nx) return fail(env, "reluGrad: sizes do not match");
-  for (size_t i = 0; i < nx; i++) {
-    const float v = x[i];
-    out[i] = dy[i] * (v > 0.f ? 1.f : (v != v ? v : 0.f));
-  }
+  reluGrad(dy, x, nx, out);
   return nullptr;
 }
 

@@ -1,7 +1,10 @@
 // Quantised variants of a trained Fashion-MNIST model and of resnet-110-wfc: size, onnxruntime-node CPU latency,
-// onnxruntime-web wasm latency in Chromium, mAHP@250 and balanced accuracy (fp32 / fp16 / int8 / dynamic).
-// Usage: node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx [--resnet R.onnx | random] [--rounds 3]
+// onnxruntime-web wasm latency in Node and in Chromium, mAHP@250 and balanced accuracy (fp32 / fp16 / int8 in the
+// cpu and web forms, with int8 activations and per-tensor weights as probes / dynamic).
+// Usage: node bench/quantize/run.mjs --fashion runs/fashion-mnist/semantic/model.onnx [--resnet R.onnx | random]
+//   [--rounds 3] [--notes NOTES.md: appended to the report]
 // Writes bench/results/quantize.md (+ quantize.json). Needs packages/runtime-web built (npm run build there).
+/* global document, window -- used inside page.evaluate callbacks, which run in Chromium */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,17 +65,35 @@ function syntheticCalibration(sidecar, n) {
   return { data, n };
 }
 
-async function variantsOf(name, onnx, calibration) {
+/** Variants per model: [name, quantizeFile options]; the probes (s8 activations, per-tensor) only for small models. */
+const VARIANTS = {
+  fp16: { mode: 'fp16' },
+  int8: { mode: 'int8' },
+  'int8-s8': { mode: 'int8', activations: 'int8', probe: true },
+  'int8-web': { mode: 'int8', target: 'web' },
+  'int8-web-pt': { mode: 'int8', target: 'web', perChannel: false, probe: true },
+  dynamic: { mode: 'dynamic' },
+};
+
+async function variantsOf(name, onnx, calibration, probes) {
   const dir = join(out, name);
   mkdirSync(dir, { recursive: true });
   const files = { fp32: onnx };
-  for (const mode of ['fp16', 'int8', 'dynamic']) {
+  for (const [v, { probe, ...opts }] of Object.entries(VARIANTS)) {
+    if (probe && !probes) continue;
     const t0 = performance.now();
-    await quantizeFile(onnx, join(dir, `model.${mode}.onnx`), { mode, calibration: [calibration] });
-    console.error(`${name} ${mode}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    files[mode] = join(dir, `model.${mode}.onnx`);
+    await quantizeFile(onnx, join(dir, `model.${v}.onnx`), { ...opts, calibration: [calibration] });
+    console.error(`${name} ${v}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    files[v] = join(dir, `model.${v}.onnx`);
   }
   return files;
+}
+
+/** onnxruntime-web wasm in Node, one process per measurement (see ort-web.mjs). */
+function ortWebLatency(path, shape, batch, iters) {
+  const script = join(import.meta.dirname, 'ort-web.mjs');
+  const r = execSync(`node ${script} ${path} ${shape.join(',')} ${batch} ${iters}`, { cwd: root });
+  return JSON.parse(r.toString().trim().split('\n').at(-1)).median;
 }
 
 async function browserLatency(name, files, sidecar, shape, b32) {
@@ -80,11 +101,11 @@ async function browserLatency(name, files, sidecar, shape, b32) {
   makeSite({
     model: sidecar,
     out: site,
-    variants: {
-      fp16: files.fp16.replace(/\.onnx$/, '.json'),
-      int8: files.int8.replace(/\.onnx$/, '.json'),
-      dynamic: files.dynamic.replace(/\.onnx$/, '.json'),
-    },
+    variants: Object.fromEntries(
+      Object.entries(files)
+        .filter(([v]) => v !== 'fp32')
+        .map(([v, f]) => [v, f.replace(/\.onnx$/, '.json')]),
+    ),
   });
   const server = await createServer({
     models: [{ path: join(site, 'models/default/model.json'), name: 'm' }],
@@ -109,7 +130,7 @@ async function browserLatency(name, files, sidecar, shape, b32) {
   });
   const res = {};
   try {
-    for (const v of ['fp32', 'fp16', 'int8', 'dynamic']) {
+    for (const v of Object.keys(files)) {
       const page = await ctx.newPage();
       await page.goto(`${base}/?variant=${v}&ep=wasm&threads=1`);
       await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
@@ -161,7 +182,8 @@ async function makeResnet() {
   const h5 = join(out, 'resnet-110-wfc.h5');
   await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });
   execSync(
-    `node ${join(root, 'tools/cli/bin/semembed.js')} convert ${h5} ${join(out, 'resnet-110-wfc.onnx')} --dataset CIFAR-100`,
+    `node ${join(root, 'tools/cli/bin/semembed.js')} convert ${h5} ${join(out, 'resnet-110-wfc.onnx')} ` +
+      '--dataset CIFAR-100',
     { stdio: 'inherit' },
   );
   return join(out, 'resnet-110-wfc.onnx');
@@ -182,18 +204,27 @@ if (resnet) {
 
 const report = [...MERGED];
 for (const m of models) {
-  const files = await variantsOf(m.name, m.onnx, m.calib);
+  const files = await variantsOf(m.name, m.onnx, m.calib, m.name === 'fashion');
+  const b32 = !NO_B32.includes(m.name);
+  // Rounds outermost, variants interleaved inside each: a load spike hits every variant alike.
+  const lat = Object.fromEntries(Object.keys(files).map((v) => [v, { b1: [], b32: [], w1: [], w32: [] }]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [v, f] of Object.entries(files)) {
+      lat[v].b1.push(await ortLatency(f, m.shape, 1, 1, 20));
+      if (b32) lat[v].b32.push(await ortLatency(f, m.shape, 32, 1, 4));
+      lat[v].w1.push(ortWebLatency(f, m.shape, 1, b32 ? 20 : 5));
+      if (b32) lat[v].w32.push(ortWebLatency(f, m.shape, 32, 10));
+    }
+  }
   const row = {};
   for (const [v, f] of Object.entries(files)) {
-    const lat = { t1b1: [], t1b32: [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      lat.t1b1.push(await ortLatency(f, m.shape, 1, 1, 20));
-      if (!NO_B32.includes(m.name)) lat.t1b32.push(await ortLatency(f, m.shape, 32, 1, 4));
-    }
+    const med = (xs) => (xs.length ? median(xs) : undefined);
     row[v] = {
       bytes: statSync(f).size,
-      ortB1: median(lat.t1b1),
-      ortB32: lat.t1b32.length ? median(lat.t1b32) : undefined,
+      ortB1: med(lat[v].b1),
+      ortB32: med(lat[v].b32),
+      webNodeB1: med(lat[v].w1),
+      webNodeB32: med(lat[v].w32),
     };
   }
   if (m.name === 'fashion') {
@@ -218,16 +249,39 @@ for (const m of models) {
 }
 
 const f = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
-let md = `# quantize: fp32 / fp16 / int8 (static QDQ, per channel) / dynamic (int8 Dense)\n\n`;
-md += `Command: \`node bench/quantize/run.mjs ${process.argv.slice(2).join(' ')}\`. Machine: this 2-core development VM, shared with ~7 other helpers; load average (1/5/15 min) before and after each model: ${loads.join(' → ')}. `;
-md += `Latencies are medians of ${ROUNDS} rounds (each a median of 20 single-image / 4 batch-32 runs) with one thread (onnxruntime-node \`intraOpNumThreads: 1\`; Chromium wasm SIMD, \`?threads=1\`), the fp32 row being the baseline measured in the same run. Under this load they are noisy; sizes and accuracy columns are not.\n\n`;
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' ? ` (${(b / a).toFixed(2)}×)` : '');
+let md = `# quantize: fp32 / fp16 / int8 (static QDQ: cpu and web forms) / dynamic (int8 Dense)\n\n`;
+md += `Command: \`node bench/quantize/run.mjs ${process.argv.slice(2).join(' ')}\`. `;
+md += `Machine: this 2-core development VM, shared with other helpers; load average (1/5/15 min) before and after `;
+md += `each model: ${loads.join(' → ')}. Latencies are medians of ${ROUNDS} rounds, variants interleaved within `;
+md += `each round (ORT CPU: a median of 20 single-image / 4 batch-32 runs; ORT-web in Node: 20 / 10 runs in a fresh `;
+md += `process per measurement; Chromium: 20 / 4 runs on the served page), all with one thread (onnxruntime-node `;
+md += `\`intraOpNumThreads: 1\`; wasm SIMD, \`numThreads 1\` / \`?threads=1\`). The fp32 row is the baseline `;
+md += `measured in the same run; (n×) = fp32 time / variant time. Under this load single numbers are noisy; sizes `;
+md += `and accuracy columns are not.\n\n`;
+md += `Variants: \`int8\` = \`--mode int8\` (cpu form: uint8 activations, int8 per-channel weights, BN-after-ReLU `;
+md += `affines as 1x1 depthwise convs), \`int8-s8\` = int8 activations, \`int8-web\` = \`--target web\` (affines `;
+md += `folded into the weights, the depth-9 first conv float), \`int8-web-pt\` = web with per-tensor weights.\n\n`;
 for (const r of report) {
-  md += `## ${r.model} (${r.how})\n\n| variant | size | ORT CPU 1 image | ORT CPU batch 32 | ORT-web wasm 1 image | ORT-web wasm batch 32 | mAHP@250 | balanced accuracy | max abs Δ embedding |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
+  md += `## ${r.model} (${r.how})\n\n`;
+  md += `| variant | size | ORT CPU 1 image | ORT CPU batch 32 | ORT-web wasm (Node) 1 image `;
+  md += `| ORT-web wasm (Node) batch 32 `;
+  md += `| Chromium wasm 1 image | Chromium wasm batch 32 | mAHP@250 | balanced accuracy | max abs Δ embedding |\n`;
+  md += `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`;
+  const base = r.row.fp32;
   for (const [v, x] of Object.entries(r.row)) {
-    md += `| ${v} | ${(x.bytes / 1024).toFixed(0)} KiB | ${f(x.ortB1)} ms | ${f(x.ortB32, 1)} ms | ${x.web?.error ? `error: ${x.web.error}` : `${f(x.web?.b1)} ms`} | ${f(x.web?.b32, 1)} ms | ${f(x.mahp, 4)} | ${x.acc !== undefined ? `${f(x.acc * 100)}%` : '—'} | ${f(x.delta, 4)} |\n`;
+    const web = x.web?.error ? `error: ${x.web.error}` : `${f(x.web?.b1)} ms${ratio(x.web?.b1, base.web?.b1)}`;
+    md += `| ${v} | ${(x.bytes / 1024).toFixed(0)} KiB | ${f(x.ortB1)} ms `;
+    md += `| ${f(x.ortB32, 1)} ms${ratio(x.ortB32, base.ortB32)} `;
+    md += `| ${f(x.webNodeB1)} ms${ratio(x.webNodeB1, base.webNodeB1)} `;
+    md += `| ${f(x.webNodeB32, 1)} ms${ratio(x.webNodeB32, base.webNodeB32)} `;
+    md += `| ${web} | ${f(x.web?.b32, 1)} ms${ratio(x.web?.b32, base.web?.b32)} | ${f(x.mahp, 4)} `;
+    md += `| ${x.acc !== undefined ? `${f(x.acc * 100)}%` : '—'} | ${f(x.delta, 4)} |\n`;
   }
   md += '\n';
 }
+const NOTES = arg('notes');
+if (NOTES) md += readFileSync(NOTES, 'utf8');
 writeFileSync(join(root, 'bench/results/quantize.json'), JSON.stringify({ loads, report }, null, 1));
 writeFileSync(join(root, 'bench/results/quantize.md'), md);
 console.log(md);

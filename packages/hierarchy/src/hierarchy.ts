@@ -311,14 +311,7 @@ export class Hierarchy {
       for (const h of this.ancestorsByDepth(ids[i])) stamp[h] = r;
       for (let j = 0; j < n; j++) {
         if (j === i) continue;
-        const aj = this.ancestorsByDepth(ids[j]);
-        let l = -1;
-        for (let k = 0; k < aj.length; k++) {
-          if (stamp[aj[k]] === r) {
-            l = aj[k];
-            break;
-          }
-        }
+        const l = deepestMarked(this.ancestorsByDepth(ids[j]), stamp, r);
         if (l < 0) this.noCommonAncestor(ids[i], ids[j]);
         out[r * n + j] = this.heights[l] / H;
       }
@@ -334,14 +327,7 @@ export class Hierarchy {
     for (let i = 0; i < n; i++) {
       for (const h of anc[i]) stamp[h] = i;
       for (let j = i; j < n; j++) {
-        const aj = anc[j];
-        let l = -1;
-        for (let k = 0; k < aj.length; k++) {
-          if (stamp[aj[k]] === i) {
-            l = aj[k];
-            break;
-          }
-        }
+        const l = deepestMarked(anc[j], stamp, i);
         if (l < 0) this.noCommonAncestor(ids[i], ids[j]);
         fn(i, j, l);
       }
@@ -428,4 +414,10 @@ export function readText(path: string, what: string): string {
       `${path}: cannot read the ${what} file (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`,
     );
   }
+}
+
+/** The deepest of a class's ancestors (given deepest first) that carries `mark`: the LCS with the marked row, or -1. */
+function deepestMarked(ancestors: ArrayLike<number>, stamp: Int32Array, mark: number): number {
+  for (let k = 0; k < ancestors.length; k++) if (stamp[ancestors[k]] === mark) return ancestors[k];
+  return -1;
 }

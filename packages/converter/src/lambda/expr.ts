@@ -192,22 +192,17 @@ export function parseExpr(src: string): Expr {
     }
     return power();
   };
-  const term = (): Expr => {
-    let a = unary();
-    while (peek('*') || peek('/')) {
-      const op = toks[i++].s as '*' | '/';
-      a = { t: 'bin', op, a, b: unary() };
+  // One left-associative level of binary operators over the next tighter level.
+  const leftAssoc = (ops: readonly ('+' | '-' | '*' | '/')[], next: () => Expr) => (): Expr => {
+    let a = next();
+    while (ops.some((o) => peek(o))) {
+      const op = toks[i++].s as (typeof ops)[number];
+      a = { t: 'bin', op, a, b: next() };
     }
     return a;
   };
-  const expr = (): Expr => {
-    let a = term();
-    while (peek('+') || peek('-')) {
-      const op = toks[i++].s as '+' | '-';
-      a = { t: 'bin', op, a, b: term() };
-    }
-    return a;
-  };
+  const term = leftAssoc(['*', '/'], unary);
+  const expr = leftAssoc(['+', '-'], term);
   const e = expr();
   if (i < toks.length) throw new ExprError(`unexpected '${toks[i].s}' at column ${toks[i].at}`);
   return e;

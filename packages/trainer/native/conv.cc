@@ -22,32 +22,40 @@ struct Geometry {
   int64_t k() const { return kh * kw * ci; }
 };
 
-// Rows of the im2col matrix of images [n0, n0 + cnt): one row per output pixel, kh*kw*ci columns.
+// Which kernel columns [jlo, jhi) of an output column's window fall inside the image (c0 = its first column).
+inline void windowColumns(const Geometry& g, int64_t c0, int64_t* jlo, int64_t* jhi) {
+  *jlo = std::min<int64_t>(g.kw, std::max<int64_t>(0, -c0));
+  *jhi = std::max<int64_t>(*jlo, std::min<int64_t>(g.kw, g.w - c0));
+}
+
+// Rows of the im2col matrix of images [n0, n0 + cnt): one row per output pixel, kh*kw*ci columns. In NHWC the
+// kw*ci values of one kernel row are contiguous in x and in the column row, so each is one copy (a memcpy per
+// ci values was as slow as the sgemm that follows).
 void im2col(const float* x, const Geometry& g, int64_t n0, int64_t cnt, float* col) {
   const int64_t K = g.k();
+  const int64_t seg = g.kw * g.ci;
   for (int64_t n = 0; n < cnt; n++) {
     const float* xn = x + (n0 + n) * g.h * g.w * g.ci;
     for (int64_t p = 0; p < g.oh; p++) {
       for (int64_t q = 0; q < g.ow; q++) {
         float* row = col + ((n * g.oh + p) * g.ow + q) * K;
+        const int64_t c0 = q * g.sw - g.pl;
+        int64_t jlo, jhi;
+        windowColumns(g, c0, &jlo, &jhi);
         for (int64_t i = 0; i < g.kh; i++) {
           const int64_t r = p * g.sh - g.pt + i;
-          for (int64_t j = 0; j < g.kw; j++) {
-            const int64_t c = q * g.sw - g.pl + j;
-            float* dst = row + (i * g.kw + j) * g.ci;
-            const bool outside = r < 0 || r >= g.h || c < 0 || c >= g.w;
-            if (g.ci < 8 && !outside) {
-              // A call to memcpy per 1-7 floats cost more than the copy (a first layer's ci is 1 or 3).
-              const float* src = xn + (r * g.w + c) * g.ci;
-              for (int64_t t = 0; t < g.ci; t++) dst[t] = src[t];
-            } else if (g.ci < 8) {
-              for (int64_t t = 0; t < g.ci; t++) dst[t] = 0.f;
-            } else if (outside) {
-              std::memset(dst, 0, sizeof(float) * g.ci);
-            } else {
-              std::memcpy(dst, xn + (r * g.w + c) * g.ci, sizeof(float) * g.ci);
-            }
+          float* dst = row + i * seg;
+          if (r < 0 || r >= g.h) {
+            std::fill(dst, dst + seg, 0.f);
+            continue;
           }
+          std::fill(dst, dst + jlo * g.ci, 0.f);
+          const float* src = xn + (r * g.w + c0 + jlo) * g.ci;
+          float* d = dst + jlo * g.ci;
+          const int64_t len = (jhi - jlo) * g.ci;
+#pragma GCC ivdep
+          for (int64_t t = 0; t < len; t++) d[t] = src[t];
+          std::fill(dst + jhi * g.ci, dst + seg, 0.f);
         }
       }
     }
@@ -57,21 +65,23 @@ void im2col(const float* x, const Geometry& g, int64_t n0, int64_t cnt, float* c
 // Adds the columns back onto the images they came from (the adjoint of im2col).
 void col2im(const float* col, const Geometry& g, int64_t n0, int64_t cnt, float* dx) {
   const int64_t K = g.k();
+  const int64_t seg = g.kw * g.ci;
   for (int64_t n = 0; n < cnt; n++) {
     float* dn = dx + (n0 + n) * g.h * g.w * g.ci;
     for (int64_t p = 0; p < g.oh; p++) {
       for (int64_t q = 0; q < g.ow; q++) {
         const float* row = col + ((n * g.oh + p) * g.ow + q) * K;
+        const int64_t c0 = q * g.sw - g.pl;
+        int64_t jlo, jhi;
+        windowColumns(g, c0, &jlo, &jhi);
         for (int64_t i = 0; i < g.kh; i++) {
           const int64_t r = p * g.sh - g.pt + i;
           if (r < 0 || r >= g.h) continue;
-          for (int64_t j = 0; j < g.kw; j++) {
-            const int64_t c = q * g.sw - g.pl + j;
-            if (c < 0 || c >= g.w) continue;
-            const float* src = row + (i * g.kw + j) * g.ci;
-            float* dst = dn + (r * g.w + c) * g.ci;
-            for (int64_t t = 0; t < g.ci; t++) dst[t] += src[t];
-          }
+          const float* src = row + i * seg + jlo * g.ci;
+          float* d = dn + (r * g.w + c0 + jlo) * g.ci;
+          const int64_t len = (jhi - jlo) * g.ci;
+#pragma GCC ivdep
+          for (int64_t t = 0; t < len; t++) d[t] += src[t];
         }
       }
     }

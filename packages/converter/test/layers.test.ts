@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { weightsFromKerasNames } from '@semembed/architectures';
 import { convertKeras } from '../src/index.js';
 import {
   checkOnnx,
@@ -15,6 +14,7 @@ import {
   toNchw,
   writeKerasH5,
 } from './helpers.js';
+import { randomizeWeights } from './random-weights.js';
 
 type TF = typeof tfTypes;
 type SymbolicTensor = tfTypes.SymbolicTensor;
@@ -196,15 +196,7 @@ describe('layer table against TF.js (models serialised by TF.js in Keras format)
       const out = z.build(tf, input);
       const model = tf.model({ inputs: input, outputs: out });
       const r = rng(z.name.length);
-      const layers = weightsFromKerasNames(model).map((l) => ({
-        name: l.layer,
-        weights: l.weights.map((w) => {
-          const n = w.shape.reduce((a, b) => a * b, 1);
-          const data = /moving_variance/.test(w.name) ? randomArray(n, r, 0.5, 2) : randomArray(n, r, -0.8, 0.8);
-          w.variable.write(tf.tensor(data, w.shape));
-          return { name: w.name, shape: w.shape, data };
-        }),
-      }));
+      const layers = randomizeWeights(tf, model, r, 0.8);
       const config = model.toJSON(undefined, false) as unknown as { class_name: string };
       const n = z.shape.reduce((a, b) => a * b, 1);
       const x = z.ints ? Float32Array.from({ length: n }, () => Math.floor(r() * z.ints!)) : randomArray(n, r, -2, 2);
@@ -270,17 +262,8 @@ describe('BatchNormalization on axis 1 (channels_first), standalone and folded i
       outputs: [bnA.apply(input) as SymbolicTensor, bnB.apply(c) as SymbolicTensor],
     });
     const convOnly = tf.model({ inputs: input, outputs: c });
-    const params: Record<string, Float32Array> = {};
-    const layers = weightsFromKerasNames(model).map((l) => ({
-      name: l.layer,
-      weights: l.weights.map((w) => {
-        const n = w.shape.reduce((a, b) => a * b, 1);
-        const data = /moving_variance/.test(w.name) ? randomArray(n, r, 0.5, 2) : randomArray(n, r, -0.8, 0.8);
-        w.variable.write(tf.tensor(data, w.shape));
-        params[w.name] = data;
-        return { name: w.name, shape: w.shape, data };
-      }),
-    }));
+    const layers = randomizeWeights(tf, model, r, 0.8);
+    const params = Object.fromEntries(layers.flatMap((l) => l.weights.map((w) => [w.name, w.data])));
     const dir = tmp();
     await writeKerasH5(join(dir, 'bn.h5'), model.toJSON(undefined, false), layers);
     const res = await convertKeras({ h5: join(dir, 'bn.h5'), out: join(dir, 'bn.onnx') });

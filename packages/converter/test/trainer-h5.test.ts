@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildArchitecture, modelFromKerasConfig, weightsFromKerasNames } from '@semembed/architectures';
+import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 import { writeKerasH5 as trainerWriteKerasH5 } from '@semembed/trainer';
 import { convertKeras } from '../src/index.js';
 import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tfjs, tmp } from './helpers.js';
+import { randomizeWeights } from './random-weights.js';
 
 // The pipeline's hand-over: the trainer writes .h5 files (fixed-length string attributes, as Keras 2.2),
 // the converter reads them. Model file and save_weights file, against the TF.js model that was saved.
@@ -13,15 +14,7 @@ describe('files written by @semembed/trainer', () => {
     const config = buildArchitecture('fashion-cnn', { embeddingDim: 10, numClasses: 10, clsWeight: 0.1 });
     const model = await modelFromKerasConfig(tf, config);
     const r = rng(3);
-    const layers = weightsFromKerasNames(model).map((l) => ({
-      name: l.layer,
-      weights: l.weights.map((w) => {
-        const n = w.shape.reduce((a, b) => a * b, 1);
-        const data = /moving_variance/.test(w.name) ? randomArray(n, r, 0.5, 2) : randomArray(n, r, -0.5, 0.5);
-        w.variable.write(tf.tensor(data, w.shape));
-        return { name: w.name, shape: [...w.shape], data };
-      }),
-    }));
+    const layers = randomizeWeights(tf, model, r, 0.5);
     const x = randomArray(3 * 28 * 28, r, -2, 2);
     const ys = model.predict(tf.tensor(x, [3, 28, 28, 1])) as import('@tensorflow/tfjs').Tensor[];
     const ref = await Promise.all(ys.map(async (y) => (await y.data()) as Float32Array));

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fixturePath } from '@semembed/test-fixtures';
 
 const root = join(import.meta.dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -16,7 +17,7 @@ const arg = (name, def) => (args.includes(name) ? Number(args[args.indexOf(name)
 const RUNS = arg('--runs', 3);
 const REQUESTS = arg('--requests', 2000);
 const CONCURRENCY = 32;
-const FIX = join(root, 'packages', 'runtime-node', 'test', 'fixtures');
+const FIX = fixturePath('models'); // the runtime tests' tiny models (@semembed/test-fixtures)
 const png = readFileSync(join(FIX, 'gray28.png'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;

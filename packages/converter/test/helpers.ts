@@ -8,10 +8,13 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32, randomFloat32 } from '@semembed/formats';
 import { writeKerasH5 as writeH5 } from '@semembed/formats/keras-h5';
 import * as ort from 'onnxruntime-node';
+import { fixturePath } from '@semembed/test-fixtures';
 import type { KerasWeight } from '../src/h5.js';
 
 export const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras-h5');
-export const fx = (p: string): string => join(FIX, p);
+/** Keras files that other packages' tests read too: their one copy is in @semembed/test-fixtures (keras-h5/). */
+const SHARED = new Set(['dl4j__cnn_batch_norm.h5']);
+export const fx = (p: string): string => (SHARED.has(p) ? fixturePath(`keras-h5/${p}`) : join(FIX, p));
 
 export function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'semembed-conv-'));

@@ -3,11 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { FormatError, mulberry32, randomFloat32 } from '../src/index.js';
 import { readKerasH5, writeKerasH5, type KerasH5Layer } from '../src/keras-h5.js';
 import { PYTHON } from './python.js';
 
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'keras-h5', 'dl4j__cnn_batch_norm.h5');
+const FIXTURE = fixturePath('keras-h5/dl4j__cnn_batch_norm.h5');
 
 /**
  * h5py's view of a Keras file (the independent reference; python3-h5py is installed by

@@ -2,16 +2,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { FormatError, parsePickle, readPickle, type NdArray } from '../src/index.js';
 import { py } from './python.js';
 
-const fixtures = join(import.meta.dirname, 'fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'pickle-'));
 
 describe('parsePickle', () => {
   it('reads the authors released class-embedding pickle exactly', () => {
-    const data = readPickle(join(fixtures, 'cifar100.unitsphere.pickle')) as Map<string, unknown>;
-    const expected = JSON.parse(readFileSync(join(fixtures, 'cifar100.unitsphere.json'), 'utf8'));
+    const data = readPickle(fixturePath('cvjena/released/cifar100.unitsphere.pickle')) as Map<string, unknown>;
+    const expected = JSON.parse(readFileSync(fixturePath('cvjena/released/cifar100.unitsphere.json'), 'utf8'));
     expect([...data.keys()].sort()).toEqual(['embedding', 'ind2label', 'label2ind']);
     const emb = data.get('embedding') as NdArray;
     expect(emb.dtype).toBe('float64');
@@ -39,7 +39,7 @@ describe('parsePickle', () => {
   });
 
   it('rejects truncated and non-pickle input', () => {
-    const good = readFileSync(join(fixtures, 'cifar100.unitsphere.pickle'));
+    const good = readFileSync(fixturePath('cvjena/released/cifar100.unitsphere.pickle'));
     expect(() => parsePickle(good.subarray(0, 5000), 'cut.pickle')).toThrow(/cut\.pickle: truncated pickle/);
     expect(() => parsePickle(Buffer.from('{"json": 1}'), 'x.json')).toThrow(
       /x\.json: unsupported or unsafe pickle opcode/,

@@ -7,8 +7,8 @@ import {
   readHierarchy,
   spheresEmbedding,
 } from '../src/index.js';
-import { FIX, TAX, type TaxName, flat, gram, maxAbsDiff, pdist, refJson } from './helpers.js';
-import { join } from 'node:path';
+import { fixturePath } from '@semembed/test-fixtures';
+import { TAX, type TaxName, flat, gram, maxAbsDiff, pdist, refJson } from './helpers.js';
 
 interface RefEmbedding {
   ind2label: number[];
@@ -40,7 +40,7 @@ describe('unitsphere matches the reference to 1e-12', () => {
   });
 
   it('equals the authors released cifar100.unitsphere.pickle', () => {
-    const released = readClassEmbedding(join(FIX, 'reference', 'released', 'cifar100.unitsphere.pickle'));
+    const released = readClassEmbedding(fixturePath('cvjena/released/cifar100.unitsphere.pickle'));
     const { res } = compute('cifar', 'unitsphere');
     expect(released.ind2label).toEqual(res.classes);
     expect(maxAbsDiff(released.embedding, res.embedding)).toBeLessThan(1e-15);

@@ -1,17 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { fixturePath } from '@semembed/test-fixtures';
 
 export const FIX = join(import.meta.dirname, 'fixtures');
 export const TAX = {
-  cifar: { file: join(FIX, 'taxonomies', 'cifar.parent-child.txt'), isA: false },
+  cifar: { file: fixturePath('cvjena/cifar.parent-child.txt'), isA: false },
   cub_balanced: { file: join(FIX, 'taxonomies', 'cub_balanced.parent-child.txt'), isA: false },
   nab: { file: join(FIX, 'taxonomies', 'nab.hierarchy.txt'), isA: true },
 } as const;
 export type TaxName = keyof typeof TAX;
 
+/** Reference outputs that other packages' tests read too: their one copy is in @semembed/test-fixtures. */
+const SHARED_REF = new Set(['hierarchies/cifar.json']);
+
 export function refJson<T = Record<string, unknown>>(rel: string): T {
-  const p = join(FIX, 'reference', rel);
+  const p = SHARED_REF.has(rel) ? fixturePath(`cvjena/reference/${rel}`) : join(FIX, 'reference', rel);
   const buf = readFileSync(p);
   return JSON.parse((p.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8')) as T;
 }

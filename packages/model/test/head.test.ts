@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { OutputHead, TensorError, validateImageSidecar } from '../src/index.js';
 
-const sidecar = validateImageSidecar(
-  JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'fashion-tiny.v1.json'), 'utf8')),
-);
+const sidecar = validateImageSidecar(JSON.parse(readFileSync(fixturePath('models/fashion-tiny.json'), 'utf8')));
 
 describe('OutputHead', () => {
   it('picks the outputs, normalises only undeclared embeddings, applies softmax to logits', () => {

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { mulberry32 } from '@semembed/formats';
 import { normalizePixels, validateImageSidecar, type ImageSidecar } from '../src/index.js';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
+// The shared test models' sidecars (@semembed/test-fixtures) are version 1: make_models.py writes no version field.
+const fixture = (name: string) => JSON.parse(readFileSync(fixturePath(`models/${name}`), 'utf8'));
 
 /** numpy's answer: (x - mean) / std in float64, channels reversed for bgr, moved to the layout, as float32. */
 function numpyTensor(pixels: Uint8Array, sc: ImageSidecar): Float32Array {
@@ -28,8 +29,8 @@ function numpyTensor(pixels: Uint8Array, sc: ImageSidecar): Float32Array {
 }
 
 describe('normalizePixels equals numpy', () => {
-  const gray = validateImageSidecar(fixture('fashion-tiny.v1.json'));
-  const nchw = validateImageSidecar(fixture('rgb-nchw.v1.json'));
+  const gray = validateImageSidecar(fixture('fashion-tiny.json'));
+  const nchw = validateImageSidecar(fixture('rgb-nchw.json'));
   const nhwc = validateImageSidecar({ ...nchw, input: { ...nchw.input, layout: 'NHWC', shape: [null, 32, 32, 3] } });
   const bgr = (s: ImageSidecar) =>
     validateImageSidecar({ ...s, preprocessing: { ...s.preprocessing, colorSpace: 'bgr' } });

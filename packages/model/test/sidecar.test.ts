@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { UserError } from '@semembed/formats';
 import {
   SIDECAR_VERSION,
@@ -12,11 +12,12 @@ import {
   validateWrittenSidecar,
 } from '../src/index.js';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
+// The shared test models' sidecars (@semembed/test-fixtures) are version 1: make_models.py writes no version field.
+const fixture = (name: string) => JSON.parse(readFileSync(fixturePath(`models/${name}`), 'utf8'));
 
 describe('sidecar versions', () => {
   it("loads a version-1 sidecar (no version field) as version 2 without changing the caller's object", () => {
-    const v1 = fixture('fashion-tiny.v1.json');
+    const v1 = fixture('fashion-tiny.json');
     const before = JSON.stringify(v1);
     const s = validateImageSidecar(v1, 'm.json');
     expect(v1.version).toBeUndefined();
@@ -27,7 +28,7 @@ describe('sidecar versions', () => {
   });
 
   it('fills the defaults a version-1 writer could leave out (crop, dtype)', () => {
-    const v1 = fixture('rgb-nchw.v1.json');
+    const v1 = fixture('rgb-nchw.json');
     delete v1.preprocessing.crop;
     delete v1.input.dtype;
     const s = validateImageSidecar(v1);
@@ -37,15 +38,15 @@ describe('sidecar versions', () => {
   });
 
   it('refuses a sidecar from a newer writer by name', () => {
-    expect(() => migrateSidecar({ ...fixture('fashion-tiny.v1.json'), version: 3 }, 'new.json')).toThrow(
+    expect(() => migrateSidecar({ ...fixture('fashion-tiny.json'), version: 3 }, 'new.json')).toThrow(
       /^new\.json: version: 3 was written by a newer semembed; this one reads versions 1 to 2$/,
     );
   });
 });
 
 describe('sidecar validation names the field', () => {
-  const gray = fixture('fashion-tiny.v1.json');
-  const rgb = fixture('rgb-nchw.v1.json');
+  const gray = fixture('fashion-tiny.json');
+  const rgb = fixture('rgb-nchw.json');
   const cases: [string, unknown, RegExp][] = [
     ['format', { ...gray, format: 'x' }, /^m\.json: format: must be "semembed-onnx-sidecar\/1" \(got "x"\)$/],
     [

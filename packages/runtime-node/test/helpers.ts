@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixturePath } from '@semembed/test-fixtures';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const fixture = (name: string): string => join(FIXTURES, name);
+/** The tiny test models other packages' tests read too: their one copy is in @semembed/test-fixtures (models/). */
+export const fixture = (name: string): string => fixturePath(`models/${name}`);
+/** This package's own fixtures (gather-fault.*), in test/fixtures. */
+export const localFixture = (name: string): string => join(FIXTURES, name);
 export const readJson = <T = any>(name: string): T => JSON.parse(readFileSync(fixture(name), 'utf8')) as T;
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { writeNpy } from '@semembed/formats';
 import { buildIndex, saveIndex } from '@semembed/retrieval';
 import { ExactGallery, createServer, loadGallery, loadModel, type Model, type SemembedServer } from '../src/index.js';
-import { fixture, maxAbsDiff, readJson } from './helpers.js';
+import { fixture, localFixture, maxAbsDiff, readJson } from './helpers.js';
 
 const fashionRef = readJson('fashion-tiny.reference.json');
 const rgbRef = readJson('rgb-nchw.reference.json');
@@ -65,7 +65,7 @@ beforeAll(async () => {
     models: [
       { path: fixture('fashion-tiny.onnx'), gallery: join(tmp, 'gallery.npy') },
       { path: fixture('rgb-nchw.json'), name: 'rgb' },
-      { path: fixture('gather-fault.onnx') },
+      { path: localFixture('gather-fault.onnx') },
       { path: fixture('fashion-tiny.onnx'), name: 'indexed', gallery: join(tmp, 'gallery.index') },
     ],
     port: 0,

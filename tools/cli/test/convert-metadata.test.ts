@@ -4,9 +4,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { ROOT, semembed } from './run.js';
 
-const FIX = join(ROOT, 'packages', 'converter', 'test', 'fixtures', 'keras-h5');
+// The Keras file other packages' tests read too lives once, in @semembed/test-fixtures.
+const BATCH_NORM_H5 = fixturePath('keras-h5/dl4j__cnn_batch_norm.h5');
 const HIER = join(ROOT, 'hierarchies', 'fashion-mnist');
 
 describe('semembed convert: ONNX metadata (issue #13)', () => {
@@ -19,7 +21,7 @@ describe('semembed convert: ONNX metadata (issue #13)', () => {
     const out = join(d, 'm.onnx');
     const r = semembed([
       'convert',
-      join(FIX, 'dl4j__cnn_batch_norm.h5'),
+      BATCH_NORM_H5,
       out,
       '--embedding',
       emb,

@@ -2,24 +2,19 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { ROOT, semembed } from './run.js';
 
 // The converter's copies of the real Keras fixtures (packages/converter/test/fixtures/keras-h5/MANIFEST.md).
 const FIX = join(ROOT, 'packages', 'converter', 'test', 'fixtures', 'keras-h5');
+// The Keras file other packages' tests read too lives once, in @semembed/test-fixtures.
+const BATCH_NORM_H5 = fixturePath('keras-h5/dl4j__cnn_batch_norm.h5');
 const dir = mkdtempSync(join(tmpdir(), 'cli-convert-'));
 
 describe('semembed convert', () => {
   it('converts a full Keras model and writes the sidecar', () => {
     const out = join(dir, 'bn.onnx');
-    const r = semembed([
-      'convert',
-      join(FIX, 'dl4j__cnn_batch_norm.h5'),
-      out,
-      '--input_layout',
-      'nchw',
-      '--opset',
-      '13',
-    ]);
+    const r = semembed(['convert', BATCH_NORM_H5, out, '--input_layout', 'nchw', '--opset', '13']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
@@ -89,14 +84,7 @@ describe('semembed convert', () => {
 
   it('--verify prints the per-layer table against TF.js and --verify_json writes it', () => {
     const d = mkdtempSync(join(tmpdir(), 'cli-verify-'));
-    const res = semembed([
-      'convert',
-      join(FIX, 'dl4j__cnn_batch_norm.h5'),
-      join(d, 'm.onnx'),
-      '--verify',
-      '--verify_json',
-      join(d, 'v.json'),
-    ]);
+    const res = semembed(['convert', BATCH_NORM_H5, join(d, 'm.onnx'), '--verify', '--verify_json', join(d, 'v.json')]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^batch_normalization_1 +BatchNormalization +\[2, 8, 8, 1\]/m);
     expect(res.stdout).toMatch(/all 5 layer outputs match TensorFlow\.js within 0\.0001 relative/);

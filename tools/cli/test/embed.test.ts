@@ -2,10 +2,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { readNpy } from '@semembed/formats';
-import { ROOT, semembed } from './run.js';
+import { semembed } from './run.js';
 
-const FIX = join(ROOT, 'packages', 'runtime-node', 'test', 'fixtures');
+// The shared tiny test models and images (@semembed/test-fixtures).
+const FIX = fixturePath('models');
 const MODEL = join(FIX, 'fashion-tiny.onnx');
 const ref = JSON.parse(readFileSync(join(FIX, 'fashion-tiny.reference.json'), 'utf8'));
 const dir = mkdtempSync(join(tmpdir(), 'embed-cli-'));

@@ -3,12 +3,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { writeNpy } from '@semembed/formats';
 import { ROOT, semembed } from './run.js';
 
 // Nothing the user gave is lost: an output that is an input is refused, an existing output needs --force, a folder
 // where a file goes (and the reverse) is one line; all before any work. Bad input is one line, never a stack trace.
 const FIX = join(ROOT, 'packages', 'converter', 'test', 'fixtures', 'keras-h5');
+// The Keras file other packages' tests read too lives once, in @semembed/test-fixtures.
+const BATCH_NORM_H5 = fixturePath('keras-h5/dl4j__cnn_batch_norm.h5');
 const TAX = join(ROOT, 'hierarchies', 'Cifar-Hierarchy', 'cifar.parent-child.txt');
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const oneLine = (r: { code: number | null; stderr: string }, code = 1) => {
@@ -22,7 +25,7 @@ describe('convert never replaces what it reads', () => {
   it('refuses an output equal to the input, also spelled differently, and leaves the input as it was', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-same-'));
     const h5 = join(d, 'm.h5');
-    copyFileSync(join(FIX, 'dl4j__cnn_batch_norm.h5'), h5);
+    copyFileSync(BATCH_NORM_H5, h5);
     const before = sha(h5);
     for (const out of [h5, join(d, '.', 'sub', '..', 'm.h5')]) {
       const r = semembed(['convert', h5, out]);
@@ -87,7 +90,7 @@ describe('convert never replaces what it reads', () => {
 
   it('import --from model.h5 keeps a Keras model.json beside it', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-import-'));
-    copyFileSync(join(FIX, 'dl4j__cnn_batch_norm.h5'), join(d, 'model.h5'));
+    copyFileSync(BATCH_NORM_H5, join(d, 'model.h5'));
     writeFileSync(join(d, 'model.json'), '{"class_name": "Sequential"}');
     const r = semembed(['import', '--from', join(d, 'model.h5'), '--no-verify']);
     oneLine(r);
@@ -100,7 +103,7 @@ describe('convert never replaces what it reads', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-folder-'));
     mkdirSync(join(d, 'dir.onnx'));
     writeFileSync(join(d, 'plain'), 'x');
-    const h5 = join(FIX, 'dl4j__cnn_batch_norm.h5');
+    const h5 = BATCH_NORM_H5;
     const cases: [string[], RegExp][] = [
       [['convert', h5, join(d, 'dir.onnx')], /output .*dir\.onnx: is a folder, expected a file/],
       [['convert', d, join(d, 'x.onnx')], /input .*: is a folder, expected a file/],
@@ -207,7 +210,7 @@ describe('every command that writes', () => {
 
   it('web-site refuses galleries with NaN rows or the wrong width, as serve does', () => {
     const d = mkdtempSync(join(tmpdir(), 'ws-site-'));
-    const model = join(ROOT, 'packages', 'runtime-node', 'test', 'fixtures', 'fashion-tiny.json');
+    const model = fixturePath('models/fashion-tiny.json');
     const nan = new Float32Array(3 * 12).fill(0.5);
     nan[12 + 4] = NaN;
     writeNpy(join(d, 'nan.npy'), { dtype: 'float32', shape: [3, 12], data: nan });

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
 import { parseGallery } from '@semembed/runtime-web';
-import { ROOT, semembed } from './run.js';
+import { fixturePath } from '@semembed/test-fixtures';
+import { semembed, startServe, WEB_PAGE as WEB } from './helpers.js';
 
-const FIX = join(ROOT, 'packages', 'runtime-web', 'test', 'fixtures');
-const WEB = join(ROOT, 'packages', 'runtime-web', 'dist', 'web');
-const BIN = join(ROOT, 'tools', 'cli', 'bin', 'semembed.js');
+const SIDECAR = fixturePath('models/fashion-tiny.json');
 
 function gallery(dir: string, rows: number, dim: number) {
   const data = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i));
@@ -41,7 +39,7 @@ describe('semembed web-site', () => {
     const r = semembed([
       'web-site',
       '--model',
-      join(FIX, 'fashion-tiny.json'),
+      SIDECAR,
       '--gallery',
       features,
       '--thumbs_idx',
@@ -71,34 +69,9 @@ describe('semembed web-site', () => {
     expect(g.header.labels?.[13]).toBe('3');
     expect(g.thumbnailRGBA(1)!.data[0]).toBe(4);
 
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--port',
-        '0',
-        '--log_level',
-        'warn',
-        '--ep',
-        'cpu',
-        '--model',
-        join(out, 'models/default/model.json'),
-        '--web_root',
-        out,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const server = startServe(['--ep', 'cpu', '--model', join(out, 'models/default/model.json'), '--web_root', out]);
     try {
-      let stderr = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-          if (m) resolve(m[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-      });
+      const url = await server.url;
       const page = await fetch(url + '/');
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/semantic image search/);
@@ -106,7 +79,7 @@ describe('semembed web-site', () => {
       const wasm = await fetch(url + '/ort/ort-wasm-simd-threaded.jsep.wasm', { method: 'HEAD' });
       expect(wasm.headers.get('content-type')).toBe('application/wasm');
     } finally {
-      child.kill('SIGTERM');
+      server.child.kill('SIGTERM');
     }
   });
 
@@ -117,26 +90,10 @@ describe('semembed web-site', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: --model ${join(dir, 'nope.json')}: no such file or folder`);
     writeFileSync(join(dir, 'feat.labels.txt'), 'a\nb\n');
-    r = semembed([
-      'web-site',
-      '--model',
-      join(FIX, 'fashion-tiny.json'),
-      '--gallery',
-      features,
-      '--out',
-      join(dir, 's'),
-    ]);
+    r = semembed(['web-site', '--model', SIDECAR, '--gallery', features, '--out', join(dir, 's')]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: ${join(dir, 'feat.labels.txt')}: 2 labels, but the features have 20 rows`);
-    r = semembed([
-      'web-site',
-      '--model',
-      join(FIX, 'fashion-tiny.json'),
-      '--thumbs_idx',
-      join(dir, 'thumbs.idx'),
-      '--out',
-      join(dir, 's'),
-    ]);
+    r = semembed(['web-site', '--model', SIDECAR, '--thumbs_idx', join(dir, 'thumbs.idx'), '--out', join(dir, 's')]);
     expect(r.code).toBe(2); // a bad command line: rejected by the flag checks, before any work
     expect(r.stderr.trim()).toBe('semembed: --thumbs_idx / --images_list need --gallery');
     expect(existsSync(join(dir, 's'))).toBe(false); // nothing half-written

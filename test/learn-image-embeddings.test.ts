@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { readKerasH5 } from '@semembed/trainer';
 import { readNpy } from '@semembed/formats';
 import { loadDatasetSplits, normalizedImages } from '@semembed/datasets';
 import ort from 'onnxruntime-node';
-import { ROOT, semembed } from './run.js';
+import { semembed, spawnSemembed } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lie-'));
 const emb = join(dir, 'fashion.unitsphere.json');
@@ -164,7 +163,6 @@ describe('semembed learn-image-embeddings', () => {
   it('Ctrl-C writes a snapshot and exits cleanly; the same command resumes', async () => {
     const snap = join(dir, 'snap.h5');
     const args = [
-      join(ROOT, 'tools', 'cli', 'bin', 'semembed.js'),
       'learn-image-embeddings',
       '--dataset',
       'FashionMNIST',
@@ -186,23 +184,16 @@ describe('semembed learn-image-embeddings', () => {
       '--snapshot',
       snap,
     ];
-    const child = spawn(process.execPath, args, { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setInterval(() => {
-        if (/^Epoch 2 /m.test(stdout)) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-        }
-      }, 50);
-      child.on('exit', (c) => {
+    const run = spawnSemembed(args);
+    const timer = setInterval(() => {
+      if (/^Epoch 2 /m.test(run.stdout())) {
         clearInterval(timer);
-        resolve(c);
-      });
-    });
+        run.child.kill('SIGINT');
+      }
+    }, 50);
+    const code = await run.exited;
+    clearInterval(timer);
+    const [stdout, stderr] = [run.stdout(), run.stderr()];
     expect(code).toBe(130);
     expect(stderr).toMatch(/interrupted, finishing the current batch and writing a snapshot/);
     expect(stdout).toMatch(/^Interrupted: snapshot written to .*snap\.h5; rerun the same command to resume\.$/m);
@@ -212,7 +203,7 @@ describe('semembed learn-image-embeddings', () => {
     expect(existsSync(snap)).toBe(true);
 
     const r = semembed([
-      ...args.slice(1, args.indexOf('--epochs')),
+      ...args.slice(0, args.indexOf('--epochs')),
       '--epochs',
       String(state.epoch + 1),
       ...args.slice(args.indexOf('--epochs') + 2),

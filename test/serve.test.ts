@@ -1,38 +1,19 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, semembed } from './run.js';
+import { fixturePath } from '@semembed/test-fixtures';
+import { semembed, startServe } from './helpers.js';
 
-const FIX = join(ROOT, 'packages', 'runtime-node', 'test', 'fixtures');
-const BIN = join(ROOT, 'tools', 'cli', 'bin', 'semembed.js');
-
-/** Starts `semembed serve` on a free loopback port; resolves with its URL once it listens. */
-function startServer(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log_level', 'warn', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-  return { child, url, exited, stderr: () => stderr };
-}
+const fixture = (name: string) => fixturePath(`models/${name}`);
 
 describe('semembed serve', () => {
   it('serves several models on loopback and stops cleanly on SIGTERM after in-flight requests', async () => {
-    const s = startServer([
+    const s = startServe([
       '--model',
-      `fashion=${join(FIX, 'fashion-tiny.onnx')}`,
+      `fashion=${fixture('fashion-tiny.onnx')}`,
       '--model',
-      `rgb=${join(FIX, 'rgb-nchw.json')}`,
+      `rgb=${fixture('rgb-nchw.json')}`,
       '--ep',
       'cpu',
       '--max_queue_delay_ms',
@@ -40,8 +21,8 @@ describe('semembed serve', () => {
     ]);
     const url = await s.url;
     expect(new URL(url).hostname).toBe('127.0.0.1');
-    const png = readFileSync(join(FIX, 'gray28.png'));
-    const ref = JSON.parse(readFileSync(join(FIX, 'fashion-tiny.reference.json'), 'utf8'))['gray28.png'];
+    const png = readFileSync(fixture('gray28.png'));
+    const ref = JSON.parse(readFileSync(fixture('fashion-tiny.reference.json'), 'utf8'))['gray28.png'];
     const models = (await (await fetch(url + '/v1/models')).json()) as { models: { name: string }[] };
     expect(models.models.map((m) => m.name)).toEqual(['fashion', 'rgb']);
     // This request waits ~200 ms in the batch queue; SIGTERM arrives meanwhile and must not cut it off.
@@ -62,7 +43,7 @@ describe('semembed serve', () => {
   }, 120_000);
 
   it('refuses bad flags with one line', () => {
-    const m = join(FIX, 'fashion-tiny.onnx');
+    const m = fixture('fashion-tiny.onnx');
     const zero = semembed(['serve', '--model', m, '--max_batch_size', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toBe("semembed: --max_batch_size must be an integer >= 1, got '0'\n");
@@ -71,7 +52,7 @@ describe('semembed serve', () => {
       '--model',
       m,
       '--model',
-      `b=${join(FIX, 'rgb-nchw.json')}`,
+      `b=${fixture('rgb-nchw.json')}`,
       '--gallery',
       'x.npy',
       '--ep',
@@ -79,11 +60,22 @@ describe('semembed serve', () => {
     ]);
     expect(two.code).toBe(1);
     expect(two.stderr).toMatch(/--gallery x\.npy: name the model/);
-    const missing = semembed(['serve', '--model', m, '--gallery', join(FIX, 'none.npy'), '--ep', 'cpu', '--port', '0']);
+    const missing = semembed([
+      'serve',
+      '--model',
+      m,
+      '--gallery',
+      join(tmpdir(), 'semembed-e2e-none.npy'),
+      '--ep',
+      'cpu',
+      '--port',
+      '0',
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/semembed: --gallery .*none\.npy: no such file/);
     expect(
-      semembed(['serve', '--model', m, '--web_root', join(FIX, 'nope'), '--ep', 'cpu', '--port', '0']).stderr,
+      semembed(['serve', '--model', m, '--web_root', join(tmpdir(), 'semembed-e2e-nope'), '--ep', 'cpu', '--port', '0'])
+        .stderr,
     ).toMatch(/--web_root .*nope: not a folder/);
   }, 120_000);
 });

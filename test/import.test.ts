@@ -5,19 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { ROOT, semembed } from './run.js';
+import { ROOT, semembed, spawnSemembed } from './helpers.js';
 
 /** The CLI as a child process without blocking this process's event loop (the test's HTTP server lives here). */
-function semembedAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(ROOT, 'tools', 'cli', 'bin', 'semembed.js'), ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+async function semembedAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnSemembed(args);
+  return { code: await p.exited, stdout: p.stdout(), stderr: p.stderr() };
 }
 
 const FIX = join(ROOT, 'packages', 'converter', 'test', 'fixtures', 'keras-h5');
@@ -189,44 +182,16 @@ describe('semembed import', () => {
   }, 300_000);
 });
 
-/** save_weights-style file for resnet-110-wfc with tf.js's random initial weights (the trainer's own writer is tested there). */
+/** save_weights-style file for resnet-110-wfc with tf.js's random initial weights, by @semembed/formats' writer. */
 async function writeWeightsOnly(path: string): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   const arch = await import('@semembed/architectures');
-  const { default: h5wasm } = await import('h5wasm/node');
-  await h5wasm.ready;
+  const { modelWeights } = await import('@semembed/trainer');
+  const { writeKerasH5 } = await import('@semembed/formats/keras-h5');
   const model = await arch.modelFromKerasConfig(
     tf,
     arch.buildArchitecture('resnet-110-wfc', { embeddingDim: 100, numClasses: 100, clsWeight: 0.1 }),
   );
-  const f = new h5wasm.File(path, 'w');
-  f.create_attribute('keras_version', '2.2.4');
-  f.create_attribute('backend', 'tensorflow');
-  const layers = arch.weightsFromKerasNames(model);
-  f.create_attribute(
-    'layer_names',
-    layers.map((l) => l.layer),
-  );
-  for (const l of layers) {
-    const g = f.create_group(l.layer);
-    if (l.weights.length === 0) {
-      g.create_attribute('weight_names', new Float64Array(0), [0], '<d');
-      continue;
-    }
-    g.create_attribute(
-      'weight_names',
-      l.weights.map((w) => w.name),
-    );
-    const sub = g.create_group(l.layer);
-    for (const w of l.weights) {
-      sub.create_dataset({
-        name: w.name.split('/').pop()!,
-        data: w.variable.read().dataSync() as Float32Array,
-        shape: w.shape,
-        dtype: '<f',
-      });
-    }
-  }
-  f.close();
+  await writeKerasH5(path, { layers: await modelWeights(model) }, 'weights');
 }

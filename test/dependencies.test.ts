@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './run.js';
+import { ROOT } from './helpers.js';
 
 interface Pkg {
   name: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '@semembed/formats';
-import { semembed } from './run.js';
+import { semembed } from './helpers.js';
 
 // Debian dataset-fashion-mnist is a test dependency (scripts/install-system-deps.sh): missing fails, never skips.
 const haveData = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');

@@ -1,5 +1,6 @@
 // The reference's own outputs (cvjena/semantic-embeddings evaluate_retrieval.hierarchical_precision on given
-// inputs, test/fixtures/reference/README.md): every mean and per-query value must match to 1e-12.
+// inputs, packages/test-fixtures/fixtures/cvjena/reference/README.md): every mean and per-query value must match
+// to 1e-12.
 import { describe, expect, it } from 'vitest';
 import { evaluateRankings, evaluateRetrieval, type MetricOptions } from '../src/index.js';
 import { cifarSimilarities, loadCase, maxDiff, type RefCase } from './helpers.js';

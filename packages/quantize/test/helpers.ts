@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { fixturePath } from '@semembed/test-fixtures';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const fixture = (name: string): string => join(FIXTURES, name);
+/** The tiny test models and images other packages' tests read too (@semembed/test-fixtures, one copy). */
+export const fixture = (name: string): string => fixturePath(`models/${name}`);
 export const tmp = (): string => mkdtempSync(join(tmpdir(), 'semembed-quantize-'));
 /** Debian's python3 with python3-onnx (a pyenv python3 on PATH may lack it). */
 export const PYTHON = process.env.ONNX_PYTHON ?? '/usr/bin/python3';

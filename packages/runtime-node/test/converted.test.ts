@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
-import { modelWeights, writeKerasH5 } from '@semembed/trainer';
 import { convertKeras } from '@semembed/converter';
 import { createServer, loadModel, type Model, type SemembedServer } from '../src/index.js';
+import { writeFashionCnnH5 } from './fashion-model.js';
 import { fixture, maxAbsDiff } from './helpers.js';
 
 // The real pipeline: the reference's Fashion-MNIST architecture in TF.js (random weights and BN statistics),
@@ -18,29 +17,8 @@ let server: SemembedServer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rn-converted-'));
-  await tf.setBackend('cpu');
-  const cfg = buildArchitecture('fashion-cnn', {
-    inputShape: [28, 28, 1],
-    embeddingDim: 10,
-    numClasses: 10,
-    loss: 'inv_corr',
-    clsWeight: 0.1,
-  });
-  tfModel = await modelFromKerasConfig(tf, cfg);
-  let seed = 3;
-  for (const layer of tfModel.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    const ws = layer.getWeights();
-    const n = ws[0].shape[0];
-    layer.setWeights([
-      ws[0],
-      ws[1],
-      tf.randomNormal([n], 0, 0.2, 'float32', seed++),
-      tf.randomUniform([n], 0.5, 1.5, 'float32', seed++),
-    ]);
-  }
   const h5 = join(dir, 'fashion.h5');
-  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(tfModel) });
+  tfModel = await writeFashionCnnH5(h5, 3);
   const classes = [
     'T-shirt/top',
     'Trouser',

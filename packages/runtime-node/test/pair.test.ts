@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
-import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
-import { modelWeights, writeKerasH5 } from '@semembed/trainer';
 import { convertKeras } from '@semembed/converter';
 import { loadModel } from '../src/index.js';
 import { sha256OfFile } from '../src/integrity.js';
+import { writeFashionCnnH5 } from './fashion-model.js';
 
 // The converter writes model.onnx + model.json as a pair (temporaries, then renames; the sidecar records the
 // ONNX file's sha256) and this package's loader refuses a pair from two different conversions.
@@ -19,18 +17,8 @@ let h5: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rn-pair-'));
-  await tf.setBackend('cpu');
-  const cfg = buildArchitecture('fashion-cnn', {
-    inputShape: [28, 28, 1],
-    embeddingDim: 10,
-    numClasses: 10,
-    loss: 'inv_corr',
-    clsWeight: 0.1,
-  });
-  const m = await modelFromKerasConfig(tf, cfg);
   h5 = join(dir, 'fashion.h5');
-  await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(m) });
-  m.dispose();
+  (await writeFashionCnnH5(h5)).dispose();
 }, 60_000);
 
 afterAll(() => {

@@ -5,10 +5,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, crc32 } from 'node:zlib';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { fixturePath } from '@semembed/test-fixtures';
 
 export const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const FIXTURES = join(PKG, 'test', 'fixtures');
-export const fixture = (name: string): string => join(FIXTURES, name);
+/** The tiny test models and images other packages' tests read too (@semembed/test-fixtures, one copy). */
+export const fixture = (name: string): string => fixturePath(`models/${name}`);
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const FASHION_T10K = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 export const ARTIFACTS = join(PKG, 'test-results');

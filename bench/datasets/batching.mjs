@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batches, loadDatasetSplits, Rng, FASHION_MNIST_ROOT } from '@semembed/datasets';
+import { batches, loadDatasetSplits, memoryDataset, Rng, FASHION_MNIST_ROOT } from '@semembed/datasets';
 
 const runs = Number(process.argv[2] ?? 5);
 const PY = '/usr/bin/python3';
@@ -17,14 +17,8 @@ function synthetic(n, shape, zoom) {
   const rng = new Rng(0);
   const images = new Uint8Array(n * shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < images.length; i++) images[i] = rng.u32() & 255;
-  return {
+  return memoryDataset(images, shape, {
     name: 'synthetic',
-    split: 'train',
-    images,
-    labels: new Int32Array(n),
-    shape,
-    inputShape: shape,
-    numClasses: 1,
     mean: [127.5, 127.5, 127.5].slice(0, shape[2]),
     std: [73.6, 73.6, 73.6].slice(0, shape[2]),
     colorMode: 'rgb',
@@ -36,7 +30,7 @@ function synthetic(n, shape, zoom) {
       heightShift: 0.15,
       zoom: zoom ? [0.75, 1.25] : null,
     },
-  };
+  });
 }
 
 function imgPerSec(ds, augment) {

@@ -1,4 +1,5 @@
 import type { Rng } from './rng.js';
+import { memoryDataset } from './memory.js';
 import type { Dataset } from './types.js';
 
 /** One Keras random_transform draw: shift (rows, cols, in pixels), zoom factors, flip. */
@@ -246,20 +247,7 @@ export function applyKerasTransform(
   shape: [number, number, number],
   t: KerasTransform,
 ): Float32Array {
-  const ds = {
-    name: 'single',
-    split: 'train',
-    images: image,
-    labels: new Int32Array(1),
-    shape,
-    inputShape: shape,
-    numClasses: 1,
-    mean: new Array(shape[2]).fill(0),
-    std: new Array(shape[2]).fill(1),
-    colorMode: shape[2] === 1 ? 'gray' : 'rgb',
-    augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0, heightShift: 0, zoom: null },
-    stdEpsilon: 0,
-  } satisfies Dataset;
+  const ds = memoryDataset(image, shape, { name: 'single' });
   const out = new Float32Array(shape[0] * shape[1] * shape[2]);
   new BatchComposer(ds).kerasImage(0, t, out, 0);
   return out;

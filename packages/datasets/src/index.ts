@@ -23,3 +23,4 @@ export { featurewiseStats, perImageStats } from './stats.js';
 export { BatchComposer, applyKerasTransform, type KerasTransform, type CropTransform } from './compose.js';
 export { batches, numBatches, epochOrder, normalizedImages, type Batch, type BatchOptions } from './batches.js';
 export { sidecarPreprocessing, shareDataset } from './extras.js';
+export { memoryDataset } from './memory.js';

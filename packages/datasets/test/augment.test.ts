@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyKerasTransform, BatchComposer, Rng, type Dataset } from '../src/index.js';
+import { applyKerasTransform, BatchComposer, memoryDataset, Rng, type Dataset } from '../src/index.js';
 import { FIXTURES } from './helpers.js';
 
 interface Case {
@@ -21,21 +21,10 @@ function memDataset(
   shape: [number, number, number],
   zoom: [number, number] | null = null,
 ): Dataset {
-  const n = images.length / (shape[0] * shape[1] * shape[2]);
-  return {
-    name: 'mem',
-    split: 'train',
-    images,
-    labels: new Int32Array(n),
-    shape,
-    inputShape: shape,
-    numClasses: 1,
-    mean: new Array(shape[2]).fill(0),
-    std: new Array(shape[2]).fill(1),
+  return memoryDataset(images, shape, {
     colorMode: 'rgb',
-    stdEpsilon: 0,
     augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom },
-  };
+  });
 }
 
 describe('Keras-style augmentation', () => {

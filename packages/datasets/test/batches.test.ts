@@ -7,26 +7,21 @@ import {
   BatchComposer,
   Rng,
   applyKerasTransform,
+  memoryDataset,
   type Dataset,
 } from '../src/index.js';
 
 function dataset(n: number, shape: [number, number, number] = [6, 5, 3], seed = 1): Dataset {
   const rng = new Rng(seed);
   const images = Uint8Array.from({ length: n * shape[0] * shape[1] * shape[2] }, () => rng.int(256));
-  return {
-    name: 'mem',
-    split: 'train',
-    images,
+  return memoryDataset(images, shape, {
     labels: Int32Array.from({ length: n }, (_, i) => i % 7),
-    shape,
-    inputShape: shape,
     numClasses: 7,
     mean: [100, 120, 90].slice(0, shape[2]),
     std: [50, 60, 70].slice(0, shape[2]),
-    colorMode: shape[2] === 1 ? 'gray' : 'rgb',
     stdEpsilon: 1e-6,
     augmentation: { kind: 'keras', horizontalFlip: true, widthShift: 0.15, heightShift: 0.15, zoom: null },
-  };
+  });
 }
 
 const collect = (ds: Dataset, o: Parameters<typeof batches>[1]) =>

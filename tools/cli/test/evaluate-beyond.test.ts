@@ -1,73 +1,37 @@
 // Beyond the reference on the command line: the default engine keeps float64 features in float64 (reference
 // metrics to 1e-12, the engine and precision printed), nDCG / LCS height with intervals and paired tests,
 // --crm decisions and expected-similarity retrieval, mistake metrics recomputed here from the taxonomy.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
-import { readHierarchy, writeClassEmbedding } from '@semembed/hierarchy';
-import { semembed, ROOT } from './run.js';
+import {
+  asIsAndNormalised,
+  columnFiles,
+  evaluateClassification,
+  evaluateRetrieval,
+  hierarchy,
+  referenceCase,
+} from './evaluate-inputs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'evb-'));
-const REF = join(ROOT, 'packages', 'retrieval', 'test', 'fixtures', 'reference', 'metrics');
-const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
-const hierarchy = readHierarchy(join(ROOT, HIER));
-const inputs = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.inputs.json'), 'utf8'));
-const results = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.results.json'), 'utf8'));
-const n: number = inputs.n,
-  dim: number = inputs.dim;
-const feat64 = join(dir, 'feat64.npy');
-const labelsTxt = join(dir, 'labels.txt');
-writeNpy(feat64, { data: Float64Array.from(inputs.features.flat()), shape: [n, dim] });
-writeFileSync(labelsTxt, inputs.labels.join('\n') + '\n');
+const { dir, feat64, labelsTxt, refRun } = referenceCase('evb-');
 
 describe('semembed evaluate-retrieval beyond the reference', () => {
   it('float64 features: the default engine ranks in float64 and gives the reference metrics to 1e-12', () => {
     const json = join(dir, 'default.json');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat64,
-      '--labels',
-      labelsTxt,
-      '--clip_ahp',
-      '250',
-      '--json',
-      json,
-      '--plot_max',
-      '250',
-    ]);
+    const r = evaluateRetrieval(feat64, labelsTxt, ['--clip_ahp', '250', '--json', json, '--plot_max', '250']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/exact search \(float64\)/);
     const ours = JSON.parse(readFileSync(json, 'utf8')).feat64;
-    const ref = results.runs.find((x: any) => x.normalize === false && x.compute_ahp === 250).metrics_mean;
+    const ref = refRun(false, 250).metrics_mean;
     expect(Object.keys(ours)).toEqual(Object.keys(ref));
     for (const [m, v] of Object.entries(ref)) expect(Math.abs(ours[m] - (v as number)), m).toBeLessThanOrEqual(1e-12);
   }, 240_000);
 
   it('--hier_metrics --bootstrap: a second table with intervals, paired tests, the JSON beside the reference keys', () => {
     const json = join(dir, 'beyond.json');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat64,
-      '--feat',
-      feat64,
-      '--label',
-      'l2',
-      '--label',
-      'cos',
-      '--norm',
-      'no',
-      '--norm',
-      'yes',
-      '--labels',
-      labelsTxt,
+    const r = evaluateRetrieval(feat64, labelsTxt, [
+      ...asIsAndNormalised(feat64, 'l2', 'cos'),
       '--clip_ahp',
       '50',
       '--plot_max',
@@ -97,19 +61,7 @@ describe('semembed evaluate-retrieval beyond the reference', () => {
 
   it('bad --bootstrap value: exit 2 before any work', () => {
     const json = join(dir, 'bad.json');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat64,
-      '--labels',
-      labelsTxt,
-      '--bootstrap',
-      '-5',
-      '--json',
-      json,
-    ]);
+    const r = evaluateRetrieval(feat64, labelsTxt, ['--bootstrap', '-5', '--json', json]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--bootstrap/);
   }, 60_000);
@@ -135,30 +87,13 @@ describe('semembed evaluate-classification beyond the reference', () => {
   it('mistake severity and hierarchical distance of the softmax and of CRM, recomputed from the taxonomy', () => {
     const feat = join(dir, 'prob.npy');
     writeNpy(feat, { data: Float32Array.from(probs.flat()), shape: [8, 4] });
-    const cols = join(dir, 'cols.json');
-    writeClassEmbedding(cols, {
-      method: 'custom',
-      ind2label: classes,
-      label2ind: new Map(classes.map((c, i) => [c, i])),
-      embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)),
-      rows: 4,
-      dim: 4,
-    });
+    const { columns: cols, labels } = columnFiles(dir, classes, truth, 'custom');
     const json = join(dir, 'cls.json');
-    const labels = join(dir, 'colidx.txt');
-    writeFileSync(labels, truth.map((t) => classes.indexOf(t)).join('\n'));
-    const r = semembed([
-      'evaluate-classification',
-      '--hierarchy',
-      HIER,
+    const r = evaluateClassification(feat, labels, [
       '--classes_from',
       cols,
-      '--feat',
-      feat,
       '--prob_features',
       'yes',
-      '--labels',
-      labels,
       '--crm',
       '--bootstrap',
       '100',

@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
-import { readHierarchy, writeClassEmbedding } from '@semembed/hierarchy';
-import { semembed, ROOT } from './run.js';
+import { writeClassEmbedding } from '@semembed/hierarchy';
+import { columnFiles, evaluateClassification, hierarchy } from './evaluate-inputs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'evc-'));
-const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
-const hierarchy = readHierarchy(join(ROOT, HIER));
 
 // 4 classes (CIFAR ids), 8 samples; probabilities over the 4 columns
 const classes = [3, 42, 43, 88];
@@ -29,34 +27,10 @@ describe('semembed evaluate-classification', () => {
   it('prob features: accuracy, top-5, hierarchical and balanced accuracy', () => {
     const feat = join(dir, 'prob.npy');
     writeNpy(feat, { data: Float32Array.from(probs.flat()), shape: [8, 4] });
-    const emb = join(dir, 'classes.json');
     // --classes_from names the 4 output columns; labels are then column indices
-    writeClassEmbedding(emb, {
-      method: 'unitsphere',
-      ind2label: classes,
-      label2ind: new Map(classes.map((c, i) => [c, i])),
-      embedding: new Float64Array(16).map((_, i) => (i % 5 === 0 ? 1 : 0)),
-      rows: 4,
-      dim: 4,
-    });
-    const labels = join(dir, 'labels.txt');
-    writeFileSync(labels, truth.map((t) => classes.indexOf(t)).join('\n'));
+    const { columns: emb, labels } = columnFiles(dir, classes, truth);
     const json = join(dir, 'out.json');
-    const r = semembed([
-      'evaluate-classification',
-      '--hierarchy',
-      HIER,
-      '--classes_from',
-      emb,
-      '--feat',
-      feat,
-      '--prob_features',
-      'yes',
-      '--labels',
-      labels,
-      '--json',
-      json,
-    ]);
+    const r = evaluateClassification(feat, labels, ['--classes_from', emb, '--prob_features', 'yes', '--json', json]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(json, 'utf8')).prob;
@@ -87,21 +61,7 @@ describe('semembed evaluate-classification', () => {
     const labels = join(dir, 'ids.txt');
     writeFileSync(labels, [3, 42, 43, 88, 42].join('\n'));
     const json = join(dir, 'cent-out.json');
-    const r = semembed([
-      'evaluate-classification',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat,
-      '--centroids',
-      cent,
-      '--labels',
-      labels,
-      '--json',
-      json,
-      '--label',
-      'nn',
-    ]);
+    const r = evaluateClassification(feat, labels, ['--centroids', cent, '--json', json, '--label', 'nn']);
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(json, 'utf8')).nn;
     expect(m.Accuracy).toBe(4 / 5); // last sample (0.6, 0.5) is nearest to class 3, not 42
@@ -113,7 +73,7 @@ describe('semembed evaluate-classification', () => {
     writeNpy(feat, { data: Float32Array.from(probs.flat()), shape: [8, 4] });
     const labels = join(dir, 'l2.txt');
     writeFileSync(labels, truth.join('\n'));
-    const r = semembed(['evaluate-classification', '--hierarchy', HIER, '--feat', feat, '--labels', labels]);
+    const r = evaluateClassification(feat, labels, []);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^semembed: .*--prob_features yes .* --centroids/);
   }, 120_000);

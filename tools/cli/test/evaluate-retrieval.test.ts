@@ -1,59 +1,25 @@
 // evaluate-retrieval end to end (real FAISS, real files) against the reference's own results
 // (packages/retrieval/test/fixtures/reference: cvjena/semantic-embeddings hierarchical_precision outputs).
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
-import { semembed, ROOT } from './run.js';
+import { semembed } from './run.js';
+import { asIsAndNormalised, evaluateRetrieval, HIER, REF, referenceCase } from './evaluate-inputs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'evr-'));
-const REF = join(ROOT, 'packages', 'retrieval', 'test', 'fixtures', 'reference', 'metrics');
-const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
-const inputs = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.inputs.json'), 'utf8'));
-const results = JSON.parse(readFileSync(join(REF, 'a_noise_s0p1.results.json'), 'utf8'));
-const n: number = inputs.n,
-  dim: number = inputs.dim;
-const feat64 = join(dir, 'feat64.npy');
-const feat32 = join(dir, 'feat32.npy');
-const labelsTxt = join(dir, 'labels.txt');
-const labelsNpy = join(dir, 'labels.npy');
-writeNpy(feat64, { data: Float64Array.from(inputs.features.flat()), shape: [n, dim] });
-writeNpy(feat32, { data: Float32Array.from(inputs.features.flat()), shape: [n, dim] });
-writeFileSync(labelsTxt, inputs.labels.join('\n') + '\n');
-writeNpy(labelsNpy, { data: BigInt64Array.from(inputs.labels, (l: number) => BigInt(l)), shape: [n], dtype: 'int64' });
-
-function refRun(normalize: boolean, ahp: boolean | number) {
-  return results.runs.find((r: any) => r.normalize === normalize && r.compute_ahp === ahp);
-}
+const { dir, inputs, n, dim, feat64, feat32, labelsTxt, labelsNpy, refRun } = referenceCase('evr-');
 
 describe('semembed evaluate-retrieval', () => {
   it('matches the reference to 1e-12 (exact engine), prints its table, writes CSV, JSON and plots', () => {
     const json = join(dir, 'out.json');
     const csv = join(dir, 'out.csv');
     const plots = join(dir, 'plots');
-    const r = semembed([
-      'evaluate-retrieval',
+    const r = evaluateRetrieval(feat64, labelsTxt, [
+      ...asIsAndNormalised(feat64, 'l2', 'cosine'),
       '--dataset',
       'CIFAR-100',
       '--data_root',
       '/nonexistent',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat64,
-      '--feat',
-      feat64,
-      '--label',
-      'l2',
-      '--label',
-      'cosine',
-      '--norm',
-      'no',
-      '--norm',
-      'yes',
-      '--labels',
-      labelsTxt,
       '--clip_ahp',
       '250',
       '--engine',
@@ -112,21 +78,7 @@ describe('semembed evaluate-retrieval', () => {
 
   it('uses FAISS by default (float32 features, .npy labels) and agrees with the reference to float32 precision', () => {
     const json = join(dir, 'faiss.json');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat32,
-      '--labels',
-      labelsNpy,
-      '--clip_ahp',
-      '250',
-      '--json',
-      json,
-      '--plot_max',
-      '100',
-    ]);
+    const r = evaluateRetrieval(feat32, labelsNpy, ['--clip_ahp', '250', '--json', json, '--plot_max', '100']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/faiss search/);
     expect(r.stderr).not.toMatch(/warning: FAISS/);
@@ -141,21 +93,7 @@ describe('semembed evaluate-retrieval', () => {
 
   it('full AHP (no --clip_ahp) names the column AHP and matches the reference', () => {
     const json = join(dir, 'full.json');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      feat64,
-      '--labels',
-      labelsTxt,
-      '--engine',
-      'exact',
-      '--json',
-      json,
-      '--plot_max',
-      '0',
-    ]);
+    const r = evaluateRetrieval(feat64, labelsTxt, ['--engine', 'exact', '--json', json, '--plot_max', '0']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('| AHP (WUP) |');
     const ours = JSON.parse(readFileSync(json, 'utf8')).feat64;
@@ -166,15 +104,8 @@ describe('semembed evaluate-retrieval', () => {
 
   it("reads the reference's pickled feature dumps ({feat: {id: vector}}, ids in any order): c_ties matches its stable-order results", () => {
     const json = join(dir, 'pickle.json');
-    const fx = join(ROOT, 'tools', 'cli', 'test', 'fixtures');
-    const r = semembed([
-      'evaluate-retrieval',
-      '--hierarchy',
-      HIER,
-      '--feat',
-      join(fx, 'c_ties.feat.pickle'),
-      '--labels',
-      join(fx, 'c_ties.labels.txt'),
+    const fx = join(import.meta.dirname, 'fixtures');
+    const r = evaluateRetrieval(join(fx, 'c_ties.feat.pickle'), join(fx, 'c_ties.labels.txt'), [
       '--clip_ahp',
       '250',
       '--json',

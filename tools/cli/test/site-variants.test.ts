@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { loadModel } from '@semembed/runtime-node';
 import { makeSite } from '@semembed/runtime-web/site';
 import { buildSiteVariants } from '../src/pipeline/site-variants.js';
@@ -9,7 +10,7 @@ import { buildSiteVariants } from '../src/pipeline/site-variants.js';
 // The main job's page step: int8 (onnxruntime-web form) and fp16 variants of the trained model, calibrated on a
 // small training slice, handed to the site so the page can pick one per device.
 
-const FIX = join(import.meta.dirname, 'fixtures');
+const FIX = fixturePath('models'); // the tiny test models other packages' tests read too (@semembed/test-fixtures)
 
 describe("the pipeline's site variants", () => {
   it('writes int8 (target web) and fp16 beside the model; the site lists them; runtime-node runs each', async () => {

@@ -65,14 +65,18 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat', 'centroids']);
   checkInputs(inputs);
   checkOutputs(pathArgs(a, ['json']), inputs, a.force);
-  const [{ readClassEmbedding, readHierarchy }, { writeFileAtomic }, retrieval, { checkInHierarchy, loadTruth, nth }] =
-    await Promise.all([
-      import('@semembed/hierarchy'),
-      import('@semembed/formats'),
-      import('@semembed/retrieval'),
-      import('./retrieval-common.js'),
-    ]);
-  const { CLASSIFICATION_METRICS, classificationAccuracy, formatTable, rankClasses, readFeatures } = retrieval;
+  const [
+    { readClassEmbedding, readHierarchy },
+    { writeFileAtomic },
+    retrieval,
+    { checkInHierarchy, loadTruth, nth, referenceAccuracies },
+  ] = await Promise.all([
+    import('@semembed/hierarchy'),
+    import('@semembed/formats'),
+    import('@semembed/retrieval'),
+    import('./retrieval-common.js'),
+  ]);
+  const { CLASSIFICATION_METRICS, formatTable, rankClasses, readFeatures } = retrieval;
   const feats = a.feat;
   const names = a.label;
   const probs = a.prob_features;
@@ -127,14 +131,12 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
         `warning: ${source}: label ${String(truth[outside])} (row ${outside}) is not a class of ${path}: no mistake metrics for it`,
       );
     for (const [label, r] of decisions) {
-      const res = classificationAccuracy(top5(r.ranked, r.k), Math.min(5, r.k), columnIds, truth, (p, t) =>
-        hierarchy.lcsHeight(p, t),
-      );
-      perf.set(label, res.metrics);
+      const metrics = referenceAccuracies(r, columnIds, truth, hierarchy);
+      perf.set(label, metrics);
       if (outside >= 0) continue;
       const m = retrieval.mistakeMetrics(r.ranked, r.k, truthCols, levels, distKs);
       mistakeNames = m.names;
-      Object.assign(res.metrics, m.mean);
+      Object.assign(metrics, m.mean);
       mistakes.set(
         label,
         a.bootstrap > 0 ? retrieval.mistakeIntervals(m, { resamples: a.bootstrap, seed: a.seed }) : m.mean,
@@ -154,13 +156,4 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
       a.json,
       JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n',
     );
-}
-
-/** The first min(5, k) columns of each n x k ranking (the reference's accuracies look at the top 5). */
-function top5(ranked: Int32Array, k: number): Int32Array {
-  if (k <= 5) return ranked;
-  const n = ranked.length / k;
-  const out = new Int32Array(n * 5);
-  for (let i = 0; i < n; i++) out.set(ranked.subarray(i * k, i * k + 5), i * 5);
-  return out;
 }

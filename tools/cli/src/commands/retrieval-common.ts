@@ -1,7 +1,7 @@
 // Shared by evaluate-retrieval and evaluate-classification: labels (file or dataset), hierarchy checks, progress.
 // Loaded by handlers only (after their own dynamic imports): importing the packages here is no start-up cost.
 import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@semembed/hierarchy';
-import { readLabels } from '@semembed/retrieval';
+import { classificationAccuracy, readLabels } from '@semembed/retrieval';
 import { UsageError } from '../errors.js';
 import { startProgressBar, type ProgressBar } from '../progress.js';
 
@@ -46,6 +46,30 @@ export async function loadTruth(a: {
   const ds = await loadDataset(a.dataset, { dataRoot: a.data_root, split: 'test', classes: ind2label });
   const truth = Array.from(ds.labels, (l) => (ind2label ? ind2label[l] : (ds.classIds?.[l] ?? l)));
   return { truth, source: `${a.dataset} test split in ${a.data_root}`, ind2label };
+}
+
+/**
+ * The reference's accuracies (flat, top-5, hierarchical, balanced) of a ranking of the output columns (n x k,
+ * best first), judged on the first five: evaluate-classification and the pipeline's evaluation step.
+ */
+export function referenceAccuracies(
+  r: { ranked: Int32Array; k: number },
+  columnIds: ClassId[],
+  truth: ClassId[],
+  hierarchy: Hierarchy,
+): Record<string, number> {
+  return classificationAccuracy(top5(r.ranked, r.k), Math.min(5, r.k), columnIds, truth, (p, t) =>
+    hierarchy.lcsHeight(p, t),
+  ).metrics;
+}
+
+/** The first min(5, k) columns of each n x k ranking (the reference's accuracies look at the top 5). */
+function top5(ranked: Int32Array, k: number): Int32Array {
+  if (k <= 5) return ranked;
+  const n = ranked.length / k;
+  const out = new Int32Array(n * 5);
+  for (let i = 0; i < n; i++) out.set(ranked.subarray(i * k, i * k + 5), i * 5);
+  return out;
 }
 
 export function checkInHierarchy(truth: ClassId[], hierarchy: Hierarchy, source: string, hierarchyPath: string): void {

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '@semembed/formats';
 import { join, relative } from 'node:path';
 import { classEmbeddingFacts, classEmbeddingRows, sidecarClassList } from '../sidecar-classes.js';
 import { startProgressBar } from '../progress.js';
+import { referenceAccuracies } from '../commands/retrieval-common.js';
 import { type Step, type PipelineOptions, ensureDir, paths, readJson, runSteps, writeJson } from './steps.js';
 
 type Features = { data: Float32Array; dim: number };
@@ -270,28 +271,20 @@ export async function runPipeline(
           });
           engines.add(res.engine);
           perf.set(label, res.mean);
-          const lcs = (a: number | string, b: number | string) => hierarchy.lcsHeight(a, b);
           const truth = Array.from(labels, (l) => classes[l]);
           const probs = formats.readNpy(p[which].probs);
           beyondSets.push({ label, retrieval: res, probs: { data: probs.data as Float32Array, dim: probs.shape[1] } });
-          const byProb = retrieval.rankClasses(probs.data as Float32Array, probs.shape[1], { kind: 'prob' }, 5);
           const m: Record<string, number> = {};
-          for (const [k, v] of Object.entries(
-            retrieval.classificationAccuracy(byProb.ranked, byProb.k, classes, truth, lcs).metrics,
-          ))
-            m[`${k} (softmax)`] = v;
+          // As evaluate-classification: from the probabilities, and (semantic) by the nearest class embedding.
+          const decide = (ranking: { ranked: Int32Array; k: number }, how: string) => {
+            for (const [k, v] of Object.entries(referenceAccuracies(ranking, classes, truth, hierarchy)))
+              m[`${k} (${how})`] = v;
+          };
+          decide(retrieval.rankClasses(probs.data as Float32Array, probs.shape[1], { kind: 'prob' }, 5), 'softmax');
           if (which === 'semantic') {
             const emb = hier.readClassEmbedding(p.embedding);
-            const byEmb = retrieval.rankClasses(
-              feats.data,
-              feats.dim,
-              { kind: 'centroids', centroids: emb.embedding, rows: emb.rows },
-              5,
-            );
-            for (const [k, v] of Object.entries(
-              retrieval.classificationAccuracy(byEmb.ranked, byEmb.k, classes, truth, lcs).metrics,
-            ))
-              m[`${k} (nearest class embedding)`] = v;
+            const centroids = { kind: 'centroids' as const, centroids: emb.embedding, rows: emb.rows };
+            decide(retrieval.rankClasses(feats.data, feats.dim, centroids, 5), 'nearest class embedding');
           }
           cls.set(label, m);
         }

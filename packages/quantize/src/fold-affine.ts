@@ -3,10 +3,13 @@
 // weights around it. In an int8 graph such an affine sits between a DequantizeLinear and a QuantizeLinear as float
 // broadcasts, which onnxruntime-web's wasm kernels run slower than the convolution next to it (NHWC, innermost-axis
 // broadcast); folded, the int8 kernels run back to back. Every fold is exact in real arithmetic:
-// - backward: s·Relu(Wx + c) = Relu((sW)x + sc) for s > 0 (and s·(Wx + c) for any s), into a Conv / Gemm;
-// - forward: (s·x + b) → [MaxPool] → [Transpose / Flatten / Reshape] → Gemm / MatMul with a constant weight: the
-//   constant travels through the pooling (a per-channel constant stays one; a positive scale commutes with max) and
-//   the permutations, then scales the weight's rows or adds b·W to the bias.
+// - backward: s·Relu(Wx + c) = Relu((sW)x + sc) for s > 0 (and s·(Wx + c) for any s), into a Conv / Gemm, when
+//   the scales differ by at most MAX_SPREAD (the producer's output shares one activation range);
+// - forward: x + b → [MaxPool] → [Transpose / Flatten / Reshape] → Gemm: the constant travels through the pooling
+//   (a per-channel constant stays one) and the permutations, then adds b·W to the bias. A scale is not folded
+//   forward: it would scale the weight's input rows (×15 in fashion-cnn's last layer) and spread every per-column
+//   int8 range (measured: balanced accuracy −0.4 points); such a Mul stays float (on a 2-D tensor it is cheap);
+// - an affine that cannot fold moves behind a MaxPool when one follows (same values, a quarter of the elements).
 // A Conv reader is never folded into (its zero padding would see b, not 0).
 import { DataType, getAttribute, inferShapes, makeTensor, type onnx } from '@semembed/onnx';
 import { GraphIndex, modelInput, pruneUnused } from './graph.js';
@@ -19,6 +22,13 @@ interface Affine {
   /** One value per channel (axis 1), or a single value for all. */
   values: Float32Array;
 }
+
+/**
+ * A scale folded backward makes the producer's output channels as unequal as the scale: beyond this ratio the
+ * output's one (per-tensor) int8 range leaves the small channels a few levels (fashion-cnn's dense BN, ratio 100:
+ * balanced accuracy −0.4 points); such a Mul stays float.
+ */
+export const MAX_SPREAD = 8;
 
 /** Gemm's weight axis of the output channels, or undefined when the Gemm is not a plain y = xW (+ b). */
 export function gemmWeightAxis(n: onnx.NodeProto): number | undefined {
@@ -72,6 +82,7 @@ const at = (v: Float32Array, c: number) => (v.length === 1 ? v[0] : v[c]);
 /** s·[Relu](Conv / Gemm): scales the producer's output channels instead. */
 function foldBackward(g: onnx.GraphProto, ix: GraphIndex, a: Affine): boolean {
   if (a.op !== 'Mul' || !single(ix, a.x)) return false;
+  if (Math.max(...a.values.map(Math.abs)) > MAX_SPREAD * Math.min(...a.values.map(Math.abs))) return false;
   let y = a.x;
   const relu = ix.producer.get(y);
   if (relu?.opType === 'Relu') {
@@ -150,10 +161,10 @@ function transpose(t: Dense, perm: number[]): Dense {
   return { dims, data };
 }
 
-/** (s·x | x + b) → pool / permutations → Gemm / MatMul: scales the weight's rows or adds b·W to the bias. */
+/** x + b → pool / permutations → Gemm: adds b·W to the bias. */
 function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<string, number[]>): boolean {
   const xDims = shapes.get(a.x);
-  if (!xDims) return false;
+  if (!xDims || a.op !== 'Add') return false;
   let t = fill(xDims, a.values);
   let perChannel = true;
   let cur = a.node.output[0];
@@ -161,7 +172,7 @@ function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<
     if (!single(ix, cur)) return false;
     const r = (ix.consumers.get(cur) ?? [])[0];
     const next = shapes.get(r.output[0]);
-    if (r.opType === 'MaxPool' && perChannel && next && (a.op === 'Add' || a.values.every((v) => v > 0))) {
+    if (r.opType === 'MaxPool' && perChannel && next) {
       if (r.output.length > 1) return false;
       t = fill(next, a.values);
     } else if (r.opType === 'Transpose') {
@@ -171,7 +182,7 @@ function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<
     } else if ((r.opType === 'Flatten' || r.opType === 'Reshape') && next) {
       t = { dims: next, data: t.data };
       perChannel = false;
-    } else if ((r.opType === 'Gemm' || r.opType === 'MatMul') && r.input[0] === cur) {
+    } else if (r.opType === 'Gemm' && r.input[0] === cur) {
       return intoDense(g, ix, a, r, t);
     } else return false;
     cur = r.output[0];
@@ -179,7 +190,7 @@ function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<
 }
 
 function intoDense(g: onnx.GraphProto, ix: GraphIndex, a: Affine, r: onnx.NodeProto, t: Dense): boolean {
-  const axis = r.opType === 'Gemm' ? gemmWeightAxis(r) : 1;
+  const axis = gemmWeightAxis(r);
   const w = ix.floatInitializer(r.input[1]);
   const dims = w?.t.dims.map(Number);
   if (!w || !dims || dims.length !== 2 || axis === undefined || t.dims.length !== 2) return false;
@@ -187,18 +198,11 @@ function intoDense(g: onnx.GraphProto, ix: GraphIndex, a: Affine, r: onnx.NodePr
   if (t.data.length !== k) return false;
   // Weight element (row i of K, column j of N).
   const wi = (i: number, j: number) => (axis === 1 ? i * n + j : j * k + i);
-  if (a.op === 'Mul') {
-    const wd = new Float32Array(w.data.length);
-    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) wd[wi(i, j)] = w.data[wi(i, j)] * t.data[i];
-    setInit(g, ix, r, 1, dims, wd);
-  } else {
-    if (r.opType === 'MatMul') return false;
-    const bias = r.input[2] ? ix.floatInitializer(r.input[2]) : undefined;
-    if (r.input[2] && (!bias || bias.data.length !== n)) return false;
-    const bd = bias ? Float32Array.from(bias.data) : new Float32Array(n);
-    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) bd[j] += t.data[i] * w.data[wi(i, j)];
-    setInit(g, ix, r, 2, [n], bd);
-  }
+  const bias = r.input[2] ? ix.floatInitializer(r.input[2]) : undefined;
+  if (r.input[2] && (!bias || bias.data.length !== n)) return false;
+  const bd = bias ? Float32Array.from(bias.data) : new Float32Array(n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) bd[j] += t.data[i] * w.data[wi(i, j)];
+  setInit(g, ix, r, 2, [n], bd);
   drop(g, ix, a);
   return true;
 }

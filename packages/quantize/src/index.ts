@@ -9,7 +9,7 @@ export {
   type Range,
 } from './calibrate.js';
 export { quantizeStatic, MIN_INT8_DEPTH, type StaticOptions, type QuantizeReport } from './static-int8.js';
-export { foldAffine } from './fold-affine.js';
+export { foldAffine, MAX_SPREAD } from './fold-affine.js';
 export { quantizeDynamic, type DynamicOptions } from './dynamic-int8.js';
 export { convertFp16, FP16_BLOCK, type Fp16Options } from './fp16.js';
 export { activationParams, quantizeWeights, quantizeBias, roundEven } from './qparams.js';

@@ -11,7 +11,7 @@ import {
   readModel,
   writeModel,
 } from '@semembed/onnx';
-import { foldAffine, quantizeModel } from '../src/index.js';
+import { foldAffine, MAX_SPREAD, quantizeModel } from '../src/index.js';
 import { maxAbsDiff, onnxCheck, run, tmp, uniform } from './helpers.js';
 
 // The `target: 'web'` int8 form on a model shaped like fashion-cnn (BatchNormalization after each ReLU, left by the
@@ -106,6 +106,19 @@ describe('foldAffine: exact folds of BatchNormalization-after-ReLU affines', () 
     expect(o.filter((t) => t === 'Add')).toHaveLength(1);
     expect(o.indexOf('Add')).toBe(o.indexOf('MaxPool') + 1);
     expect(n).toBe(6);
+  });
+
+  it('scales more than MAX_SPREAD apart stay a float Mul (moved behind the pool), same outputs', async () => {
+    const bytes = fashionLike([0.2, 0.7, 2, 1.1, 0.9, 3, 1.2, 0.6]);
+    const m = readModel(bytes);
+    foldAffine(m);
+    const folded = writeModel(m);
+    const o = ops(folded);
+    expect(MAX_SPREAD).toBe(8);
+    expect(o.filter((t) => t === 'Mul')).toHaveLength(1);
+    expect(o.slice(o.indexOf('MaxPool'), o.indexOf('MaxPool') + 3)).toEqual(['MaxPool', 'Mul', 'Add']);
+    const a = (await run(bytes, x, SHAPE)).emb;
+    expect(maxAbsDiff((await run(folded, x, SHAPE)).emb, a)).toBeLessThan(1e-4);
   });
 
   it('a negative scale after a ReLU is not folded backward nor moved through the pool', async () => {

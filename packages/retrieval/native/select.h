@@ -62,6 +62,25 @@ T rowMin(const T* x, int n) {
   return lo;
 }
 
+// Calls visit(i), in ascending i, for every i with bk[i] <= bmax (and maybe some others): the nearer part of a row
+// is often small (a class's farthest member at 7-25 % of the ranking), so 8 buckets are tested at once and only
+// the qualifying ones are visited.
+template <typename F>
+void upTo(const uint16_t* bk, int n, int bmax, F visit) {
+  int i = 0;
+#ifdef __SSE2__
+  const __m128i lim = _mm_set1_epi16(static_cast<int16_t>(bmax + 1));  // buckets < 2^14: signed compare is fine
+  for (; i + 8 <= n; i += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bk + i));
+    // one bit per qualifying lane, visited in ascending order
+    for (unsigned m = _mm_movemask_epi8(_mm_packs_epi16(_mm_cmplt_epi16(v, lim), _mm_setzero_si128())); m;
+         m &= m - 1)
+      visit(i + __builtin_ctz(m));
+  }
+#endif
+  for (; i < n; i++) visit(i);
+}
+
 template <typename T>
 class RowSelector {
  public:
@@ -104,9 +123,9 @@ class RowSelector {
     std::memset(flag, 0, B);
     if (members)
       for (int j = 0; j < P; j++)
-        if (members[j] != qid) flag[bk[members[j]]] = 2;
+        if (members[j] != qid) flag[bk[members[j]]] = 1;
     // the items of member buckets grouped by bucket, with their distances; other buckets write to a dummy slot
-    // that never advances (branch-free: which items qualify is data-dependent and unpredictable)
+    // that never advances
     int* fill = fill_.data();
     int at = 0;
     for (int b = 0; b < B; b++)
@@ -120,31 +139,21 @@ class RowSelector {
     int* grp = grp_.data();
     T* grpD = grpD_.data();
     int nc = 0;
-    if (at < (n >> 4)) {
-      // few member-bucket items (members near the query, the usual case): one rarely taken branch per item
-      for (int b = 0; b <= tb; b++) flag[b] |= 1;
-      for (int i = 0; i < n; i++) {
-        const int b = bk[i];
-        if (flag[b]) {
-          if (flag[b] & 1) cand[nc++] = i;
-          if (flag[b] & 2) {
-            const int f = fill[b]++;
-            grp[f] = i;
-            grpD[f] = row[i];
-          }
-        }
+    int bmax = tb;  // items of higher buckets are neither candidates nor in a member's bucket
+    for (int b = B - 1; b > tb; b--)
+      if (flag[b]) {
+        bmax = b;
+        break;
       }
-      for (int b = 0; b <= tb; b++) flag[b] &= 2;
-    } else {
-      for (int i = 0; i < n; i++) {
-        const int b = bk[i], f = fill[b];
-        cand[nc] = i;
-        nc += b <= tb;
-        grp[f] = i;
-        grpD[f] = row[i];
-        fill[b] = f + (flag[b] >> 1);
-      }
-    }
+    // branch-free per visited item (which items qualify is data-dependent, hence unpredictable)
+    upTo(bk, n, bmax, [&](int i) {
+      const int b = bk[i], f = fill[b];
+      cand[nc] = i;
+      nc += b <= tb;
+      grp[f] = i;
+      grpD[f] = row[i];
+      fill[b] = f + flag[b];
+    });
     auto before = [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); };
     if (nc > m) std::nth_element(cand, cand + m, cand + nc, before);
     std::sort(cand, cand + m, before);

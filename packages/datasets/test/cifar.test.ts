@@ -17,6 +17,20 @@ function copyDir(from: string, to: string): string {
   return to;
 }
 
+/** Fixture ids from..from+n-1: the images make_fixtures.py wrote in that order. */
+const ids = (n: number, from: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+/** The split holds exactly the fixture images `ids`, in order, with the labels `label` gives them; returns ids. */
+function expectSplit(
+  split: { images: Uint8Array; labels: Int32Array },
+  fixtureIds: number[],
+  label: (id: number) => number,
+) {
+  expectImages(split.images, fixtureIds);
+  expect(Array.from(split.labels)).toEqual(fixtureIds.map(label));
+  return fixtureIds;
+}
+
 function expectImages(images: Uint8Array, ids: number[]): void {
   expect(images.length).toBe(ids.length * 3072);
   ids.forEach((id, k) => {
@@ -37,12 +51,8 @@ describe('CIFAR-10 readers', () => {
       expect(progress).toEqual(
         [1, 2, 3, 4, 5].map((i) => `reading train batches ${i}/5`).concat(['reading test batches 1/1']),
       );
-      const trainIds = Array.from({ length: C10_TRAIN }, (_, i) => i);
-      const testIds = Array.from({ length: C10_TEST }, (_, i) => 1000 + i);
-      expectImages(train.images, trainIds);
-      expectImages(test.images, testIds);
-      expect(Array.from(train.labels)).toEqual(trainIds.map(lbl10));
-      expect(Array.from(test.labels)).toEqual(testIds.map(lbl10));
+      const trainIds = expectSplit(train, ids(C10_TRAIN, 0), lbl10);
+      expectSplit(test, ids(C10_TEST, 1000), lbl10);
       expect(train.shape).toEqual([32, 32, 3]);
       expect(train.numClasses).toBe(10);
       expect(train.classNames).toEqual([
@@ -120,12 +130,8 @@ describe('CIFAR-100 readers', () => {
     it(`reads the ${dir} layout with fine and coarse labels`, async () => {
       const root = join(FIXTURES, dir);
       const { train, test } = await loadDatasetSplits('CIFAR-100', { dataRoot: root });
-      const trainIds = Array.from({ length: C100_TRAIN }, (_, i) => i);
-      const testIds = Array.from({ length: C100_TEST }, (_, i) => 5000 + i);
-      expectImages(train.images, trainIds);
-      expectImages(test.images, testIds);
-      expect(Array.from(train.labels)).toEqual(trainIds.map(fine100));
-      expect(Array.from(test.labels)).toEqual(testIds.map(fine100));
+      const trainIds = expectSplit(train, ids(C100_TRAIN, 0), fine100);
+      expectSplit(test, ids(C100_TEST, 5000), fine100);
       expect(train.numClasses).toBe(100);
       expect(train.classNames?.[42]).toBe('class_42');
       expect(train.augmentation).toMatchObject({ kind: 'keras', zoom: null });

@@ -185,6 +185,7 @@ napi_value Init(napi_env env, napi_value exports) {
   semembed::registerMatMul(env, exports);
   semembed::registerPool(env, exports);
   semembed::registerBatchNorm(env, exports);
+  semembed::registerSgd(env, exports);
   return exports;
 }
 

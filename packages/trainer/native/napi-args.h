@@ -40,5 +40,7 @@ void registerMatMul(napi_env env, napi_value exports);
 void registerPool(napi_env env, napi_value exports);
 // Adds bnForward and bnBackward (batchnorm.cc).
 void registerBatchNorm(napi_env env, napi_value exports);
+// Adds sgdStep (sgd.cc).
+void registerSgd(napi_env env, napi_value exports);
 
 }  // namespace semembed

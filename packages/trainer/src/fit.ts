@@ -9,6 +9,7 @@ import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect,
 import { decayedLr, type LrSchedule } from './schedules.js';
 import { besselCorrection } from './batchnorm.js';
 import { parallelGradients, type GradientWorkers } from './parallel.js';
+import { sgdStepNative } from './sgd-kernel.js';
 
 type Tf = typeof tfType;
 
@@ -65,10 +66,33 @@ export class KerasSGD {
     return decayedLr(this.lr, this.opts.decay, this.iterations);
   }
 
+  private momentumOf(v: tfType.Variable): tfType.Variable {
+    let m = this.momenta.get(v.name);
+    if (!m) {
+      const tf = this.tf;
+      m = tf.tidy(() => tf.keep(tf.variable(tf.zerosLike(v), false, `${v.name}/momentum`)));
+      this.momenta.set(v.name, m);
+    }
+    return m;
+  }
+
   apply(vars: tfType.Variable[], grads: tfType.NamedTensorMap): void {
     const tf = this.tf;
     const lr = this.effectiveLr();
     const { momentum, nesterov, clipnorm } = this.opts;
+    // wasm: one native kernel over all weights (sgd-kernel.ts), the same float32 operations as below
+    const moms = vars.map((v) => this.momentumOf(v));
+    const gs = vars.map((v) => grads[v.name]);
+    const next = sgdStepNative(tf, vars, gs, moms, { lr, momentum, nesterov, clipnorm });
+    if (next) {
+      vars.forEach((v, i) => {
+        moms[i].assign(next[2 * i + 1]);
+        v.assign(next[2 * i]);
+      });
+      tf.dispose(next);
+      this.iterations += 1;
+      return;
+    }
     tf.tidy(() => {
       let scale: tfType.Scalar | null = null;
       if (clipnorm > 0) {
@@ -80,11 +104,7 @@ export class KerasSGD {
       for (const v of vars) {
         let g = grads[v.name];
         if (scale) g = tf.mul(g, scale);
-        let m = this.momenta.get(v.name);
-        if (!m) {
-          m = tf.keep(tf.variable(tf.zerosLike(v), false, `${v.name}/momentum`));
-          this.momenta.set(v.name, m);
-        }
+        const m = this.momentumOf(v);
         const newM = tf.sub(tf.mul(m, momentum), tf.mul(g, lr));
         m.assign(newM);
         const newP = nesterov ? tf.add(v, tf.sub(tf.mul(newM, momentum), tf.mul(g, lr))) : tf.add(v, newM);

@@ -23,6 +23,8 @@ export interface NativeConv {
   matmul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Float32Array): void;
   /** Max-pooling gradient (first strictly greatest of a window); dims: n h w c oh ow sh sw kh kw pt pl. */
   maxPoolGrad?(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Float32Array): void;
+  /** Keras SGD over all weights: arrays p, g, m, p', m' per weight; hyper lr, momentum, nesterov, clipnorm. */
+  sgdStep?(arrays: F32[], hyper: number[]): number;
   /** out = dy * step(x): the Relu gradient in one pass. */
   reluGrad?(dy: F32, x: F32, out: F32): void;
   /** BatchNorm training forward over the last axis: y, per-channel mean and biased variance. */

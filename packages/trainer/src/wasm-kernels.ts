@@ -13,6 +13,7 @@ import { convInfoOf, nativeKernels } from './native-kernels.js';
 import { registerBatchNormGradient } from './bn-gradients.js';
 import { elementwiseKernels } from './wasm-elementwise.js';
 import { registerReluGradient, unregisterReluGradient } from './relu-grad.js';
+import { registerSgdKernel, unregisterSgdKernel } from './sgd-kernel.js';
 import { registerBatchNormTraining, unregisterBatchNormTraining } from './bn-train.js';
 
 type Tf = typeof tfType;
@@ -410,12 +411,15 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   if (!bnTrain) unregisterBatchNormTraining(tf);
   const reluGrad = elementwise !== undefined && registerReluGradient(tf, backend, elementwise);
   if (!reluGrad) unregisterReluGradient(tf);
+  const sgd = elementwise !== undefined && registerSgdKernel(tf, backend, elementwise);
+  if (!sgd) unregisterSgdKernel(tf);
   installedFor = backend;
   installedList = [
     ...Object.keys(mine),
     'FusedBatchNorm/Sum/Mean gradients',
     ...(bnTrain ? ['BatchNormTraining'] : []),
     ...(reluGrad ? ['Relu gradient'] : []),
+    ...(sgd ? ['SGD step'] : []),
   ];
   return [...installedList];
 }

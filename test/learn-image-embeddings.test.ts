@@ -9,6 +9,16 @@ import ort from 'onnxruntime-node';
 import { semembed, spawnSemembed } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lie-'));
+
+/** `learn-image-embeddings --dataset FashionMNIST --embedding <embedding> ...more`: the command line of these tests. */
+const learnArgs = (embedding: string, ...more: string[]) => [
+  'learn-image-embeddings',
+  '--dataset',
+  'FashionMNIST',
+  '--embedding',
+  embedding,
+  ...more,
+];
 const emb = join(dir, 'fashion.unitsphere.json');
 
 beforeAll(() => {
@@ -27,11 +37,7 @@ beforeAll(() => {
 describe('semembed learn-image-embeddings', () => {
   it('trains on a few hundred Fashion-MNIST images and writes model, weights and features', async () => {
     const r = semembed(
-      [
-        'learn-image-embeddings',
-        '--dataset',
-        'FashionMNIST',
-        '--embedding',
+      learnArgs(
         emb,
         '--cls_weight',
         '0.1',
@@ -53,7 +59,7 @@ describe('semembed learn-image-embeddings', () => {
         join(dir, 'w.h5'),
         '--feature_dump',
         join(dir, 'f.npy'),
-      ],
+      ),
       { timeout: 170_000 },
     );
     expect(r.stderr).toBe('');
@@ -89,21 +95,9 @@ describe('semembed learn-image-embeddings', () => {
   }, 180_000);
 
   it('--no_progress prints only the final performance', () => {
-    const r = semembed([
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
-      'onehot',
-      '--epochs',
-      '1',
-      '--limit',
-      '100',
-      '--backend',
-      'wasm',
-      '--no_progress',
-      '--no-validate',
-    ]);
+    const r = semembed(
+      learnArgs('onehot', '--epochs', '1', '--limit', '100', '--backend', 'wasm', '--no_progress', '--no-validate'),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       expect.stringMatching(/^\[[0-9.]+, [0-9.]+\]$/),
@@ -113,60 +107,24 @@ describe('semembed learn-image-embeddings', () => {
   }, 120_000);
 
   it('bad input: one line, exit 1 (2 for a bad flag value)', () => {
-    const r = semembed([
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
-      join(dir, 'missing.json'),
-    ]);
+    const r = semembed(learnArgs(join(dir, 'missing.json')));
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^semembed: .*missing\.json/);
-    const r2 = semembed([
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
-      'onehot',
-      '--data_root',
-      join(dir, 'nodata'),
-      '--limit',
-      '10',
-    ]);
+    const r2 = semembed(learnArgs('onehot', '--data_root', join(dir, 'nodata'), '--limit', '10'));
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/^semembed: .*nodata/);
-    const r3 = semembed([
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
-      'onehot',
-      '--epochs',
-      '0',
-    ]);
+    const r3 = semembed(learnArgs('onehot', '--epochs', '0'));
     expect(r3.code).toBe(2);
     expect(r3.stderr).toBe("semembed: --epochs must be an integer >= 1, got '0'\n");
-    const r4 = semembed([
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
-      'onehot',
-      '--workers',
-      'two',
-    ]);
+    const r4 = semembed(learnArgs('onehot', '--workers', 'two'));
     expect(r4.code).toBe(2);
     expect(r4.stderr).toMatch(/^semembed: --workers must be auto or an integer from 1 to 64, got 'two'/);
   }, 60_000);
 
   it('Ctrl-C writes a snapshot and exits cleanly; the same command resumes', async () => {
     const snap = join(dir, 'snap.h5');
-    const args = [
-      'learn-image-embeddings',
-      '--dataset',
-      'FashionMNIST',
-      '--embedding',
+    const args = learnArgs(
       'onehot',
       '--epochs',
       '200',
@@ -183,7 +141,7 @@ describe('semembed learn-image-embeddings', () => {
       '1:0.01,200',
       '--snapshot',
       snap,
-    ];
+    );
     const run = spawnSemembed(args);
     const timer = setInterval(() => {
       if (/^Epoch 2 /m.test(run.stdout())) {

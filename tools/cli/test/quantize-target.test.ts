@@ -2,11 +2,12 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturePath } from '@semembed/test-fixtures';
 import { semembed } from './run.js';
 
 // `semembed quantize --target web`: the int8 form for onnxruntime-web, chosen on the command line.
 
-const FIX = join(import.meta.dirname, 'fixtures');
+const FIX = fixturePath('models'); // the tiny test models other packages' tests read too (@semembed/test-fixtures)
 
 describe('semembed quantize --target', () => {
   it('--target web writes the web form (recorded in the sidecar); a bad target exits 2 before any work', () => {

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fixturePath } from '@semembed/test-fixtures';
 import type { Similarities } from '../src/index.js';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const REF = join(FIXTURES, 'reference');
+/** The reference implementation's outputs (metrics/, hierarchies/), shared with the CLI and hierarchy tests. */
+export const REF = fixturePath('cvjena/reference');
 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -13,8 +12,7 @@ export function readJson<T = any>(path: string): T {
 
 /** Class similarities exactly as the reference computes them, from its dumped integer matrices. */
 export function cifarSimilarities(): { classes: number[]; sims: Similarities } {
-  // shared with the hierarchy tests: one copy, in @semembed/test-fixtures
-  const h = readJson(fixturePath('cvjena/reference/hierarchies/cifar.json'));
+  const h = readJson(join(REF, 'hierarchies', 'cifar.json'));
   const C = h.classes.length;
   const WUP = new Float64Array(C * C);
   const LCS_HEIGHT = new Float64Array(C * C);

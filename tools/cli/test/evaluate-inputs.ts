@@ -1,16 +1,18 @@
 // The inputs the evaluate-retrieval / evaluate-classification tests share, written as the files a user passes: the
-// reference's a_noise_s0p1 case (packages/retrieval's reference outputs of cvjena/semantic-embeddings), the
+// reference's a_noise_s0p1 case (outputs of cvjena/semantic-embeddings, in @semembed/test-fixtures), the
 // CIFAR-100 taxonomy, and class files whose columns are a few CIFAR classes.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '@semembed/formats';
 import { readHierarchy, writeClassEmbedding } from '@semembed/hierarchy';
+import { fixturePath } from '@semembed/test-fixtures';
 import { ROOT, semembed } from './run.js';
 
 export const HIER = 'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt';
 export const hierarchy = readHierarchy(join(ROOT, HIER));
-export const REF = join(ROOT, 'packages', 'retrieval', 'test', 'fixtures', 'reference', 'metrics');
+/** The reference's retrieval metrics on given inputs (cvjena/semantic-embeddings, in @semembed/test-fixtures). */
+export const REF = fixturePath('cvjena/reference/metrics');
 
 /** The reference case a_noise_s0p1 in a new folder: float64 / float32 features, labels as .txt and int64 .npy. */
 export function referenceCase(prefix: string) {

@@ -1,5 +1,5 @@
 // evaluate-retrieval end to end (real FAISS, real files) against the reference's own results
-// (packages/retrieval/test/fixtures/reference: cvjena/semantic-embeddings hierarchical_precision outputs).
+// (@semembed/test-fixtures' cvjena/reference/metrics: cvjena/semantic-embeddings hierarchical_precision outputs).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -6,22 +6,23 @@ import { isUserError } from './errors.js';
 import { printable } from './printable.js';
 import { describeFsError } from './fs-errors.js';
 import { FlagError, declaredFlags, suggestFlag, withSpellingAliases } from './options.js';
-import { computeClassEmbeddingCommand } from './commands/compute-class-embedding.js';
-import { convertCommand } from './commands/convert.js';
-import { importCommand } from './commands/import.js';
-import { learnImageEmbeddingsCommand } from './commands/learn-image-embeddings.js';
-import { embedCommand } from './commands/embed.js';
-import { serveCommand } from './commands/serve.js';
-import { evaluateRetrievalCommand } from './commands/evaluate-retrieval.js';
-import { evaluateClassificationCommand } from './commands/evaluate-classification.js';
-import { indexBuildCommand } from './commands/index-build.js';
-import { pipelineCommand } from './commands/pipeline.js';
-import { benchCommand } from './commands/bench.js';
-import { webSiteCommand } from './commands/web-site.js';
-import { benchmarkCommand } from './commands/benchmark.js';
-import { quantizeCommand } from './commands/quantize.js';
+import * as computeClassEmbeddingCommand from './commands/compute-class-embedding.js';
+import * as convertCommand from './commands/convert.js';
+import * as importCommand from './commands/import.js';
+import * as learnImageEmbeddingsCommand from './commands/learn-image-embeddings.js';
+import * as embedCommand from './commands/embed.js';
+import * as serveCommand from './commands/serve.js';
+import * as evaluateRetrievalCommand from './commands/evaluate-retrieval.js';
+import * as evaluateClassificationCommand from './commands/evaluate-classification.js';
+import * as indexBuildCommand from './commands/index-build.js';
+import * as pipelineCommand from './commands/pipeline.js';
+import * as benchCommand from './commands/bench.js';
+import * as webSiteCommand from './commands/web-site.js';
+import * as benchmarkCommand from './commands/benchmark.js';
+import * as quantizeCommand from './commands/quantize.js';
 
-// One line per subcommand; each lives in src/commands/<name>.ts (see command.ts for what a command declares).
+// One line per subcommand; each is a module src/commands/<name>.ts exporting command, describe, builder and handler
+// (yargs' command-module form; see command.ts).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
 export const commands: Command<any>[] = [
   computeClassEmbeddingCommand,

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { FlagError, intOption, numberOption, showProgress, withProgressOptions } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
@@ -23,7 +23,11 @@ const variants = (v: unknown): { name: string; onnx: string }[] =>
     return { name: item.slice(0, eq).trim(), onnx: item.slice(eq + 1).trim() };
   });
 
-const builder = (y: Argv) =>
+export const command = 'benchmark [model]';
+export const describe =
+  'Benchmark a model on every runtime here (latency, throughput, server QPS, cold start) with output parity';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     withForceOption(y)
       .positional('model', {
@@ -112,14 +116,7 @@ const builder = (y: Argv) =>
   );
 
 /** `semembed benchmark MODEL`: every runtime, four scenarios, accuracy beside speed (@semembed/benchmark). */
-export const benchmarkCommand = defineCommand({
-  command: 'benchmark [model]',
-  describe: 'Benchmark a model on every runtime here (latency, throughput, server QPS, cold start) with output parity',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   // Loaded here: ONNX Runtime, TF.js and playwright would slow every other subcommand's start.
   const bm = await import('@semembed/benchmark');
   if (a.schema) {

@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { EMBEDDING_METHODS } from '../choices.js';
 import { intOption, withTaxonomyOptions } from '../options.js';
 import { UsageError } from '../errors.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
-const builder = (y: Argv) =>
+export const command = 'compute-class-embedding';
+export const describe = 'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)';
+
+export const builder = (y: Argv) =>
   withTaxonomyOptions(withForceOption(y))
     .option('class_list', {
       type: 'string',
@@ -35,14 +38,6 @@ const builder = (y: Argv) =>
       'the reference README command (unitsphere is the default method, as in the reference)',
     );
 
-/** compute_class_embedding.py: class embeddings from a taxonomy, with the reference's flags and printout. */
-export const computeClassEmbeddingCommand = defineCommand({
-  command: 'compute-class-embedding',
-  describe: 'Compute class embeddings from a taxonomy (reference: compute_class_embedding.py)',
-  builder,
-  handler: run,
-});
-
 /**
  * The dense methods hold about three n×n float64 matrices (distances, similarities, the result); past the
  * machine's memory (or V8's largest typed array) that is a typed-array RangeError after the slow part. Say it up
@@ -62,7 +57,8 @@ async function checkDenseMemory(n: number, method: string, numDim: number | unde
   }
 }
 
-async function run(args: ArgsOf<typeof builder>): Promise<void> {
+/** compute_class_embedding.py: class embeddings from a taxonomy, with the reference's flags and printout. */
+export async function handler(args: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(args, ['hierarchy', 'class_list']);
   checkInputs(inputs);
   checkOutputs([{ path: args.out, flag: '--out' }], inputs, args.force);

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { ConvertResult } from '@semembed/converter';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption } from '../options.js';
@@ -110,7 +110,10 @@ export async function runVerify(
   }
 }
 
-const builder = (y: Argv) =>
+export const command = 'convert <input> <output>';
+export const describe = 'Convert a Keras .h5 model to ONNX (+ a JSON sidecar with input, preprocessing and outputs)';
+
+export const builder = (y: Argv) =>
   commonConvertOptions(
     withForceOption(y)
       .positional('input', {
@@ -147,14 +150,7 @@ const builder = (y: Argv) =>
     .example('$0 convert weights.h5 model.onnx --config model.json', 'save_weights output + model.to_json()');
 
 /** Keras .h5 -> ONNX + sidecar. */
-export const convertCommand = defineCommand({
-  command: 'convert <input> <output>',
-  describe: 'Convert a Keras .h5 model to ONNX (+ a JSON sidecar with input, preprocessing and outputs)',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const { convertKeras, sidecarPathFor, checkLambdaKind } = await import('@semembed/converter');
   checkLambdas(a.lambda, checkLambdaKind);
   // The README's own `convert weights.h5 model.onnx --config model.json` would replace the config with the sidecar.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { FlagError, intOption, showProgress, withProgressOptions } from '../options.js';
 import { checkOutputs, withForceOption } from '../write-safety.js';
@@ -29,7 +29,10 @@ const npyPath = (flag: string) => (v: string) => {
   return v;
 };
 
-const builder = (y: Argv) =>
+export const command = 'embed';
+export const describe = 'Embed images with an ONNX model: features .npy plus ids (and class-folder labels) beside it';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     withRuntimeOptions(
       withForceOption(y)
@@ -64,14 +67,7 @@ const builder = (y: Argv) =>
   );
 
 /** Images -> features .npy (+ ids / labels beside it) with an ONNX model, for evaluation and galleries. */
-export const embedCommand = defineCommand({
-  command: 'embed',
-  describe: 'Embed images with an ONNX model: features .npy plus ids (and class-folder labels) beside it',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const out = a.out;
   const side = out.slice(0, -'.npy'.length);
   checkOutputs(

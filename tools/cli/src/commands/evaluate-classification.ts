@@ -1,12 +1,16 @@
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
-const builder = (y: Argv) =>
+export const command = 'evaluate-classification';
+export const describe =
+  'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)';
+
+export const builder = (y: Argv) =>
   withLabelSourceOptions(withTaxonomyOptions(withForceOption(y)))
     .option('classes_from', {
       type: 'string',
@@ -54,14 +58,7 @@ const builder = (y: Argv) =>
  * embeddings classified by the nearest class embedding (--centroids). The reference's linear-SVM path needs
  * Keras feature extraction of the training set and is not offered.
  */
-export const evaluateClassificationCommand = defineCommand({
-  command: 'evaluate-classification',
-  describe: 'Flat, top-5, hierarchical and balanced accuracy (reference: evaluate_classification_accuracy.py)',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat', 'centroids']);
   checkInputs(inputs);
   checkOutputs(pathArgs(a, ['json']), inputs, a.force);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import {
   intOption,
@@ -14,7 +14,11 @@ import {
 } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
-const builder = (y: Argv) =>
+export const command = 'evaluate-retrieval';
+export const describe =
+  'Hierarchical precision, mAHP(@K) and mAP of nearest-neighbour retrieval (reference: evaluate_retrieval.py)';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     withLabelSourceOptions(withTaxonomyOptions(withForceOption(y)))
       .option('classes_from', {
@@ -111,15 +115,7 @@ const builder = (y: Argv) =>
   );
 
 /** evaluate_retrieval.py: every test image queries all others; hierarchical precision, mAHP, mAP per feature set. */
-export const evaluateRetrievalCommand = defineCommand({
-  command: 'evaluate-retrieval',
-  describe:
-    'Hierarchical precision, mAHP(@K) and mAP of nearest-neighbour retrieval (reference: evaluate_retrieval.py)',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat']);
   checkInputs(inputs);
   const plots =

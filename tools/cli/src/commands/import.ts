@@ -1,12 +1,16 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
 import { checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { sidecarClasses } from '../sidecar-classes.js';
 import { checkLambdas, commonConvertOptions, describeResult, runVerify } from './convert.js';
 
-const builder = (y: Argv) =>
+export const command = 'import [name]';
+export const describe =
+  'Download a released model of the reference (models/catalog.json) and convert it to ONNX; or import a local .h5 with --from';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     commonConvertOptions(
       withForceOption(y)
@@ -43,15 +47,7 @@ const builder = (y: Argv) =>
     .example('$0 import --from cifar.model.h5 --architecture resnet-110-wfc --dataset CIFAR-100', 'offline');
 
 /** Released models by catalog name (download + convert), or a local .h5 with --from (offline). */
-export const importCommand = defineCommand({
-  command: 'import [name]',
-  describe:
-    'Download a released model of the reference (models/catalog.json) and convert it to ONNX; or import a local .h5 with --from',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const { importModel, readCatalog, checkLambdaKind } = await import('@semembed/converter');
   checkLambdas(a.lambda, checkLambdaKind);
   if (a.list) {

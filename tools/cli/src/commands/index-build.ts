@@ -1,10 +1,13 @@
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
-const builder = (y: Argv) =>
+export const command = 'index <action>';
+export const describe = 'FAISS indices of feature galleries (build: from .npy features, report recall vs exact)';
+
+export const builder = (y: Argv) =>
   withForceOption(y)
     .positional('action', {
       choices: ['build'] as const,
@@ -48,14 +51,7 @@ const builder = (y: Argv) =>
     .option('k', intOption('k', { min: 1, default: 10, describe: 'recall@k' }));
 
 /** `semembed index build`: a FAISS index of a feature gallery (exact Flat or a factory string), with its recall. */
-export const indexBuildCommand = defineCommand({
-  command: 'index <action>',
-  describe: 'FAISS indices of feature galleries (build: from .npy features, report recall vs exact)',
-  builder,
-  handler: build,
-});
-
-async function build(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(a, ['features', 'labels', 'hierarchy']);
   checkInputs(inputs);
   checkOutputs(

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { EpochLog, ProgressEvent } from '@semembed/trainer';
 import type { ProgressBar } from '../progress.js';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { BACKEND_NAMES, LOSSES, LR_SCHEDULES } from '../choices.js';
 import { UsageError } from '../errors.js';
 import { intOption, numberOption, showProgress, withProgressOptions, workersOption } from '../options.js';
@@ -9,7 +9,10 @@ import { checkOutputs, withForceOption } from '../write-safety.js';
 
 const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed(d));
 
-const builder = (y: Argv) =>
+export const command = 'learn-image-embeddings';
+export const describe = 'Learn to map images onto class embeddings (reference: learn_image_embeddings.py)';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     withForceOption(y)
       .group(['dataset', 'data_root', 'embedding', 'limit'], 'Data parameters:')
@@ -195,14 +198,7 @@ const builder = (y: Argv) =>
   );
 
 /** learn_image_embeddings.py: train a CNN to map images onto class embeddings. */
-export const learnImageEmbeddingsCommand = defineCommand({
-  command: 'learn-image-embeddings',
-  describe: 'Learn to map images onto class embeddings (reference: learn_image_embeddings.py)',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   // Checked before training: an hour of training must not end in replacing the model the user fine-tunes from.
   const inputs = [
     { path: a.embedding === 'onehot' ? undefined : a.embedding, flag: '--embedding' },
@@ -338,3 +334,6 @@ async function run(a: ArgsOf<typeof builder>): Promise<void> {
     process.off('SIGINT', onSigint);
   }
 }
+
+/** The command as one object, for callers that parse with it directly (test/flags.test.ts). */
+export const learnImageEmbeddingsCommand = { command, describe, builder, handler };

@@ -1,12 +1,16 @@
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { EMBEDDING_METHODS } from '../choices.js';
 import { checkOptions, paths, type PipelineOptions } from '../pipeline/steps.js';
 import { intOption, numberOption, showProgress, withProgressOptions, workersOption } from '../options.js';
 
-const builder = (y: Argv) =>
+export const command = ['pipeline', 'run'];
+export const describe =
+  'Run the whole method end to end: class embeddings, training (+ a classification baseline), ONNX export, features, evaluation, report';
+
+export const builder = (y: Argv) =>
   withProgressOptions(
     y
       .option('out', {
@@ -91,15 +95,7 @@ const builder = (y: Argv) =>
   );
 
 /** The main job: the whole method end to end, by default on the embedded Fashion-MNIST. */
-export const pipelineCommand = defineCommand({
-  command: ['pipeline', 'run'],
-  describe:
-    'Run the whole method end to end: class embeddings, training (+ a classification baseline), ONNX export, features, evaluation, report',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   // The default taxonomy ships with the repository: find it from this file, wherever the CLI is started.
   const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
   const hierarchy = resolve(

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, numberOption } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
@@ -9,7 +9,11 @@ const METHODS = ['minmax', 'percentile', 'entropy'] as const;
 const OBJECTIVES = ['size', 'latency'] as const;
 const TARGETS = ['cpu', 'web'] as const;
 
-const builder = (y: Argv) =>
+export const command = 'quantize <in> <out>';
+export const describe =
+  'Quantise an ONNX model (int8 QDQ, fp16, dynamic int8), or keep the smallest variant within --max_drop';
+
+export const builder = (y: Argv) =>
   withForceOption(
     y
       .positional('in', { type: 'string', demandOption: true, describe: 'Float32 model (.onnx, sidecar beside it)' })
@@ -66,14 +70,6 @@ const builder = (y: Argv) =>
     .example('$0 quantize m.onnx m.web.onnx --mode int8 --target web --dataset FashionMNIST', 'int8 for the browser')
     .example('$0 quantize m.onnx edge.onnx --max_drop 0.005 --dataset FashionMNIST --hierarchy H', 'within 0.5 points');
 
-/** int8 / fp16 / dynamic variants of an ONNX model; with --max_drop the one the semantic metric allows. */
-export const quantizeCommand = defineCommand({
-  command: 'quantize <in> <out>',
-  describe: 'Quantise an ONNX model (int8 QDQ, fp16, dynamic int8), or keep the smallest variant within --max_drop',
-  builder,
-  handler: run,
-});
-
 type Args = ArgsOf<typeof builder>;
 type Q = typeof import('@semembed/quantize');
 type CommonOptions = Omit<Parameters<Q['quantizeFile']>[2], 'mode'>;
@@ -102,7 +98,8 @@ function checkFlags(a: Args, inPath: string, outPath: string): void {
   }
 }
 
-async function run(a: Args): Promise<void> {
+/** int8 / fp16 / dynamic variants of an ONNX model; with --max_drop the one the semantic metric allows. */
+export async function handler(a: Args): Promise<void> {
   const inPath = String(a.in),
     outPath = String(a.out);
   checkFlags(a, inPath, outPath);

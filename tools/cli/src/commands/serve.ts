@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { ModelSpec } from '@semembed/runtime-node';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { intOption, numberOption } from '../options.js';
 import { relaunch, withRuntimeOptions } from './embed.js';
@@ -13,7 +13,11 @@ function named(spec: string): { name?: string; value: string } {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const builder = (y: Argv) =>
+export const command = 'serve';
+export const describe =
+  'Serve ONNX models over HTTP (embed, classify, gallery search, Open Inference Protocol v2, Prometheus metrics)';
+
+export const builder = (y: Argv) =>
   withRuntimeOptions(
     y
       .option('model', {
@@ -99,15 +103,7 @@ const builder = (y: Argv) =>
     );
 
 /** HTTP server: /v1 embed / classify / search, Open Inference Protocol v2, /metrics. */
-export const serveCommand = defineCommand({
-  command: 'serve',
-  describe:
-    'Serve ONNX models over HTTP (embed, classify, gallery search, Open Inference Protocol v2, Prometheus metrics)',
-  builder,
-  handler: run,
-});
-
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const { createServer, cudaPathSetup, describeReport } = await import('@semembed/runtime-node');
   const cuda = cudaPathSetup(a.cuda_path ?? []);
   if (cuda.relaunchEnv) {

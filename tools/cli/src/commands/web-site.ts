@@ -1,10 +1,14 @@
 import type { Argv } from 'yargs';
-import { defineCommand, type ArgsOf } from '../command.js';
+import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import { FlagError } from '../options.js';
 import { checkOutputs, withForceOption } from '../write-safety.js';
 
-const builder = (y: Argv) =>
+export const command = 'web-site';
+export const describe =
+  'Assemble the browser search page with a model and a gallery (serve it with `semembed serve --web_root`)';
+
+export const builder = (y: Argv) =>
   withForceOption(y)
     .option('model', {
       type: 'string',
@@ -47,14 +51,6 @@ const builder = (y: Argv) =>
       'then: semembed serve --model runs/fashion/model.json --gallery runs/fashion/test.npy --web_root site',
     );
 
-/** Static site for the browser search page (@semembed/runtime-web): page + model + gallery file. */
-export const webSiteCommand = defineCommand({
-  command: 'web-site',
-  describe: 'Assemble the browser search page with a model and a gallery (serve it with `semembed serve --web_root`)',
-  builder,
-  handler: run,
-});
-
 /** As `serve` refuses them: features with NaN / Inf, or of another width than the model's embedding. */
 async function checkGallery(gallery: string, model: string): Promise<void> {
   const [{ readNpy }, { existsSync, readFileSync, statSync }, { join }] = await Promise.all([
@@ -85,7 +81,8 @@ async function checkGallery(gallery: string, model: string): Promise<void> {
   }
 }
 
-async function run(a: ArgsOf<typeof builder>): Promise<void> {
+/** Static site for the browser search page (@semembed/runtime-web): page + model + gallery file. */
+export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   checkOutputs(
     [{ path: a.out, flag: '--out', folder: true }],
     [

@@ -120,7 +120,8 @@ describe('encodePickle', () => {
       }),
     );
     const out = py(
-      "import pickle,sys; d=pickle.load(open(sys.argv[1],'rb')); e=d['embedding']; print(e.dtype, e.shape, e.tolist(), d['ind2label'], d['label2ind'], d['neg'])",
+      "import pickle,sys; d=pickle.load(open(sys.argv[1],'rb')); e=d['embedding']; " +
+        "print(e.dtype, e.shape, e.tolist(), d['ind2label'], d['label2ind'], d['neg'])",
       [p],
     ).trim();
     expect(out).toBe('float64 (2, 3) [[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]] [10, 20] {10: 0, 20: 1} -123456789012');

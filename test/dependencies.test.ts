@@ -30,8 +30,16 @@ function imports(dir: string): Map<string, { typeOnly: boolean; file: string }> 
   const used = new Map<string, { typeOnly: boolean; file: string }>();
   const src = join(ROOT, dir, 'src');
   if (!existsSync(src)) return used;
-  const re =
-    /(?:^|[^\w.])(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]|require(?:\.resolve)?\(\s*['"]([^'"]+)['"]|\)\(\s*['"]([^'"./][^'"]*)['"]\)/gm;
+  // static import / export (type-only in group 1), dynamic import(), require / require.resolve, createRequire(...)('x')
+  const re = new RegExp(
+    [
+      String.raw`(?:^|[^\w.])(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]`,
+      String.raw`import\(\s*['"]([^'"]+)['"]`,
+      String.raw`require(?:\.resolve)?\(\s*['"]([^'"]+)['"]`,
+      String.raw`\)\(\s*['"]([^'"./][^'"]*)['"]\)`,
+    ].join('|'),
+    'gm',
+  );
   for (const file of sources(src)) {
     for (const m of readFileSync(file, 'utf8').matchAll(re)) {
       const spec = m[2] ?? m[3] ?? m[4] ?? m[5];

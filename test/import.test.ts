@@ -121,7 +121,8 @@ describe('semembed import', () => {
     const r = semembed(['import', 'gan', '--catalog', cat, '--cache_dir', join(dir, 'c')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `semembed: cannot download ${url} (ECONNREFUSED; no network?); fetch it by hand from ${url} and save it as ${join(dir, 'c', 'model.h5')}, or run: semembed import --from <file> --architecture simple --dataset CIFAR-100\n`,
+      `semembed: cannot download ${url} (ECONNREFUSED; no network?); fetch it by hand from ${url} and save it as ` +
+        `${join(dir, 'c', 'model.h5')}, or run: semembed import --from <file> --architecture simple --dataset CIFAR-100\n`,
     );
   });
 

@@ -46,7 +46,10 @@ describe('semembed embed', () => {
     expect(r.stderr).toMatch(/execution provider: cpu/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^Wrote 3 x 12 features to .*feat\.npy, ids to .*feat\.ids\.txt, labels \(2 classes\) to .*feat\.labels\.txt, probabilities to .*prob\.npy in [\d.]+ s on cpu\.\n$/,
+      new RegExp(
+        String.raw`^Wrote 3 x 12 features to .*feat\.npy, ids to .*feat\.ids\.txt, labels \(2 classes\) to ` +
+          String.raw`.*feat\.labels\.txt, probabilities to .*prob\.npy in [\d.]+ s on cpu\.\n$`,
+      ),
     );
     const feats = readNpy(out);
     expect(feats.dtype).toBe('float32');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Retrieval benchmarks (results: bench/results/retrieval.md). Each case runs in its own node process.
 # usage: bash bench/retrieval/run.sh [out.jsonl]
+# (issue 18's speed targets, native vs JS kernel interleaved with the numpy reference: bench/retrieval/speed.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-bench/results/tmp/retrieval.jsonl}"

@@ -18,7 +18,7 @@ done
 node bench/retrieval/compare.mjs 10000 "$lib" 2 exact | tag 10k-exact-native
 SEMEMBED_RETRIEVAL_NATIVE=0 node bench/retrieval/compare.mjs 10000 "$lib" 2 exact | tag 10k-exact-js
 node bench/retrieval/run-one.mjs dump 10000 /tmp/semembed-bench-10k.f32
-/usr/bin/python3 bench/retrieval/reference_side.py /tmp/semembed-bench-10k.f32 10000 | tag 10k-numpy-reference-ranking
+/usr/bin/python3 bench/retrieval/reference_side.py /tmp/semembed-bench-10k.f32 10000 | tag 10k-numpy-ranking-only
 [ "${3:-}" = skip100k ] && exit 0
 nice -n 10 node bench/retrieval/compare.mjs 100000 "$lib" 2 | tag 100k-native
 [ "${3:-}" = native100k ] && exit 0

@@ -7,18 +7,14 @@ import { semembed } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cce-'));
 
+/** `semembed compute-class-embedding --hierarchy <hierarchy> ...more` */
+const cce = (hierarchy: string, ...more: string[]) =>
+  semembed(['compute-class-embedding', '--hierarchy', hierarchy, ...more]);
+
 describe('semembed compute-class-embedding', () => {
   it('runs the reference README command and prints as the reference', () => {
     const out = join(dir, 'cifar100.unitsphere.pickle');
-    const r = semembed([
-      'compute-class-embedding',
-      '--hierarchy',
-      'hierarchies/Cifar-Hierarchy/cifar.parent-child.txt',
-      '--method',
-      'unitsphere',
-      '--out',
-      out,
-    ]);
+    const r = cce('hierarchies/Cifar-Hierarchy/cifar.parent-child.txt', '--method', 'unitsphere', '--out', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
@@ -33,9 +29,7 @@ describe('semembed compute-class-embedding', () => {
 
   it('writes our JSON format with kebab-case aliases and approx_sim --num_dim --norm', () => {
     const out = join(dir, 'fm.json');
-    const r = semembed([
-      'compute-class-embedding',
-      '--hierarchy',
+    const r = cce(
       'hierarchies/fashion-mnist/fashion-mnist.parent-child.txt',
       '--method',
       'approx_sim',
@@ -44,7 +38,7 @@ describe('semembed compute-class-embedding', () => {
       '--norm',
       '--out',
       out,
-    ]);
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(doc.format).toBe('semembed-class-embedding/1');
@@ -70,18 +64,7 @@ describe('semembed compute-class-embedding', () => {
         .join('\n'),
     );
     const out = join(dir, 'sub.json');
-    const r = semembed([
-      'compute-class-embedding',
-      '--hierarchy',
-      childParent,
-      '--is_a',
-      '--class_list',
-      classes,
-      '--method',
-      'unitsphere',
-      '--out',
-      out,
-    ]);
+    const r = cce(childParent, '--is_a', '--class_list', classes, '--method', 'unitsphere', '--out', out);
     expect(r.code).toBe(0);
     const emb = readClassEmbedding(out);
     expect(emb.ind2label).toEqual([5, 7, 9, 0]);
@@ -95,7 +78,7 @@ describe('semembed compute-class-embedding', () => {
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, '1 2\n2 x\n');
     const out = join(dir, 'never.json');
-    const r = semembed(['compute-class-embedding', '--hierarchy', bad, '--out', out]);
+    const r = cce(bad, '--out', out);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`semembed: ${bad}:2: 'x' is not an integer class id (use --str_ids for string ids)`);
     expect(existsSync(out)).toBe(false);
@@ -103,7 +86,7 @@ describe('semembed compute-class-embedding', () => {
     const missing = semembed(['compute-class-embedding', '--out', out]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/Missing required argument: hierarchy/);
-    const method = semembed(['compute-class-embedding', '--hierarchy', bad, '--out', out, '--method', 'pca']);
+    const method = cce(bad, '--out', out, '--method', 'pca');
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/Invalid values:[\s\S]*method/);
   });

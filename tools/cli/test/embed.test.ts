@@ -10,6 +10,8 @@ import { semembed } from './run.js';
 const FIX = fixturePath('models');
 const MODEL = join(FIX, 'fashion-tiny.onnx');
 const ref = JSON.parse(readFileSync(join(FIX, 'fashion-tiny.reference.json'), 'utf8'));
+/** `semembed embed --model <the tiny Fashion-MNIST model> ...args` */
+const embed = (...args: string[]) => semembed(['embed', '--model', MODEL, ...args]);
 const dir = mkdtempSync(join(tmpdir(), 'embed-cli-'));
 
 function classFolders(): string {
@@ -28,10 +30,7 @@ describe('semembed embed', () => {
   it('embeds a class-folder dataset: features .npy, ids and labels beside, probabilities on request', () => {
     const ds = classFolders();
     const out = join(dir, 'feat.npy');
-    const r = semembed([
-      'embed',
-      '--model',
-      MODEL,
+    const r = embed(
       '--input',
       ds,
       '--out',
@@ -42,7 +41,7 @@ describe('semembed embed', () => {
       'cpu',
       '--batch_size',
       '2',
-    ]);
+    );
     expect(r.stderr).toMatch(/execution provider: cpu/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
@@ -72,10 +71,7 @@ describe('semembed embed', () => {
 
   it('embeds listed files without labels', () => {
     const out = join(dir, 'files.npy');
-    const r = semembed([
-      'embed',
-      '--model',
-      MODEL,
+    const r = embed(
       '--input',
       join(FIX, 'gray28.png'),
       join(FIX, 'rgb32.png'),
@@ -84,7 +80,7 @@ describe('semembed embed', () => {
       '--ep',
       'cpu',
       '--no_progress',
-    ]);
+    );
     expect(r.code).toBe(0);
     expect(readNpy(out).shape).toEqual([2, 12]);
     expect(existsSync(join(dir, 'files.labels.txt'))).toBe(false);
@@ -96,7 +92,7 @@ describe('semembed embed', () => {
     copyFileSync(join(FIX, 'gray28.png'), join(bad, 'ok.png'));
     writeFileSync(join(bad, 'zz.png'), readFileSync(join(FIX, 'gray28.png')).subarray(0, 60));
     const out = join(dir, 'bad.npy');
-    const r = semembed(['embed', '--model', MODEL, '--input', bad, '--out', out, '--ep', 'cpu']);
+    const r = embed('--input', bad, '--out', out, '--ep', 'cpu');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/semembed: .*zz\.png: corrupt png image/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -108,20 +104,16 @@ describe('semembed embed', () => {
     expect(semembed(['embed', '--model', join(dir, 'none.onnx'), '--input', FIX, '--out', out]).stderr).toMatch(
       /^semembed: model not found: .*none\.onnx\n$/,
     );
-    expect(semembed(['embed', '--model', MODEL, '--input', join(dir, 'nothing'), '--out', out]).stderr).toMatch(
+    expect(embed('--input', join(dir, 'nothing'), '--out', out).stderr).toMatch(
       /^semembed: --input .*nothing: no such file or folder\n$/,
     );
-    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', join(dir, 'x.csv')]).stderr).toMatch(
-      /--out .*x\.csv: must end in \.npy/,
-    );
+    expect(embed('--input', FIX, '--out', join(dir, 'x.csv')).stderr).toMatch(/--out .*x\.csv: must end in \.npy/);
   }, 120_000);
 
   it('says why no execution provider could run', () => {
     const out = join(dir, 'none.npy');
-    expect(semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'tpu']).stderr).toMatch(
-      /unknown execution provider "tpu"/,
-    );
-    const nocuda = semembed(['embed', '--model', MODEL, '--input', FIX, '--out', out, '--ep', 'cuda']);
+    expect(embed('--input', FIX, '--out', out, '--ep', 'tpu').stderr).toMatch(/unknown execution provider "tpu"/);
+    const nocuda = embed('--input', FIX, '--out', out, '--ep', 'cuda');
     expect(nocuda.code).toBe(1);
     expect(nocuda.stderr).toMatch(/semembed: no execution provider could run .*cuda: .*libonnxruntime_providers/);
     expect(existsSync(out)).toBe(false);

@@ -10,5 +10,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "ensure-installed: npm ci (first run: a few minutes)" >&2
   npm ci --no-audit --no-fund
 fi
-# Checkouts installed before the native convolutions existed get them here (a no-op when up to date).
+# Checkouts installed before the native convolutions / retrieval kernel existed get them here (no-ops when up to date).
 bash scripts/build-native-conv.sh
+bash scripts/build-native-retrieval.sh

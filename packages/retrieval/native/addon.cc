@@ -205,11 +205,17 @@ napi_value startOn(napi_env env, Handle* h, Engine<T>& e, napi_value* argv, cons
   return nullptr;
 }
 
-napi_value Start(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+// Exactly `count` arguments into argv, the first a handle: the handle, else nullptr.
+template <size_t count>
+Handle* handleArgs(napi_env env, napi_callback_info info, napi_value (&argv)[count]) {
+  size_t argc = count;
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Handle* h = argc == 6 ? handleOf(env, argv[0]) : nullptr;
+  return argc == count ? handleOf(env, argv[0]) : nullptr;
+}
+
+napi_value Start(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  Handle* h = handleArgs(env, info, argv);
   if (!h) return fail(env, "start(handle, queries, q0, top, ranks, rankOffsets): bad arguments");
   if (h->busy) return fail(env, "start: the previous block is still running (call wait first)");
   napi_typedarray_type qt;
@@ -222,10 +228,8 @@ napi_value Start(napi_env env, napi_callback_info info) {
 }
 
 napi_value Wait(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Handle* h = argc == 1 ? handleOf(env, argv[0]) : nullptr;
+  Handle* h = handleArgs(env, info, argv);
   if (!h) return fail(env, "wait(handle): bad handle");
   if (h->busy) joinJob(h);
   for (napi_ref r : h->job.refs) napi_delete_reference(env, r);

@@ -3,7 +3,7 @@
 # downloaded), idempotently: skipped when the sources' stamp matches and the addon loads. Missing tools or a failed
 # compile only warn (exit 0): the package then says it falls back to its JS path.
 # usage: build-native-addon.sh <label> <source dir> <addon file name> <self-check JS, `addon` = the loaded module>
-#        [system header that must exist]...
+#        [debian-package=header that must exist]...
 set -euo pipefail
 label="$1" SRC="$2" file="$3" check="$4"
 shift 4
@@ -15,7 +15,7 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v c++ >/dev/null || missing+=(g++)
 compgen -G "/usr/include/*/cblas.h" >/dev/null || [ -f /usr/include/cblas.h ] || missing+=(libopenblas-dev)
-for h in "$@"; do [ -f "$h" ] || missing+=("$h"); done
+for dep in "$@"; do [ -f "${dep#*=}" ] || missing+=("${dep%%=*}"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "WARNING: missing system packages: ${missing[*]} (see scripts/install-system-deps.sh); addon NOT built"
   exit 0

@@ -11,4 +11,4 @@ const top = new Int32Array(2), ranks = new Int32Array(1), off = new Int32Array(2
 addon.start(h, new Float32Array([0]), 0, top, ranks, off); addon.wait(h);
 if (top[0] !== 0 || top[1] !== 1 || ranks[0] !== 1) throw new Error('self-check: ' + top + ' / ' + ranks);"
 exec bash "$ROOT/scripts/build-native-addon.sh" build-native-retrieval "$ROOT/packages/retrieval/native" \
-  semembed_retrieval.node "$check" /usr/include/faiss/utils/distances.h
+  semembed_retrieval.node "$check" libfaiss-dev=/usr/include/faiss/utils/distances.h

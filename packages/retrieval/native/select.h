@@ -183,8 +183,12 @@ class RowSelector {
   // The whole ranking into order[0..n) and, with members, the ranks as select() gives them.
   void full(const T* row, int qid, int* order, bool ap, int* ranks) {
     const int n = n_;
-    for (int i = 0; i < n; i++) order[i] = i;
-    std::sort(order, order + n, [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); });
+    if constexpr (sizeof(T) == 4) {
+      radixOrder(row, order);
+    } else {
+      for (int i = 0; i < n; i++) order[i] = i;
+      std::sort(order, order + n, [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); });
+    }
     if (!ap) return;
     const int lbl = labels_[qid];
     for (int p = 0, pos = 0, r = 0; p < n; p++) {
@@ -196,7 +200,39 @@ class RowSelector {
   }
 
  private:
+  // A stable LSD radix sort (11 + 11 + 10 bits) of the rows' order-preserving float bits, -0 as +0: ties by index.
+  void radixOrder(const float* row, int* order) {
+    const int n = n_;
+    keys_.resize(n);
+    tmp_.resize(n);
+    uint32_t* u = keys_.data();
+    int* a = tmp_.data();
+    std::vector<int> h(3 * 2048, 0);
+    for (int i = 0; i < n; i++) {
+      uint32_t v;
+      std::memcpy(&v, row + i, 4);
+      if (v == 0x80000000u) v = 0;
+      v = (v >> 31) ? ~v : (v | 0x80000000u);
+      u[i] = v;
+      h[v & 2047]++;
+      h[2048 + ((v >> 11) & 2047)]++;
+      h[4096 + (v >> 22)]++;
+    }
+    for (int d = 0; d < 3; d++)
+      for (int j = d * 2048, acc = 0; j < (d + 1) * 2048; j++) {
+        const int c = h[j];
+        h[j] = acc;
+        acc += c;
+      }
+    for (int i = 0; i < n; i++) order[h[u[i] & 2047]++] = i;
+    for (int t = 0; t < n; t++) a[h[2048 + ((u[order[t]] >> 11) & 2047)]++] = order[t];
+    for (int t = 0; t < n; t++) order[h[4096 + (u[a[t]] >> 22)]++] = a[t];
+  }
+  void radixOrder(const double*, int*) {}
+
   int n_, B_;
+  std::vector<uint32_t> keys_;
+  std::vector<int> tmp_;
   const int* labels_;
   std::vector<uint16_t> bk_;
   std::vector<int> hist_, fill_, cand_, grp_;

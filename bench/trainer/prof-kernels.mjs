@@ -18,6 +18,31 @@ const SH = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] }[arch];
 const { tf } = await selectBackend('wasm');
 const times = new Map();
 let depth = 0;
+// Phases of a step: kernels by the phase they ran in (the model's training forward, the optimiser, the rest =
+// loss, backprop and the Bessel correction) and wall time of the phases' JavaScript and of the copies between JS
+// and the wasm heap (the backend's write = the batch and targets, read = loss, outputs).
+let phase = 'loss + gradients';
+const phaseKernels = new Map();
+const phaseWall = new Map();
+const timed = (obj, name, label, when = () => true) => {
+  const f = obj[name].bind(obj);
+  obj[name] = (...a) => {
+    // nested phases (a scalar uploaded inside the forward pass) count toward the outer one
+    if (!when(...a) || phase !== 'loss + gradients') return f(...a);
+    const [prev, t] = [phase, performance.now()];
+    phase = label;
+    try {
+      return f(...a);
+    } finally {
+      phase = prev;
+      phaseWall.set(label, (phaseWall.get(label) ?? 0) + performance.now() - t);
+    }
+  };
+};
+const wasmBackend = tf.findBackend('wasm');
+timed(wasmBackend, 'write', 'copies JS -> heap');
+timed(wasmBackend, 'readSync', 'copies heap -> JS');
+timed(wasmBackend, 'read', 'copies heap -> JS');
 for (const k of tf.getKernelsForBackend('wasm')) {
   const f = k.kernelFunc;
   tf.unregisterKernel(k.kernelName, 'wasm');
@@ -31,10 +56,12 @@ for (const k of tf.getKernelsForBackend('wasm')) {
       } finally {
         depth--;
         if (depth === 0) {
+          const dt = performance.now() - t;
           const e = times.get(k.kernelName) ?? [0, 0];
-          e[0] += performance.now() - t;
+          e[0] += dt;
           e[1]++;
           times.set(k.kernelName, e);
+          phaseKernels.set(phase, (phaseKernels.get(phase) ?? 0) + dt);
         }
       }
     },
@@ -42,6 +69,7 @@ for (const k of tf.getKernelsForBackend('wasm')) {
 }
 const cfg = buildArchitecture(arch, { inputShape: SH, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
 const model = await modelFromKerasConfig(tf, cfg);
+timed(model, 'apply', 'forward (model, training)', (_x, kw) => kw?.training === true);
 const emb = new Float32Array(100);
 for (let i = 0; i < 10; i++) emb[i * 11] = 1;
 const n = 100 * 3,
@@ -62,6 +90,7 @@ const train = {
   },
 };
 const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
+timed(opt, 'apply', 'optimiser (SGD momentum + clipnorm)');
 const common = {
   tf,
   model,
@@ -85,14 +114,19 @@ const median = (a) => [...a].sort((p, q) => p - q)[(a.length - 1) >> 1];
 const perKernel = new Map();
 const totals = [];
 const cpus = [];
+const phaseRuns = [];
 for (let r = 0; r < reps; r++) {
   times.clear();
+  phaseKernels.clear();
+  phaseWall.clear();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   await fit(common);
   const c = process.cpuUsage(c0);
   cpus.push((c.user + c.system) / 1000);
   totals.push(performance.now() - t0);
+  const rest = totals.at(-1) - [...phaseWall.values()].reduce((a, b) => a + b, 0);
+  phaseRuns.push({ k: new Map(phaseKernels), w: new Map([...phaseWall, ['loss + gradients', rest]]) });
   for (const [k, [t, c]] of times) (perKernel.get(k) ?? perKernel.set(k, { t: [], c }).get(k)).t.push(t);
 }
 const tot = median(totals);
@@ -109,3 +143,19 @@ for (const [k, t, c] of rows.slice(0, 25))
 console.log(
   `| (outside kernels: tape, tidy, optimiser bookkeeping, data) | ${(tot - kern).toFixed(0)} | ${((100 * (tot - kern)) / tot).toFixed(1)} % | |`,
 );
+console.log('');
+console.log('| phase | kernels, ms / 3 steps (median) | wall incl. JavaScript, ms / 3 steps (median) |');
+console.log('|---|---|---|');
+const phases = [
+  'forward (model, training)',
+  'loss + gradients',
+  'optimiser (SGD momentum + clipnorm)',
+  'copies JS -> heap',
+  'copies heap -> JS',
+];
+for (const ph of phases) {
+  const k = median(phaseRuns.map((r) => r.k.get(ph) ?? 0));
+  const w = median(phaseRuns.map((r) => r.w.get(ph) ?? 0));
+  const note = ph === 'loss + gradients' ? ' (the rest of the step: tape, tidy, data batching, JS)' : '';
+  console.log(`| ${ph} | ${k.toFixed(1)} | ${w.toFixed(1)}${note} |`);
+}

@@ -5,12 +5,11 @@
 // wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without), once
 // on the calling thread and once with 2 data-parallel workers.
 // Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
-//   [--torch no] [--python /tmp/venv-torch/bin/python]
+//   [--torch no] [--python /tmp/venv-torch/bin/python] [--trainer DIR --label NAME] [--workers no]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers, loadNativeConv } from '@semembed/trainer';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,6 +25,14 @@ const torch = arg('torch', 'yes') !== 'no';
 // The pip build (e.g. a venv with /opt/wheels' torch 2.13) is several times faster than Debian's python3-torch.
 const python = arg('python', process.env.SEMEMBED_TORCH_PYTHON ?? '/usr/bin/python3');
 const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] };
+// --trainer DIR measures another build of the package (its dist/ and native/build, e.g. an older commit unpacked
+// with `git archive`) under --label NAME; --workers no skips the data-parallel rows.
+const trainerDir = arg('trainer', undefined);
+const label = arg('label', undefined);
+const withWorkers = arg('workers', 'yes') !== 'no';
+const { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers, loadNativeConv } = await import(
+  trainerDir ? path.resolve(trainerDir, 'dist/index.js') : '@semembed/trainer'
+);
 
 function synthetic(shape, n) {
   const size = shape[0] * shape[1] * shape[2];
@@ -92,11 +99,13 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
       train: synthetic(SHAPES[arch], batch * 2),
       schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2),
     });
+  // the data is made before the clocks start (as torch_throughput.py does): only the steps are timed
+  const train = synthetic(SHAPES[arch], batch * nSteps);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await fit({
     ...common,
-    train: synthetic(SHAPES[arch], batch * nSteps),
+    train,
     schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, nSteps),
   });
   const wall = (performance.now() - t0) / 1000;
@@ -130,9 +139,10 @@ for (let r = 0; r < reps; r++) {
       // cpu is ~100x slower: one small measurement (no warm-up) in the first run only
       if (be === 'cpu' && r > 0) continue;
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
-      const name = be === 'wasm' && loadNativeConv().native ? 'wasm + native conv' : be;
+      const name =
+        (be === 'wasm' && loadNativeConv().native ? 'wasm + native kernels' : be) + (label ? `, ${label}` : '');
       add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
-      if (be === 'wasm')
+      if (be === 'wasm' && withWorkers)
         add(`${arch} | tfjs ${name} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
     }
     for (const th of torch ? [1, 2] : []) {

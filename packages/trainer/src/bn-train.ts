@@ -107,7 +107,12 @@ export function unregisterBatchNormTraining(tf: Tf): void {
 }
 
 function patchLayer(tf: Tf): void {
-  const proto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: LayerCall; [patched]?: true };
+  // The class from tfjs-layers' serialization registry: instantiating a layer to reach it would advance the
+  // auto-naming counter (unnamed layers built later would get other names).
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization as unknown as [
+    { prototype: { call: LayerCall; [patched]?: true } },
+  ];
+  const proto = entry[0].prototype;
   if (proto[patched]) return;
   const original = proto.call;
   proto.call = function (this: BnLayer, inputs, kwargs) {

@@ -62,25 +62,6 @@ T rowMin(const T* x, int n) {
   return lo;
 }
 
-// Calls visit(i), in ascending i, for every i with bk[i] <= bmax (and maybe some others): the nearer part of a row
-// is often small (a class's farthest member at 7-25 % of the ranking), so 8 buckets are tested at once and only
-// the qualifying ones are visited.
-template <typename F>
-void upTo(const uint16_t* bk, int n, int bmax, F visit) {
-  int i = 0;
-#ifdef __SSE2__
-  const __m128i lim = _mm_set1_epi16(static_cast<int16_t>(bmax + 1));  // buckets < 2^14: signed compare is fine
-  for (; i + 8 <= n; i += 8) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bk + i));
-    // one bit per qualifying lane, visited in ascending order
-    for (unsigned m = _mm_movemask_epi8(_mm_packs_epi16(_mm_cmplt_epi16(v, lim), _mm_setzero_si128())); m;
-         m &= m - 1)
-      visit(i + __builtin_ctz(m));
-  }
-#endif
-  for (; i < n; i++) visit(i);
-}
-
 template <typename T>
 class RowSelector {
  public:
@@ -91,6 +72,7 @@ class RowSelector {
     fill_.resize(B_);
     flag_.resize(B_);
     cand_.resize(n);
+    near_.resize(n);
     grp_.resize(n + 1);
     grpD_.resize(n + 1);
   }
@@ -111,19 +93,40 @@ class RowSelector {
       const T x = (row[i] - lo) * scale;
       bk[i] = static_cast<uint16_t>(x < top_ ? static_cast<int>(x) : B - 1);
     }
+    // the members' buckets, and the highest: items above it matter only through the histogram (unless the top m
+    // reach further, checked below)
+    uint8_t* flag = flag_.data();
+    std::memset(flag, 0, B);
+    int mb = -1;
+    if (members)
+      for (int j = 0; j < P; j++)
+        if (members[j] != qid) {
+          flag[bk[members[j]]] = 1;
+          mb = std::max(mb, int(bk[members[j]]));
+        }
+    // histogram, and (branch-free) the items up to bucket mb
     int* hist = hist_.data();
     std::memset(hist, 0, sizeof(int) * B);
-    for (int i = 0; i < n; i++) hist[bk[i]]++;
+    int* near = near_.data();
+    int nn = 0;
+    for (int i = 0; i < n; i++) {
+      const int b = bk[i];
+      hist[b]++;
+      near[nn] = i;
+      nn += b <= mb;
+    }
     int tb = 0;  // the bucket where the running count reaches m
     for (int acc = 0; tb < B; tb++) {
       acc += hist[tb];
       if (acc >= m) break;
     }
-    uint8_t* flag = flag_.data();
-    std::memset(flag, 0, B);
-    if (members)
-      for (int j = 0; j < P; j++)
-        if (members[j] != qid) flag[bk[members[j]]] = 1;
+    if (tb > mb) {
+      nn = 0;
+      for (int i = 0; i < n; i++) {
+        near[nn] = i;
+        nn += bk[i] <= tb;
+      }
+    }
     // the items of member buckets grouped by bucket, with their distances; other buckets write to a dummy slot
     // that never advances
     int* fill = fill_.data();
@@ -139,21 +142,15 @@ class RowSelector {
     int* grp = grp_.data();
     T* grpD = grpD_.data();
     int nc = 0;
-    int bmax = tb;  // items of higher buckets are neither candidates nor in a member's bucket
-    for (int b = B - 1; b > tb; b--)
-      if (flag[b]) {
-        bmax = b;
-        break;
-      }
-    // branch-free per visited item (which items qualify is data-dependent, hence unpredictable)
-    upTo(bk, n, bmax, [&](int i) {
-      const int b = bk[i], f = fill[b];
+    // branch-free per near item (which items qualify is data-dependent, hence unpredictable)
+    for (int t = 0; t < nn; t++) {
+      const int i = near[t], b = bk[i], f = fill[b];
       cand[nc] = i;
       nc += b <= tb;
       grp[f] = i;
       grpD[f] = row[i];
       fill[b] = f + flag[b];
-    });
+    }
     auto before = [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); };
     if (nc > m) std::nth_element(cand, cand + m, cand + nc, before);
     std::sort(cand, cand + m, before);
@@ -235,7 +232,7 @@ class RowSelector {
   std::vector<int> tmp_;
   const int* labels_;
   std::vector<uint16_t> bk_;
-  std::vector<int> hist_, fill_, cand_, grp_;
+  std::vector<int> hist_, fill_, cand_, grp_, near_;
   std::vector<T> grpD_;
   std::vector<uint8_t> flag_;
 };

@@ -45,6 +45,7 @@ const cases: [string, 'gauss' | 'ints' | 'dupes', number, 'f32' | 'f64', Partial
   ['float64 duplicated rows', 'dupes', 900, 'f64', { computeAhp: 100 }],
   ['float32 full AHP, graded', 'gauss', 500, 'f32', { computeAhp: true, graded: { ks: [5, 50], maxHeight: 8 } }],
   ['float64 full AHP, no AP', 'gauss', 400, 'f64', { computeAhp: true, computeAp: false }],
+  ['float32 AHP@250, no AP', 'gauss', 700, 'f32', { computeAhp: 250, computeAp: false }],
   ['float32 inner product of other queries', 'gauss', 800, 'f32', { computeAhp: 250, innerProduct: true }],
   ['float64 graded, 3 threads, small batches', 'gauss', 1000, 'f64', { computeAhp: 250, threads: 3, batchSize: 77 }],
 ];

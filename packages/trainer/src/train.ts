@@ -352,7 +352,6 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
   const snapshotPath = o.snapshot;
   const files: string[] = [];
   let logs: EpochLog[] = [];
-  let stopped = false;
   let snapshotWritten: string | undefined;
   let nextEpoch = state?.epoch ?? 0;
   let finetuneDone = state?.finetuneDone ?? !o.finetune;
@@ -437,8 +436,7 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     shouldStop: stop,
   });
   logs = logs.concat(r.logs);
-  stopped = r.stopped;
-  if (stopped) {
+  if (r.stopped) {
     // Mid-epoch: the interrupted epoch reruns on resume.
     await saveSnapshot(nextEpoch, optimizer);
     return finish(true);

@@ -7,18 +7,7 @@ import {
   type BuildOptions,
 } from '@semembed/architectures';
 import { convertKeras } from '../src/index.js';
-import {
-  checkOnnx,
-  compare,
-  hasOnnxChecker,
-  randomArray,
-  rng,
-  runOnnx,
-  tfjs,
-  tmp,
-  toNchw,
-  writeKerasH5,
-} from './helpers.js';
+import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
 
 interface ArchCase {
   name: string;
@@ -66,8 +55,6 @@ const ARCHS: ArchCase[] = [
   { name: 'fashion-cnn', options: { embeddingDim: 10, numClasses: 10, clsWeight: 0.1 }, shape: [3, 28, 28, 1] },
 ];
 
-const checker = hasOnnxChecker();
-
 async function roundTrip(c: ArchCase) {
   const tf = await tfjs();
   const config = buildArchitecture(c.name, c.options);
@@ -107,8 +94,7 @@ describe('reference architectures round-trip: config + random weights -> .h5 -> 
         const dir = tmp();
         const full = join(dir, 'full.h5');
         await writeKerasH5(full, config, layers);
-        const res = await convertKeras({ h5: full, out: join(dir, 'full.onnx'), dataset: c.dataset });
-        if (checker) checkOnnx(res.onnxPath);
+        const res = await convertChecked({ h5: full, out: join(dir, 'full.onnx'), dataset: c.dataset });
         expect(res.sidecar.outputs.map((o) => o.name)).toEqual(['l2norm', 'prob']);
         expect(res.sidecar.outputs[0]).toMatchObject({
           kind: 'embedding',
@@ -131,7 +117,7 @@ describe('reference architectures round-trip: config + random weights -> .h5 -> 
         if (c.weightsOnly === false) return;
         const wonly = join(dir, 'weights.h5');
         await writeKerasH5(wonly, undefined, layers, true);
-        const res2 = await convertKeras({
+        const res2 = await convertChecked({
           h5: wonly,
           out: join(dir, 'w.onnx'),
           architecture: c.name,
@@ -139,7 +125,6 @@ describe('reference architectures round-trip: config + random weights -> .h5 -> 
           inputLayout: 'nchw',
           inputSize: [c.shape[1], c.shape[2]],
         });
-        if (checker) checkOnnx(res2.onnxPath);
         expect(res2.sidecar.source.architecture).toBe(c.name);
         const [n, h, w, ch] = c.shape;
         const got2 = await runOnnx(res2.onnxPath, {

@@ -10,6 +10,7 @@ import { writeKerasH5 as writeH5 } from '@semembed/formats/keras-h5';
 import * as ort from 'onnxruntime-node';
 import { fixturePath } from '@semembed/test-fixtures';
 import type { KerasWeight } from '../src/h5.js';
+import { convertKeras, DEFAULT_OPSET, type ConvertOptions, type ConvertResult } from '../src/index.js';
 
 export const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras-h5');
 /** Keras files that other packages' tests read too: their one copy is in @semembed/test-fixtures (keras-h5/). */
@@ -55,6 +56,17 @@ export function checkOnnx(path: string): void {
   execFileSync(PY, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path], {
     stdio: 'pipe',
   });
+}
+
+/**
+ * convertKeras, then onnx.checker (full_check) on the file it wrote: the first check of every conversion test. The
+ * Debian onnx 1.12 checker knows opset <= 17 only; newer opsets are left to onnxruntime (runOnnx).
+ */
+export async function convertChecked(options: ConvertOptions): Promise<ConvertResult> {
+  hasOnnxChecker();
+  const res = await convertKeras(options);
+  if ((options.opset ?? DEFAULT_OPSET) <= 17) checkOnnx(res.onnxPath);
+  return res;
 }
 
 export async function runOnnx(

@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertKeras, verifyConversion } from '../src/index.js';
 import { formatExpr, parseExpr } from '../src/lambda/expr.js';
-import {
-  checkOnnx,
-  compare,
-  hasOnnxChecker,
-  randomArray,
-  rng,
-  runOnnx,
-  tfjs,
-  tmp,
-  toNchw,
-  writeKerasH5,
-} from './helpers.js';
+import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
 
 // Lambda layers given by --lambda kinds and expressions, against TF.js ops on the same inputs (fake quant, which
 // TF.js lacks, against TF's formula written out here). The Lambda's code is a placeholder: the mapping decides.
@@ -42,7 +31,6 @@ function model(inputs: [string, (number | null)[]][], lambdas: ReturnType<typeof
   };
 }
 
-const checker = hasOnnxChecker();
 async function convertRun(
   config: unknown,
   lambdas: Record<string, string>,
@@ -56,8 +44,7 @@ async function convertRun(
     weights: [],
   }));
   await writeKerasH5(join(dir, 'm.h5'), config, layers);
-  const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas, inputLayout });
-  if (checker) checkOnnx(res.onnxPath);
+  const res = await convertChecked({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx'), lambdas, inputLayout });
   if (crossCheck) {
     // The same expressions evaluated by --verify's TF.js implementation of the language, layer by layer.
     const rep = await verifyConversion({ h5: join(dir, 'm.h5'), lambdas, inputLayout });

@@ -1,19 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { convertKeras } from '../src/index.js';
-import {
-  checkOnnx,
-  compare,
-  hasOnnxChecker,
-  randomArray,
-  rng,
-  runOnnx,
-  tfjs,
-  tmp,
-  toNchw,
-  writeKerasH5,
-} from './helpers.js';
+import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
 import { randomizeWeights } from './random-weights.js';
 
 type TF = typeof tfTypes;
@@ -186,8 +174,6 @@ const ZOO: Zoo[] = [
   },
 ];
 
-const checker = hasOnnxChecker();
-
 describe('layer table against TF.js (models serialised by TF.js in Keras format)', () => {
   for (const z of ZOO) {
     it(z.name, async () => {
@@ -208,8 +194,11 @@ describe('layer table against TF.js (models serialised by TF.js in Keras format)
       const dir = tmp();
       await writeKerasH5(join(dir, 'm.h5'), config, layers);
       for (const inputLayout of z.image ? (['nhwc', 'nchw'] as const) : ([undefined] as const)) {
-        const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
-        if (checker) checkOnnx(res.onnxPath);
+        const res = await convertChecked({
+          h5: join(dir, 'm.h5'),
+          out: join(dir, `m-${inputLayout}.onnx`),
+          inputLayout,
+        });
         let feed = x;
         let shape = z.shape;
         const keras =
@@ -266,8 +255,7 @@ describe('BatchNormalization on axis 1 (channels_first), standalone and folded i
     const params = Object.fromEntries(layers.flatMap((l) => l.weights.map((w) => [w.name, w.data])));
     const dir = tmp();
     await writeKerasH5(join(dir, 'bn.h5'), model.toJSON(undefined, false), layers);
-    const res = await convertKeras({ h5: join(dir, 'bn.h5'), out: join(dir, 'bn.onnx') });
-    if (checker) checkOnnx(res.onnxPath);
+    const res = await convertChecked({ h5: join(dir, 'bn.h5'), out: join(dir, 'bn.onnx') });
     expect(res.foldedBatchNorms).toEqual(['bn_conv']);
     const x = randomArray(2 * 3 * 6 * 5, r, -2, 2);
     const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [2, 3, 6, 5] } });
@@ -304,8 +292,7 @@ describe('UpSampling2D(interpolation="bilinear")', () => {
     const ref = tf.image.resizeBilinear(tf.tensor4d(x, [2, 3, 4, 2]), [6, 12], false, true);
     const want = (await ref.data()) as Float32Array;
     for (const inputLayout of ['nhwc', 'nchw'] as const) {
-      const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
-      if (checker) checkOnnx(res.onnxPath);
+      const res = await convertChecked({ h5: join(dir, 'm.h5'), out: join(dir, `m-${inputLayout}.onnx`), inputLayout });
       const feed =
         inputLayout === 'nchw'
           ? { data: toNchw(x, [2, 3, 4, 2]), shape: [2, 2, 3, 4] }
@@ -367,8 +354,7 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
         ],
       },
     ]);
-    const res = await convertKeras({ h5: join(dir, 'g.h5'), out: join(dir, 'g.onnx') });
-    if (checker) checkOnnx(res.onnxPath);
+    const res = await convertChecked({ h5: join(dir, 'g.h5'), out: join(dir, 'g.onnx') });
     const N = 2;
     const x = randomArray(N * T * F, rng(14), -2, 2);
     const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, T, F] } });
@@ -449,8 +435,7 @@ describe('SeparableConv1D (TF.js has none)', () => {
           ],
         },
       ]);
-      const res = await convertKeras({ h5: join(dir, 's.h5'), out: join(dir, 's.onnx') });
-      if (checker) checkOnnx(res.onnxPath);
+      const res = await convertChecked({ h5: join(dir, 's.h5'), out: join(dir, 's.onnx') });
       const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, W, C] } });
       const layer = tf.layers.separableConv2d({
         filters: F,

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { convertKeras } from '../src/index.js';
-import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tmp, writeKerasH5 } from './helpers.js';
+import { compare, convertChecked, randomArray, rng, runOnnx, tmp, writeKerasH5 } from './helpers.js';
 
 // Keras 2.2 layouts of nested models, written the way Keras writes them: the nested model is one entry of
 // layer_names, its group lists the inner layers' weights as '<inner layer>/<weight>:0'.
@@ -55,8 +54,6 @@ function expected(x: Float32Array, n: number): Float32Array {
   return y;
 }
 
-const checker = hasOnnxChecker();
-
 describe('nested models', () => {
   const x = randomArray(5 * 3, rng(1), -2, 2);
 
@@ -83,8 +80,7 @@ describe('nested models', () => {
     config.config.layers[1].inbound_nodes = [[], [['inp', 0, 0, {}]]] as never;
     const dir = tmp();
     await writeKerasH5(join(dir, 'm.h5'), config, weights);
-    const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
-    if (checker) checkOnnx(res.onnxPath);
+    const res = await convertChecked({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
     const got = await runOnnx(res.onnxPath, { inp: { data: x, shape: [5, 3] } });
     const { maxAbs } = compare(got.out.data, expected(x, 5));
     expect(maxAbs).toBeLessThan(1e-6);
@@ -94,8 +90,7 @@ describe('nested models', () => {
     const config = { class_name: 'Sequential', config: { name: 'outer', layers: [inner, dense('out', 1, 'sigmoid')] } };
     const dir = tmp();
     await writeKerasH5(join(dir, 'm.h5'), config, weights.slice(1));
-    const res = await convertKeras({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
-    if (checker) checkOnnx(res.onnxPath);
+    const res = await convertChecked({ h5: join(dir, 'm.h5'), out: join(dir, 'm.onnx') });
     expect(res.sidecar.input.name).toBe('seq_input');
     const got = await runOnnx(res.onnxPath, { seq_input: { data: x, shape: [5, 3] } });
     const { maxAbs } = compare(got.out.data, expected(x, 5));

@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
 import { writeKerasH5 as trainerWriteKerasH5 } from '@semembed/trainer';
-import { convertKeras } from '../src/index.js';
-import { checkOnnx, compare, hasOnnxChecker, randomArray, rng, runOnnx, tfjs, tmp } from './helpers.js';
+import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp } from './helpers.js';
 import { randomizeWeights } from './random-weights.js';
 
 // The pipeline's hand-over: the trainer writes .h5 files (fixed-length string attributes, as Keras 2.2),
@@ -22,8 +21,7 @@ describe('files written by @semembed/trainer', () => {
     await trainerWriteKerasH5(join(dir, 'model.h5'), { modelConfig: config, layers }, 'model');
     await trainerWriteKerasH5(join(dir, 'weights.h5'), { layers }, 'weights');
     for (const opts of [{ h5: join(dir, 'model.h5') }, { h5: join(dir, 'weights.h5'), architecture: 'fashion-cnn' }]) {
-      const res = await convertKeras({ ...opts, out: join(dir, 'm.onnx') });
-      if (hasOnnxChecker()) checkOnnx(res.onnxPath);
+      const res = await convertChecked({ ...opts, out: join(dir, 'm.onnx') });
       expect(res.sidecar.outputs.map((o) => o.name)).toEqual(['l2norm', 'prob']);
       const got = await runOnnx(res.onnxPath, { [res.sidecar.input.name]: { data: x, shape: [3, 28, 28, 1] } });
       ['l2norm', 'prob'].forEach((n, i) => {

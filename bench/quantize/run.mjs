@@ -132,7 +132,8 @@ async function browserLatency(name, files, sidecar, shape, b32) {
   try {
     for (const v of Object.keys(files)) {
       const page = await ctx.newPage();
-      await page.goto(`${base}/?variant=${v}&ep=wasm&threads=1`);
+      // The loaded machine can take minutes to compile ORT's wasm for a fresh page.
+      await page.goto(`${base}/?variant=${v}&ep=wasm&threads=1`, { timeout: 300_000 });
       await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
         timeout: 300_000,
       });
@@ -247,6 +248,9 @@ for (const m of models) {
   const web = await browserLatency(m.name, files, m.sidecar, m.shape, !NO_B32.includes(m.name));
   for (const [v, w] of Object.entries(web)) Object.assign(row[v], { web: w });
   report.push({ model: m.name, how: m.how, row });
+  // Kept as it goes: a later model's failure does not lose this one (--merge takes it back).
+  writeFileSync(join(out, 'report.json'), JSON.stringify(report));
+  console.error(`sections so far: ${join(out, 'report.json')}`);
   loads.push(load());
   console.error(JSON.stringify(row));
 }

@@ -10,21 +10,14 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requestGpuAdapter, describeAdapter } from '@semembed/gpu';
-import {
-  selectBackend,
-  fit,
-  KerasSGD,
-  makeSchedule,
-  writeKerasH5,
-  modelWeights,
-  splitFromDataset,
-} from '@semembed/trainer';
-import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+import * as trainer from '@semembed/trainer';
 import { convertKeras } from '@semembed/converter';
 import { createSession } from '@semembed/runtime-node';
 import { report } from './report.mjs';
 
-export const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1], 'resnet-110-wfc': [32, 32, 3] };
+import { SHAPES, benchFitOptions, benchModel, benchSchedule } from '../trainer/setup.mjs';
+
+const { selectBackend, fit, writeKerasH5, modelWeights, splitFromDataset } = trainer;
 const [cmd, ...rest] = process.argv.slice(2);
 const arg = (name, def) => {
   const i = rest.indexOf(`--${name}`);
@@ -68,7 +61,8 @@ function synthetic(shape, n) {
   });
 }
 
-// Same setup as bench/trainer/throughput.mjs: inv_corr loss, SGD momentum 0.9, clipnorm 10, BN in training mode.
+// The step of bench/trainer/setup.mjs (shared with throughput.mjs): inv_corr loss, SGD momentum 0.9, clipnorm 10, BN
+// in training mode; the images go through the datasets package's batching and normalisation.
 async function train() {
   const backend = arg('backend', 'webgpu');
   const arch = arg('arch', 'fashion-cnn');
@@ -77,28 +71,9 @@ async function train() {
   const reps = Number(arg('reps', 3));
   const sel = await selectBackend(backend);
   const { tf } = sel;
-  const cfg = buildArchitecture(arch, { inputShape: SHAPES[arch], embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
-  const model = await modelFromKerasConfig(tf, cfg);
-  const emb = new Float32Array(100);
-  for (let i = 0; i < 10; i++) emb[i * 11] = 1;
-  const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
-  const common = {
-    tf,
-    model,
-    loss: 'inv_corr',
-    embedding: emb,
-    embRows: 10,
-    embDim: 10,
-    clsWeight: 0,
-    numClasses: 10,
-    batchSize: batch,
-    valBatchSize: batch,
-    optimizer: opt,
-    seed: 0,
-    augment: false,
-    epochs: 1,
-  };
-  const schedule = (n) => makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, n);
+  const { model } = await benchModel(tf, arch);
+  const common = benchFitOptions(trainer, tf, model, batch);
+  const schedule = (n) => benchSchedule(trainer, n);
   const w0 = performance.now();
   await fit({ ...common, train: synthetic(SHAPES[arch], batch * 2), schedule: schedule(2) });
   const warmupS = (performance.now() - w0) / 1000;
@@ -126,8 +101,7 @@ async function onnx() {
   const out = arg('out', '.');
   mkdirSync(out, { recursive: true });
   const { tf } = await selectBackend('cpu');
-  const cfg = buildArchitecture(arch, { inputShape: SHAPES[arch], embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
-  const model = await modelFromKerasConfig(tf, cfg);
+  const { cfg, model } = await benchModel(tf, arch);
   const h5 = path.join(out, `${arch}.h5`);
   await writeKerasH5(h5, { modelConfig: cfg, layers: await modelWeights(model) });
   const res = await convertKeras({ h5, out: path.join(out, `${arch}.onnx`) });

@@ -6,15 +6,13 @@
 // --trainer DIR profiles another copy of the package (its dist/ and native/build), e.g. an older commit
 // unpacked with `git archive` and built, as a baseline in the same session.
 import path from 'node:path';
-import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+import { SHAPES, benchFitOptions, benchModel, benchSchedule, syntheticSplit } from './setup.mjs';
 const ti = process.argv.indexOf('--trainer');
-const { selectBackend, fit, KerasSGD, makeSchedule } = await import(
-  ti > 0 ? path.resolve(process.argv[ti + 1], 'dist/index.js') : '@semembed/trainer'
-);
+const trainer = await import(ti > 0 ? path.resolve(process.argv[ti + 1], 'dist/index.js') : '@semembed/trainer');
+const { selectBackend, fit } = trainer;
 const arch = process.argv[2] ?? 'simple';
 const ri = process.argv.indexOf('--reps');
 const reps = ri > 0 ? Number(process.argv[ri + 1]) : 5;
-const SH = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] }[arch];
 const { tf } = await selectBackend('wasm');
 const times = new Map();
 let depth = 0;
@@ -67,48 +65,13 @@ for (const k of tf.getKernelsForBackend('wasm')) {
     },
   });
 }
-const cfg = buildArchitecture(arch, { inputShape: SH, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
-const model = await modelFromKerasConfig(tf, cfg);
+const { model } = await benchModel(tf, arch);
 timed(model, 'apply', 'forward (model, training)', (_x, kw) => kw?.training === true);
-const emb = new Float32Array(100);
-for (let i = 0; i < 10; i++) emb[i * 11] = 1;
-const n = 100 * 3,
-  size = SH[0] * SH[1] * SH[2];
-const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 12.9898) * 0.5);
-const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-const train = {
-  size: n,
-  inputShape: SH,
-  labels,
-  batches: function* (o) {
-    for (let b = 0; b * o.batchSize < n; b++)
-      yield {
-        x: x.subarray(b * o.batchSize * size, (b + 1) * o.batchSize * size),
-        labels: labels.subarray(b * o.batchSize, (b + 1) * o.batchSize),
-        size: o.batchSize,
-      };
-  },
-};
-const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
-timed(opt, 'apply', 'optimiser (SGD momentum + clipnorm)');
-const common = {
-  tf,
-  model,
-  loss: 'inv_corr',
-  embedding: emb,
-  embRows: 10,
-  embDim: 10,
-  clsWeight: 0,
-  numClasses: 10,
-  batchSize: 100,
-  valBatchSize: 100,
-  optimizer: opt,
-  seed: 0,
-  augment: false,
-  epochs: 1,
-  train,
-  schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 3),
-};
+const common = benchFitOptions(trainer, tf, model, 100, {
+  train: syntheticSplit(SHAPES[arch], 100 * 3),
+  schedule: benchSchedule(trainer, 3),
+});
+timed(common.optimizer, 'apply', 'optimiser (SGD momentum + clipnorm)');
 await fit(common);
 const median = (a) => [...a].sort((p, q) => p - q)[(a.length - 1) >> 1];
 const perKernel = new Map();

@@ -10,7 +10,14 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
+import {
+  EMBEDDING,
+  SHAPES,
+  benchFitOptions,
+  benchModel,
+  benchSchedule,
+  syntheticSplit as synthetic,
+} from './setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {
@@ -24,44 +31,17 @@ const archs = arg('archs', 'simple,fashion-cnn').split(',');
 const torch = arg('torch', 'yes') !== 'no';
 // The pip build (e.g. a venv with /opt/wheels' torch 2.13) is several times faster than Debian's python3-torch.
 const python = arg('python', process.env.SEMEMBED_TORCH_PYTHON ?? '/usr/bin/python3');
-const SHAPES = { simple: [32, 32, 3], 'fashion-cnn': [28, 28, 1] };
 // --trainer DIR measures another build of the package (its dist/ and native/build, e.g. an older commit unpacked
 // with `git archive`) under --label NAME; --workers no skips the data-parallel rows.
 const trainerDir = arg('trainer', undefined);
 const label = arg('label', undefined);
 const withWorkers = arg('workers', 'yes') !== 'no';
-const { selectBackend, fit, KerasSGD, makeSchedule, GradientWorkers, loadNativeConv } = await import(
-  trainerDir ? path.resolve(trainerDir, 'dist/index.js') : '@semembed/trainer'
-);
-
-function synthetic(shape, n) {
-  const size = shape[0] * shape[1] * shape[2];
-  const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 12.9898) * 0.5);
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-  return {
-    size: n,
-    inputShape: shape,
-    labels,
-    batches: function* (o) {
-      for (let b = 0; b * o.batchSize < n; b++) {
-        const s = Math.min(o.batchSize, n - b * o.batchSize);
-        yield {
-          x: x.subarray(b * o.batchSize * size, (b * o.batchSize + s) * size),
-          labels: labels.subarray(b * o.batchSize, b * o.batchSize + s),
-          size: s,
-        };
-      }
-    },
-  };
-}
+const trainer = await import(trainerDir ? path.resolve(trainerDir, 'dist/index.js') : '@semembed/trainer');
+const { selectBackend, fit, GradientWorkers, loadNativeConv } = trainer;
 
 async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1) {
   const { tf } = await selectBackend(backend);
-  const cfg = buildArchitecture(arch, { inputShape: SHAPES[arch], embeddingDim: 10, numClasses: 10, loss: 'inv_corr' });
-  const model = await modelFromKerasConfig(tf, cfg);
-  const emb = new Float32Array(100);
-  for (let i = 0; i < 10; i++) emb[i * 11] = 1;
-  const opt = new KerasSGD(tf, 0.01, { momentum: 0.9, nesterov: false, clipnorm: 10, decay: 0 });
+  const { cfg, model } = await benchModel(tf, arch);
   const workers =
     threads > 1
       ? await GradientWorkers.start(threads, model, {
@@ -69,36 +49,16 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
           modelConfig: cfg,
           loss: 'inv_corr',
           clsWeight: 0,
-          embedding: emb,
-          embRows: 10,
+          embedding: EMBEDDING.embedding,
+          embRows: EMBEDDING.rows,
           embDim: 10,
           numClasses: 10,
           inputShape: SHAPES[arch],
         })
       : undefined;
-  const common = {
-    workers,
-    tf,
-    model,
-    loss: 'inv_corr',
-    embedding: emb,
-    embRows: 10,
-    embDim: 10,
-    clsWeight: 0,
-    numClasses: 10,
-    batchSize: batch,
-    valBatchSize: batch,
-    optimizer: opt,
-    seed: 0,
-    augment: false,
-    epochs: 1,
-  };
-  if (warmup)
-    await fit({
-      ...common,
-      train: synthetic(SHAPES[arch], batch * 2),
-      schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, 2),
-    });
+  const common = benchFitOptions(trainer, tf, model, batch, { workers });
+  const opt = common.optimizer;
+  if (warmup) await fit({ ...common, train: synthetic(SHAPES[arch], batch * 2), schedule: benchSchedule(trainer, 2) });
   // the data is made before the clocks start (as torch_throughput.py does): only the steps are timed
   const train = synthetic(SHAPES[arch], batch * nSteps);
   const c0 = process.cpuUsage();
@@ -106,7 +66,7 @@ async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1)
   await fit({
     ...common,
     train,
-    schedule: makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, nSteps),
+    schedule: benchSchedule(trainer, nSteps),
   });
   const wall = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { convertKeras } from '@semembed/converter';
+import { FASHION_MNIST_CLASSES } from '@semembed/datasets';
 import { createServer, loadModel, type Model, type SemembedServer } from '../src/index.js';
 import { writeFashionCnnH5 } from './fashion-model.js';
 import { fixture, maxAbsDiff } from './helpers.js';
@@ -19,18 +20,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rn-converted-'));
   const h5 = join(dir, 'fashion.h5');
   tfModel = await writeFashionCnnH5(h5, 3);
-  const classes = [
-    'T-shirt/top',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ].map((name, index) => ({ index, id: index, name, path: ['item', name] }));
+  const classes = FASHION_MNIST_CLASSES.map((name, index) => ({ index, id: index, name, path: ['item', name] }));
   const classEmbedding = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 1 : 0)));
   await convertKeras({
     h5,

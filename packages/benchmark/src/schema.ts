@@ -5,11 +5,10 @@ import { Ajv, type ValidateFunction } from 'ajv';
 const num = { type: 'number' };
 const numOrNull = { type: ['number', 'null'] };
 const str = { type: 'string' };
-const summary = {
-  type: 'object',
-  required: ['min', 'median', 'max', 'spread', 'runs'],
-  properties: { min: num, median: num, max: num, spread: num, runs: { type: 'array', items: num } },
-};
+/** An object whose properties are all required: the key list is written once. */
+const allRequired = <P extends Record<string, unknown>>(properties: P) =>
+  ({ type: 'object', required: Object.keys(properties) as (keyof P & string)[], properties }) as const;
+const summary = allRequired({ min: num, median: num, max: num, spread: num, runs: { type: 'array', items: num } });
 
 export const RESULT_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -79,11 +78,7 @@ export const RESULT_SCHEMA = {
       },
     },
     cost: { type: 'object', properties: { flopsPerSample: num, bytesPerSample: num, reason: str } },
-    peak: {
-      type: 'object',
-      required: ['gflops', 'sgemm', 'bandwidthGBs'],
-      properties: { gflops: num, sgemm: str, bandwidthGBs: num },
-    },
+    peak: allRequired({ gflops: num, sgemm: str, bandwidthGBs: num }),
     runners: {
       type: 'array',
       items: {
@@ -97,11 +92,7 @@ export const RESULT_SCHEMA = {
           status: { enum: ['ok', 'unavailable', 'failed'] },
           reason: str,
           detail: str,
-          coldStart: {
-            type: 'object',
-            required: ['sessionMs', 'firstInferenceMs', 'totalMs'],
-            properties: { sessionMs: num, firstInferenceMs: num, totalMs: num },
-          },
+          coldStart: allRequired({ sessionMs: num, firstInferenceMs: num, totalMs: num }),
           singleStream: {
             type: 'object',
             required: ['queries', 'p50', 'p90', 'p99', 'mean', 'latencies', 'repeats'],
@@ -137,11 +128,7 @@ export const RESULT_SCHEMA = {
               maxQps: num,
               levels: {
                 type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['qps', 'queries', 'p99', 'ok'],
-                  properties: { qps: num, queries: { type: 'integer' }, p99: numOrNull, ok: { type: 'boolean' } },
-                },
+                items: allRequired({ qps: num, queries: { type: 'integer' }, p99: numOrNull, ok: { type: 'boolean' } }),
               },
             },
           },
@@ -157,11 +144,7 @@ export const RESULT_SCHEMA = {
               // Infinity (a NaN output) is written as null by JSON.stringify.
               outputs: {
                 type: 'object',
-                additionalProperties: {
-                  type: 'object',
-                  required: ['maxAbsDiff', 'worstCosine'],
-                  properties: { maxAbsDiff: numOrNull, worstCosine: numOrNull },
-                },
+                additionalProperties: allRequired({ maxAbsDiff: numOrNull, worstCosine: numOrNull }),
               },
               labelled: {
                 type: 'object',

@@ -14,16 +14,27 @@ export class FlagError extends Error {
   }
 }
 
+/** How the taxonomy file reads (the reference's flags): the same for every command that takes --hierarchy. */
+function withTaxonomyFormatOptions<T>(y: Argv<T>) {
+  return y
+    .option('is_a', { type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
+    .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings, not integers' });
+}
+
 /** The reference's taxonomy flags, shared by every command that reads a hierarchy file. */
 export function withTaxonomyOptions<T>(y: Argv<T>) {
-  return y
-    .option('hierarchy', {
+  return withTaxonomyFormatOptions(
+    y.option('hierarchy', {
       type: 'string',
       demandOption: true,
       describe: 'Taxonomy file: one "parent child" relation per line',
-    })
-    .option('is_a', { type: 'boolean', default: false, describe: 'Lines are "child parent" (is-a) relations' })
-    .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings, not integers' });
+    }),
+  );
+}
+
+/** The same flags for commands that use a taxonomy only when one is given; `describe` says what for. */
+export function withOptionalTaxonomyOptions<T>(y: Argv<T>, describe: string) {
+  return withTaxonomyFormatOptions(y.option('hierarchy', { type: 'string', describe }));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ConvertResult } from '@semembed/converter';
 import type { ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
-import { FlagError, intOption } from '../options.js';
+import { FlagError, intOption, withOptionalTaxonomyOptions } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { sidecarClasses } from '../sidecar-classes.js';
 
@@ -39,8 +39,14 @@ export function describeResult(r: ConvertResult): string {
   return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
 }
 
+/** convert's and import's --architecture: the reference's model to build for a save_weights .h5. */
+export const architectureOption = {
+  type: 'string',
+  describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
+} as const;
+
 export function commonConvertOptions<T>(y: Argv<T>) {
-  return y
+  return withOptionalTaxonomyOptions(y, 'Taxonomy: adds each class path root -> leaf to the sidecar')
     .option('embedding', {
       type: 'string',
       describe: 'Class-embedding file (JSON or the reference .pickle): class labels and embedding rows for the sidecar',
@@ -49,9 +55,6 @@ export function commonConvertOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'File of "id name" lines (e.g. hierarchies/Cifar-Hierarchy/class_names.txt)',
     })
-    .option('hierarchy', { type: 'string', describe: 'Taxonomy: adds each class path root -> leaf to the sidecar' })
-    .option('is_a', { type: 'boolean', default: false, describe: 'Taxonomy lines are "child parent"' })
-    .option('str_ids', { type: 'boolean', default: false, describe: 'Class ids are strings' })
     .option('opset', intOption('opset', { min: 13, default: DEFAULT_OPSET, describe: 'ONNX opset (13 and newer)' }))
     .option('input_layout', {
       choices: ['nhwc', 'nchw'] as const,
@@ -78,6 +81,16 @@ export function commonConvertOptions<T>(y: Argv<T>) {
         '--verify on these inputs: one .npy per model input, batch first, Keras layout (default: seeded random)',
     })
     .option('verify_json', { type: 'string', describe: '--verify: also write the per-layer comparison as JSON here' });
+}
+
+/** What commonConvertOptions' model flags ask of convertKeras / importModel / verifyConversion. */
+export function modelFormArgs(a: {
+  opset: number;
+  input_layout?: 'nhwc' | 'nchw';
+  fp16: boolean;
+  lambda?: Record<string, string>;
+}) {
+  return { opset: a.opset, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda };
 }
 
 type VerifyArgs = { inputs?: string[]; verify_json?: string };
@@ -127,10 +140,7 @@ export const builder = (y: Argv) =>
         describe: 'The .onnx to write; the sidecar goes beside it as <name>.json',
       })
       .option('config', { type: 'string', describe: 'model.to_json() file for a weights-only .h5' })
-      .option('architecture', {
-        type: 'string',
-        describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
-      })
+      .option('architecture', architectureOption)
       .option('dataset', {
         type: 'string',
         describe:
@@ -174,15 +184,12 @@ export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
     config: a.config,
     architecture: a.architecture,
     dataset: a.dataset,
-    opset: a.opset,
-    inputLayout: a.input_layout,
-    fp16: a.fp16,
-    lambdas: a.lambda,
+    ...modelFormArgs(a),
     ...(await sidecarClasses(a)),
   });
   console.log(describeResult(r));
   if (a.verify) {
-    const opts = { h5: a.input, config: a.config, architecture: a.architecture, dataset: a.dataset, opset: a.opset };
-    await runVerify(a, { ...opts, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, true);
+    const opts = { h5: a.input, config: a.config, architecture: a.architecture, dataset: a.dataset };
+    await runVerify(a, { ...opts, ...modelFormArgs(a) }, true);
   }
 }

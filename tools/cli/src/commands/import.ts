@@ -4,7 +4,14 @@ import type { ArgsOf } from '../command.js';
 import { FlagError, showProgress, withProgressOptions } from '../options.js';
 import { checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { sidecarClasses } from '../sidecar-classes.js';
-import { checkLambdas, commonConvertOptions, describeResult, runVerify } from './convert.js';
+import {
+  architectureOption,
+  checkLambdas,
+  commonConvertOptions,
+  describeResult,
+  modelFormArgs,
+  runVerify,
+} from './convert.js';
 
 export const command = 'import [name]';
 export const describe =
@@ -16,10 +23,7 @@ export const builder = (y: Argv) =>
       withForceOption(y)
         .positional('name', { type: 'string', describe: 'Catalog name (see --list)' })
         .option('from', { type: 'string', describe: 'Local .h5 to import instead of downloading' })
-        .option('architecture', {
-          type: 'string',
-          describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
-        })
+        .option('architecture', architectureOption)
         .option('dataset', { type: 'string', describe: 'Dataset name: mean/std and input size (e.g. CIFAR-100)' })
         .option('out', {
           type: 'string',
@@ -81,18 +85,14 @@ export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
     cacheDir: a.cache_dir,
     catalogPath: a.catalog,
     progress: showProgress(a),
-    opset: a.opset,
-    inputLayout: a.input_layout,
-    fp16: a.fp16,
-    lambdas: a.lambda,
+    ...modelFormArgs(a),
     ...(await sidecarClasses(a)),
   });
   console.log(describeResult(r));
   if (a.verify) {
     const source = r.sidecar.source as { architecture?: string; dataset?: string };
-    const opts = { h5: r.h5Path, architecture: source.architecture, dataset: source.dataset, opset: a.opset };
+    const opts = { h5: r.h5Path, architecture: source.architecture, dataset: source.dataset };
     // The probe is converted with the preprocessing just written (the catalog's), so its sidecar is the same contract.
-    const preprocessing = r.sidecar.preprocessing;
-    await runVerify(a, { ...opts, preprocessing, inputLayout: a.input_layout, fp16: a.fp16, lambdas: a.lambda }, false);
+    await runVerify(a, { ...opts, preprocessing: r.sidecar.preprocessing, ...modelFormArgs(a) }, false);
   }
 }

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption, numberOption } from '../options.js';
+import { intOption, numberOption, withOptionalTaxonomyOptions } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const MODES = ['int8', 'fp16', 'dynamic'] as const;
@@ -15,7 +15,7 @@ export const describe =
 
 export const builder = (y: Argv) =>
   withForceOption(
-    y
+    withOptionalTaxonomyOptions(y, 'Taxonomy for mAHP@250 (with --max_drop)')
       .positional('in', { type: 'string', demandOption: true, describe: 'Float32 model (.onnx, sidecar beside it)' })
       .positional('out', { type: 'string', demandOption: true, describe: 'Output .onnx; its sidecar goes beside it' })
       .option('mode', {
@@ -61,9 +61,6 @@ export const builder = (y: Argv) =>
         default: 'size',
         describe: 'With --max_drop: keep the smallest or the fastest variant within the bound',
       })
-      .option('hierarchy', { type: 'string', describe: 'Taxonomy for mAHP@250 (with --max_drop)' })
-      .option('is_a', { type: 'boolean', default: false })
-      .option('str_ids', { type: 'boolean', default: false })
       .option('eval_size', intOption('eval_size', { min: 2, default: 1000, describe: 'Test samples for --max_drop' })),
   )
     .example('$0 quantize m.onnx m.int8.onnx --mode int8 --dataset FashionMNIST', 'static int8, 256 training images')

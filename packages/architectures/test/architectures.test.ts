@@ -1,7 +1,7 @@
 // Every architecture builds in TF.js; parameter counts are checked against counts derived by hand from the
 // reference's definitions (formulas below, written independently of the builders) and published numbers.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArchitectureError,
   buildArchitecture,
@@ -10,13 +10,6 @@ import {
   type BuildOptions,
   type KerasModelConfig,
 } from '../src/index.js';
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-afterAll(() => {
-  tf.disposeVariables();
-});
 
 // ---- counting by formula: conv k x k (cin -> cout) with/without bias, BN = 4 params per channel (incl. moving stats)
 const conv = (k: number, cin: number, cout: number, bias = true) => k * k * cin * cout + (bias ? cout : 0);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildArchitecture,
   kerasLayerOrder,
@@ -27,10 +27,6 @@ const fixture = (name: string): Fixture =>
   JSON.parse(readFileSync(join(here, 'fixtures', 'keras-configs', `${name}.json`), 'utf8')) as Fixture;
 const layersOf = (f: Fixture): KerasLayerConfig[] =>
   Array.isArray(f.model_config.config) ? f.model_config.config : f.model_config.config.layers;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
 
 describe('Keras naming', () => {
   it('auto-name prefixes follow Keras _to_snake_case, quirks included', () => {

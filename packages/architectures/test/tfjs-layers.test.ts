@@ -1,6 +1,6 @@
 // The custom layers and weight I/O in TF.js, checked against hand-computed values.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArchitectureError,
   KerasGraph,
@@ -11,10 +11,6 @@ import {
   type KerasModelConfig,
   type WeightArray,
 } from '../src/index.js';
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
 
 /** input -> one layer, as a Keras functional config. */
 function single(

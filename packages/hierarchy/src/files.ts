@@ -29,6 +29,26 @@ export interface ClassEmbedding {
 }
 
 /**
+ * The file contents of a computed class embedding (computeClassEmbedding's result): its classes in their order,
+ * label2ind their positions, plus what the caller records beside them (taxonomy file, flags).
+ */
+export function classEmbeddingOf(
+  res: Pick<ClassEmbedding, 'method' | 'embedding' | 'rows' | 'dim'> & { classes: ClassId[] },
+  extra: Pick<ClassEmbedding, 'hierarchy' | 'meta'> = {},
+): ClassEmbedding {
+  const { method, classes, embedding, rows, dim } = res;
+  return {
+    method,
+    ind2label: classes,
+    label2ind: new Map(classes.map((c, i) => [c, i])),
+    embedding,
+    rows,
+    dim,
+    ...extra,
+  };
+}
+
+/**
  * Writes a class-embedding file: a pickle like the reference's when the name ends in .pickle/.pkl, else our JSON
  * file: {format, method, ind2label, label2ind, embedding: number[][], ...meta}.
  * Rows are streamed to a temporary file that replaces the target only when complete (8142 classes is ~0.7 GB

@@ -20,6 +20,7 @@ export {
 } from './methods.js';
 export {
   type ClassEmbedding,
+  classEmbeddingOf,
   EMBEDDING_FORMAT,
   readClassEmbedding,
   writeClassEmbedding,

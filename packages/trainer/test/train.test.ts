@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { computeClassEmbedding, readHierarchy, writeClassEmbedding } from '@semembed/hierarchy';
+import { classEmbeddingOf, computeClassEmbedding, readHierarchy, writeClassEmbedding } from '@semembed/hierarchy';
 import { buildArchitecture, loadWeightsByKerasName, modelFromKerasConfig } from '@semembed/architectures';
 import { loadDatasetSplits, normalizedImages } from '@semembed/datasets';
 import { readNpy } from '@semembed/formats';
@@ -29,14 +29,7 @@ beforeAll(() => {
   const h = readHierarchy(path.join(here, 'fixtures', 'fashion-mnist.parent-child.txt'));
   const classes = h.leaves();
   const res = computeClassEmbedding(h, classes, { method: 'unitsphere' });
-  writeClassEmbedding(embPath, {
-    method: res.method,
-    ind2label: classes,
-    label2ind: new Map(classes.map((c, i) => [c, i])),
-    embedding: res.embedding,
-    rows: res.rows,
-    dim: res.dim,
-  });
+  writeClassEmbedding(embPath, classEmbeddingOf(res));
 });
 
 const quiet = () => {};

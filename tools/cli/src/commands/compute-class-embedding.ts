@@ -62,7 +62,7 @@ export async function handler(args: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(args, ['hierarchy', 'class_list']);
   checkInputs(inputs);
   checkOutputs([{ path: args.out, flag: '--out' }], inputs, args.force);
-  const { computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } =
+  const { classEmbeddingOf, computeClassEmbedding, pyFloat, readClassList, readHierarchy, writeClassEmbedding } =
     await import('@semembed/hierarchy');
   const hierarchy = readHierarchy(args.hierarchy, { isA: args.is_a, strIds: args.str_ids });
   const classes = args.class_list
@@ -86,23 +86,20 @@ export async function handler(args: ArgsOf<typeof builder>): Promise<void> {
       `warning: ${res.smallRows} embedding rows have a norm below 1e-8 and were left unnormalised (not NaN)`,
     );
   }
-  writeClassEmbedding(args.out, {
-    method: res.method,
-    ind2label: classes,
-    label2ind: new Map(classes.map((c, i) => [c, i])),
-    embedding: res.embedding,
-    rows: res.rows,
-    dim: res.dim,
-    hierarchy: resolve(args.hierarchy),
-    meta: {
-      num_dim: args.num_dim ?? null,
-      norm: args.norm,
-      is_a: args.is_a,
-      str_ids: args.str_ids,
-      solver: res.solver,
-      max_dev: res.deviation.max,
-      mean_dev: res.deviation.mean,
-      dev_kind: res.deviation.kind,
-    },
-  });
+  writeClassEmbedding(
+    args.out,
+    classEmbeddingOf(res, {
+      hierarchy: resolve(args.hierarchy),
+      meta: {
+        num_dim: args.num_dim ?? null,
+        norm: args.norm,
+        is_a: args.is_a,
+        str_ids: args.str_ids,
+        solver: res.solver,
+        max_dev: res.deviation.max,
+        mean_dev: res.deviation.mean,
+        dev_kind: res.deviation.kind,
+      },
+    }),
+  );
 }

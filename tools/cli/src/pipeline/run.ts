@@ -219,15 +219,7 @@ export async function runPipeline(
         log(
           `    ${res.rows} classes, ${res.dim} dimensions, max deviation from the target similarities ${res.deviation.max.toExponential(2)}`,
         );
-        hier.writeClassEmbedding(p.embedding, {
-          method: o.method,
-          ind2label: classes,
-          label2ind: new Map(classes.map((c, i) => [c, i])),
-          embedding: res.embedding,
-          rows: res.rows,
-          dim: res.dim,
-          hierarchy: o.hierarchy,
-        });
+        hier.writeClassEmbedding(p.embedding, hier.classEmbeddingOf(res, { hierarchy: o.hierarchy }));
       },
     },
     trainStep('semantic'),

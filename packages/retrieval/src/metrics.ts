@@ -180,7 +180,6 @@ export class HierarchicalPrecision {
     // reference: ideal = concat(best[:qi], best[qi+1:] - 1.0) when the query was found in the list (quirk Q16);
     // corrected: the cumulative ideal without one self-similarity, no shift
     const shiftAt = corrected || qi < 0 ? Infinity : qi;
-    let metric = 0;
     const nk = this.ksAsc.length;
     for (let kind = 0; kind < 2; kind++) {
       const list = kind === 0 ? wup : lcs;
@@ -195,7 +194,8 @@ export class HierarchicalPrecision {
         this.perQuery[2 * this.ksSlot[t] + kind][q] = acc / ideal;
       }
     }
-    metric = 2 * nk;
+    // the per-query slots after the P@k ones: AHP (WUP, LCS) when computed, then AP
+    let metric = 2 * nk;
     if (options.computeAhp !== false) {
       const K = full ? len : (options.computeAhp as number);
       for (let kind = 0; kind < 2; kind++) {
@@ -214,7 +214,7 @@ export class HierarchicalPrecision {
     if (options.computeAp) {
       const ap = averagePrecision(relevantRanks ?? [], qid >= 0 ? n - 1 : n);
       if (Object.is(ap, -0)) this.noPositives++;
-      this.perQuery[metric++][q] = ap;
+      this.perQuery[metric][q] = ap;
     }
     this.count++;
   }

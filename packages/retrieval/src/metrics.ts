@@ -1,5 +1,5 @@
 // Hierarchical precision, AHP(@K) and AP exactly as the reference's evaluate_retrieval.hierarchical_precision
-// computes them (spec: test/fixtures/reference/README.md §2.10, quirks Q15-Q21, bit-exactness notes §4).
+// computes them (spec: packages/test-fixtures/fixtures/cvjena/reference/README.md §2.10, quirks Q15-Q21, bit-exactness notes §4).
 import { numpySumSparse, numpyTrapz } from './numpy-sum.js';
 import { RetrievalError } from './errors.js';
 

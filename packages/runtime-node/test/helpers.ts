@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixturePath } from '@semembed/test-fixtures';
+import { createServer, type SemembedServer, type ServerOptions } from '../src/index.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** The tiny test models other packages' tests read too: their one copy is in @semembed/test-fixtures (models/). */
@@ -15,4 +16,15 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** A quiet server of fashion-tiny on the CPU at a free port; `options` adds to or overrides that. */
+export function tinyServer(options: Partial<ServerOptions> = {}): Promise<SemembedServer> {
+  return createServer({
+    models: [{ path: fixture('fashion-tiny.onnx') }],
+    ep: 'cpu',
+    port: 0,
+    logger: 'silent',
+    ...options,
+  });
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import autocannon from 'autocannon';
-import { createServer, type SemembedServer } from '../src/index.js';
-import { fixture, maxAbsDiff, readJson } from './helpers.js';
+import type { SemembedServer } from '../src/index.js';
+import { fixture, maxAbsDiff, readJson, tinyServer } from './helpers.js';
 
 // Load and fault tests against a real server on loopback only; every loop is bounded in count.
 
@@ -32,10 +32,7 @@ let server: SemembedServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await createServer({
-    models: [{ path: fixture('fashion-tiny.onnx') }],
-    ep: 'cpu',
-    port: 0,
+  server = await tinyServer({
     maxBatchSize: 64,
     maxQueueDelayMs: 2,
     bodyLimit: 256 * 1024,

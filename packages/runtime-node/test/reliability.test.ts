@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '@semembed/formats';
 import { createServer, type SemembedServer } from '../src/index.js';
-import { fixture, maxAbsDiff, readJson } from './helpers.js';
+import { fixture, maxAbsDiff, readJson, tinyServer } from './helpers.js';
 
 // Limits and client errors on every route, the web root's boundaries, the v2 protocol's versioned routes and
 // binary outputs, bounded shutdown. Real server on loopback; every loop is bounded.
@@ -191,9 +191,7 @@ describe('client errors are 4xx', () => {
   });
 
   it('--port outside 0..65535 is one clear error before anything loads', async () => {
-    await expect(
-      createServer({ models: [{ path: fixture('fashion-tiny.onnx') }], port: 70000, logger: 'silent' }),
-    ).rejects.toThrow(/--port 70000: a port is an integer from 0 to 65535/);
+    await expect(tinyServer({ port: 70000 })).rejects.toThrow(/--port 70000: a port is an integer from 0 to 65535/);
   });
 });
 
@@ -288,13 +286,7 @@ describe('Open Inference Protocol v2', () => {
 
 describe('slow clients', () => {
   it('a client that never finishes its headers gets 408 after headersTimeoutMs while others are served', async () => {
-    const s = await createServer({
-      models: [{ path: fixture('fashion-tiny.onnx') }],
-      ep: 'cpu',
-      port: 0,
-      headersTimeoutMs: 300,
-      logger: 'silent',
-    });
+    const s = await tinyServer({ headersTimeoutMs: 300 });
     const u = new URL(await s.listen());
     try {
       const slow = connect(Number(u.port), u.hostname);
@@ -323,13 +315,7 @@ describe('slow clients', () => {
 
 describe('shutdown in bounded time', () => {
   it('slow-header clients do not hold it; requests arriving meanwhile get 503; in-flight ones finish', async () => {
-    const s = await createServer({
-      models: [{ path: fixture('fashion-tiny.onnx') }],
-      ep: 'cpu',
-      port: 0,
-      maxQueueDelayMs: 400,
-      logger: 'silent',
-    });
+    const s = await tinyServer({ maxQueueDelayMs: 400 });
     const u = new URL(await s.listen());
     // A client that sends half a request line and then nothing.
     const slow = connect(Number(u.port), u.hostname);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { writeNpy } from '@semembed/formats';
 import { buildIndex, saveIndex } from '@semembed/retrieval';
 import { ExactGallery, createServer, loadGallery, loadModel, type Model, type SemembedServer } from '../src/index.js';
-import { fixture, localFixture, maxAbsDiff, readJson } from './helpers.js';
+import { fixture, localFixture, maxAbsDiff, readJson, tinyServer } from './helpers.js';
 
 const fashionRef = readJson('fashion-tiny.reference.json');
 const rgbRef = readJson('rgb-nchw.reference.json');
@@ -433,13 +433,7 @@ describe('timeouts and shutdown', () => {
   });
 
   it('finishes in-flight requests on close, then refuses connections', async () => {
-    const s = await createServer({
-      models: [{ path: fixture('fashion-tiny.onnx') }],
-      ep: 'cpu',
-      port: 0,
-      maxQueueDelayMs: 300,
-      logger: 'silent',
-    });
+    const s = await tinyServer({ maxQueueDelayMs: 300 });
     const u = await s.listen();
     const inflight = fetch(u + '/v1/embed', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
     await new Promise((r) => setTimeout(r, 60)); // the request is now waiting in the batch queue

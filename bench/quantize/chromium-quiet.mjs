@@ -1,0 +1,66 @@
+// The page's own runtime (Chromium, onnxruntime-web wasm, one thread) on a shared, loaded machine: one open page per
+// variant of a site made by run.mjs, their bench() calls alternated, the fastest runs kept (min, 10th percentile).
+// Usage: node bench/quantize/chromium-quiet.mjs SITE_DIR --batch 32 --iters 40 --rounds 4 fp32 int8 int8-web ...
+/* global document, window -- inside page.evaluate */
+import { execSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { createServer } from '@semembed/runtime-node';
+
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
+const site = argv[0];
+const names = argv.slice(1).filter((a, i) => !a.startsWith('--') && !argv[i].startsWith('--'));
+const [batch, iters, rounds] = [opt('batch', '32'), opt('iters', '40'), opt('rounds', '4')].map(Number);
+const load = () =>
+  execSync('uptime')
+    .toString()
+    .trim()
+    .replace(/.*load average: /, '');
+const server = await createServer({
+  models: [{ path: join(site, 'models/default/model.json'), name: 'm' }],
+  webRoot: site,
+  port: 0,
+  ep: 'cpu',
+  logger: 'silent',
+});
+const base = await server.listen();
+const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'semembed-chr-')), {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+});
+const loads = [load()];
+const runs = Object.fromEntries(names.map((n) => [n, []]));
+try {
+  const pages = {};
+  for (const n of names) {
+    const page = await ctx.newPage();
+    await page.goto(`${base}/?variant=${n}&ep=wasm&threads=1`, { timeout: 300_000 });
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 300_000 });
+    pages[n] = page;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) {
+      const res = await pages[n].evaluate(([b, i]) => window.semembed.bench(b, i), [batch, iters]);
+      runs[n].push(...res.runsMs);
+    }
+  }
+} finally {
+  await ctx.close();
+  await server.close();
+}
+loads.push(load());
+const at = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
+const b0 = runs[names[0]];
+let md = `| variant | min | ×${names[0]} | p10 | ×${names[0]} | median |\n|---|---:|---:|---:|---:|---:|\n`;
+for (const n of names) {
+  const xs = runs[n];
+  md += `| ${n} | ${at(xs, 0).toFixed(2)} ms | ${(at(b0, 0) / at(xs, 0)).toFixed(2)} | ${at(xs, 0.1).toFixed(2)} ms `;
+  md += `| ${(at(b0, 0.1) / at(xs, 0.1)).toFixed(2)} | ${at(xs, 0.5).toFixed(2)} ms |\n`;
+}
+md += `\nChromium, batch ${batch}, ${rounds} rounds × ${iters} runs per variant, alternated; `;
+md += `load average before → after: ${loads.join(' → ')}.\n`;
+console.log(md);

@@ -38,18 +38,12 @@ function data(n: number, seed: number) {
 const emb = new Float32Array(100);
 for (let i = 0; i < 10; i++) emb[i * 11] = 1;
 
+/** The loss setup both sides of a comparison share (the helpers' and the calling thread's). */
+const lossSetup = (clsWeight: number) =>
+  ({ loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10 }) as const;
+
 function setupFor(cfg: KerasModelConfig, clsWeight = 0): HelperSetup {
-  return {
-    backend: 'wasm',
-    modelConfig: cfg,
-    loss: 'inv_corr',
-    clsWeight,
-    embedding: emb,
-    embRows: 10,
-    embDim: 10,
-    numClasses: 10,
-    inputShape: SHAPE,
-  };
+  return { backend: 'wasm', modelConfig: cfg, ...lossSetup(clsWeight), inputShape: SHAPE };
 }
 
 describe('batchParts', () => {
@@ -85,23 +79,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
   const localFor =
     (model: tfType.LayersModel, vars: tfType.Variable[], clsWeight = 0) =>
     (x: Float32Array, labels: Int32Array, n: number) =>
-      shareGradients(
-        tf,
-        {
-          model,
-          loss: 'inv_corr',
-          clsWeight,
-          embedding: emb,
-          embRows: 10,
-          embDim: 10,
-          numClasses: 10,
-          train: { inputShape: SHAPE },
-        },
-        vars,
-        x,
-        labels,
-        n,
-      );
+      shareGradients(tf, { model, ...lossSetup(clsWeight), train: { inputShape: SHAPE } }, vars, x, labels, n);
 
   for (const [threads, n] of [
     [2, 40],

@@ -88,15 +88,15 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
 // reluGrad(dy, x, out): out = dy * step(x) as tfjs's Relu gradient computes it (NaN where x is NaN), one pass
 // instead of Step, Cast and Multiply.
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float *dy, *x, *out;
-  size_t nd, nx, no;
-  if (argc != 3 || !floatArray(env, argv[0], &dy, &nd) || !floatArray(env, argv[1], &x, &nx) ||
-      !floatArray(env, argv[2], &out, &no)) {
+  float* p[3];
+  size_t len[3];
+  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len)) {
     return fail(env, "reluGrad: expected (dy, x, out: Float32Array)");
   }
+  const float *dy = p[0], *x = p[1];
+  float* out = p[2];
+  const size_t nd = len[0], nx = len[1], no = len[2];
   if (nd != nx || no != nx) return fail(env, "reluGrad: sizes do not match");
   reluGrad(dy, x, nx, out);
   return nullptr;

@@ -13,15 +13,15 @@ namespace {
 // matmul(a, b, out, dims[6] = batchA, batchB, m, k, n, flags): out[i] = op(a[i or 0]) op(b[i or 0]) with
 // a batch of 1 broadcast; flags bit 0 transposes a ([k, m] stored), bit 1 transposes b ([n, k] stored).
 napi_value MatMul(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float *a, *b, *out, *dims;
-  size_t na, nb, no, nd;
-  if (argc != 4 || !floatArray(env, argv[0], &a, &na) || !floatArray(env, argv[1], &b, &nb) ||
-      !floatArray(env, argv[2], &out, &no) || !floatArray(env, argv[3], &dims, &nd) || nd != 6) {
+  float* p[4];
+  size_t len[4];
+  if (!callArgs(env, info, 4, argv) || !floatArrays(env, argv, 4, p, len) || len[3] != 6) {
     return fail(env, "matmul: expected (a, b, out: Float32Array, dims: Float32Array of 6)");
   }
+  float *a = p[0], *b = p[1], *out = p[2];
+  const float* dims = p[3];
+  const size_t na = len[0], nb = len[1], no = len[2];
   const int64_t ba = static_cast<int64_t>(dims[0]), bb = static_cast<int64_t>(dims[1]);
   const int64_t m = static_cast<int64_t>(dims[2]), k = static_cast<int64_t>(dims[3]), n = static_cast<int64_t>(dims[4]);
   const int flags = static_cast<int>(dims[5]);

@@ -25,6 +25,21 @@ inline bool floatArray(napi_env env, napi_value v, float** data, size_t* length)
   return true;
 }
 
+// The call's arguments into argv; true when there are exactly `count` of them.
+inline bool callArgs(napi_env env, napi_callback_info info, size_t count, napi_value* argv) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return argc == count;
+}
+
+// True when argv[0..n) are all Float32Arrays; their data and lengths go to p[i] and len[i].
+inline bool floatArrays(napi_env env, const napi_value* argv, size_t n, float** p, size_t* len) {
+  for (size_t i = 0; i < n; i++) {
+    if (!floatArray(env, argv[i], &p[i], &len[i])) return false;
+  }
+  return true;
+}
+
 // exports[name] = a JavaScript function calling cb.
 inline void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;

@@ -46,15 +46,15 @@ void maxPoolGrad(const Pool& g, const float* x, const float* dy, float* dx) {
 
 // maxPoolGrad(x, dy, dx, dims[12] = n h w c oh ow sh sw kh kw pt pl)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  float *x, *dy, *dx, *dims;
-  size_t nx, ndy, ndx, nd;
-  if (argc != 4 || !floatArray(env, argv[0], &x, &nx) || !floatArray(env, argv[1], &dy, &ndy) ||
-      !floatArray(env, argv[2], &dx, &ndx) || !floatArray(env, argv[3], &dims, &nd) || nd != 12) {
+  float* p[4];
+  size_t len[4];
+  if (!callArgs(env, info, 4, argv) || !floatArrays(env, argv, 4, p, len) || len[3] != 12) {
     return fail(env, "maxPoolGrad: expected (x, dy, dx: Float32Array, dims: Float32Array of 12)");
   }
+  float *x = p[0], *dy = p[1], *dx = p[2];
+  const float* dims = p[3];
+  const size_t nx = len[0], ndy = len[1], ndx = len[2];
   Pool g{};
   int64_t* f[] = {&g.n, &g.h, &g.w, &g.c, &g.oh, &g.ow, &g.sh, &g.sw, &g.kh, &g.kw, &g.pt, &g.pl};
   for (int i = 0; i < 12; i++) *f[i] = static_cast<int64_t>(dims[i]);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
+import { kerasInput, kerasLayer, kerasModel } from './keras-config.js';
 import { randomizeWeights } from './random-weights.js';
 
 type TF = typeof tfTypes;
@@ -312,36 +313,27 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
     const K = randomArray(F * 3 * U, r);
     const RK = randomArray(U * 3 * U, r);
     const Bi = randomArray(2 * 3 * U, r);
-    const config = {
-      class_name: 'Model',
-      config: {
-        name: 'g',
-        layers: [
+    const config = kerasModel(
+      'g',
+      [
+        kerasInput('x', [null, T, F]),
+        kerasLayer(
+          'GRU',
+          'gru',
           {
-            class_name: 'InputLayer',
-            name: 'x',
-            config: { name: 'x', batch_input_shape: [null, T, F] },
-            inbound_nodes: [],
+            units: U,
+            activation: 'tanh',
+            recurrent_activation: 'sigmoid',
+            reset_after: true,
+            use_bias: true,
+            return_sequences: true,
           },
-          {
-            class_name: 'GRU',
-            name: 'gru',
-            config: {
-              name: 'gru',
-              units: U,
-              activation: 'tanh',
-              recurrent_activation: 'sigmoid',
-              reset_after: true,
-              use_bias: true,
-              return_sequences: true,
-            },
-            inbound_nodes: [[['x', 0, 0, {}]]],
-          },
-        ],
-        input_layers: [['x', 0, 0]],
-        output_layers: [['gru', 0, 0]],
-      },
-    };
+          ['x'],
+        ),
+      ],
+      ['x'],
+      ['gru'],
+    );
     const dir = tmp();
     await writeKerasH5(join(dir, 'g.h5'), config, [
       { name: 'x', weights: [] },
@@ -401,28 +393,20 @@ describe('SeparableConv1D (TF.js has none)', () => {
       ['same', 2],
       ['valid', 1],
     ] as const) {
-      const config = {
-        class_name: 'Model',
-        config: {
-          name: 's1',
-          layers: [
-            {
-              class_name: 'InputLayer',
-              name: 'x',
-              config: { name: 'x', batch_input_shape: [null, W, C] },
-              inbound_nodes: [],
-            },
-            {
-              class_name: 'SeparableConv1D',
-              name: 'sep',
-              config: { name: 'sep', filters: F, kernel_size: [K], strides: [stride], padding, depth_multiplier: M },
-              inbound_nodes: [[['x', 0, 0, {}]]],
-            },
-          ],
-          input_layers: [['x', 0, 0]],
-          output_layers: [['sep', 0, 0]],
-        },
-      };
+      const config = kerasModel(
+        's1',
+        [
+          kerasInput('x', [null, W, C]),
+          kerasLayer(
+            'SeparableConv1D',
+            'sep',
+            { filters: F, kernel_size: [K], strides: [stride], padding, depth_multiplier: M },
+            ['x'],
+          ),
+        ],
+        ['x'],
+        ['sep'],
+      );
       const dir = tmp();
       await writeKerasH5(join(dir, 's.h5'), config, [
         { name: 'x', weights: [] },

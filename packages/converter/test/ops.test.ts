@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertKeras } from '../src/index.js';
 import { compare, convertChecked, randomArray, rng, runOnnx, tmp, writeKerasH5 } from './helpers.js';
+import { kerasInput, kerasLayer, kerasModel } from './keras-config.js';
 
 // Layer options TF.js cannot run (ReLU negative_slope / threshold, ELU alpha != 1, Softmax on a middle axis,
 // Subtract), checked against the formulas computed here, in a config written the way Keras 3 writes it
@@ -111,34 +112,16 @@ describe('Keras 3 config form; ReLU / ELU / Softmax / Subtract options by formul
   }
 
   it('l2norm at opset 18+ (ReduceSumSquare takes axes as an input there)', async () => {
-    const l2 = {
-      class_name: 'Model',
-      config: {
-        name: 'l2',
-        layers: [
-          {
-            class_name: 'InputLayer',
-            name: 'x',
-            config: { name: 'x', batch_input_shape: [null, 6] },
-            inbound_nodes: [],
-          },
-          {
-            class_name: 'Dense',
-            name: 'd1',
-            config: { name: 'd1', units: 4, activation: 'linear' },
-            inbound_nodes: [[['x', 0, 0, {}]]],
-          },
-          {
-            class_name: 'Lambda',
-            name: 'l2norm',
-            config: { name: 'l2norm', function: ['4wEAAA==', null, null], function_type: 'lambda' },
-            inbound_nodes: [[['d1', 0, 0, {}]]],
-          },
-        ],
-        input_layers: [['x', 0, 0]],
-        output_layers: [['l2norm', 0, 0]],
-      },
-    };
+    const l2 = kerasModel(
+      'l2',
+      [
+        kerasInput('x', [null, 6]),
+        kerasLayer('Dense', 'd1', { units: 4, activation: 'linear' }, ['x']),
+        kerasLayer('Lambda', 'l2norm', { function: ['4wEAAA==', null, null], function_type: 'lambda' }, ['d1']),
+      ],
+      ['x'],
+      ['l2norm'],
+    );
     const want = h1.flatMap((row) => {
       const n = Math.sqrt(
         Math.max(

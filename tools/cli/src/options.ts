@@ -14,6 +14,12 @@ export class FlagError extends Error {
   }
 }
 
+/** convert's and import's --architecture: the reference's model to build for a save_weights .h5. */
+export const architectureOption = {
+  type: 'string',
+  describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
+} as const;
+
 /** How the taxonomy file reads (the reference's flags): the same for every command that takes --hierarchy. */
 function withTaxonomyFormatOptions<T>(y: Argv<T>) {
   return y

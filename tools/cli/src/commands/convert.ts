@@ -3,7 +3,7 @@ import type { ConvertResult } from '@semembed/converter';
 import type { ArgsOf } from '../command.js';
 import { DEFAULT_OPSET } from '../choices.js';
 import { UsageError } from '../errors.js';
-import { FlagError, intOption, withOptionalTaxonomyOptions } from '../options.js';
+import { architectureOption, FlagError, intOption, withOptionalTaxonomyOptions } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { sidecarClasses } from '../sidecar-classes.js';
 
@@ -38,12 +38,6 @@ export function describeResult(r: ConvertResult): string {
   const layout = inp.shape.length === 4 ? ` ${inp.layout}` : '';
   return `Wrote ${r.onnxPath} (opset ${r.sidecar.source.opset}, input ${inp.name}${layout} ${shape}, outputs ${outs}${folded}) and ${r.sidecarPath}`;
 }
-
-/** convert's and import's --architecture: the reference's model to build for a save_weights .h5. */
-export const architectureOption = {
-  type: 'string',
-  describe: 'Reference architecture for a weights-only .h5 (e.g. resnet-110-wfc)',
-} as const;
 
 export function commonConvertOptions<T>(y: Argv<T>) {
   return withOptionalTaxonomyOptions(y, 'Taxonomy: adds each class path root -> leaf to the sidecar')

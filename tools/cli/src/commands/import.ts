@@ -1,17 +1,10 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import type { ArgsOf } from '../command.js';
-import { FlagError, showProgress, withProgressOptions } from '../options.js';
+import { architectureOption, FlagError, showProgress, withProgressOptions } from '../options.js';
 import { checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 import { sidecarClasses } from '../sidecar-classes.js';
-import {
-  architectureOption,
-  checkLambdas,
-  commonConvertOptions,
-  describeResult,
-  modelFormArgs,
-  runVerify,
-} from './convert.js';
+import { checkLambdas, commonConvertOptions, describeResult, modelFormArgs, runVerify } from './convert.js';
 
 export const command = 'import [name]';
 export const describe =

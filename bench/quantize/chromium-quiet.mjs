@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '@semembed/runtime-web/chromium';
 import { createServer } from '@semembed/runtime-node';
 
 const argv = process.argv.slice(2);
@@ -27,11 +28,10 @@ const server = await createServer({
   logger: 'silent',
 });
 const base = await server.listen();
-const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'semembed-chr-')), {
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-});
+const ctx = await chromium.launchPersistentContext(
+  mkdtempSync(join(tmpdir(), 'semembed-chr-')),
+  chromiumLaunchOptions(),
+);
 const loads = [load()];
 const runs = Object.fromEntries(names.map((n) => [n, []]));
 try {

@@ -15,6 +15,7 @@ import { readHierarchy } from '@semembed/hierarchy';
 import { datasetSamples, evaluateCandidates, quantizeFile } from '@semembed/quantize';
 import { createServer } from '@semembed/runtime-node';
 import { makeSite } from '@semembed/runtime-web/site';
+import { chromiumLaunchOptions } from '@semembed/runtime-web/chromium';
 
 const root = join(import.meta.dirname, '..', '..');
 const arg = (k, d) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
@@ -115,19 +116,10 @@ async function browserLatency(name, files, sidecar, shape, b32) {
     logger: 'silent',
   });
   const base = await server.listen();
-  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'semembed-chr-')), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const ctx = await chromium.launchPersistentContext(
+    mkdtempSync(join(tmpdir(), 'semembed-chr-')),
+    chromiumLaunchOptions(),
+  );
   const res = {};
   try {
     for (const v of Object.keys(files)) {

@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync, crc32 } from 'node:zlib';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { fixturePath } from '@semembed/test-fixtures';
+import { chromiumLaunchOptions, chromiumPath } from '../src/chromium.js';
 
 export const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The tiny test models and images other packages' tests read too (@semembed/test-fixtures, one copy). */
 export const fixture = (name: string): string => fixturePath(`models/${name}`);
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = chromiumPath();
 export const FASHION_T10K = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 export const ARTIFACTS = join(PKG, 'test-results');
 
@@ -68,21 +69,8 @@ export function png(pixels: Uint8Array, w: number, h: number, channels: 1 | 3): 
 
 /** Chromium as DESIGN.md says (fresh profile, no background traffic); WebGPU on (SwiftShader here). */
 export async function launchChromium(extraArgs: string[] = []): Promise<BrowserContext> {
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--enable-unsafe-webgpu',
-    ...extraArgs,
-  ];
   return chromium.launchPersistentContext(tmp('semembed-chromium-'), {
-    executablePath: CHROMIUM,
-    args: flags,
-    headless: true,
+    ...chromiumLaunchOptions(extraArgs),
     viewport: { width: 1280, height: 800 },
   });
 }

@@ -6,19 +6,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { UnavailableError, firstLine } from '../errors.js';
 import type { Availability, Batch, LoadResult, Outputs, RunResult, Runner, RunnerContext } from '../types.js';
 import { fromBase64, servePage, toBase64, type PageServer } from './browser-page.js';
+import { chromiumLaunchOptions, chromiumPath } from '@semembed/runtime-web/chromium';
 
-export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// DESIGN.md's flags: fresh profile, no background traffic; WebGPU needs --enable-unsafe-webgpu on Linux.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
+export { chromiumPath };
 
 export class BrowserRunner implements Runner {
   readonly family = 'browser';
@@ -52,11 +42,7 @@ export class BrowserRunner implements Runner {
     const { chromium } = await import('playwright-core');
     this.server = await servePage(rctx.model.onnx);
     const profile = mkdtempSync(join(rctx.work, 'chromium-'));
-    this.ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath(),
-      headless: true,
-      args: FLAGS,
-    });
+    this.ctx = await chromium.launchPersistentContext(profile, chromiumLaunchOptions());
     this.page = await this.ctx.newPage();
     await this.page.goto(this.server.url);
     await this.page.waitForFunction('document.body && document.body.dataset.state === "ready"', null, {

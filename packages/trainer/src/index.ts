@@ -47,6 +47,7 @@ export {
 export { addHeads, l2NormalizeLayerClass, type HeadOptions } from './model.js';
 export { writeKerasH5, readKerasH5, type H5Layer, type H5Weight, type KerasH5Content } from './h5.js';
 export { splitFromDataset } from './data.js';
-export { train, featureLabelsPath, modelWeights, type TrainOptions, type TrainResult } from './train.js';
+export { train, featureLabelsPath, type TrainOptions, type TrainResult } from './train.js';
+export { modelWeights } from './snapshot.js';
 export { GradientWorkers, batchParts, resolveWorkers, type HelperSetup } from './parallel.js';
 export { loadNativeConv, nativeConvPath, type NativeConv } from './native-conv.js';

@@ -11,7 +11,6 @@ import {
   listArchitectures,
   loadWeightsByKerasName,
   modelFromKerasConfig,
-  weightsFromKerasNames,
   type KerasModelConfig,
 } from '@semembed/architectures';
 import { loadDatasetSplits, type Dataset } from '@semembed/datasets';
@@ -22,7 +21,8 @@ import type { PowerPreference } from '@semembed/gpu';
 import { splitFromDataset } from './data.js';
 import { TrainerError } from './errors.js';
 import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fit.js';
-import { readKerasH5, writeKerasH5, type H5Layer, type H5Weight } from './h5.js';
+import { readKerasH5, writeKerasH5 } from './h5.js';
+import { lookupFrom, modelWeights, writeSnapshot, type SnapshotState } from './snapshot.js';
 import { LOSSES, balancedAccuracy, nearestClass, type LossName } from './losses.js';
 import { GradientWorkers, resolveWorkers } from './parallel.js';
 import { decayFor, makeSchedule, LR_SCHEDULES, type ScheduleOptions } from './schedules.js';
@@ -88,16 +88,6 @@ export interface TrainResult {
   modelConfig: KerasModelConfig;
 }
 
-interface SnapshotState {
-  format: 'semembed-trainer-snapshot/1';
-  /** The epoch to run next (0-based). */
-  epoch: number;
-  lr: number;
-  iterations: number;
-  schedule: Record<string, number>;
-  finetuneDone: boolean;
-}
-
 function check(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new TrainerError(msg);
 }
@@ -122,48 +112,6 @@ function loadEmbedding(spec: string): {
   if (spec === 'onehot') return { embedding: null, rows: 0, dim: 0 };
   const e = readClassEmbedding(spec);
   return { embedding: Float32Array.from(e.embedding), rows: e.rows, dim: e.dim, classes: e.ind2label };
-}
-
-/** The model's weights under their Keras names, read asynchronously (the webgpu backend has no sync reads in Node). */
-export async function modelWeights(model: tfType.LayersModel): Promise<H5Layer[]> {
-  const layers: H5Layer[] = [];
-  for (const l of weightsFromKerasNames(model)) {
-    const weights: H5Weight[] = [];
-    for (const w of l.weights)
-      weights.push({ name: w.name, shape: w.shape, data: (await w.variable.read().data()) as Float32Array });
-    layers.push({ name: l.layer, weights });
-  }
-  return layers;
-}
-
-function lookupFrom(layers: H5Layer[]): (name: string) => H5Weight | undefined {
-  const m = new Map<string, H5Weight>();
-  for (const l of layers) for (const w of l.weights) m.set(w.name, w);
-  return (n) => m.get(n);
-}
-
-/** Saves model + optimiser momenta + loop state (atomic). */
-async function writeSnapshot(
-  file: string,
-  cfg: KerasModelConfig,
-  model: tfType.LayersModel,
-  opt: KerasSGD,
-  state: SnapshotState,
-): Promise<void> {
-  const optimizerWeights: H5Weight[] = [];
-  for (const [name, v] of opt.momenta) {
-    optimizerWeights.push({
-      name: `SGD/momentum/${name}:0`,
-      shape: [...v.shape],
-      data: (await v.data()) as Float32Array,
-    });
-  }
-  await writeKerasH5(file, {
-    modelConfig: cfg,
-    layers: await modelWeights(model),
-    optimizerWeights,
-    extraAttrs: { semembed_state: JSON.stringify(state) },
-  });
 }
 
 export async function train(o: TrainOptions): Promise<TrainResult> {

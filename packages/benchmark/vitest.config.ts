@@ -1,11 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    // Chromium compiles ORT's wasm (tens of seconds on the loaded 2-core machine).
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
-  },
+export default packageTestConfig({
+  // Chromium compiles ORT's wasm (tens of seconds on the loaded 2-core machine).
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
 });

@@ -1,10 +1,6 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
-  },
+export default packageTestConfig({
+  testTimeout: 180_000,
+  hookTimeout: 180_000,
 });

@@ -88,15 +88,26 @@ export function entropyThreshold(absValues: Float32Array, bins = 2048, levels = 
       const b = Math.floor(((l + 1) * i) / levels);
       let sum = 0,
         nonzero = 0;
-      for (let j = a; j < b; j++) if (hist[j] > 0) ((sum += hist[j]), nonzero++);
+      for (let j = a; j < b; j++) {
+        if (hist[j] > 0) {
+          sum += hist[j];
+          nonzero++;
+        }
+      }
       for (let j = a; j < b; j++) if (hist[j] > 0) q[j] = sum / nonzero;
     }
     let ps = 0,
       qs = 0;
-    for (let j = 0; j < i; j++) ((ps += p[j]), (qs += q[j]));
+    for (let j = 0; j < i; j++) {
+      ps += p[j];
+      qs += q[j];
+    }
     let kl = 0;
     for (let j = 0; j < i; j++) if (p[j] > 0 && q[j] > 0) kl += (p[j] / ps) * Math.log(p[j] / ps / (q[j] / qs));
-    if (kl < bestKl) ((bestKl = kl), (best = i));
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = i;
+    }
   }
   return ((best + 0.5) / bins) * top;
 }

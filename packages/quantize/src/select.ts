@@ -84,7 +84,10 @@ async function runAll(
 function concat(xs: Float32Array[]): Float32Array {
   const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
   let off = 0;
-  for (const x of xs) (out.set(x, off), (off += x.length));
+  for (const x of xs) {
+    out.set(x, off);
+    off += x.length;
+  }
   return out;
 }
 

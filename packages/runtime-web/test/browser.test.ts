@@ -3,13 +3,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { writeNpy } from '@semembed/formats';
+import { loadModel as loadNodeModel, type Model as NodeModel, type SemembedServer } from '@semembed/runtime-node';
 import {
-  createServer,
-  loadModel as loadNodeModel,
-  type Model as NodeModel,
-  type SemembedServer,
-} from '@semembed/runtime-node';
-import { ARTIFACTS, FASHION_T10K, builtPage, fixture, launchChromium, maxAbsDiff, png, tmp } from './helpers.js';
+  ARTIFACTS,
+  FASHION_T10K,
+  builtPage,
+  fixture,
+  launchChromium,
+  maxAbsDiff,
+  png,
+  serveSite,
+  tmp,
+} from './helpers.js';
 import { makeSite, readIdxImages } from '../src/site.js';
 import { encodeGallery } from '../src/gallery.js';
 
@@ -114,14 +119,7 @@ beforeAll(async () => {
   mkdirSync(join(site, 'models', 'rgb'), { recursive: true });
   writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.onnx'), readFileSync(fixture('rgb-nchw.onnx')));
   writeFileSync(join(site, 'models', 'rgb', 'rgb-nchw.json'), readFileSync(fixture('rgb-nchw.json')));
-  server = await createServer({
-    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery: features }],
-    webRoot: site,
-    port: 0,
-    ep: 'cpu',
-    logger: 'silent',
-  });
-  base = await server.listen();
+  ({ server, base } = await serveSite(site, { gallery: features }));
   ctx = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 180_000);
@@ -355,16 +353,10 @@ describe('semantic search page in Chromium (served by semembed serve)', () => {
 
   it('?coi=1 on a server without COOP/COEP: the service worker isolates the page, wasm gets 2 threads', async () => {
     // A server with the headers turned off; own browser profile (the service worker stays registered per origin).
-    const models = [{ path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery: galleryFeatures }];
-    const plain = await createServer({
-      models,
-      webRoot: site,
-      port: 0,
-      ep: 'cpu',
-      logger: 'silent',
+    const { server: plain, base: plainBase } = await serveSite(site, {
+      gallery: galleryFeatures,
       crossOriginIsolation: false,
     });
-    const plainBase = await plain.listen();
     const ctx2 = await launchChromium();
     try {
       const first = await ctx2.newPage();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync, crc32 } from 'node:zlib';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { fixturePath } from '@semembed/test-fixtures';
+import { createServer, type ModelSpec, type SemembedServer, type ServerOptions } from '@semembed/runtime-node';
 import { chromiumLaunchOptions, chromiumPath } from '../src/chromium.js';
 
 export const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,4 +91,18 @@ export function copyDir(src: string, dst: string): void {
 export function writeText(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
+}
+
+/**
+ * `semembed serve` for a site made by makeSite: its default model (with a gallery if given) and the site as web
+ * root, on the CPU, quiet, on a free port unless `port` says otherwise; listening when the promise resolves.
+ */
+export async function serveSite(
+  site: string,
+  options: Omit<ServerOptions, 'models' | 'webRoot'> & { gallery?: ModelSpec['gallery'] } = {},
+): Promise<{ server: SemembedServer; base: string }> {
+  const { gallery, ...rest } = options;
+  const model: ModelSpec = { path: join(site, 'models', 'default', 'model.json'), name: 'default', gallery };
+  const server = await createServer({ models: [model], webRoot: site, port: 0, ep: 'cpu', logger: 'silent', ...rest });
+  return { server, base: await server.listen() };
 }

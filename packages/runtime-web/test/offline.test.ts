@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { writeNpy } from '@semembed/formats';
-import { createServer, loadModel as loadNodeModel, type SemembedServer } from '@semembed/runtime-node';
-import { ARTIFACTS, builtPage, fixture, launchChromium, maxAbsDiff, tmp } from './helpers.js';
+import { loadModel as loadNodeModel, type SemembedServer } from '@semembed/runtime-node';
+import { ARTIFACTS, builtPage, fixture, launchChromium, maxAbsDiff, serveSite, tmp } from './helpers.js';
 import { makeSite, writeSiteManifest } from '../src/site.js';
 
 // The page on an edge device: first visit downloads page + wasm + model + gallery into the Cache API (progress
@@ -46,14 +46,9 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(): Promise<string> {
-  server = await createServer({
-    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }],
-    webRoot: site,
-    port,
-    ep: 'cpu',
-    logger: 'silent',
-  });
-  return server.listen();
+  let base: string;
+  ({ server, base } = await serveSite(site, { port }));
+  return base;
 }
 
 async function stopServer(): Promise<void> {

@@ -3,9 +3,9 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createServer, loadModel as loadNodeModel, type SemembedServer } from '@semembed/runtime-node';
+import { loadModel as loadNodeModel, type SemembedServer } from '@semembed/runtime-node';
 import { datasetSamples, quantizeFile } from '@semembed/quantize';
-import { builtPage, fixture, launchChromium, maxAbsDiff, tmp } from './helpers.js';
+import { builtPage, fixture, launchChromium, maxAbsDiff, serveSite, tmp } from './helpers.js';
 import { makeSite } from '../src/site.js';
 
 // Quantised variants in the browser: the page picks int8 on wasm and fp16 on WebGPU, the user can override, the
@@ -72,14 +72,7 @@ beforeAll(async () => {
     node[name] = Array.from((await m.embedImages([readFileSync(fixture('gray28.png'))]))[0].embedding);
     await m.release();
   }
-  server = await createServer({
-    models: [{ path: join(site, 'models', 'default', 'model.json'), name: 'default' }],
-    webRoot: site,
-    port: 0,
-    ep: 'cpu',
-    logger: 'silent',
-  });
-  base = await server.listen();
+  ({ server, base } = await serveSite(site));
   ctx = await launchChromium();
 }, 180_000);
 

@@ -42,6 +42,16 @@ for (let i = 0; i < 10; i++) emb[i * 11] = 1;
 const lossSetup = (clsWeight: number) =>
   ({ loss: 'inv_corr', clsWeight, embedding: emb, embRows: 10, embDim: 10, numClasses: 10 }) as const;
 
+/** The main job's network on SHAPE with the inv_corr loss (and a classification head when clsWeight > 0). */
+const fashionCnn = (clsWeight?: number): KerasModelConfig =>
+  buildArchitecture('fashion-cnn', {
+    inputShape: SHAPE,
+    embeddingDim: 10,
+    numClasses: 10,
+    loss: 'inv_corr',
+    clsWeight,
+  });
+
 function setupFor(cfg: KerasModelConfig, clsWeight = 0): HelperSetup {
   return { backend: 'wasm', modelConfig: cfg, ...lossSetup(clsWeight), inputShape: SHAPE };
 }
@@ -86,9 +96,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
     [3, 7],
   ] as const) {
     it(`${threads} threads, batch ${n}: the same loss, outputs and gradients as one thread on the whole batch`, async () => {
-      const cfg = withoutBatchNorm(
-        buildArchitecture('fashion-cnn', { inputShape: SHAPE, embeddingDim: 10, numClasses: 10, loss: 'inv_corr' }),
-      );
+      const cfg = withoutBatchNorm(fashionCnn());
       const model = await modelFromKerasConfig(tf, cfg);
       const workers = await GradientWorkers.start(threads, model, setupFor(cfg));
       try {
@@ -115,13 +123,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
   }
 
   it('with BatchNorm: gradients and moving statistics are the share-size-weighted means of each share alone', async () => {
-    const cfg = buildArchitecture('fashion-cnn', {
-      inputShape: SHAPE,
-      embeddingDim: 10,
-      numClasses: 10,
-      loss: 'inv_corr',
-      clsWeight: 0.1,
-    });
+    const cfg = fashionCnn(0.1);
     const model = await modelFromKerasConfig(tf, cfg);
     const workers = await GradientWorkers.start(2, model, setupFor(cfg, 0.1));
     try {
@@ -176,12 +178,7 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
   }, 70_000);
 
   it('a helper that cannot build the model fails start() with a clear message', async () => {
-    const cfg = buildArchitecture('fashion-cnn', {
-      inputShape: SHAPE,
-      embeddingDim: 10,
-      numClasses: 10,
-      loss: 'inv_corr',
-    });
+    const cfg = fashionCnn();
     const model = await modelFromKerasConfig(tf, cfg);
     const broken = structuredClone(cfg) as unknown as { config: { layers: Array<{ class_name: string }> } };
     broken.config.layers[1].class_name = 'NoSuchLayer';

@@ -3,12 +3,7 @@
 // Usage: node bench/quantize/chromium-quiet.mjs SITE_DIR --batch 32 --iters 40 --rounds 4 fp32 int8 int8-web ...
 /* global document, window -- inside page.evaluate */
 import { execSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { chromiumLaunchOptions } from '@semembed/runtime-web/chromium';
-import { createServer } from '@semembed/runtime-node';
+import { openSite } from './site-browser.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
@@ -20,18 +15,7 @@ const load = () =>
     .toString()
     .trim()
     .replace(/.*load average: /, '');
-const server = await createServer({
-  models: [{ path: join(site, 'models/default/model.json'), name: 'm' }],
-  webRoot: site,
-  port: 0,
-  ep: 'cpu',
-  logger: 'silent',
-});
-const base = await server.listen();
-const ctx = await chromium.launchPersistentContext(
-  mkdtempSync(join(tmpdir(), 'semembed-chr-')),
-  chromiumLaunchOptions(),
-);
+const { base, ctx, close } = await openSite(site);
 const loads = [load()];
 const runs = Object.fromEntries(names.map((n) => [n, []]));
 try {
@@ -49,8 +33,7 @@ try {
     }
   }
 } finally {
-  await ctx.close();
-  await server.close();
+  await close();
 }
 loads.push(load());
 const at = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];

@@ -10,12 +10,10 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { chromium } from 'playwright-core';
 import { readHierarchy } from '@semembed/hierarchy';
 import { datasetSamples, evaluateCandidates, quantizeFile } from '@semembed/quantize';
-import { createServer } from '@semembed/runtime-node';
 import { makeSite } from '@semembed/runtime-web/site';
-import { chromiumLaunchOptions } from '@semembed/runtime-web/chromium';
+import { openSite } from './site-browser.mjs';
 
 const root = join(import.meta.dirname, '..', '..');
 const arg = (k, d) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
@@ -108,18 +106,7 @@ async function browserLatency(name, files, sidecar, shape, b32) {
         .map(([v, f]) => [v, f.replace(/\.onnx$/, '.json')]),
     ),
   });
-  const server = await createServer({
-    models: [{ path: join(site, 'models/default/model.json'), name: 'm' }],
-    webRoot: site,
-    port: 0,
-    ep: 'cpu',
-    logger: 'silent',
-  });
-  const base = await server.listen();
-  const ctx = await chromium.launchPersistentContext(
-    mkdtempSync(join(tmpdir(), 'semembed-chr-')),
-    chromiumLaunchOptions(),
-  );
+  const { base, ctx, close } = await openSite(site);
   const res = {};
   try {
     for (const v of Object.keys(files)) {
@@ -145,8 +132,7 @@ async function browserLatency(name, files, sidecar, shape, b32) {
       await page.close();
     }
   } finally {
-    await ctx.close();
-    await server.close();
+    await close();
   }
   return res;
 }

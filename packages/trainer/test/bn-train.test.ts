@@ -4,12 +4,11 @@ import { selectBackend, type Tf } from '../src/backend.js';
 import { loadNativeConv } from '../src/native-conv.js';
 import { BN_TRAIN } from '../src/bn-train.js';
 import { randArr, size } from './kernel-cases.js';
-import { relErr } from './helpers.js';
+import { nativeAddonOptional, relErr } from './helpers.js';
 
 // BatchNormalization's training path on wasm is one native kernel forward and one backward (src/bn-train.ts);
 // tfjs's own composition (tf.moments + tf.batchNorm and the tape's gradients) on the cpu backend is the reference.
 const { native } = loadNativeConv();
-const allowMissing = process.env.SEMEMBED_ALLOW_NO_NATIVE_CONV === '1' || process.env.SEMEMBED_NATIVE_CONV === '0';
 
 type T = tfType.Tensor;
 
@@ -20,7 +19,7 @@ describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu',
   });
 
   it('are registered when the addon is built', () => {
-    if (!allowMissing) expect(native?.bnForward, 'native addon with bnForward').toBeDefined();
+    if (!nativeAddonOptional) expect(native?.bnForward, 'native addon with bnForward').toBeDefined();
     expect(tf.getKernel(BN_TRAIN, 'wasm') !== undefined).toBe(native?.bnForward !== undefined);
   });
 
@@ -33,7 +32,7 @@ describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu',
   ];
   for (const shape of shapes) {
     it(`forward and gradients on x${shape} equal tf.moments + tf.batchNorm on cpu`, async () => {
-      if (!native?.bnForward) return expect(allowMissing).toBe(true);
+      if (!native?.bnForward) return expect(nativeAddonOptional).toBe(true);
       const C = shape[shape.length - 1];
       const run = async (backend: string) => {
         await tf.setBackend(backend);
@@ -75,7 +74,7 @@ describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu',
   }
 
   it("a BatchNormalization layer in training runs the fused kernel and matches tfjs's layer on cpu", async () => {
-    if (!native?.bnForward) return expect(allowMissing).toBe(true);
+    if (!native?.bnForward) return expect(nativeAddonOptional).toBe(true);
     const shape = [6, 5, 5, 4];
     const run = async (backend: string) => {
       await tf.setBackend(backend);

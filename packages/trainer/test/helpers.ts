@@ -8,3 +8,11 @@ export function relErr(got: Float32Array, ref: Float32Array): number {
   }
   return num / den;
 }
+
+/**
+ * True where the native addon may be missing: SEMEMBED_ALLOW_NO_NATIVE_CONV=1 (a machine without
+ * g++/cmake/libopenblas-dev) or SEMEMBED_NATIVE_CONV=0 (measuring without it). Everywhere else (CI) a missing addon
+ * fails the native kernels' tests.
+ */
+export const nativeAddonOptional =
+  process.env.SEMEMBED_ALLOW_NO_NATIVE_CONV === '1' || process.env.SEMEMBED_NATIVE_CONV === '0';

@@ -5,12 +5,11 @@ import { KerasSGD } from '../src/fit.js';
 import { loadNativeConv } from '../src/native-conv.js';
 import { SGD_STEP } from '../src/sgd-kernel.js';
 import { randArr, size } from './kernel-cases.js';
-import { relErr } from './helpers.js';
+import { nativeAddonOptional, relErr } from './helpers.js';
 
 // KerasSGD on wasm runs one native kernel over all weights (src/sgd-kernel.ts); its tfjs ops on the cpu backend
 // are the reference: same weights and momenta after several steps with the lr changing between them.
 const { native } = loadNativeConv();
-const allowMissing = process.env.SEMEMBED_ALLOW_NO_NATIVE_CONV === '1' || process.env.SEMEMBED_NATIVE_CONV === '0';
 
 describe('KerasSGD as one native kernel (wasm) against its tfjs ops on cpu', () => {
   let tf: Tf;
@@ -19,7 +18,7 @@ describe('KerasSGD as one native kernel (wasm) against its tfjs ops on cpu', () 
   });
 
   it('is registered when the addon is built', () => {
-    if (!allowMissing) expect(native?.sgdStep, 'native addon with sgdStep').toBeDefined();
+    if (!nativeAddonOptional) expect(native?.sgdStep, 'native addon with sgdStep').toBeDefined();
     expect(tf.getKernel(SGD_STEP, 'wasm') !== undefined).toBe(native?.sgdStep !== undefined);
   });
 
@@ -32,7 +31,7 @@ describe('KerasSGD as one native kernel (wasm) against its tfjs ops on cpu', () 
     [false, 0],
   ] as const) {
     it(`nesterov ${nesterov}, clipnorm ${clipnorm}: weights and momenta after 3 steps equal the cpu backend`, async () => {
-      if (!native?.sgdStep) return expect(allowMissing).toBe(true);
+      if (!native?.sgdStep) return expect(nativeAddonOptional).toBe(true);
       const run = async (backend: string) => {
         await tf.setBackend(backend);
         const vars = shapes.map((s, i) => tf.variable(tf.tensor(randArr(size(s), 30 + i), s), true, `w${backend}${i}`));

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromiumPath } from './runners/browser.js';
+import { chromiumPath } from '@semembed/runtime-web/chromium';
 
 const require = createRequire(import.meta.url);
 

@@ -8,8 +8,6 @@ import type { Availability, Batch, LoadResult, Outputs, RunResult, Runner, Runne
 import { fromBase64, servePage, toBase64, type PageServer } from './browser-page.js';
 import { chromiumLaunchOptions, chromiumPath } from '@semembed/runtime-web/chromium';
 
-export { chromiumPath };
-
 export class BrowserRunner implements Runner {
   readonly family = 'browser';
   private ctx?: BrowserContext;

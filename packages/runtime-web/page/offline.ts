@@ -36,13 +36,25 @@ export interface OfflineReport {
  */
 export async function registerServiceWorker(coi: boolean): Promise<boolean> {
   if (!('serviceWorker' in navigator) || !isSecureContext) return false;
-  await navigator.serviceWorker.register(coi ? 'sw.js?coi=1' : 'sw.js');
+  const script = coi ? 'sw.js?coi=1' : 'sw.js';
+  await navigator.serviceWorker.register(script);
   await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    // clients.claim() in the worker's activate: the controller arrives a moment after `ready`.
+  // Wait for THIS script to control the page, not just any worker: after a visit without ?coi=1 the plain sw.js
+  // still controls it while sw.js?coi=1 installs, and a reload served by the plain one is not isolated.
+  // skipWaiting + clients.claim() in the worker: the new controller arrives a moment after `ready`.
+  const want = new URL(script, document.baseURI).href;
+  if (navigator.serviceWorker.controller?.scriptURL !== want) {
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 3000);
-      navigator.serviceWorker.addEventListener('controllerchange', () => (clearTimeout(t), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(t);
+        navigator.serviceWorker.removeEventListener('controllerchange', check);
+        resolve();
+      };
+      const check = () => {
+        if (navigator.serviceWorker.controller?.scriptURL === want) done();
+      };
+      const t = setTimeout(done, 3000);
+      navigator.serviceWorker.addEventListener('controllerchange', check);
     });
   }
   return !!navigator.serviceWorker.controller;

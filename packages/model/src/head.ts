@@ -162,6 +162,22 @@ export class OutputHead {
     return results;
   }
 
+  /**
+   * Both runtimes' embedImages loop: images -> results in batches of `batchSize` (default 32), each batch with its
+   * slice of `sources`; `batch` says how one batch becomes results (preprocess, run, interpret).
+   */
+  protected async inBatches<I>(
+    images: I[],
+    opts: { batchSize?: number; sources?: string[] },
+    batch: (chunk: I[], sources: string[] | undefined) => Promise<ImageResult[]>,
+  ): Promise<ImageResult[]> {
+    const bs = opts.batchSize ?? 32;
+    const results: ImageResult[] = [];
+    for (let start = 0; start < images.length; start += bs)
+      results.push(...(await batch(images.slice(start, start + bs), opts.sources?.slice(start, start + bs))));
+    return results;
+  }
+
   /** Throws a client error (400) naming the outputs when the model has no embedding (a plain classifier). */
   requireEmbedding(what: string): void {
     if (this.embeddingOutput) return;

@@ -76,14 +76,10 @@ export class Model extends OutputHead {
     images: Uint8Array[],
     opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {},
   ): Promise<ImageResult[]> {
-    const bs = opts.batchSize ?? 32;
-    const results: ImageResult[] = [];
-    for (let start = 0; start < images.length; start += bs) {
-      const chunk = images.slice(start, start + bs);
-      const x = await this.preprocess(chunk, { ...opts, sources: opts.sources?.slice(start, start + bs) });
-      results.push(...this.interpret(await this.run(x, chunk.length), chunk.length));
-    }
-    return results;
+    return this.inBatches(images, opts, async (chunk, sources) => {
+      const x = await this.preprocess(chunk, { ...opts, sources });
+      return this.interpret(await this.run(x, chunk.length), chunk.length);
+    });
   }
 
   async release(): Promise<void> {

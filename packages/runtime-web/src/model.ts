@@ -156,19 +156,16 @@ export class WebModel extends OutputHead {
     images: ImageInput[],
     opts: PreprocessOptions & { batchSize?: number; sources?: string[] } = {},
   ): Promise<ImageResult[]> {
-    const bs = opts.batchSize ?? 32;
-    const results: ImageResult[] = [];
     const timing: Timing = { preprocessMs: 0, inferenceMs: 0 };
-    for (let start = 0; start < images.length; start += bs) {
-      const chunk = images.slice(start, start + bs);
+    const results = await this.inBatches(images, opts, async (chunk, sources) => {
       const t0 = performance.now();
-      const x = await this.preprocess(chunk, { ...opts, sources: opts.sources?.slice(start, start + bs) });
+      const x = await this.preprocess(chunk, { ...opts, sources });
       const t1 = performance.now();
       const out = await this.run(x, chunk.length);
       timing.preprocessMs += t1 - t0;
       timing.inferenceMs += performance.now() - t1;
-      results.push(...this.interpret(out, chunk.length));
-    }
+      return this.interpret(out, chunk.length);
+    });
     this.lastTiming = timing;
     return results;
   }

@@ -26,28 +26,29 @@ export function flat(rows: (number | null)[][]): Float64Array {
   return out;
 }
 
-export function gram(e: Float64Array, n: number, d: number): Float64Array {
+/** The n x n table of `pair(i, j)` over every pair of rows (gram and pdist fill theirs with it). */
+function pairTable(n: number, pair: (i: number, j: number) => number): Float64Array {
   const g = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += e[i * d + k] * e[j * d + k];
-      g[i * n + j] = s;
-    }
-  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) g[i * n + j] = pair(i, j);
   return g;
 }
 
+/** Dot products of every pair of the n rows (d values each) of e. */
+export function gram(e: Float64Array, n: number, d: number): Float64Array {
+  return pairTable(n, (i, j) => {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += e[i * d + k] * e[j * d + k];
+    return s;
+  });
+}
+
+/** Euclidean distances between every pair of the n rows (d values each) of e. */
 export function pdist(e: Float64Array, n: number, d: number): Float64Array {
-  const g = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += (e[i * d + k] - e[j * d + k]) ** 2;
-      g[i * n + j] = Math.sqrt(s);
-    }
-  }
-  return g;
+  return pairTable(n, (i, j) => {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += (e[i * d + k] - e[j * d + k]) ** 2;
+    return Math.sqrt(s);
+  });
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp_inputs() {
-  cat "$HERE/CMakeLists.txt" "$HERE/semembed-ext.cc" "$HERE/patch-source.mjs" "$0"
+  cat "$HERE/CMakeLists.txt" "$ROOT/scripts/cmake/node-addon.cmake" "$HERE/semembed-ext.cc" "$HERE/patch-source.mjs" "$0"
   node -p "process.versions.modules + ' ' + process.arch"
   ls -l --time-style=+%s /usr/lib/*/libfaiss.a 2>/dev/null || true
 }
@@ -62,7 +62,8 @@ if [ -z "$cmakejs" ]; then
 fi
 addon_api="$(cd "$FN" && node -p "require('path').dirname(require.resolve('node-addon-api/package.json'))")"
 start=$(date +%s)
-(cd "$FN" && node "$cmakejs" compile --log-level warn --CDNODE_ADDON_API_DIR="$addon_api" >build.log 2>&1) || {
+(cd "$FN" && node "$cmakejs" compile --log-level warn --CDNODE_ADDON_API_DIR="$addon_api" \
+  --CDSEMEMBED_CMAKE_DIR="$ROOT/scripts/cmake" >build.log 2>&1) || {
   tail -40 "$FN/build.log" >&2
   log "cmake-js compile failed (full log: $FN/build.log)"
   exit 1

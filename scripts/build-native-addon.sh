@@ -25,7 +25,7 @@ if [ -z "$cmakejs" ]; then
   log "WARNING: cmake-js is not installed; addon NOT built"
   exit 0
 fi
-stamp="$( (cat "$SRC"/*.cc "$SRC"/*.h "$SRC/CMakeLists.txt" "$SRC/package.json" "$0"
+stamp="$( (cat "$SRC"/*.cc "$SRC"/*.h "$SRC/CMakeLists.txt" "$SRC/package.json" "$ROOT"/scripts/cmake/*.cmake "$0"
   echo "$check"; node -p "process.versions.modules + ' ' + process.arch") | sha256sum | cut -d' ' -f1)"
 addon="$OUT/Release/$file"
 if [ -f "$addon" ] && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$stamp" ] && node -e "require('$addon')" 2>/dev/null; then

@@ -6,10 +6,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fixturePath } from '@semembed/test-fixtures';
+import { fixturePath, slowHeaders } from '@semembed/test-fixtures';
 
 const root = join(import.meta.dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -84,22 +83,6 @@ function bigMultipart(url, mb) {
   });
 }
 
-/** Sends a request's headers one byte per 100 ms (bounded), as a slow client does. */
-function slowClient(url, bytes) {
-  const u = new URL(url);
-  const text = 'POST /v1/embed HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'z'.repeat(bytes);
-  return new Promise((resolve) => {
-    const s = connect(Number(u.port), u.hostname);
-    let i = 0;
-    s.on('error', () => {});
-    const timer = setInterval(() => {
-      if (i >= bytes || s.destroyed) return (clearInterval(timer), s.destroy());
-      s.write(text[i++]);
-    }, 100);
-    s.on('close', () => (clearInterval(timer), resolve()));
-  });
-}
-
 const KINDS = {
   png: [200, (u) => fetch(u + '/v1/embed', { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })],
   classify: [
@@ -169,7 +152,7 @@ async function oneRun() {
   const rssBefore = rssMb(child.pid);
   let peak = rssBefore;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child.pid))), 50);
-  const slow = Array.from({ length: 8 }, () => slowClient(url, 30));
+  const slow = Array.from({ length: 8 }, () => slowHeaders(url, 30));
   const tally = {};
   const wrong = [];
   let resets = 0;
@@ -197,7 +180,7 @@ async function oneRun() {
   await Promise.all(slow);
   const rssAfter = rssMb(child.pid);
   // Shutdown: 8 slow-header clients connected and 16 requests in flight when SIGTERM arrives.
-  const slow2 = Array.from({ length: 8 }, () => slowClient(url, 600));
+  const slow2 = Array.from({ length: 8 }, () => slowHeaders(url, 600));
   await new Promise((r) => setTimeout(r, 300));
   const inflight = Array.from({ length: 16 }, () =>
     KINDS.png[1](url).then(

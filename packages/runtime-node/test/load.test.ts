@@ -1,31 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import autocannon from 'autocannon';
+import { slowHeaders } from '@semembed/test-fixtures';
 import type { SemembedServer } from '../src/index.js';
 import { fixture, maxAbsDiff, readJson, tinyServer } from './helpers.js';
 
 // Load and fault tests against a real server on loopback only; every loop is bounded in count.
 
-/** A client that sends a request's headers one byte at a time, `bytes` bytes in all, then hangs up. */
-function slowHeaders(base: string, bytes: number): Promise<void> {
-  const u = new URL(base);
-  const text = 'POST /v1/embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nX-Slow: ' + 'z'.repeat(bytes);
-  return new Promise((resolve) => {
-    const s = connect(Number(u.port), u.hostname);
-    let i = 0;
-    s.on('error', () => {});
-    s.on('close', () => resolve());
-    const timer = setInterval(() => {
-      if (i >= bytes || s.destroyed) {
-        clearInterval(timer);
-        s.destroy();
-        return;
-      }
-      s.write(text[i++]);
-    }, 100);
-  });
-}
 const ref = readJson('fashion-tiny.reference.json')['gray28.png'];
 const png = readFileSync(fixture('gray28.png'));
 let server: SemembedServer;
@@ -162,7 +143,7 @@ describe('load', () => {
       }
     };
     // Slow clients meanwhile: 8 connections that trickle a request's headers (one byte per 100 ms, bounded).
-    const slow = Array.from({ length: 8 }, () => slowHeaders(url, 40));
+    const slow = Array.from({ length: 8 }, () => slowHeaders(url, 40, 'image/png'));
     const rssBefore = process.memoryUsage().rss;
     const t0 = Date.now();
     await Promise.all(Array.from({ length: 32 }, worker));

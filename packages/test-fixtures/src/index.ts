@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export { slowHeaders } from './slow-client.js';
+
 /** The folder that holds the fixtures (models/, cvjena/, keras-h5/). */
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 

@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { fixturePath } from '@semembed/test-fixtures';
 import type { KerasWeight } from '../src/h5.js';
 import { convertKeras, DEFAULT_OPSET, type ConvertOptions, type ConvertResult } from '../src/index.js';
+import { kerasInput, kerasLayer, kerasModel } from './keras-config.js';
 
 export const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'keras-h5');
 /** Keras files that other packages' tests read too: their one copy is in @semembed/test-fixtures (keras-h5/). */
@@ -176,4 +177,28 @@ export async function writeKerasH5(
   weightsOnly = false,
 ): Promise<void> {
   await writeH5(path, { modelConfig: weightsOnly ? undefined : config, layers }, weightsOnly ? 'weights' : 'model');
+}
+
+/**
+ * Writes a Keras-2 .h5 of one layer called on one input named `x` (batch shape `inputShape`), with the layer's
+ * weights (full Keras names): the test models of the layers TF.js lacks.
+ */
+export async function writeOneLayerH5(
+  path: string,
+  modelName: string,
+  inputShape: (number | null)[],
+  layer: { className: string; name: string; config: Record<string, unknown> },
+  weights: { name: string; shape: number[]; data: Float32Array }[],
+): Promise<void> {
+  const { className, name, config } = layer;
+  const model = kerasModel(
+    modelName,
+    [kerasInput('x', inputShape), kerasLayer(className, name, config, ['x'])],
+    ['x'],
+    [name],
+  );
+  await writeKerasH5(path, model, [
+    { name: 'x', weights: [] },
+    { name, weights },
+  ]);
 }

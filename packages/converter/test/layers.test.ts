@@ -1,8 +1,18 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { compare, convertChecked, randomArray, rng, runOnnx, tfjs, tmp, toNchw, writeKerasH5 } from './helpers.js';
-import { kerasInput, kerasLayer, kerasModel } from './keras-config.js';
+import {
+  compare,
+  convertChecked,
+  randomArray,
+  rng,
+  runOnnx,
+  tfjs,
+  tmp,
+  toNchw,
+  writeKerasH5,
+  writeOneLayerH5,
+} from './helpers.js';
 import { randomizeWeights } from './random-weights.js';
 
 type TF = typeof tfTypes;
@@ -313,39 +323,29 @@ describe('GRU(reset_after=True), the tf.keras 2 default TF.js lacks', () => {
     const K = randomArray(F * 3 * U, r);
     const RK = randomArray(U * 3 * U, r);
     const Bi = randomArray(2 * 3 * U, r);
-    const config = kerasModel(
-      'g',
-      [
-        kerasInput('x', [null, T, F]),
-        kerasLayer(
-          'GRU',
-          'gru',
-          {
-            units: U,
-            activation: 'tanh',
-            recurrent_activation: 'sigmoid',
-            reset_after: true,
-            use_bias: true,
-            return_sequences: true,
-          },
-          ['x'],
-        ),
-      ],
-      ['x'],
-      ['gru'],
-    );
     const dir = tmp();
-    await writeKerasH5(join(dir, 'g.h5'), config, [
-      { name: 'x', weights: [] },
+    await writeOneLayerH5(
+      join(dir, 'g.h5'),
+      'g',
+      [null, T, F],
       {
+        className: 'GRU',
         name: 'gru',
-        weights: [
-          { name: 'gru/gru_cell/kernel:0', shape: [F, 3 * U], data: K },
-          { name: 'gru/gru_cell/recurrent_kernel:0', shape: [U, 3 * U], data: RK },
-          { name: 'gru/gru_cell/bias:0', shape: [2, 3 * U], data: Bi },
-        ],
+        config: {
+          units: U,
+          activation: 'tanh',
+          recurrent_activation: 'sigmoid',
+          reset_after: true,
+          use_bias: true,
+          return_sequences: true,
+        },
       },
-    ]);
+      [
+        { name: 'gru/gru_cell/kernel:0', shape: [F, 3 * U], data: K },
+        { name: 'gru/gru_cell/recurrent_kernel:0', shape: [U, 3 * U], data: RK },
+        { name: 'gru/gru_cell/bias:0', shape: [2, 3 * U], data: Bi },
+      ],
+    );
     const res = await convertChecked({ h5: join(dir, 'g.h5'), out: join(dir, 'g.onnx') });
     const N = 2;
     const x = randomArray(N * T * F, rng(14), -2, 2);
@@ -393,32 +393,22 @@ describe('SeparableConv1D (TF.js has none)', () => {
       ['same', 2],
       ['valid', 1],
     ] as const) {
-      const config = kerasModel(
-        's1',
-        [
-          kerasInput('x', [null, W, C]),
-          kerasLayer(
-            'SeparableConv1D',
-            'sep',
-            { filters: F, kernel_size: [K], strides: [stride], padding, depth_multiplier: M },
-            ['x'],
-          ),
-        ],
-        ['x'],
-        ['sep'],
-      );
       const dir = tmp();
-      await writeKerasH5(join(dir, 's.h5'), config, [
-        { name: 'x', weights: [] },
+      await writeOneLayerH5(
+        join(dir, 's.h5'),
+        's1',
+        [null, W, C],
         {
+          className: 'SeparableConv1D',
           name: 'sep',
-          weights: [
-            { name: 'sep/depthwise_kernel:0', shape: [K, C, M], data: dw },
-            { name: 'sep/pointwise_kernel:0', shape: [1, C * M, F], data: pw },
-            { name: 'sep/bias:0', shape: [F], data: bias },
-          ],
+          config: { filters: F, kernel_size: [K], strides: [stride], padding, depth_multiplier: M },
         },
-      ]);
+        [
+          { name: 'sep/depthwise_kernel:0', shape: [K, C, M], data: dw },
+          { name: 'sep/pointwise_kernel:0', shape: [1, C * M, F], data: pw },
+          { name: 'sep/bias:0', shape: [F], data: bias },
+        ],
+      );
       const res = await convertChecked({ h5: join(dir, 's.h5'), out: join(dir, 's.onnx') });
       const got = await runOnnx(res.onnxPath, { x: { data: x, shape: [N, W, C] } });
       const layer = tf.layers.separableConv2d({

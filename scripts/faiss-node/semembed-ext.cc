@@ -17,15 +17,18 @@
     return true;
   }
 
-  Napi::Value addFloat32(const Napi::CallbackInfo &info)
+  // addFloat32(x) / trainFloat32(x): x (n * d floats) checked, then `apply(n, x)` (index_->add or train) with
+  // FAISS's errors thrown to JS.
+  template <typename Apply>
+  Napi::Value semembedWithVectors(const Napi::CallbackInfo &info, const char *what, Apply apply)
   {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !semembedCheckF32(env, info[0], index_->d, "addFloat32(x)"))
+    if (info.Length() != 1 || !semembedCheckF32(env, info[0], index_->d, what))
       return env.Undefined();
     auto x = info[0].As<Napi::Float32Array>();
     try
     {
-      index_->add(x.ElementLength() / index_->d, x.Data());
+      apply(x.ElementLength() / index_->d, x.Data());
     }
     catch (const faiss::FaissException &ex)
     {
@@ -34,21 +37,14 @@
     return env.Undefined();
   }
 
+  Napi::Value addFloat32(const Napi::CallbackInfo &info)
+  {
+    return semembedWithVectors(info, "addFloat32(x)", [this](idx_t n, const float *x) { index_->add(n, x); });
+  }
+
   Napi::Value trainFloat32(const Napi::CallbackInfo &info)
   {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !semembedCheckF32(env, info[0], index_->d, "trainFloat32(x)"))
-      return env.Undefined();
-    auto x = info[0].As<Napi::Float32Array>();
-    try
-    {
-      index_->train(x.ElementLength() / index_->d, x.Data());
-    }
-    catch (const faiss::FaissException &ex)
-    {
-      Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-    }
-    return env.Undefined();
+    return semembedWithVectors(info, "trainFloat32(x)", [this](idx_t n, const float *x) { index_->train(n, x); });
   }
 
   // searchFloat32(xq: Float32Array, k) -> { distances: Float32Array, labels: Int32Array } (nq*k each)

@@ -49,6 +49,19 @@ interface Entry extends ArchitectureInfo {
   inputName?: string;
 }
 
+/** The reference's CIFAR ResNets without a top (resnet-32: n=5, resnet-110: n=18; depth 6n + 2), one entry each. */
+function cifarResNetNoTop(n: number): Entry {
+  const depth = 6 * n + 2;
+  return {
+    name: `resnet-${depth}`,
+    description: `CIFAR ResNet-${depth} (SmallResNet n=${n}, 16/32/64, no top): the embedding is the 64-d global average pooling`,
+    defaultInputShape: [null, null, 3],
+    embeddingLayer: 'avg_pool',
+    fixedEmbeddingDim: 64,
+    build: smallResNet(n, [16, 32, 64], false),
+  };
+}
+
 const REGISTRY: Entry[] = [
   {
     name: 'simple',
@@ -59,24 +72,8 @@ const REGISTRY: Entry[] = [
     inputName: 'conv1_input',
     build: plainNet([64, 64, 'ap', 128, 128, 128, 'ap', 256, 256, 256, 'ap', 512, 'gap', 'fc512'], 5e-4),
   },
-  {
-    name: 'resnet-32',
-    description:
-      'CIFAR ResNet-32 (SmallResNet n=5, 16/32/64, no top): the embedding is the 64-d global average pooling',
-    defaultInputShape: [null, null, 3],
-    embeddingLayer: 'avg_pool',
-    fixedEmbeddingDim: 64,
-    build: smallResNet(5, [16, 32, 64], false),
-  },
-  {
-    name: 'resnet-110',
-    description:
-      'CIFAR ResNet-110 (SmallResNet n=18, 16/32/64, no top): the embedding is the 64-d global average pooling',
-    defaultInputShape: [null, null, 3],
-    embeddingLayer: 'avg_pool',
-    fixedEmbeddingDim: 64,
-    build: smallResNet(18, [16, 32, 64], false),
-  },
+  cifarResNetNoTop(5),
+  cifarResNetNoTop(18),
   {
     name: 'resnet-110-fc',
     description: 'CIFAR ResNet-110 (n=18, 16/32/64) + Dense `embedding`',

@@ -3,6 +3,8 @@
 // Usage: node bench/trainer/prof-kernels.mjs [simple|fashion-cnn] [--reps 5] [--trainer DIR]
 // SEMEMBED_NATIVE_CONV_ONLY=1 profiles the code before issue 19's change (JavaScript per-channel loops, BatchMatMul
 // composed of Transpose + wasm's kernel); the native convolutions stay.
+// The native training step (SEMEMBED_NATIVE_STEP, on by default where the model has one) calls no tfjs kernels:
+// SEMEMBED_NATIVE_STEP_PROFILE=1 adds its per-op table; SEMEMBED_NATIVE_STEP=0 profiles the TF.js path.
 // --trainer DIR profiles another copy of the package (its dist/ and native/build), e.g. an older commit
 // unpacked with `git archive` and built, as a baseline in the same session.
 import path from 'node:path';
@@ -78,7 +80,9 @@ const perKernel = new Map();
 const totals = [];
 const cpus = [];
 const phaseRuns = [];
+const opRuns = [];
 for (let r = 0; r < reps; r++) {
+  trainer.nativeStepProfile?.clear();
   times.clear();
   phaseKernels.clear();
   phaseWall.clear();
@@ -90,6 +94,7 @@ for (let r = 0; r < reps; r++) {
   totals.push(performance.now() - t0);
   const rest = totals.at(-1) - [...phaseWall.values()].reduce((a, b) => a + b, 0);
   phaseRuns.push({ k: new Map(phaseKernels), w: new Map([...phaseWall, ['loss + gradients', rest]]) });
+  opRuns.push(new Map([...(trainer.nativeStepProfile ?? new Map())].map(([k, v]) => [k, v])));
   for (const [k, [t, c]] of times) (perKernel.get(k) ?? perKernel.set(k, { t: [], c }).get(k)).t.push(t);
 }
 const tot = median(totals);
@@ -121,4 +126,17 @@ for (const ph of phases) {
   const w = median(phaseRuns.map((r) => r.w.get(ph) ?? 0));
   const note = ph === 'loss + gradients' ? ' (the rest of the step: tape, tidy, data batching, JS)' : '';
   console.log(`| ${ph} | ${k.toFixed(1)} | ${w.toFixed(1)}${note} |`);
+}
+if (opRuns.some((m) => m.size)) {
+  console.log('');
+  console.log('| native step op (SEMEMBED_NATIVE_STEP_PROFILE=1) | ms / 3 steps (median) | share of total | calls |');
+  console.log('|---|---|---|---|');
+  const ops = [...opRuns[0].keys()].map((k) => [
+    k,
+    median(opRuns.map((m) => m.get(k)?.ms ?? 0)),
+    opRuns[0].get(k).calls,
+  ]);
+  for (const [k, t, c] of ops) console.log(`| ${k} | ${t.toFixed(1)} | ${((100 * t) / tot).toFixed(1)} % | ${c} |`);
+  const sum = ops.reduce((a, r) => a + r[1], 0);
+  console.log(`| (all ops) | ${sum.toFixed(1)} | ${((100 * sum) / tot).toFixed(1)} % | |`);
 }

@@ -10,6 +10,7 @@ import { decayedLr, type LrSchedule } from './schedules.js';
 import { besselCorrection } from './batchnorm.js';
 import { parallelGradients, type GradientWorkers } from './parallel.js';
 import { sgdStepNative } from './sgd-kernel.js';
+import { tryNativeShareGradients } from './native-step/index.js';
 
 type Tf = typeof tfType;
 
@@ -269,6 +270,9 @@ export async function shareGradients(
   labels: Int32Array,
   n: number,
 ): Promise<ShareResult> {
+  // Sequential conv nets on wasm / cpu: one native step without the tape (native-step/); else TF.js below.
+  const native = tryNativeShareGradients(tf, o, vars, x, labels, n);
+  if (native) return native;
   const [H, W, C] = o.train.inputShape;
   let embT: tfType.Tensor | undefined;
   let probT: tfType.Tensor | undefined;

@@ -51,3 +51,9 @@ export { train, featureLabelsPath, type TrainOptions, type TrainResult } from '.
 export { modelWeights } from './snapshot.js';
 export { GradientWorkers, batchParts, resolveWorkers, type HelperSetup } from './parallel.js';
 export { loadNativeConv, nativeConvPath, type NativeConv } from './native-conv.js';
+export {
+  nativeStepPlan,
+  nativeShareGradients,
+  stepProfile as nativeStepProfile,
+  type StepPlan,
+} from './native-step/index.js';

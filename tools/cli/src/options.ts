@@ -157,6 +157,16 @@ export function numberOption<S extends NumberSpec>(flag: string, spec: S): Numbe
 export const intOption = <S extends Omit<NumberSpec, 'int'>>(flag: string, spec: S) =>
   numberOption(flag, { ...spec, int: true });
 
+/**
+ * A run of numeric flags as one table, each named once: `.options(numberOptions({ port: { int: true, min: 0 }, ... }))`
+ * declares them in the table's order, as the same chain of `.option(name, numberOption(name, spec))` would.
+ */
+export function numberOptions<M extends Record<string, NumberSpec>>(specs: M): { [K in keyof M]: NumberOption<M[K]> } {
+  return Object.fromEntries(Object.entries(specs).map(([flag, spec]) => [flag, numberOption(flag, spec)])) as {
+    [K in keyof M]: NumberOption<M[K]>;
+  };
+}
+
 export interface YargsOptionsView {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { ArgsOf } from '../command.js';
-import { FlagError, intOption, numberOption, showProgress, withProgressOptions } from '../options.js';
+import { FlagError, intOption, numberOptions, showProgress, withProgressOptions } from '../options.js';
 import { checkInputs, checkOutputs, withForceOption } from '../write-safety.js';
 
 const list =
@@ -71,37 +71,18 @@ export const builder = (y: Argv) =>
       .option('hierarchy', { type: 'string', describe: 'Taxonomy of the labels ("parent child" lines): adds mAHP@250' })
       .option('limit', intOption('limit', { min: 1, default: 1000, describe: 'Labelled samples used (the first N)' }))
       .option('architecture', { type: 'string', describe: 'For a weights-only .h5: the reference architecture' })
-      .option(
-        'tolerance',
-        numberOption('tolerance', {
-          min: 0,
-          default: 1e-3,
-          describe: 'Max |output - reference| before a runtime is flagged',
+      .options(
+        numberOptions({
+          tolerance: { min: 0, default: 1e-3, describe: 'Max |output - reference| before a runtime is flagged' },
+          latency_bound_ms: { min: 0, aboveMin: true, default: 100, describe: 'Server scenario: p99 bound' },
+          accuracy_samples: {
+            int: true,
+            min: 1,
+            describe: 'Samples compared with the reference (default 32; 8 with --quick)',
+          },
+          max_batch_size: { int: true, min: 1, default: 32, describe: 'server runtime: dynamic batching limit' },
+          max_queue_delay_ms: { min: 0, default: 2, describe: 'server runtime: batching delay' },
         }),
-      )
-      .option(
-        'latency_bound_ms',
-        numberOption('latency_bound_ms', {
-          min: 0,
-          aboveMin: true,
-          default: 100,
-          describe: 'Server scenario: p99 bound',
-        }),
-      )
-      .option(
-        'accuracy_samples',
-        intOption('accuracy_samples', {
-          min: 1,
-          describe: 'Samples compared with the reference (default 32; 8 with --quick)',
-        }),
-      )
-      .option(
-        'max_batch_size',
-        intOption('max_batch_size', { min: 1, default: 32, describe: 'server runtime: dynamic batching limit' }),
-      )
-      .option(
-        'max_queue_delay_ms',
-        numberOption('max_queue_delay_ms', { min: 0, default: 2, describe: 'server runtime: batching delay' }),
       )
       .option('quick', { type: 'boolean', default: false, describe: 'Short loops (smoke runs, CI)' })
       .option('json', { type: 'string', describe: 'Write every figure and the environment as JSON (schema: --schema)' })

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { numberOptions, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 export const command = 'evaluate-classification';
@@ -43,15 +43,17 @@ export const builder = (y: Argv) =>
         'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; ' +
         'Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"',
     })
-    .option(
-      'bootstrap',
-      intOption('bootstrap', {
-        min: 0,
-        default: 0,
-        describe: 'Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)',
+    .options(
+      numberOptions({
+        bootstrap: {
+          int: true,
+          min: 0,
+          default: 0,
+          describe: 'Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)',
+        },
+        seed: { int: true, min: 0, default: 0, describe: 'Seed of the bootstrap resamples' },
       }),
-    )
-    .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }));
+    );
 
 /**
  * evaluate_classification_accuracy.py on extracted outputs: class probabilities (--prob_features yes) or

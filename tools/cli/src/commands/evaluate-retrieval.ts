@@ -6,8 +6,9 @@ import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import {
   intOption,
-  withLabelSourceOptions,
+  numberOptions,
   showProgress,
+  withLabelSourceOptions,
   withProgressOptions,
   withTaxonomyOptions,
   yesNoListOption,
@@ -85,16 +86,18 @@ export const builder = (y: Argv) =>
         describe:
           'Beyond the reference: nDCG@k (class similarity as gain) and mean LCS height@k, k = 1, 10, 50, 100, clip_ahp; a second table',
       })
-      .option(
-        'bootstrap',
-        intOption('bootstrap', {
-          min: 0,
-          default: 0,
-          describe:
-            'Resamples for 95% bootstrap intervals over the queries (e.g. 1000; 0: none); with two or more --feat, paired tests of the first two',
+      .options(
+        numberOptions({
+          bootstrap: {
+            int: true,
+            min: 0,
+            default: 0,
+            describe:
+              'Resamples for 95% bootstrap intervals over the queries (e.g. 1000; 0: none); with two or more --feat, paired tests of the first two',
+          },
+          seed: { int: true, min: 0, default: 0, describe: 'Seed of the bootstrap resamples' },
         }),
       )
-      .option('seed', intOption('seed', { min: 0, default: 0, describe: 'Seed of the bootstrap resamples' }))
       .option(
         'crm',
         yesNoListOption(

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption } from '../options.js';
+import { numberOptions } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 export const command = 'index <action>';
@@ -38,17 +38,19 @@ export const builder = (y: Argv) =>
       default: false,
       describe: 'L2-normalise and use inner product (else squared L2)',
     })
-    .option('nprobe', intOption('nprobe', { min: 1, describe: 'IVF: lists probed per query' }))
-    .option('ef_search', intOption('ef_search', { min: 1, describe: 'HNSW: efSearch' }))
-    .option(
-      'recall_queries',
-      intOption('recall_queries', {
-        min: 0,
-        default: 1000,
-        describe: 'Gallery rows used as queries to measure recall against the exact index (0: skip)',
+    .options(
+      numberOptions({
+        nprobe: { int: true, min: 1, describe: 'IVF: lists probed per query' },
+        ef_search: { int: true, min: 1, describe: 'HNSW: efSearch' },
+        recall_queries: {
+          int: true,
+          min: 0,
+          default: 1000,
+          describe: 'Gallery rows used as queries to measure recall against the exact index (0: skip)',
+        },
+        k: { int: true, min: 1, default: 10, describe: 'recall@k' },
       }),
-    )
-    .option('k', intOption('k', { min: 1, default: 10, describe: 'recall@k' }));
+    );
 
 /** `semembed index build`: a FAISS index of a feature gallery (exact Flat or a factory string), with its recall. */
 export async function handler(a: ArgsOf<typeof builder>): Promise<void> {

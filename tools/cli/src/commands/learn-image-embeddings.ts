@@ -4,7 +4,14 @@ import type { ProgressBar } from '../progress.js';
 import type { ArgsOf } from '../command.js';
 import { BACKEND_NAMES, LOSSES, LR_SCHEDULES } from '../choices.js';
 import { UsageError } from '../errors.js';
-import { intOption, numberOption, showProgress, withProgressOptions, workersOption } from '../options.js';
+import {
+  intOption,
+  numberOption,
+  numberOptions,
+  showProgress,
+  withProgressOptions,
+  workersOption,
+} from '../options.js';
 import { checkOutputs, withForceOption } from '../write-safety.js';
 
 const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed(d));
@@ -81,23 +88,19 @@ export const builder = (y: Argv) =>
         describe: 'Layer name or index the classifier is based on (default: the embedding)',
       })
       .option('lr_schedule', { choices: LR_SCHEDULES, default: 'SGDR' as const, describe: 'Learning rate schedule' })
-      .option(
-        'clipgrad',
-        numberOption('clipgrad', { min: 0, default: 10, describe: 'Gradient norm clipping (global norm)' }),
-      )
-      .option(
-        'max_decay',
-        numberOption('max_decay', { min: 0, default: 0, describe: 'Learning rate decay at the end of training' }),
+      .options(
+        numberOptions({
+          clipgrad: { min: 0, default: 10, describe: 'Gradient norm clipping (global norm)' },
+          max_decay: { min: 0, default: 0, describe: 'Learning rate decay at the end of training' },
+        }),
       )
       .option('nesterov', { type: 'boolean', default: false, describe: 'Nesterov momentum' })
-      .option(
-        'epochs',
-        intOption('epochs', { min: 1, describe: "Training epochs (default: the schedule's, SGDR 372)" }),
-      )
-      .option('batch_size', intOption('batch_size', { min: 1, default: 100, describe: 'Batch size' }))
-      .option(
-        'val_batch_size',
-        intOption('val_batch_size', { min: 1, describe: 'Validation batch size (default: batch_size)' }),
+      .options(
+        numberOptions({
+          epochs: { int: true, min: 1, describe: "Training epochs (default: the schedule's, SGDR 372)" },
+          batch_size: { int: true, min: 1, default: 100, describe: 'Batch size' },
+          val_batch_size: { int: true, min: 1, describe: 'Validation batch size (default: batch_size)' },
+        }),
       )
       .option('snapshot', {
         type: 'string',
@@ -107,17 +110,16 @@ export const builder = (y: Argv) =>
         type: 'string',
         describe: 'Keras .h5 with pre-trained weights (loaded by layer name, mismatches skipped)',
       })
-      .option(
-        'finetune_init',
-        intOption('finetune_init', { min: 0, default: 8, describe: 'Epochs training only the new layers first' }),
-      )
-      .option(
-        'seed',
-        intOption('seed', {
-          min: 0,
-          default: 0,
-          describe:
-            'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)',
+      .options(
+        numberOptions({
+          finetune_init: { int: true, min: 0, default: 8, describe: 'Epochs training only the new layers first' },
+          seed: {
+            int: true,
+            min: 0,
+            default: 0,
+            describe:
+              'Seed for initial weights, shuffling and augmentation (same seed, same result on one backend and --workers count)',
+          },
         }),
       )
       .option('backend', { choices: BACKEND_NAMES, default: 'auto' as const, describe: 'TensorFlow.js backend' })
@@ -150,39 +152,33 @@ export const builder = (y: Argv) =>
         describe: 'Test-set embeddings (.npy float32; labels in <name>.labels.npy)',
       })
       .group(['sgd_patience', 'sgd_lr', 'sgd_min_lr', 'sgd_schedule'], 'Parameters for --lr_schedule=SGD:')
-      .option(
-        'sgd_patience',
-        intOption('sgd_patience', { min: 1, describe: 'Patience of learning rate reduction in epochs (10)' }),
+      .options(
+        numberOptions({
+          sgd_patience: { int: true, min: 1, describe: 'Patience of learning rate reduction in epochs (10)' },
+          sgd_lr: { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' },
+          sgd_min_lr: { min: 0, describe: 'Minimum learning rate (1e-4)' },
+        }),
       )
-      .option(
-        'sgd_lr',
-        numberOption('sgd_lr', { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' }),
-      )
-      .option('sgd_min_lr', numberOption('sgd_min_lr', { min: 0, describe: 'Minimum learning rate (1e-4)' }))
       .option('sgd_schedule', {
         type: 'string',
         describe: 'epoch:lr pairs, e.g. "1:0.1,31:0.01,41:0.001,50" (trailing number = epochs)',
       })
       .group(['sgdr_base_len', 'sgdr_mul', 'sgdr_max_lr', 'sgdr_min_lr'], 'Parameters for --lr_schedule=SGDR:')
-      .option('sgdr_base_len', intOption('sgdr_base_len', { min: 1, describe: 'Length of first cycle in epochs (12)' }))
-      .option(
-        'sgdr_mul',
-        intOption('sgdr_mul', { min: 1, describe: 'Multiplier for cycle length after each cycle (2)' }),
-      )
-      .option(
-        'sgdr_max_lr',
-        numberOption('sgdr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }),
-      )
-      .option(
-        'sgdr_min_lr',
-        numberOption('sgdr_min_lr', { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' }),
+      .options(
+        numberOptions({
+          sgdr_base_len: { int: true, min: 1, describe: 'Length of first cycle in epochs (12)' },
+          sgdr_mul: { int: true, min: 1, describe: 'Multiplier for cycle length after each cycle (2)' },
+          sgdr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
+          sgdr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' },
+        }),
       )
       .group(['clr_step_len', 'clr_min_lr', 'clr_max_lr'], 'Parameters for --lr_schedule=CLR:')
-      .option('clr_step_len', intOption('clr_step_len', { min: 1, describe: 'Length of each step in epochs (12)' }))
-      .option('clr_min_lr', numberOption('clr_min_lr', { min: 0, describe: 'Minimum learning rate (1e-5)' }))
-      .option(
-        'clr_max_lr',
-        numberOption('clr_max_lr', { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' }),
+      .options(
+        numberOptions({
+          clr_step_len: { int: true, min: 1, describe: 'Length of each step in epochs (12)' },
+          clr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-5)' },
+          clr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
+        }),
       )
       .example(
         '$0 learn-image-embeddings --dataset FashionMNIST --embedding fashion.unitsphere.json --cls_weight 0.1 ' +

@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import type { ArgsOf } from '../command.js';
 import { EMBEDDING_METHODS } from '../choices.js';
 import { checkOptions, paths, type PipelineOptions } from '../pipeline/steps.js';
-import { intOption, numberOption, showProgress, withProgressOptions, workersOption } from '../options.js';
+import { numberOptions, showProgress, withProgressOptions, workersOption } from '../options.js';
 
 export const command = ['pipeline', 'run'];
 export const describe =
@@ -46,25 +46,17 @@ export const builder = (y: Argv) =>
         type: 'string',
         describe: 'Network (default: fashion-cnn for Fashion-MNIST, simple otherwise)',
       })
-      .option(
-        'epochs',
-        intOption('epochs', {
-          min: 1,
-          default: 8,
-          describe: 'Epochs for each model (one SGDR cosine cycle over the run)',
-        }),
-      )
-      .option(
-        'baseline_epochs',
-        intOption('baseline_epochs', { min: 1, describe: 'Epochs for the baseline (default: --epochs)' }),
-      )
-      .option('batch_size', intOption('batch_size', { min: 1, default: 100 }))
-      .option(
-        'cls_weight',
-        numberOption('cls_weight', {
-          min: 0,
-          default: 0.1,
-          describe: 'Weight of the classification head of the semantic model',
+      .options(
+        numberOptions({
+          epochs: {
+            int: true,
+            min: 1,
+            default: 8,
+            describe: 'Epochs for each model (one SGDR cosine cycle over the run)',
+          },
+          baseline_epochs: { int: true, min: 1, describe: 'Epochs for the baseline (default: --epochs)' },
+          batch_size: { int: true, min: 1, default: 100 },
+          cls_weight: { min: 0, default: 0.1, describe: 'Weight of the classification head of the semantic model' },
         }),
       )
       .option('backend', {
@@ -76,19 +68,21 @@ export const builder = (y: Argv) =>
         'workers',
         workersOption('Threads sharing every training batch on wasm/cpu (auto = usable cores, at most 4)'),
       )
-      .option(
-        'limit',
-        intOption('limit', { min: 1, describe: 'Use only the first N images of each split (quick trials)' }),
+      .options(
+        numberOptions({
+          limit: { int: true, min: 1, describe: 'Use only the first N images of each split (quick trials)' },
+          seed: { int: true, min: 0, default: 0 },
+        }),
       )
-      .option('seed', intOption('seed', { min: 0, default: 0 }))
       .option('baseline', {
         type: 'boolean',
         default: true,
         describe: 'Train and evaluate the classification-only baseline too (--no-baseline skips it)',
       })
       .option('force', { type: 'boolean', default: false, describe: 'Redo steps whose outputs exist' })
-      .option('clip_ahp', intOption('clip_ahp', { min: 1, default: 250 }))
-      .option('plot_max', intOption('plot_max', { min: 0, default: 250 }))
+      .options(
+        numberOptions({ clip_ahp: { int: true, min: 1, default: 250 }, plot_max: { int: true, min: 0, default: 250 } }),
+      )
       .example('$0 pipeline', 'the default: Fashion-MNIST, 2 models × 8 epochs, about 11 minutes on 2 quiet cores')
       .example('$0 pipeline --epochs 20 --out runs/fm-20', 'longer training'),
     'progress bars (logs only)',

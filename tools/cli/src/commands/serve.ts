@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { ModelSpec } from '@semembed/runtime-node';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { intOption, numberOption } from '../options.js';
+import { intOption, numberOptions } from '../options.js';
 import { relaunch, withRuntimeOptions } from './embed.js';
 
 /** `name=value` or `value`. */
@@ -39,52 +39,26 @@ export const builder = (y: Argv) =>
       })
       .option('port', intOption('port', { min: 0, max: 65535, default: 8080, describe: 'TCP port (0: any free one)' })),
   )
-    .option(
-      'max_batch_size',
-      intOption('max_batch_size', { min: 1, default: 32, describe: 'Dynamic batching: most images per batch' }),
-    )
-    .option(
-      'max_queue_delay_ms',
-      intOption('max_queue_delay_ms', {
-        min: 0,
-        default: 2,
-        describe: 'Dynamic batching: how long a request waits for others to join its batch',
+    .options(
+      numberOptions({
+        max_batch_size: { int: true, min: 1, default: 32, describe: 'Dynamic batching: most images per batch' },
+        max_queue_delay_ms: {
+          int: true,
+          min: 0,
+          default: 2,
+          describe: 'Dynamic batching: how long a request waits for others to join its batch',
+        },
+        body_limit_mb: { min: 0, aboveMin: true, default: 16, describe: 'Largest request body (413 above)' },
+        max_image_mb: { min: 0, aboveMin: true, default: 8, describe: 'Largest single image file (413 above)' },
+        max_image_pixels: {
+          min: 0,
+          aboveMin: true,
+          default: 40_000_000,
+          describe: 'Largest image width x height (413 above)',
+        },
+        max_images: { int: true, min: 1, default: 64, describe: 'Most images in one request (413 above)' },
+        request_timeout_ms: { int: true, min: 1, default: 30_000, describe: 'Requests not answered by then get 503' },
       }),
-    )
-    .option(
-      'body_limit_mb',
-      numberOption('body_limit_mb', {
-        min: 0,
-        aboveMin: true,
-        default: 16,
-        describe: 'Largest request body (413 above)',
-      }),
-    )
-    .option(
-      'max_image_mb',
-      numberOption('max_image_mb', {
-        min: 0,
-        aboveMin: true,
-        default: 8,
-        describe: 'Largest single image file (413 above)',
-      }),
-    )
-    .option(
-      'max_image_pixels',
-      numberOption('max_image_pixels', {
-        min: 0,
-        aboveMin: true,
-        default: 40_000_000,
-        describe: 'Largest image width x height (413 above)',
-      }),
-    )
-    .option(
-      'max_images',
-      intOption('max_images', { min: 1, default: 64, describe: 'Most images in one request (413 above)' }),
-    )
-    .option(
-      'request_timeout_ms',
-      intOption('request_timeout_ms', { min: 1, default: 30_000, describe: 'Requests not answered by then get 503' }),
     )
     .option('web_root', {
       type: 'string',

@@ -67,8 +67,8 @@ function syntheticCalibration(sidecar, n) {
 /** Variants per model: [name, quantizeFile options]; the probes (s8 activations, per-tensor) only for small models. */
 const VARIANTS = {
   fp16: { mode: 'fp16' },
-  int8: { mode: 'int8' },
-  'int8-s8': { mode: 'int8', activations: 'int8', probe: true },
+  int8: { mode: 'int8', target: 'cpu' },
+  'int8-s8': { mode: 'int8', target: 'cpu', activations: 'int8', probe: true },
   'int8-web': { mode: 'int8', target: 'web' },
   'int8-web-pt': { mode: 'int8', target: 'web', perChannel: false, probe: true },
   dynamic: { mode: 'dynamic' },

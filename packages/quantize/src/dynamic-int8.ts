@@ -4,10 +4,12 @@
 // scales (+ bias). onnxruntime fuses it into DynamicQuantizeMatMul. Convolutions stay float.
 import { DataType, getAttribute, makeNode, makeTensor, type onnx } from '@semembed/onnx';
 import { GraphIndex, pruneUnused, requireOpset } from './graph.js';
-import { quantizeWeights } from './qparams.js';
+import { quantizeWeights, REDUCED_WEIGHT_MAX } from './qparams.js';
 
 export interface DynamicOptions {
   perChannel?: boolean;
+  /** 7-bit weights (default true): MatMulInteger runs the same U8S8 kernel as the static form (see qparams.ts). */
+  reduceRange?: boolean;
 }
 
 /** [K, N] weight of a plain y = x W (+ b) Gemm / MatMul, transposed from Gemm's transB layout when needed. */
@@ -48,7 +50,8 @@ export function quantizeDynamic(
       nodes.push(n);
       continue;
     }
-    const { q, scales } = quantizeWeights(kn.data, [kn.k, kn.n], o.perChannel ? 1 : undefined);
+    const qmax = (o.reduceRange ?? true) ? REDUCED_WEIGHT_MAX : 127;
+    const { q, scales } = quantizeWeights(kn.data, [kn.k, kn.n], o.perChannel ? 1 : undefined, qmax);
     const x = n.input[0];
     const base = ix.fresh(`${name}_dyn`);
     const t = (s: string) => ix.fresh(`${base}_${s}`);

@@ -8,11 +8,17 @@ export {
   type CalibrateOptions,
   type Range,
 } from './calibrate.js';
-export { quantizeStatic, MIN_INT8_DEPTH, type StaticOptions, type QuantizeReport } from './static-int8.js';
+export {
+  quantizeStatic,
+  MIN_INT8_DEPTH,
+  DEFAULT_TARGET,
+  type StaticOptions,
+  type QuantizeReport,
+} from './static-int8.js';
 export { foldAffine, MAX_SPREAD } from './fold-affine.js';
 export { quantizeDynamic, type DynamicOptions } from './dynamic-int8.js';
 export { convertFp16, FP16_BLOCK, type Fp16Options } from './fp16.js';
-export { activationParams, quantizeWeights, quantizeBias, roundEven } from './qparams.js';
+export { activationParams, quantizeWeights, quantizeBias, roundEven, REDUCED_WEIGHT_MAX } from './qparams.js';
 export {
   quantizeModel,
   quantizeFile,

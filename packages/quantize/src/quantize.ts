@@ -9,7 +9,7 @@ import { quantizeDynamic } from './dynamic-int8.js';
 import { QuantizeError } from './errors.js';
 import { foldAffine } from './fold-affine.js';
 import { convertFp16 } from './fp16.js';
-import { quantizeStatic } from './static-int8.js';
+import { DEFAULT_TARGET, quantizeStatic } from './static-int8.js';
 
 export type QuantizeMode = 'int8' | 'fp16' | 'dynamic';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'fp16', 'dynamic'];
@@ -28,9 +28,11 @@ export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
   calibration?: CalibrationBatch[];
   method?: CalibrationMethod;
   perChannel?: boolean;
+  /** int8 / dynamic: 7-bit weights (default true; see StaticOptions.reduceRange). */
+  reduceRange?: boolean;
   /** int8: activation type (default uint8). */
   activations?: 'uint8' | 'int8';
-  /** int8: the runtime the graph form is made for (default 'cpu'; 'web': onnxruntime-web wasm, see StaticOptions). */
+  /** int8: the graph form (default DEFAULT_TARGET, 'web': fastest on wasm and onnxruntime-node; see StaticOptions). */
   target?: 'cpu' | 'web';
   /** fp16: more op types kept in float32. */
   block?: string[];
@@ -53,11 +55,16 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       throw new QuantizeError('--mode int8 needs calibration data (--calibration DIR or --dataset NAME)');
     }
     const method = o.method ?? 'minmax';
-    const target = o.target ?? 'cpu';
+    const target = o.target ?? DEFAULT_TARGET;
     // Folded before calibration: the ranges are those of the tensors the int8 graph has.
     const foldedAffine = target === 'web' ? foldAffine(model) : 0;
     const ranges = await calibrate(model, o.calibration, { ...o, method });
-    const r = quantizeStatic(model, ranges, { perChannel: o.perChannel, activations: o.activations, target });
+    const r = quantizeStatic(model, ranges, {
+      perChannel: o.perChannel,
+      reduceRange: o.reduceRange,
+      activations: o.activations,
+      target,
+    });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
     info = {
       mode: 'int8',
@@ -65,6 +72,7 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       target,
       method,
       perChannel: o.perChannel ?? true,
+      reduceRange: o.reduceRange ?? true,
       activations: o.activations ?? 'uint8',
       calibrationSamples: samples,
       int8Weights: r.weights.length,
@@ -75,11 +83,17 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       skipped: r.skipped,
     };
   } else if (o.mode === 'dynamic') {
-    const r = quantizeDynamic(model, { perChannel: o.perChannel });
+    const r = quantizeDynamic(model, { perChannel: o.perChannel, reduceRange: o.reduceRange });
     if (r.weights.length === 0) {
       throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
     }
-    info = { mode: 'dynamic', perChannel: o.perChannel ?? false, int8Weights: r.weights.length, skipped: r.skipped };
+    info = {
+      mode: 'dynamic',
+      perChannel: o.perChannel ?? false,
+      reduceRange: o.reduceRange ?? true,
+      int8Weights: r.weights.length,
+      skipped: r.skipped,
+    };
   } else if (o.mode === 'fp32') {
     info = { mode: 'fp32' };
   } else {

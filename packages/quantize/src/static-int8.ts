@@ -6,7 +6,7 @@ import type { Range } from './calibrate.js';
 import { QuantizeError } from './errors.js';
 import { gemmWeightAxis } from './fold-affine.js';
 import { GraphIndex, modelInput, pruneUnused, requireOpset, rewire } from './graph.js';
-import { activationParams, quantizeBias, quantizeWeights } from './qparams.js';
+import { activationParams, quantizeBias, quantizeWeights, REDUCED_WEIGHT_MAX } from './qparams.js';
 
 /** Ops with int8 kernels taking a weight (input 1) and an optional bias (input 2). */
 const WEIGHTED = new Set(['Conv', 'Gemm', 'MatMul']);
@@ -27,19 +27,34 @@ export interface StaticOptions {
   /** One weight scale per output channel (default true). */
   perChannel?: boolean;
   /**
+   * 7-bit weights, ±63 (default true): right on every x86 CPU in onnxruntime-node (full-range int8 weights saturate
+   * its U8S8 kernel on AVX2 without VNNI, see qparams.ts); false: ±127, for runtimes known not to saturate (wasm,
+   * VNNI).
+   */
+  reduceRange?: boolean;
+  /**
    * Activation type: 'uint8' (default; U8S8, the fast path of ORT's x86 and wasm int8 kernels) or 'int8' (S8S8,
    * ORT's default for QDQ, faster on ARM).
    */
   activations?: 'uint8' | 'int8';
   /**
-   * 'cpu' (default): every Conv / Gemm / MatMul and every pooling / Add / reshaping op between them runs int8.
-   * 'web': the form onnxruntime-web's wasm kernels run fastest (see README): a Conv whose reduction depth
+   * 'web' (default, DEFAULT_TARGET): the form onnxruntime-web's wasm kernels run fastest (see README), and
+   * onnxruntime-node's x86 kernels at least as fast as the cpu form: a Conv whose reduction depth
    * Cin·kh·kw is below MIN_INT8_DEPTH stays float, pooling / reshaping / residual Adds run int8 only downstream of an
    * int8 op, an Add of a constant stays float, and no affine becomes a depthwise Conv (quantizeModel folds affines
    * into the weights first for this target).
+   * 'cpu': every Conv / Gemm / MatMul and every pooling / Add / reshaping op between them runs int8; BN-after-ReLU
+   * affines become 1x1 depthwise Convs (the first form; slower on wasm and on onnxruntime-node, kept for comparison).
    */
   target?: 'cpu' | 'web';
 }
+
+/**
+ * The int8 graph form when none is asked for. 'web' since it measured faster than 'cpu' on every runtime here
+ * (bench/results/quantize.md: fashion-cnn batch 32 on onnxruntime-node 0.8 vs 6.3 ms, on wasm 2.6 vs 6.3 ms; resnet
+ * equal on onnxruntime-node), within 0.5 points of fp32 mAHP@250 and balanced accuracy.
+ */
+export const DEFAULT_TARGET: 'cpu' | 'web' = 'web';
 
 /**
  * Below this reduction depth (Cin·kh·kw) onnxruntime-web's wasm int8 GEMM is slower than its float SGEMM (packing
@@ -233,7 +248,7 @@ export function quantizeStatic(
   requireOpset(model, 13);
   modelInput(model);
   const g = model.graph!;
-  const target = o.target ?? 'cpu';
+  const target = o.target ?? DEFAULT_TARGET;
   const depthwise = target === 'cpu' ? affineToDepthwise(g, new GraphIndex(g)) : 0;
   const int8 = int8Nodes(g, new GraphIndex(g), target);
   const foldedRelus = foldRelus(g, new GraphIndex(g), int8);
@@ -267,7 +282,7 @@ export function quantizeStatic(
     const dims = w.t.dims.map(Number);
     const axis = weightAxis(n, dims, perChannel);
     if (typeof axis === 'string') return void report.skipped.push(`${nodeName(n, i)}: ${axis}`);
-    const { q, scales } = quantizeWeights(w.data, dims, axis);
+    const { q, scales } = quantizeWeights(w.data, dims, axis, (o.reduceRange ?? true) ? REDUCED_WEIGHT_MAX : 127);
     const wq = add.dequantized(n.input[1], DataType.INT8, dims, q, scales, axis);
     nodes.splice(nodes.indexOf(n), 0, wq.node);
     n.input[1] = wq.output;

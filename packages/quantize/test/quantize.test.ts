@@ -33,7 +33,8 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
   for (const mode of ['int8', 'fp16', 'dynamic'] as const) {
     it(`${mode}: passes onnx.checker, runs in onnxruntime-node, agrees with fp32, keeps the sidecar`, async () => {
       const out = join(dir, `m.${mode}.onnx`);
-      const r = await quantizeFile(IN, out, { mode, calibration: [calib], method: 'minmax' });
+      // The cpu form (every conv int8); the web form, the default, is web-target.test.ts's.
+      const r = await quantizeFile(IN, out, { mode, target: 'cpu', calibration: [calib], method: 'minmax' });
       onnxCheck(out);
       const got = await run(out, test.data, [test.n, 28, 28, 1]);
       const d = { l2norm: maxAbsDiff(got.l2norm, ref.l2norm), prob: maxAbsDiff(got.prob, ref.prob) };
@@ -78,7 +79,7 @@ describe('quantize the Fashion-MNIST-shaped CNN', () => {
 
   it('int8: onnxruntime fuses the QDQ pattern into its int8 kernels (QLinearConv, QGemm)', async () => {
     const out = join(dir, 'fused.int8.onnx');
-    await quantizeFile(IN, out, { mode: 'int8', calibration: [calib] });
+    await quantizeFile(IN, out, { mode: 'int8', target: 'cpu', calibration: [calib] });
     const optimized = join(dir, 'fused.optimized.onnx');
     await run(out, test.data.subarray(0, 784), [1, 28, 28, 1], {
       graphOptimizationLevel: 'all',
@@ -202,7 +203,8 @@ describe('Relu folding keeps the Relu', () => {
     });
     const fp32 = writeModel(makeModel({ graph: g, opset: 13 }));
     const x = uniform(2 * 72, -2, 2, 8);
-    const q = await quantizeModel(fp32, { mode: 'int8', calibration: [{ data: x, n: 2 }] });
+    // The cpu form (the web form, the default, folds the Mul into the weights instead: web-target.test.ts).
+    const q = await quantizeModel(fp32, { mode: 'int8', target: 'cpu', calibration: [{ data: x, n: 2 }] });
     const [a, b] = [await run(fp32, x, [2, 2, 6, 6]), await run(q.bytes, x, [2, 2, 6, 6])];
     // Quantisation error: conv range ~±8 at 1/255 steps, times up to 3 (measured 0.105). Without the Relu the negative
     // conv outputs would come through times 3 or -1: errors of several units.
@@ -215,5 +217,38 @@ describe('Relu folding keeps the Relu', () => {
     ).toHaveLength(1);
     expect(q.info.depthwiseAffine).toBe(1);
     expect(Math.min(...Array.from(a.y).filter((_, i) => Math.floor(i / 36) % 4 === 1))).toBeLessThanOrEqual(0); // channel scaled by -1: all <= 0
+  });
+});
+
+describe('7-bit weights (reduceRange, the default)', () => {
+  it("int8 weights stay within ±63, so onnxruntime-node's fused int8 conv equals the unfused graph on any x86 CPU", async () => {
+    const { makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, writeModel } = await import('@semembed/onnx');
+    const { quantizeModel, REDUCED_WEIGHT_MAX } = await import('../src/index.js');
+    // 8 input channels at full uint8 range and large weights: with ±127 weights, pairs of u8·s8 products pass 2^15,
+    // which saturates ORT's AVX2 (non-VNNI) U8S8 kernel (measured on this project's AMD EPYC: max |Δ| 3.95).
+    const g = makeGraph({
+      name: 'conv',
+      inputs: [makeValueInfo('x', DataType.FLOAT, ['N', 8, 6, 6])],
+      outputs: [makeValueInfo('y', DataType.FLOAT, ['N', 4, 6, 6])],
+      initializers: [makeTensor('W', DataType.FLOAT, [4, 8, 3, 3], uniform(288, -1, 1, 5))],
+      nodes: [makeNode('Conv', ['x', 'W'], ['y'], { attributes: { pads: [1, 1, 1, 1] } })],
+    });
+    const fp32 = writeModel(makeModel({ graph: g, opset: 13 }));
+    const x = uniform(2 * 288, 0, 4, 9);
+    const weights = (bytes: Uint8Array) =>
+      readModel(bytes)
+        .graph!.initializer.filter((t) => t.dataType === DataType.INT8)
+        .flatMap((t) => Array.from(new Int8Array(t.rawData!.buffer, t.rawData!.byteOffset, t.rawData!.length)));
+    for (const target of ['web', 'cpu'] as const) {
+      const q = await quantizeModel(fp32, { mode: 'int8', target, calibration: [{ data: x, n: 2 }] });
+      expect(q.info.reduceRange).toBe(true);
+      expect(Math.max(...weights(q.bytes).map(Math.abs))).toBe(REDUCED_WEIGHT_MAX);
+      const fused = await run(q.bytes, x, [2, 8, 6, 6], { graphOptimizationLevel: 'all' });
+      const plain = await run(q.bytes, x, [2, 8, 6, 6], { graphOptimizationLevel: 'disabled' });
+      // Same integer arithmetic; only the requantisation rounding differs (one output step ~0.07 here).
+      expect(maxAbsDiff(fused.y, plain.y)).toBeLessThanOrEqual(0.2);
+    }
+    const full = await quantizeModel(fp32, { mode: 'int8', reduceRange: false, calibration: [{ data: x, n: 2 }] });
+    expect(Math.max(...weights(full.bytes).map(Math.abs))).toBe(127);
   });
 });

@@ -34,11 +34,21 @@ export const builder = (y: Argv) =>
         default: true,
         describe: 'int8 weights: a scale per output channel (--no-per_channel: one)',
       })
+      .option('reduce_range', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'int8 / dynamic: 7-bit weights (±63), right on every x86 CPU in onnxruntime-node (±127 saturates its ' +
+          'int8 kernel on AVX2 without VNNI); --no-reduce_range: full range, for wasm or VNNI only',
+      })
       .option('target', {
         type: 'string',
         choices: TARGETS,
-        default: 'cpu',
-        describe: 'int8 graph form: cpu (onnxruntime-node) or web (onnxruntime-web wasm; see @semembed/quantize)',
+        // = @semembed/quantize's DEFAULT_TARGET (not imported here: --help loads no quantiser).
+        default: 'web',
+        describe:
+          'int8 graph form: web (fastest on onnxruntime-web wasm and on onnxruntime-node) or cpu (the first form, ' +
+          'BN-after-ReLU as depthwise convs; for comparison); see @semembed/quantize',
       })
       .option('method', {
         type: 'string',
@@ -64,7 +74,7 @@ export const builder = (y: Argv) =>
       .option('eval_size', intOption('eval_size', { min: 2, default: 1000, describe: 'Test samples for --max_drop' })),
   )
     .example('$0 quantize m.onnx m.int8.onnx --mode int8 --dataset FashionMNIST', 'static int8, 256 training images')
-    .example('$0 quantize m.onnx m.web.onnx --mode int8 --target web --dataset FashionMNIST', 'int8 for the browser')
+    .example('$0 quantize m.onnx m.cpu.onnx --mode int8 --target cpu --dataset FashionMNIST', 'the cpu form')
     .example('$0 quantize m.onnx edge.onnx --max_drop 0.005 --dataset FashionMNIST --hierarchy H', 'within 0.5 points');
 
 type Args = ArgsOf<typeof builder>;
@@ -118,6 +128,7 @@ export async function handler(a: Args): Promise<void> {
     method,
     target,
     perChannel: a.per_channel,
+    reduceRange: a.reduce_range,
     calibration: calib && [calib],
     force: a.force,
   };

@@ -167,6 +167,13 @@ export function numberOptions<M extends Record<string, NumberSpec>>(specs: M): {
   };
 }
 
+/** The evaluate commands' bootstrap intervals: --bootstrap resamples (0: none; `describe` says of what) and --seed. */
+export const bootstrapOptions = (describe: string) =>
+  numberOptions({
+    bootstrap: { int: true, min: 0, default: 0, describe },
+    seed: { int: true, min: 0, default: 0, describe: 'Seed of the bootstrap resamples' },
+  });
+
 export interface YargsOptionsView {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;

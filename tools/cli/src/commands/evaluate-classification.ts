@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import type { ClassId } from '@semembed/hierarchy';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
-import { numberOptions, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
+import { bootstrapOptions, withLabelSourceOptions, withTaxonomyOptions, yesNoListOption } from '../options.js';
 import { checkInputs, checkOutputs, pathArgs, withForceOption } from '../write-safety.js';
 
 export const command = 'evaluate-classification';
@@ -43,17 +43,7 @@ export const builder = (y: Argv) =>
         'Also decide by conditional risk minimisation (least expected LCS height under the probabilities; ' +
         'Karthik et al. 2021) for --prob_features sets: "<label> (CRM)"',
     })
-    .options(
-      numberOptions({
-        bootstrap: {
-          int: true,
-          min: 0,
-          default: 0,
-          describe: 'Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)',
-        },
-        seed: { int: true, min: 0, default: 0, describe: 'Seed of the bootstrap resamples' },
-      }),
-    );
+    .options(bootstrapOptions('Resamples for 95% bootstrap intervals of the mistake metrics (e.g. 1000; 0: none)'));
 
 /**
  * evaluate_classification_accuracy.py on extracted outputs: class probabilities (--prob_features yes) or

@@ -5,8 +5,8 @@ import type { ClassId } from '@semembed/hierarchy';
 import type { ArgsOf } from '../command.js';
 import { UsageError } from '../errors.js';
 import {
+  bootstrapOptions,
   intOption,
-  numberOptions,
   showProgress,
   withLabelSourceOptions,
   withProgressOptions,
@@ -87,16 +87,9 @@ export const builder = (y: Argv) =>
           'Beyond the reference: nDCG@k (class similarity as gain) and mean LCS height@k, k = 1, 10, 50, 100, clip_ahp; a second table',
       })
       .options(
-        numberOptions({
-          bootstrap: {
-            int: true,
-            min: 0,
-            default: 0,
-            describe:
-              'Resamples for 95% bootstrap intervals over the queries (e.g. 1000; 0: none); with two or more --feat, paired tests of the first two',
-          },
-          seed: { int: true, min: 0, default: 0, describe: 'Seed of the bootstrap resamples' },
-        }),
+        bootstrapOptions(
+          'Resamples for 95% bootstrap intervals over the queries (e.g. 1000; 0: none); with two or more --feat, paired tests of the first two',
+        ),
       )
       .option(
         'crm',

@@ -1,6 +1,7 @@
-// The page's own runtime (Chromium, onnxruntime-web wasm, one thread) on a shared, loaded machine: one open page per
-// variant of a site made by run.mjs, their bench() calls alternated, the fastest runs kept (min, 10th percentile).
-// Usage: node bench/quantize/chromium-quiet.mjs SITE_DIR --batch 32 --iters 40 --rounds 4 fp32 int8 int8-web ...
+// The page's own runtime (Chromium, onnxruntime-web wasm) on a shared, loaded machine: one open page per variant of a
+// site made by run.mjs or variants.mjs, their bench() calls alternated, the fastest runs kept (min, 10th percentile).
+// Usage: node bench/quantize/chromium-quiet.mjs SITE_DIR --batch 32 --iters 40 --rounds 4 [--threads 1] fp32 int8 ...
+// The site is served by `semembed serve` (cross-origin isolated), so ?threads=N gets N wasm threads.
 /* global document, window -- inside page.evaluate */
 import { execSync } from 'node:child_process';
 import { openSite } from './site-browser.mjs';
@@ -9,7 +10,12 @@ const argv = process.argv.slice(2);
 const opt = (k, d) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
 const site = argv[0];
 const names = argv.slice(1).filter((a, i) => !a.startsWith('--') && !argv[i].startsWith('--'));
-const [batch, iters, rounds] = [opt('batch', '32'), opt('iters', '40'), opt('rounds', '4')].map(Number);
+const [batch, iters, rounds, threads] = [
+  opt('batch', '32'),
+  opt('iters', '40'),
+  opt('rounds', '4'),
+  opt('threads', '1'),
+].map(Number);
 const load = () =>
   execSync('uptime')
     .toString()
@@ -22,8 +28,11 @@ try {
   const pages = {};
   for (const n of names) {
     const page = await ctx.newPage();
-    await page.goto(`${base}/?variant=${n}&ep=wasm&threads=1`, { timeout: 300_000 });
+    await page.goto(`${base}/?variant=${n}&ep=wasm&threads=${threads}`, { timeout: 300_000 });
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 300_000 });
+    const got = await page.evaluate(() => window.semembed.model?.providers.threads);
+    if (got !== undefined && got !== threads)
+      throw new Error(`${n}: the page runs ${got} wasm threads, not ${threads}`);
     pages[n] = page;
   }
   for (let r = 0; r < rounds; r++) {
@@ -44,6 +53,6 @@ for (const n of names) {
   md += `| ${n} | ${at(xs, 0).toFixed(2)} ms | ${(at(b0, 0) / at(xs, 0)).toFixed(2)} | ${at(xs, 0.1).toFixed(2)} ms `;
   md += `| ${(at(b0, 0.1) / at(xs, 0.1)).toFixed(2)} | ${at(xs, 0.5).toFixed(2)} ms |\n`;
 }
-md += `\nChromium, batch ${batch}, ${rounds} rounds × ${iters} runs per variant, alternated; `;
+md += `\nChromium, batch ${batch}, ${threads} wasm thread${threads === 1 ? '' : 's'}, ${rounds} rounds × ${iters} runs per variant, alternated; `;
 md += `load average before → after: ${loads.join(' → ')}.\n`;
 console.log(md);

@@ -16,6 +16,24 @@ import { checkOutputs, withForceOption } from '../write-safety.js';
 
 const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed(d));
 
+// Each learning rate schedule's numeric flags: one table, also the flag list of its --help group.
+const SGD_FLAGS = numberOptions({
+  sgd_patience: { int: true, min: 1, describe: 'Patience of learning rate reduction in epochs (10)' },
+  sgd_lr: { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' },
+  sgd_min_lr: { min: 0, describe: 'Minimum learning rate (1e-4)' },
+});
+const SGDR_FLAGS = numberOptions({
+  sgdr_base_len: { int: true, min: 1, describe: 'Length of first cycle in epochs (12)' },
+  sgdr_mul: { int: true, min: 1, describe: 'Multiplier for cycle length after each cycle (2)' },
+  sgdr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
+  sgdr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' },
+});
+const CLR_FLAGS = numberOptions({
+  clr_step_len: { int: true, min: 1, describe: 'Length of each step in epochs (12)' },
+  clr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-5)' },
+  clr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
+});
+
 export const command = 'learn-image-embeddings';
 export const describe = 'Learn to map images onto class embeddings (reference: learn_image_embeddings.py)';
 
@@ -151,35 +169,16 @@ export const builder = (y: Argv) =>
         type: 'string',
         describe: 'Test-set embeddings (.npy float32; labels in <name>.labels.npy)',
       })
-      .group(['sgd_patience', 'sgd_lr', 'sgd_min_lr', 'sgd_schedule'], 'Parameters for --lr_schedule=SGD:')
-      .options(
-        numberOptions({
-          sgd_patience: { int: true, min: 1, describe: 'Patience of learning rate reduction in epochs (10)' },
-          sgd_lr: { min: 0, aboveMin: true, default: 0.1, describe: 'Initial learning rate' },
-          sgd_min_lr: { min: 0, describe: 'Minimum learning rate (1e-4)' },
-        }),
-      )
+      .group([...Object.keys(SGD_FLAGS), 'sgd_schedule'], 'Parameters for --lr_schedule=SGD:')
+      .options(SGD_FLAGS)
       .option('sgd_schedule', {
         type: 'string',
         describe: 'epoch:lr pairs, e.g. "1:0.1,31:0.01,41:0.001,50" (trailing number = epochs)',
       })
-      .group(['sgdr_base_len', 'sgdr_mul', 'sgdr_max_lr', 'sgdr_min_lr'], 'Parameters for --lr_schedule=SGDR:')
-      .options(
-        numberOptions({
-          sgdr_base_len: { int: true, min: 1, describe: 'Length of first cycle in epochs (12)' },
-          sgdr_mul: { int: true, min: 1, describe: 'Multiplier for cycle length after each cycle (2)' },
-          sgdr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
-          sgdr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-6, fixed in the reference)' },
-        }),
-      )
-      .group(['clr_step_len', 'clr_min_lr', 'clr_max_lr'], 'Parameters for --lr_schedule=CLR:')
-      .options(
-        numberOptions({
-          clr_step_len: { int: true, min: 1, describe: 'Length of each step in epochs (12)' },
-          clr_min_lr: { min: 0, describe: 'Minimum learning rate (1e-5)' },
-          clr_max_lr: { min: 0, aboveMin: true, describe: 'Maximum learning rate (0.1)' },
-        }),
-      )
+      .group(Object.keys(SGDR_FLAGS), 'Parameters for --lr_schedule=SGDR:')
+      .options(SGDR_FLAGS)
+      .group(Object.keys(CLR_FLAGS), 'Parameters for --lr_schedule=CLR:')
+      .options(CLR_FLAGS)
       .example(
         '$0 learn-image-embeddings --dataset FashionMNIST --embedding fashion.unitsphere.json --cls_weight 0.1 ' +
           '--lr_schedule SGD --sgd_schedule "1:0.1,4:0.01,6" --model_dump fashion.h5 --feature_dump fashion.npy',

@@ -59,7 +59,7 @@ inline void window(const Pool& g, int64_t p, int64_t q, int64_t* rs, int64_t* re
   *ce = c0 + g.kw < g.w ? c0 + g.kw : g.w;
 }
 
-// op 0: max (the window's greatest value, as maxPoolGrad's first strictly greatest); op 1: mean over the
+// op 0: max (the window's greatest value); op 1: mean over the
 // window's in-image values (valid padding: kh * kw of them, tfjs's divisor).
 void poolForward(int op, const Pool& g, const float* x, float* y) {
   const float ninf = -std::numeric_limits<float>::infinity();

@@ -1,6 +1,7 @@
 /**
  * MaxPooling2D / AveragePooling2D (valid padding, any window and stride) and GlobalAveragePooling2D, NHWC.
- * Max pooling's gradient is the addon's maxPoolGrad (first strictly greatest of a window, tfjs's rule).
+ * Max pooling's gradient is the addon's maxPoolGrad (first strictly greatest of a window, tfjs's rule); recording
+ * the argmax in the forward pass was measured slower (1.35 + 1.27 ms vs 0.46 + 1.25 ms on 100x28x28x16).
  */
 import type { LayerHandler, RunContext } from './types.js';
 

@@ -51,33 +51,22 @@ describe('semembed convert', () => {
   it('Lambda layers: read from their code, or --lambda maps them; a bad --lambda is one line before any work', () => {
     const d = mkdtempSync(join(tmpdir(), 'cli-lambda-'));
     const out = join(d, 'lam.onnx');
-    const bad = semembed([
-      'convert',
-      join(FIX, 'dl4j__lambda__sequential_lambda.h5'),
-      out,
-      '--lambda',
-      'lambda_1=expr:x +',
-    ]);
+    // The same Sequential with two Lambda layers, converted to the same file each time; only the flags change.
+    const convertLambda = (...flags: string[]) =>
+      semembed(['convert', join(FIX, 'dl4j__lambda__sequential_lambda.h5'), out, ...flags]);
+    const bad = convertLambda('--lambda', 'lambda_1=expr:x +');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('semembed: --lambda lambda_1=expr:x +: unexpected end of expression\n');
     expect(readdirSync(d)).toEqual([]);
-    const fromCode = semembed(['convert', join(FIX, 'dl4j__lambda__sequential_lambda.h5'), out]);
+    const fromCode = convertLambda();
     expect(fromCode.code).toBe(0);
     expect(existsSync(out)).toBe(true);
     rmSync(out);
     rmSync(join(d, 'lam.json'));
-    const ok = semembed([
-      'convert',
-      join(FIX, 'dl4j__lambda__sequential_lambda.h5'),
-      out,
-      '--lambda',
-      'lambda_1=square',
-      '--lambda',
-      'lambda_2=scale:3',
-    ]);
+    const ok = convertLambda('--lambda', 'lambda_1=square', '--lambda', 'lambda_2=scale:3');
     expect(ok.code).toBe(0);
     expect(existsSync(out)).toBe(true);
-    const badFlag = semembed(['convert', join(FIX, 'dl4j__lambda__sequential_lambda.h5'), out, '--lambda', 'lambda_1']);
+    const badFlag = convertLambda('--lambda', 'lambda_1');
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toBe('semembed: --lambda lambda_1: expected NAME=KIND, e.g. --lambda l2norm=l2norm\n');
   });

@@ -54,25 +54,19 @@ export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const inputs = pathArgs(a, ['hierarchy', 'labels', 'classes_from', 'feat', 'centroids']);
   checkInputs(inputs);
   checkOutputs(pathArgs(a, ['json']), inputs, a.force);
-  const [
-    { readClassEmbedding, readHierarchy },
-    { writeFileAtomic },
-    retrieval,
-    { checkInHierarchy, loadTruth, nth, referenceAccuracies },
-  ] = await Promise.all([
-    import('@semembed/hierarchy'),
-    import('@semembed/formats'),
-    import('@semembed/retrieval'),
-    import('./retrieval-common.js'),
-  ]);
+  const [{ readClassEmbedding }, { writeFileAtomic }, retrieval, { loadHierarchyAndTruth, nth, referenceAccuracies }] =
+    await Promise.all([
+      import('@semembed/hierarchy'),
+      import('@semembed/formats'),
+      import('@semembed/retrieval'),
+      import('./retrieval-common.js'),
+    ]);
   const { CLASSIFICATION_METRICS, formatTable, rankClasses, readFeatures } = retrieval;
   const feats = a.feat;
   const names = a.label;
   const probs = a.prob_features;
   const centroids = a.centroids;
-  const hierarchy = readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids });
-  const { truth, source, ind2label } = await loadTruth(a);
-  checkInHierarchy(truth, hierarchy, source, a.hierarchy);
+  const { hierarchy, truth, source, ind2label } = await loadHierarchyAndTruth(a);
   const perf = new Map<string, Record<string, number>>();
   // beyond the reference: top-1 error, mistake severity, hierarchical distance @k (Bertinetto et al. 2020)
   const mistakes = new Map<string, Record<string, number | import('@semembed/retrieval').Interval>>();

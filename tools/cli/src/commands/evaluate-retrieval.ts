@@ -119,12 +119,7 @@ export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
       ? ['hierarchical_precision', 'mahp'].flatMap((p) => ['svg', 'png'].map((e) => join(a.plots!, `${p}.${e}`)))
       : [];
   checkOutputs([...pathArgs(a, ['csv', 'json']), ...plots.map((p) => ({ path: p, flag: '--plots' }))], inputs, a.force);
-  const [
-    { pyFloat, readHierarchy },
-    { writeFileAtomic },
-    retrieval,
-    { checkInHierarchy, loadTruth, nth, progressBar },
-  ] = await Promise.all([
+  const [{ pyFloat }, { writeFileAtomic }, retrieval, { loadHierarchyAndTruth, nth, progressBar }] = await Promise.all([
     import('@semembed/hierarchy'),
     import('@semembed/formats'),
     import('@semembed/retrieval'),
@@ -146,9 +141,7 @@ export async function handler(a: ArgsOf<typeof builder>): Promise<void> {
   const names = a.label;
   const norms = a.norm;
   const clip = a.clip_ahp ? a.clip_ahp : undefined;
-  const hierarchy = readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids });
-  const { truth, source, ind2label } = await loadTruth(a);
-  checkInHierarchy(truth, hierarchy, source, a.hierarchy);
+  const { hierarchy, truth, source, ind2label } = await loadHierarchyAndTruth(a);
   const classes: ClassId[] = [...new Set(truth)];
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const labels = Int32Array.from(truth, (c) => classIndex.get(c)!);

@@ -1,6 +1,6 @@
 // Shared by evaluate-retrieval and evaluate-classification: labels (file or dataset), hierarchy checks, progress.
 // Loaded by handlers only (after their own dynamic imports): importing the packages here is no start-up cost.
-import { parseId, readClassEmbedding, type ClassId, type Hierarchy } from '@semembed/hierarchy';
+import { parseId, readClassEmbedding, readHierarchy, type ClassId, type Hierarchy } from '@semembed/hierarchy';
 import { classificationAccuracy, readLabels } from '@semembed/retrieval';
 import { UsageError } from '../errors.js';
 import { startProgressBar, type ProgressBar } from '../progress.js';
@@ -76,6 +76,19 @@ export function checkInHierarchy(truth: ClassId[], hierarchy: Hierarchy, source:
   for (let i = 0; i < truth.length; i++)
     if (!hierarchy.has(truth[i]))
       throw new UsageError(`${source}: label ${String(truth[i])} (row ${i}) is not in the hierarchy ${hierarchyPath}`);
+}
+
+/**
+ * The evaluate commands' taxonomy (--hierarchy, --is_a, --str_ids) and test labels (loadTruth), every label checked
+ * to be in the taxonomy.
+ */
+export async function loadHierarchyAndTruth(
+  a: Parameters<typeof loadTruth>[0] & { hierarchy: string; is_a: boolean },
+): Promise<{ hierarchy: Hierarchy; truth: ClassId[]; source: string; ind2label?: ClassId[] }> {
+  const hierarchy = readHierarchy(a.hierarchy, { isA: a.is_a, strIds: a.str_ids });
+  const { truth, source, ind2label } = await loadTruth(a);
+  checkInHierarchy(truth, hierarchy, source, a.hierarchy);
+  return { hierarchy, truth, source, ind2label };
 }
 
 /** The query progress of a search: the bar starts at the first update, when the number of queries is known. */

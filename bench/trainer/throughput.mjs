@@ -2,10 +2,12 @@
 // interleaved run by run so that both see the same load. Random data (no input pipeline), batch 100,
 // loss inv_corr (l2norm), SGD momentum 0.9, clipnorm 10, L2 kernel regularisers, BN in training mode.
 // The cpu backend is measured once, one step without warm-up (it is two orders of magnitude slower).
-// wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without), once
-// on the calling thread and once with 2 data-parallel workers.
+// wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without): on the
+// calling thread with each of --native-threads (the addon's own kernel threads, native/parallel.h; default 1,2),
+// and with 2 data-parallel workers (1 native thread: the workers are the parallelism there).
 // Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
 //   [--torch no] [--python /tmp/venv-torch/bin/python] [--trainer DIR --label NAME] [--workers no]
+//   [--native-threads 1,2]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +38,15 @@ const python = arg('python', process.env.SEMEMBED_TORCH_PYTHON ?? '/usr/bin/pyth
 const trainerDir = arg('trainer', undefined);
 const label = arg('label', undefined);
 const withWorkers = arg('workers', 'yes') !== 'no';
+const nativeThreadCounts = arg('native-threads', '1,2').split(',').map(Number);
 const trainer = await import(trainerDir ? path.resolve(trainerDir, 'dist/index.js') : '@semembed/trainer');
 const { selectBackend, fit, GradientWorkers, loadNativeConv } = trainer;
 
-async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1) {
+// An older build (--trainer) has no kernel threads: its rows say "1 thread" as before.
+const setNativeThreads = loadNativeConv().native?.setNativeThreads?.bind(loadNativeConv().native);
+
+async function tfjsRun(backend, arch, batch, nSteps, warmup = true, threads = 1, nativeThreads = 1) {
+  setNativeThreads?.(nativeThreads);
   const { tf } = await selectBackend(backend);
   const { cfg, model } = await benchModel(tf, arch);
   const workers =
@@ -101,9 +108,18 @@ for (let r = 0; r < reps; r++) {
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
       const name =
         (be === 'wasm' && loadNativeConv().native ? 'wasm + native kernels' : be) + (label ? `, ${label}` : '');
-      add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
-      if (be === 'wasm' && withWorkers)
-        add(`${arch} | tfjs ${name} (2 workers, data-parallel) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2));
+      if (be !== 'wasm' || !setNativeThreads) {
+        add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
+      } else {
+        for (const t of nativeThreadCounts) {
+          const what = `1 worker, ${t} native thread${t > 1 ? 's' : ''}`;
+          add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 1, t));
+        }
+      }
+      if (be === 'wasm' && withWorkers) {
+        const what = `2 workers, data-parallel${setNativeThreads ? ', 1 native thread' : ''}`;
+        add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2, 1));
+      }
     }
     for (const th of torch ? [1, 2] : []) {
       const t = torchRun(arch, th, 100, steps);

@@ -1,14 +1,15 @@
 // BatchNormalization in training (NHWC, float32, channels last) as one forward and one backward call for the
 // wasm backend: tf.moments + tf.batchNorm and their gradients were ~25 small kernels per layer and step (Sub,
 // Square, Mean, Cast, FusedBatchNorm, Sum, Multiply, ...), each a pass over the activation. Here the forward is two
-// passes (moments, then normalise) and the backward two (per-channel sums, then dx). Called on views into the wasm
-// heap; nothing is kept after return.
+// passes (moments, then normalise) and the backward two (per-channel sums, then dx), each split by rows across the
+// pool's threads (parallel.h). Called on views into the wasm heap; nothing is kept after return.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "napi-args.h"
+#include "parallel.h"
 
 namespace semembed {
 namespace {
@@ -47,24 +48,53 @@ SEMEMBED_LOOP void normalise(const float* __restrict x, size_t n, size_t C, cons
   }
 }
 
+// Rows per part: at least ~32 K values (a smaller pass does not pay for waking a thread).
+int64_t rowGrain(size_t C) { return std::max<int64_t>(1, (int64_t{1} << 15) / static_cast<int64_t>(C)); }
+
+// acc[c] = sum over all rows of what `partial` adds up for rows [lo, hi): each part into its own accumulator,
+// then the parts added in order (the same result for a given thread count).
+template <class F>
+void sumOverRows(size_t rows, size_t C, size_t width, double* acc, F&& partial) {
+  const int parts = partsFor(static_cast<int64_t>(rows), rowGrain(C));
+  std::vector<double> sums(parts * width * C, 0.0);
+  runParts(static_cast<int64_t>(rows), parts, [&](int64_t lo, int64_t hi, int part) {
+    partial(static_cast<size_t>(lo), static_cast<size_t>(hi), sums.data() + part * width * C);
+  });
+  std::fill(acc, acc + width * C, 0.0);
+  for (int part = 0; part < parts; part++) {
+    const double* s = sums.data() + part * width * C;
+    for (size_t i = 0; i < width * C; i++) acc[i] += s[i];
+  }
+}
+
+// fn(offset, count) over the rows' values split into parts (row boundaries kept).
+template <class F>
+void overRows(size_t rows, size_t C, F&& fn) {
+  parallelFor(static_cast<int64_t>(rows), rowGrain(C), [&](int64_t lo, int64_t hi, int) {
+    fn(static_cast<size_t>(lo) * C, static_cast<size_t>(hi - lo) * C);
+  });
+}
+
 // mean and biased variance per channel (double accumulation, the variance of the float32 differences as
 // tf.moments computes it), then y = (x - mean) * gamma / sqrt(var + eps) + beta.
 void forward(const float* x, size_t n, const float* gamma, const float* beta, size_t C, float eps, float* y,
              float* mean, float* var) {
   const size_t rows = n / C;
   std::vector<double> acc(C, 0.0);
-  sumRows(x, n, C, acc.data());
+  sumOverRows(rows, C, 1, acc.data(),
+              [&](size_t lo, size_t hi, double* s) { sumRows(x + lo * C, (hi - lo) * C, C, s); });
   std::vector<float> m(C), a(C), b(C);
   for (size_t c = 0; c < C; c++) m[c] = static_cast<float>(acc[c] / rows);
-  std::fill(acc.begin(), acc.end(), 0.0);
-  sumSquaredDeviations(x, n, C, m.data(), acc.data());
+  sumOverRows(rows, C, 1, acc.data(), [&](size_t lo, size_t hi, double* s) {
+    sumSquaredDeviations(x + lo * C, (hi - lo) * C, C, m.data(), s);
+  });
   for (size_t c = 0; c < C; c++) {
     mean[c] = m[c];
     var[c] = static_cast<float>(acc[c] / rows);
     a[c] = static_cast<float>(gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps));
     b[c] = beta[c];
   }
-  normalise(x, n, C, m.data(), a.data(), b.data(), y);
+  overRows(rows, C, [&](size_t off, size_t len) { normalise(x + off, len, C, m.data(), a.data(), b.data(), y + off); });
 }
 
 // sdy[c] += dy, sdyx[c] += dy * (x - mean) * r.
@@ -106,8 +136,12 @@ void backward(const float* x, const float* dy, size_t n, const float* gamma, con
   const double rows = static_cast<double>(n / C);
   std::vector<float> m(mean, mean + C), r(C);
   for (size_t c = 0; c < C; c++) r[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + eps));
-  std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
-  gradientSums(x, dy, n, C, m.data(), r.data(), sdy.data(), sdyx.data());
+  std::vector<double> sums(2 * C);
+  sumOverRows(n / C, C, 2, sums.data(), [&](size_t lo, size_t hi, double* s) {
+    gradientSums(x + lo * C, dy + lo * C, (hi - lo) * C, C, m.data(), r.data(), s, s + C);
+  });
+  const double* sdy = sums.data();
+  const double* sdyx = sums.data() + C;
   std::vector<float> k(C), kb(C), kx(C), km(C), kv(C);
   for (size_t c = 0; c < C; c++) {
     dbeta[c] = static_cast<float>(sdy[c]);
@@ -118,7 +152,9 @@ void backward(const float* x, const float* dy, size_t n, const float* gamma, con
     km[c] = static_cast<float>(dmean[c] / rows);
     kv[c] = static_cast<float>(2.0 * dvar[c] / rows);
   }
-  inputGradient(x, dy, n, C, m.data(), k.data(), kb.data(), kx.data(), km.data(), kv.data(), dx);
+  overRows(n / C, C, [&](size_t off, size_t len) {
+    inputGradient(x + off, dy + off, len, C, m.data(), k.data(), kb.data(), kx.data(), km.data(), kv.data(), dx + off);
+  });
 }
 
 // bnForward(x, gamma, beta, y, mean, var, eps)

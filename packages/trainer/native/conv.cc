@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "napi-args.h"
+#include "parallel.h"
 
 namespace {
 
@@ -102,19 +103,18 @@ int64_t chunkOf(const Geometry& g) {
 
 enum class Op { Forward, Filter, Input };
 
-// y = conv(x, w) | dw = dconv/dw (x, dy) | dx = dconv/dx (dy, w)
-void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
+// Images [i0, i1) of y = conv(x, w) | dw += dconv/dw (x, dy) | dx = dconv/dx (dy, w), on the calling thread
+// with a single-threaded sgemm; for Filter, `out` is this part's dw, overwritten.
+void runImages(Op op, const Geometry& g, const float* a, const float* b, float* out, int64_t i0, int64_t i1) {
   const int64_t K = g.k();
   const int64_t pixels = g.oh * g.ow;
-  if (op == Op::Input) std::memset(out, 0, sizeof(float) * g.n * g.h * g.w * g.ci);
-  if (op == Op::Filter) std::memset(out, 0, sizeof(float) * K * g.co);
+  if (op == Op::Input) std::memset(out + i0 * g.h * g.w * g.ci, 0, sizeof(float) * (i1 - i0) * g.h * g.w * g.ci);
   const bool direct = isPointwise(g);
   const int64_t chunk = chunkOf(g);
-  // Uninitialised (im2col writes every value): zeroing a vector cost as much as the copy.
-  std::unique_ptr<float[]> colBuf(new float[direct ? 1 : chunk * pixels * K]);
-  float* colp = colBuf.get();
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t cnt = std::min(chunk, g.n - n0);
+  // Uninitialised (im2col writes every value) and reused by the thread across calls.
+  float* colp = direct ? nullptr : semembed::scratch(std::min(chunk, i1 - i0) * pixels * K);
+  for (int64_t n0 = i0; n0 < i1; n0 += chunk) {
+    const int64_t cnt = std::min(chunk, i1 - n0);
     const int64_t rows = cnt * pixels;
     switch (op) {
       case Op::Forward: {  // a = x, b = w [K x co], out = y [rows x co]
@@ -128,7 +128,7 @@ void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
         const float* m = direct ? a + n0 * pixels * K : colp;
         if (!direct) im2col(a, g, n0, cnt, colp);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, rows, 1.f, m, K, b + n0 * pixels * g.co, g.co,
-                    1.f, out, g.co);
+                    n0 == i0 ? 0.f : 1.f, out, g.co);
         break;
       }
       case Op::Input: {  // a = dy [rows x co], b = w [K x co], out = dx
@@ -139,6 +139,31 @@ void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
         break;
       }
     }
+  }
+}
+
+// The images split across the pool's threads (parallel.h), each part im2col + its own sgemm: at fashion-cnn's
+// shapes this beat OpenBLAS's threading of the one sgemm. A filter gradient is summed over the parts' dw in part
+// order (deterministic for a thread count).
+void run(Op op, const Geometry& g, const float* a, const float* b, float* out) {
+  const int64_t K = g.k();
+  if (g.n == 0) {
+    if (op == Op::Filter) std::memset(out, 0, sizeof(float) * K * g.co);
+    return;
+  }
+  // At least ~128 K multiply-adds per part: a smaller call does not pay for waking a thread.
+  const int64_t perImage = std::max<int64_t>(1, g.oh * g.ow * K * g.co);
+  const int64_t grain = std::max<int64_t>(1, ((int64_t{1} << 17) + perImage - 1) / perImage);
+  const int parts = semembed::partsFor(g.n, grain);
+  const int64_t wsize = K * g.co;
+  std::vector<float> partial(op == Op::Filter ? (parts - 1) * wsize : 0);
+  semembed::runParts(g.n, parts, [&](int64_t lo, int64_t hi, int part) {
+    float* o = op == Op::Filter && part > 0 ? partial.data() + (part - 1) * wsize : out;
+    runImages(op, g, a, b, o, lo, hi);
+  });
+  for (int part = 1; op == Op::Filter && part < parts; part++) {
+    const float* pw = partial.data() + (part - 1) * wsize;
+    for (int64_t i = 0; i < wsize; i++) out[i] += pw[i];
   }
 }
 
@@ -178,9 +203,30 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// setNativeThreads(n): the kernels' own threads (parallel.h; 1 = none), process-wide. Returns the count in effect.
+// nativeThreads(): that count (SEMEMBED_NATIVE_THREADS or the hardware's, at most 4, until set).
+napi_value SetNativeThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t n = 0;
+  if (!semembed::callArgs(env, info, 1, argv) || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    return fail(env, "setNativeThreads: expected a thread count >= 1");
+  }
+  napi_value out;
+  napi_create_int32(env, semembed::ThreadPool::instance().setThreads(n), &out);
+  return out;
+}
+
+napi_value NativeThreads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, semembed::ThreadPool::instance().threads(), &out);
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   semembed::exportFunction(env, exports, "conv", Conv);
   semembed::exportFunction(env, exports, "setThreads", SetThreads);
+  semembed::exportFunction(env, exports, "setNativeThreads", SetNativeThreads);
+  semembed::exportFunction(env, exports, "nativeThreads", NativeThreads);
   semembed::registerElementwise(env, exports);
   semembed::registerMatMul(env, exports);
   semembed::registerPool(env, exports);

@@ -1,29 +1,57 @@
 // Per-channel kernels of BatchNorm in training (NHWC, float32) for the wasm backend: the reductions over all
 // leading axes (moments and their gradients) and x (op) per-channel vector. tfjs's wasm kernels transpose or
 // recompute broadcast indices per element, and the same loops in JavaScript on heap views run at ~10 ns per
-// value; these are plain vectorisable loops. Called on views into the wasm heap; nothing is kept after return.
+// value; these are plain vectorisable loops, split across the pool's threads (parallel.h) by rows. Called on views
+// into the wasm heap; nothing is kept after return.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "napi-args.h"
+#include "parallel.h"
 
 namespace semembed {
 namespace {
 
-// out[c] = scale * sum_r x[r * inner + c], accumulated in double in row order (as the JavaScript version did).
-void reduceRows(const float* x, size_t n, float* out, size_t inner, double scale) {
-  std::vector<double> acc(inner, 0.0);
+#define SEMEMBED_LOOP __attribute__((noinline))
+
+// At least ~32 K values per part: a smaller pass does not pay for waking a thread.
+constexpr int64_t kGrain = int64_t{1} << 15;
+
+// acc[c] += row[c] over rows of `inner` values.
+SEMEMBED_LOOP void sumRows(const float* __restrict x, size_t n, size_t inner, double* __restrict acc) {
   for (size_t off = 0; off + inner <= n; off += inner) {
-    const float* row = x + off;
+    const float* __restrict row = x + off;
     for (size_t c = 0; c < inner; c++) acc[c] += row[c];
   }
+}
+
+// out[c] = scale * sum_r x[r * inner + c], accumulated in double in row order per part, parts added in order.
+void reduceRows(const float* x, size_t n, float* out, size_t inner, double scale) {
+  const int64_t rows = static_cast<int64_t>(n / inner);
+  const int parts = partsFor(rows, std::max<int64_t>(1, kGrain / static_cast<int64_t>(inner)));
+  std::vector<double> acc(parts * inner, 0.0);
+  runParts(rows, parts, [&](int64_t lo, int64_t hi, int part) {
+    sumRows(x + lo * inner, (hi - lo) * inner, inner, acc.data() + part * inner);
+  });
+  for (int part = 1; part < parts; part++) {
+    for (size_t c = 0; c < inner; c++) acc[c] += acc[part * inner + c];
+  }
   for (size_t c = 0; c < inner; c++) out[c] = static_cast<float>(acc[c] * scale);
+}
+
+// fn(offset, count) over [0, n) in parts of whole rows of C values.
+template <class F>
+void overRows(size_t n, size_t C, F&& fn) {
+  parallelFor(static_cast<int64_t>(n / C), std::max<int64_t>(1, kGrain / static_cast<int64_t>(C)),
+              [&](int64_t lo, int64_t hi, int) { fn(static_cast<size_t>(lo) * C, static_cast<size_t>(hi - lo) * C); });
 }
 
 // op 0: full * vec, 1: full + vec, 2: full - vec, 3: vec - full, vec repeating along full's last axis.
 // Each result is one float32 operation on two float32 values: identical to wasm's and the cpu backend's.
 template <int OP>
-void channelLoop(const float* full, size_t n, const float* vec, size_t C, float* out) {
+SEMEMBED_LOOP void channelLoop(const float* __restrict full, size_t n, const float* __restrict vec, size_t C,
+                               float* __restrict out) {
   for (size_t i = 0; i + C <= n; i += C) {
     const float* f = full + i;
     float* o = out + i;
@@ -37,12 +65,17 @@ void channelLoop(const float* full, size_t n, const float* vec, size_t C, float*
 }
 
 // out = dy * step(x); selects, not branches, so that it vectorises.
-void reluGrad(const float* __restrict dy, const float* __restrict x, size_t n, float* __restrict out) {
+SEMEMBED_LOOP void reluGrad(const float* __restrict dy, const float* __restrict x, size_t n, float* __restrict out) {
   for (size_t i = 0; i < n; i++) {
     const float v = x[i];
     const float s = v > 0.f ? 1.f : 0.f;
     out[i] = dy[i] * (v != v ? v : s);
   }
+}
+
+// out = Math.max(0, x) as the cpu backend's Relu: NaN stays NaN, -0 becomes +0 (the + 0).
+SEMEMBED_LOOP void relu(const float* __restrict x, size_t n, float* __restrict out) {
+  for (size_t i = 0; i < n; i++) out[i] = x[i] < 0.f ? 0.f : x[i] + 0.f;
 }
 
 // reduceRows(x, out, scale): out.length is the inner size; x.length must be a multiple of it.
@@ -76,12 +109,14 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
     return fail(env, "channelOp: expected (op 0-3, full, vec, out: Float32Array)");
   }
   if (nv == 0 || no != nf || nf % nv != 0) return fail(env, "channelOp: sizes do not match");
-  switch (op) {
-    case 0: channelLoop<0>(full, nf, vec, nv, out); break;
-    case 1: channelLoop<1>(full, nf, vec, nv, out); break;
-    case 2: channelLoop<2>(full, nf, vec, nv, out); break;
-    default: channelLoop<3>(full, nf, vec, nv, out); break;
-  }
+  overRows(nf, nv, [&](size_t off, size_t len) {
+    switch (op) {
+      case 0: channelLoop<0>(full + off, len, vec, nv, out + off); break;
+      case 1: channelLoop<1>(full + off, len, vec, nv, out + off); break;
+      case 2: channelLoop<2>(full + off, len, vec, nv, out + off); break;
+      default: channelLoop<3>(full + off, len, vec, nv, out + off); break;
+    }
+  });
   return nullptr;
 }
 
@@ -98,7 +133,22 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   float* out = p[2];
   const size_t nd = len[0], nx = len[1], no = len[2];
   if (nd != nx || no != nx) return fail(env, "reluGrad: sizes do not match");
-  reluGrad(dy, x, nx, out);
+  overRows(nx, 1, [&](size_t off, size_t len) { reluGrad(dy + off, x + off, len, out + off); });
+  return nullptr;
+}
+
+// relu(x, out): out = Math.max(0, x) (NaN kept), one pass split across the threads (wasm's Relu is single-threaded).
+napi_value Relu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  float* p[2];
+  size_t len[2];
+  if (!callArgs(env, info, 2, argv) || !floatArrays(env, argv, 2, p, len)) {
+    return fail(env, "relu: expected (x, out: Float32Array)");
+  }
+  if (len[0] != len[1]) return fail(env, "relu: sizes do not match");
+  const float* x = p[0];
+  float* out = p[1];
+  overRows(len[0], 1, [&](size_t off, size_t n) { relu(x + off, n, out + off); });
   return nullptr;
 }
 
@@ -108,6 +158,7 @@ void registerElementwise(napi_env env, napi_value exports) {
   exportFunction(env, exports, "reduceRows", ReduceRows);
   exportFunction(env, exports, "channelOp", ChannelOp);
   exportFunction(env, exports, "reluGrad", ReluGrad);
+  exportFunction(env, exports, "relu", Relu);
 }
 
 }  // namespace semembed

@@ -47,11 +47,11 @@ inline void exportFunction(napi_env env, napi_value exports, const char* name, n
   napi_set_named_property(env, exports, name, fn);
 }
 
-// Adds reduceRows and channelOp (elementwise.cc) to the addon's exports.
+// Adds reduceRows, channelOp, reluGrad and relu (elementwise.cc) to the addon's exports.
 void registerElementwise(napi_env env, napi_value exports);
 // Adds matmul (matmul.cc).
 void registerMatMul(napi_env env, napi_value exports);
-// Adds maxPoolGrad (pool.cc).
+// Adds maxPoolGrad and maxPool (pool.cc).
 void registerPool(napi_env env, napi_value exports);
 // Adds bnForward and bnBackward (batchnorm.cc).
 void registerBatchNorm(napi_env env, napi_value exports);

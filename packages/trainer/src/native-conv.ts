@@ -27,6 +27,17 @@ export interface NativeConv {
   sgdStep?(arrays: F32[], hyper: number[]): number;
   /** out = dy * step(x): the Relu gradient in one pass. */
   reluGrad?(dy: F32, x: F32, out: F32): void;
+  /** out = Math.max(0, x) (NaN kept), as the cpu backend's Relu. */
+  relu?(x: F32, out: F32): void;
+  /** Max pooling (NaN never wins; -Infinity for a window without a number); dims as maxPoolGrad's. */
+  maxPool?(x: F32, y: F32, dims: F32): void;
+  /**
+   * The kernels' own threads (native/parallel.h), process-wide; returns the count in effect. A call's work is split
+   * the same way for a given count, so results are reproducible per count (1 vs 2: float rounding of sums).
+   */
+  setNativeThreads?(n: number): number;
+  /** That count: SEMEMBED_NATIVE_THREADS, else the hardware's threads (at most 4), until set. */
+  nativeThreads?(): number;
   /** BatchNorm training forward over the last axis: y, per-channel mean and biased variance. */
   bnForward?(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, variance: F32, eps: number): void;
   /** Its backward; dmean / dvariance are the gradients reaching the batch statistics (usually zero). */
@@ -73,7 +84,8 @@ export function loadNativeConv(): { native?: NativeConv; why: string } {
   } else {
     try {
       const native = createRequire(import.meta.url)(file) as NativeConv;
-      // Parallelism comes from the data-parallel workers: one BLAS thread each.
+      // One BLAS thread: the kernels split their work across their own threads (native/parallel.h), each
+      // thread running its own single-threaded sgemm; OpenBLAS threading on top would oversubscribe the cores.
       native.setThreads(1);
       cached = { native, why: 'native OpenBLAS (im2col + sgemm)' };
     } catch (err) {

@@ -15,7 +15,8 @@ export interface HeapBackend {
   typedArrayFromHeap(info: TensorInfo): Float32Array;
 }
 
-export type NativeKernelName = 'Conv2D' | 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'BatchMatMul';
+export type NativeKernelName =
+  'Conv2D' | 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'BatchMatMul' | 'MaxPool' | 'Relu';
 
 export function convInfoOf(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
   const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
@@ -138,5 +139,54 @@ export function nativeKernels(
     Conv2DBackpropFilter: nativeFilter,
     Conv2DBackpropInput: nativeInput,
     BatchMatMul: batchMatMul,
+    ...poolAndRelu(tf, backend, native, fallbacks),
   };
+}
+
+/**
+ * MaxPool and Relu: wasm's are single-threaded passes over the activation (MaxPool 2 ms a fashion-cnn step); the
+ * addon's split the images across its threads. The cpu backend's rules: NaN never wins a window, Relu keeps NaN.
+ */
+function poolAndRelu(
+  tf: Tf,
+  backend: HeapBackend,
+  native: NativeConv,
+  fallbacks: Record<NativeKernelName, tfType.KernelFunc>,
+): Record<'MaxPool' | 'Relu', tfType.KernelFunc> {
+  const maxPool = native.maxPool?.bind(native);
+  const relu = native.relu?.bind(native);
+  const heap = backend.typedArrayFromHeap.bind(backend);
+  const pool: tfType.KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const a = args.attrs as unknown as Record<string, unknown>;
+    if (!maxPool || x.dtype !== 'float32' || x.shape.length !== 4) return fallbacks.MaxPool(args);
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize as [number, number] | number,
+      a.strides as [number, number] | number,
+      1,
+      a.pad as 'same' | 'valid' | number,
+      a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+    // a 1x1 window of stride 1 is the identity in the cpu backend (NaN kept): wasm's kernel does that
+    if (kh * kw === 1 && sh === 1 && sw === 1) return fallbacks.MaxPool(args);
+    const [N, H, W, C] = x.shape;
+    const out = backend.makeOutput([N, OH, OW, C], 'float32');
+    // Views after makeOutput: allocating may grow (and detach) the wasm heap.
+    maxPool(
+      heap(x),
+      heap(out),
+      new Float32Array([N, H, W, C, OH, OW, sh, sw, kh, kw, info.padInfo.top, info.padInfo.left]),
+    );
+    return out;
+  };
+  const rectify: tfType.KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    if (!relu || x.dtype !== 'float32') return fallbacks.Relu(args);
+    const out = backend.makeOutput(x.shape, 'float32');
+    relu(heap(x), heap(out));
+    return out;
+  };
+  return { MaxPool: pool, Relu: rectify };
 }

@@ -143,7 +143,19 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
   if (!backend) throw new Error('registerFastWasmKernels: the wasm backend is not initialised');
   if (installedFor === backend) return [...installedList];
   const originals = new Map<string, tfType.KernelFunc>();
-  for (const name of ['BatchMatMul', 'Transpose', 'Conv2D', 'Reverse', 'PadV2', 'Slice', 'Reshape', 'Identity']) {
+  const wanted = [
+    'BatchMatMul',
+    'Transpose',
+    'Conv2D',
+    'Reverse',
+    'PadV2',
+    'Slice',
+    'Reshape',
+    'Identity',
+    'MaxPool',
+    'Relu',
+  ];
+  for (const name of wanted) {
     const k = tf.getKernel(name, 'wasm');
     if (!k) throw new Error(`wasm backend has no kernel ${name}`);
     originals.set(name, k.kernelFunc);
@@ -386,6 +398,8 @@ export function registerFastWasmKernels(tf: Tf, options: FastKernelOptions = {})
         Conv2DBackpropFilter: conv2DBackpropFilter,
         Conv2DBackpropInput: conv2DBackpropInput,
         BatchMatMul: batchMatMul,
+        MaxPool: originals.get('MaxPool')!,
+        Relu: originals.get('Relu')!,
       })
     : undefined;
 

@@ -16,14 +16,15 @@ namespace {
 
 #define SEMEMBED_LOOP __attribute__((noinline))
 
-// y = act(y + b[c]) over rows of C values; act 0 linear, 1 relu. Each value is tfjs's float32 add then max(0, .).
+// y = act(y + b[c]) over rows of C values; act 0 linear, 1 relu. Each value is tfjs's float32 add then max(0, .)
+// (NaN stays NaN, as in the cpu backend's Relu, so a diverging run still shows in the loss).
 SEMEMBED_LOOP void biasAct(float* __restrict y, size_t n, const float* __restrict b, size_t C, int act) {
   for (size_t off = 0; off + C <= n; off += C) {
     float* __restrict row = y + off;
     if (act == 1) {
       for (size_t c = 0; c < C; c++) {
         const float v = row[c] + b[c];
-        row[c] = v > 0.f ? v : 0.f;
+        row[c] = v < 0.f ? 0.f : v;
       }
     } else {
       for (size_t c = 0; c < C; c++) row[c] += b[c];
@@ -32,12 +33,15 @@ SEMEMBED_LOOP void biasAct(float* __restrict y, size_t n, const float* __restric
 }
 
 SEMEMBED_LOOP void relu(const float* __restrict x, size_t n, float* __restrict y) {
-  for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
 }
 
-// dy *= step(y): the ReLU gradient with y = relu(z) (y > 0 exactly where z > 0).
+// dy *= step(y): the ReLU gradient with y = relu(z) (y > 0 exactly where z > 0; NaN where y is NaN, as tfjs's).
 SEMEMBED_LOOP void reluGradInPlace(float* __restrict dy, const float* __restrict y, size_t n) {
-  for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.f ? dy[i] : 0.f;
+  for (size_t i = 0; i < n; i++) {
+    const float v = y[i];
+    dy[i] = v > 0.f ? dy[i] : (v != v ? v : 0.f);
+  }
 }
 
 struct Pool {

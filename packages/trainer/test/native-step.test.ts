@@ -39,7 +39,7 @@ interface Case {
 const CASES: Case[] = [
   { name: 'fashion-cnn', shape: [28, 28, 1], n: 16, clsWeight: 0.1, loss: 'inv_corr' },
   { name: 'fashion-cnn-wide', shape: [28, 28, 1], n: 6, clsWeight: 0.1, loss: 'inv_corr' },
-  { name: 'simple', shape: [16, 16, 3], n: 4, clsWeight: 0.1, loss: 'inv_corr', wasmLossTol: 3e-4 },
+  { name: 'simple', shape: [16, 16, 3], n: 16, clsWeight: 0.1, loss: 'inv_corr', wasmLossTol: 3e-4 },
   { name: 'fashion-cnn', shape: [28, 28, 1], n: 8, clsWeight: 0, loss: 'mse' },
   { name: 'fashion-cnn', shape: [28, 28, 1], n: 8, clsWeight: 0.5, loss: 'softmax_corr' },
 ];
@@ -52,6 +52,34 @@ const configOf = (c: Case): KerasModelConfig =>
     loss: c.loss,
     clsWeight: c.clsWeight,
   });
+
+/** A seeded uniform [-1, 1) generator (mulberry32). */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  };
+}
+
+/**
+ * Fixed weights: kernels seeded uniform of variance 1/fan-in (a fresh model draws other ones each time, which made
+ * the tolerances a matter of luck); biases, gamma, beta and moving statistics as initialised.
+ */
+function fixedWeights(tf: Tf, model: tfType.LayersModel): void {
+  model.weights.forEach((w, k) => {
+    if (w.shape.length < 2) return;
+    const fanIn = w.shape.slice(0, -1).reduce((a: number, b) => a * (b ?? 1), 1);
+    const v = w.read() as tfType.Variable;
+    const next = uniform(k + 1);
+    const values = Float32Array.from({ length: v.size }, () => next() * Math.sqrt(3 / fanIn));
+    const t = tf.tensor(values, v.shape);
+    v.assign(t);
+    t.dispose();
+  });
+}
 
 function snapshot(model: tfType.LayersModel): Float32Array[] {
   return model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
@@ -80,6 +108,7 @@ async function withEnv<T>(value: string | undefined, f: () => Promise<T> | T): P
 /** One share through both paths from the same weights: results and the weights (BN statistics) after each. */
 async function bothPaths(tf: Tf, c: Case, seed = 1) {
   const model = await modelFromKerasConfig(tf, configOf(c));
+  fixedWeights(tf, model);
   const o = {
     model,
     loss: c.loss,
@@ -167,20 +196,14 @@ function splitOf(shape: [number, number, number], n: number): DataSplit {
 
 describe('fit() with the native step', () => {
   // One step agrees to ~1e-6 of the weights' scale; the difference then grows several-fold a step (max-pooling
-  // near-ties and BatchNorm over 8 rows amplify float rounding): after 5 steps up to 1.3e-4 was seen (conv1).
+  // near-ties and BatchNorm over 8 rows amplify float rounding): after 5 steps 1.1e-4 (losses 2.2e-6 relative).
   it('5 steps of fashion-cnn (inv_corr + cls head): weights after as the TF.js path within 5e-4 of their scale', async () => {
     const { tf } = await selectBackend('wasm');
     const c = CASES[0];
-    let initial: Float32Array[] | undefined;
     const run = (env: string | undefined) =>
       withEnv(env, async () => {
         const model = await modelFromKerasConfig(tf, configOf(c));
-        // the same initial weights in both runs (a new model draws new ones): a fixed pattern of the drawn spread
-        initial ??= snapshot(model).map((w) => {
-          const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          return scale === 1 || scale === 0 ? w : w.map((_, i) => Math.sin(i * 78.233 + w.length) * scale);
-        });
-        restore(tf, model, initial);
+        fixedWeights(tf, model);
         const optimizer = new KerasSGD(tf, 0.05, { momentum: 0.9, nesterov: true, clipnorm: 10, decay: 1e-3 });
         const losses: number[] = [];
         // the last batch is smaller (36 rows = 4 x 8 + 4): buffers for a second batch size

@@ -44,6 +44,16 @@ SEMEMBED_LOOP void reluGradInPlace(float* __restrict dy, const float* __restrict
   }
 }
 
+// g += 2 * l2 * w; returns sum(w^2) (double): an L2 regulariser's gradient and its loss before the factor.
+SEMEMBED_LOOP double l2Grad(const float* __restrict w, float* __restrict g, size_t n, float twoL2) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s += static_cast<double>(w[i]) * w[i];
+    g[i] += twoL2 * w[i];
+  }
+  return s;
+}
+
 struct Pool {
   int64_t n, h, w, c, oh, ow, sh, sw, kh, kw, pt, pl;
 };
@@ -232,7 +242,23 @@ napi_value StepGap(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// stepL2(w, g, l2) -> sum(w^2), with g += 2 * l2 * w.
+napi_value StepL2(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float* p[2];
+  size_t len[2];
+  double l2 = 0;
+  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 2, p, len) || len[0] != len[1] ||
+      napi_get_value_double(env, argv[2], &l2) != napi_ok) {
+    return fail(env, "stepL2: expected (w, g: Float32Array of one length, l2: number)");
+  }
+  napi_value out;
+  napi_create_double(env, l2Grad(p[0], p[1], len[0], static_cast<float>(2 * l2)), &out);
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
+  exportFunction(env, exports, "stepL2", StepL2);
   exportFunction(env, exports, "stepBiasAct", StepBiasAct);
   exportFunction(env, exports, "stepRelu", StepElementwise<0>);
   exportFunction(env, exports, "stepReluGrad", StepElementwise<1>);

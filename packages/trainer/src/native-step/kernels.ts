@@ -22,6 +22,8 @@ export interface StepAddon {
   /** Global average pooling of n images; and its gradient. */
   stepGap(x: F32, y: F32, n: number): void;
   stepGapGrad(dy: F32, dx: F32, n: number): void;
+  /** g += 2 * l2 * w; returns sum(w^2) accumulated in double. */
+  stepL2(w: F32, g: F32, l2: number): number;
 }
 
 export type StepKernels = StepAddon &

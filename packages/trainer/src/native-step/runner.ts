@@ -179,12 +179,7 @@ export class NativeStep {
     timed('regularisers', () => {
       for (const [w, g] of b.weightGrads) {
         if (w.l2 === 0) continue;
-        const v = weights.get(w)!;
-        let s = 0;
-        for (let i = 0; i < v.length; i++) {
-          s += v[i] * v[i];
-          g[i] += 2 * w.l2 * v[i];
-        }
+        const s = k.stepL2(weights.get(w)!, g, w.l2);
         value += Math.fround(w.l2 * s);
       }
     });

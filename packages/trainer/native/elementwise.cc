@@ -9,6 +9,7 @@
 
 #include "napi-args.h"
 #include "parallel.h"
+#include "simd4.h"
 
 namespace semembed {
 namespace {
@@ -75,7 +76,13 @@ SEMEMBED_LOOP void reluGrad(const float* __restrict dy, const float* __restrict 
 
 // out = Math.max(0, x) as the cpu backend's Relu: NaN stays NaN, -0 becomes +0 (the + 0).
 SEMEMBED_LOOP void relu(const float* __restrict x, size_t n, float* __restrict out) {
-  for (size_t i = 0; i < n; i++) out[i] = x[i] < 0.f ? 0.f : x[i] + 0.f;
+  size_t i = 0;
+  const f4 zero = splat4(0.f);
+  for (; i + 4 <= n; i += 4) {
+    const f4 v = load4(x + i);
+    store4(out + i, mask4(~(v < zero), v + zero));
+  }
+  for (; i < n; i++) out[i] = x[i] < 0.f ? 0.f : x[i] + 0.f;
 }
 
 // reduceRows(x, out, scale): out.length is the inner size; x.length must be a multiple of it.

@@ -10,6 +10,7 @@
 
 #include "napi-args.h"
 #include "parallel.h"
+#include "simd4.h"
 
 namespace semembed {
 namespace {
@@ -21,22 +22,6 @@ struct Pool {
 // The loops over channels (NHWC: innermost and contiguous) are in non-inlined functions with restrict pointers:
 // GCC kept them scalar otherwise. A window is visited in row-major order, one contiguous channel row at a time.
 #define SEMEMBED_LOOP __attribute__((noinline))
-
-// 4 floats (SSE / NEON through GCC's vector extensions): GCC kept the two selects of the argmax loop and the
-// masked gradient scalar and branchy (10x slower on random data), even with restrict pointers.
-typedef float f4 __attribute__((vector_size(16)));
-typedef int32_t i4 __attribute__((vector_size(16)));
-inline f4 load4(const float* p) {
-  f4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
-inline f4 select4(i4 m, f4 a, f4 b) {
-  return reinterpret_cast<f4>((reinterpret_cast<i4>(a) & m) | (reinterpret_cast<i4>(b) & ~m));
-}
-inline f4 mask4(i4 m, f4 a) { return reinterpret_cast<f4>(reinterpret_cast<i4>(a) & m); }
-inline f4 splat4(float v) { return f4{v, v, v, v}; }
 
 // best = max(best, row) and which window position k (a float, so that one mask selects both) it came from:
 // first strictly greatest, NaN never wins.

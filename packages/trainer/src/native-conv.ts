@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 
 type F32 = Float32Array;
 
@@ -87,6 +88,10 @@ export function loadNativeConv(): { native?: NativeConv; why: string } {
       // One BLAS thread: the kernels split their work across their own threads (native/parallel.h), each
       // thread running its own single-threaded sgemm; OpenBLAS threading on top would oversubscribe the cores.
       native.setThreads(1);
+      // Data-parallel helpers (worker threads, parallel.ts) already are the parallelism: the kernels' pool, shared
+      // by the process, goes to one thread when the first helper loads the addon (unless SEMEMBED_NATIVE_THREADS
+      // says how many), instead of 2 workers x 2 kernel threads on 2 cores.
+      if (!isMainThread && !process.env.SEMEMBED_NATIVE_THREADS) native.setNativeThreads?.(1);
       cached = { native, why: 'native OpenBLAS (im2col + sgemm)' };
     } catch (err) {
       cached = {

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type * as tfType from '@tensorflow/tfjs';
 import type { LossName } from './losses.js';
 import type { ShareResult } from './fit.js';
+import { loadNativeConv } from './native-conv.js';
 
 type Tf = typeof tfType;
 
@@ -76,10 +77,16 @@ export function batchParts(n: number, workers: number): Array<[number, number]> 
   return parts;
 }
 
-/** Usable worker count: `auto` = the CPU cores Node may use, capped at 4 (beyond that memory bandwidth wins). */
+/**
+ * Usable worker count. `auto`: 1 when the native kernels run on threads of their own (native/parallel.h splits
+ * every kernel call across the cores; on 2 cores fashion-cnn went 290 -> 492 img/s with 1 worker and 2 kernel
+ * threads, 294 with 2 workers, bench/results/trainer-profile.md round 3), else the CPU cores Node may use, capped
+ * at 4 (beyond that memory bandwidth wins).
+ */
 export function resolveWorkers(requested: number | 'auto' | undefined): number {
-  if (requested === undefined || requested === 'auto') return Math.max(1, Math.min(4, os.availableParallelism()));
-  return requested;
+  if (requested !== undefined && requested !== 'auto') return requested;
+  if ((loadNativeConv().native?.nativeThreads?.() ?? 1) > 1) return 1;
+  return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
 function workerScript(): string {

@@ -1,11 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type * as tfType from '@tensorflow/tfjs';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { selectBackend, type Tf } from '../src/backend.js';
 import { loadNativeConv, nativeConvPath } from '../src/native-conv.js';
 import { BN_TRAIN } from '../src/bn-train.js';
+import { resolveWorkers } from '../src/parallel.js';
 import { randArr, size } from './kernel-cases.js';
 import { nativeAddonOptional, relErr } from './helpers.js';
 
@@ -115,6 +117,15 @@ describe('native kernels on 1 and 2 threads against the cpu backend', () => {
       /sizes do not match/,
     );
     expect(() => native!.relu!(new Float32Array(8), new Float32Array(7))).toThrow(/sizes do not match/);
+  });
+
+  it('--workers auto is 1 worker when the kernels have threads of their own, else the cores (at most 4)', () => {
+    if (!native?.setNativeThreads) return expect(nativeAddonOptional).toBe(true);
+    native.setNativeThreads(2);
+    expect(resolveWorkers('auto')).toBe(1);
+    expect(resolveWorkers(3)).toBe(3);
+    native.setNativeThreads(1);
+    expect(resolveWorkers('auto')).toBe(Math.max(1, Math.min(4, os.availableParallelism())));
   });
 
   it('SEMEMBED_NATIVE_THREADS sets the count', () => {

@@ -23,9 +23,10 @@ function replaceOnce(from, to) {
 replaceOnce('using idx_t = faiss::idx_t;', 'using idx_t = faiss::Index::idx_t;');
 replaceOnce(
   '#include <faiss/impl/IDSelector.h>',
-  '#include <faiss/impl/IDSelector.h>\n#include <faiss/AutoTune.h>\n#include <faiss/utils/distances.h>\n#include <vector>\n' +
+  '#include <faiss/impl/IDSelector.h>\n#include <faiss/AutoTune.h>\n#include <faiss/utils/distances.h>\n#include <algorithm>\n#include <vector>\n' +
     'extern "C" int sgemm_(const char *transa, const char *transb, int *m, int *n, int *k, const float *alpha,\n' +
-    '                      const float *a, int *lda, const float *b, int *ldb, float *beta, float *c, int *ldc);',
+    '                      const float *a, int *lda, const float *b, int *ldb, float *beta, float *c, int *ldc);\n' +
+    'extern "C" int openblas_get_num_threads(void);\nextern "C" void openblas_set_num_threads(int);',
 );
 const ext = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'semembed-ext.cc'), 'utf8');
 replaceOnce(

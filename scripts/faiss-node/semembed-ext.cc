@@ -86,14 +86,17 @@
     return results;
   }
 
-  // distanceRows(xq: Float32Array[, out: Float32Array]) -> Float32Array (nq * ntotal, row-major; `out` or a new
-  // array): every distance of each
-  // query to the stored vectors of a flat index (squared L2 for L2 indices, the inner product for IP
-  // indices), computed by BLAS; used where whole rankings are needed (AP, AHP over all items).
+  // distanceRows(xq: Float32Array[, out: Float32Array[, rowsPerCall]]) -> Float32Array (nq * ntotal, row-major;
+  // `out` or a new array): every distance of each query to the stored vectors of a flat index (squared L2 for L2
+  // indices, the inner product for IP indices), computed by BLAS; used where whole rankings are needed (AP, AHP
+  // over all items). With rowsPerCall, the rows are cut from the first one into calls of rowsPerCall rows, each a
+  // single-threaded BLAS call (spread over OpenMP threads): an element's bits then depend only on its call, not on
+  // the CPU's BLAS kernel or thread count, and @semembed/retrieval's native kernel makes the same calls
+  // (packages/retrieval/src/blas-calls.ts). Without it: one call for all rows on OpenBLAS's threads.
   Napi::Value distanceRows(const Napi::CallbackInfo &info)
   {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || info.Length() > 2 || !semembedCheckF32(env, info[0], index_->d, "distanceRows(xq)"))
+    if (info.Length() < 1 || info.Length() > 3 || !semembedCheckF32(env, info[0], index_->d, "distanceRows(xq)"))
       return env.Undefined();
     auto *flat = dynamic_cast<faiss::IndexFlat *>(index_.get());
     if (flat == nullptr)
@@ -104,7 +107,7 @@
     auto xq = info[0].As<Napi::Float32Array>();
     const int64_t d = index_->d, nq = xq.ElementLength() / d, nb = index_->ntotal;
     Napi::Float32Array out;
-    if (info.Length() == 2)
+    if (info.Length() >= 2 && !info[1].IsUndefined())
     {
       // a reused output buffer spares V8 zero-filling fresh memory for every batch
       if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
@@ -117,24 +120,50 @@
     }
     else
       out = Napi::Float32Array::New(env, nq * nb);
+    int64_t rowsPerCall = nq;
+    if (info.Length() == 3)
+    {
+      if (!info[2].IsNumber() || info[2].As<Napi::Number>().Int64Value() < 1)
+      {
+        Napi::TypeError::New(env, "distanceRows(xq, out, rowsPerCall): rowsPerCall must be a positive integer.").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      rowsPerCall = info[2].As<Napi::Number>().Int64Value();
+    }
     if (nq == 0 || nb == 0)
       return out;
-    if (index_->metric_type == faiss::METRIC_L2)
-    {
-      faiss::pairwise_L2sqr(d, nq, xq.Data(), nb, flat->get_xb(), out.Data());
-    }
-    else if (index_->metric_type == faiss::METRIC_INNER_PRODUCT)
-    {
-      // column-major view: out^T (nb x nq) = xb (d x nb)^T * xq (d x nq)
-      int m = static_cast<int>(nb), n = static_cast<int>(nq), kk = static_cast<int>(d);
-      float one = 1.0f, zero = 0.0f;
-      sgemm_("Transpose", "Not transpose", &m, &n, &kk, &one, flat->get_xb(), &kk, xq.Data(), &kk, &zero, out.Data(), &m);
-    }
-    else
+    const bool l2 = index_->metric_type == faiss::METRIC_L2;
+    if (!l2 && index_->metric_type != faiss::METRIC_INNER_PRODUCT)
     {
       Napi::Error::New(env, "distanceRows: only L2 and inner-product indices are supported.").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    const float *xb = flat->get_xb();
+    float *dis = out.Data();
+    const float *q = xq.Data();
+    // rows [r0, r0 + r): FAISS's pairwise_L2sqr, or out^T (nb x r, column-major) = xb (d x nb)^T * xq (d x r)
+    auto call = [&](int64_t r0, int64_t r) {
+      if (l2)
+        faiss::pairwise_L2sqr(d, r, q + r0 * d, nb, xb, dis + r0 * nb);
+      else
+      {
+        int m = static_cast<int>(nb), n = static_cast<int>(r), kk = static_cast<int>(d);
+        float one = 1.0f, zero = 0.0f;
+        sgemm_("Transpose", "Not transpose", &m, &n, &kk, &one, xb, &kk, q + r0 * d, &kk, &zero, dis + r0 * nb, &m);
+      }
+    };
+    if (info.Length() < 3)
+    {
+      call(0, nq);
+      return out;
+    }
+    const int64_t calls = (nq + rowsPerCall - 1) / rowsPerCall;
+    const int blasThreads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t c = 0; c < calls; c++)
+      call(c * rowsPerCall, std::min(rowsPerCall, nq - c * rowsPerCall));
+    openblas_set_num_threads(blasThreads);
     return out;
   }
 

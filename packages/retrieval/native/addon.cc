@@ -1,15 +1,19 @@
 // N-API entry points of the native retrieval kernel (loaded by src/native.ts):
-//   create(gallery, dim, ip, labels, depth, ap, threads) -> handle (gallery: Float32Array | Float64Array)
+//   create(gallery, dim, ip, labels, depth, ap, threads, rowsPerCall) -> handle (gallery: Float32Array | Float64Array)
 //   start(handle, queries, q0, top, ranks, rankOffsets): scores queries q0.. (one block) on background threads
 //   wait(handle): joins them; the outputs are then complete
-// Each thread takes a contiguous share of the block's rows, computes their distances in chunks that stay in cache
-// (distances.h) and reduces every row at once (select.h): top[r * depth ..] = the first depth items of row r's
-// ranking, ranks[rankOffsets[r] ..] = AP positions of its class members. start() returns at once, so the caller
-// computes the metrics of the previous block while the next one is ranked.
+//   blasInfo() -> { core, threads }: the OpenBLAS kernel in use (OPENBLAS_CORETYPE) and its thread count
+// The block's rows are cut, from its first row, into BLAS calls of rowsPerCall rows (src/blas-calls.ts: the JS
+// kernel's faiss-node distanceRows makes the same single-threaded calls, hence the same bits on any CPU); the threads
+// claim whole calls, compute their distances (distances.h) and reduce every row at once (select.h):
+// top[r * depth ..] = the first depth items of row r's ranking, ranks[rankOffsets[r] ..] = AP positions of its class
+// members. start() returns at once, so the caller computes the metrics of the previous block while the next one is
+// ranked.
 #include <node_api.h>
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,14 +41,15 @@ struct Engine {
   std::vector<std::unique_ptr<RowSelector<T>>> selectors;
   std::vector<std::vector<T>> dist;
   int chunk;
+  std::atomic<int> nextCall{0};
 
+  // Thread t: BLAS calls c = 0, 1, .. of the block (rows [c * chunk, (c + 1) * chunk)) until none is left; which
+  // thread takes a call does not change its bits.
   void run(int t, int rows, int q0, int* top, int* ranks, const int* off) {
-    const int share = (rows + threads - 1) / threads;
-    const int a = std::min(rows, t * share), b = std::min(rows, (t + 1) * share);
     RowSelector<T>& sel = *selectors[t];
     T* D = dist[t].data();
-    for (int r0 = a; r0 < b; r0 += chunk) {
-      const int r1 = std::min(b, r0 + chunk);
+    for (int c; (c = nextCall.fetch_add(1)) * int64_t(chunk) < rows;) {
+      const int r0 = c * chunk, r1 = std::min(rows, r0 + chunk);
       semembed::distanceBlock(xq.data() + int64_t(r0) * d, r1 - r0, xb.data(), n, d, ip, bnorms.data(), D);
       for (int r = r0; r < r1; r++) {
         const int q = q0 + r, lbl = labels[q];
@@ -102,7 +107,7 @@ void finalize(napi_env, void* data, void*) {
 
 template <typename T>
 std::unique_ptr<Engine<T>> makeEngine(const T* x, size_t len, int d, bool ip, const int* labels, int depth, bool ap,
-                                      int threads) {
+                                      int threads, int rowsPerCall) {
   auto e = std::make_unique<Engine<T>>();
   const int n = static_cast<int>(len / d);
   e->n = n, e->d = d, e->ip = ip, e->ap = ap, e->depth = depth, e->threads = threads;
@@ -120,9 +125,7 @@ std::unique_ptr<Engine<T>> makeEngine(const T* x, size_t len, int d, bool ip, co
   std::vector<int> at(e->classStart.begin(), e->classStart.end() - 1);
   e->members.resize(n);
   for (int i = 0; i < n; i++) e->members[at[labels[i]]++] = i;
-  // distance chunks of about 32 MB per thread: BLAS packs the whole gallery once per call, so fewer rows per call
-  // cost more than the rows falling out of cache (the selection is compute-bound)
-  e->chunk = static_cast<int>(std::max<int64_t>(8, std::min<int64_t>(256, (32 << 20) / (int64_t(n) * sizeof(T)))));
+  e->chunk = rowsPerCall;
   for (int t = 0; t < threads; t++) {
     e->selectors.push_back(std::make_unique<RowSelector<T>>(n, e->labels.data()));
     e->dist.emplace_back(size_t(e->chunk) * n);
@@ -131,16 +134,18 @@ std::unique_ptr<Engine<T>> makeEngine(const T* x, size_t len, int d, bool ip, co
 }
 
 napi_value Create(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 7) return fail(env, "create(gallery, dim, ip, labels, depth, ap, threads): 7 arguments expected");
+  if (argc != 8)
+    return fail(env, "create(gallery, dim, ip, labels, depth, ap, threads, rowsPerCall): 8 arguments expected");
   napi_typedarray_type gt, lt;
   void *gd, *ld;
   size_t glen, llen;
   if (!typed(env, argv[0], &gt, &gd, &glen) || (gt != napi_float32_array && gt != napi_float64_array))
     return fail(env, "create: gallery must be a Float32Array or Float64Array");
   const int d = intArg(env, argv[1]), depth = intArg(env, argv[4]), threads = intArg(env, argv[6]);
+  const int rowsPerCall = intArg(env, argv[7]);
   bool ip = false, ap = false;
   napi_get_value_bool(env, argv[2], &ip);
   napi_get_value_bool(env, argv[5], &ap);
@@ -149,15 +154,17 @@ napi_value Create(napi_env env, napi_callback_info info) {
     return fail(env, "create: gallery length, dim and labels do not match");
   if (depth < 1 || depth > static_cast<int>(llen) || threads < 1 || threads > 64)
     return fail(env, "create: bad depth or thread count");
+  if (rowsPerCall < 1 || int64_t(rowsPerCall) * int64_t(llen) > (int64_t(1) << 31))
+    return fail(env, "create: rowsPerCall must be 1.. with rowsPerCall * gallery items < 2^31");
   const int* labels = static_cast<const int*>(ld);
   for (size_t i = 0; i < llen; i++)
     if (labels[i] < 0) return fail(env, "create: negative label");
   auto* h = new Handle();
   h->f64 = gt == napi_float64_array;
   if (h->f64)
-    h->e64 = makeEngine(static_cast<const double*>(gd), glen, d, ip, labels, depth, ap, threads);
+    h->e64 = makeEngine(static_cast<const double*>(gd), glen, d, ip, labels, depth, ap, threads, rowsPerCall);
   else
-    h->e32 = makeEngine(static_cast<const float*>(gd), glen, d, ip, labels, depth, ap, threads);
+    h->e32 = makeEngine(static_cast<const float*>(gd), glen, d, ip, labels, depth, ap, threads, rowsPerCall);
   napi_value out;
   napi_create_external(env, h, finalize, nullptr, &out);
   return out;
@@ -198,6 +205,7 @@ napi_value startOn(napi_env env, Handle* h, Engine<T>& e, napi_value* argv, cons
   h->job.blasThreads = openblas_get_num_threads();
   openblas_set_num_threads(1);
   h->busy = true;
+  e.nextCall = 0;
   Engine<T>* ep = &e;
   int *top = static_cast<int*>(td), *ranks = static_cast<int*>(rd);
   for (int t = 0; t < e.threads; t++)
@@ -237,6 +245,16 @@ napi_value Wait(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value BlasInfo(napi_env env, napi_callback_info) {
+  napi_value out, core, threads;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &core);
+  napi_create_int32(env, openblas_get_num_threads(), &threads);
+  napi_set_named_property(env, out, "core", core);
+  napi_set_named_property(env, out, "threads", threads);
+  return out;
+}
+
 void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
@@ -247,6 +265,7 @@ napi_value Init(napi_env env, napi_value exports) {
   exportFunction(env, exports, "create", Create);
   exportFunction(env, exports, "start", Start);
   exportFunction(env, exports, "wait", Wait);
+  exportFunction(env, exports, "blasInfo", BlasInfo);
   return exports;
 }
 

@@ -1,8 +1,10 @@
 // Distance blocks (smaller = closer) of nq query rows to the whole gallery, row-major nq x nb, with the same
 // arithmetic as the JS engines so that rankings do not change:
 //   float32: FAISS's pairwise_L2sqr (fvec_norm_L2sqr norms, q_norm + b_norm, then sgemm alpha -2 beta 1) or, for
-//     inner products, faiss-node's distanceRows sgemm (alpha 1, beta 0) negated; the BLAS call per block is the
-//     one FAISS makes for the whole batch (each element is one k-loop, independent of the block's size);
+//     inner products, faiss-node's distanceRows sgemm (alpha 1, beta 0) negated. An element's bits depend on the
+//     call's shape (OpenBLAS's AVX2 kernels round N-edge tiles differently) and BLAS thread count, so a block here
+//     is exactly one of the single-threaded calls faiss-node's distanceRows makes for the same rows (the rule:
+//     src/blas-calls.ts);
 //   float64: the exact engine's |q|^2 + |b|^2 - 2 q.b with sequential (unfused) norms, the product by dgemm.
 #pragma once
 #include <faiss/utils/distances.h>

@@ -132,6 +132,7 @@ export function evaluateRetrieval(
       ap: scorerOptions.computeAp,
       threads,
       batch,
+      rowsPerCall: searcher.blasRows,
       score: (q, top, ranks) => scorer.scoreRanked(q, top, ranks),
       onProgress: options.onProgress,
     });

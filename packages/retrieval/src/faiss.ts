@@ -8,7 +8,8 @@ export interface FaissIndex {
   addFloat32(x: Float32Array): void;
   trainFloat32(x: Float32Array): void;
   searchFloat32(xq: Float32Array, k: number): { distances: Float32Array; labels: Int32Array };
-  distanceRows(xq: Float32Array, out?: Float32Array): Float32Array;
+  /** With rowsPerCall: single-threaded BLAS calls of that many rows from xq's first row (blas-calls.ts). */
+  distanceRows(xq: Float32Array, out?: Float32Array, rowsPerCall?: number): Float32Array;
   setParameter(name: string, value: number): void;
   metricType(): number;
   write(path: string): void;

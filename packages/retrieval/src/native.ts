@@ -1,6 +1,6 @@
 // The native evaluation kernel (native/, built by scripts/build-native-retrieval.sh): distances of a block of
-// queries by BLAS with the JS engines' own arithmetic (FAISS's float32 formula, or |q|^2 + |b|^2 - 2 q.b in
-// float64 with dgemm) fused with the per-row selection of the top `depth` and the AP positions of the class
+// queries by BLAS with the JS engines' own arithmetic (FAISS's float32 formula in the JS kernel's own BLAS calls,
+// blas-calls.ts, or |q|^2 + |b|^2 - 2 q.b in float64 with dgemm) fused with the per-row selection of the top `depth` and the AP positions of the class
 // members (same order as the JS selection: ties by gallery index), over std::threads. The metrics stay in JS
 // (numpy's summation emulated bit for bit) and run on the previous block while the next one is ranked.
 import { createRequire } from 'node:module';
@@ -15,11 +15,14 @@ export interface NativeKernel {
     depth: number,
     ap: boolean,
     threads: number,
+    rowsPerCall: number,
   ): unknown;
   /** Ranks the queries q0.. of the block on background threads; returns at once. */
   start(handle: unknown, queries: Features, q0: number, top: Int32Array, ranks: Int32Array, offsets: Int32Array): void;
   /** Joins the running block. */
   wait(handle: unknown): void;
+  /** The OpenBLAS kernel in use (OPENBLAS_CORETYPE or the CPU's) and its thread count. */
+  blasInfo(): { core: string; threads: number };
 }
 
 let cached: { kernel?: NativeKernel; error?: string } | undefined;
@@ -54,6 +57,8 @@ export interface NativeRun {
   ap: boolean;
   threads: number;
   batch: number;
+  /** Query rows per BLAS call (rowsPerBlasCall; Searcher.blasRows), the calls cut from each batch's first row. */
+  rowsPerCall: number;
   /** Called per query with its ranking prefix and AP positions (valid until the next call). */
   score: (q: number, top: Int32Array, ranks: Int32Array) => void;
   onProgress?: (done: number, total: number) => void;
@@ -69,7 +74,7 @@ export function runNative(kernel: NativeKernel, run: NativeRun): void {
   let most = 0;
   for (const l of labels) most = Math.max(most, ++counts[l]);
   const maxRanks = run.ap ? most - 1 : 0;
-  const handle = kernel.create(gallery, dim, run.innerProduct, labels, depth, run.ap, run.threads);
+  const handle = kernel.create(gallery, dim, run.innerProduct, labels, depth, run.ap, run.threads, run.rowsPerCall);
   const slots = [0, 1].map(() => ({
     top: new Int32Array(batch * depth),
     ranks: new Int32Array(Math.max(1, batch * maxRanks)),

@@ -3,6 +3,7 @@
 // squared Euclidean |a|^2 + |b|^2 - 2ab, or, with normalisation, -<a, b> of L2-normalised rows.
 import { loadFaiss, type FaissIndex } from './faiss.js';
 import { RetrievalError } from './errors.js';
+import { rowsPerBlasCall } from './blas-calls.js';
 
 export type Features = Float32Array | Float64Array;
 export type EngineChoice = 'auto' | 'faiss' | 'exact';
@@ -43,6 +44,8 @@ export class Searcher {
   /** Precision the distances are computed in: float32 (FAISS) or float64 (exact engine). */
   readonly precision: 'float32' | 'float64';
   readonly n: number;
+  /** Query rows per BLAS distance call (blas-calls.ts); the native kernel makes the same calls. */
+  readonly blasRows: number;
   private readonly gallery: Features;
   private readonly index?: FaissIndex;
   private readonly sq?: Float64Array;
@@ -76,6 +79,7 @@ export class Searcher {
     }
     this.engine = engine;
     this.precision = engine === 'faiss' ? 'float32' : 'float64';
+    this.blasRows = rowsPerBlasCall(this.n, engine === 'faiss' ? 4 : 8);
     if (engine === 'exact' && !ip) {
       this.sq = new Float64Array(this.n);
       for (let i = 0; i < this.n; i++) this.sq[i] = sumSquares(this.gallery, i * dim, dim);
@@ -95,8 +99,8 @@ export class Searcher {
 
   /**
    * Distances (smaller = closer) of each prepared query to every gallery item, row-major nq x n:
-   * float32 from FAISS, float64 from the exact engine. With `reuse`, the result lives in a buffer that the next
-   * call overwrites.
+   * float32 from FAISS (in calls of blasRows rows from the first query), float64 from the exact engine. With
+   * `reuse`, the result lives in a buffer that the next call overwrites.
    */
   distanceRows(queries: Features, reuse: boolean | Float32Array | Float64Array = false): Float32Array | Float64Array {
     const { dim, n } = this;
@@ -116,8 +120,8 @@ export class Searcher {
     }
     if (this.index) {
       const out = target
-        ? this.index.distanceRows(toFloat32(queries), target as Float32Array).subarray(0, size)
-        : this.index.distanceRows(toFloat32(queries));
+        ? this.index.distanceRows(toFloat32(queries), target as Float32Array, this.blasRows).subarray(0, size)
+        : this.index.distanceRows(toFloat32(queries), new Float32Array(size), this.blasRows);
       if (this.options.normalize || this.options.innerProduct) for (let i = 0; i < out.length; i++) out[i] = -out[i];
       return out;
     }

@@ -1,6 +1,8 @@
 // The native kernel (BLAS + fused selection, native/) must give exactly what the JS kernel gives (FAISS distances
 // or the JS float64 product, then the JS selection): every per-query value bit for bit, ties included. The
 // reference fixtures (reference.test.ts) run through the native kernel by default and match the reference there.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@semembed/formats';
 import { evaluateRetrieval, loadNative, RetrievalError, type EvaluateOptions } from '../src/index.js';
@@ -91,4 +93,45 @@ describe('native kernel = JS kernel, bit for bit', () => {
     expect(go).toThrow(RetrievalError);
     expect(go).toThrow(/kernel must be auto, native or js, got gpu/);
   });
+});
+
+// OpenBLAS picks its kernel per CPU (AVX-512, AVX2/FMA, AVX, ...) and rounds differently per kernel and per call
+// shape, so equality must hold by construction (both kernels make the same BLAS calls, src/blas-calls.ts), not by
+// the luck of one machine's kernel: each case runs the comparison in a child process under a kernel this CPU can
+// run (the CPU's own, Haswell = AVX2/FMA, Sandybridge = AVX) with 1 and 2 BLAS threads.
+describe('native kernel = JS kernel on every OpenBLAS kernel', () => {
+  const flags =
+    process.arch === 'x64' ? (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '') : '';
+  const has = (f: string) => flags.split(/\s+/).includes(f);
+  const cores = ['', ...(has('avx2') && has('fma') ? ['Haswell'] : []), ...(has('avx') ? ['Sandybridge'] : [])];
+  const runs = cores.flatMap((core) => [1, 2].map((threads) => [core || "the CPU's own", threads, core] as const));
+  const input = JSON.stringify({ WUP: Array.from(sims.WUP), LCS_HEIGHT: Array.from(sims.LCS_HEIGHT) });
+  it.each(runs)(
+    '%s, %i BLAS threads',
+    (_l, threads, core) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
+      delete env.OPENBLAS_CORETYPE;
+      if (core) env.OPENBLAS_CORETYPE = core;
+      const child = spawnSync(process.execPath, [new URL('./blas-kernels.child.mjs', import.meta.url).pathname], {
+        input,
+        env,
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      const out = JSON.parse(child.stdout) as {
+        blas: { core: string; threads: number };
+        mismatches: Record<string, string | null>;
+        shapeDiffs: number;
+      };
+      // the kernel asked for is the one that ran
+      if (core) expect(out.blas.core.toLowerCase()).toBe(core.toLowerCase());
+      expect(out.blas.threads).toBe(threads);
+      expect(Object.keys(out.mismatches)).toHaveLength(4);
+      for (const [name, mismatch] of Object.entries(out.mismatches)) expect(mismatch, name).toBeNull();
+      // AVX2's kernel does round by call shape: these cases would catch kernels that made different calls
+      if (core === 'Haswell') expect(out.shapeDiffs).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });

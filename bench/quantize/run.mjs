@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { readHierarchy } from '@semembed/hierarchy';
 import { datasetSamples, evaluateCandidates, quantizeFile } from '@semembed/quantize';
 import { makeSite } from '@semembed/runtime-web/site';
+import { syntheticCalibration } from './calibration.mjs';
 import { openSite } from './site-browser.mjs';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -45,23 +46,6 @@ async function ortLatency(path, shape, batch, threads, iters) {
   }
   await s.release();
   return median(ms);
-}
-
-/** Calibration samples: the dataset's training images, or smooth random images in the sidecar's normalisation. */
-function syntheticCalibration(sidecar, n) {
-  const sc = JSON.parse(readFileSync(sidecar, 'utf8'));
-  const [h, w] = sc.preprocessing.resize,
-    c = sc.input.channels;
-  const data = new Float32Array(n * h * w * c);
-  for (let s = 0; s < n; s++)
-    for (let p = 0; p < h * w * c; p++) {
-      const ch = sc.input.layout === 'NCHW' ? Math.floor(p / (h * w)) : p % c;
-      const px = 127.5 + 127.5 * Math.sin(p * (0.01 + 0.003 * s) + s);
-      data[s * h * w * c + p] =
-        (px - sc.preprocessing.mean[ch % sc.preprocessing.mean.length]) /
-        sc.preprocessing.std[ch % sc.preprocessing.std.length];
-    }
-  return { data, n };
 }
 
 /** Variants per model: [name, quantizeFile options]; the probes (s8 activations, per-tensor) only for small models. */
@@ -176,7 +160,7 @@ if (resnet) {
     onnx: resnet,
     sidecar,
     shape: [32, 32, 3],
-    calib: syntheticCalibration(sidecar, 64),
+    calib: syntheticCalibration(JSON.parse(readFileSync(sidecar, 'utf8')), 64),
     how: 'random weights',
   });
 }

@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetSamples, quantizeFile } from '@semembed/quantize';
 import { makeSite } from '@semembed/runtime-web/site';
+import { syntheticCalibration } from './calibration.mjs';
 
 const [model, out] = process.argv.slice(2);
 const arg = (k, d) => (process.argv.includes(`--${k}`) ? process.argv[process.argv.indexOf(`--${k}`) + 1] : d);
@@ -18,24 +19,9 @@ const sc = JSON.parse(readFileSync(sidecar, 'utf8'));
 // Same bytes, so the sidecar's hash still holds; only the file name it points at changes.
 writeFileSync(join(out, 'fp32.json'), JSON.stringify({ ...sc, model: 'fp32.onnx' }, null, 1));
 
-/** Smooth random images in the sidecar's normalisation (resnet-110-wfc with random weights has no dataset here). */
-function synthetic(n) {
-  const [h, w] = sc.preprocessing.resize,
-    c = sc.input.channels;
-  const data = new Float32Array(n * h * w * c);
-  for (let s = 0; s < n; s++)
-    for (let p = 0; p < h * w * c; p++) {
-      const ch = sc.input.layout === 'NCHW' ? Math.floor(p / (h * w)) : p % c;
-      const px = 127.5 + 127.5 * Math.sin(p * (0.01 + 0.003 * s) + s);
-      const m = sc.preprocessing.mean,
-        sd = sc.preprocessing.std;
-      data[s * h * w * c + p] = (px - m[ch % m.length]) / sd[ch % sd.length];
-    }
-  return { data, n };
-}
 const calib =
   arg('calibration', 'fashion') === 'synthetic'
-    ? synthetic(64)
+    ? syntheticCalibration(sc, 64)
     : await datasetSamples('FashionMNIST', undefined, sidecar, 'train', 256);
 const files = { int8: {}, 'int8-cpu': { target: 'cpu' } };
 for (const [name, o] of Object.entries(files)) {

@@ -73,16 +73,20 @@ async function variants(calib: LabelledSlice) {
   return out;
 }
 
+/** The candidates evaluated on slice(outlier, seed), calibrated on slice(outlier, seed + 10); `by` keys them by name. */
+async function evaluate(outlier: number, seed: number) {
+  const res = await evaluateCandidates(await variants(slice(outlier, seed + 10)), slice(outlier, seed), {
+    embeddingOutput: 'emb',
+    probOutput: 'prob',
+    maxDrop: 0.005,
+    latencyRuns: 3,
+  });
+  return { res, by: Object.fromEntries(res.map((r) => [r.name, r])) };
+}
+
 describe('--max_drop: the smallest variant whose mAHP@250 and balanced accuracy stay within the bound', () => {
   it('int8 breaks the bound (outlier input feature): fp16 is chosen; the table says why', async () => {
-    const s = slice(1000, 11);
-    const res = await evaluateCandidates(await variants(slice(1000, 21)), s, {
-      embeddingOutput: 'emb',
-      probOutput: 'prob',
-      maxDrop: 0.005,
-      latencyRuns: 3,
-    });
-    const by = Object.fromEntries(res.map((r) => [r.name, r]));
+    const { res, by } = await evaluate(1000, 11);
     console.log(formatCandidates(res, chooseCandidate(res), 0.005));
     expect(by.fp32.mahp).toBeGreaterThan(0.9); // the float model separates the classes
     expect(by.fp32.mahp - by.int8.mahp).toBeGreaterThan(0.005);
@@ -96,14 +100,7 @@ describe('--max_drop: the smallest variant whose mAHP@250 and balanced accuracy 
   });
 
   it('a well-scaled input: int8 and dynamic stay within the bound; the smallest of them is chosen', async () => {
-    const s = slice(0.004, 31);
-    const res = await evaluateCandidates(await variants(slice(0.004, 41)), s, {
-      embeddingOutput: 'emb',
-      probOutput: 'prob',
-      maxDrop: 0.005,
-      latencyRuns: 3,
-    });
-    const by = Object.fromEntries(res.map((r) => [r.name, r]));
+    const { res, by } = await evaluate(0.004, 31);
     expect(by.int8.ok).toBe(true);
     expect(Math.abs(by.fp32.mahp - by.int8.mahp)).toBeLessThanOrEqual(0.005);
     // The smallest within the bound wins: dynamic (int8 Dense weights without the QDQ scales) here, int8 without it.

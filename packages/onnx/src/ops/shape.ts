@@ -84,112 +84,79 @@ function constantValue(node: onnx.NodeProto): ValueType | undefined {
   return undefined;
 }
 
+/** A rule for an op that only moves data: no FLOPs (modelCost still counts the bytes it reads and writes). */
+const moves = (ops: readonly string[], infer: OpRule['infer']): OpRule => ({ ops, infer, flops: () => 0 });
+
 const same = (x: ValueType, dims: Dim[] | undefined): (ValueType | undefined)[] => [
   dims && { elemType: x.elemType, dims },
 ];
 
 export const shapeRules: OpRule[] = [
-  {
-    ops: ['Reshape'],
-    infer: (c) => {
-      const shape = c.constant(1);
-      return same(c.inputs[0]!, shape && reshape(c.inputs[0]!, shape, intAttribute(c.node, 'allowzero', 0) === 1));
-    },
-    flops: () => 0,
-  },
-  {
-    ops: ['Flatten'],
-    infer: (c) => {
-      const x = c.inputs[0]!;
-      const a = axis(intAttribute(c.node, 'axis', 1), x.dims.length);
-      return same(x, [product(x.dims.slice(0, a)), product(x.dims.slice(a))]);
-    },
-    flops: () => 0,
-  },
-  {
-    ops: ['Transpose'],
-    infer: (c) => {
-      const x = c.inputs[0]!;
-      const perm = intsAttribute(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
-      return same(
-        x,
-        perm.map((p) => x.dims[p]),
-      );
-    },
-    flops: () => 0,
-  },
-  { ops: ['Concat'], infer: (c) => same(c.inputs[0]!, concat(c)), flops: () => 0 },
-  { ops: ['Slice'], infer: (c) => same(c.inputs[0]!, slice(c)), flops: () => 0 },
-  {
-    ops: ['Gather'],
-    infer: (c) => {
-      const [x, idx] = c.inputs;
-      if (!idx) return [undefined];
-      const a = axis(intAttribute(c.node, 'axis', 0), x!.dims.length);
-      return same(x!, [...x!.dims.slice(0, a), ...idx.dims, ...x!.dims.slice(a + 1)]);
-    },
-    flops: () => 0,
-  },
-  {
-    ops: ['Pad'],
-    infer: (c) => {
-      const x = c.inputs[0]!;
-      const pads = attrOrInput(c, 'pads', 1, 11);
-      if (!pads) return [undefined];
-      const axes =
-        (c.opset >= 18 && c.node.input[3] ? c.constant(3) : undefined)?.map((a) => axis(a, x.dims.length)) ??
-        x.dims.map((_, i) => i);
-      const dims = [...x.dims];
-      axes.forEach((a, i) => {
-        const d = dims[a];
-        dims[a] =
-          typeof d === 'number'
-            ? d + pads[i] + pads[i + axes.length]
-            : pads[i] + pads[i + axes.length] === 0
-              ? d
-              : null;
-      });
-      return same(x, dims);
-    },
-    flops: () => 0,
-  },
+  moves(['Reshape'], (c) => {
+    const shape = c.constant(1);
+    return same(c.inputs[0]!, shape && reshape(c.inputs[0]!, shape, intAttribute(c.node, 'allowzero', 0) === 1));
+  }),
+  moves(['Flatten'], (c) => {
+    const x = c.inputs[0]!;
+    const a = axis(intAttribute(c.node, 'axis', 1), x.dims.length);
+    return same(x, [product(x.dims.slice(0, a)), product(x.dims.slice(a))]);
+  }),
+  moves(['Transpose'], (c) => {
+    const x = c.inputs[0]!;
+    const perm = intsAttribute(c.node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
+    return same(
+      x,
+      perm.map((p) => x.dims[p]),
+    );
+  }),
+  moves(['Concat'], (c) => same(c.inputs[0]!, concat(c))),
+  moves(['Slice'], (c) => same(c.inputs[0]!, slice(c))),
+  moves(['Gather'], (c) => {
+    const [x, idx] = c.inputs;
+    if (!idx) return [undefined];
+    const a = axis(intAttribute(c.node, 'axis', 0), x!.dims.length);
+    return same(x!, [...x!.dims.slice(0, a), ...idx.dims, ...x!.dims.slice(a + 1)]);
+  }),
+  moves(['Pad'], (c) => {
+    const x = c.inputs[0]!;
+    const pads = attrOrInput(c, 'pads', 1, 11);
+    if (!pads) return [undefined];
+    const axes =
+      (c.opset >= 18 && c.node.input[3] ? c.constant(3) : undefined)?.map((a) => axis(a, x.dims.length)) ??
+      x.dims.map((_, i) => i);
+    const dims = [...x.dims];
+    axes.forEach((a, i) => {
+      const d = dims[a];
+      dims[a] =
+        typeof d === 'number' ? d + pads[i] + pads[i + axes.length] : pads[i] + pads[i + axes.length] === 0 ? d : null;
+    });
+    return same(x, dims);
+  }),
   {
     ops: ['Resize', 'Upsample'],
     infer: (c) => same(c.inputs[0]!, resize(c)),
     // Linear modes blend 2 inputs per resized axis; nearest copies.
     flops: (c, out) => (String(getAttribute(c.node, 'mode') ?? 'nearest') === 'nearest' ? 0 : 3 * count(out[0].dims)),
   },
-  {
-    ops: ['Squeeze'],
-    infer: (c) => {
-      const x = c.inputs[0]!;
-      const axes = attrOrInput(c, 'axes', 1, 13)?.map((a) => axis(a, x.dims.length));
-      return same(x, axes ? x.dims.filter((_, i) => !axes.includes(i)) : x.dims.filter((d) => d !== 1));
-    },
-    flops: () => 0,
-  },
-  {
-    ops: ['Unsqueeze'],
-    infer: (c) => {
-      const x = c.inputs[0]!;
-      const axes = attrOrInput(c, 'axes', 1, 13);
-      if (!axes) return [undefined];
-      const rank = x.dims.length + axes.length;
-      const at = new Set(axes.map((a) => axis(a, rank)));
-      const rest = [...x.dims];
-      return same(
-        x,
-        Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!)),
-      );
-    },
-    flops: () => 0,
-  },
-  {
-    ops: ['Shape'],
-    infer: (c) => [{ elemType: DataType.INT64, dims: [c.inputs[0]!.dims.length] }],
-    flops: () => 0,
-  },
+  moves(['Squeeze'], (c) => {
+    const x = c.inputs[0]!;
+    const axes = attrOrInput(c, 'axes', 1, 13)?.map((a) => axis(a, x.dims.length));
+    return same(x, axes ? x.dims.filter((_, i) => !axes.includes(i)) : x.dims.filter((d) => d !== 1));
+  }),
+  moves(['Unsqueeze'], (c) => {
+    const x = c.inputs[0]!;
+    const axes = attrOrInput(c, 'axes', 1, 13);
+    if (!axes) return [undefined];
+    const rank = x.dims.length + axes.length;
+    const at = new Set(axes.map((a) => axis(a, rank)));
+    const rest = [...x.dims];
+    return same(
+      x,
+      Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!)),
+    );
+  }),
+  moves(['Shape'], (c) => [{ elemType: DataType.INT64, dims: [c.inputs[0]!.dims.length] }]),
 ];
 
 /** Constant has no inputs, so the walk asks it directly. */
-export const constantRule: OpRule = { ops: ['Constant'], infer: (c) => [constantValue(c.node)], flops: () => 0 };
+export const constantRule: OpRule = moves(['Constant'], (c) => [constantValue(c.node)]);

@@ -103,9 +103,15 @@ export function tensorData(t: onnx.TensorProto): TensorArray {
   if (values.length !== n) {
     throw new OnnxError(`${tensorLabel(t)}: ${values.length} values for shape [${t.dims.join(', ')}]`);
   }
-  const out = new Ctor(n);
+  return typedCopy(Ctor, values);
+}
+
+/** A new typed array of `Ctor` holding `values` (bigints for the 64-bit integer types, numbers for the others). */
+function typedCopy(Ctor: ArrayCtor, values: ArrayLike<number | bigint>): TensorArray {
+  const out = new Ctor(values.length);
   const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
-  for (let i = 0; i < n; i++) (out as unknown as (number | bigint)[])[i] = big ? BigInt(values[i]) : Number(values[i]);
+  const dst = out as unknown as (number | bigint)[];
+  for (let i = 0; i < values.length; i++) dst[i] = big ? BigInt(values[i]) : Number(values[i]);
   return out;
 }
 
@@ -136,14 +142,10 @@ export function makeTensor(
     if (data.length !== n) {
       throw new OnnxError(`tensor '${name}': ${data.length} values for shape [${dims.join(', ')}]`);
     }
-    let typed: TensorArray;
-    if (ArrayBuffer.isView(data) && data.constructor === Ctor) typed = data as TensorArray;
-    else {
-      typed = new Ctor(n);
-      const big = typed instanceof BigInt64Array || typed instanceof BigUint64Array;
-      const src = data as ArrayLike<number | bigint>;
-      for (let i = 0; i < n; i++) (typed as unknown as (number | bigint)[])[i] = big ? BigInt(src[i]) : Number(src[i]);
-    }
+    const typed =
+      ArrayBuffer.isView(data) && data.constructor === Ctor
+        ? (data as TensorArray)
+        : typedCopy(Ctor, data as ArrayLike<number | bigint>);
     raw = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   }
   return { ...emptyTensor(), dims: [...dims], dataType, name, rawData: raw };

@@ -7,7 +7,9 @@
 // and with 2 data-parallel workers (1 native thread: the workers are the parallelism there).
 // Usage: node bench/trainer/throughput.mjs [--reps 5] [--steps 10] [--backends wasm,cpu] [--archs simple,fashion-cnn]
 //   [--torch no] [--python /tmp/venv-torch/bin/python] [--trainer DIR --label NAME] [--workers no]
-//   [--native-threads 1,2]
+//   [--native-threads 1,2] [--variants native,tfjs]: the wasm rows once per training-step path, interleaved
+//   (native: the native step of src/native-step where the model has one; tfjs: SEMEMBED_NATIVE_STEP=0, the TF.js
+//   tape); default: the path the environment gives, unlabelled.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,10 @@ const python = arg('python', process.env.SEMEMBED_TORCH_PYTHON ?? '/usr/bin/pyth
 const trainerDir = arg('trainer', undefined);
 const label = arg('label', undefined);
 const withWorkers = arg('workers', 'yes') !== 'no';
+const variants = arg('variants', '').split(',').filter(Boolean);
+const STEP_ENV = { native: '1', tfjs: '0' };
+const STEP_LABEL = { native: ', native step', tfjs: ', TF.js step' };
+for (const v of variants) if (!STEP_ENV[v]) throw new Error(`--variants: unknown '${v}' (native, tfjs)`);
 const nativeThreadCounts = arg('native-threads', '1,2').split(',').map(Number);
 const trainer = await import(trainerDir ? path.resolve(trainerDir, 'dist/index.js') : '@semembed/trainer');
 const { selectBackend, fit, GradientWorkers, loadNativeConv } = trainer;
@@ -106,19 +112,25 @@ for (let r = 0; r < reps; r++) {
       // cpu is ~100x slower: one small measurement (no warm-up) in the first run only
       if (be === 'cpu' && r > 0) continue;
       const [b, n] = be === 'cpu' ? (arch === 'simple' ? [10, 1] : [100, 1]) : [100, steps];
-      const name =
-        (be === 'wasm' && loadNativeConv().native ? 'wasm + native kernels' : be) + (label ? `, ${label}` : '');
-      if (be !== 'wasm' || !setNativeThreads) {
-        add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
-      } else {
-        for (const t of nativeThreadCounts) {
-          const what = `1 worker, ${t} native thread${t > 1 ? 's' : ''}`;
-          add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 1, t));
+      for (const v of be === 'wasm' && variants.length ? variants : ['']) {
+        // the data-parallel helpers copy process.env when they start (inside tfjsRun)
+        if (v) process.env.SEMEMBED_NATIVE_STEP = STEP_ENV[v];
+        const name =
+          (be === 'wasm' && loadNativeConv().native ? 'wasm + native kernels' : be) +
+          (v ? STEP_LABEL[v] : '') +
+          (label ? `, ${label}` : '');
+        if (be !== 'wasm' || !setNativeThreads) {
+          add(`${arch} | tfjs ${name} (1 thread) | batch ${b}`, await tfjsRun(be, arch, b, n, be !== 'cpu'));
+        } else {
+          for (const t of nativeThreadCounts) {
+            const what = `1 worker, ${t} native thread${t > 1 ? 's' : ''}`;
+            add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 1, t));
+          }
         }
-      }
-      if (be === 'wasm' && withWorkers) {
-        const what = `2 workers, data-parallel${setNativeThreads ? ', 1 native thread' : ''}`;
-        add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2, 1));
+        if (be === 'wasm' && withWorkers) {
+          const what = `2 workers, data-parallel${setNativeThreads ? ', 1 native thread' : ''}`;
+          add(`${arch} | tfjs ${name} (${what}) | batch ${b}`, await tfjsRun(be, arch, b, n, true, 2, 1));
+        }
       }
     }
     for (const th of torch ? [1, 2] : []) {

@@ -16,6 +16,37 @@ describe('FAISS', () => {
 
 const rng = mulberry32;
 
+// The blocking rule both kernels follow (src/blas-calls.ts): a block is cut from its first row into calls of
+// rowsPerCall rows, so each call's rows come out as that call alone gives them, whatever the CPU's BLAS kernel.
+describe('faiss-node distanceRows(xq, out, rowsPerCall)', () => {
+  const r = rng(5);
+  // dim 12: OpenBLAS's Haswell/Zen sgemm gives these rows other bits in one 300-row call than in 64-row calls
+  const n = 300,
+    dim = 12,
+    R = 64;
+  const x = Float32Array.from({ length: n * dim }, () => r());
+  it.each([
+    ['L2', 'IndexFlatL2'],
+    ['inner product', 'IndexFlatIP'],
+  ] as const)('%s: each call of R rows from the first row = that call alone', (_l, kind) => {
+    const index = new (loadFaiss().module![kind])(dim);
+    index.addFloat32(x);
+    const blocked = index.distanceRows(x, new Float32Array(n * n), R);
+    for (let r0 = 0; r0 < n; r0 += R) {
+      const r1 = Math.min(n, r0 + R);
+      const alone = index.distanceRows(x.subarray(r0 * dim, r1 * dim), new Float32Array((r1 - r0) * n), R);
+      expect(blocked.subarray(r0 * n, r1 * n)).toEqual(alone);
+    }
+    // and they are the distances: row 5, item 9
+    let want = 0;
+    for (let t = 0; t < dim; t++)
+      want += kind === 'IndexFlatL2' ? (x[5 * dim + t] - x[9 * dim + t]) ** 2 : x[5 * dim + t] * x[9 * dim + t];
+    expect(blocked[5 * n + 9]).toBeCloseTo(want, 5);
+    expect(new Searcher(x, dim).blasRows).toBe(256);
+    expect(() => index.distanceRows(x, new Float32Array(n * n), 0)).toThrow(/rowsPerCall must be a positive integer/);
+  });
+});
+
 function fullRankings(s: Searcher, x: Float32Array | Float64Array): Int32Array[] {
   const n = s.n;
   const rows = s.distanceRows(s.prepareQueries(x));

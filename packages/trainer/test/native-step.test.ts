@@ -163,6 +163,59 @@ describe('native training step vs the TF.js path (wasm)', () => {
   }
 });
 
+describe('native training step: less common layer options vs the TF.js path (wasm)', () => {
+  it('valid padding, 2x3 kernels, overlapping 3x3/2 max pooling, odd-size average pooling, GAP, Dense relu, no bias', async () => {
+    const { tf } = await selectBackend('wasm');
+    const input = tf.input({ shape: [11, 9, 2] });
+    let x = tf.layers
+      .conv2d({ filters: 5, kernelSize: [2, 3], padding: 'valid', activation: 'relu', useBias: false })
+      .apply(input) as tfType.SymbolicTensor;
+    x = tf.layers.batchNormalization({ epsilon: 1e-2, momentum: 0.9 }).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same' }).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers.activation({ activation: 'relu' }).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers.averagePooling2d({ poolSize: 2 }).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers.globalAveragePooling2d({}).apply(x) as tfType.SymbolicTensor;
+    x = tf.layers
+      .dense({ units: 7, activation: 'relu', kernelRegularizer: tf.regularizers.l2({ l2: 1e-3 }) })
+      .apply(x) as tfType.SymbolicTensor;
+    const base = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 10 }).apply(x) as tfType.SymbolicTensor });
+    const { model } = addHeads(tf, base, { loss: 'softmax_corr', numClasses: 10, clsWeight: 0.3 });
+    fixedWeights(tf, model);
+    expect(typeof nativeStepPlan(model, { tf, loss: 'softmax_corr' })).toBe('object');
+    const o = {
+      model,
+      loss: 'softmax_corr' as const,
+      clsWeight: 0.3,
+      embedding: emb,
+      embRows: 10,
+      embDim: 10,
+      numClasses: 10,
+      train: { inputShape: [11, 9, 2] as [number, number, number] },
+    };
+    const vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
+    const { x: xs, labels } = data(5, 11 * 9 * 2, 9);
+    const start = snapshot(model);
+    const ref = await withEnv('0', () => shareGradients(tf, o, vars, xs, labels, 5));
+    const refAfter = snapshot(model);
+    restore(tf, model, start);
+    const got = nativeShareGradients(tf, o, vars, xs, labels, 5);
+    const names = vars.map((v) => v.name);
+    const grads = (r: ShareResult) => names.map((k) => r.grads[k].dataSync() as Float32Array);
+    expectSame({
+      ref,
+      got,
+      refGrads: grads(ref),
+      gotGrads: grads(got),
+      refAfter,
+      gotAfter: snapshot(model),
+      names,
+      model,
+    });
+    tf.dispose([...Object.values(ref.grads), ...Object.values(got.grads)]);
+  });
+});
+
 describe('native training step vs the TF.js path (cpu backend: tfjs-core kernels and gradients)', () => {
   let tf: Tf;
   beforeAll(async () => {

@@ -12,6 +12,7 @@
 
 #include "napi-args.h"
 #include "parallel.h"
+#include "simd4.h"
 
 namespace {
 
@@ -101,6 +102,51 @@ int64_t chunkOf(const Geometry& g) {
   return std::max<int64_t>(1, std::min<int64_t>(g.n, (int64_t{1} << 18) / perImage));
 }
 
+// One input channel and 4-64 output channels (fashion-cnn's first layer: K = 9): im2col writes a 9-wide matrix
+// that sgemm runs at a fraction of its speed on, so each output pixel's channels are summed directly over the
+// window taps (4-wide vectors held in registers, taps in im2col's order): conv1 forward 2.1 -> 1.2 ms at batch 100.
+bool isSingleChannel(const Geometry& g) {
+  return g.ci == 1 && (g.co == 4 || g.co == 8 || g.co == 16 || g.co == 32 || g.co == 64);
+}
+
+template <int C4>
+void forwardSingleChannelT(const Geometry& g, const float* x, const float* w, float* y, int64_t i0, int64_t i1) {
+  using semembed::f4;
+  f4 acc[C4];
+  for (int64_t n = i0; n < i1; n++) {
+    const float* xn = x + n * g.h * g.w;
+    for (int64_t p = 0; p < g.oh; p++) {
+      for (int64_t q = 0; q < g.ow; q++) {
+        for (int64_t c = 0; c < C4; c++) acc[c] = semembed::splat4(0.f);
+        const int64_t c0 = q * g.sw - g.pl;
+        int64_t jlo, jhi;
+        windowColumns(g, c0, &jlo, &jhi);
+        for (int64_t i = 0; i < g.kh; i++) {
+          const int64_t r = p * g.sh - g.pt + i;
+          if (r < 0 || r >= g.h) continue;
+          for (int64_t j = jlo; j < jhi; j++) {
+            const f4 xv = semembed::splat4(xn[r * g.w + c0 + j]);
+            const float* wr = w + (i * g.kw + j) * g.co;
+            for (int64_t c = 0; c < C4; c++) acc[c] += xv * semembed::load4(wr + 4 * c);
+          }
+        }
+        float* yr = y + ((n * g.oh + p) * g.ow + q) * g.co;
+        for (int64_t c = 0; c < C4; c++) semembed::store4(yr + 4 * c, acc[c]);
+      }
+    }
+  }
+}
+
+void forwardSingleChannel(const Geometry& g, const float* x, const float* w, float* y, int64_t i0, int64_t i1) {
+  switch (g.co) {
+    case 4: return forwardSingleChannelT<1>(g, x, w, y, i0, i1);
+    case 8: return forwardSingleChannelT<2>(g, x, w, y, i0, i1);
+    case 16: return forwardSingleChannelT<4>(g, x, w, y, i0, i1);
+    case 32: return forwardSingleChannelT<8>(g, x, w, y, i0, i1);
+    default: return forwardSingleChannelT<16>(g, x, w, y, i0, i1);
+  }
+}
+
 enum class Op { Forward, Filter, Input };
 
 // Images [i0, i1) of y = conv(x, w) | dw += dconv/dw (x, dy) | dx = dconv/dx (dy, w), on the calling thread
@@ -109,6 +155,7 @@ void runImages(Op op, const Geometry& g, const float* a, const float* b, float* 
   const int64_t K = g.k();
   const int64_t pixels = g.oh * g.ow;
   if (op == Op::Input) std::memset(out + i0 * g.h * g.w * g.ci, 0, sizeof(float) * (i1 - i0) * g.h * g.w * g.ci);
+  if (op == Op::Forward && isSingleChannel(g)) return forwardSingleChannel(g, a, b, out, i0, i1);
   const bool direct = isPointwise(g);
   const int64_t chunk = chunkOf(g);
   // Uninitialised (im2col writes every value) and reused by the thread across calls.

@@ -1,7 +1,8 @@
 // Training throughput (images/s) of the trainer on TensorFlow.js backends vs PyTorch CPU on the same machine,
 // interleaved run by run so that both see the same load. Random data (no input pipeline), batch 100,
-// loss inv_corr (l2norm), SGD momentum 0.9, clipnorm 10, L2 kernel regularisers, BN in training mode.
-// The cpu backend is measured once, one step without warm-up (it is two orders of magnitude slower).
+// loss inv_corr (l2norm), SGD momentum 0.9, clipnorm 10, L2 kernel regularisers, BN in training mode; `uptime`
+// before and after says the load the runs saw. The cpu backend is measured once, one step without warm-up (it is
+// two orders of magnitude slower).
 // wasm runs with the native convolutions when they are built (SEMEMBED_NATIVE_CONV=0 to measure without): on the
 // calling thread with each of --native-threads (the addon's own kernel threads, native/parallel.h; default 1,2),
 // and with 2 data-parallel workers (1 native thread: the workers are the parallelism there).
@@ -10,7 +11,7 @@
 //   [--native-threads 1,2] [--variants native,tfjs]: the wasm rows once per training-step path, interleaved
 //   (native: the native step of src/native-step where the model has one; tfjs: SEMEMBED_NATIVE_STEP=0, the TF.js
 //   tape); default: the path the environment gives, unlabelled.
-import { spawnSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -104,6 +105,8 @@ const median = (a) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
 
+const uptime = () => execSync('uptime').toString().trim();
+console.log(`before: ${uptime()}`);
 const results = {};
 const add = (k, v) => (results[k] ??= []).push(v);
 for (let r = 0; r < reps; r++) {
@@ -140,6 +143,7 @@ for (let r = 0; r < reps; r++) {
     console.error(`rep ${r + 1}/${reps} ${arch} done`);
   }
 }
+console.log(`after: ${uptime()}`);
 const load = os
   .loadavg()
   .map((v) => v.toFixed(1))

@@ -15,7 +15,7 @@ import { convertKeras } from '@semembed/converter';
 import { createSession } from '@semembed/runtime-node';
 import { report } from './report.mjs';
 
-import { SHAPES, benchFitOptions, benchModel, benchSchedule } from '../trainer/setup.mjs';
+import { SHAPES, benchFitOptions, benchModel, benchSchedule, randomFloats as randomInputs } from '../trainer/setup.mjs';
 
 const { selectBackend, fit, writeKerasH5, modelWeights, splitFromDataset } = trainer;
 const [cmd, ...rest] = process.argv.slice(2);
@@ -28,17 +28,6 @@ const median = (a) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const emit = (o) => console.log(JSON.stringify({ part: cmd, ...o }));
-
-// Random inputs (never zeros: they can run faster than real data), deterministic for repeatability.
-function randomInputs(n, seed = 1) {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
 
 // Random images through the datasets package's own batching and normalisation (as real training reads them).
 function synthetic(shape, n) {

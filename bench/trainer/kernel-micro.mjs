@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { nativeConvPath } from '@semembed/trainer';
+import { randomFloats as rnd } from './setup.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,15 +18,6 @@ const addon = createRequire(import.meta.url)(file);
 addon.setThreads(1);
 const threads = addon.setNativeThreads ? arg('threads', '1,2').split(',').map(Number) : [1];
 
-function rnd(n, seed) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-}
 const f32 = (a) => new Float32Array(a);
 const [x1, w1, dy1] = [rnd(N * 784, 1), rnd(144, 2), rnd(N * 784 * 16, 3)];
 const [x2, w2, dy2] = [rnd(N * 196 * 16, 4), rnd(9 * 16 * 32, 5), rnd(N * 196 * 32, 6)];

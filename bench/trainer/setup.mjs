@@ -1,4 +1,4 @@
-// What the training benchmarks (throughput.mjs, prof-kernels.mjs, the GPU kit's train part) share, so that they
+// What the training benchmarks (throughput.mjs, prof-kernels.mjs, kernel-micro.mjs, the GPU kit) share, so that they
 // measure the same step: the networks' input shapes, the model built from the registry, the identity class
 // embedding, inv_corr loss, SGD momentum 0.9 with clipnorm 10, BN in training mode, no augmentation.
 import { buildArchitecture, modelFromKerasConfig } from '@semembed/architectures';
@@ -41,6 +41,17 @@ export function benchFitOptions(trainer, tf, model, batch, extra = {}) {
 
 /** A constant SGD learning rate over n steps. */
 export const benchSchedule = (trainer, n) => trainer.makeSchedule('SGD', { sgdSchedule: '1:0.01,1' }, n);
+
+/** n deterministic uniform values in [-0.5, 0.5) (an LCG of `seed`; never all zeros, which can run faster). */
+export function randomFloats(n, seed = 1) {
+  const x = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    x[i] = s / 2 ** 32 - 0.5;
+  }
+  return x;
+}
 
 /** n deterministic images of `shape` (a smooth pattern, never zeros) with labels 0..9, as a training split. */
 export function syntheticSplit(shape, n) {

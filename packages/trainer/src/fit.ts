@@ -5,7 +5,7 @@
  * changes between steps, and it has no global-norm clipping.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, type LossName } from './losses.js';
+import { embeddingLoss, categoricalCrossentropy, embeddingCorrect, classCorrect, type LossSetup } from './losses.js';
 import { decayedLr, type LrSchedule } from './schedules.js';
 import { besselCorrection } from './batchnorm.js';
 import { parallelGradients, type GradientWorkers } from './parallel.js';
@@ -121,16 +121,9 @@ export class KerasSGD {
   }
 }
 
-export interface FitOptions {
+export interface FitOptions extends LossSetup {
   tf: Tf;
   model: tfType.LayersModel;
-  loss: LossName;
-  /** Class embedding rows x dim, row-major (targets = rows[label]). */
-  embedding: Float32Array;
-  embRows: number;
-  embDim: number;
-  clsWeight: number;
-  numClasses: number;
   train: DataSplit;
   test?: DataSplit;
   epochs: number;

@@ -6,6 +6,18 @@ type Tf = typeof tfType;
 export type LossName = 'inv_corr' | 'mse' | 'unnorm_corr' | 'softmax_corr';
 export const LOSSES: readonly LossName[] = ['inv_corr', 'mse', 'unnorm_corr', 'softmax_corr'];
 
+/** The loss of a training step and its targets: what fit(), the native step and the data-parallel helpers share. */
+export interface LossSetup {
+  loss: LossName;
+  /** Weight of the cls head's cross-entropy in the loss. */
+  clsWeight: number;
+  /** Class embedding rows x dim, row-major (targets = rows[label]). */
+  embedding: Float32Array;
+  embRows: number;
+  embDim: number;
+  numClasses: number;
+}
+
 /** Per-sample embedding loss: 1 - <y_true, y_pred> for the *_corr losses, sum (y_pred - y_true)^2 for mse. */
 export function embeddingLoss(tf: Tf, loss: LossName, yTrue: tfType.Tensor, yPred: tfType.Tensor): tfType.Tensor1D {
   if (loss === 'mse') return tf.sum(tf.squaredDifference(yPred, yTrue), -1) as tfType.Tensor1D;

@@ -14,23 +14,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as tfType from '@tensorflow/tfjs';
-import type { LossName } from './losses.js';
+import type { LossSetup } from './losses.js';
 import type { ShareResult } from './fit.js';
 import { loadNativeConv } from './native-conv.js';
 
 type Tf = typeof tfType;
 
 /** What a helper needs to rebuild the model and the loss (structured-clone safe). */
-export interface HelperSetup {
+export interface HelperSetup extends LossSetup {
   backend: 'wasm' | 'cpu';
   /** The Keras model config the main thread built its model from. */
   modelConfig: unknown;
-  loss: LossName;
-  clsWeight: number;
-  embedding: Float32Array;
-  embRows: number;
-  embDim: number;
-  numClasses: number;
   inputShape: [number, number, number];
 }
 

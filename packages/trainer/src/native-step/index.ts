@@ -7,7 +7,7 @@
  */
 import { debuglog } from 'node:util';
 import type * as tfType from '@tensorflow/tfjs';
-import type { LossName } from '../losses.js';
+import type { LossName, LossSetup } from '../losses.js';
 import { loadStepKernels } from './kernels.js';
 import { planStep, type StepPlan } from './plan.js';
 import { NativeStep, type StepOutput } from './runner.js';
@@ -25,14 +25,8 @@ export interface NativeStepOptions {
 }
 
 /** Inputs of a share of a step, as fit.ts's shareGradients takes them. */
-export interface ShareInputs {
+export interface ShareInputs extends LossSetup {
   model: tfType.LayersModel;
-  loss: LossName;
-  clsWeight: number;
-  embedding: Float32Array;
-  embRows: number;
-  embDim: number;
-  numClasses: number;
 }
 
 /** The plan of a native step for `model`, or why the TF.js path is used. */

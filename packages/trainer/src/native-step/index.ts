@@ -60,30 +60,30 @@ export function nativeStepFor(tf: Tf, model: tfType.LayersModel, loss: LossName)
   return s;
 }
 
-/** shareGradients (fit.ts) through the native step; throws when the model has none (see nativeStepPlan). */
-export function nativeShareGradients(
+/** shareGradients (fit.ts) through the native step, or why there is none for this model and these variables. */
+function nativeShareOrWhy(
   tf: Tf,
   o: ShareInputs,
   vars: tfType.Variable[],
   x: Float32Array,
   labels: Int32Array,
   n: number,
-): StepOutput {
+): StepOutput | string {
   const step = nativeStepFor(tf, o.model, o.loss);
-  if (typeof step === 'string') throw new Error(`no native training step: ${step}`);
+  if (typeof step === 'string') return step;
+  if (!step.covers(vars)) return 'some trained variables are not weights of the native step';
   return step.run(vars, x, labels, n, o);
 }
 
+/** shareGradients (fit.ts) through the native step; throws when the model has none (see nativeStepPlan). */
+export function nativeShareGradients(...args: Parameters<typeof nativeShareOrWhy>): StepOutput {
+  const r = nativeShareOrWhy(...args);
+  if (typeof r === 'string') throw new Error(`no native training step: ${r}`);
+  return r;
+}
+
 /** The native step's result when the model has one and it covers `vars`, else undefined (use the TF.js path). */
-export function tryNativeShareGradients(
-  tf: Tf,
-  o: ShareInputs,
-  vars: tfType.Variable[],
-  x: Float32Array,
-  labels: Int32Array,
-  n: number,
-): StepOutput | undefined {
-  const step = nativeStepFor(tf, o.model, o.loss);
-  if (typeof step === 'string' || !step.covers(vars)) return undefined;
-  return step.run(vars, x, labels, n, o);
+export function tryNativeShareGradients(...args: Parameters<typeof nativeShareOrWhy>): StepOutput | undefined {
+  const r = nativeShareOrWhy(...args);
+  return typeof r === 'string' ? undefined : r;
 }

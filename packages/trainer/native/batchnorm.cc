@@ -56,13 +56,15 @@ int64_t rowGrain(size_t C) { return std::max<int64_t>(1, (int64_t{1} << 15) / st
 template <class F>
 void sumOverRows(size_t rows, size_t C, size_t width, double* acc, F&& partial) {
   const int parts = partsFor(static_cast<int64_t>(rows), rowGrain(C));
-  std::vector<double> sums(parts * width * C, 0.0);
+  // 128 bytes between the parts' accumulators: sharing a cache line made 2 threads slower than 1 (0.9 -> 2.0 ms)
+  const size_t stride = width * C + 16;
+  std::vector<double> sums(parts * stride, 0.0);
   runParts(static_cast<int64_t>(rows), parts, [&](int64_t lo, int64_t hi, int part) {
-    partial(static_cast<size_t>(lo), static_cast<size_t>(hi), sums.data() + part * width * C);
+    partial(static_cast<size_t>(lo), static_cast<size_t>(hi), sums.data() + part * stride);
   });
   std::fill(acc, acc + width * C, 0.0);
   for (int part = 0; part < parts; part++) {
-    const double* s = sums.data() + part * width * C;
+    const double* s = sums.data() + part * stride;
     for (size_t i = 0; i < width * C; i++) acc[i] += s[i];
   }
 }

@@ -73,9 +73,9 @@ export function batchParts(n: number, workers: number): Array<[number, number]> 
 
 /**
  * Usable worker count. `auto`: 1 when the native kernels run on threads of their own (native/parallel.h splits
- * every kernel call across the cores; on 2 cores fashion-cnn went 290 -> 492 img/s with 1 worker and 2 kernel
- * threads, 294 with 2 workers, bench/results/trainer-profile.md round 3), else the CPU cores Node may use, capped
- * at 4 (beyond that memory bandwidth wins).
+ * every kernel call across the cores; on 2 near-idle cores fashion-cnn ran 3021 img/s with 1 worker and 2 kernel
+ * threads, 1936 with 2 workers, 2346 with 1 thread: bench/results/trainer-profile.md round 3), else the CPU cores
+ * Node may use, capped at 4 (beyond that memory bandwidth wins).
  */
 export function resolveWorkers(requested: number | 'auto' | undefined): number {
   if (requested !== undefined && requested !== 'auto') return requested;

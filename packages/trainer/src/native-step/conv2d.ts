@@ -2,7 +2,7 @@
  * Conv2D (NHWC, stride 1, no dilation, bias, linear / relu) as the addon's im2col + sgemm convolution and its two
  * gradients, with the bias and ReLU applied in place on its output (step-kernels.cc).
  */
-import { stepWeight, unsupportedRegularizers } from './weights.js';
+import { biasActBackward, biasActForward, kernelAndBias } from './bias.js';
 import type { LayerHandler, RunContext } from './types.js';
 
 const pair = (v: unknown) => (Array.isArray(v) ? (v as number[]) : [v as number, v as number]);
@@ -15,13 +15,10 @@ export const conv2d: LayerHandler = ({ layer, config, inShape, outShape, input, 
   if (dilation.some((d) => d !== 1)) return 'dilation';
   if (config.dataFormat !== 'channelsLast') return `data format ${String(config.dataFormat)}`;
   if (act !== 'relu' && act !== 'linear') return `activation ${String(act)}`;
-  const bad = unsupportedRegularizers(config, ['biasRegularizer', 'activityRegularizer']);
-  if (bad) return bad;
   if (inShape.length !== 3) return `input rank ${inShape.length + 1}`;
-  const kernel = stepWeight(layer, 'kernel', config.kernelRegularizer);
-  if (typeof kernel === 'string') return kernel;
-  const bias = config.useBias === false ? undefined : stepWeight(layer, 'bias');
-  if (typeof bias === 'string') return bias;
+  const kb = kernelAndBias(layer, config);
+  if (typeof kb === 'string') return kb;
+  const { kernel, bias, weights } = kb;
   const [kh, kw, ci, co] = kernel.variable.shape;
   const [h, w] = inShape;
   const info = tf.backend_util.computeConv2DInfo(
@@ -45,19 +42,17 @@ export const conv2d: LayerHandler = ({ layer, config, inShape, outShape, input, 
     label: `${layer.name} (Conv2D)`,
     input,
     output,
-    weights: bias ? [kernel, bias] : [kernel],
+    weights,
     forward(ctx) {
       const y = ctx.value(output);
       ctx.k.conv(0, ctx.value(input), ctx.weight(kernel), y, geometry(ctx));
-      if (bias) ctx.k.stepBiasAct(y, ctx.weight(bias), relu ? 1 : 0);
-      else if (relu) ctx.k.stepRelu(y, y);
+      biasActForward(ctx, y, bias, relu);
     },
     backward(ctx) {
       const dy = ctx.grad(output);
       const g = geometry(ctx);
-      if (relu) ctx.k.stepReluGrad(dy, ctx.value(output));
+      biasActBackward(ctx, dy, ctx.value(output), bias, relu);
       ctx.k.conv(1, ctx.value(input), dy, ctx.weightGrad(kernel), g);
-      if (bias) ctx.k.reduceRows(dy, ctx.weightGrad(bias), 1);
       const dx = ctx.gradOut(input);
       if (dx) {
         ctx.k.conv(2, dy, ctx.weight(kernel), dx, g);

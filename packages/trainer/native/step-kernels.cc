@@ -58,10 +58,17 @@ struct Pool {
   int64_t n, h, w, c, oh, ow, sh, sw, kh, kw, pt, pl;
 };
 
-bool poolDims(const float* d, Pool* g) {
+// The Pool of a dims argument (12 floats: n h w c oh ow sh sw kh kw pt pl); false when it is not one.
+bool poolDims(const float* d, size_t len, Pool* g) {
+  if (len != 12) return false;
   int64_t* f[] = {&g->n, &g->h, &g->w, &g->c, &g->oh, &g->ow, &g->sh, &g->sw, &g->kh, &g->kw, &g->pt, &g->pl};
   for (int i = 0; i < 12; i++) *f[i] = static_cast<int64_t>(d[i]);
   return g->sh >= 1 && g->sw >= 1 && g->kh >= 1 && g->kw >= 1 && g->n >= 1 && g->c >= 1;
+}
+
+// Whether an image array of `full` floats (n h w c) and a pooled one of `pooled` (n oh ow c) have g's sizes.
+bool poolSizes(const Pool& g, size_t full, size_t pooled) {
+  return full == static_cast<size_t>(g.n * g.h * g.w * g.c) && pooled == static_cast<size_t>(g.n * g.oh * g.ow * g.c);
 }
 
 // Window [rs, re) x [cs, ce) of output pixel (p, q), clipped to the image.
@@ -159,14 +166,22 @@ void gapGrad(const float* dy, size_t n, size_t hw, size_t C, float* dx) {
   }
 }
 
+bool number(napi_env env, napi_value v, int32_t* out) { return napi_get_value_int32(env, v, out) == napi_ok; }
+bool number(napi_env env, napi_value v, double* out) { return napi_get_value_double(env, v, out) == napi_ok; }
+
+// Calls of (a, b: Float32Array, a number): the arrays into p / len, the number into *num; false when not so.
+template <typename T>
+bool twoArraysAndNumber(napi_env env, napi_callback_info info, float** p, size_t* len, T* num) {
+  napi_value argv[3];
+  return callArgs(env, info, 3, argv) && floatArrays(env, argv, 2, p, len) && number(env, argv[2], num);
+}
+
 // stepBiasAct(y, bias, act)
 napi_value StepBiasAct(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[2];
   size_t len[2];
   int32_t act = 0;
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 2, p, len) ||
-      napi_get_value_int32(env, argv[2], &act) != napi_ok || act < 0 || act > 1) {
+  if (!twoArraysAndNumber(env, info, p, len, &act) || act < 0 || act > 1) {
     return fail(env, "stepBiasAct: expected (y, bias: Float32Array, act: 0 | 1)");
   }
   if (len[1] == 0 || len[0] % len[1] != 0) return fail(env, "stepBiasAct: y's length is not a multiple of bias's");
@@ -197,12 +212,10 @@ napi_value StepPool(napi_env env, napi_callback_info info) {
   int32_t op = 0;
   Pool g{};
   if (!callArgs(env, info, 4, argv) || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < 0 || op > 1 ||
-      !floatArrays(env, argv + 1, 3, p, len) || len[2] != 12 || !poolDims(p[2], &g)) {
+      !floatArrays(env, argv + 1, 3, p, len) || !poolDims(p[2], len[2], &g)) {
     return fail(env, "stepPool: expected (op 0 | 1, x, y: Float32Array, dims: Float32Array of 12)");
   }
-  if (len[0] != static_cast<size_t>(g.n * g.h * g.w * g.c) || len[1] != static_cast<size_t>(g.n * g.oh * g.ow * g.c)) {
-    return fail(env, "stepPool: array sizes do not match the dimensions");
-  }
+  if (!poolSizes(g, len[0], len[1])) return fail(env, "stepPool: array sizes do not match the dimensions");
   poolForward(op, g, p[0], p[1]);
   return nullptr;
 }
@@ -212,12 +225,10 @@ napi_value StepAvgPoolGrad(napi_env env, napi_callback_info info) {
   float* p[3];
   size_t len[3];
   Pool g{};
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len) || len[2] != 12 || !poolDims(p[2], &g)) {
+  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len) || !poolDims(p[2], len[2], &g)) {
     return fail(env, "stepAvgPoolGrad: expected (dy, dx: Float32Array, dims: Float32Array of 12)");
   }
-  if (len[1] != static_cast<size_t>(g.n * g.h * g.w * g.c) || len[0] != static_cast<size_t>(g.n * g.oh * g.ow * g.c)) {
-    return fail(env, "stepAvgPoolGrad: array sizes do not match the dimensions");
-  }
+  if (!poolSizes(g, len[1], len[0])) return fail(env, "stepAvgPoolGrad: array sizes do not match the dimensions");
   avgPoolGrad(g, p[0], p[1]);
   return nullptr;
 }
@@ -225,12 +236,10 @@ napi_value StepAvgPoolGrad(napi_env env, napi_callback_info info) {
 // stepGap(x, y, n) | stepGapGrad(dy, dx, n): x / dx n x hw x C, y / dy n x C.
 template <int OP>
 napi_value StepGap(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[2];
   size_t len[2];
   int32_t n = 0;
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 2, p, len) ||
-      napi_get_value_int32(env, argv[2], &n) != napi_ok || n < 1) {
+  if (!twoArraysAndNumber(env, info, p, len, &n) || n < 1) {
     return fail(env, "stepGap: expected (a, b: Float32Array, n: number of images)");
   }
   const size_t full = OP == 0 ? len[0] : len[1], pooled = OP == 0 ? len[1] : len[0];
@@ -244,12 +253,10 @@ napi_value StepGap(napi_env env, napi_callback_info info) {
 
 // stepL2(w, g, l2) -> sum(w^2), with g += 2 * l2 * w.
 napi_value StepL2(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[2];
   size_t len[2];
   double l2 = 0;
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 2, p, len) || len[0] != len[1] ||
-      napi_get_value_double(env, argv[2], &l2) != napi_ok) {
+  if (!twoArraysAndNumber(env, info, p, len, &l2) || len[0] != len[1]) {
     return fail(env, "stepL2: expected (w, g: Float32Array of one length, l2: number)");
   }
   napi_value out;

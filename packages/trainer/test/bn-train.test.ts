@@ -1,10 +1,10 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type * as tfType from '@tensorflow/tfjs';
-import { selectBackend, type Tf } from '../src/backend.js';
+import type { Tf } from '../src/backend.js';
 import { loadNativeConv } from '../src/native-conv.js';
 import { BN_TRAIN } from '../src/bn-train.js';
 import { randArr, size } from './kernel-cases.js';
-import { nativeAddonOptional, relErr } from './helpers.js';
+import { nativeAddonOptional, relErr, wasmKernelSuite } from './helpers.js';
 
 // BatchNormalization's training path on wasm is one native kernel forward and one backward (src/bn-train.ts);
 // tfjs's own composition (tf.moments + tf.batchNorm and the tape's gradients) on the cpu backend is the reference.
@@ -14,14 +14,7 @@ type T = tfType.Tensor;
 
 describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu', () => {
   let tf: Tf;
-  beforeAll(async () => {
-    tf = (await selectBackend('wasm')).tf;
-  });
-
-  it('are registered when the addon is built', () => {
-    if (!nativeAddonOptional) expect(native?.bnForward, 'native addon with bnForward').toBeDefined();
-    expect(tf.getKernel(BN_TRAIN, 'wasm') !== undefined).toBe(native?.bnForward !== undefined);
-  });
+  wasmKernelSuite(BN_TRAIN, 'bnForward', (t) => (tf = t));
 
   // Outputs and the gradients of sum(y*w1) + sum(mean*w2) + sum(var*w3) with respect to x, gamma, beta (the
   // batch statistics get gradients too, so dx's dmean/dvariance terms are checked).

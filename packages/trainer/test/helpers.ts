@@ -1,3 +1,7 @@
+import { beforeAll, expect, it } from 'vitest';
+import { selectBackend, type Tf } from '../src/backend.js';
+import { loadNativeConv, type NativeConv } from '../src/native-conv.js';
+
 /** Largest absolute difference relative to the largest reference magnitude (floor 1e-6). */
 export function relErr(got: Float32Array, ref: Float32Array): number {
   let num = 0;
@@ -16,3 +20,22 @@ export function relErr(got: Float32Array, ref: Float32Array): number {
  */
 export const nativeAddonOptional =
   process.env.SEMEMBED_ALLOW_NO_NATIVE_CONV === '1' || process.env.SEMEMBED_NATIVE_CONV === '0';
+
+/**
+ * In a describe block of a kernel that the addon replaces on wasm: the wasm backend before the tests (`use` gets
+ * its tf), and a test that `kernel` is registered exactly when the addon has `fn` (which it must have unless
+ * nativeAddonOptional).
+ */
+export function wasmKernelSuite(kernel: string, fn: keyof NativeConv, use: (tf: Tf) => void): void {
+  let tf: Tf;
+  beforeAll(async () => {
+    tf = (await selectBackend('wasm')).tf;
+    use(tf);
+  });
+  it(`${kernel} is registered when the addon is built`, () => {
+    const { native } = loadNativeConv();
+    if (!nativeAddonOptional) expect(native?.[fn], `native addon with ${fn}`).toBeDefined();
+    expect(tf.getKernel(kernel, 'wasm') !== undefined).toBe(native?.[fn] !== undefined);
+  });
+}
+

@@ -1,11 +1,11 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type * as tfType from '@tensorflow/tfjs';
-import { selectBackend, type Tf } from '../src/backend.js';
+import type { Tf } from '../src/backend.js';
 import { KerasSGD } from '../src/fit.js';
 import { loadNativeConv } from '../src/native-conv.js';
 import { SGD_STEP } from '../src/sgd-kernel.js';
 import { randArr, size } from './kernel-cases.js';
-import { nativeAddonOptional, relErr } from './helpers.js';
+import { nativeAddonOptional, relErr, wasmKernelSuite } from './helpers.js';
 
 // KerasSGD on wasm runs one native kernel over all weights (src/sgd-kernel.ts); its tfjs ops on the cpu backend
 // are the reference: same weights and momenta after several steps with the lr changing between them.
@@ -13,14 +13,7 @@ const { native } = loadNativeConv();
 
 describe('KerasSGD as one native kernel (wasm) against its tfjs ops on cpu', () => {
   let tf: Tf;
-  beforeAll(async () => {
-    tf = (await selectBackend('wasm')).tf;
-  });
-
-  it('is registered when the addon is built', () => {
-    if (!nativeAddonOptional) expect(native?.sgdStep, 'native addon with sgdStep').toBeDefined();
-    expect(tf.getKernel(SGD_STEP, 'wasm') !== undefined).toBe(native?.sgdStep !== undefined);
-  });
+  wasmKernelSuite(SGD_STEP, 'sgdStep', (t) => (tf = t));
 
   const shapes = [[3, 3, 2, 4], [4], [50, 7], [7]];
   // clipnorm 0.5 clips every step (the gradients' norm is ~10); 1e3 never does; 0 is off

@@ -4,7 +4,7 @@ import type { Tf } from '../src/backend.js';
 import { loadNativeConv } from '../src/native-conv.js';
 import { BN_TRAIN } from '../src/bn-train.js';
 import { randArr, size } from './kernel-cases.js';
-import { nativeAddonOptional, relErr, wasmKernelSuite } from './helpers.js';
+import { bnTraining, nativeAddonOptional, relErr, wasmKernelSuite } from './helpers.js';
 
 // BatchNormalization's training path on wasm is one native kernel forward and one backward (src/bn-train.ts);
 // tfjs's own composition (tf.moments + tf.batchNorm and the tape's gradients) on the cpu backend is the reference.
@@ -16,8 +16,7 @@ describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu',
   let tf: Tf;
   wasmKernelSuite(BN_TRAIN, 'bnForward', (t) => (tf = t));
 
-  // Outputs and the gradients of sum(y*w1) + sum(mean*w2) + sum(var*w3) with respect to x, gamma, beta (the
-  // batch statistics get gradients too, so dx's dmean/dvariance terms are checked).
+  // Outputs and gradients (bnTraining in helpers.ts) of the fused kernel on wasm vs tfjs's composition on cpu.
   const shapes = [
     [4, 5, 6, 3],
     [20, 14, 14, 8],
@@ -26,31 +25,10 @@ describe('fused BatchNormalization training kernels (wasm) against tfjs on cpu',
   for (const shape of shapes) {
     it(`forward and gradients on x${shape} equal tf.moments + tf.batchNorm on cpu`, async () => {
       if (!native?.bnForward) return expect(nativeAddonOptional).toBe(true);
-      const C = shape[shape.length - 1];
       const run = async (backend: string) => {
         await tf.setBackend(backend);
         return tf.tidy(() => {
-          const x = tf.tensor(
-            randArr(size(shape), 3).map((v, i) => v * (1 + (i % C)) + (i % C)),
-            shape,
-          );
-          const gamma = tf.tensor1d(randArr(C, 4).map((v) => v + 1));
-          const beta = tf.tensor1d(randArr(C, 5));
-          const ws = [shape, [C], [C]].map((s, i) => tf.tensor(randArr(size(s), 20 + i), s));
-          const f = (xx: T, g: T, b: T): T[] => {
-            if (backend === 'wasm') {
-              return tf.engine().runKernel(BN_TRAIN, { x: xx, gamma: g, beta: b }, {
-                varianceEpsilon: 1e-3,
-              } as never) as T[];
-            }
-            const axes = shape.slice(0, -1).map((_, i) => i);
-            const m = tf.moments(xx, axes);
-            return [tf.batchNorm(xx, m.mean, m.variance, b, g, 1e-3), m.mean, m.variance];
-          };
-          const loss = (xx: T, g: T, b: T) =>
-            tf.addN(f(xx, g, b).map((o, i) => tf.sum(tf.mul(o, ws[i])))) as tfType.Scalar;
-          const grads = tf.grads(loss as never)([x, gamma, beta]);
-          return [...f(x, gamma, beta), ...grads].map((t, j) => {
+          return bnTraining(tf, shape, 3, backend === 'wasm').outs.map((t, j) => {
             if (t.isDisposed) throw new Error(`${backend} ${j}`);
             return t.dataSync() as Float32Array;
           });

@@ -6,10 +6,9 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { selectBackend, type Tf } from '../src/backend.js';
 import { loadNativeConv, nativeConvPath } from '../src/native-conv.js';
-import { BN_TRAIN } from '../src/bn-train.js';
 import { resolveWorkers } from '../src/parallel.js';
 import { randArr, size } from './kernel-cases.js';
-import { nativeAddonOptional, relErr } from './helpers.js';
+import { bnTraining, nativeAddonOptional, relErr } from './helpers.js';
 
 // The addon's kernels split their work across native threads (native/parallel.h). Every kernel is compared with
 // the cpu backend at 1 and 2 threads, on batch sizes that do not split evenly (1, 3, 7), and the results of one
@@ -54,31 +53,13 @@ function poolCase(n: number, h: number, c: number, quant: number, nan: boolean):
 }
 
 function bnCase(shape: number[]): Run {
-  const C = shape[shape.length - 1];
   const lead = shape.slice(0, -1).map((_, i) => i);
   return (tf) =>
     tf.tidy(() => {
-      const wasm = tf.getBackend() === 'wasm';
-      const x = tf.tensor(
-        randArr(size(shape), 8).map((v, i) => v * (1 + (i % C)) + (i % C)),
-        shape,
-      );
-      const gamma = tf.tensor1d(randArr(C, 9).map((v) => v + 1));
-      const beta = tf.tensor1d(randArr(C, 10));
-      const ws = [shape, [C], [C]].map((s, i) => tf.tensor(randArr(size(s), 20 + i), s));
-      const f = (xx: T, g: T, b: T): T[] => {
-        if (wasm)
-          return tf
-            .engine()
-            .runKernel(BN_TRAIN, { x: xx, gamma: g, beta: b }, { varianceEpsilon: 1e-3 } as never) as T[];
-        const m = tf.moments(xx, lead);
-        return [tf.batchNorm(xx, m.mean, m.variance, b, g, 1e-3), m.mean, m.variance];
-      };
-      const loss = (xx: T, g: T, b: T) => tf.addN(f(xx, g, b).map((o, i) => tf.sum(tf.mul(o, ws[i])))) as tfType.Scalar;
-      const grads = tf.grads(loss as never)([x, gamma, beta]);
+      const { x, gamma, beta, outs } = bnTraining(tf, shape, 8, tf.getBackend() === 'wasm');
       // the per-channel broadcasts and reductions (Sum over leading axes, x * vec) go to the addon too
       const sums = [tf.sum(x, lead), tf.mul(x, gamma), tf.sub(beta, x)];
-      return [...f(x, gamma, beta), ...grads, ...sums].map((t) => t.dataSync() as Float32Array);
+      return [...outs, ...sums].map((t) => t.dataSync() as Float32Array);
     });
 }
 

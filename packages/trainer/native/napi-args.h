@@ -1,8 +1,9 @@
-// Argument helpers shared by the addon's N-API entry points (conv.cc, elementwise.cc, matmul.cc, pool.cc).
+// Argument helpers shared by the addons' N-API entry points (conv.cc, elementwise.cc, matmul.cc, pool.cc, ...).
 #pragma once
 #include <node_api.h>
 
 #include <cstddef>
+#include <initializer_list>
 
 namespace semembed {
 
@@ -40,11 +41,27 @@ inline bool floatArrays(napi_env env, const napi_value* argv, size_t n, float** 
   return true;
 }
 
+// True when the call has exactly n (<= 16) arguments, all Float32Arrays; their data and lengths go to p[i], len[i].
+inline bool floatArgs(napi_env env, napi_callback_info info, size_t n, float** p, size_t* len) {
+  napi_value argv[16];
+  return n <= 16 && callArgs(env, info, n, argv) && floatArrays(env, argv, n, p, len);
+}
+
 // exports[name] = a JavaScript function calling cb.
 inline void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
   napi_set_named_property(env, exports, name, fn);
+}
+
+struct Export {
+  const char* name;
+  napi_callback cb;
+};
+
+// exportFunction for each entry of a table.
+inline void exportFunctions(napi_env env, napi_value exports, std::initializer_list<Export> table) {
+  for (const Export& e : table) exportFunction(env, exports, e.name, e.cb);
 }
 
 // Adds reduceRows, channelOp, reluGrad and relu (elementwise.cc) to the addon's exports.

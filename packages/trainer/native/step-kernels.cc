@@ -192,10 +192,9 @@ napi_value StepBiasAct(napi_env env, napi_callback_info info) {
 // stepRelu(x, y) | stepReluGrad(dy, y): same lengths.
 template <int OP>
 napi_value StepElementwise(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   float* p[2];
   size_t len[2];
-  if (!callArgs(env, info, 2, argv) || !floatArrays(env, argv, 2, p, len) || len[0] != len[1]) {
+  if (!floatArgs(env, info, 2, p, len) || len[0] != len[1]) {
     return fail(env, OP == 0 ? "stepRelu: expected (x, y: Float32Array of one length)"
                              : "stepReluGrad: expected (dy, y: Float32Array of one length)");
   }
@@ -221,11 +220,10 @@ napi_value StepPool(napi_env env, napi_callback_info info) {
 }
 
 napi_value StepAvgPoolGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[3];
   size_t len[3];
   Pool g{};
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len) || !poolDims(p[2], len[2], &g)) {
+  if (!floatArgs(env, info, 3, p, len) || !poolDims(p[2], len[2], &g)) {
     return fail(env, "stepAvgPoolGrad: expected (dy, dx: Float32Array, dims: Float32Array of 12)");
   }
   if (!poolSizes(g, len[1], len[0])) return fail(env, "stepAvgPoolGrad: array sizes do not match the dimensions");
@@ -265,14 +263,15 @@ napi_value StepL2(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  exportFunction(env, exports, "stepL2", StepL2);
-  exportFunction(env, exports, "stepBiasAct", StepBiasAct);
-  exportFunction(env, exports, "stepRelu", StepElementwise<0>);
-  exportFunction(env, exports, "stepReluGrad", StepElementwise<1>);
-  exportFunction(env, exports, "stepPool", StepPool);
-  exportFunction(env, exports, "stepAvgPoolGrad", StepAvgPoolGrad);
-  exportFunction(env, exports, "stepGap", StepGap<0>);
-  exportFunction(env, exports, "stepGapGrad", StepGap<1>);
+  exportFunctions(env, exports,
+                  {{"stepL2", StepL2},
+                   {"stepBiasAct", StepBiasAct},
+                   {"stepRelu", StepElementwise<0>},
+                   {"stepReluGrad", StepElementwise<1>},
+                   {"stepPool", StepPool},
+                   {"stepAvgPoolGrad", StepAvgPoolGrad},
+                   {"stepGap", StepGap<0>},
+                   {"stepGapGrad", StepGap<1>}});
   return exports;
 }
 

@@ -69,6 +69,23 @@ bool tiles(const Pool& g) {
   return g.sh == g.kh && g.sw == g.kw && g.pt == 0 && g.pl == 0 && g.oh * g.kh == g.h && g.ow * g.kw == g.w;
 }
 
+// Images [n0, n1): body(n, o, rs, re, cs, ce) for each output pixel o (index into n oh ow) with its window's
+// rows [rs, re) and columns [cs, ce) clipped to the image: the forward and the gradient visit windows alike.
+template <typename Body>
+inline void forEachWindow(const Pool& g, int64_t n0, int64_t n1, Body body) {
+  for (int64_t n = n0; n < n1; n++) {
+    for (int64_t p = 0; p < g.oh; p++) {
+      const int64_t r0 = p * g.sh - g.pt;
+      const int64_t rs = r0 < 0 ? 0 : r0, re = r0 + g.kh < g.h ? r0 + g.kh : g.h;
+      for (int64_t q = 0; q < g.ow; q++) {
+        const int64_t c0 = q * g.sw - g.pl;
+        const int64_t cs = c0 < 0 ? 0 : c0, ce = c0 + g.kw < g.w ? c0 + g.kw : g.w;
+        body(n, (n * g.oh + p) * g.ow + q, rs, re, cs, ce);
+      }
+    }
+  }
+}
+
 // Images [n0, n1) of the gradient.
 void maxPoolGradImages(const Pool& g, const float* x, const float* dy, float* dx, int64_t n0, int64_t n1) {
   const int64_t C = g.c;
@@ -76,59 +93,43 @@ void maxPoolGradImages(const Pool& g, const float* x, const float* dy, float* dx
   if (!exact) std::memset(dx + n0 * g.h * g.w * C, 0, sizeof(float) * (n1 - n0) * g.h * g.w * C);
   float* best = scratch(C, 0);
   float* pos = scratch(C, 1);
-  for (int64_t n = n0; n < n1; n++) {
+  forEachWindow(g, n0, n1, [&](int64_t n, int64_t o, int64_t rs, int64_t re, int64_t cs, int64_t ce) {
     const int64_t xb = n * g.h * g.w * C;
-    for (int64_t p = 0; p < g.oh; p++) {
-      const int64_t r0 = p * g.sh - g.pt;
-      const int64_t rs = r0 < 0 ? 0 : r0, re = r0 + g.kh < g.h ? r0 + g.kh : g.h;
-      for (int64_t q = 0; q < g.ow; q++) {
-        const int64_t c0 = q * g.sw - g.pl;
-        const int64_t cs = c0 < 0 ? 0 : c0, ce = c0 + g.kw < g.w ? c0 + g.kw : g.w;
-        const float* d = dy + ((n * g.oh + p) * g.ow + q) * C;
-        std::fill(best, best + C, -std::numeric_limits<float>::infinity());
-        std::fill(pos, pos + C, -1.f);
-        int32_t k = 0;
-        for (int64_t r = rs; r < re; r++) {
-          for (int64_t cc = cs; cc < ce; cc++) {
-            argmaxRow(x + xb + (r * g.w + cc) * C, C, static_cast<float>(k++), best, pos);
-          }
-        }
-        k = 0;
-        for (int64_t r = rs; r < re; r++) {
-          for (int64_t cc = cs; cc < ce; cc++) {
-            float* out = dx + xb + (r * g.w + cc) * C;
-            if (exact) {
-              assignRow(d, pos, C, static_cast<float>(k++), out);
-            } else {
-              addRow(d, pos, C, static_cast<float>(k++), out);
-            }
-          }
+    const float* d = dy + o * C;
+    std::fill(best, best + C, -std::numeric_limits<float>::infinity());
+    std::fill(pos, pos + C, -1.f);
+    int32_t k = 0;
+    for (int64_t r = rs; r < re; r++) {
+      for (int64_t cc = cs; cc < ce; cc++) {
+        argmaxRow(x + xb + (r * g.w + cc) * C, C, static_cast<float>(k++), best, pos);
+      }
+    }
+    k = 0;
+    for (int64_t r = rs; r < re; r++) {
+      for (int64_t cc = cs; cc < ce; cc++) {
+        float* out = dx + xb + (r * g.w + cc) * C;
+        if (exact) {
+          assignRow(d, pos, C, static_cast<float>(k++), out);
+        } else {
+          addRow(d, pos, C, static_cast<float>(k++), out);
         }
       }
     }
-  }
+  });
 }
 
 // Images [n0, n1) of y = max over each window (-inf for a window with no input or only NaN, as the cpu
 // backend's pool computes it).
 void maxPoolImages(const Pool& g, const float* x, float* y, int64_t n0, int64_t n1) {
   const int64_t C = g.c;
-  for (int64_t n = n0; n < n1; n++) {
+  forEachWindow(g, n0, n1, [&](int64_t n, int64_t o, int64_t rs, int64_t re, int64_t cs, int64_t ce) {
     const int64_t xb = n * g.h * g.w * C;
-    for (int64_t p = 0; p < g.oh; p++) {
-      const int64_t r0 = p * g.sh - g.pt;
-      const int64_t rs = r0 < 0 ? 0 : r0, re = r0 + g.kh < g.h ? r0 + g.kh : g.h;
-      for (int64_t q = 0; q < g.ow; q++) {
-        const int64_t c0 = q * g.sw - g.pl;
-        const int64_t cs = c0 < 0 ? 0 : c0, ce = c0 + g.kw < g.w ? c0 + g.kw : g.w;
-        float* out = y + ((n * g.oh + p) * g.ow + q) * C;
-        std::fill(out, out + C, -std::numeric_limits<float>::infinity());
-        for (int64_t r = rs; r < re; r++) {
-          for (int64_t cc = cs; cc < ce; cc++) maxRow(x + xb + (r * g.w + cc) * C, C, out);
-        }
-      }
+    float* out = y + o * C;
+    std::fill(out, out + C, -std::numeric_limits<float>::infinity());
+    for (int64_t r = rs; r < re; r++) {
+      for (int64_t cc = cs; cc < ce; cc++) maxRow(x + xb + (r * g.w + cc) * C, C, out);
     }
-  }
+  });
 }
 
 // Images per part: at least ~32 K input values (a smaller call is not worth waking a thread for).

@@ -203,8 +203,7 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void registerBatchNorm(napi_env env, napi_value exports) {
-  exportFunction(env, exports, "bnForward", BnForward);
-  exportFunction(env, exports, "bnBackward", BnBackward);
+  exportFunctions(env, exports, {{"bnForward", BnForward}, {"bnBackward", BnBackward}});
 }
 
 }  // namespace semembed

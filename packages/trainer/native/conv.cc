@@ -270,10 +270,11 @@ napi_value NativeThreads(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  semembed::exportFunction(env, exports, "conv", Conv);
-  semembed::exportFunction(env, exports, "setThreads", SetThreads);
-  semembed::exportFunction(env, exports, "setNativeThreads", SetNativeThreads);
-  semembed::exportFunction(env, exports, "nativeThreads", NativeThreads);
+  semembed::exportFunctions(env, exports,
+                            {{"conv", Conv},
+                             {"setThreads", SetThreads},
+                             {"setNativeThreads", SetNativeThreads},
+                             {"nativeThreads", NativeThreads}});
   semembed::registerElementwise(env, exports);
   semembed::registerMatMul(env, exports);
   semembed::registerPool(env, exports);

@@ -132,10 +132,9 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
 // reluGrad(dy, x, out): out = dy * step(x) as tfjs's Relu gradient computes it (NaN where x is NaN), one pass
 // instead of Step, Cast and Multiply.
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[3];
   size_t len[3];
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len)) {
+  if (!floatArgs(env, info, 3, p, len)) {
     return fail(env, "reluGrad: expected (dy, x, out: Float32Array)");
   }
   const float *dy = p[0], *x = p[1];
@@ -148,10 +147,9 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
 
 // relu(x, out): out = Math.max(0, x) (NaN kept), one pass split across the threads (wasm's Relu is single-threaded).
 napi_value Relu(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   float* p[2];
   size_t len[2];
-  if (!callArgs(env, info, 2, argv) || !floatArrays(env, argv, 2, p, len)) {
+  if (!floatArgs(env, info, 2, p, len)) {
     return fail(env, "relu: expected (x, out: Float32Array)");
   }
   if (len[0] != len[1]) return fail(env, "relu: sizes do not match");
@@ -164,10 +162,8 @@ napi_value Relu(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void registerElementwise(napi_env env, napi_value exports) {
-  exportFunction(env, exports, "reduceRows", ReduceRows);
-  exportFunction(env, exports, "channelOp", ChannelOp);
-  exportFunction(env, exports, "reluGrad", ReluGrad);
-  exportFunction(env, exports, "relu", Relu);
+  exportFunctions(env, exports,
+                  {{"reduceRows", ReduceRows}, {"channelOp", ChannelOp}, {"reluGrad", ReluGrad}, {"relu", Relu}});
 }
 
 }  // namespace semembed

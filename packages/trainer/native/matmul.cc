@@ -16,10 +16,9 @@ namespace {
 // matmul(a, b, out, dims[6] = batchA, batchB, m, k, n, flags): out[i] = op(a[i or 0]) op(b[i or 0]) with
 // a batch of 1 broadcast; flags bit 0 transposes a ([k, m] stored), bit 1 transposes b ([n, k] stored).
 napi_value MatMul(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
   float* p[4];
   size_t len[4];
-  if (!callArgs(env, info, 4, argv) || !floatArrays(env, argv, 4, p, len) || len[3] != 6) {
+  if (!floatArgs(env, info, 4, p, len) || len[3] != 6) {
     return fail(env, "matmul: expected (a, b, out: Float32Array, dims: Float32Array of 6)");
   }
   float *a = p[0], *b = p[1], *out = p[2];

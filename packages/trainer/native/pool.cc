@@ -143,41 +143,39 @@ bool readPool(const float* dims, Pool* g) {
   return g->sh >= 1 && g->sw >= 1 && g->n >= 0 && g->c >= 1 && g->kh >= 1 && g->kw >= 1 && g->kh * g->kw < (1 << 30);
 }
 
+// readPool, and whether an input of nx values (n h w c) and a pooled array of ny (n oh ow c) have its sizes.
+bool readPoolFor(const float* dims, size_t nx, size_t ny, Pool* g) {
+  return readPool(dims, g) && nx == static_cast<size_t>(g->n * g->h * g->w * g->c) &&
+         ny == static_cast<size_t>(g->n * g->oh * g->ow * g->c);
+}
+
 // maxPoolGrad(x, dy, dx, dims[12] = n h w c oh ow sh sw kh kw pt pl)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
   float* p[4];
   size_t len[4];
-  if (!callArgs(env, info, 4, argv) || !floatArrays(env, argv, 4, p, len) || len[3] != 12) {
+  if (!floatArgs(env, info, 4, p, len) || len[3] != 12) {
     return fail(env, "maxPoolGrad: expected (x, dy, dx: Float32Array, dims: Float32Array of 12)");
   }
   float *x = p[0], *dy = p[1], *dx = p[2];
   const float* dims = p[3];
   const size_t nx = len[0], ndy = len[1], ndx = len[2];
   Pool g{};
-  if (!readPool(dims, &g) || nx != static_cast<size_t>(g.n * g.h * g.w * g.c) || ndx != nx ||
-      ndy != static_cast<size_t>(g.n * g.oh * g.ow * g.c)) {
-    return fail(env, "maxPoolGrad: array sizes do not match the dimensions");
-  }
+  if (!readPoolFor(dims, nx, ndy, &g) || ndx != nx) return fail(env, "maxPoolGrad: array sizes do not match the dimensions");
   parallelFor(g.n, imageGrain(g), [&](int64_t lo, int64_t hi, int) { maxPoolGradImages(g, x, dy, dx, lo, hi); });
   return nullptr;
 }
 
 // maxPool(x, y, dims[12] = n h w c oh ow sh sw kh kw pt pl)
 napi_value MaxPool(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
   float* p[3];
   size_t len[3];
-  if (!callArgs(env, info, 3, argv) || !floatArrays(env, argv, 3, p, len) || len[2] != 12) {
+  if (!floatArgs(env, info, 3, p, len) || len[2] != 12) {
     return fail(env, "maxPool: expected (x, y: Float32Array, dims: Float32Array of 12)");
   }
   const float* x = p[0];
   float* y = p[1];
   Pool g{};
-  if (!readPool(p[2], &g) || len[0] != static_cast<size_t>(g.n * g.h * g.w * g.c) ||
-      len[1] != static_cast<size_t>(g.n * g.oh * g.ow * g.c)) {
-    return fail(env, "maxPool: array sizes do not match the dimensions");
-  }
+  if (!readPoolFor(p[2], len[0], len[1], &g)) return fail(env, "maxPool: array sizes do not match the dimensions");
   parallelFor(g.n, imageGrain(g), [&](int64_t lo, int64_t hi, int) { maxPoolImages(g, x, y, lo, hi); });
   return nullptr;
 }
@@ -185,8 +183,7 @@ napi_value MaxPool(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void registerPool(napi_env env, napi_value exports) {
-  exportFunction(env, exports, "maxPoolGrad", MaxPoolGrad);
-  exportFunction(env, exports, "maxPool", MaxPool);
+  exportFunctions(env, exports, {{"maxPoolGrad", MaxPoolGrad}, {"maxPool", MaxPool}});
 }
 
 }  // namespace semembed

@@ -32,8 +32,6 @@ export const activation: LayerHandler = ({ layer, config, outShape, input, outpu
   const dim = outShape[outShape.length - 1];
   return {
     label: `${layer.name} (Activation ${act})`,
-    input,
-    output,
     weights: [],
     forward(ctx) {
       if (act === 'relu') ctx.k.stepRelu(ctx.value(input), ctx.value(output));

@@ -30,8 +30,6 @@ export const batchNormalization: LayerHandler = ({ layer, config, inShape, input
   const weights = [gamma, beta].filter((w): w is StepWeight => w !== undefined);
   return {
     label: `${layer.name} (BatchNormalization)`,
-    input,
-    output,
     weights,
     forward(ctx) {
       const g = gamma ? ctx.weight(gamma) : ones;

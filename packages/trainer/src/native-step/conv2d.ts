@@ -40,8 +40,6 @@ export const conv2d: LayerHandler = ({ layer, config, inShape, outShape, input, 
   const relu = act === 'relu';
   return {
     label: `${layer.name} (Conv2D)`,
-    input,
-    output,
     weights,
     forward(ctx) {
       const y = ctx.value(output);

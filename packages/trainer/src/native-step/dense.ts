@@ -19,8 +19,6 @@ export const dense: LayerHandler = ({ layer, config, inShape, outShape, input, o
   };
   return {
     label: `${layer.name} (Dense)`,
-    input,
-    output,
     weights,
     forward(ctx) {
       const y = ctx.value(output);

@@ -24,8 +24,6 @@ export const l2Normalize: LayerHandler = ({ layer, outShape, input, output }) =>
   const dim = outShape[outShape.length - 1];
   return {
     label: `${layer.name} (l2norm)`,
-    input,
-    output,
     weights: [],
     forward(ctx) {
       const x = ctx.value(input);

@@ -92,7 +92,8 @@ export function planStep(tf: Tf, model: tfType.LayersModel, loss: LossName): Ste
       if (sizes[inId] !== sizes[outId]) return `layer ${layer.name}: ${cls} changes the size`;
       root[outId] = root[inId];
     } else if (typeof op === 'string') return `layer ${layer.name} (${cls}): ${op}`;
-    else ops.push(op);
+    // the op reads and writes the tensors the plan gave it (the handler's closures use the same ids)
+    else ops.push({ ...op, input: inId, output: outId });
     return undefined;
   };
   for (const o of outs) {

@@ -25,8 +25,6 @@ const pooling =
     };
     return {
       label: `${layer.name} (${op === 0 ? 'MaxPooling2D' : 'AveragePooling2D'})`,
-      input,
-      output,
       weights: [],
       forward(ctx) {
         ctx.k.stepPool(op, ctx.value(input), ctx.value(output), dims(ctx));
@@ -50,8 +48,6 @@ export const globalAveragePooling2d: LayerHandler = ({ layer, config, inShape, o
   if (inShape.length !== 3 || outShape.length !== 1 || outShape[0] !== inShape[2]) return 'shape';
   return {
     label: `${layer.name} (GlobalAveragePooling2D)`,
-    input,
-    output,
     weights: [],
     forward(ctx) {
       ctx.k.stepGap(ctx.value(input), ctx.value(output), ctx.n);

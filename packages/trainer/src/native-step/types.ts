@@ -57,4 +57,7 @@ export interface LayerInfo {
 }
 
 /** An op, or (string) why the layer cannot run natively. 'alias' makes the output the input's buffer (Flatten). */
-export type LayerHandler = (info: LayerInfo) => StepOp | 'alias' | string;
+export type LayerHandler = (info: LayerInfo) => LayerOp | 'alias' | string;
+
+/** What a handler returns: the op without its input and output, which the plan sets from LayerInfo's. */
+export type LayerOp = Omit<StepOp, 'input' | 'output'>;

@@ -5,6 +5,7 @@
 // into the wasm heap; nothing is kept after return.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "napi-args.h"
@@ -129,34 +130,34 @@ napi_value ChannelOp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// An entry point of N Float32Arrays of one length: run(p, off, len) over parts of that length, split across the
+// threads; a call of other arguments throws "<name>: expected (<args>: Float32Array)" or "<name>: sizes do not match".
+template <size_t N, typename Run>
+napi_value sameLengthPass(napi_env env, napi_callback_info info, const char* name, const char* args, Run run) {
+  float* p[N];
+  size_t len[N];
+  if (!floatArgs(env, info, N, p, len)) {
+    return fail(env, (std::string(name) + ": expected (" + args + ": Float32Array)").c_str());
+  }
+  for (size_t i = 1; i < N; i++) {
+    if (len[i] != len[0]) return fail(env, (std::string(name) + ": sizes do not match").c_str());
+  }
+  overRows(len[0], 1, [&](size_t off, size_t n) { run(p, off, n); });
+  return nullptr;
+}
+
 // reluGrad(dy, x, out): out = dy * step(x) as tfjs's Relu gradient computes it (NaN where x is NaN), one pass
 // instead of Step, Cast and Multiply.
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
-  float* p[3];
-  size_t len[3];
-  if (!floatArgs(env, info, 3, p, len)) {
-    return fail(env, "reluGrad: expected (dy, x, out: Float32Array)");
-  }
-  const float *dy = p[0], *x = p[1];
-  float* out = p[2];
-  const size_t nd = len[0], nx = len[1], no = len[2];
-  if (nd != nx || no != nx) return fail(env, "reluGrad: sizes do not match");
-  overRows(nx, 1, [&](size_t off, size_t len) { reluGrad(dy + off, x + off, len, out + off); });
-  return nullptr;
+  return sameLengthPass<3>(env, info, "reluGrad", "dy, x, out", [](float* const* p, size_t off, size_t n) {
+    reluGrad(p[0] + off, p[1] + off, n, p[2] + off);
+  });
 }
 
 // relu(x, out): out = Math.max(0, x) (NaN kept), one pass split across the threads (wasm's Relu is single-threaded).
 napi_value Relu(napi_env env, napi_callback_info info) {
-  float* p[2];
-  size_t len[2];
-  if (!floatArgs(env, info, 2, p, len)) {
-    return fail(env, "relu: expected (x, out: Float32Array)");
-  }
-  if (len[0] != len[1]) return fail(env, "relu: sizes do not match");
-  const float* x = p[0];
-  float* out = p[1];
-  overRows(len[0], 1, [&](size_t off, size_t n) { relu(x + off, n, out + off); });
-  return nullptr;
+  return sameLengthPass<2>(env, info, "relu", "x, out",
+                           [](float* const* p, size_t off, size_t n) { relu(p[0] + off, n, p[1] + off); });
 }
 
 }  // namespace

@@ -30,6 +30,13 @@ inline void windowColumns(const Geometry& g, int64_t c0, int64_t* jlo, int64_t* 
   *jhi = std::max<int64_t>(*jlo, std::min<int64_t>(g.kw, g.w - c0));
 }
 
+// Which kernel rows [ilo, ihi) of output row p's windows fall inside the image (for the loops that skip the others).
+inline void windowRows(const Geometry& g, int64_t p, int64_t* ilo, int64_t* ihi) {
+  const int64_t r0 = p * g.sh - g.pt;
+  *ilo = std::min<int64_t>(g.kh, std::max<int64_t>(0, -r0));
+  *ihi = std::max<int64_t>(*ilo, std::min<int64_t>(g.kh, g.h - r0));
+}
+
 // Rows of the im2col matrix of images [n0, n0 + cnt): one row per output pixel, kh*kw*ci columns. In NHWC the
 // kw*ci values of one kernel row are contiguous in x and in the column row, so each is one copy (a memcpy per
 // ci values was as slow as the sgemm that follows).
@@ -71,14 +78,15 @@ void col2im(const float* col, const Geometry& g, int64_t n0, int64_t cnt, float*
   for (int64_t n = 0; n < cnt; n++) {
     float* dn = dx + (n0 + n) * g.h * g.w * g.ci;
     for (int64_t p = 0; p < g.oh; p++) {
+      int64_t ilo, ihi;
+      windowRows(g, p, &ilo, &ihi);
       for (int64_t q = 0; q < g.ow; q++) {
         const float* row = col + ((n * g.oh + p) * g.ow + q) * K;
         const int64_t c0 = q * g.sw - g.pl;
         int64_t jlo, jhi;
         windowColumns(g, c0, &jlo, &jhi);
-        for (int64_t i = 0; i < g.kh; i++) {
+        for (int64_t i = ilo; i < ihi; i++) {
           const int64_t r = p * g.sh - g.pt + i;
-          if (r < 0 || r >= g.h) continue;
           const float* src = row + i * seg + jlo * g.ci;
           float* d = dn + (r * g.w + c0 + jlo) * g.ci;
           const int64_t len = (jhi - jlo) * g.ci;
@@ -116,14 +124,15 @@ void forwardSingleChannelT(const Geometry& g, const float* x, const float* w, fl
   for (int64_t n = i0; n < i1; n++) {
     const float* xn = x + n * g.h * g.w;
     for (int64_t p = 0; p < g.oh; p++) {
+      int64_t ilo, ihi;
+      windowRows(g, p, &ilo, &ihi);
       for (int64_t q = 0; q < g.ow; q++) {
         for (int64_t c = 0; c < C4; c++) acc[c] = semembed::splat4(0.f);
         const int64_t c0 = q * g.sw - g.pl;
         int64_t jlo, jhi;
         windowColumns(g, c0, &jlo, &jhi);
-        for (int64_t i = 0; i < g.kh; i++) {
+        for (int64_t i = ilo; i < ihi; i++) {
           const int64_t r = p * g.sh - g.pt + i;
-          if (r < 0 || r >= g.h) continue;
           for (int64_t j = jlo; j < jhi; j++) {
             const f4 xv = semembed::splat4(xn[r * g.w + c0 + j]);
             const float* wr = w + (i * g.kw + j) * g.co;

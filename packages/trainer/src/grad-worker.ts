@@ -6,8 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type * as tfType from '@tensorflow/tfjs';
 import { modelFromKerasConfig, type AnyKerasModelConfig } from '@semembed/architectures';
 import { selectBackend } from './backend.js';
-import { shareGradients } from './fit.js';
-import type { HelperSetup, StepReply, StepRequest } from './parallel.js';
+import { evalBatch, shareGradients } from './fit.js';
+import type { EvalReply, EvalRequest, HelperSetup, StepReply, StepRequest } from './parallel.js';
 
 interface WorkerInput {
   setup: HelperSetup;
@@ -40,13 +40,26 @@ async function main(): Promise<void> {
   const stats = new Float32Array(layout.stats);
   const o = { ...setup, model, train: { inputShape: setup.inputShape } };
 
-  port.on('message', async (m: StepRequest) => {
+  // The version of the shared weights this model holds: an evaluation loads them once, not per batch.
+  let loaded: number | undefined;
+  port.on('message', async (m: StepRequest | EvalRequest) => {
     try {
-      vars.forEach((v, i) => {
-        const t = tf.tensor(weights.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]), v.shape);
-        v.assign(t);
-        t.dispose();
-      });
+      if (m.version === undefined || m.version !== loaded) {
+        vars.forEach((v, i) => {
+          const t = tf.tensor(weights.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]), v.shape);
+          v.assign(t);
+          t.dispose();
+        });
+        loaded = m.version;
+      }
+      if (m.type === 'eval') {
+        const r = await evalBatch(tf, o, setup.inputShape, m.x, m.labels, m.labels.length);
+        const reply: EvalReply = { type: 'eval', ...r };
+        port.postMessage(reply);
+        return;
+      }
+      // A step changes this model's moving statistics: the next request reloads the shared ones.
+      loaded = undefined;
       const mine = m.trainIdx.map((i) => vars[i]);
       const r = await shareGradients(tf, o, mine, m.x, m.labels, m.labels.length);
       let packed = 0;

@@ -35,6 +35,16 @@ export interface StepRequest {
   labels: Int32Array;
   /** Indices into model.weights of the variables to differentiate (in this order). */
   trainIdx: number[];
+  /** publishWeights' count: the helper loads the shared weights when it differs from the last one it loaded. */
+  version: number;
+}
+
+/** Message main -> helper: inference-mode loss and outputs of one evaluation batch (fit.ts's evaluate). */
+export interface EvalRequest {
+  type: 'eval';
+  x: Float32Array;
+  labels: Int32Array;
+  version: number;
 }
 
 /** Message helper -> main after a step (gradients and moving statistics are in the shared buffers). */
@@ -44,6 +54,16 @@ export interface StepReply {
   emb: Float32Array;
   prob?: Float32Array;
 }
+
+/** Message helper -> main after an evaluation batch (fit.ts's BatchOutputs). */
+export interface EvalReply {
+  type: 'eval';
+  loss: number;
+  emb: Float32Array;
+  prob?: Float32Array;
+}
+
+type Reply = StepReply | EvalReply;
 
 export interface SharedLayout {
   /** Offsets (in floats) of every model weight in `weights` and, for non-trainable ones, in `stats`. */
@@ -92,12 +112,21 @@ function workerScript(): string {
 
 interface Helper {
   worker: Worker;
-  pending?: { resolve: (r: StepReply) => void; reject: (e: Error) => void };
+  pending?: { resolve: (r: Reply) => void; reject: (e: Error) => void };
   failed?: Error;
+}
+
+export interface StartOptions {
+  /**
+   * Keep the process's native kernel threads (evaluation helpers, which run only TF.js's own kernels while the
+   * calling thread waits for them); by default the first helper sets them to 1 (native-conv.ts).
+   */
+  keepKernelThreads?: boolean;
 }
 
 /** The helper threads of one training run. */
 export class GradientWorkers {
+  private version = 0;
   private constructor(
     private readonly helpers: Helper[],
     readonly layout: SharedLayout,
@@ -109,7 +138,12 @@ export class GradientWorkers {
   }
 
   /** Starts `count - 1` helpers for `model` and waits until each has built its model. */
-  static async start(count: number, model: tfType.LayersModel, setup: HelperSetup): Promise<GradientWorkers> {
+  static async start(
+    count: number,
+    model: tfType.LayersModel,
+    setup: HelperSetup,
+    options: StartOptions = {},
+  ): Promise<GradientWorkers> {
     const sizes = model.weights.map((w) => w.shape.reduce<number>((a, b) => a * (b ?? 1), 1));
     const offsets: number[] = [];
     let total = 0;
@@ -127,6 +161,9 @@ export class GradientWorkers {
     };
     const helpers: Helper[] = [];
     const ready: Promise<void>[] = [];
+    // native-conv.ts leaves the kernel pool alone in a helper whose environment names the count.
+    const threads = options.keepKernelThreads ? loadNativeConv().native?.nativeThreads?.() : undefined;
+    const env = threads ? { ...process.env, SEMEMBED_NATIVE_THREADS: String(threads) } : undefined;
     for (let i = 1; i < count; i++) {
       const grads = new SharedArrayBuffer(bytes);
       const stats = new SharedArrayBuffer(bytes);
@@ -138,6 +175,7 @@ export class GradientWorkers {
           layout: { offsets, sizes, weights: layout.weights, grads, stats },
           weightCount: model.weights.length,
         },
+        ...(env ? { env } : {}),
       });
       const h: Helper = { worker };
       helpers.push(h);
@@ -158,12 +196,12 @@ export class GradientWorkers {
           worker.once('error', (e) => reject(new Error(`training worker ${i} could not start: ${e.message}`)));
         }),
       );
-      worker.on('message', (m: StepReply | { type: 'error'; error: string }) => {
+      worker.on('message', (m: Reply | { type: 'error'; error: string }) => {
         const p = h.pending;
         if (!p) return;
         h.pending = undefined;
         if (m.type === 'error') p.reject(new Error(`training worker ${i}: ${m.error}`));
-        else if (m.type === 'step') p.resolve(m);
+        else if (m.type === 'step' || m.type === 'eval') p.resolve(m);
       });
       worker.on('error', (e) => {
         h.failed = e;
@@ -187,20 +225,31 @@ export class GradientWorkers {
     return gw;
   }
 
-  /** Copies every model weight into the shared weight buffer (before each step). */
-  publishWeights(model: tfType.LayersModel): void {
+  /** Copies every model weight into the shared weight buffer (before each step); returns the requests' version. */
+  publishWeights(model: tfType.LayersModel): number {
     const all = new Float32Array(this.layout.weights);
     model.weights.forEach((w, i) => {
       all.set(w.read().dataSync() as Float32Array, this.layout.offsets[i]);
     });
+    return ++this.version;
   }
 
   /** Sends helper k (0-based) its share; resolves when its gradients are in the shared buffer. */
   request(k: number, msg: StepRequest): Promise<StepReply> {
+    return this.send(k, msg) as Promise<StepReply>;
+  }
+
+  /** Sends helper k an evaluation batch (x is copied now, so the caller may reuse it); resolves with its outputs. */
+  evaluate(k: number, msg: EvalRequest): Promise<EvalReply> {
+    return this.send(k, msg) as Promise<EvalReply>;
+  }
+
+  private send(k: number, msg: StepRequest | EvalRequest): Promise<Reply> {
     const h = this.helpers[k];
     if (h.failed) return Promise.reject(h.failed);
+    if (h.pending) return Promise.reject(new Error(`training worker ${k + 1} is busy (one request at a time)`));
     h.worker.ref();
-    return new Promise<StepReply>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       h.pending = { resolve, reject };
       h.worker.postMessage(msg);
     }).finally(() => h.worker.unref());
@@ -237,7 +286,7 @@ export async function parallelGradients(
 ): Promise<{ value: number; grads: tfType.NamedTensorMap; emb: Float32Array; prob?: Float32Array }> {
   const n = batch.size;
   const parts = batchParts(n, workers.count);
-  workers.publishWeights(model);
+  const version = workers.publishWeights(model);
   const replies: Array<Promise<StepReply> | undefined> = [];
   for (let k = 1; k < parts.length; k++) {
     const [s, e] = parts[k];
@@ -248,6 +297,7 @@ export async function parallelGradients(
             x: batch.x.slice(s * rowSize, e * rowSize),
             labels: batch.labels.slice(s, e),
             trainIdx,
+            version,
           })
         : undefined,
     );

@@ -4,6 +4,7 @@
  * call this.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type * as tfType from '@tensorflow/tfjs';
 import {
@@ -24,7 +25,7 @@ import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fi
 import { readKerasH5, writeKerasH5 } from './h5.js';
 import { lookupFrom, modelWeights, writeSnapshot, type SnapshotState } from './snapshot.js';
 import { LOSSES, balancedAccuracy, nearestClass, type LossName } from './losses.js';
-import { GradientWorkers, resolveWorkers } from './parallel.js';
+import { GradientWorkers, resolveWorkers, type HelperSetup } from './parallel.js';
 import { decayFor, makeSchedule, LR_SCHEDULES, type ScheduleOptions } from './schedules.js';
 
 type Tf = typeof tfType;
@@ -243,25 +244,37 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     loadWeightsByKerasName(tf, model, lookupFrom(snapshotContent.layers), { source: o.snapshot });
   }
 
+  const helperSetup: HelperSetup = {
+    backend: choice.name === 'cpu' ? 'cpu' : 'wasm',
+    modelConfig: cfg,
+    loss,
+    clsWeight,
+    embedding,
+    embRows: rows,
+    embDim: dim,
+    numClasses,
+    inputShape: trainDs.inputShape,
+  };
   let workers: GradientWorkers | undefined;
   if (workerCount > 1 && (choice.name === 'wasm' || choice.name === 'cpu')) {
-    workers = await GradientWorkers.start(workerCount, model, {
-      backend: choice.name,
-      modelConfig: cfg,
-      loss,
-      clsWeight,
-      embedding,
-      embRows: rows,
-      embDim: dim,
-      numClasses,
-      inputShape: trainDs.inputShape,
-    });
+    workers = await GradientWorkers.start(workerCount, model, helperSetup);
     cleanup.push(() => workers!.dispose());
     log(
       `Data-parallel training: ${workerCount} threads, each computes the gradients of 1/${workerCount} of every batch (--workers)`,
     );
   } else if (workerCount > 1) {
     log(`--workers ${workerCount}: not used, the ${choice.name} backend runs its own threads`);
+  }
+  // Evaluation (every epoch's validation, the final test pass) runs TF.js's single-threaded kernels: one more
+  // thread takes every other batch (fit.ts's evaluate; the same numbers). The data-parallel helpers do it when
+  // there are some; else one helper that keeps the native kernels' threads for the training steps, started
+  // beside the first epoch (a failed start surfaces at the first evaluation).
+  let evalHelpers: GradientWorkers | Promise<GradientWorkers> | undefined = workers;
+  if (!evalHelpers && (choice.name === 'wasm' || choice.name === 'cpu') && os.availableParallelism() > 1) {
+    const starting = GradientWorkers.start(2, model, helperSetup, { keepKernelThreads: true });
+    starting.catch(() => undefined); // handled where it is awaited
+    cleanup.push(() => starting.then((h) => h.dispose()).catch(() => undefined));
+    evalHelpers = starting;
   }
 
   const stepsPerEpoch = Math.ceil(trainDs.labels.length / batchSize);
@@ -295,7 +308,7 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
 
   const trainSplit = splitFromDataset(trainDs);
   const testSplit = splitFromDataset(testDs);
-  const base = { tf, model, loss, embedding, embRows: rows, embDim: dim, clsWeight, numClasses, workers };
+  const base = { tf, model, loss, embedding, embRows: rows, embDim: dim, clsWeight, numClasses, workers, evalHelpers };
   const stop = () => o.signal?.aborted === true;
   const snapshotPath = o.snapshot;
   const files: string[] = [];
@@ -410,7 +423,7 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
       return result;
     }
     // Final evaluation, as the reference prints it.
-    const ev = await evaluate(base, testSplit, valBatchSize, { features: true });
+    const ev = await evaluate(base, testSplit, valBatchSize, { features: true, helpers: evalHelpers });
     const embPred = nearestClass(loss, ev.features!, testDs.labels.length, embedding, rows, dim);
     const balEmb = balancedAccuracy(embPred, testDs.labels);
     const balCls = ev.clsPred ? balancedAccuracy(ev.clsPred, testDs.labels) : balEmb;

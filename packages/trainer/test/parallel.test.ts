@@ -4,8 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildArchitecture, modelFromKerasConfig, type KerasModelConfig } from '@semembed/architectures';
 import type * as tfType from '@tensorflow/tfjs';
-import { batchParts, GradientWorkers, resolveWorkers, selectBackend, type HelperSetup, type Tf } from '../src/index.js';
-import { shareGradients } from '../src/fit.js';
+import {
+  batchParts,
+  GradientWorkers,
+  loadNativeConv,
+  resolveWorkers,
+  selectBackend,
+  type DataSplit,
+  type HelperSetup,
+  type Tf,
+} from '../src/index.js';
+import { evaluate, shareGradients } from '../src/fit.js';
 import { parallelGradients } from '../src/parallel.js';
 import { relErr } from './helpers.js';
 
@@ -187,4 +196,99 @@ describe('data-parallel gradients (helper threads with their own wasm backend)',
     );
     model.dispose();
   });
+});
+
+/** n synthetic images in batches that, like @semembed/datasets' batches(), reuse one buffer. */
+function reusingSplit(n: number, seed: number): DataSplit {
+  const all = data(n, seed);
+  const size = SHAPE[0] * SHAPE[1] * SHAPE[2];
+  return {
+    size: n,
+    inputShape: SHAPE,
+    labels: all.labels,
+    *batches({ batchSize }) {
+      const x = new Float32Array(batchSize * size);
+      const labels = new Int32Array(batchSize);
+      for (let s = 0; s < n; s += batchSize) {
+        const count = Math.min(batchSize, n - s);
+        x.set(all.x.subarray(s * size, (s + count) * size));
+        labels.set(all.labels.subarray(s, s + count));
+        yield { x: x.subarray(0, count * size), labels: labels.subarray(0, count), size: count };
+      }
+    },
+  };
+}
+
+describe('evaluation shared with helper threads', () => {
+  let tf: Tf;
+  beforeAll(async () => {
+    tf = (await selectBackend('wasm')).tf;
+  });
+
+  for (const [threads, n, batch] of [
+    [2, 230, 50], // 5 batches: the last round has only this thread's, and that one is partial
+    [3, 160, 40],
+  ] as const) {
+    it(`${threads} threads, ${n} images in batches of ${batch}: every number as on one thread, to the last bit`, async () => {
+      const cfg = fashionCnn(0.1);
+      const model = await modelFromKerasConfig(tf, cfg);
+      const helpers = await GradientWorkers.start(threads, model, setupFor(cfg, 0.1), { keepKernelThreads: true });
+      try {
+        const o = { tf, model, ...lossSetup(0.1) };
+        const split = reusingSplit(n, 3);
+        // Twice, new weights in between: the helpers evaluate the weights of the time, not the ones they loaded first.
+        for (const round of [0, 1]) {
+          if (round) for (const w of model.weights) w.write(tf.mul(w.read(), 1.5));
+          const one = await evaluate(o, split, batch, { features: true });
+          const seen: number[] = [];
+          const shared = await evaluate(o, split, batch, { features: true, helpers, onBatch: (b) => seen.push(b) });
+          expect(seen).toEqual(Array.from({ length: Math.ceil(n / batch) }, (_, i) => i + 1));
+          expect(shared.loss).toBe(one.loss);
+          expect(shared.embAcc).toBe(one.embAcc);
+          expect(shared.clsAcc).toBe(one.clsAcc);
+          expect(shared.clsPred).toEqual(one.clsPred);
+          expect(shared.features).toEqual(one.features);
+          // Rows differ: a helper that got the wrong rows (or none) would show.
+          const firstOfRow = Array.from({ length: n }, (_, i) => one.features![i * 10]);
+          expect(new Set(firstOfRow).size).toBeGreaterThan(n / 2);
+        }
+      } finally {
+        await helpers.dispose();
+        model.dispose();
+      }
+    }, 60_000);
+  }
+
+  it("an evaluation helper keeps the process's native kernel threads (a training helper sets them to 1)", async () => {
+    const native = loadNativeConv().native;
+    expect(native?.nativeThreads, 'the native addon with its kernel threads (npm ci builds it)').toBeDefined();
+    const cfg = fashionCnn();
+    const model = await modelFromKerasConfig(tf, cfg);
+    const before = native!.nativeThreads!();
+    native!.setNativeThreads!(2);
+    try {
+      const helpers = await GradientWorkers.start(2, model, setupFor(cfg), { keepKernelThreads: true });
+      expect(native!.nativeThreads!()).toBe(2);
+      await helpers.dispose();
+      const training = await GradientWorkers.start(2, model, setupFor(cfg));
+      expect(native!.nativeThreads!()).toBe(1);
+      await training.dispose();
+    } finally {
+      native!.setNativeThreads!(before);
+      model.dispose();
+    }
+  }, 60_000);
+
+  it('a helper that has exited fails the evaluation with a message naming it', async () => {
+    const cfg = fashionCnn();
+    const model = await modelFromKerasConfig(tf, cfg);
+    const helpers = await GradientWorkers.start(2, model, setupFor(cfg), { keepKernelThreads: true });
+    await helpers.dispose();
+    try {
+      const o = { tf, model, ...lossSetup(0) };
+      await expect(evaluate(o, reusingSplit(100, 1), 25, { helpers })).rejects.toThrow(/training worker 1 exited/);
+    } finally {
+      model.dispose();
+    }
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
 // (int8, per output column or per tensor), MatMulInteger accumulates in int32, then Cast + Mul by the two
 // scales (+ bias). onnxruntime fuses it into DynamicQuantizeMatMul. Convolutions stay float.
 import { DataType, getAttribute, makeNode, makeTensor, type onnx } from '@semembed/onnx';
+import { excludedNodes } from './exclude.js';
 import { GraphIndex, pruneUnused, requireOpset } from './graph.js';
 import { quantizeWeights, REDUCED_WEIGHT_MAX } from './qparams.js';
 
@@ -10,6 +11,8 @@ export interface DynamicOptions {
   perChannel?: boolean;
   /** 7-bit weights (default true): MatMulInteger runs the same U8S8 kernel as the static form (see qparams.ts). */
   reduceRange?: boolean;
+  /** Node names kept float32 (onnxruntime's nodes_to_exclude). */
+  nodesToExclude?: string[];
 }
 
 /** [K, N] weight of a plain y = x W (+ b) Gemm / MatMul, transposed from Gemm's transB layout when needed. */
@@ -38,9 +41,15 @@ export function quantizeDynamic(
   const ix = new GraphIndex(g);
   const weights: string[] = [];
   const skipped: string[] = [];
+  const excluded = excludedNodes(g, o.nodesToExclude, 'the model');
   const nodes: onnx.NodeProto[] = [];
   for (const [i, n] of g.node.entries()) {
     const name = n.name || `${n.opType}#${i}`;
+    if (excluded.has(n)) {
+      skipped.push(`${name}: --nodes_to_exclude`);
+      nodes.push(n);
+      continue;
+    }
     const w = n.opType === 'Gemm' || n.opType === 'MatMul' ? ix.floatInitializer(n.input[1]) : undefined;
     const kn = w && weightKN(n, w.data, w.t.dims.map(Number));
     if (!kn) {

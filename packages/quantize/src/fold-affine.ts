@@ -13,6 +13,7 @@
 // A Conv reader is never folded into (its zero padding would see b, not 0).
 import { DataType, getAttribute, inferShapes, makeTensor, type onnx } from '@semembed/onnx';
 import { GraphIndex, modelInput, pruneUnused } from './graph.js';
+import { excludedNodes } from './exclude.js';
 
 interface Affine {
   node: onnx.NodeProto;
@@ -80,16 +81,18 @@ const single = (ix: GraphIndex, t: string) => (ix.consumers.get(t) ?? []).length
 const at = (v: Float32Array, c: number) => (v.length === 1 ? v[0] : v[c]);
 
 /** s·[Relu](Conv / Gemm): scales the producer's output channels instead. */
-function foldBackward(g: onnx.GraphProto, ix: GraphIndex, a: Affine): boolean {
+function foldBackward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, excluded: Set<onnx.NodeProto>): boolean {
   if (a.op !== 'Mul' || !single(ix, a.x)) return false;
   if (Math.max(...a.values.map(Math.abs)) > MAX_SPREAD * Math.min(...a.values.map(Math.abs))) return false;
   let y = a.x;
   const relu = ix.producer.get(y);
+  if (relu && excluded.has(relu)) return false;
   if (relu?.opType === 'Relu') {
     if (!a.values.every((v) => v > 0) || !single(ix, relu.input[0])) return false;
     y = relu.input[0];
   }
   const p = ix.producer.get(y);
+  if (p && excluded.has(p)) return false;
   const axis = p?.opType === 'Conv' ? 0 : p?.opType === 'Gemm' ? gemmWeightAxis(p) : undefined;
   const w = p && axis !== undefined ? ix.floatInitializer(p.input[1]) : undefined;
   if (!p || !w || axis === undefined) return false;
@@ -118,10 +121,11 @@ function foldBackward(g: onnx.GraphProto, ix: GraphIndex, a: Affine): boolean {
  * An affine left in front of a MaxPool (one whose reader is a Conv with padding) moves behind it: the same values
  * (max(x + b) = max(x) + b; max(s·x) = s·max(x) for s > 0) on a quarter of the elements.
  */
-function sinkBelowPool(g: onnx.GraphProto, ix: GraphIndex, a: Affine): boolean {
+function sinkBelowPool(g: onnx.GraphProto, ix: GraphIndex, a: Affine, excluded: Set<onnx.NodeProto>): boolean {
   const out = a.node.output[0];
   const pool = single(ix, out) ? (ix.consumers.get(out) ?? [])[0] : undefined;
   if (pool?.opType !== 'MaxPool' || pool.output.length !== 1 || ix.outputs.has(pool.output[0])) return false;
+  if (excluded.has(pool)) return false;
   if (a.op === 'Mul' && !a.values.every((v) => v > 0)) return false;
   const pooled = pool.output[0];
   // x -> affine -> out -> pool -> pooled  becomes  x -> pool -> out -> affine -> pooled (readers unchanged).
@@ -162,7 +166,13 @@ function transpose(t: Dense, perm: number[]): Dense {
 }
 
 /** x + b → pool / permutations → Gemm: adds b·W to the bias. */
-function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<string, number[]>): boolean {
+function foldForward(
+  g: onnx.GraphProto,
+  ix: GraphIndex,
+  a: Affine,
+  shapes: Map<string, number[]>,
+  excluded: Set<onnx.NodeProto>,
+): boolean {
   const xDims = shapes.get(a.x);
   if (!xDims || a.op !== 'Add') return false;
   let t = fill(xDims, a.values);
@@ -171,6 +181,7 @@ function foldForward(g: onnx.GraphProto, ix: GraphIndex, a: Affine, shapes: Map<
   for (;;) {
     if (!single(ix, cur)) return false;
     const r = (ix.consumers.get(cur) ?? [])[0];
+    if (excluded.has(r)) return false;
     const next = shapes.get(r.output[0]);
     if (r.opType === 'MaxPool' && perChannel && next) {
       if (r.output.length > 1) return false;
@@ -220,8 +231,11 @@ function staticShapes(model: onnx.ModelProto): Map<string, number[]> {
 }
 
 /** Folds (or moves behind a pool) every affine it can, until none is left; returns how many rewrites it made. */
-export function foldAffine(model: onnx.ModelProto): number {
+export function foldAffine(model: onnx.ModelProto, nodesToExclude?: string[]): number {
   const g = model.graph!;
+  const excluded = excludedNodes(g, nodesToExclude, 'the model');
+  // An excluded node stays as it is: no affine folded into it, out of it, through it or moved past it (each fold
+  // checks the nodes it would change).
   let folded = 0;
   for (let changed = true; changed;) {
     changed = false;
@@ -229,7 +243,13 @@ export function foldAffine(model: onnx.ModelProto): number {
     const ix = new GraphIndex(g);
     for (const n of g.node) {
       const a = affineOf(ix, n, shapes);
-      if (a && (foldBackward(g, ix, a) || foldForward(g, ix, a, shapes) || sinkBelowPool(g, ix, a))) {
+      if (
+        a &&
+        !excluded.has(a.node) &&
+        (foldBackward(g, ix, a, excluded) ||
+          foldForward(g, ix, a, shapes, excluded) ||
+          sinkBelowPool(g, ix, a, excluded))
+      ) {
         folded++;
         changed = true;
         break;

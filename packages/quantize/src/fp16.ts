@@ -3,6 +3,7 @@
 // the L2 normalisation (sum of squares, sqrt, divide) and softmax (exp of large logits).
 import { DataType, makeNode, makeTensor, type onnx } from '@semembed/onnx';
 import { float32ToHalf } from '@semembed/model';
+import { excludedNodes } from './exclude.js';
 import { GraphIndex, pruneUnused } from './graph.js';
 
 export const FP16_BLOCK = new Set([
@@ -44,13 +45,16 @@ const NOT_FLOAT = new Set([
 export interface Fp16Options {
   /** More op types to keep in float32. */
   block?: string[];
+  /** Node names kept float32 (onnxruntime's node_block_list / nodes_to_exclude). */
+  nodesToExclude?: string[];
 }
 
 export function convertFp16(model: onnx.ModelProto, o: Fp16Options = {}): { halfNodes: number; keptFloat: string[] } {
   const block = new Set([...FP16_BLOCK, ...(o.block ?? [])]);
   const g = model.graph!;
   const ix = new GraphIndex(g);
-  const half = (n: onnx.NodeProto) => !block.has(n.opType ?? '') && !NOT_FLOAT.has(n.opType ?? '');
+  const excluded = excludedNodes(g, o.nodesToExclude, 'the model');
+  const half = (n: onnx.NodeProto) => !block.has(n.opType ?? '') && !NOT_FLOAT.has(n.opType ?? '') && !excluded.has(n);
   /** Precision of each float activation: 32 or 16; absent = not a float tensor. */
   const prec = new Map<string, 16 | 32>();
   for (const i of g.input) prec.set(i.name ?? '', 32);
@@ -73,7 +77,7 @@ export function convertFp16(model: onnx.ModelProto, o: Fp16Options = {}): { half
   for (const n of g.node) {
     const want: 16 | 32 = half(n) ? 16 : 32;
     if (want === 16) halfNodes++;
-    else if (block.has(n.opType ?? '')) keptFloat.push(n.name || (n.opType ?? ''));
+    else if (block.has(n.opType ?? '') || excluded.has(n)) keptFloat.push(n.name || (n.opType ?? ''));
     n.input = n.input.map((i) => {
       if (!i) return i;
       const w = ix.floatInitializer(i);

@@ -16,6 +16,7 @@ export {
   type QuantizeReport,
 } from './static-int8.js';
 export { foldAffine, MAX_SPREAD } from './fold-affine.js';
+export { excludedNodes, checkNodesToExclude } from './exclude.js';
 export { quantizeDynamic, type DynamicOptions } from './dynamic-int8.js';
 export { convertFp16, FP16_BLOCK, type Fp16Options } from './fp16.js';
 export { activationParams, quantizeWeights, quantizeBias, roundEven, REDUCED_WEIGHT_MAX } from './qparams.js';

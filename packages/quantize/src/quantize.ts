@@ -7,6 +7,7 @@ import { readModel, setMetadata, writeModel } from '@semembed/onnx';
 import { calibrate, type CalibrateOptions, type CalibrationBatch, type CalibrationMethod } from './calibrate.js';
 import { quantizeDynamic } from './dynamic-int8.js';
 import { QuantizeError } from './errors.js';
+import { excludedNodes } from './exclude.js';
 import { foldAffine } from './fold-affine.js';
 import { convertFp16 } from './fp16.js';
 import { DEFAULT_TARGET, quantizeStatic } from './static-int8.js';
@@ -36,6 +37,8 @@ export interface QuantizeOptions extends Omit<CalibrateOptions, 'method'> {
   target?: 'cpu' | 'web';
   /** fp16: more op types kept in float32. */
   block?: string[];
+  /** Node names kept float32 in every mode (onnxruntime's nodes_to_exclude); an unknown name fails before any work. */
+  nodesToExclude?: string[];
 }
 
 export interface QuantizeResult {
@@ -49,6 +52,8 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
     throw new QuantizeError(`--mode ${o.mode}: use int8, fp16 or dynamic`);
   }
   const model = readModel(input, source);
+  const exclude = o.nodesToExclude?.length ? o.nodesToExclude : undefined;
+  excludedNodes(model.graph!, exclude, source);
   let info: Record<string, unknown>;
   if (o.mode === 'int8') {
     if (!o.calibration) {
@@ -57,13 +62,14 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
     const method = o.method ?? 'minmax';
     const target = o.target ?? DEFAULT_TARGET;
     // Folded before calibration: the ranges are those of the tensors the int8 graph has.
-    const foldedAffine = target === 'web' ? foldAffine(model) : 0;
+    const foldedAffine = target === 'web' ? foldAffine(model, exclude) : 0;
     const ranges = await calibrate(model, o.calibration, { ...o, method });
     const r = quantizeStatic(model, ranges, {
       perChannel: o.perChannel,
       reduceRange: o.reduceRange,
       activations: o.activations,
       target,
+      nodesToExclude: exclude,
     });
     const samples = o.calibration.reduce((a, b) => a + b.n, 0);
     info = {
@@ -81,9 +87,10 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       depthwiseAffine: r.depthwise,
       foldedAffine,
       skipped: r.skipped,
+      ...(exclude && { nodesToExclude: exclude }),
     };
   } else if (o.mode === 'dynamic') {
-    const r = quantizeDynamic(model, { perChannel: o.perChannel, reduceRange: o.reduceRange });
+    const r = quantizeDynamic(model, { perChannel: o.perChannel, reduceRange: o.reduceRange, nodesToExclude: exclude });
     if (r.weights.length === 0) {
       throw new QuantizeError(`${source}: no Gemm / MatMul with a constant weight to quantise dynamically`);
     }
@@ -93,12 +100,18 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
       reduceRange: o.reduceRange ?? true,
       int8Weights: r.weights.length,
       skipped: r.skipped,
+      ...(exclude && { nodesToExclude: exclude }),
     };
   } else if (o.mode === 'fp32') {
     info = { mode: 'fp32' };
   } else {
-    const r = convertFp16(model, { block: o.block });
-    info = { mode: 'fp16', halfNodes: r.halfNodes, keptFloat32: r.keptFloat };
+    const r = convertFp16(model, { block: o.block, nodesToExclude: exclude });
+    info = {
+      mode: 'fp16',
+      halfNodes: r.halfNodes,
+      keptFloat32: r.keptFloat,
+      ...(exclude && { nodesToExclude: exclude }),
+    };
   }
   const out = { ...setMetadata(model, { 'semembed.precision': PRECISION[o.mode] }), producerName: 'semembed quantize' };
   return { bytes: writeModel(out), info };

@@ -4,6 +4,7 @@
 import { DataType, makeNode, makeTensor, type onnx } from '@semembed/onnx';
 import type { Range } from './calibrate.js';
 import { QuantizeError } from './errors.js';
+import { excludedNodes } from './exclude.js';
 import { gemmWeightAxis } from './fold-affine.js';
 import { GraphIndex, modelInput, pruneUnused, requireOpset, rewire } from './graph.js';
 import { activationParams, quantizeBias, quantizeWeights, REDUCED_WEIGHT_MAX } from './qparams.js';
@@ -47,6 +48,8 @@ export interface StaticOptions {
    * affines become 1x1 depthwise Convs (the first form; slower on wasm and on onnxruntime-node, kept for comparison).
    */
   target?: 'cpu' | 'web';
+  /** Node names kept float32 (onnxruntime's nodes_to_exclude): not quantised, and nothing int8 starts from them. */
+  nodesToExclude?: string[];
 }
 
 /**
@@ -81,11 +84,12 @@ type Int8Pred = (n: onnx.NodeProto | undefined) => boolean;
 const quantOp: Int8Pred = (n) => !!n && (WEIGHTED.has(n.opType ?? '') || FLOW.has(n.opType ?? ''));
 
 /** The nodes that run int8 for `target` (graph order is topological, as ONNX requires). */
-function int8Nodes(g: onnx.GraphProto, ix: GraphIndex, target: 'cpu' | 'web'): Int8Pred {
-  if (target === 'cpu') return quantOp;
+function int8Nodes(g: onnx.GraphProto, ix: GraphIndex, target: 'cpu' | 'web', excluded: Set<onnx.NodeProto>): Int8Pred {
+  if (target === 'cpu') return (n) => quantOp(n) && !excluded.has(n!);
   const on = new Set<onnx.NodeProto>();
   for (const n of g.node) {
     const op = n.opType ?? '';
+    if (excluded.has(n)) continue;
     if (WEIGHTED.has(op)) {
       const w = op === 'Conv' ? ix.initializers.get(n.input[1])?.dims.map(Number) : undefined;
       if (!w || w.slice(1).reduce((a, d) => a * d, 1) >= MIN_INT8_DEPTH) on.add(n);
@@ -136,7 +140,7 @@ function foldRelus(g: onnx.GraphProto, ix: GraphIndex, int8: Int8Pred): number {
  * neighbours instead of as float broadcasts between a DequantizeLinear and a QuantizeLinear (ORT ran those ~10x
  * slower than the convolution in front of them).
  */
-function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex): number {
+function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex, excluded: Set<onnx.NodeProto>): number {
   let n = 0;
   const perChannel = (name: string) => {
     const c = ix.floatInitializer(name);
@@ -144,13 +148,13 @@ function affineToDepthwise(g: onnx.GraphProto, ix: GraphIndex): number {
     return c && d && d.length === 4 && d[0] === 1 && d[2] === 1 && d[3] === 1 ? c.data : undefined;
   };
   for (const mul of [...g.node]) {
-    if (mul.opType !== 'Mul' || mul.input.length !== 2) continue;
+    if (mul.opType !== 'Mul' || mul.input.length !== 2 || excluded.has(mul)) continue;
     const k = perChannel(mul.input[1]) ? 1 : perChannel(mul.input[0]) ? 0 : -1;
     if (k < 0 || ix.isConstant(mul.input[1 - k])) continue;
     const scale = perChannel(mul.input[k])!;
     const readers = ix.consumers.get(mul.output[0]) ?? [];
     const single = readers.length === 1 && !ix.outputs.has(mul.output[0]);
-    const add = single && readers[0].opType === 'Add' ? readers[0] : undefined;
+    const add = single && readers[0].opType === 'Add' && !excluded.has(readers[0]) ? readers[0] : undefined;
     const shift = add && add.input.map((i) => (i === mul.output[0] ? undefined : perChannel(i))).find((x) => x);
     const last = shift ? add! : mul;
     const w = ix.fresh(`${mul.input[k]}_depthwise`),
@@ -249,8 +253,10 @@ export function quantizeStatic(
   modelInput(model);
   const g = model.graph!;
   const target = o.target ?? DEFAULT_TARGET;
-  const depthwise = target === 'cpu' ? affineToDepthwise(g, new GraphIndex(g)) : 0;
-  const int8 = int8Nodes(g, new GraphIndex(g), target);
+  // Resolved first: the cpu form's depthwise rewrite replaces Mul / Add nodes (but never an excluded one).
+  const excluded = excludedNodes(g, o.nodesToExclude, 'the model');
+  const depthwise = target === 'cpu' ? affineToDepthwise(g, new GraphIndex(g), excluded) : 0;
+  const int8 = int8Nodes(g, new GraphIndex(g), target, excluded);
   const foldedRelus = foldRelus(g, new GraphIndex(g), int8);
   const ix = new GraphIndex(g);
   const tensors = quantisedTensors(g, ix, int8);
@@ -276,6 +282,7 @@ export function quantizeStatic(
   // Weights and biases, now that every activation input has its scale.
   g.node.forEach((n, i) => {
     if (!WEIGHTED.has(n.opType ?? '')) return;
+    if (excluded.has(n)) return void report.skipped.push(`${nodeName(n, i)}: --nodes_to_exclude`);
     if (!int8(n)) return void report.skipped.push(`${nodeName(n, i)}: kept float for the ${target} target`);
     const w = ix.floatInitializer(n.input[1]);
     if (!w) return void report.skipped.push(`${nodeName(n, i)}: weight is not a float32 constant`);

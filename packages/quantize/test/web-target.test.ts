@@ -121,6 +121,22 @@ describe('foldAffine: exact folds of BatchNormalization-after-ReLU affines', () 
     expect(maxAbsDiff((await run(folded, x, SHAPE)).emb, a)).toBeLessThan(1e-4);
   });
 
+  it('nodes named in nodesToExclude are left as they are: nothing folded into, out of or past them', async () => {
+    const m = readModel(fashionLike());
+    // Unnamed nodes are OpType#index: the first affine's Mul, the second conv, the second pool.
+    const n = foldAffine(m, ['Mul#3', 'Conv#6', 'MaxPool#10']);
+    const bytes = writeModel(m);
+    expect(maxAbsDiff((await run(bytes, x, SHAPE)).emb, ref)).toBeLessThan(1e-4);
+    const named = (s: string) => m.graph!.node.find((k) => k.name === s)!;
+    expect(named('Mul#3').input).toEqual(['r1', 's1']);
+    expect(named('Conv#6').input).toEqual(['p1', 'W3', 'B3']); // the second block's Mul is not folded into it
+    expect(named('MaxPool#10').input).toEqual(['a3']); // nor its affine moved past the pool
+    const o = ops(bytes);
+    expect(o.filter((t) => t === 'Mul')).toHaveLength(2);
+    expect(n).toBeGreaterThanOrEqual(2); // the dense block's affine still folds into its Gemms
+    expect(() => foldAffine(readModel(fashionLike()), ['Conv#99'])).toThrow(/no node named 'Conv#99'/);
+  });
+
   it('a negative scale after a ReLU is not folded backward nor moved through the pool', async () => {
     const bytes = fashionLike([1.5, -0.7, 2, 1.1, 0.9, 3, 1.2, 0.6]);
     const m = readModel(bytes);

@@ -50,6 +50,11 @@ export const builder = (y: Argv) =>
           'int8 graph form: web (fastest on onnxruntime-web wasm and on onnxruntime-node) or cpu (the first form, ' +
           'BN-after-ReLU as depthwise convs; for comparison); see @semembed/quantize',
       })
+      .option('nodes_to_exclude', {
+        type: 'string',
+        array: true,
+        describe: "Node names kept float32 (onnxruntime quantize_static's nodes_to_exclude), space or comma separated",
+      })
       .option('method', {
         type: 'string',
         choices: METHODS,
@@ -111,6 +116,8 @@ export async function handler(a: Args): Promise<void> {
     outPath = String(a.out);
   checkFlags(a, inPath, outPath);
   const q = await import('@semembed/quantize');
+  const nodesToExclude = (a.nodes_to_exclude ?? []).flatMap((s) => String(s).split(',')).filter((s) => s !== '');
+  q.checkNodesToExclude(inPath, nodesToExclude);
   const sidecar = q.sidecarOf(inPath);
   if (!sidecar && (a.calibration || a.dataset)) {
     throw new UsageError(`the input ${inPath}: no sidecar beside it (needed to preprocess calibration images)`);
@@ -129,6 +136,7 @@ export async function handler(a: Args): Promise<void> {
     target,
     perChannel: a.per_channel,
     reduceRange: a.reduce_range,
+    nodesToExclude,
     calibration: calib && [calib],
     force: a.force,
   };

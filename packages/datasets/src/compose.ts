@@ -172,12 +172,45 @@ export class BatchComposer {
    */
   kerasImage(idx: number, t: KerasTransform, out: Float32Array, outOff: number): void {
     const [H, W, C] = this.ds.shape;
-    const src = this.ds.images;
     const off = idx * H * W * C;
+    sampleAxis(H, t.zx, t.tx, W * C, off, this.rowA, this.rowB, this.wy);
+    sampleAxis(W, t.zy, t.ty, C, 0, this.colA, this.colB, this.wx);
+    // The flip only moves where a column lands: the column tables are reversed, the pixel loop stays.
+    if (t.flip) {
+      this.colA.reverse();
+      this.colB.reverse();
+      this.wx.reverse();
+    }
+    if (C === 1) this.kerasGray(H, W, out, outOff);
+    else this.kerasChannels(H, W, C, out, outOff);
+  }
+
+  /** kerasImage's sampling for one channel (Fashion-MNIST): ~3x faster than the channel loop, the same values. */
+  private kerasGray(H: number, W: number, out: Float32Array, outOff: number): void {
+    const src = this.ds.images;
     const { rowA, rowB, wy, colA, colB, wx } = this;
-    sampleAxis(H, t.zx, t.tx, W * C, off, rowA, rowB, wy);
-    sampleAxis(W, t.zy, t.ty, C, 0, colA, colB, wx);
-    const { scale, bias, perm } = this;
+    const scale = this.scale[0];
+    const bias = this.bias[0];
+    for (let r = 0; r < H; r++) {
+      const a = rowA[r];
+      const b = rowB[r];
+      const fy = wy[r];
+      const gy = 1 - fy;
+      const rowOut = outOff + r * W;
+      for (let c = 0; c < W; c++) {
+        const ca = colA[c];
+        const cb = colB[c];
+        const fx = wx[c];
+        const gx = 1 - fx;
+        const v = gy * (gx * src[a + ca] + fx * src[a + cb]) + fy * (gx * src[b + ca] + fx * src[b + cb]);
+        out[rowOut + c] = v * scale + bias;
+      }
+    }
+  }
+
+  private kerasChannels(H: number, W: number, C: number, out: Float32Array, outOff: number): void {
+    const src = this.ds.images;
+    const { rowA, rowB, wy, colA, colB, wx, scale, bias, perm } = this;
     for (let r = 0; r < H; r++) {
       const a = rowA[r];
       const b = rowB[r];
@@ -189,7 +222,7 @@ export class BatchComposer {
         const cb = colB[c];
         const fx = wx[c];
         const gx = 1 - fx;
-        const o = rowOut + (t.flip ? W - 1 - c : c) * C;
+        const o = rowOut + c * C;
         for (let k = 0; k < C; k++) {
           const s = perm[k];
           const v =

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyKerasTransform, BatchComposer, memoryDataset, Rng, type Dataset } from '../src/index.js';
+import {
+  applyKerasTransform,
+  BatchComposer,
+  memoryDataset,
+  Rng,
+  type Augmentation,
+  type Dataset,
+} from '../src/index.js';
 import { FIXTURES } from './helpers.js';
 
 interface Case {
@@ -76,5 +83,38 @@ describe('Keras-style augmentation', () => {
       }
     const flipped = applyKerasTransform(img, [H, W, 1], { tx: 0, ty: 0, zx: 1, zy: 1, flip: true });
     for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) expect(flipped[r * W + c]).toBe(img[r * W + (W - 1 - c)]);
+  });
+
+  it('one channel (its own loop) gives, bit for bit, what the channel loop gives each of three equal channels', () => {
+    const [H, W] = [9, 7];
+    const n = 4;
+    const gray = Uint8Array.from({ length: n * H * W }, (_, i) => (i * 37 + 11) % 256);
+    const rgb = new Uint8Array(gray.length * 3).map((_, i) => gray[Math.floor(i / 3)]);
+    const stats = { mean: [120.5], std: [61.25], stdEpsilon: 1e-6 };
+    const aug: Augmentation = {
+      kind: 'keras',
+      horizontalFlip: true,
+      widthShift: 0.3,
+      heightShift: 0.3,
+      zoom: [0.7, 1.4],
+    };
+    const one = memoryDataset(gray, [H, W, 1], { ...stats, augmentation: aug });
+    const three = memoryDataset(rgb, [H, W, 3], {
+      mean: [120.5, 120.5, 120.5],
+      std: [61.25, 61.25, 61.25],
+      stdEpsilon: 1e-6,
+      augmentation: aug,
+    });
+    const idx = [0, 1, 2, 3, 2, 1, 0, 3];
+    const a = new Float32Array(idx.length * H * W);
+    const b = new Float32Array(idx.length * H * W * 3);
+    new BatchComposer(one).compose(idx, idx.length, a, true, new Rng(5, 1, 2));
+    new BatchComposer(three).compose(idx, idx.length, b, true, new Rng(5, 1, 2));
+    let flips = 0;
+    const r = new Rng(5, 1, 2);
+    for (let i = 0; i < idx.length; i++) if (new BatchComposer(one).drawKeras(r).flip) flips++;
+    expect(flips).toBeGreaterThan(0); // both paths' flipped columns are compared
+    expect(flips).toBeLessThan(idx.length);
+    for (let i = 0; i < a.length; i++) for (let k = 0; k < 3; k++) expect(b[i * 3 + k]).toBe(a[i]);
   });
 });

@@ -3,12 +3,14 @@
 // ranking without the query, of the query's class members (AP). No full sort: a monotonic bucket histogram
 //   bucket(d) = floor((d - min) * B / (hi - min)), clamped to B - 1 (hi: the maximum of a sample of the row),
 // counts every bucket in one pass; the top m lie in the buckets up to the one where the count reaches m, and a
-// member's position is the count of lower buckets plus its place among the sorted items of its own bucket.
+// member's position is the count of lower buckets plus its place among the sorted items of its own bucket (counted
+// per member in small buckets; crowded ones, e.g. a whole class at nearly one distance, are sorted once).
 // Buckets only need to be monotonic in d (each step rounds monotonically), so they never contradict the order.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -75,6 +77,11 @@ class RowSelector {
     near_.resize(n);
     grp_.resize(n + 1);
     grpD_.resize(n + 1);
+    if constexpr (sizeof(T) == 4) {  // the radix sort's
+      keys_.resize(n);
+      tmp_.resize(n);
+      radixHist_.resize(3 * 2048);
+    }
   }
 
   // top[0..m) (m < n) and, with members (P gallery indices of the query's class, qid among them), ranks[0..P-1).
@@ -127,8 +134,8 @@ class RowSelector {
         nn += bk[i] <= tb;
       }
     }
-    // the items of member buckets grouped by bucket, with their distances; other buckets write to a dummy slot
-    // that never advances
+    // the items of member buckets grouped by bucket (each in ascending index order), with their distances; other
+    // buckets write to a dummy slot that never advances
     int* fill = fill_.data();
     int at = 0;
     for (int b = 0; b < B; b++)
@@ -151,9 +158,9 @@ class RowSelector {
       grpD[f] = row[i];
       fill[b] = f + flag[b];
     }
-    auto before = [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); };
-    if (nc > m) std::nth_element(cand, cand + m, cand + nc, before);
-    std::sort(cand, cand + m, before);
+    auto first = [row](int a, int b) { return before(row, a, b); };
+    if (nc > m) std::nth_element(cand, cand + m, cand + nc, first);
+    std::sort(cand, cand + m, first);
     std::memcpy(top, cand, sizeof(int) * m);
     if (!members) return;
     // member j's position: items of lower buckets + items of its bucket before it, the query not counted
@@ -163,6 +170,10 @@ class RowSelector {
     for (int b = 0; b < B; below += hist[b], b++) {
       if (!flag[b]) continue;
       const int g0 = fill[b] - hist[b], g1 = fill[b];
+      if (g1 - g0 > kSmallBucket) {
+        r = crowdedRanks(row, grp + g0, g1 - g0, qid, lbl, dq, below, ranks, r);
+        continue;
+      }
       const int r0 = r;
       for (int p = g0; p < g1; p++) {
         const int j = grp[p];
@@ -180,12 +191,8 @@ class RowSelector {
   // The whole ranking into order[0..n) and, with members, the ranks as select() gives them.
   void full(const T* row, int qid, int* order, bool ap, int* ranks) {
     const int n = n_;
-    if constexpr (sizeof(T) == 4) {
-      radixOrder(row, order);
-    } else {
-      for (int i = 0; i < n; i++) order[i] = i;
-      std::sort(order, order + n, [row](int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); });
-    }
+    for (int i = 0; i < n; i++) order[i] = i;
+    sortItems(row, order, n);
     if (!ap) return;
     const int lbl = labels_[qid];
     for (int p = 0, pos = 0, r = 0; p < n; p++) {
@@ -197,35 +204,76 @@ class RowSelector {
   }
 
  private:
-  // A stable LSD radix sort (11 + 11 + 10 bits) of the rows' order-preserving float bits, -0 as +0: ties by index.
-  void radixOrder(const float* row, int* order) {
-    const int n = n_;
-    keys_.resize(n);
-    tmp_.resize(n);
-    uint32_t* u = keys_.data();
-    int* a = tmp_.data();
-    std::vector<int> h(3 * 2048, 0);
-    for (int i = 0; i < n; i++) {
-      uint32_t v;
-      std::memcpy(&v, row + i, 4);
-      if (v == 0x80000000u) v = 0;
-      v = (v >> 31) ? ~v : (v | 0x80000000u);
-      u[i] = v;
+  // Buckets of more items than this sort their items once instead of counting, per member, the items before it
+  // (members x items compares: ~1M per row when a class crowds into a few buckets, as on the main job's features).
+  static constexpr int kSmallBucket = 32;
+  // From this many items a float32 sort is a radix sort (fixed cost: three 2048-entry histograms), below std::sort.
+  static constexpr int kRadixFrom = 256;
+
+  static bool before(const T* row, int a, int b) { return row[a] < row[b] || (row[a] == row[b] && a < b); }
+
+  // The ranks of the class members among the g items list[0..g) of one bucket (in ascending index order), appended
+  // at ranks[r..]; returns the new r. Once sorted by (distance, index), a member's place k is the count of the
+  // bucket's items before it, as the quadratic loop counts them, so the ranks come out ascending. Reorders list.
+  int crowdedRanks(const T* row, int* list, int g, int qid, int lbl, T dq, int below, int* ranks, int r) {
+    sortItems(row, list, g);
+    for (int k = 0; k < g; k++) {
+      const int j = list[k];
+      if (j == qid || labels_[j] != lbl) continue;
+      const T dj = row[j];
+      const bool q = dq < dj || (dq == dj && qid < j);
+      ranks[r++] = below + k - q;
+    }
+    return r;
+  }
+
+  // Sorts the gallery indices list[0..g), given in ascending order, by (row[i], i).
+  void sortItems(const T* row, int* list, int g) {
+    if constexpr (sizeof(T) == 4) {
+      if (g >= kRadixFrom) {
+        uint32_t* u = keys_.data();
+        for (int t = 0; t < g; t++) u[list[t]] = orderBits(row[list[t]]);
+        radixSort(u, list, g);
+        return;
+      }
+    }
+    std::sort(list, list + g, [row](int a, int b) { return before(row, a, b); });
+  }
+
+  // Order-preserving bits of a float, -0 as +0.
+  static uint32_t orderBits(float x) {
+    uint32_t v;
+    std::memcpy(&v, &x, 4);
+    if (v == 0x80000000u) v = 0;
+    return (v >> 31) ? ~v : (v | 0x80000000u);
+  }
+
+  // A stable LSD radix sort (11 + 11 + 10 bits) of list[0..g) by u[list[t]]: ties keep their order. A digit that
+  // all g keys share is skipped (a bucket's distances often agree in their top bits).
+  void radixSort(const uint32_t* u, int* list, int g) {
+    int* h = radixHist_.data();
+    std::memset(h, 0, sizeof(int) * 3 * 2048);
+    for (int t = 0; t < g; t++) {
+      const uint32_t v = u[list[t]];
       h[v & 2047]++;
       h[2048 + ((v >> 11) & 2047)]++;
       h[4096 + (v >> 22)]++;
     }
-    for (int d = 0; d < 3; d++)
-      for (int j = d * 2048, acc = 0; j < (d + 1) * 2048; j++) {
-        const int c = h[j];
-        h[j] = acc;
+    int *src = list, *dst = tmp_.data();
+    for (int d = 0; d < 3; d++) {
+      int* H = h + d * 2048;
+      const int shift = 11 * d;
+      if (H[(u[src[0]] >> shift) & 2047] == g) continue;
+      for (int j = 0, acc = 0; j < 2048; j++) {
+        const int c = H[j];
+        H[j] = acc;
         acc += c;
       }
-    for (int i = 0; i < n; i++) order[h[u[i] & 2047]++] = i;
-    for (int t = 0; t < n; t++) a[h[2048 + ((u[order[t]] >> 11) & 2047)]++] = order[t];
-    for (int t = 0; t < n; t++) order[h[4096 + (u[a[t]] >> 22)]++] = a[t];
+      for (int t = 0; t < g; t++) dst[H[(u[src[t]] >> shift) & 2047]++] = src[t];
+      std::swap(src, dst);
+    }
+    if (src != list) std::memcpy(list, src, sizeof(int) * g);
   }
-  void radixOrder(const double*, int*) {}
 
   int n_, B_;
   std::vector<uint32_t> keys_;
@@ -234,6 +282,7 @@ class RowSelector {
   std::vector<uint16_t> bk_;
   std::vector<int> hist_, fill_, cand_, grp_, near_;
   std::vector<T> grpD_;
+  std::vector<int> radixHist_;
   std::vector<uint8_t> flag_;
 };
 

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { evaluateRetrieval, type EvaluateResult, type Similarities } from './evaluate.js';
 import { expectedSimilarityQueries, lcsLevels } from './mistakes.js';
 import {
-  compareSets,
   formatComparison,
   markdownIntervalTable,
-  mistakeIntervals,
   probabilityMistakes,
-  retrievalIntervals,
+  queueComparisons,
+  queueMistakeIntervals,
+  queueRetrievalIntervals,
   type Comparison,
 } from './beyond.js';
-import type { BootstrapOptions, Interval } from './bootstrap.js';
+import { BootstrapBatch, type BootstrapOptions, type Interval } from './bootstrap.js';
 import { mistakeSeveritySpec, type MistakePoint } from './mistake-plot.js';
 import { writePlot } from './plots.js';
 
@@ -62,14 +62,14 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
     .map(Number)
     .filter((k) => k >= 10);
   const rMetrics = beyondRetrievalMetrics(clip, gradedKs);
-  const rRows = new Map<string, Record<string, Interval>>();
-  const expected = new Map<string, EvaluateResult>();
-  const cRows = new Map<string, Record<string, Interval>>();
-  const points: MistakePoint[] = [];
+  // every interval and test of the report over one draw of the resamples (they share the seed and the test images)
+  const batch = new BootstrapBatch(bootstrap);
+  const rRowsQueued: [string, () => Record<string, Interval>][] = [];
+  const cRowsQueued: [string, () => Record<string, Interval>][] = [];
   const perSample = new Map<string, Record<string, ArrayLike<number>>>();
   let cMetrics: string[] = [];
   for (const s of sets) {
-    rRows.set(s.label, retrievalIntervals(s.retrieval.perQuery, rMetrics, bootstrap));
+    rRowsQueued.push([s.label, queueRetrievalIntervals(batch, s.retrieval.perQuery, rMetrics)]);
     // the softmax ranked by expected similarity p_q^T S p_g (inner product of S p_q and p_g)
     const e = evaluateRetrieval(s.probs.data, s.probs.dim, labels, sims, {
       ks: [1],
@@ -79,39 +79,49 @@ export async function beyondReport(input: BeyondInput): Promise<BeyondOutput> {
       queries: expectedSimilarityQueries(s.probs.data, C, sims.LCS_HEIGHT),
       innerProduct: true,
     });
-    expected.set(s.label, e);
-    rRows.set(`${s.label}, softmax by expected similarity`, retrievalIntervals(e.perQuery, rMetrics, bootstrap));
+    rRowsQueued.push([
+      `${s.label}, softmax by expected similarity`,
+      queueRetrievalIntervals(batch, e.perQuery, rMetrics),
+    ]);
     const m = probabilityMistakes(s.probs.data, C, labels, levels);
     cMetrics = m.plain.names;
     for (const [how, res] of [
       ['softmax', m.plain],
       ['softmax + CRM', m.crm!],
     ] as const) {
-      const ci = mistakeIntervals(res, bootstrap);
       const label = `${s.label}, ${how}`;
-      cRows.set(label, ci);
-      points.push({ label, error: ci['Top-1 Error'], severity: ci['Mistake Severity'] });
+      cRowsQueued.push([label, queueMistakeIntervals(batch, res)]);
       perSample.set(label, Object.fromEntries(Object.entries(res.perSample).map(([k, v]) => [k, v.num])));
     }
   }
-  const comparisons: Comparison[] = [];
+  const tests: (() => Comparison[])[] = [];
   const samples = (label: string) => ({ label, perQuery: perSample.get(label)! });
   if (sets.length >= 2) {
     const [a, b] = sets;
     const ra = { label: a.label, perQuery: a.retrieval.perQuery };
-    comparisons.push(...compareSets(ra, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics, bootstrap));
+    tests.push(queueComparisons(batch, ra, { label: b.label, perQuery: b.retrieval.perQuery }, rMetrics));
     // per-sample metrics only (mistake severity averages over a different subset per model)
     const paired = cMetrics.filter((x) => x !== 'Mistake Severity');
     const la = `${a.label}, softmax`,
       lb = `${b.label}, softmax`;
-    comparisons.push(...compareSets(samples(la), samples(lb), paired, bootstrap));
+    tests.push(queueComparisons(batch, samples(la), samples(lb), paired));
   }
   for (const s of sets) {
     const la = `${s.label}, softmax + CRM`,
       lb = `${s.label}, softmax`;
     const hd5 = ['Hier. Distance@5'].filter((x) => cMetrics.includes(x));
-    comparisons.push(...compareSets(samples(la), samples(lb), hd5, bootstrap));
+    tests.push(queueComparisons(batch, samples(la), samples(lb), hd5));
   }
+  batch.run();
+  const rows = (queued: [string, () => Record<string, Interval>][]) =>
+    new Map(queued.map(([label, result]) => [label, result()]));
+  const rRows = rows(rRowsQueued),
+    cRows = rows(cRowsQueued);
+  const points: MistakePoint[] = cRowsQueued.map(([label, result]) => {
+    const ci = result();
+    return { label, error: ci['Top-1 Error'], severity: ci['Mistake Severity'] };
+  });
+  const comparisons = tests.flatMap((t) => t());
   const plot = await writePlot(mistakeSeveritySpec(points), join(input.outDir, 'mistake-severity'));
   const level = Math.round(100 * (bootstrap.level ?? 0.95));
   const seed = bootstrap.seed ?? 0;

@@ -2,14 +2,17 @@
 // classifier and of its CRM decisions, bootstrap intervals of every mean, paired tests between two feature sets,
 // and their console / markdown tables.
 import {
+  BootstrapBatch,
   formatInterval,
   metricIntervals,
-  pairedTest,
+  pairedDifference,
   perItem,
+  queueMetricIntervals,
   type BootstrapOptions,
   type Interval,
   type PerItem,
 } from './bootstrap.js';
+import { RetrievalError } from './errors.js';
 import { crmRank, mistakeMetrics, type MistakeResult } from './mistakes.js';
 import { rankClasses } from './classification.js';
 import type { Features } from './search.js';
@@ -56,6 +59,11 @@ export function mistakeIntervals(m: MistakeResult, options: BootstrapOptions): R
   return metricIntervals(m.perSample as PerItem, m.names, options);
 }
 
+/** mistakeIntervals on a batch; the returned function reads them after batch.run(). */
+export function queueMistakeIntervals(batch: BootstrapBatch, m: MistakeResult): () => Record<string, Interval> {
+  return queueMetricIntervals(batch, m.perSample as PerItem, m.names);
+}
+
 /** Intervals of the named retrieval metrics (means over queries). */
 export function retrievalIntervals(
   perQuery: Record<string, Float64Array>,
@@ -63,6 +71,15 @@ export function retrievalIntervals(
   options: BootstrapOptions,
 ): Record<string, Interval> {
   return metricIntervals(perItem(perQuery), names, options);
+}
+
+/** retrievalIntervals on a batch; the returned function reads them after batch.run(). */
+export function queueRetrievalIntervals(
+  batch: BootstrapBatch,
+  perQuery: Record<string, Float64Array>,
+  names: string[],
+): () => Record<string, Interval> {
+  return queueMetricIntervals(batch, perItem(perQuery), names);
 }
 
 /** Lower is better for these (errors and LCS heights); higher for every other metric. */
@@ -80,25 +97,54 @@ export interface Comparison {
   p: number;
 }
 
+export interface ComparedSet {
+  label: string;
+  perQuery: Record<string, ArrayLike<number>>;
+}
+
 /**
  * Paired tests of two feature sets on the same queries, one per metric: which one is better, the difference
  * (better minus worse) with its bootstrap interval, and the one-sided p-value of "better beats worse".
  */
 export function compareSets(
-  a: { label: string; perQuery: Record<string, ArrayLike<number>> },
-  b: { label: string; perQuery: Record<string, ArrayLike<number>> },
+  a: ComparedSet,
+  b: ComparedSet,
   metrics: string[],
   options: BootstrapOptions,
 ): Comparison[] {
-  return metrics.map((metric) => {
+  const batch = new BootstrapBatch(options);
+  const result = queueComparisons(batch, a, b, metrics);
+  batch.run();
+  return result();
+}
+
+/**
+ * compareSets on a batch (all metrics over the same resamples and sign flips): the better set of each metric is
+ * known from the mean difference alone, so only its test is queued; the returned function reads the tests after
+ * batch.run().
+ */
+export function queueComparisons(
+  batch: BootstrapBatch,
+  a: ComparedSet,
+  b: ComparedSet,
+  metrics: string[],
+): () => Comparison[] {
+  const queued = metrics.map((metric) => {
+    const va = a.perQuery[metric],
+      vb = b.perQuery[metric];
+    if (!va || !vb) throw new RetrievalError(`paired test: metric ${metric} is missing in ${(va ? b : a).label}`);
     const higherIsBetter = !lowerIsBetter(metric);
-    const t = pairedTest(a.perQuery[metric], b.perQuery[metric], { ...options, higherIsBetter });
-    const aBetter = higherIsBetter ? t.difference >= 0 : t.difference <= 0;
-    if (aBetter)
-      return { metric, better: a.label, worse: b.label, difference: t.difference, lo: t.lo, hi: t.hi, p: t.p };
-    const r = pairedTest(b.perQuery[metric], a.perQuery[metric], { ...options, higherIsBetter });
-    return { metric, better: b.label, worse: a.label, difference: r.difference, lo: r.lo, hi: r.hi, p: r.p };
+    const diff = pairedDifference(va, vb, higherIsBetter);
+    const aBetter = higherIsBetter ? diff >= 0 : diff <= 0;
+    const [better, worse] = aBetter ? [a, b] : [b, a];
+    const id = batch.paired(better.perQuery[metric], worse.perQuery[metric], higherIsBetter);
+    return { metric, better: better.label, worse: worse.label, id };
   });
+  return () =>
+    queued.map(({ metric, better, worse, id }) => {
+      const t = batch.pairedOf(id);
+      return { metric, better, worse, difference: t.difference, lo: t.lo, hi: t.hi, p: t.p };
+    });
 }
 
 /** "semantic beats baseline on AP: +0.0123 [0.0101, 0.0145], p = 0.001" */

@@ -233,6 +233,10 @@ export class HierarchicalPrecision {
   }
 }
 
+// averagePrecision's scratch, grown to the most relevant items seen (one query at a time per thread)
+let apPos = new Int32Array(0),
+  apVal = new Float64Array(0);
+
 /**
  * sklearn 1.2.1 `average_precision_score(y_true, -position)` over N ranked items whose relevant ones sit at the
  * ascending 0-based `ranks`: `-np.sum(np.diff(recall) * precision[:-1])` with both curves reversed; every
@@ -242,8 +246,13 @@ export class HierarchicalPrecision {
 export function averagePrecision(ranks: ArrayLike<number>, N: number): number {
   const P = ranks.length;
   if (P === 0) return -0.0;
-  const pos = new Float64Array(P);
-  const val = new Float64Array(P);
+  if (apPos.length < P) {
+    apPos = new Int32Array(P);
+    apVal = new Float64Array(P);
+  }
+  // integer positions: numpySumSparse picks their pairwise lanes with integer ops
+  const pos = apPos,
+    val = apVal;
   // array position j = N-1-i for ranked position i; fill in ascending j (descending i)
   for (let t = 0; t < P; t++) {
     const r = P - 1 - t; // relevant item number r (0-based), at ranked position i
@@ -255,5 +264,5 @@ export function averagePrecision(ranks: ArrayLike<number>, N: number): number {
     pos[t] = N - 1 - i;
     val[t] = (recallBefore - recall) * precision;
   }
-  return -numpySumSparse(N, pos, val);
+  return -numpySumSparse(N, pos, val, P);
 }

@@ -69,6 +69,9 @@ export function numpySumSparse(
   return acc;
 }
 
+// the eight partial sums of a leaf (one leaf at a time: the recursion only reaches a leaf when it is done with the last)
+const leaf = new Float64Array(8);
+
 function sparsePairwise(
   pos: ArrayLike<number>,
   val: ArrayLike<number>,
@@ -84,19 +87,30 @@ function sparsePairwise(
     return res;
   }
   if (n <= 128) {
-    const r = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    const r = leaf;
+    r.fill(0.0);
     const full = start + n - (n % 8);
     let i = lo;
-    for (; i < hi && pos[i] < full; i++) r[(pos[i] - start) % 8] += val[i];
+    // start is a multiple of 8 (blocks and halves are), so the lane of position p is p & 7 (an integer op, no fmod)
+    for (; i < hi && pos[i] < full; i++) r[(pos[i] - start) & 7] += val[i];
     let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < hi; i++) res += val[i];
     return res;
   }
   let n2 = Math.floor(n / 2);
   n2 -= n2 % 8;
-  let mid = lo;
-  while (mid < hi && pos[mid] < start + n2) mid++;
+  const mid = lowerBound(pos, lo, hi, start + n2);
   return sparsePairwise(pos, val, lo, mid, start, n2) + sparsePairwise(pos, val, mid, hi, start + n2, n - n2);
+}
+
+/** The first i in lo..hi with pos[i] >= x (pos ascending), hi if none. */
+function lowerBound(pos: ArrayLike<number>, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (pos[m] < x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
 }
 
 /** `np.trapz(y, dx=dx)` = `(dx * (y[1:] + y[:-1]) / 2.0).sum()`; `scratch` must hold y.length - 1 values. */

@@ -355,8 +355,11 @@ export async function shareGradients(
   return out;
 }
 
-/** Trains `epochs - initialEpoch` epochs. Returns the logs, and whether it was stopped early. */
-export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: boolean }> {
+/**
+ * Trains `epochs - initialEpoch` epochs. Returns the logs, whether it was stopped early, and the last epoch's
+ * validation with its features: that is the trained model's test pass (train.ts need not run it again).
+ */
+export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: boolean; test?: EvalResult }> {
   const { tf, model, optimizer } = o;
   const [H, W, C] = o.train.inputShape;
   const logs: EpochLog[] = [];
@@ -367,6 +370,7 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
   // The same variables as indices into model.weights: the helpers' models name their variables differently.
   const trainIdx = model.weights.flatMap((w, i) => (trained(w) ? [i] : []));
   const hasCls = model.outputs.length > 1;
+  let test: EvalResult | undefined;
   for (let epoch = o.initialEpoch ?? 0; epoch < o.epochs; epoch++) {
     optimizer.lr = o.schedule.epochLr(epoch, optimizer.lr);
     const t0 = performance.now();
@@ -426,7 +430,9 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
       imgPerSec: seen / Math.max(seconds, 1e-9),
     };
     if (o.test) {
-      const r = await evaluate(o, o.test, o.valBatchSize, { helpers: o.evalHelpers });
+      const features = epoch === o.epochs - 1;
+      const r = await evaluate(o, o.test, o.valBatchSize, { helpers: o.evalHelpers, features });
+      if (features) test = r;
       log.valLoss = r.loss;
       log.valEmbAcc = r.embAcc;
       log.valClsAcc = r.clsAcc;
@@ -436,5 +442,5 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
     await o.onEpochEnd?.(log);
     if (o.shouldStop?.()) return { logs, stopped: true };
   }
-  return { logs, stopped: false };
+  return { logs, stopped: false, test };
 }

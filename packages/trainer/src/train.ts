@@ -21,7 +21,7 @@ import { selectBackend, describeBackend, type BackendName, type BackendChoice } 
 import type { PowerPreference } from '@semembed/gpu';
 import { splitFromDataset } from './data.js';
 import { TrainerError } from './errors.js';
-import { evaluate, fit, KerasSGD, type EpochLog, type ProgressEvent } from './fit.js';
+import { evaluate, fit, KerasSGD, type EpochLog, type EvalResult, type ProgressEvent } from './fit.js';
 import { readKerasH5, writeKerasH5 } from './h5.js';
 import { lookupFrom, modelWeights, writeSnapshot, type SnapshotState } from './snapshot.js';
 import { LOSSES, balancedAccuracy, nearestClass, type LossName } from './losses.js';
@@ -402,9 +402,10 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
     await saveSnapshot(nextEpoch, optimizer);
     return finish(true);
   }
-  return finish(false);
+  return finish(false, r.test);
 
-  async function finish(wasStopped: boolean): Promise<TrainResult> {
+  /** lastValidation: fit's validation after the last epoch (with the features), when it ran. */
+  async function finish(wasStopped: boolean, lastValidation?: EvalResult): Promise<TrainResult> {
     const result: TrainResult = {
       backend: choice.name,
       architecture,
@@ -422,8 +423,10 @@ async function trainWith(o: TrainOptions, cleanup: Array<() => Promise<void>>): 
       model.dispose();
       return result;
     }
-    // Final evaluation, as the reference prints it.
-    const ev = await evaluate(base, testSplit, valBatchSize, { features: true, helpers: evalHelpers });
+    // Final evaluation, as the reference prints it: the last epoch's validation when it ran (the same model, split
+    // and batches), else a test pass now.
+    const ev =
+      lastValidation ?? (await evaluate(base, testSplit, valBatchSize, { features: true, helpers: evalHelpers }));
     const embPred = nearestClass(loss, ev.features!, testDs.labels.length, embedding, rows, dim);
     const balEmb = balancedAccuracy(embPred, testDs.labels);
     const balCls = ev.clsPred ? balancedAccuracy(ev.clsPred, testDs.labels) : balEmb;

@@ -71,6 +71,10 @@ describe('a short real training run on Fashion-MNIST (wasm)', () => {
     expect(result.logs[1].loss).toBeLessThan(first[0].loss - 0.05);
     expect(result.test!.embAcc).toBeGreaterThan(0.3); // 10 classes: chance is 0.1
     expect(result.logs[1].valLoss).toBeDefined();
+    // The test pass is the last epoch's validation (train() does not run it twice).
+    expect(result.test!.loss).toBe(result.logs[1].valLoss);
+    expect(result.test!.embAcc).toBe(result.logs[1].valEmbAcc);
+    expect(result.test!.clsAcc).toBe(result.logs[1].valClsAcc);
   });
 
   it('writes a Keras-2 .h5 whose weights reproduce the dumped test features', async () => {

@@ -250,15 +250,15 @@ function resampleRatios(g: Group, R: number, seed: number): void {
   const { n } = g;
   const packed = new PackedVectors(g.vectors, n);
   const sums = packed.sums();
-  const idx = new Int32Array(n);
+  const rows = new Int32Array(n);
   for (const job of g.ratios) {
     job.stats = new Float64Array(R);
     job.kept = 0;
   }
   let state = initialState(seed);
   for (let b = 0; b < R; b++) {
-    state = drawIndices(state, idx, n);
-    packed.sumAt(idx, sums);
+    state = drawIndices(state, rows, n, PackedVectors.width);
+    packed.sumAt(rows, sums);
     for (const job of g.ratios) {
       // without den, sum(1) over the n drawn items is exactly n
       const d = job.den < 0 ? n : sums[job.den];

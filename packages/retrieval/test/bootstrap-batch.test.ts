@@ -227,5 +227,10 @@ describe('resample draws', () => {
       expect(Array.from(sign)).toEqual(Array.from({ length: n }, () => (rnd() < 0.5 ? -1 : 1)));
     }
     expect(new Set(idx).size).toBeGreaterThan(5);
+    // row offsets: the same draws times the scale
+    const rows = new Int32Array(n);
+    drawIndices(initialState(4), rows, n, 8);
+    drawIndices(initialState(4), idx, n);
+    expect(Array.from(rows)).toEqual(Array.from(idx, (i) => i * 8));
   });
 });

@@ -109,8 +109,10 @@ export class BucketSelector {
     }
     const scale = hi > lo ? B / (hi - lo) : 0;
     const bucket = (d: number): number => {
-      const b = ((d - lo) * scale) | 0; // truncation; negative values clamp to 0
-      return b >= B ? B - 1 : b < 0 ? 0 : b;
+      // clamped before the truncation: `| 0` wraps modulo 2^32, so a far outlier the sample missed (e.g. 1e30 beside
+      // distances < 1) would land in an arbitrary bucket, not the last (and rank before everything above it)
+      const x = (d - lo) * scale;
+      return x >= B ? B - 1 : x > 0 ? x | 0 : 0;
     };
     // a guess of the bucket that completes the top m, from the sample (about twice m items, plus a margin), so that
     // one pass over the row both counts and collects; a wrong guess costs a second pass, never a wrong result

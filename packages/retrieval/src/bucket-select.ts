@@ -7,8 +7,16 @@
 //      never contradicts distance order.
 //   2. the buckets up to the one where the count reaches m hold the top m: only those items are sorted exactly
 //      (a second pass only when the guess was short); a member's position is the count of non-members in lower
-//      buckets (histogram prefix minus members) plus the non-members of its own bucket that rank before it.
+//      buckets (histogram prefix minus members) plus the non-members of its own bucket that rank before it (counted
+//      per member in small buckets; in a crowded one each non-member is placed among the members by a binary search).
 import { RetrievalError } from './errors.js';
+
+// A bucket with at least this many members (the query not counted) and more non-members than CROWDED_ITEMS places
+// each non-member among its members by a binary search (crowdedRanks): log2(members) compares per non-member instead
+// of one per member per non-member (the main job's features put ~1000 members and ~8000 items in one bucket).
+// Below, the plain count is as cheap and has no set-up.
+const CROWDED_MEMBERS = 8;
+const CROWDED_ITEMS = 32;
 
 export class BucketSelector {
   private readonly hist: Int32Array;
@@ -183,22 +191,74 @@ export class BucketSelector {
       }
     for (let t = 0; t < ns; t++) cand2[fillAt[sharedBucket[t]]++] = shared[t];
     this.sortByDistance(row, mem!, P);
-    // position of member j = non-members in lower buckets + non-members of its bucket before it + j
+    // position of member j = non-members in lower buckets + non-members of its bucket before it + j. The members of a
+    // bucket are a run of mem (buckets are monotonic); a crowded bucket (a whole class near one distance: members x
+    // non-members compares per row) goes to crowdedRanks. The native kernel sorts such a bucket instead (select.h):
+    // in JS a float64 sort takes a comparator call per compare, the binary search needs no sort at all
     let below = 0,
       b0 = 0;
-    for (let j = 0; j < P; j++) {
-      const mj = mem![j];
-      const d = row[mj];
-      const bj = bucket(d);
+    for (let j = 0; j < P;) {
+      const bj = bucket(row[mem![j]]);
       for (; b0 < bj; b0++) below += hist[b0] - classHist[b0];
-      let within = 0;
-      for (let t = start[bj], e = fillAt[bj]; t < e; t++) {
-        const o = cand2[t];
-        const od = row[o];
-        if (od < d || (od === d && o < mj)) within++;
-      }
-      ranks[j] = below + within + j;
+      let e = j + 1;
+      while (e < P && bucket(row[mem![e]]) === bj) e++;
+      const s = start[bj],
+        f = fillAt[bj];
+      if (e - j >= CROWDED_MEMBERS && f - s > CROWDED_ITEMS) j = this.crowdedRanks(row, mem!, j, e, s, f, below, ranks);
+      else
+        for (; j < e; j++) {
+          const mj = mem![j];
+          const d = row[mj];
+          let within = 0;
+          for (let t = s; t < f; t++) {
+            const o = cand2[t];
+            const od = row[o];
+            if (od < d || (od === d && o < mj)) within++;
+          }
+          ranks[j] = below + within + j;
+        }
     }
     return ranks;
+  }
+
+  /**
+   * ranks[j0..j1) of the sorted members mem[j0..j1), all in one bucket whose non-members are cand2[s..f). Each
+   * non-member is placed among the members by a binary search (it comes before all members from the first one that
+   * does not rank before it); member q's count is then the non-members placed at or before q: log2(members) compares
+   * per non-member instead of one per member, no sort. Returns j1.
+   */
+  private crowdedRanks(
+    row: Float32Array | Float64Array,
+    mem: Int32Array,
+    j0: number,
+    j1: number,
+    s: number,
+    f: number,
+    below: number,
+    ranks: Float64Array,
+  ): number {
+    const k = j1 - j0;
+    // scratch: keys (the sorts are done) holds the members' distances, sharedBucket (grouped into cand2) the counts
+    const { cand2, keys: md, sharedBucket: count } = this;
+    for (let q = 0; q < k; q++) md[q] = row[mem[j0 + q]];
+    count.fill(0, 0, k + 1);
+    for (let t = s; t < f; t++) {
+      const o = cand2[t];
+      const od = row[o];
+      let lo = 0,
+        hi = k;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const dm = md[mid];
+        if (dm < od || (dm === od && mem[j0 + mid] < o)) lo = mid + 1;
+        else hi = mid;
+      }
+      count[lo]++;
+    }
+    for (let q = 0, within = 0; q < k; q++) {
+      within += count[q];
+      ranks[j0 + q] = below + within + j0 + q;
+    }
+    return j1;
   }
 }

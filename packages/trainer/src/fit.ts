@@ -49,8 +49,11 @@ export interface EpochLog {
   valLoss?: number;
   valEmbAcc?: number;
   valClsAcc?: number;
+  /** The epoch's batches (the validation's time is valSeconds). */
   seconds: number;
   imgPerSec: number;
+  /** Wall time of the validation after the epoch. */
+  valSeconds?: number;
 }
 
 /** Keras 2.2 SGD: v = mu*v - lr*g; p += v (nesterov: p += mu*v - lr*g); lr / (1 + decay*iterations). */
@@ -431,7 +434,9 @@ export async function fit(o: FitOptions): Promise<{ logs: EpochLog[]; stopped: b
     };
     if (o.test) {
       const features = epoch === o.epochs - 1;
+      const v0 = performance.now();
       const r = await evaluate(o, o.test, o.valBatchSize, { helpers: o.evalHelpers, features });
+      log.valSeconds = (performance.now() - v0) / 1000;
       if (features) test = r;
       log.valLoss = r.loss;
       log.valEmbAcc = r.embAcc;

@@ -114,14 +114,14 @@ describe('README', () => {
   it("quick start gives the main job's time quiet and busy, as measured, and what makes it slower", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## The reference'));
-    expect(quick).toMatch(/\*\*6 min\*\* on a quiet 2-core machine/);
-    expect(quick).toMatch(/555 CPU-seconds in all\); on cores shared with other heavy jobs it gets only its share/);
+    expect(quick).toMatch(/\*\*5 min\*\* on a quiet 2-core machine/);
+    expect(quick).toMatch(/459 CPU-seconds in all\); on cores shared with other heavy jobs it gets only its share/);
     expect(quick).toMatch(/What makes it slower: other processes on the same cores/);
     expect(quick).toMatch(/npx semembed --help|`npx semembed` right after `npm ci`/);
     // the quiet figure and the CPU time are the recorded benchmark's
     const recorded = readFileSync(join(ROOT, 'bench', 'results', 'pipeline.md'), 'utf8');
-    expect(recorded).toMatch(/\*\*6\.2 min wall\*\* for the whole\s+`npm start`/);
-    expect(recorded).toMatch(/555 CPU-s user/);
+    expect(recorded).toMatch(/\*\*4\.7 min wall\*\*\s+for the whole\s+`npm start`/);
+    expect(recorded).toMatch(/459 CPU-s user/);
   });
 });
 

@@ -13,6 +13,8 @@ export default tseslint.config(
       '**/test-results/**',
       '**/coverage/**',
       '**/build/**',
+      // the main job's output (npm start): generated, git-ignored, holds the built page
+      'runs/**',
       'bench/results/**',
       'bench/gpu/kit/**',
       'bench/gpu/.stage/**',

@@ -53,6 +53,8 @@ export async function quantizeModel(input: Uint8Array, o: QuantizeOptions, sourc
   }
   const model = readModel(input, source);
   const exclude = o.nodesToExclude?.length ? o.nodesToExclude : undefined;
+  // Checked here, before calibration, so that a wrong name is reported against the file; it also names unnamed
+  // excluded nodes (OpType#index), so the passes below, whose rewrites shift indices, find them by name.
   excludedNodes(model.graph!, exclude, source);
   let info: Record<string, unknown>;
   if (o.mode === 'int8') {
